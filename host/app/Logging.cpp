@@ -1,0 +1,22 @@
+#include "app/Logging.h"
+
+#include <Poco/AutoPtr.h>
+#include <Poco/ConsoleChannel.h>
+#include <Poco/FormattingChannel.h>
+#include <Poco/Logger.h>
+#include <Poco/PatternFormatter.h>
+
+namespace wharf::app {
+
+void configureLogging(const std::string &level) {
+  Poco::AutoPtr<Poco::PatternFormatter> formatter(
+      new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p %s: %t"));
+  Poco::AutoPtr<Poco::FormattingChannel> channel(
+      new Poco::FormattingChannel(formatter, new Poco::ConsoleChannel));
+  Poco::Logger::root().setChannel(channel);
+  // Loggers made before this call (per listener) take the new settings too.
+  Poco::Logger::setChannel("", channel);
+  Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
+}
+
+}  // namespace wharf::app

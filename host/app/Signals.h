@@ -1,0 +1,13 @@
+// Internal. wharfd takes its signals synchronously: they are blocked in every
+// thread (the mask is inherited) and the main thread waits for them, so no
+// handler ever runs in the middle of a session.
+#pragma once
+
+namespace wharf::app {
+
+// THREAD: main, before any other thread starts.
+void blockDaemonSignals();
+// THREAD: main. Returns SIGTERM, SIGINT, SIGQUIT or SIGHUP.
+int waitForSignal();
+
+}  // namespace wharf::app

@@ -1,0 +1,35 @@
+// Internal. Reads a config file and validates all of it: the only place that
+// knows the keys. Anything wrong throws ConfigError naming file, line,
+// section, key and reason, before anything starts.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "config/Config.h"
+#include "config/IniDocument.h"
+
+namespace wharf::config {
+
+struct LoaderDefaults {
+  std::filesystem::path pluginDir;      // when [host] plugin_dir is absent
+  std::vector<std::string> modeNames;   // the dispatch modes this build offers
+};
+
+class ConfigLoader {
+ public:
+  explicit ConfigLoader(LoaderDefaults defaults) : defaults_(std::move(defaults)) {}
+
+  Config load(const std::filesystem::path &file) const;
+  Config build(const IniDocument &document) const;
+
+ private:
+  HostConfig buildHost(const IniDocument &document) const;
+  ListenerConfig buildListener(const IniDocument &document, const IniSection &section,
+                               const HostConfig &host) const;
+
+  LoaderDefaults defaults_;
+};
+
+}  // namespace wharf::config

@@ -1,0 +1,72 @@
+#include "config/IniDocument.h"
+
+#include <Poco/String.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/ConfigError.h"
+
+namespace wharf::config {
+namespace {
+
+// A comment starts a line with ';' or '#', or follows whitespace inside a line.
+std::string stripComment(const std::string &line) {
+  for (size_t i = 0; i < line.size(); ++i) {
+    bool marker = line[i] == ';' || line[i] == '#';
+    if (marker && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) return line.substr(0, i);
+  }
+  return line;
+}
+
+}  // namespace
+
+const IniEntry *IniSection::find(const std::string &key) const {
+  for (const auto &entry : entries)
+    if (entry.key == key) return &entry;
+  return nullptr;
+}
+
+IniDocument IniDocument::read(const std::filesystem::path &file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError({file, 0, "", ""}, "cannot open the file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse(file, text.str());
+}
+
+IniDocument IniDocument::parse(const std::filesystem::path &file, const std::string &text) {
+  IniDocument document{file, {}};
+  std::istringstream in(text);
+  std::string raw;
+  for (int number = 1; std::getline(in, raw); ++number) {
+    std::string line = Poco::trim(stripComment(raw));
+    if (line.empty()) continue;
+    if (line.front() == '[') {
+      if (line.back() != ']') throw ConfigError({file, number, "", ""}, "unterminated section");
+      std::string name = Poco::trim(line.substr(1, line.size() - 2));
+      for (const auto &section : document.sections)
+        if (section.name == name)
+          throw ConfigError({file, number, name, ""},
+                            "duplicate section (first at line " + std::to_string(section.line) +
+                                ")");
+      document.sections.push_back({name, number, {}});
+      continue;
+    }
+    size_t equals = line.find('=');
+    if (equals == std::string::npos)
+      throw ConfigError({file, number, "", ""}, "expected 'key = value' or '[section]'");
+    if (document.sections.empty())
+      throw ConfigError({file, number, "", ""}, "a key outside any [section]");
+    IniSection &section = document.sections.back();
+    std::string key = Poco::trim(line.substr(0, equals));
+    if (key.empty()) throw ConfigError({file, number, section.name, ""}, "empty key");
+    if (const IniEntry *first = section.find(key))
+      throw ConfigError({file, number, section.name, key},
+                        "duplicate key (first at line " + std::to_string(first->line) + ")");
+    section.entries.push_back({key, Poco::trim(line.substr(equals + 1)), number});
+  }
+  return document;
+}
+
+}  // namespace wharf::config

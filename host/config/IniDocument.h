@@ -1,0 +1,40 @@
+// Internal. An INI file read into ordered sections and keys, each with its line
+// number, so every later error can say file:line, section and key.
+//
+// Why not Poco::Util::IniFileConfiguration alone: in Poco 1.11 it keeps inline
+// "; comments" in values, turns "# comment" lines into keys, silently keeps
+// the last of duplicate keys and forgets line numbers. This reader fixes those
+// and hands the values to Poco::Util::MapConfiguration for typed access.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace wharf::config {
+
+struct IniEntry {
+  std::string key;
+  std::string value;
+  int line = 0;
+};
+
+struct IniSection {
+  std::string name;
+  int line = 0;
+  std::vector<IniEntry> entries;
+
+  const IniEntry *find(const std::string &key) const;
+};
+
+struct IniDocument {
+  std::filesystem::path file;
+  std::vector<IniSection> sections;
+
+  // Throws ConfigError for unreadable files, syntax errors, keys outside a
+  // section, duplicate sections and duplicate keys.
+  static IniDocument read(const std::filesystem::path &file);
+  static IniDocument parse(const std::filesystem::path &file, const std::string &text);
+};
+
+}  // namespace wharf::config

@@ -1,0 +1,38 @@
+// Internal. The concurrency modes this build offers, each described once:
+// which plugin styles it can run, whether it runs hooks concurrently, and how
+// to make its dispatcher. Everything mode-specific is decided here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dispatch/Dispatcher.h"
+#include "net/ListenSocket.h"
+#include "plugin/PluginInstance.h"
+#include "session/Session.h"
+
+namespace wharf::dispatch {
+
+struct DispatchContext {
+  plugin::PluginInstance &instance;
+  const net::ListenSocket &socket;
+  session::Style style;
+};
+
+struct DispatchMode {
+  std::string_view name;
+  bool runsBlockingStyle;      // a session has a thread or process of its own
+  bool runsConcurrently;       // hooks of different sessions may run at once
+  std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
+
+  // The style a plugin's sessions run in under this mode: serve() where the
+  // mode allows it and the plugin has it, else the event hooks.
+  session::Style styleFor(const plugin::Plugin &plugin) const;
+};
+
+const DispatchMode *findDispatchMode(std::string_view name);
+std::vector<std::string> dispatchModeNames();
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,20 @@
+// Internal. The seam every concurrency mode plugs into: a dispatcher takes
+// sessions off one listening socket and decides where each one runs.
+#pragma once
+
+namespace wharf::dispatch {
+
+// The owner calls stopAccepting() and drain() before destroying a started dispatcher.
+class Dispatcher {
+ public:
+  virtual ~Dispatcher() = default;
+
+  // THREAD: main. Begins taking sessions off the listening socket.
+  virtual void start() = 0;
+  // THREAD: main. Stops taking new sessions; returns once none will be taken.
+  virtual void stopAccepting() = 0;
+  // THREAD: main, after stopAccepting. Returns once every session has ended.
+  virtual void drain() = 0;
+};
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,31 @@
+#include "dispatch/ThreadDispatcher.h"
+
+#include <thread>
+
+namespace wharf::dispatch {
+
+void ThreadDispatcher::schedule(Work work) {
+  {
+    std::lock_guard lock(mutex_);
+    ++running_;
+  }
+  try {
+    std::thread([this, work = std::move(work)]() mutable {
+      work();
+      work = nullptr;  // release the session's resources before reporting the end
+      std::lock_guard lock(mutex_);
+      if (--running_ == 0) idle_.notify_all();
+    }).detach();
+  } catch (...) {
+    std::lock_guard lock(mutex_);
+    if (--running_ == 0) idle_.notify_all();
+    throw;
+  }
+}
+
+void ThreadDispatcher::drain() {
+  std::unique_lock lock(mutex_);
+  idle_.wait(lock, [this] { return running_ == 0; });
+}
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,27 @@
+#include "listener/Compatibility.h"
+
+#include "listener/ListenerError.h"
+
+namespace wharf::listener {
+
+void checkCompatibility(const config::ListenerConfig &config, const dispatch::DispatchMode &mode,
+                        const plugin::Plugin &plugin) {
+  auto refuse = [&](const std::string &reason) {
+    throw ListenerError("listener [" + config.section() + "]: plugin '" + plugin.name() + "' (" +
+                        plugin.file().string() + ") in mode '" + std::string(mode.name) +
+                        "': " + reason);
+  };
+  bool stream = net::isStream(config.endpoint.transport);
+  std::string transport(net::transportName(config.endpoint.transport));
+  if (stream && !plugin.has(WHARF_CAP_STREAM))
+    refuse("the plugin does not serve stream transports (" + transport + ")");
+  if (!stream && !plugin.has(WHARF_CAP_DATAGRAM))
+    refuse("the plugin does not serve datagram transports (" + transport + ")");
+  if (!plugin.has(WHARF_CAP_EVENT) && !mode.runsBlockingStyle)
+    refuse("the plugin is blocking-style only (serve) and this mode runs event-style plugins only");
+  if (mode.runsConcurrently && !plugin.has(WHARF_CAP_CONCURRENT))
+    refuse("the mode runs sessions concurrently and the plugin does not declare "
+           "WHARF_CAP_CONCURRENT; use mode = sync");
+}
+
+}  // namespace wharf::listener

@@ -1,0 +1,69 @@
+#include "net/ListenSocket.h"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace wharf::net {
+namespace {
+
+[[noreturn]] void fail(const Endpoint &endpoint, const std::string &what, int error) {
+  throw std::runtime_error(std::string(transportName(endpoint.transport)) + " " + endpoint.text +
+                           ": " + what + ": " + std::strerror(error));
+}
+
+}  // namespace
+
+ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(endpoint) {
+  if (isUnix(endpoint.transport)) removeStaleUnixSocket();
+  socket_ = Socket(::socket(endpoint.address.family(),
+                            endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket_.valid()) fail(endpoint, "socket", errno);
+  int on = 1;
+  if (!isUnix(endpoint.transport))
+    ::setsockopt(fd(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  // "[::1]:p" means IPv6 only; "*:p" is the IPv4 wildcard. No implicit dual stack.
+  if (endpoint.address.family() == AF_INET6)
+    ::setsockopt(fd(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  if (::bind(fd(), endpoint.address.get(), endpoint.address.length()) != 0)
+    fail(endpoint, "bind", errno);
+  if (isUnix(endpoint.transport)) {
+    struct stat status{};
+    if (::lstat(endpoint.text.c_str(), &status) == 0) unixInode_ = status.st_ino;
+  }
+  if (isStream(endpoint.transport) && ::listen(fd(), backlog) != 0)
+    fail(endpoint, "listen", errno);
+}
+
+ListenSocket::~ListenSocket() {
+  struct stat status{};
+  if (unixInode_ != 0 && ::lstat(endpoint_.text.c_str(), &status) == 0 &&
+      status.st_ino == unixInode_)
+    ::unlink(endpoint_.text.c_str());
+}
+
+std::string ListenSocket::boundAddress() const {
+  SocketAddress bound;
+  if (::getsockname(fd(), bound.get(), bound.lengthPointer()) != 0) return endpoint_.text;
+  return bound.toString();
+}
+
+void ListenSocket::removeStaleUnixSocket() {
+  struct stat status{};
+  if (::lstat(endpoint_.text.c_str(), &status) != 0) return;  // nothing there
+  if (!S_ISSOCK(status.st_mode))
+    throw std::runtime_error(endpoint_.text + ": exists and is not a socket; not replacing it");
+  Socket probe(::socket(AF_UNIX, endpoint_.socketType() | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) fail(endpoint_, "socket", errno);
+  if (::connect(probe.fd(), endpoint_.address.get(), endpoint_.address.length()) == 0)
+    throw std::runtime_error(endpoint_.text + ": another process is listening on this socket");
+  if (errno != ECONNREFUSED) fail(endpoint_, "probing the existing socket file", errno);
+  if (::unlink(endpoint_.text.c_str()) != 0) fail(endpoint_, "removing the stale socket", errno);
+}
+
+}  // namespace wharf::net

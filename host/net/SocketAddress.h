@@ -1,0 +1,31 @@
+// Internal. A socket address of any family we serve (IPv4, IPv6, unix), as the
+// kernel reports it, with the text form used in logs and by plugins.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+
+namespace wharf::net {
+
+class SocketAddress {
+ public:
+  SocketAddress() = default;
+  SocketAddress(const sockaddr *address, socklen_t length);
+
+  const sockaddr *get() const { return reinterpret_cast<const sockaddr *>(&storage_); }
+  sockaddr *get() { return reinterpret_cast<sockaddr *>(&storage_); }
+  socklen_t length() const { return length_; }
+  socklen_t *lengthPointer() { return &length_; }
+  static socklen_t capacity() { return sizeof(sockaddr_storage); }
+  int family() const { return storage_.ss_family; }
+
+  // "1.2.3.4:80", "[::1]:80", a unix path, or "" for an unnamed unix peer.
+  std::string toString() const;
+
+ private:
+  sockaddr_storage storage_{};
+  socklen_t length_ = sizeof(sockaddr_storage);
+};
+
+}  // namespace wharf::net

@@ -1,0 +1,24 @@
+// Internal. Wakes a thread that waits for a socket to become readable, so that
+// loops blocked in accept/recv can stop promptly. Thread-safe.
+#pragma once
+
+#include "net/Socket.h"
+
+namespace wharf::net {
+
+class StopSignal {
+ public:
+  StopSignal();
+
+  // Any thread. Idempotent: once requested, every wait returns false.
+  void request();
+  bool requested() const;
+
+  // Blocks until `fd` is readable (true) or a stop is requested (false).
+  bool waitReadable(int fd) const;
+
+ private:
+  Socket event_;  // an eventfd, readable once a stop is requested
+};
+
+}  // namespace wharf::net

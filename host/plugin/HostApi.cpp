@@ -1,0 +1,155 @@
+#include "plugin/HostApi.h"
+
+#include <Poco/Message.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "plugin/PluginInstance.h"
+#include "session/Session.h"
+
+namespace wharf::plugin {
+namespace {
+
+using session::Session;
+
+// Runs a host function body; anything it throws becomes WHARF_ERROR.
+template <typename Body>
+wharf_status guarded(Body body) noexcept {
+  try {
+    return body();
+  } catch (...) {
+    return WHARF_ERROR;
+  }
+}
+
+Poco::Message::Priority priority(wharf_log_level level) {
+  switch (level) {
+    case WHARF_LOG_ERROR: return Poco::Message::PRIO_ERROR;
+    case WHARF_LOG_WARNING: return Poco::Message::PRIO_WARNING;
+    case WHARF_LOG_NOTICE: return Poco::Message::PRIO_NOTICE;
+    case WHARF_LOG_INFO: return Poco::Message::PRIO_INFORMATION;
+    default: return Poco::Message::PRIO_DEBUG;
+  }
+}
+
+void *hostAlloc(size_t size) { return std::malloc(size); }
+void hostFree(void *pointer) { std::free(pointer); }
+
+void hostLog(const wharf_instance *instance, wharf_log_level level, const char *message,
+             size_t len) {
+  guarded([&] {
+    Poco::Logger &logger = PluginInstance::from(instance).logger();
+    if (logger.is(priority(level)))
+      logger.log(Poco::Message(logger.name(), std::string(message, len), priority(level)));
+    return WHARF_OK;
+  });
+}
+
+void hostSessionLog(const wharf_session *session, wharf_log_level level, const char *message,
+                    size_t len) {
+  guarded([&] {
+    Session::from(session).log(priority(level), std::string_view(message, len));
+    return WHARF_OK;
+  });
+}
+
+wharf_status giveOption(const config::PluginOption &option, const char **key, size_t *keyLen,
+                        const char **value, size_t *valueLen) {
+  if (key != nullptr) *key = option.key.c_str();
+  if (keyLen != nullptr) *keyLen = option.key.size();
+  if (value != nullptr) *value = option.value.c_str();
+  if (valueLen != nullptr) *valueLen = option.value.size();
+  return WHARF_OK;
+}
+
+wharf_status optionGet(const wharf_instance *instance, const char *key, size_t keyLen,
+                       const char **value, size_t *valueLen) {
+  return guarded([&] {
+    const config::PluginOption *option =
+        PluginInstance::from(instance).option(std::string_view(key, keyLen));
+    return option ? giveOption(*option, nullptr, nullptr, value, valueLen) : WHARF_NOT_FOUND;
+  });
+}
+
+size_t optionCount(const wharf_instance *instance) {
+  return PluginInstance::from(instance).options().size();
+}
+
+wharf_status optionAt(const wharf_instance *instance, size_t index, const char **key,
+                      size_t *keyLen, const char **value, size_t *valueLen) {
+  const auto &options = PluginInstance::from(instance).options();
+  if (index >= options.size()) return WHARF_NOT_FOUND;
+  return giveOption(options[index], key, keyLen, value, valueLen);
+}
+
+wharf_status instanceName(const wharf_instance *instance, const char **name, size_t *nameLen) {
+  const std::string &listener = PluginInstance::from(instance).listenerName();
+  *name = listener.c_str();
+  *nameLen = listener.size();
+  return WHARF_OK;
+}
+
+wharf_socket_kind instanceSocketKind(const wharf_instance *instance) {
+  return PluginInstance::from(instance).socketKind();
+}
+
+wharf_status sessionWrite(wharf_session *session, const void *data, size_t len) {
+  if (data == nullptr && len > 0) return WHARF_INVALID;
+  return guarded([&] { return Session::from(session).write(data, len); });
+}
+
+wharf_status sessionRead(wharf_session *session, void *buffer, size_t capacity,
+                         size_t *received) {
+  if (buffer == nullptr || received == nullptr) return WHARF_INVALID;
+  return guarded([&] { return Session::from(session).read(buffer, capacity, received); });
+}
+
+wharf_status sessionClose(wharf_session *session) {
+  Session::from(session).requestClose();
+  return WHARF_OK;
+}
+
+wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity,
+                         size_t *len) {
+  const std::string &peer = Session::from(session).peer();
+  if (len != nullptr) *len = peer.size();
+  if (peer.size() > capacity) return WHARF_BUFFER_TOO_SMALL;
+  std::memcpy(buffer, peer.data(), peer.size());
+  return WHARF_OK;
+}
+
+size_t sessionPendingOutput(const wharf_session *session) {
+  return Session::from(session).pendingOutput();
+}
+
+const wharf_host_api kHostApi = {
+    .struct_size = sizeof(wharf_host_api),
+    .reserved = 0,
+    .alloc = hostAlloc,
+    .free = hostFree,
+    .log = hostLog,
+    .session_log = hostSessionLog,
+    .option_get = optionGet,
+    .option_count = optionCount,
+    .option_at = optionAt,
+    .instance_name = instanceName,
+    .instance_socket_kind = instanceSocketKind,
+    .session_write = sessionWrite,
+    .session_read = sessionRead,
+    .session_close = sessionClose,
+    .session_peer = sessionPeer,
+    .session_pending_output = sessionPendingOutput,
+};
+
+const wharf_host kHost = {
+    .header = WHARF_ABI_HEADER_INIT(WHARF_HOST_MAGIC, wharf_host),
+    .host_version = "wharfd " WHARF_VERSION,
+    .api = &kHostApi,
+};
+
+}  // namespace
+
+const wharf_host &hostDescriptor() { return kHost; }
+
+}  // namespace wharf::plugin

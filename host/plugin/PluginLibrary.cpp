@@ -1,0 +1,65 @@
+#include "plugin/PluginLibrary.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "net/Socket.h"
+#include "plugin/PluginError.h"
+
+namespace wharf::plugin {
+namespace {
+
+// Copies the file into an anonymous memory file; returns its descriptor.
+net::Socket stageCopy(const std::filesystem::path &file) {
+  net::Socket source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!source.valid()) throw PluginError(file, std::strerror(errno));
+  std::string name = "wharf-" + file.filename().string();
+  net::Socket copy(::memfd_create(name.c_str(), MFD_CLOEXEC));
+  if (!copy.valid()) throw PluginError(file, std::string("memfd_create: ") + std::strerror(errno));
+  char buffer[64 * 1024];
+  for (;;) {
+    ssize_t got = ::read(source.fd(), buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) throw PluginError(file, std::string("read: ") + std::strerror(errno));
+    if (got == 0) break;
+    for (ssize_t done = 0; done < got;) {
+      ssize_t put = ::write(copy.fd(), buffer + done, static_cast<size_t>(got - done));
+      if (put < 0 && errno == EINTR) continue;
+      if (put < 0) throw PluginError(file, std::string("staging: ") + std::strerror(errno));
+      done += put;
+    }
+  }
+  return copy;
+}
+
+// dlerror() names the staged path; operators need the file they configured.
+std::string loaderMessage(const std::string &stagedPath) {
+  const char *raw = ::dlerror();
+  std::string message = raw ? raw : "unknown dlopen error";
+  if (message.starts_with(stagedPath + ": ")) message.erase(0, stagedPath.size() + 2);
+  return "not a loadable shared object (" + message + ")";
+}
+
+}  // namespace
+
+PluginLibrary::PluginLibrary(const std::filesystem::path &file) : file_(file) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error)) throw PluginError(file, "no such file");
+  net::Socket staged = stageCopy(file);
+  std::string stagedPath = "/proc/self/fd/" + std::to_string(staged.fd());
+  handle_ = ::dlopen(stagedPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (handle_ == nullptr) throw PluginError(file, loaderMessage(stagedPath));
+}
+
+PluginLibrary::~PluginLibrary() {
+  if (handle_ != nullptr && !keepMapped_) ::dlclose(handle_);
+}
+
+void *PluginLibrary::symbol(const char *name) const { return ::dlsym(handle_, name); }
+
+}  // namespace wharf::plugin

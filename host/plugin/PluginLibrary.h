@@ -1,0 +1,35 @@
+// Internal. One loaded copy of a plugin's shared library.
+//
+// Every load is of a private copy (a memfd holding the file's bytes), opened
+// with RTLD_NOW | RTLD_LOCAL: glibc would hand back an already-loaded image for
+// the same path or inode, so reloading the same path must never reach it, and
+// nothing is left on disk if the host dies. Poco::SharedLibrary is not used
+// because it opens with RTLD_LAZY and cannot load from a descriptor.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace wharf::plugin {
+
+class PluginLibrary {
+ public:
+  // Throws PluginError: file missing or unreadable, not a loadable shared object.
+  explicit PluginLibrary(const std::filesystem::path &file);
+  ~PluginLibrary();  // dlclose, unless keepMapped() was called
+  PluginLibrary(const PluginLibrary &) = delete;
+  PluginLibrary &operator=(const PluginLibrary &) = delete;
+
+  // The address of an exported symbol, or nullptr.
+  void *symbol(const char *name) const;
+  // For plugins that declare WHARF_CAP_NEVER_UNLOAD: the code stays mapped.
+  void keepMapped() { keepMapped_ = true; }
+  const std::filesystem::path &file() const { return file_; }
+
+ private:
+  std::filesystem::path file_;
+  void *handle_ = nullptr;
+  bool keepMapped_ = false;
+};
+
+}  // namespace wharf::plugin

@@ -1,0 +1,56 @@
+// Internal. The host side of one session (a stream connection or a datagram
+// exchange): what the host API's session_* functions act on. The C handle
+// `wharf_session *` handed to the plugin points into this object.
+#pragma once
+
+#include <wharf/wharf.h>
+
+#include <string>
+#include <string_view>
+
+#include "plugin/PluginInstance.h"
+
+namespace wharf::session {
+class Session;
+}
+
+struct wharf_session {
+  wharf::session::Session *self;
+};
+
+namespace wharf::session {
+
+// How the plugin serves this session: which hooks the host calls.
+enum class Style { Event, Blocking };
+
+class Session {
+ public:
+  Session(plugin::PluginInstance &instance, std::string peer) noexcept
+      : instance_(instance), peer_(std::move(peer)) {}
+  virtual ~Session() = default;
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
+
+  static Session &from(const wharf_session *handle) { return *handle->self; }
+  wharf_session *handle() { return &handle_; }
+
+  // THREAD (all): the thread running this session's hooks.
+  virtual wharf_status write(const void *data, size_t len) = 0;
+  virtual wharf_status read(void *buffer, size_t capacity, size_t *received) = 0;
+  virtual size_t pendingOutput() const { return 0; }
+  void requestClose() { closeRequested_ = true; }
+  bool closeRequested() const { return closeRequested_; }
+
+  plugin::PluginInstance &instance() const { return instance_; }
+  const std::string &peer() const { return peer_; }
+  // Logs through the listener's logger, naming the peer.
+  void log(int priority, std::string_view message) const;
+
+ private:
+  plugin::PluginInstance &instance_;
+  std::string peer_;
+  wharf_session handle_{this};
+  bool closeRequested_ = false;
+};
+
+}  // namespace wharf::session

@@ -1,0 +1,24 @@
+// Internal. Runs one session to its end on the calling thread, in the style
+// the listener chose: the plugin's serve() hook, or the event hooks driven by
+// blocking reads and writes. Used by every mode that gives a session its own
+// thread or process. Never throws: a failing hook or a throwing plugin ends
+// that session only, and is logged with listener and peer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "net/Socket.h"
+#include "net/SocketAddress.h"
+#include "plugin/PluginInstance.h"
+#include "session/Session.h"
+
+namespace wharf::session {
+
+void runStreamSession(plugin::PluginInstance &instance, Style style, net::Socket connection,
+                      const net::SocketAddress &peer) noexcept;
+
+void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
+                        const net::SocketAddress &peer, std::vector<uint8_t> datagram) noexcept;
+
+}  // namespace wharf::session

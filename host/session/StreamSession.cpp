@@ -1,0 +1,54 @@
+#include "session/StreamSession.h"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace wharf::session {
+
+StreamSession::StreamSession(plugin::PluginInstance &instance, net::Socket connection,
+                             std::string peer, Style style)
+    : Session(instance, std::move(peer)), connection_(std::move(connection)), style_(style) {}
+
+wharf_status StreamSession::write(const void *data, size_t len) {
+  if (closeRequested()) return WHARF_CLOSED;
+  if (style_ == Style::Event) {
+    output_.append(static_cast<const char *>(data), len);
+    return WHARF_OK;
+  }
+  return sendAll(static_cast<const char *>(data), len) ? WHARF_OK : WHARF_CLOSED;
+}
+
+wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received) {
+  if (style_ != Style::Blocking) return WHARF_UNSUPPORTED;
+  ssize_t got = receive(buffer, capacity);
+  *received = got > 0 ? static_cast<size_t>(got) : 0;
+  return got >= 0 ? WHARF_OK : WHARF_CLOSED;
+}
+
+bool StreamSession::flush() {
+  bool sent = sendAll(output_.data(), output_.size());
+  output_.clear();
+  return sent;
+}
+
+ssize_t StreamSession::receive(void *buffer, size_t capacity) {
+  for (;;) {
+    ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
+    if (got < 0 && errno == EINTR) continue;
+    return got;
+  }
+}
+
+bool StreamSession::sendAll(const char *data, size_t len) {
+  while (len > 0) {
+    ssize_t sent = ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) return false;
+    data += sent;
+    len -= static_cast<size_t>(sent);
+  }
+  return true;
+}
+
+}  // namespace wharf::session

@@ -1,0 +1,35 @@
+// Internal. A stream connection served on a blocking socket by its own thread
+// (or process). Event style: writes queue and StreamRunner flushes them;
+// blocking style: writes and reads go straight to the socket.
+#pragma once
+
+#include <string>
+
+#include "net/Socket.h"
+#include "session/Session.h"
+
+namespace wharf::session {
+
+class StreamSession : public Session {
+ public:
+  StreamSession(plugin::PluginInstance &instance, net::Socket connection, std::string peer,
+                Style style);
+
+  wharf_status write(const void *data, size_t len) override;
+  wharf_status read(void *buffer, size_t capacity, size_t *received) override;
+  size_t pendingOutput() const override { return output_.size(); }
+
+  // For the runner. flush: sends the queued output (false: the peer is gone).
+  bool flush();
+  // Blocks for input; 0 when the peer closed, -1 on error.
+  ssize_t receive(void *buffer, size_t capacity);
+
+ private:
+  bool sendAll(const char *data, size_t len);
+
+  net::Socket connection_;
+  Style style_;
+  std::string output_;
+};
+
+}  // namespace wharf::session

@@ -1,0 +1,304 @@
+/*
+ * wharf.h — the Wharf plugin ABI, version 1.
+ *
+ * A Wharf plugin is a shared library that serves the sessions of one or more
+ * listeners of `wharfd`. This header is the whole contract between the host
+ * and a plugin. It is plain C (C99), so any language with a C FFI can
+ * implement it; `wharf.hpp` is an optional header-only C++ wrapper.
+ *
+ * TRUST MODEL
+ *   A plugin runs inside the host process with the host's privileges. The host
+ *   trusts it not to be malicious, but not to be correct: every hook's status
+ *   is checked, a failing hook closes that session only, and every pointer the
+ *   host hands out is valid only for the time documented on it.
+ *
+ * VERSIONING
+ *   The plugin exports exactly one symbol, `wharf_plugin_entry`. The host calls
+ *   it with a `wharf_host` and receives a `wharf_plugin`. Both structs open
+ *   with the same header: magic, ABI major, ABI minor, struct size, and the
+ *   build facts (pointer, size_t and off_t sizes).
+ *   - Another major is refused. A plugin built for a newer minor than the
+ *     host offers is refused by name.
+ *   - Minor versions only ever append: fields at the end of `wharf_plugin`,
+ *     functions at the end of `wharf_host_api`. A reader never looks past
+ *     the `struct_size` its peer declared; use WHARF_HOST_HAS() before calling
+ *     a host function that was added after the minor you require.
+ *   - Every hook but the ones a style needs is optional: NULL means "the
+ *     host's default".
+ *
+ * LEVELS
+ *   plugin   — the loaded library: on_plugin_load / on_plugin_unload.
+ *   instance — one per listener (config section) that names the plugin:
+ *              host handle `wharf_instance *`, plugin state `void *`.
+ *   session  — one stream connection, or one datagram exchange (a received
+ *              datagram and the replies to its sender): host handle
+ *              `wharf_session *`, plugin state `void *`.
+ *
+ * STYLES
+ *   EVENT    (WHARF_CAP_EVENT): non-blocking hooks. The host reads; the plugin
+ *            reacts in on_session_data / on_datagram and writes with
+ *            session_write, which queues and never blocks. Runs in every
+ *            concurrency mode, the reactor included.
+ *   BLOCKING (WHARF_CAP_BLOCKING): one `serve` hook per session that reads
+ *            and writes with blocking host calls. Runs in the modes that give
+ *            a session its own thread or process (sync, thread, pool, fork).
+ *
+ * NAMING
+ *   wharf_*            types and constants
+ *   on_*               hooks the plugin implements (members of wharf_plugin)
+ *   wharf_host_api.*   functions the host implements
+ *   `_plugin_` state is owned by the plugin, `_host_` handles by the host.
+ *
+ * NOTHING CROSSES THE BOUNDARY BUT C: a hook never lets a C++ exception,
+ * Rust panic or longjmp escape; it returns a status instead.
+ */
+#ifndef WHARF_WHARF_H
+#define WHARF_WHARF_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Versions and identity                                                     */
+/* ------------------------------------------------------------------------ */
+
+#define WHARF_ABI_MAJOR 1
+#define WHARF_ABI_MINOR 0
+#define WHARF_SDK_VERSION "1.0.0"
+
+#define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
+#define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
+
+/* The one symbol a plugin exports. */
+#define WHARF_PLUGIN_ENTRY_SYMBOL "wharf_plugin_entry"
+
+#if defined(__GNUC__)
+#define WHARF_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define WHARF_PLUGIN_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Opaque host handles. Only host functions look inside. */
+typedef struct wharf_instance wharf_instance; /* a listener's plugin instance */
+typedef struct wharf_session wharf_session;   /* a connection or a datagram exchange */
+
+/* Status codes: zero is success, every failure is negative. */
+typedef enum wharf_status {
+  WHARF_OK = 0,
+  WHARF_ERROR = -1,          /* generic failure; the session is closed */
+  WHARF_CLOSED = -2,         /* the peer closed, or the session was closed */
+  WHARF_UNSUPPORTED = -3,    /* this call is not available in this style or mode */
+  WHARF_INVALID = -4,        /* a bad argument */
+  WHARF_NOT_FOUND = -5,      /* no such option, or index out of range */
+  WHARF_BUFFER_TOO_SMALL = -6 /* the output did not fit; nothing was written */
+} wharf_status;
+
+typedef enum wharf_log_level {
+  WHARF_LOG_ERROR = 3,
+  WHARF_LOG_WARNING = 4,
+  WHARF_LOG_NOTICE = 5,
+  WHARF_LOG_INFO = 6,
+  WHARF_LOG_DEBUG = 7
+} wharf_log_level;
+
+/* What a listener's transport delivers to the plugin. */
+typedef enum wharf_socket_kind {
+  WHARF_SOCKET_STREAM = 1,  /* tcp, unix: byte streams, one session per connection */
+  WHARF_SOCKET_DATAGRAM = 2 /* udp, unix-dgram: one session per received datagram */
+} wharf_socket_kind;
+
+/* Capabilities a plugin declares in wharf_plugin.capabilities. The host
+ * refuses, at config check, a listener whose needs they do not cover. */
+#define WHARF_CAP_EVENT (1u << 0)      /* implements the event hooks */
+#define WHARF_CAP_BLOCKING (1u << 1)   /* implements serve() */
+#define WHARF_CAP_STREAM (1u << 2)     /* serves stream transports (tcp, unix) */
+#define WHARF_CAP_DATAGRAM (1u << 3)   /* serves datagram transports (udp, unix-dgram) */
+#define WHARF_CAP_CONCURRENT (1u << 4) /* hooks of different sessions may run at once on different threads */
+#define WHARF_CAP_FORK_SAFE (1u << 5)  /* may serve a session in a forked child process */
+#define WHARF_CAP_NEVER_UNLOAD (1u << 6) /* the host must never dlclose this library */
+
+/* Every struct that crosses the boundary opens with this header. */
+typedef struct wharf_abi_header {
+  uint32_t magic;       /* WHARF_HOST_MAGIC or WHARF_PLUGIN_MAGIC */
+  uint16_t abi_major;   /* WHARF_ABI_MAJOR the writer was built with */
+  uint16_t abi_minor;   /* WHARF_ABI_MINOR the writer was built with */
+  uint32_t struct_size; /* sizeof the whole struct as the writer knew it */
+  uint8_t pointer_size; /* sizeof(void *) */
+  uint8_t size_t_size;  /* sizeof(size_t) */
+  uint8_t off_t_size;   /* sizeof(off_t): catches _FILE_OFFSET_BITS mismatches */
+  uint8_t reserved;     /* zero */
+} wharf_abi_header;
+
+#define WHARF_ABI_HEADER_INIT(magic_, type_)                                                       \
+  {(magic_), WHARF_ABI_MAJOR, WHARF_ABI_MINOR, (uint32_t)sizeof(type_), (uint8_t)sizeof(void *),     \
+   (uint8_t)sizeof(size_t), (uint8_t)sizeof(off_t), 0}
+
+/* ------------------------------------------------------------------------ */
+/* Callbacks the host implements                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The host's function table. Append-only: a function added in minor N sits
+ * after every function of minor N-1. Check with WHARF_HOST_HAS before calling
+ * anything newer than 1.0. THREAD: every function may be called from any
+ * thread that is running one of the plugin's hooks for the handle passed.
+ */
+typedef struct wharf_host_api {
+  uint32_t struct_size; /* sizeof(wharf_host_api) as the host knows it */
+  uint32_t reserved;
+
+  /* --- memory: what one side allocates for the other, the same side frees */
+  void *(*alloc)(size_t size);
+  void (*free)(void *ptr);
+
+  /* --- logging. The host adds the listener's name (and for session_log the
+   * peer). `message` is (ptr, len), need not be NUL-terminated. */
+  void (*log)(const wharf_instance *instance, wharf_log_level level, const char *message,
+              size_t message_len);
+  void (*session_log)(const wharf_session *session, wharf_log_level level, const char *message,
+                      size_t message_len);
+
+  /* --- the instance's options: the listener's `option.<key>` entries.
+   * OWNERSHIP: *value (and *key) are borrowed from the host, valid until
+   * on_instance_destroy returns, and NUL-terminated for convenience. */
+  wharf_status (*option_get)(const wharf_instance *instance, const char *key, size_t key_len,
+                             const char **value, size_t *value_len); /* WHARF_NOT_FOUND if absent */
+  size_t (*option_count)(const wharf_instance *instance);
+  wharf_status (*option_at)(const wharf_instance *instance, size_t index, const char **key,
+                            size_t *key_len, const char **value, size_t *value_len);
+
+  /* --- the instance's listener. OWNERSHIP of *name as for options. */
+  wharf_status (*instance_name)(const wharf_instance *instance, const char **name,
+                                size_t *name_len);
+  wharf_socket_kind (*instance_socket_kind)(const wharf_instance *instance);
+
+  /* --- sessions. A session handle is valid from on_session_open (or the
+   * start of on_datagram / serve) until on_session_close (or the end of
+   * on_datagram / serve) returns. */
+
+  /* Send `len` bytes. EVENT style: queued whole, never blocks; the host
+   * flushes it and calls on_session_writable when the queue has drained.
+   * BLOCKING style: returns once all bytes are written. On a datagram
+   * session every call sends one datagram to the session's peer.
+   * OWNERSHIP: `data` is borrowed for the call only. */
+  wharf_status (*session_write)(wharf_session *session, const void *data, size_t len);
+
+  /* BLOCKING style only: wait for input and copy up to `capacity` bytes into
+   * `buffer`; *received == 0 means the peer closed (for a datagram session:
+   * the datagram has been read). WHARF_UNSUPPORTED in event style. */
+  wharf_status (*session_read)(wharf_session *session, void *buffer, size_t capacity,
+                               size_t *received);
+
+  /* Ask the host to close the session once the queued output is flushed.
+   * on_session_close still follows. Idempotent. */
+  wharf_status (*session_close)(wharf_session *session);
+
+  /* The peer's address as text ("203.0.113.7:5000", "[::1]:5000", a socket
+   * path, or "" for an unnamed unix peer), copied into `buffer`, not
+   * NUL-terminated; WHARF_BUFFER_TOO_SMALL if it does not fit. */
+  wharf_status (*session_peer)(const wharf_session *session, char *buffer, size_t capacity,
+                               size_t *len);
+
+  /* Bytes queued by session_write and not yet sent (EVENT style). */
+  size_t (*session_pending_output)(const wharf_session *session);
+} wharf_host_api;
+
+/* Whether the host's table has function `fn` (i.e. the host is new enough). */
+#define WHARF_HOST_HAS(api, fn)                                                                    \
+  ((api) != NULL && offsetof(wharf_host_api, fn) + sizeof((api)->fn) <= (api)->struct_size &&       \
+   (api)->fn != NULL)
+
+/* What the host hands to wharf_plugin_entry. OWNERSHIP: host-owned, valid
+ * until on_plugin_unload returns (or, for a library never unloaded, forever). */
+typedef struct wharf_host {
+  wharf_abi_header header;    /* WHARF_HOST_MAGIC */
+  const char *host_version;   /* e.g. "wharfd 0.1.0" */
+  const wharf_host_api *api;
+} wharf_host;
+
+/* ------------------------------------------------------------------------ */
+/* Hooks the plugin implements                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * The plugin descriptor, returned by wharf_plugin_entry. OWNERSHIP: owned by
+ * the plugin and must stay valid and unchanged until on_plugin_unload returns
+ * (a `static const` object is the usual choice). The host copies the fields
+ * that header.struct_size covers into a zeroed struct of its own.
+ *
+ * Hooks that may fail return a wharf_status and may write a reason, as a
+ * NUL-terminated string, into `error` (capacity `error_size`); the host logs it.
+ */
+typedef struct wharf_plugin {
+  wharf_abi_header header; /* WHARF_PLUGIN_MAGIC */
+  const char *name;        /* mandatory: short name, e.g. "echo" */
+  const char *version;     /* mandatory: the plugin's own version, e.g. "1.2.0" */
+  const char *description; /* optional: one line */
+  uint32_t capabilities;   /* WHARF_CAP_* */
+  uint32_t reserved;
+
+  /* --- plugin level. THREAD: the host's main thread. */
+
+  /* After a successful handshake, before any instance. Optional. */
+  wharf_status (*on_plugin_load)(const wharf_host *host, char *error, size_t error_size);
+  /* Before dlclose. Must join every thread the plugin started. Optional. */
+  void (*on_plugin_unload)(void);
+
+  /* --- instance level. THREAD: the host's main thread. */
+
+  /* A listener that names this plugin is being set up. Read and check the
+   * options here: a failure refuses the listener and names `error`.
+   * OWNERSHIP: *instance_state is the plugin's, freed in on_instance_destroy.
+   * Optional (the state is then NULL). */
+  wharf_status (*on_instance_new)(wharf_instance *instance, void **instance_state, char *error,
+                                  size_t error_size);
+  /* No session of this instance remains. Optional. */
+  void (*on_instance_destroy)(void *instance_state);
+
+  /* --- EVENT style. THREAD: one thread at a time per session; sessions of
+   * one instance run concurrently only if WHARF_CAP_CONCURRENT is declared. */
+
+  /* A stream connection was accepted. *session_state starts NULL. A failure
+   * closes the connection at once (on_session_close is not called). */
+  wharf_status (*on_session_open)(void *instance_state, wharf_session *session,
+                                  void **session_state);
+  /* Bytes arrived. OWNERSHIP: `data` is borrowed for the call only. A
+   * failure closes the session. */
+  wharf_status (*on_session_data)(void *instance_state, void *session_state,
+                                  wharf_session *session, const uint8_t *data, size_t len);
+  /* Everything queued has been sent. Optional. */
+  wharf_status (*on_session_writable)(void *instance_state, void *session_state,
+                                      wharf_session *session);
+  /* The session ends (peer closed, session_close, failure, shutdown). Free
+   * session_state here. Optional. */
+  void (*on_session_close)(void *instance_state, void *session_state, wharf_session *session);
+  /* A datagram arrived on a datagram listener; reply with session_write.
+   * OWNERSHIP: `data` and `session` are borrowed for the call only. */
+  wharf_status (*on_datagram)(void *instance_state, wharf_session *session, const uint8_t *data,
+                              size_t len);
+
+  /* --- BLOCKING style. THREAD: the session's own thread or process. */
+
+  /* Serve one session to its end with session_read / session_write. On a
+   * datagram listener, session_read yields the datagram, then end of input. */
+  wharf_status (*serve)(void *instance_state, wharf_session *session);
+} wharf_plugin;
+
+/* The entry point. The plugin may check host->header (and keep `host` for
+ * later calls); it returns its descriptor, or NULL to refuse to load. */
+typedef const wharf_plugin *(*wharf_plugin_entry_fn)(const wharf_host *host);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* WHARF_WHARF_H */
