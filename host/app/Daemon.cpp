@@ -65,7 +65,7 @@ void Daemon::serveUntilStopped() {
     listener->start();
     const auto &config = listener->config();
     const auto &plugin = listener->instance().plugin();
-    logger.information("listener [" + config.section() + "] " +
+    logger.information("[" + config.section() + "] " +
                        std::string(net::transportName(config.endpoint.transport)) + " " +
                        listener->boundAddress() + " mode " + config.mode + ", plugin " +
                        plugin.name() + " " + plugin.version() + " (" + plugin.file().string() +

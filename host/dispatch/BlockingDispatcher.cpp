@@ -27,7 +27,7 @@ bool isResourceShortage(int error) {
 BlockingDispatcher::BlockingDispatcher(const DispatchContext &context) : context_(context) {}
 
 BlockingDispatcher::~BlockingDispatcher() {
-  // Only does anything without stopAccepting() if start() was never called or threw.
+  // Only does anything without drain() if start() was never called or threw.
   stopSignal_.request();
   if (loopThread_.joinable()) loopThread_.join();
 }
@@ -36,9 +36,11 @@ void BlockingDispatcher::start() {
   loopThread_ = std::thread([this] { loop(); });
 }
 
-void BlockingDispatcher::stopAccepting() {
-  stopSignal_.request();
+void BlockingDispatcher::stopAccepting() { stopSignal_.request(); }
+
+void BlockingDispatcher::drain() {
   if (loopThread_.joinable()) loopThread_.join();
+  waitForSessions();
 }
 
 void BlockingDispatcher::loop() noexcept {
@@ -70,7 +72,7 @@ std::optional<BlockingDispatcher::Work> BlockingDispatcher::acceptConnection() {
     if (isResourceShortage(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return std::nullopt;
   }
-  auto connection = std::make_shared<net::Socket>(fd);
+  auto connection = std::make_shared<net::FileDescriptor>(fd);
   return Work([&instance = context_.instance, style = context_.style, connection, peer] {
     session::runStreamSession(instance, style, std::move(*connection), peer);
   });

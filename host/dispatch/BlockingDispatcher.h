@@ -21,12 +21,15 @@ class BlockingDispatcher : public Dispatcher {
 
   void start() final;
   void stopAccepting() final;
+  void drain() final;
 
  protected:
   using Work = std::function<void()>;  // serves one session; never throws
 
   // THREAD: the loop thread. Runs or hands off `work`.
   virtual void schedule(Work work) = 0;
+  // THREAD: main, once the loop thread has ended. Returns when no session runs.
+  virtual void waitForSessions() = 0;
 
  private:
   void loop() noexcept;

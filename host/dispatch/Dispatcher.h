@@ -11,7 +11,7 @@ class Dispatcher {
 
   // THREAD: main. Begins taking sessions off the listening socket.
   virtual void start() = 0;
-  // THREAD: main. Stops taking new sessions; returns once none will be taken.
+  // THREAD: main. Asks to stop taking new sessions; does not wait.
   virtual void stopAccepting() = 0;
   // THREAD: main, after stopAccepting. Returns once every session has ended.
   virtual void drain() = 0;

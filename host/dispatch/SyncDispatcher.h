@@ -12,7 +12,7 @@ class SyncDispatcher : public BlockingDispatcher {
 
  protected:
   void schedule(Work work) override { work(); }
-  void drain() override {}  // the loop thread has served them all
+  void waitForSessions() override {}  // the loop thread has served them all
 };
 
 }  // namespace wharf::dispatch

@@ -23,7 +23,7 @@ void ThreadDispatcher::schedule(Work work) {
   }
 }
 
-void ThreadDispatcher::drain() {
+void ThreadDispatcher::waitForSessions() {
   std::unique_lock lock(mutex_);
   idle_.wait(lock, [this] { return running_ == 0; });
 }

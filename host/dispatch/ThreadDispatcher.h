@@ -16,7 +16,7 @@ class ThreadDispatcher : public BlockingDispatcher {
 
  protected:
   void schedule(Work work) override;
-  void drain() override;
+  void waitForSessions() override;
 
  private:
   std::mutex mutex_;

@@ -39,7 +39,9 @@ void Listener::start() {
 }
 
 void Listener::stopAccepting() {
-  if (started_) dispatcher_->stopAccepting();
+  if (!started_) return;
+  dispatcher_->stopAccepting();
+  socket_->stopAccepting();
 }
 
 void Listener::drain() {

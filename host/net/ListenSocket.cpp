@@ -21,7 +21,7 @@ namespace {
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(endpoint) {
   if (isUnix(endpoint.transport)) removeStaleUnixSocket();
-  socket_ = Socket(::socket(endpoint.address.family(),
+  socket_ = FileDescriptor(::socket(endpoint.address.family(),
                             endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket_.valid()) fail(endpoint, "socket", errno);
   int on = 1;
@@ -40,11 +40,20 @@ ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(en
     fail(endpoint, "listen", errno);
 }
 
-ListenSocket::~ListenSocket() {
+ListenSocket::~ListenSocket() { removeUnixSocketFile(); }
+
+void ListenSocket::stopAccepting() {
+  if (!isStream(endpoint_.transport)) return;
+  ::shutdown(fd(), SHUT_RDWR);
+  removeUnixSocketFile();
+}
+
+void ListenSocket::removeUnixSocketFile() {
   struct stat status{};
   if (unixInode_ != 0 && ::lstat(endpoint_.text.c_str(), &status) == 0 &&
       status.st_ino == unixInode_)
     ::unlink(endpoint_.text.c_str());
+  unixInode_ = 0;
 }
 
 std::string ListenSocket::boundAddress() const {
@@ -58,7 +67,7 @@ void ListenSocket::removeStaleUnixSocket() {
   if (::lstat(endpoint_.text.c_str(), &status) != 0) return;  // nothing there
   if (!S_ISSOCK(status.st_mode))
     throw std::runtime_error(endpoint_.text + ": exists and is not a socket; not replacing it");
-  Socket probe(::socket(AF_UNIX, endpoint_.socketType() | SOCK_CLOEXEC, 0));
+  FileDescriptor probe(::socket(AF_UNIX, endpoint_.socketType() | SOCK_CLOEXEC, 0));
   if (!probe.valid()) fail(endpoint_, "socket", errno);
   if (::connect(probe.fd(), endpoint_.address.get(), endpoint_.address.length()) == 0)
     throw std::runtime_error(endpoint_.text + ": another process is listening on this socket");

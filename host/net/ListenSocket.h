@@ -6,7 +6,7 @@
 #include <sys/types.h>
 
 #include "net/Endpoint.h"
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 
 namespace wharf::net {
 
@@ -18,6 +18,12 @@ class ListenSocket {
   ListenSocket(const ListenSocket &) = delete;
   ListenSocket &operator=(const ListenSocket &) = delete;
 
+  // THREAD: any. A stream socket stops listening (new connections are
+  // refused at once) and its unix file is removed; the descriptor stays valid
+  // until destruction, so a loop still polling it sees no reused number. A
+  // datagram socket stays as it is: sessions still running reply through it.
+  void stopAccepting();
+
   int fd() const { return socket_.fd(); }
   const Endpoint &endpoint() const { return endpoint_; }
   // The address actually bound (port 0 resolved), as text.
@@ -25,9 +31,10 @@ class ListenSocket {
 
  private:
   void removeStaleUnixSocket();
+  void removeUnixSocketFile();
 
   Endpoint endpoint_;
-  Socket socket_;
+  FileDescriptor socket_;
   ino_t unixInode_ = 0;  // the file we created, so we never unlink a successor's
 };
 

@@ -2,7 +2,7 @@
 // loops blocked in accept/recv can stop promptly. Thread-safe.
 #pragma once
 
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 
 namespace wharf::net {
 
@@ -18,7 +18,7 @@ class StopSignal {
   bool waitReadable(int fd) const;
 
  private:
-  Socket event_;  // an eventfd, readable once a stop is requested
+  FileDescriptor event_;  // an eventfd, readable once a stop is requested
 };
 
 }  // namespace wharf::net

@@ -8,18 +8,18 @@
 #include <cerrno>
 #include <cstring>
 
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 #include "plugin/PluginError.h"
 
 namespace wharf::plugin {
 namespace {
 
 // Copies the file into an anonymous memory file; returns its descriptor.
-net::Socket stageCopy(const std::filesystem::path &file) {
-  net::Socket source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+net::FileDescriptor stageCopy(const std::filesystem::path &file) {
+  net::FileDescriptor source(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (!source.valid()) throw PluginError(file, std::strerror(errno));
   std::string name = "wharf-" + file.filename().string();
-  net::Socket copy(::memfd_create(name.c_str(), MFD_CLOEXEC));
+  net::FileDescriptor copy(::memfd_create(name.c_str(), MFD_CLOEXEC));
   if (!copy.valid()) throw PluginError(file, std::string("memfd_create: ") + std::strerror(errno));
   char buffer[64 * 1024];
   for (;;) {
@@ -50,8 +50,8 @@ std::string loaderMessage(const std::string &stagedPath) {
 PluginLibrary::PluginLibrary(const std::filesystem::path &file) : file_(file) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(file, error)) throw PluginError(file, "no such file");
-  net::Socket staged = stageCopy(file);
-  std::string stagedPath = "/proc/self/fd/" + std::to_string(staged.fd());
+  staged_ = stageCopy(file);
+  std::string stagedPath = "/proc/self/fd/" + std::to_string(staged_.fd());
   handle_ = ::dlopen(stagedPath.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (handle_ == nullptr) throw PluginError(file, loaderMessage(stagedPath));
 }

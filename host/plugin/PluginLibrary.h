@@ -3,12 +3,17 @@
 // Every load is of a private copy (a memfd holding the file's bytes), opened
 // with RTLD_NOW | RTLD_LOCAL: glibc would hand back an already-loaded image for
 // the same path or inode, so reloading the same path must never reach it, and
-// nothing is left on disk if the host dies. Poco::SharedLibrary is not used
+// nothing is left on disk if the host dies. The memfd stays open while the
+// library is loaded: glibc also matches on the path, and a closed descriptor's
+// number (hence "/proc/self/fd/N") would be reused by the next load.
+// Poco::SharedLibrary is not used
 // because it opens with RTLD_LAZY and cannot load from a descriptor.
 #pragma once
 
 #include <filesystem>
 #include <string>
+
+#include "net/FileDescriptor.h"
 
 namespace wharf::plugin {
 
@@ -28,6 +33,7 @@ class PluginLibrary {
 
  private:
   std::filesystem::path file_;
+  net::FileDescriptor staged_;  // the memfd holding this copy; closed after dlclose
   void *handle_ = nullptr;
   bool keepMapped_ = false;
 };

@@ -66,7 +66,7 @@ void guarded(const Session &session, Serve serve) noexcept {
 
 }  // namespace
 
-void runStreamSession(plugin::PluginInstance &instance, Style style, net::Socket connection,
+void runStreamSession(plugin::PluginInstance &instance, Style style, net::FileDescriptor connection,
                       const net::SocketAddress &peer) noexcept {
   StreamSession session(instance, std::move(connection), peer.toString(), style);
   guarded(session, [&] {

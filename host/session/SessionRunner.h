@@ -8,14 +8,14 @@
 #include <cstdint>
 #include <vector>
 
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
 
 namespace wharf::session {
 
-void runStreamSession(plugin::PluginInstance &instance, Style style, net::Socket connection,
+void runStreamSession(plugin::PluginInstance &instance, Style style, net::FileDescriptor connection,
                       const net::SocketAddress &peer) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,

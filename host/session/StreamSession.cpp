@@ -6,7 +6,7 @@
 
 namespace wharf::session {
 
-StreamSession::StreamSession(plugin::PluginInstance &instance, net::Socket connection,
+StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
                              std::string peer, Style style)
     : Session(instance, std::move(peer)), connection_(std::move(connection)), style_(style) {}
 

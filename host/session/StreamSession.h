@@ -5,14 +5,14 @@
 
 #include <string>
 
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 #include "session/Session.h"
 
 namespace wharf::session {
 
 class StreamSession : public Session {
  public:
-  StreamSession(plugin::PluginInstance &instance, net::Socket connection, std::string peer,
+  StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection, std::string peer,
                 Style style);
 
   wharf_status write(const void *data, size_t len) override;
@@ -27,7 +27,7 @@ class StreamSession : public Session {
  private:
   bool sendAll(const char *data, size_t len);
 
-  net::Socket connection_;
+  net::FileDescriptor connection_;
   Style style_;
   std::string output_;
 };

@@ -1,10 +1,10 @@
-#include "net/Socket.h"
+#include "net/FileDescriptor.h"
 
 #include <unistd.h>
 
 namespace wharf::net {
 
-Socket &Socket::operator=(Socket &&other) noexcept {
+FileDescriptor &FileDescriptor::operator=(FileDescriptor &&other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
     fd_ = std::exchange(other.fd_, -1);
@@ -12,7 +12,7 @@ Socket &Socket::operator=(Socket &&other) noexcept {
   return *this;
 }
 
-Socket::~Socket() {
+FileDescriptor::~FileDescriptor() {
   if (fd_ >= 0) ::close(fd_);
 }
 

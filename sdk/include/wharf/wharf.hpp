@@ -1,0 +1,253 @@
+// wharf.hpp — a header-only C++20 wrapper over wharf.h.
+//
+// Write one class per listener instance; the wrapper generates the C hooks.
+// Every generated hook is noexcept: an exception thrown by your code is
+// caught, logged with listener and peer, and fails that session (or, from the
+// constructor, refuses the listener) — it never crosses into the host.
+//
+//   class Greeter {
+//    public:
+//     explicit Greeter(wharf::Instance &instance)            // required; may throw
+//         : greeting_(instance.option("greeting").value_or("hello")) {}
+//
+//     struct Session {                                       // event-style streams
+//       Session(Greeter &listener, wharf::Session &session); // optional state per connection
+//       void onData(wharf::Session &session, wharf::Bytes data);
+//       void onWritable(wharf::Session &session);            // optional
+//     };
+//     void onDatagram(wharf::Session &session, wharf::Bytes data);  // event-style datagrams
+//     void serve(wharf::Session &session);                   // blocking style
+//   };
+//   WHARF_PLUGIN(Greeter, "greeter", "1.0.0", "says hello",
+//                WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT)
+//
+// Build with -fno-gnu-unique (wharf_add_plugin() does): the wrapper keeps the
+// host table in an inline variable, which GCC would otherwise mark
+// STB_GNU_UNIQUE, making dlclose a no-op.
+#ifndef WHARF_WHARF_HPP
+#define WHARF_WHARF_HPP
+
+#include <wharf/wharf.h>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace wharf {
+
+using Bytes = std::span<const uint8_t>;
+
+namespace detail {
+inline const wharf_host_api *api = nullptr;  // set once by the entry point
+}  // namespace detail
+
+// A failure the wrapper reports as a hook status (and message).
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The host's view of one listener instance. Borrowed; do not store past the
+// instance's life.
+class Instance {
+ public:
+  explicit Instance(wharf_instance *handle) : handle_(handle) {}
+
+  std::optional<std::string_view> option(std::string_view key) const {
+    const char *value = nullptr;
+    size_t length = 0;
+    if (detail::api->option_get(handle_, key.data(), key.size(), &value, &length) != WHARF_OK)
+      return std::nullopt;
+    return std::string_view(value, length);
+  }
+  size_t optionCount() const { return detail::api->option_count(handle_); }
+  std::pair<std::string_view, std::string_view> optionAt(size_t index) const {
+    const char *key = nullptr, *value = nullptr;
+    size_t keyLength = 0, valueLength = 0;
+    if (detail::api->option_at(handle_, index, &key, &keyLength, &value, &valueLength) != WHARF_OK)
+      throw Error("option index out of range");
+    return {std::string_view(key, keyLength), std::string_view(value, valueLength)};
+  }
+  std::string_view name() const {
+    const char *name = nullptr;
+    size_t length = 0;
+    detail::api->instance_name(handle_, &name, &length);
+    return std::string_view(name, length);
+  }
+  wharf_socket_kind socketKind() const { return detail::api->instance_socket_kind(handle_); }
+  void log(wharf_log_level level, std::string_view message) const {
+    detail::api->log(handle_, level, message.data(), message.size());
+  }
+
+ private:
+  wharf_instance *handle_;
+};
+
+// The host's view of one session. Borrowed for the duration of a hook.
+class Session {
+ public:
+  explicit Session(wharf_session *handle) : handle_(handle) {}
+
+  // Throws Error if the session is closed.
+  void write(std::string_view data) { write(data.data(), data.size()); }
+  void write(Bytes data) { write(data.data(), data.size()); }
+  void write(const void *data, size_t length) {
+    if (detail::api->session_write(handle_, data, length) != WHARF_OK)
+      throw Error("write failed: session closed");
+  }
+  // Blocking style only. Returns 0 at end of input.
+  size_t read(void *buffer, size_t capacity) {
+    size_t received = 0;
+    if (detail::api->session_read(handle_, buffer, capacity, &received) != WHARF_OK)
+      throw Error("read failed: session closed");
+    return received;
+  }
+  void close() { detail::api->session_close(handle_); }
+  std::string peer() const {
+    char buffer[256];
+    size_t length = 0;
+    if (detail::api->session_peer(handle_, buffer, sizeof buffer, &length) != WHARF_OK) return {};
+    return std::string(buffer, length);
+  }
+  size_t pendingOutput() const { return detail::api->session_pending_output(handle_); }
+  void log(wharf_log_level level, std::string_view message) const {
+    detail::api->session_log(handle_, level, message.data(), message.size());
+  }
+  wharf_session *handle() const { return handle_; }
+
+ private:
+  wharf_session *handle_;
+};
+
+namespace detail {
+
+inline void copyMessage(const char *text, char *error, size_t errorSize) {
+  if (errorSize == 0) return;
+  size_t length = std::char_traits<char>::length(text);
+  if (length >= errorSize) length = errorSize - 1;
+  std::char_traits<char>::copy(error, text, length);
+  error[length] = '\0';
+}
+
+// Runs a hook body; an exception becomes WHARF_ERROR and a log line.
+template <typename Body>
+wharf_status guard(wharf_session *session, Body &&body) noexcept {
+  try {
+    body();
+    return WHARF_OK;
+  } catch (const std::exception &error) {
+    std::string message = std::string("plugin error: ") + error.what();
+    api->session_log(session, WHARF_LOG_ERROR, message.data(), message.size());
+  } catch (...) {
+    static constexpr std::string_view message = "plugin error: unknown exception";
+    api->session_log(session, WHARF_LOG_ERROR, message.data(), message.size());
+  }
+  return WHARF_ERROR;
+}
+
+template <typename L>
+concept HasStreamSession = requires { typename L::Session; };
+template <typename L>
+concept HasDatagram = requires(L &listener, wharf::Session &session, Bytes data) {
+  listener.onDatagram(session, data);
+};
+template <typename L>
+concept HasServe = requires(L &listener, wharf::Session &session) { listener.serve(session); };
+template <typename S>
+concept HasWritable = requires(S &state, wharf::Session &session) { state.onWritable(session); };
+
+// Generates the C hooks for listener class L.
+template <typename L>
+struct Adapter {
+  static wharf_status instanceNew(wharf_instance *handle, void **state, char *error,
+                                  size_t errorSize) noexcept {
+    try {
+      Instance instance(handle);
+      *state = new L(instance);
+      return WHARF_OK;
+    } catch (const std::exception &failure) {
+      copyMessage(failure.what(), error, errorSize);
+    } catch (...) {
+      copyMessage("unknown exception", error, errorSize);
+    }
+    return WHARF_ERROR;
+  }
+  static void instanceDestroy(void *state) noexcept { delete static_cast<L *>(state); }
+
+  static wharf_status sessionOpen(void *instance, wharf_session *handle, void **state) noexcept {
+    return guard(handle, [&] {
+      Session session(handle);
+      *state = new typename L::Session(*static_cast<L *>(instance), session);
+    });
+  }
+  static wharf_status sessionData(void *, void *state, wharf_session *handle, const uint8_t *data,
+                                  size_t length) noexcept {
+    return guard(handle, [&] {
+      Session session(handle);
+      static_cast<typename L::Session *>(state)->onData(session, Bytes(data, length));
+    });
+  }
+  static wharf_status sessionWritable(void *, void *state, wharf_session *handle) noexcept {
+    return guard(handle, [&] {
+      Session session(handle);
+      static_cast<typename L::Session *>(state)->onWritable(session);
+    });
+  }
+  static void sessionClose(void *, void *state, wharf_session *) noexcept {
+    delete static_cast<typename L::Session *>(state);
+  }
+  static wharf_status datagram(void *instance, wharf_session *handle, const uint8_t *data,
+                               size_t length) noexcept {
+    return guard(handle, [&] {
+      Session session(handle);
+      static_cast<L *>(instance)->onDatagram(session, Bytes(data, length));
+    });
+  }
+  static wharf_status serve(void *instance, wharf_session *handle) noexcept {
+    return guard(handle, [&] {
+      Session session(handle);
+      static_cast<L *>(instance)->serve(session);
+    });
+  }
+
+  static wharf_plugin describe(const char *name, const char *version, const char *description,
+                               uint32_t capabilities) {
+    wharf_plugin plugin{};
+    plugin.header = WHARF_ABI_HEADER_INIT(WHARF_PLUGIN_MAGIC, wharf_plugin);
+    plugin.name = name;
+    plugin.version = version;
+    plugin.description = description;
+    plugin.capabilities = capabilities;
+    plugin.on_instance_new = instanceNew;
+    plugin.on_instance_destroy = instanceDestroy;
+    if constexpr (HasStreamSession<L>) {
+      plugin.on_session_open = sessionOpen;
+      plugin.on_session_data = sessionData;
+      plugin.on_session_close = sessionClose;
+      if constexpr (HasWritable<typename L::Session>) plugin.on_session_writable = sessionWritable;
+    }
+    if constexpr (HasDatagram<L>) plugin.on_datagram = datagram;
+    if constexpr (HasServe<L>) plugin.serve = serve;
+    return plugin;
+  }
+};
+
+}  // namespace detail
+}  // namespace wharf
+
+// Defines the plugin's entry point for listener class LISTENER.
+#define WHARF_PLUGIN(LISTENER, NAME, VERSION, DESCRIPTION, CAPABILITIES)                         \
+  extern "C" WHARF_PLUGIN_EXPORT const wharf_plugin *wharf_plugin_entry(const wharf_host *host) { \
+    if (host == nullptr || host->header.abi_major != WHARF_ABI_MAJOR) return nullptr;           \
+    ::wharf::detail::api = host->api;                                                           \
+    static const wharf_plugin descriptor =                                                      \
+        ::wharf::detail::Adapter<LISTENER>::describe(NAME, VERSION, DESCRIPTION, CAPABILITIES);  \
+    return &descriptor;                                                                          \
+  }
+
+#endif  // WHARF_WHARF_HPP

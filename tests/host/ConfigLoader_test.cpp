@@ -1,0 +1,102 @@
+#include "config/ConfigLoader.h"
+
+#include <gtest/gtest.h>
+
+#include "config/ConfigError.h"
+
+using namespace wharf::config;
+
+namespace {
+
+// Plugin paths must exist: point plugin_dir at the shipped plugins.
+const std::string kHost = std::string("[host]\nplugin_dir = ") + WHARF_SHIPPED_PLUGIN_DIR + "\n";
+
+Config build(const std::string &text) {
+  ConfigLoader loader({"/default/plugins", {"sync", "thread"}});
+  return loader.build(IniDocument::parse("/etc/wharf/wharf.ini", text));
+}
+
+std::string errorOf(const std::string &text) {
+  try {
+    build(text);
+  } catch (const ConfigError &error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+const std::string kListener =
+    "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7007\nmode = sync\nplugin = echo\n";
+
+}  // namespace
+
+TEST(ConfigLoader, BuildsListenersWithOptionsInOrder) {
+  Config config = build(kHost + "admin = run/admin.sock\nlog_level = debug\n" + kListener +
+                        "option.b = 2\noption.a = 1\nbacklog = 64\n");
+  EXPECT_EQ(config.host.adminSocket, "/etc/wharf/run/admin.sock");
+  EXPECT_EQ(config.host.logLevel, "debug");
+  ASSERT_EQ(config.listeners.size(), 1u);
+  const ListenerConfig &listener = config.listeners[0];
+  EXPECT_EQ(listener.name, "e");
+  EXPECT_EQ(listener.mode, "sync");
+  EXPECT_EQ(listener.pluginPath, std::string(WHARF_SHIPPED_PLUGIN_DIR) + "/echo.so");
+  EXPECT_EQ(listener.backlog, 64);
+  ASSERT_EQ(listener.options.size(), 2u);
+  EXPECT_EQ(listener.options[0].key, "b");
+  EXPECT_EQ(listener.options[1].value, "1");
+}
+
+TEST(ConfigLoader, DefaultsModeToThreadAndBacklogToSomaxconn) {
+  Config config = build(kHost + "[listener.e]\ntransport = udp\nlisten = [::1]:7\nplugin = echo\n");
+  EXPECT_EQ(config.listeners[0].mode, "thread");
+  EXPECT_EQ(config.listeners[0].backlog, SOMAXCONN);
+}
+
+TEST(ConfigLoader, ResolvesRelativeUnixPathsAndPluginPathsAgainstTheConfigFolder) {
+  Config config = build(std::string("[listener.u]\ntransport = unix\nlisten = run/e.sock\n"
+                                    "plugin = ") +
+                        WHARF_SHIPPED_PLUGIN_DIR + "/echo.so\n");
+  EXPECT_EQ(config.listeners[0].endpoint.text, "/etc/wharf/run/e.sock");
+  EXPECT_EQ(config.listeners[0].pluginPath, std::string(WHARF_SHIPPED_PLUGIN_DIR) + "/echo.so");
+}
+
+TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
+  EXPECT_EQ(errorOf(kHost + kListener + "colour = blue\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] colour: unknown key");
+  EXPECT_EQ(errorOf(kHost + "verbose = 1\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] verbose: unknown key");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = sctp\nlisten = 1.2.3.4:5\nplugin = echo\n"),
+            "/etc/wharf/wharf.ini:4: [listener.e] transport: unknown transport 'sctp' (expected "
+            "tcp, udp, unix, unix-dgram)");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4\nplugin = echo\n"),
+            "/etc/wharf/wharf.ini:5: [listener.e] listen: bad address '1.2.3.4': expected "
+            "host:port");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nmode = fast\n"
+                            "plugin = echo\n"),
+            "/etc/wharf/wharf.ini:6: [listener.e] mode: unknown mode 'fast' (expected one of "
+            "sync, thread)");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\n"),
+            "/etc/wharf/wharf.ini:3: [listener.e] plugin: missing (required)");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nplugin = nope\n"),
+            "/etc/wharf/wharf.ini:6: [listener.e] plugin: plugin 'nope' not found: no file " +
+                std::string(WHARF_SHIPPED_PLUGIN_DIR) + "/nope.so");
+  EXPECT_EQ(errorOf(kHost + kListener + "backlog = -3\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '-3' is not a positive whole number");
+  EXPECT_EQ(errorOf(kHost + "log_level = loud\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] log_level: unknown level 'loud' (expected fatal, "
+            "critical, error, warning, notice, information, debug, trace)");
+  EXPECT_EQ(errorOf(kHost + "[listeners.e]\n"),
+            "/etc/wharf/wharf.ini:3: [listeners.e] unknown section (expected [host] or "
+            "[listener.NAME])");
+  EXPECT_EQ(errorOf(kHost), "/etc/wharf/wharf.ini: no [listener.NAME] section: nothing to serve");
+}
+
+TEST(ConfigLoader, RejectsADuplicateListenAddress) {
+  std::string second =
+      "[listener.f]\ntransport = tcp\nlisten = 127.0.0.1:7007\nmode = sync\nplugin = echo\n";
+  EXPECT_EQ(errorOf(kHost + kListener + second),
+            "/etc/wharf/wharf.ini:10: [listener.f] listen: address already used by [listener.e]");
+  // The same address on another socket type is a different listener.
+  std::string udp = "[listener.f]\ntransport = udp\nlisten = 127.0.0.1:7007\nplugin = echo\n";
+  EXPECT_EQ(build(kHost + kListener + udp).listeners.size(), 2u);
+}

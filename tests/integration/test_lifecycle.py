@@ -1,0 +1,91 @@
+"""Signals and socket files: SIGTERM/SIGINT stop accepting at once, let open
+sessions finish, and exit 0; unix socket files are replaced only when stale
+and removed at exit."""
+
+import os
+import signal
+import socket
+import time
+
+from clients import receive_exactly, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port
+
+
+class GracefulStop(WharfTestCase):
+    def check_stop(self, signum, mode):
+        port = free_port()
+        server = self.wharfd({
+            "tcp": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+                    "plugin": "echo"},
+            "unix": {"transport": "unix", "listen": "echo.sock", "mode": "thread",
+                     "plugin": "echo"},
+        })
+        session = stream_connect("tcp", f"127.0.0.1:{port}")
+        session.sendall(b"before")
+        self.assertEqual(receive_exactly(session, 6), b"before")
+        server.signal(signum)
+        # The session in flight goes on being served...
+        session.sendall(b"after the signal")
+        self.assertEqual(receive_exactly(session, 16), b"after the signal")
+        # ...while new connections are refused once wharfd says it stopped accepting.
+        while "no longer accepting" not in server.log():
+            self.assertIsNone(server.process.poll())
+            os.sched_yield()
+        for _ in range(500):  # listeners close right after that line
+            with socket.socket() as late:
+                if late.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            time.sleep(0.01)
+        else:
+            self.fail("still accepting after the signal")
+        for _ in range(500):
+            if not os.path.exists(server.path("echo.sock")):
+                break
+            time.sleep(0.01)
+        else:
+            self.fail("the unix listener still has its socket file")
+        self.assertIsNone(server.process.poll(), "exited before its session ended")
+        session.close()
+        self.assertEqual(server.wait(), 0, server.log())
+        self.assertFalse(os.path.exists(server.path("echo.sock")))
+
+    def test_sigterm_in_thread_mode(self):
+        self.check_stop(signal.SIGTERM, "thread")
+
+    def test_sigint_in_sync_mode(self):
+        self.check_stop(signal.SIGINT, "sync")
+
+
+class UnixSocketFiles(WharfTestCase):
+    def unix_listener(self):
+        return {"u": {"transport": "unix", "listen": "u.sock", "plugin": "echo"}}
+
+    def test_a_stale_socket_file_is_replaced(self):
+        server = Wharfd(self, self.unix_listener())
+        stale = socket.socket(socket.AF_UNIX)
+        stale.bind(server.path("u.sock"))
+        stale.close()  # the file stays, nothing listens
+        server.start()
+        with stream_connect("unix", server.path("u.sock")) as client:
+            client.sendall(b"ok")
+            self.assertEqual(receive_exactly(client, 2), b"ok")
+        self.assertStops(server)
+        self.assertFalse(os.path.exists(server.path("u.sock")))
+
+    def test_a_live_socket_is_never_taken_over(self):
+        server = Wharfd(self, self.unix_listener())
+        with socket.socket(socket.AF_UNIX) as live:
+            live.bind(server.path("u.sock"))
+            live.listen()
+            self.assertEqual(server.start(expect_ready=False), 2)
+            self.assertIn("another process is listening on this socket", server.log())
+            self.assertTrue(os.path.exists(server.path("u.sock")))
+
+    def test_a_file_that_is_not_a_socket_is_never_removed(self):
+        server = Wharfd(self, self.unix_listener())
+        with open(server.path("u.sock"), "w") as precious:
+            precious.write("data")
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertIn("exists and is not a socket; not replacing it", server.log())
+        with open(server.path("u.sock")) as precious:
+            self.assertEqual(precious.read(), "data")

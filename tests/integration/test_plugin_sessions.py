@@ -1,0 +1,68 @@
+"""What a plugin sees and what its failures cost: options, listener name and
+peer reach the plugin (C++ wrapper fixture); a failing hook or a throwing C++
+plugin closes its own session only, and wharfd keeps serving."""
+
+import os
+
+from clients import DatagramClient, receive_exactly, receive_until_closed, stream_connect
+from wharf_harness import WharfTestCase, free_port, test_plugin
+
+
+class PluginSessions(WharfTestCase):
+    def test_options_listener_name_and_peer_reach_the_plugin(self):
+        port = free_port()
+        server = self.wharfd({
+            "greet": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+                      "plugin": test_plugin("greeter"), "option.greeting": "ahoy"},
+            "greet-udp": {"transport": "udp", "listen": f"127.0.0.1:{port}", "mode": "sync",
+                          "plugin": test_plugin("greeter"), "option.greeting": "ahoy"},
+        })
+        with stream_connect("tcp", f"127.0.0.1:{port}") as connection:
+            local = "%s:%d" % connection.getsockname()
+            greeting = f"ahoy from greet to {local}\n".encode()
+            self.assertEqual(receive_exactly(connection, len(greeting)), greeting)
+            connection.sendall(b"and back")
+            self.assertEqual(receive_exactly(connection, 8), b"and back")
+        with DatagramClient("udp", f"127.0.0.1:{port}") as client:
+            self.assertEqual(client.exchange(b"there"), b"ahoy there")
+        self.assertStops(server)
+
+    def test_a_throwing_cpp_plugin_closes_only_that_session(self):
+        port = free_port()
+        server = self.wharfd({"greet": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                        "mode": "thread", "plugin": test_plugin("greeter")}})
+        bystander = stream_connect("tcp", f"127.0.0.1:{port}")
+        receive_exactly(bystander, len(b"hello from greet to ") + 1)
+        with stream_connect("tcp", f"127.0.0.1:{port}") as victim:
+            victim.sendall(b"throw now")
+            self.assertNotIn(b"throw now", receive_until_closed(victim))
+        bystander.recv(4096)  # the rest of its greeting
+        probe = os.urandom(64)
+        bystander.sendall(probe)
+        self.assertEqual(receive_exactly(bystander, 64), probe)
+        bystander.close()
+        self.assertIn("plugin error: asked to throw", server.log())
+        self.assertStops(server)
+
+    def test_a_failing_hook_closes_only_that_session(self):
+        port = free_port()
+        server = self.wharfd({
+            "faulty": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+                       "plugin": test_plugin("faulty")},
+            "faulty-udp": {"transport": "udp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+                           "plugin": test_plugin("faulty")},
+        })
+        bystander = stream_connect("tcp", f"127.0.0.1:{port}")
+        with stream_connect("tcp", f"127.0.0.1:{port}") as victim:
+            victim.sendall(b"fail please")
+            self.assertEqual(receive_until_closed(victim), b"")
+        bystander.sendall(b"still here")
+        self.assertEqual(receive_exactly(bystander, 10), b"still here")
+        bystander.close()
+        with DatagramClient("udp", f"127.0.0.1:{port}") as client:
+            client.sock.sendto(b"fail this datagram", client.target)
+            self.assertEqual(client.exchange(b"but not this"), b"but not this")
+        log = server.log()
+        self.assertRegex(log, r"listener\.faulty: peer 127\.0\.0\.1:\d+: on_session_data failed")
+        self.assertRegex(log, r"listener\.faulty-udp: peer 127\.0\.0\.1:\d+: on_datagram failed")
+        self.assertStops(server)

@@ -1,0 +1,134 @@
+"""Runs a real wharfd for integration tests: writes its config, picks free
+ports, waits until it reports ready, and always stops it (and removes its
+files) when the test ends."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+WHARFD = os.environ["WHARFD"]
+PLUGIN_DIR = os.environ["WHARF_PLUGIN_DIR"]
+TEST_PLUGIN_DIR = os.environ.get("WHARF_TEST_PLUGIN_DIR", "")
+
+START_TIMEOUT = 30  # generous: sanitizer builds start slowly on a loaded machine
+
+
+def free_port(family=socket.AF_INET):
+    """A port free for both TCP and UDP right now on the loopback address."""
+    host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+    for _ in range(50):
+        with socket.socket(family, socket.SOCK_STREAM) as tcp:
+            tcp.bind((host, 0))
+            port = tcp.getsockname()[1]
+            try:
+                with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                    udp.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")
+
+
+def test_plugin(name):
+    return os.path.join(TEST_PLUGIN_DIR, name + ".so")
+
+
+class Wharfd:
+    """One wharfd process. `listeners` maps a listener name to its keys."""
+
+    def __init__(self, testcase, listeners, host=None):
+        self.testcase = testcase
+        self.dir = tempfile.mkdtemp(prefix="wharf-test-")
+        testcase.addCleanup(self._remove_dir)
+        self.config_path = os.path.join(self.dir, "wharf.ini")
+        self.listeners = listeners
+        self.host = {"plugin_dir": PLUGIN_DIR, "log_level": "information"}
+        self.host.update(host or {})
+        self.process = None
+        self.lines = []
+        self._ready = threading.Event()
+        self._lock = threading.Lock()
+        self.write_config()
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write_config(self):
+        with open(self.config_path, "w") as config:
+            config.write("[host]\n")
+            for key, value in self.host.items():
+                config.write(f"{key} = {value}\n")
+            for name, keys in self.listeners.items():
+                config.write(f"\n[listener.{name}]\n")
+                for key, value in keys.items():
+                    config.write(f"{key} = {value}\n")
+
+    def start(self, expect_ready=True):
+        self.process = subprocess.Popen(
+            [WHARFD, "--config", self.config_path],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.testcase.addCleanup(self._kill)
+        threading.Thread(target=self._read_output, daemon=True).start()
+        if not expect_ready:
+            return self.wait()
+        deadline = time.monotonic() + START_TIMEOUT
+        while not self._ready.wait(0.05):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.wait()
+                time.sleep(0.1)
+                raise AssertionError("wharfd did not start:\n" + self.log())
+        return self
+
+    def _read_output(self):
+        for line in self.process.stdout:
+            with self._lock:
+                self.lines.append(line)
+            if " ready, " in line:
+                self._ready.set()
+
+    def log(self):
+        with self._lock:
+            return "".join(self.lines)
+
+    def signal(self, signum):
+        self.process.send_signal(signum)
+
+    def wait(self, timeout=60):
+        code = self.process.wait(timeout)
+        time.sleep(0.05)  # let the reader thread take the last lines
+        return code
+
+    def stop(self):
+        """SIGTERM, then the exit status."""
+        if self.process.poll() is None:
+            self.signal(signal.SIGTERM)
+        return self.wait()
+
+    def _kill(self):
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        if self.process:
+            self.process.stdout.close()
+
+    def _remove_dir(self):
+        for root, dirs, files in os.walk(self.dir, topdown=False):
+            for name in files:
+                os.unlink(os.path.join(root, name))
+            for name in dirs:
+                os.rmdir(os.path.join(root, name))
+        os.rmdir(self.dir)
+
+
+class WharfTestCase(unittest.TestCase):
+    def wharfd(self, listeners, host=None):
+        return Wharfd(self, listeners, host).start()
+
+    def assertStops(self, server):
+        code = server.stop()
+        self.assertEqual(code, 0, server.log())
