@@ -41,7 +41,7 @@ class PluginSessions(WharfTestCase):
         bystander.sendall(probe)
         self.assertEqual(receive_exactly(bystander, 64), probe)
         bystander.close()
-        self.assertIn("plugin error: asked to throw", server.log())
+        server.wait_for_log("plugin error: asked to throw")
         self.assertStops(server)
 
     def test_a_failing_hook_closes_only_that_session(self):
@@ -62,7 +62,6 @@ class PluginSessions(WharfTestCase):
         with DatagramClient("udp", f"127.0.0.1:{port}") as client:
             client.sock.sendto(b"fail this datagram", client.target)
             self.assertEqual(client.exchange(b"but not this"), b"but not this")
-        log = server.log()
-        self.assertRegex(log, r"listener\.faulty: peer 127\.0\.0\.1:\d+: on_session_data failed")
-        self.assertRegex(log, r"listener\.faulty-udp: peer 127\.0\.0\.1:\d+: on_datagram failed")
+        server.wait_for_log(r"listener\.faulty: peer 127\.0\.0\.1:\d+: on_session_data failed")
+        server.wait_for_log(r"listener\.faulty-udp: peer 127\.0\.0\.1:\d+: on_datagram failed")
         self.assertStops(server)

@@ -3,6 +3,7 @@ ports, waits until it reports ready, and always stops it (and removes its
 files) when the test ends."""
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -94,6 +95,16 @@ class Wharfd:
     def log(self):
         with self._lock:
             return "".join(self.lines)
+
+    def wait_for_log(self, pattern, limit=30):
+        """Waits until a log line matches `pattern` (a regex); fails after
+        `limit` seconds. For events logged by another thread than the one
+        that answered the client."""
+        deadline = time.monotonic() + limit
+        while not re.search(pattern, self.log()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no log line matches {pattern!r}:\n{self.log()}")
+            time.sleep(0.01)
 
     def signal(self, signum):
         self.process.send_signal(signum)

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Wharf's one entry point for newcomers and CI, on Debian 12 as root:
+#   ./setup.sh start           install packages, build, run wharfd on etc/wharf.ini
+#   ./setup.sh test            install packages, build, run every test
+#   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PACKAGES=(cmake g++ make pkgconf binutils libpoco-dev libgtest-dev python3 socat)
+
+install_packages() {
+  if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
+    [ "$(dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | wc -l)" -eq "${#PACKAGES[@]}" ]; then
+    return
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+}
+
+build() {
+  local dir=$1
+  shift
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake --build "$dir" -j"$(nproc)"
+}
+
+case "${1:-}" in
+  start)
+    install_packages
+    build build
+    exec build/bin/wharfd --config etc/wharf.ini
+    ;;
+  test)
+    install_packages
+    build build
+    ctest --test-dir build --output-on-failure
+    ;;
+  test-sanitized)
+    install_packages
+    build build-sanitized -DWHARF_SANITIZE=ON
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir build-sanitized --output-on-failure
+    ;;
+  *)
+    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+    exit 2
+    ;;
+esac

@@ -1,0 +1,76 @@
+"""The SDK as a third party uses it: install it, build the plain-C example
+(sdk/examples/caesar) out of tree with find_package(WharfSDK) and with
+pkg-config, and load both builds into wharfd."""
+
+import os
+import subprocess
+import tempfile
+
+from clients import DatagramClient, stream_round_trip
+from wharf_harness import Wharfd, WharfTestCase, free_port
+
+SOURCE = os.environ["WHARF_SOURCE_DIR"]
+BUILD = os.environ["WHARF_BUILD_DIR"]
+EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "caesar")
+
+
+def run(*command, env=None):
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+class OutOfTreeExample(WharfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.TemporaryDirectory(prefix="wharf-sdk-")
+        prefix = os.path.join(cls.work.name, "prefix")
+        run("cmake", "--install", BUILD, "--prefix", prefix)
+        # find_package(WharfSDK) + wharf_add_plugin()
+        example_build = os.path.join(cls.work.name, "cmake-build")
+        run("cmake", "-S", EXAMPLE, "-B", example_build, f"-DCMAKE_PREFIX_PATH={prefix}")
+        run("cmake", "--build", example_build)
+        cls.cmake_plugin = os.path.join(example_build, "caesar.so")
+        # pkg-config, as a Makefile would
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "share", "pkgconfig"))
+        flags = run("pkg-config", "--cflags", "--libs", "wharf-sdk", env=env).split()
+        cls.pkgconfig_plugin = os.path.join(cls.work.name, "caesar-pc.so")
+        run("cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+            os.path.join(EXAMPLE, "caesar.c"), *flags, "-o", cls.pkgconfig_plugin)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.work.cleanup()
+
+    def check_plugin(self, plugin):
+        port = free_port()
+        server = self.wharfd({
+            "rot13": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": plugin},
+            "shift1": {"transport": "udp", "listen": f"127.0.0.1:{port}", "plugin": plugin,
+                       "option.shift": "1"},
+        })
+        self.assertEqual(stream_round_trip("tcp", f"127.0.0.1:{port}", b"Hello, World"),
+                         b"Uryyb, Jbeyq")
+        with DatagramClient("udp", f"127.0.0.1:{port}") as client:
+            self.assertEqual(client.exchange(b"HAL"), b"IBM")
+        self.assertIn("plugin caesar 1.0.0", server.log())
+        self.assertStops(server)
+
+    def test_built_with_find_package(self):
+        self.check_plugin(self.cmake_plugin)
+
+    def test_built_with_pkg_config(self):
+        self.check_plugin(self.pkgconfig_plugin)
+
+    def test_both_builds_export_only_the_entry_point(self):
+        for plugin in (self.cmake_plugin, self.pkgconfig_plugin):
+            with self.subTest(plugin=plugin):
+                symbols = run("nm", "-D", "--defined-only", plugin).split()
+                self.assertEqual(symbols[2::3], ["wharf_plugin_entry"])
+
+    def test_a_bad_option_refuses_the_listener_with_the_plugins_message(self):
+        server = Wharfd(self, {"bad": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                       "plugin": self.cmake_plugin, "option.shift": "99"}})
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertIn("option.shift must be a whole number from 0 to 25, not '99'", server.log())
