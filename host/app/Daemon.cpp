@@ -8,6 +8,7 @@
 #include "app/Logging.h"
 #include "app/Signals.h"
 #include "config/ConfigLoader.h"
+#include "control/StatusReport.h"
 #include "dispatch/DispatchMode.h"
 
 namespace wharf::app {
@@ -41,6 +42,7 @@ int Daemon::run() {
   }
   try {
     for (auto &listener : listeners_) listener->bind();
+    admin_ = openAdminSocket();
   } catch (const std::exception &error) {
     logger.error(error.what());
     logger.error("nothing started");
@@ -48,6 +50,22 @@ int Daemon::run() {
   }
   serveUntilStopped();
   return kExitOk;
+}
+
+std::unique_ptr<control::AdminServer> Daemon::openAdminSocket() {
+  if (config_.host.adminSocket.empty()) return nullptr;
+  std::map<std::string, control::AdminServer::Handler> commands;
+  commands["status"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    control::reportStatus(listeners_, reply);
+  };
+  commands["stop"] = [](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    reply.set("stopping", true);
+    ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
+  };
+  commands["reload"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {
+    throw std::runtime_error("reload is not available in this version of wharfd");
+  };
+  return std::make_unique<control::AdminServer>(config_.host.adminSocket, std::move(commands));
 }
 
 void Daemon::prepare() {
@@ -85,6 +103,7 @@ void Daemon::serveUntilStopped() {
   }
   for (auto &listener : listeners_) listener->stopAccepting();
   for (auto &listener : listeners_) listener->drain();
+  admin_.reset();
   listeners_.clear();
   logger.notice("stopped");
 }

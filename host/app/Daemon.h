@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/Config.h"
+#include "control/AdminServer.h"
 #include "listener/Listener.h"
 #include "plugin/PluginSet.h"
 
@@ -31,11 +32,13 @@ class Daemon {
  private:
   void prepare();  // config, plugins, listeners: throws on the first error
   void serveUntilStopped();
+  std::unique_ptr<control::AdminServer> openAdminSocket();
 
   DaemonOptions options_;
   config::Config config_;
   plugin::PluginSet plugins_;
   std::vector<std::unique_ptr<listener::Listener>> listeners_;
+  std::unique_ptr<control::AdminServer> admin_;  // reads listeners_: goes first
 };
 
 }  // namespace wharf::app

@@ -73,8 +73,9 @@ std::optional<BlockingDispatcher::Work> BlockingDispatcher::acceptConnection() {
     return std::nullopt;
   }
   auto connection = std::make_shared<net::FileDescriptor>(fd);
-  return Work([&instance = context_.instance, style = context_.style, connection, peer] {
-    session::runStreamSession(instance, style, std::move(*connection), peer);
+  return Work([context = context_, connection, peer] {
+    listener::SessionCounters::Scope counted(context.counters);
+    session::runStreamSession(context.instance, context.style, std::move(*connection), peer);
   });
 }
 
@@ -90,9 +91,10 @@ std::optional<BlockingDispatcher::Work> BlockingDispatcher::receiveDatagram() {
   }
   std::vector<uint8_t> datagram(datagramBuffer_.begin(), datagramBuffer_.begin() + got);
   auto payload = std::make_shared<std::vector<uint8_t>>(std::move(datagram));
-  return Work([&instance = context_.instance, style = context_.style, fd = context_.socket.fd(),
-               peer, payload] {
-    session::runDatagramSession(instance, style, fd, peer, std::move(*payload));
+  return Work([context = context_, peer, payload] {
+    listener::SessionCounters::Scope counted(context.counters);
+    session::runDatagramSession(context.instance, context.style, context.socket.fd(), peer,
+                                std::move(*payload));
   });
 }
 

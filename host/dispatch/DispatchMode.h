@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dispatch/Dispatcher.h"
+#include "listener/SessionCounters.h"
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
@@ -19,6 +20,7 @@ struct DispatchContext {
   plugin::PluginInstance &instance;
   const net::ListenSocket &socket;
   session::Style style;
+  listener::SessionCounters &counters;
 };
 
 struct DispatchMode {

@@ -30,7 +30,7 @@ Listener::~Listener() {
 void Listener::bind() {
   socket_ = std::make_unique<net::ListenSocket>(config_.endpoint, config_.backlog);
   dispatcher_ =
-      mode_.create({*instance_, *socket_, mode_.styleFor(instance_->plugin())});
+      mode_.create({*instance_, *socket_, mode_.styleFor(instance_->plugin()), counters_});
 }
 
 void Listener::start() {

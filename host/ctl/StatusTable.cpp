@@ -1,0 +1,43 @@
+#include "ctl/StatusTable.h"
+
+#include <Poco/JSON/Array.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace wharf::ctl {
+
+void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
+  out << "wharfd " << status.getValue<std::string>("version") << ", pid "
+      << status.getValue<int>("pid") << "\n\n";
+  std::vector<std::vector<std::string>> rows = {
+      {"LISTENER", "TRANSPORT", "ADDRESS", "MODE", "PLUGIN", "GEN", "ACTIVE", "TOTAL"}};
+  Poco::JSON::Array::Ptr listeners = status.getArray("listeners");
+  for (size_t i = 0; listeners && i < listeners->size(); ++i) {
+    Poco::JSON::Object::Ptr listener = listeners->getObject(static_cast<unsigned>(i));
+    Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
+    Poco::JSON::Object::Ptr sessions = listener->getObject("sessions");
+    rows.push_back({listener->getValue<std::string>("name"),
+                    listener->getValue<std::string>("transport"),
+                    listener->getValue<std::string>("listen"),
+                    listener->getValue<std::string>("mode"),
+                    plugin->getValue<std::string>("name") + " " +
+                        plugin->getValue<std::string>("version"),
+                    plugin->get("generation").toString(), sessions->get("active").toString(),
+                    sessions->get("total").toString()});
+  }
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto &row : rows)
+    for (size_t column = 0; column < row.size(); ++column)
+      widths[column] = std::max(widths[column], row[column].size());
+  for (const auto &row : rows) {
+    for (size_t column = 0; column < row.size(); ++column) {
+      out << row[column];
+      if (column + 1 < row.size()) out << std::string(widths[column] - row[column].size() + 2, ' ');
+    }
+    out << "\n";
+  }
+}
+
+}  // namespace wharf::ctl

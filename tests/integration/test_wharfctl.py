@@ -1,0 +1,96 @@
+"""wharfctl against a running wharfd: status as a table and as JSON (with live
+session counts), stop, the 0600 control socket, and errors for malformed
+requests and unavailable commands."""
+
+import json
+import os
+import socket
+import stat
+import subprocess
+
+from clients import receive_exactly, stream_connect
+from wharf_harness import WHARFD, WharfTestCase, free_port
+
+WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
+
+
+class Wharfctl(WharfTestCase):
+    def setUp(self):
+        self.port = free_port()
+        self.server = self.wharfd(
+            {"echo-tcp": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                          "mode": "thread", "plugin": "echo"},
+             "echo-udp": {"transport": "udp", "listen": f"127.0.0.1:{self.port}",
+                          "mode": "sync", "plugin": "echo"}},
+            host={"admin": "admin.sock"})
+        self.admin = self.server.path("admin.sock")
+
+    def ctl(self, *arguments):
+        return subprocess.run([WHARFCTL, "--admin", self.admin, *arguments],
+                              capture_output=True, text=True, timeout=60)
+
+    def test_status_json_counts_sessions(self):
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(b"x")
+            receive_exactly(session, 1)
+            result = self.ctl("status", "--json")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            status = json.loads(result.stdout)
+            tcp = next(l for l in status["listeners"] if l["name"] == "echo-tcp")
+            self.assertEqual(tcp["transport"], "tcp")
+            self.assertEqual(tcp["listen"], f"127.0.0.1:{self.port}")
+            self.assertEqual(tcp["mode"], "thread")
+            self.assertEqual(tcp["plugin"]["name"], "echo")
+            self.assertEqual(tcp["plugin"]["version"], "1.0.0")
+            self.assertEqual(tcp["plugin"]["generation"], 1)
+            self.assertEqual(tcp["sessions"], {"active": 1, "total": 1})
+        self.assertStops(self.server)
+
+    def test_status_table(self):
+        result = self.ctl("status")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = result.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("wharfd "), result.stdout)
+        self.assertEqual(lines[2].split(), ["LISTENER", "TRANSPORT", "ADDRESS", "MODE", "PLUGIN",
+                                            "GEN", "ACTIVE", "TOTAL"])
+        self.assertEqual(lines[3].split(), ["echo-tcp", "tcp", f"127.0.0.1:{self.port}",
+                                            "thread", "echo", "1.0.0", "1", "0", "0"])
+        self.assertStops(self.server)
+
+    def test_the_control_socket_is_private(self):
+        self.assertEqual(stat.S_IMODE(os.stat(self.admin).st_mode), 0o600)
+        self.assertStops(self.server)
+
+    def test_malformed_requests_get_errors_and_wharfd_goes_on(self):
+        for request in [b"not json\n", b"[1, 2]\n", b'{"command": 7}\n', b'{"command": "x"}\n',
+                        b"\x00\xff" * 40000 + b"\n", b""]:
+            with self.subTest(request=request[:20]):
+                with socket.socket(socket.AF_UNIX) as client:
+                    client.settimeout(20)
+                    client.connect(self.admin)
+                    client.sendall(request)
+                    client.shutdown(socket.SHUT_WR)
+                    reply = json.loads(client.makefile().readline())
+                    self.assertFalse(reply["ok"])
+                    self.assertTrue(reply["error"])
+        self.assertEqual(self.ctl("status").returncode, 0)
+        self.assertStops(self.server)
+
+    def test_reload_is_refused_for_now_with_a_reason(self):
+        result = self.ctl("reload")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("reload is not available", result.stderr)
+        self.assertStops(self.server)
+
+    def test_stop_stops_gracefully(self):
+        result = self.ctl("stop")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.server.wait(), 0, self.server.log())
+        self.assertFalse(os.path.exists(self.admin))
+
+    def test_unreachable_wharfd_and_usage_errors(self):
+        self.assertStops(self.server)
+        result = self.ctl("status")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot reach wharfd at", result.stderr)
+        self.assertEqual(self.ctl("dance").returncode, 2)
