@@ -1,9 +1,9 @@
 #include "app/Daemon.h"
 
+#include <Poco/Logger.h>
+
 #include <csignal>
 #include <iostream>
-
-#include <Poco/Logger.h>
 
 #include "app/Logging.h"
 #include "app/Signals.h"
@@ -18,8 +18,8 @@ namespace {
 // install location chosen at build time.
 std::filesystem::path defaultPluginDir() {
   std::error_code error;
-  auto beside = std::filesystem::read_symlink("/proc/self/exe", error).parent_path() / ".." /
-                "plugins";
+  auto beside =
+      std::filesystem::read_symlink("/proc/self/exe", error).parent_path() / ".." / "plugins";
   if (!error && std::filesystem::is_directory(beside, error)) return beside.lexically_normal();
   return WHARF_INSTALL_PLUGIN_DIR;
 }
@@ -83,11 +83,10 @@ void Daemon::serveUntilStopped() {
     listener->start();
     const auto &config = listener->config();
     const auto &plugin = listener->instance().plugin();
-    logger.information("[" + config.section() + "] " +
-                       std::string(net::transportName(config.endpoint.transport)) + " " +
-                       listener->boundAddress() + " mode " + config.mode + ", plugin " +
-                       plugin.name() + " " + plugin.version() + " (" + plugin.file().string() +
-                       ")");
+    logger.information(
+        "[" + config.section() + "] " + std::string(net::transportName(config.endpoint.transport)) +
+        " " + listener->boundAddress() + " mode " + config.mode + ", plugin " + plugin.name() +
+        " " + plugin.version() + " (" + plugin.file().string() + ")");
   }
   logger.notice("wharfd " WHARF_VERSION " ready, " + std::to_string(listeners_.size()) +
                 " listeners, pid " + std::to_string(::getpid()));

@@ -1,9 +1,9 @@
 // wharfd: the Wharf daemon.
+#include <wharf/wharf.h>
+
 #include <cstring>
 #include <iostream>
 #include <string_view>
-
-#include <wharf/wharf.h>
 
 #include "app/Daemon.h"
 #include "app/Signals.h"

@@ -13,8 +13,8 @@
 namespace wharf::config {
 
 struct LoaderDefaults {
-  std::filesystem::path pluginDir;      // when [host] plugin_dir is absent
-  std::vector<std::string> modeNames;   // the dispatch modes this build offers
+  std::filesystem::path pluginDir;     // when [host] plugin_dir is absent
+  std::vector<std::string> modeNames;  // the dispatch modes this build offers
 };
 
 class ConfigLoader {

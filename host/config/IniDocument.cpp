@@ -47,9 +47,8 @@ IniDocument IniDocument::parse(const std::filesystem::path &file, const std::str
       std::string name = Poco::trim(line.substr(1, line.size() - 2));
       for (const auto &section : document.sections)
         if (section.name == name)
-          throw ConfigError({file, number, name, ""},
-                            "duplicate section (first at line " + std::to_string(section.line) +
-                                ")");
+          throw ConfigError({file, number, name, ""}, "duplicate section (first at line " +
+                                                          std::to_string(section.line) + ")");
       document.sections.push_back({name, number, {}});
       continue;
     }

@@ -1,12 +1,11 @@
 #include "control/AdminServer.h"
 
+#include <Poco/JSON/Parser.h>
+#include <Poco/Logger.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <Poco/JSON/Parser.h>
-#include <Poco/Logger.h>
 
 #include <cerrno>
 #include <cstring>

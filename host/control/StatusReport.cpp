@@ -1,8 +1,7 @@
 #include "control/StatusReport.h"
 
-#include <unistd.h>
-
 #include <Poco/JSON/Array.h>
+#include <unistd.h>
 
 namespace wharf::control {
 

@@ -1,10 +1,9 @@
 // wharfctl: talks to a running wharfd through its control socket.
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <Poco/JSON/Object.h>
-#include <Poco/JSON/Parser.h>
 
 #include <cerrno>
 #include <cstring>
@@ -77,8 +76,8 @@ int main(int argc, char **argv) {
     }
   }
   if (command != "status" && command != "stop" && command != "reload") {
-    std::cerr << (command.empty() ? "wharfctl: no command\n" : "wharfctl: unknown command '" +
-                                                                   command + "'\n")
+    std::cerr << (command.empty() ? "wharfctl: no command\n"
+                                  : "wharfctl: unknown command '" + command + "'\n")
               << kUsage;
     return kExitUsage;
   }

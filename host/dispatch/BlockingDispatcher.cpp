@@ -1,8 +1,7 @@
 #include "dispatch/BlockingDispatcher.h"
 
-#include <sys/socket.h>
-
 #include <Poco/Logger.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
@@ -36,7 +35,9 @@ void BlockingDispatcher::start() {
   loopThread_ = std::thread([this] { loop(); });
 }
 
-void BlockingDispatcher::stopAccepting() { stopSignal_.request(); }
+void BlockingDispatcher::stopAccepting() {
+  stopSignal_.request();
+}
 
 void BlockingDispatcher::drain() {
   if (loopThread_.joinable()) loopThread_.join();
@@ -82,8 +83,8 @@ std::optional<BlockingDispatcher::Work> BlockingDispatcher::acceptConnection() {
 std::optional<BlockingDispatcher::Work> BlockingDispatcher::receiveDatagram() {
   datagramBuffer_.resize(kMaxDatagram);
   net::SocketAddress peer;
-  ssize_t got = ::recvfrom(context_.socket.fd(), datagramBuffer_.data(), datagramBuffer_.size(),
-                           0, peer.get(), peer.lengthPointer());
+  ssize_t got = ::recvfrom(context_.socket.fd(), datagramBuffer_.data(), datagramBuffer_.size(), 0,
+                           peer.get(), peer.lengthPointer());
   if (got < 0) {
     if (errno != EAGAIN && errno != EINTR)
       context_.instance.logger().warning(std::string("recvfrom: ") + std::strerror(errno));

@@ -25,8 +25,8 @@ struct DispatchContext {
 
 struct DispatchMode {
   std::string_view name;
-  bool runsBlockingStyle;      // a session has a thread or process of its own
-  bool runsConcurrently;       // hooks of different sessions may run at once
+  bool runsBlockingStyle;  // a session has a thread or process of its own
+  bool runsConcurrently;   // hooks of different sessions may run at once
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
 
   // The style a plugin's sessions run in under this mode: serve() where the

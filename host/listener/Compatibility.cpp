@@ -20,8 +20,9 @@ void checkCompatibility(const config::ListenerConfig &config, const dispatch::Di
   if (!plugin.has(WHARF_CAP_EVENT) && !mode.runsBlockingStyle)
     refuse("the plugin is blocking-style only (serve) and this mode runs event-style plugins only");
   if (mode.runsConcurrently && !plugin.has(WHARF_CAP_CONCURRENT))
-    refuse("the mode runs sessions concurrently and the plugin does not declare "
-           "WHARF_CAP_CONCURRENT; use mode = sync");
+    refuse(
+        "the mode runs sessions concurrently and the plugin does not declare "
+        "WHARF_CAP_CONCURRENT; use mode = sync");
 }
 
 }  // namespace wharf::listener

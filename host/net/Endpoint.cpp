@@ -1,10 +1,9 @@
 #include "net/Endpoint.h"
 
+#include <Poco/NumberParser.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/un.h>
-
-#include <Poco/NumberParser.h>
 
 #include <array>
 #include <cstddef>
@@ -100,7 +99,9 @@ bool isUnix(Transport transport) {
   return transport == Transport::Unix || transport == Transport::UnixDgram;
 }
 
-int Endpoint::socketType() const { return isStream(transport) ? SOCK_STREAM : SOCK_DGRAM; }
+int Endpoint::socketType() const {
+  return isStream(transport) ? SOCK_STREAM : SOCK_DGRAM;
+}
 
 bool Endpoint::conflictsWith(const Endpoint &other) const {
   return socketType() == other.socketType() && address.length() == other.address.length() &&

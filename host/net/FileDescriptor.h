@@ -1,4 +1,5 @@
-// Internal. An owned file descriptor (socket, eventfd, memfd): closed exactly once, movable, never copied.
+// Internal. An owned file descriptor (socket, eventfd, memfd): closed exactly once, movable, never
+// copied.
 #pragma once
 
 #include <utility>

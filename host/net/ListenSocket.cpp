@@ -21,26 +21,26 @@ namespace {
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(endpoint) {
   if (isUnix(endpoint.transport)) removeStaleUnixSocket();
-  socket_ = FileDescriptor(::socket(endpoint.address.family(),
-                            endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  socket_ = FileDescriptor(
+      ::socket(endpoint.address.family(), endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket_.valid()) fail(endpoint, "socket", errno);
   int on = 1;
-  if (!isUnix(endpoint.transport))
-    ::setsockopt(fd(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (!isUnix(endpoint.transport)) ::setsockopt(fd(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   // "[::1]:p" means IPv6 only; "*:p" is the IPv4 wildcard. No implicit dual stack.
   if (endpoint.address.family() == AF_INET6)
     ::setsockopt(fd(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
   if (::bind(fd(), endpoint.address.get(), endpoint.address.length()) != 0)
     fail(endpoint, "bind", errno);
   if (isUnix(endpoint.transport)) {
-    struct stat status{};
+    struct stat status {};
     if (::lstat(endpoint.text.c_str(), &status) == 0) unixInode_ = status.st_ino;
   }
-  if (isStream(endpoint.transport) && ::listen(fd(), backlog) != 0)
-    fail(endpoint, "listen", errno);
+  if (isStream(endpoint.transport) && ::listen(fd(), backlog) != 0) fail(endpoint, "listen", errno);
 }
 
-ListenSocket::~ListenSocket() { removeUnixSocketFile(); }
+ListenSocket::~ListenSocket() {
+  removeUnixSocketFile();
+}
 
 void ListenSocket::stopAccepting() {
   if (!isStream(endpoint_.transport)) return;
@@ -49,7 +49,7 @@ void ListenSocket::stopAccepting() {
 }
 
 void ListenSocket::removeUnixSocketFile() {
-  struct stat status{};
+  struct stat status {};
   if (unixInode_ != 0 && ::lstat(endpoint_.text.c_str(), &status) == 0 &&
       status.st_ino == unixInode_)
     ::unlink(endpoint_.text.c_str());
@@ -63,7 +63,7 @@ std::string ListenSocket::boundAddress() const {
 }
 
 void ListenSocket::removeStaleUnixSocket() {
-  struct stat status{};
+  struct stat status {};
   if (::lstat(endpoint_.text.c_str(), &status) != 0) return;  // nothing there
   if (!S_ISSOCK(status.st_mode))
     throw std::runtime_error(endpoint_.text + ": exists and is not a socket; not replacing it");

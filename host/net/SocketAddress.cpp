@@ -29,9 +29,8 @@ std::string SocketAddress::toString() const {
     }
     case AF_UNIX: {
       auto *un = reinterpret_cast<const sockaddr_un *>(&storage_);
-      size_t pathLength = length_ > offsetof(sockaddr_un, sun_path)
-                              ? length_ - offsetof(sockaddr_un, sun_path)
-                              : 0;
+      size_t pathLength =
+          length_ > offsetof(sockaddr_un, sun_path) ? length_ - offsetof(sockaddr_un, sun_path) : 0;
       return std::string(un->sun_path, strnlen(un->sun_path, pathLength));
     }
     default:

@@ -44,8 +44,7 @@ void checkHooks(const PluginDescriptor &plugin) {
   if (plugin.has(WHARF_CAP_EVENT) && plugin.has(WHARF_CAP_STREAM) &&
       hooks.on_session_data == nullptr)
     throw std::invalid_argument("declares event-style streams without on_session_data");
-  if (plugin.has(WHARF_CAP_EVENT) && plugin.has(WHARF_CAP_DATAGRAM) &&
-      hooks.on_datagram == nullptr)
+  if (plugin.has(WHARF_CAP_EVENT) && plugin.has(WHARF_CAP_DATAGRAM) && hooks.on_datagram == nullptr)
     throw std::invalid_argument("declares event-style datagrams without on_datagram");
 }
 
@@ -60,8 +59,7 @@ PluginDescriptor negotiate(const wharf_plugin *offered) {
               std::min<size_t>(offered->header.struct_size, sizeof plugin.hooks));
   if (plugin.hooks.name == nullptr || *plugin.hooks.name == '\0')
     throw std::invalid_argument("the descriptor has no name");
-  if (plugin.hooks.version == nullptr)
-    throw std::invalid_argument("the descriptor has no version");
+  if (plugin.hooks.version == nullptr) throw std::invalid_argument("the descriptor has no version");
   plugin.name = plugin.hooks.name;
   plugin.version = plugin.hooks.version;
   plugin.description = plugin.hooks.description ? plugin.hooks.description : "";

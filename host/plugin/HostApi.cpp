@@ -25,16 +25,25 @@ wharf_status guarded(Body body) noexcept {
 
 Poco::Message::Priority priority(wharf_log_level level) {
   switch (level) {
-    case WHARF_LOG_ERROR: return Poco::Message::PRIO_ERROR;
-    case WHARF_LOG_WARNING: return Poco::Message::PRIO_WARNING;
-    case WHARF_LOG_NOTICE: return Poco::Message::PRIO_NOTICE;
-    case WHARF_LOG_INFO: return Poco::Message::PRIO_INFORMATION;
-    default: return Poco::Message::PRIO_DEBUG;
+    case WHARF_LOG_ERROR:
+      return Poco::Message::PRIO_ERROR;
+    case WHARF_LOG_WARNING:
+      return Poco::Message::PRIO_WARNING;
+    case WHARF_LOG_NOTICE:
+      return Poco::Message::PRIO_NOTICE;
+    case WHARF_LOG_INFO:
+      return Poco::Message::PRIO_INFORMATION;
+    default:
+      return Poco::Message::PRIO_DEBUG;
   }
 }
 
-void *hostAlloc(size_t size) { return std::malloc(size); }
-void hostFree(void *pointer) { std::free(pointer); }
+void *hostAlloc(size_t size) {
+  return std::malloc(size);
+}
+void hostFree(void *pointer) {
+  std::free(pointer);
+}
 
 void hostLog(const wharf_instance *instance, wharf_log_level level, const char *message,
              size_t len) {
@@ -99,8 +108,7 @@ wharf_status sessionWrite(wharf_session *session, const void *data, size_t len) 
   return guarded([&] { return Session::from(session).write(data, len); });
 }
 
-wharf_status sessionRead(wharf_session *session, void *buffer, size_t capacity,
-                         size_t *received) {
+wharf_status sessionRead(wharf_session *session, void *buffer, size_t capacity, size_t *received) {
   if (buffer == nullptr || received == nullptr) return WHARF_INVALID;
   return guarded([&] { return Session::from(session).read(buffer, capacity, received); });
 }
@@ -110,8 +118,7 @@ wharf_status sessionClose(wharf_session *session) {
   return WHARF_OK;
 }
 
-wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity,
-                         size_t *len) {
+wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity, size_t *len) {
   const std::string &peer = Session::from(session).peer();
   if (len != nullptr) *len = peer.size();
   if (peer.size() > capacity) return WHARF_BUFFER_TOO_SMALL;
@@ -150,6 +157,8 @@ const wharf_host kHost = {
 
 }  // namespace
 
-const wharf_host &hostDescriptor() { return kHost; }
+const wharf_host &hostDescriptor() {
+  return kHost;
+}
 
 }  // namespace wharf::plugin

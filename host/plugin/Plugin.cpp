@@ -12,8 +12,8 @@ std::shared_ptr<const Plugin> Plugin::load(const std::filesystem::path &file) {
   auto library = std::make_unique<PluginLibrary>(file);
   auto entry = reinterpret_cast<wharf_plugin_entry_fn>(library->symbol(WHARF_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr)
-    throw PluginError(file, std::string("no entry symbol ") + WHARF_PLUGIN_ENTRY_SYMBOL +
-                                ": not a Wharf plugin");
+    throw PluginError(
+        file, std::string("no entry symbol ") + WHARF_PLUGIN_ENTRY_SYMBOL + ": not a Wharf plugin");
   PluginDescriptor descriptor;
   try {
     descriptor = negotiate(entry(&hostDescriptor()));

@@ -3,9 +3,8 @@
 // `wharf_instance *` handed to the plugin points into this object.
 #pragma once
 
-#include <wharf/wharf.h>
-
 #include <Poco/Logger.h>
+#include <wharf/wharf.h>
 
 #include <memory>
 #include <string>

@@ -60,6 +60,8 @@ PluginLibrary::~PluginLibrary() {
   if (handle_ != nullptr && !keepMapped_) ::dlclose(handle_);
 }
 
-void *PluginLibrary::symbol(const char *name) const { return ::dlsym(handle_, name); }
+void *PluginLibrary::symbol(const char *name) const {
+  return ::dlsym(handle_, name);
+}
 
 }  // namespace wharf::plugin

@@ -1,8 +1,7 @@
 #include "session/DatagramExchange.h"
 
-#include <sys/socket.h>
-
 #include <Poco/Message.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -20,8 +19,8 @@ DatagramExchange::DatagramExchange(plugin::PluginInstance &instance, int socketF
 wharf_status DatagramExchange::write(const void *data, size_t len) {
   if (closeRequested()) return WHARF_CLOSED;
   for (;;) {
-    ssize_t sent = ::sendto(socketFd_, data, len, MSG_NOSIGNAL, peerAddress_.get(),
-                            peerAddress_.length());
+    ssize_t sent =
+        ::sendto(socketFd_, data, len, MSG_NOSIGNAL, peerAddress_.get(), peerAddress_.length());
     if (sent < 0 && errno == EINTR) continue;
     if (sent >= 0) return WHARF_OK;
     log(Poco::Message::PRIO_DEBUG, std::string("reply not sent: ") + std::strerror(errno));

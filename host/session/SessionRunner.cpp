@@ -15,9 +15,8 @@ constexpr size_t kReadBufferSize = 64 * 1024;
 // Logs a hook's failure; true when the session may go on.
 bool succeeded(const Session &session, wharf_status status, const char *hook) {
   if (status == WHARF_OK) return true;
-  session.log(Poco::Message::PRIO_WARNING,
-              std::string(hook) + " failed (status " + std::to_string(status) +
-                  "); closing the session");
+  session.log(Poco::Message::PRIO_WARNING, std::string(hook) + " failed (status " +
+                                               std::to_string(status) + "); closing the session");
   return false;
 }
 
@@ -58,7 +57,8 @@ void guarded(const Session &session, Serve serve) noexcept {
   try {
     serve();
   } catch (const std::exception &error) {
-    session.log(Poco::Message::PRIO_ERROR, std::string("session ended by an error: ") + error.what());
+    session.log(Poco::Message::PRIO_ERROR,
+                std::string("session ended by an error: ") + error.what());
   } catch (...) {
     session.log(Poco::Message::PRIO_ERROR, "session ended by an unknown error");
   }

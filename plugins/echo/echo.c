@@ -23,8 +23,8 @@ static wharf_status echo_session_data(void *instance_state, void *session_state,
   return host_api->session_write(session, data, len);
 }
 
-static wharf_status echo_datagram(void *instance_state, wharf_session *session,
-                                  const uint8_t *data, size_t len) {
+static wharf_status echo_datagram(void *instance_state, wharf_session *session, const uint8_t *data,
+                                  size_t len) {
   (void)instance_state;
   return host_api->session_write(session, data, len);
 }
@@ -34,8 +34,8 @@ static const wharf_plugin echo_plugin = {
     .name = "echo",
     .version = "1.0.0",
     .description = "Echo Protocol, RFC 862",
-    .capabilities = WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_DATAGRAM |
-                    WHARF_CAP_CONCURRENT | WHARF_CAP_FORK_SAFE,
+    .capabilities = WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_DATAGRAM | WHARF_CAP_CONCURRENT |
+                    WHARF_CAP_FORK_SAFE,
     .on_plugin_load = echo_plugin_load,
     .on_session_data = echo_session_data,
     .on_datagram = echo_datagram,

@@ -8,7 +8,9 @@ using wharf::plugin::negotiate;
 
 namespace {
 
-wharf_status data(void *, void *, wharf_session *, const uint8_t *, size_t) { return WHARF_OK; }
+wharf_status data(void *, void *, wharf_session *, const uint8_t *, size_t) {
+  return WHARF_OK;
+}
 
 wharf_plugin valid() {
   wharf_plugin plugin{};

@@ -1,9 +1,8 @@
 // A listener is refused when its plugin cannot serve its transport or mode,
 // or when the plugin's instance hook refuses its options.
-#include "listener/Listener.h"
-
 #include <gtest/gtest.h>
 
+#include "listener/Listener.h"
 #include "listener/ListenerError.h"
 #include "plugin/PluginError.h"
 
@@ -18,8 +17,8 @@ std::string fixture(const std::string &name) {
 config::ListenerConfig listenerConfig(net::Transport transport, const std::string &mode) {
   config::ListenerConfig config;
   config.name = "t";
-  config.endpoint = net::parseEndpoint(transport, net::isUnix(transport) ? "/tmp/x.sock"
-                                                                         : "127.0.0.1:1");
+  config.endpoint =
+      net::parseEndpoint(transport, net::isUnix(transport) ? "/tmp/x.sock" : "127.0.0.1:1");
   config.mode = mode;
   return config;
 }
@@ -37,13 +36,13 @@ std::string refusal(const config::ListenerConfig &config, const std::string &plu
 }  // namespace
 
 TEST(Compatibility, RefusesADatagramTransportForAStreamOnlyPlugin) {
-  EXPECT_EQ(refusal<listener::ListenerError>(listenerConfig(net::Transport::Udp, "sync"),
-                                             "stream_only"),
-            "listener [listener.t]: plugin 'stream-only' (" + fixture("stream_only") +
-                ") in mode 'sync': the plugin does not serve datagram transports (udp)");
-  EXPECT_EQ(refusal<listener::ListenerError>(listenerConfig(net::Transport::Tcp, "sync"),
-                                             "stream_only"),
-            "accepted");
+  EXPECT_EQ(
+      refusal<listener::ListenerError>(listenerConfig(net::Transport::Udp, "sync"), "stream_only"),
+      "listener [listener.t]: plugin 'stream-only' (" + fixture("stream_only") +
+          ") in mode 'sync': the plugin does not serve datagram transports (udp)");
+  EXPECT_EQ(
+      refusal<listener::ListenerError>(listenerConfig(net::Transport::Tcp, "sync"), "stream_only"),
+      "accepted");
 }
 
 TEST(Compatibility, RefusesConcurrentModesForAPluginThatIsNotConcurrent) {

@@ -9,7 +9,9 @@ using wharf::config::IniDocument;
 
 namespace {
 
-IniDocument parse(const std::string &text) { return IniDocument::parse("/etc/w.ini", text); }
+IniDocument parse(const std::string &text) {
+  return IniDocument::parse("/etc/w.ini", text);
+}
 
 std::string errorOf(const std::string &text) {
   try {
@@ -23,8 +25,9 @@ std::string errorOf(const std::string &text) {
 }  // namespace
 
 TEST(IniDocument, ReadsSectionsKeysAndLines) {
-  IniDocument document = parse("; top\n[host]\nplugin_dir = /p ; inline\n\n# hash\n[listener.a]\n"
-                               "listen=127.0.0.1:1\noption.greeting = hi there\n");
+  IniDocument document = parse(
+      "; top\n[host]\nplugin_dir = /p ; inline\n\n# hash\n[listener.a]\n"
+      "listen=127.0.0.1:1\noption.greeting = hi there\n");
   ASSERT_EQ(document.sections.size(), 2u);
   EXPECT_EQ(document.sections[0].name, "host");
   EXPECT_EQ(document.sections[0].line, 2);
@@ -41,8 +44,7 @@ TEST(IniDocument, KeepsSemicolonsInsideValues) {
 }
 
 TEST(IniDocument, RejectsDuplicateKeysWithBothLines) {
-  EXPECT_EQ(errorOf("[s]\nk = 1\nk = 2\n"),
-            "/etc/w.ini:3: [s] k: duplicate key (first at line 2)");
+  EXPECT_EQ(errorOf("[s]\nk = 1\nk = 2\n"), "/etc/w.ini:3: [s] k: duplicate key (first at line 2)");
 }
 
 TEST(IniDocument, RejectsDuplicateSections) {

@@ -1,10 +1,9 @@
 // Plugin::load refuses each broken fixture plugin by file name and reason.
-#include "plugin/Plugin.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
 
+#include "plugin/Plugin.h"
 #include "plugin/PluginError.h"
 
 using wharf::plugin::Plugin;
@@ -49,13 +48,15 @@ TEST(PluginLoading, RefusesAFileThatIsNotASharedObject) {
   std::string path = testing::TempDir() + "/not_elf.so";
   std::ofstream(path) << "#!/bin/sh\necho I am not a library\n";
   std::string message = refusal(path);
-  EXPECT_TRUE(message.starts_with("plugin " + path + ": not a loadable shared object (")) << message;
+  EXPECT_TRUE(message.starts_with("plugin " + path + ": not a loadable shared object ("))
+      << message;
   EXPECT_EQ(message.find("/proc/self/fd"), std::string::npos) << message;
 }
 
 TEST(PluginLoading, RefusesASharedObjectWithoutTheEntrySymbol) {
-  EXPECT_EQ(refusal(fixture("no_entry")),
-            "plugin " + fixture("no_entry") + ": no entry symbol wharf_plugin_entry: not a Wharf plugin");
+  EXPECT_EQ(
+      refusal(fixture("no_entry")),
+      "plugin " + fixture("no_entry") + ": no entry symbol wharf_plugin_entry: not a Wharf plugin");
 }
 
 TEST(PluginLoading, RefusesAnotherMajor) {

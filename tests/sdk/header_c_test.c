@@ -1,10 +1,11 @@
 /* wharf.h compiles as strict C99 with -Wall -Wextra -pedantic -Werror, and
  * WHARF_HOST_HAS tells present, absent and beyond-the-table functions apart. */
+#include <stdio.h>
 #include <wharf/wharf.h>
 
-#include <stdio.h>
-
-static void free_nothing(void *pointer) { (void)pointer; }
+static void free_nothing(void *pointer) {
+  (void)pointer;
+}
 
 int main(void) {
   wharf_host_api api = {0};

@@ -1,8 +1,8 @@
 // wharf.h and wharf.hpp compile as C++ with -Wall -Wextra -pedantic -Werror.
 #include <wharf/wharf.h>
-#include <wharf/wharf.hpp>
 
 #include <cstdio>
+#include <wharf/wharf.hpp>
 
 static_assert(sizeof(wharf_abi_header) == 16, "the ABI header layout is frozen");
 static_assert(offsetof(wharf_host_api, alloc) == 8, "the host table layout is frozen");

@@ -41,7 +41,9 @@ static wharf_status caesar_instance_new(wharf_instance *instance, void **state, 
   return WHARF_OK;
 }
 
-static void caesar_instance_destroy(void *state) { host->free(state); }
+static void caesar_instance_destroy(void *state) {
+  host->free(state);
+}
 
 /* ---- hooks -------------------------------------------------------------- */
 
@@ -83,8 +85,7 @@ static const wharf_plugin caesar_plugin = {
     .name = "caesar",
     .version = "1.0.0",
     .description = "rotates letters by option.shift",
-    .capabilities =
-        WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_DATAGRAM | WHARF_CAP_CONCURRENT,
+    .capabilities = WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_DATAGRAM | WHARF_CAP_CONCURRENT,
     .on_instance_new = caesar_instance_new,
     .on_instance_destroy = caesar_instance_destroy,
     .on_session_data = caesar_data,

@@ -94,11 +94,11 @@ typedef struct wharf_session wharf_session;   /* a connection or a datagram exch
 /* Status codes: zero is success, every failure is negative. */
 typedef enum wharf_status {
   WHARF_OK = 0,
-  WHARF_ERROR = -1,          /* generic failure; the session is closed */
-  WHARF_CLOSED = -2,         /* the peer closed, or the session was closed */
-  WHARF_UNSUPPORTED = -3,    /* this call is not available in this style or mode */
-  WHARF_INVALID = -4,        /* a bad argument */
-  WHARF_NOT_FOUND = -5,      /* no such option, or index out of range */
+  WHARF_ERROR = -1,           /* generic failure; the session is closed */
+  WHARF_CLOSED = -2,          /* the peer closed, or the session was closed */
+  WHARF_UNSUPPORTED = -3,     /* this call is not available in this style or mode */
+  WHARF_INVALID = -4,         /* a bad argument */
+  WHARF_NOT_FOUND = -5,       /* no such option, or index out of range */
   WHARF_BUFFER_TOO_SMALL = -6 /* the output did not fit; nothing was written */
 } wharf_status;
 
@@ -118,12 +118,12 @@ typedef enum wharf_socket_kind {
 
 /* Capabilities a plugin declares in wharf_plugin.capabilities. The host
  * refuses, at config check, a listener whose needs they do not cover. */
-#define WHARF_CAP_EVENT (1u << 0)      /* implements the event hooks */
-#define WHARF_CAP_BLOCKING (1u << 1)   /* implements serve() */
-#define WHARF_CAP_STREAM (1u << 2)     /* serves stream transports (tcp, unix) */
-#define WHARF_CAP_DATAGRAM (1u << 3)   /* serves datagram transports (udp, unix-dgram) */
-#define WHARF_CAP_CONCURRENT (1u << 4) /* hooks of different sessions may run at once on different threads */
-#define WHARF_CAP_FORK_SAFE (1u << 5)  /* may serve a session in a forked child process */
+#define WHARF_CAP_EVENT (1u << 0)        /* implements the event hooks */
+#define WHARF_CAP_BLOCKING (1u << 1)     /* implements serve() */
+#define WHARF_CAP_STREAM (1u << 2)       /* serves stream transports (tcp, unix) */
+#define WHARF_CAP_DATAGRAM (1u << 3)     /* serves datagram transports (udp, unix-dgram) */
+#define WHARF_CAP_CONCURRENT (1u << 4)   /* hooks of different sessions may run at once */
+#define WHARF_CAP_FORK_SAFE (1u << 5)    /* may serve a session in a forked child process */
 #define WHARF_CAP_NEVER_UNLOAD (1u << 6) /* the host must never dlclose this library */
 
 /* Every struct that crosses the boundary opens with this header. */
@@ -138,9 +138,11 @@ typedef struct wharf_abi_header {
   uint8_t reserved;     /* zero */
 } wharf_abi_header;
 
-#define WHARF_ABI_HEADER_INIT(magic_, type_)                                                       \
-  {(magic_), WHARF_ABI_MAJOR, WHARF_ABI_MINOR, (uint32_t)sizeof(type_), (uint8_t)sizeof(void *),     \
-   (uint8_t)sizeof(size_t), (uint8_t)sizeof(off_t), 0}
+#define WHARF_ABI_HEADER_INIT(magic_, type_)                                                      \
+  {                                                                                               \
+    (magic_), WHARF_ABI_MAJOR, WHARF_ABI_MINOR, (uint32_t)sizeof(type_), (uint8_t)sizeof(void *), \
+        (uint8_t)sizeof(size_t), (uint8_t)sizeof(off_t), 0                                        \
+  }
 
 /* ------------------------------------------------------------------------ */
 /* Callbacks the host implements                                              */
@@ -213,15 +215,15 @@ typedef struct wharf_host_api {
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */
-#define WHARF_HOST_HAS(api, fn)                                                                    \
-  ((api) != NULL && offsetof(wharf_host_api, fn) + sizeof((api)->fn) <= (api)->struct_size &&       \
+#define WHARF_HOST_HAS(api, fn)                                                               \
+  ((api) != NULL && offsetof(wharf_host_api, fn) + sizeof((api)->fn) <= (api)->struct_size && \
    (api)->fn != NULL)
 
 /* What the host hands to wharf_plugin_entry. OWNERSHIP: host-owned, valid
  * until on_plugin_unload returns (or, for a library never unloaded, forever). */
 typedef struct wharf_host {
-  wharf_abi_header header;    /* WHARF_HOST_MAGIC */
-  const char *host_version;   /* e.g. "wharfd 0.1.0" */
+  wharf_abi_header header;  /* WHARF_HOST_MAGIC */
+  const char *host_version; /* e.g. "wharfd 0.1.0" */
   const wharf_host_api *api;
 } wharf_host;
 
@@ -273,8 +275,8 @@ typedef struct wharf_plugin {
                                   void **session_state);
   /* Bytes arrived. OWNERSHIP: `data` is borrowed for the call only. A
    * failure closes the session. */
-  wharf_status (*on_session_data)(void *instance_state, void *session_state,
-                                  wharf_session *session, const uint8_t *data, size_t len);
+  wharf_status (*on_session_data)(void *instance_state, void *session_state, wharf_session *session,
+                                  const uint8_t *data, size_t len);
   /* Everything queued has been sent. Optional. */
   wharf_status (*on_session_writable)(void *instance_state, void *session_state,
                                       wharf_session *session);

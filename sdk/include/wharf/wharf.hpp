@@ -33,8 +33,8 @@
 #include <exception>
 #include <memory>
 #include <optional>
-#include <stdexcept>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -151,15 +151,21 @@ wharf_status guard(wharf_session *session, Body &&body) noexcept {
 }
 
 template <typename L>
-concept HasStreamSession = requires { typename L::Session; };
+concept HasStreamSession = requires {
+  typename L::Session;
+};
 template <typename L>
 concept HasDatagram = requires(L &listener, wharf::Session &session, Bytes data) {
   listener.onDatagram(session, data);
 };
 template <typename L>
-concept HasServe = requires(L &listener, wharf::Session &session) { listener.serve(session); };
+concept HasServe = requires(L &listener, wharf::Session &session) {
+  listener.serve(session);
+};
 template <typename S>
-concept HasWritable = requires(S &state, wharf::Session &session) { state.onWritable(session); };
+concept HasWritable = requires(S &state, wharf::Session &session) {
+  state.onWritable(session);
+};
 
 // Generates the C hooks for listener class L.
 template <typename L>
@@ -241,13 +247,13 @@ struct Adapter {
 }  // namespace wharf
 
 // Defines the plugin's entry point for listener class LISTENER.
-#define WHARF_PLUGIN(LISTENER, NAME, VERSION, DESCRIPTION, CAPABILITIES)                         \
+#define WHARF_PLUGIN(LISTENER, NAME, VERSION, DESCRIPTION, CAPABILITIES)                          \
   extern "C" WHARF_PLUGIN_EXPORT const wharf_plugin *wharf_plugin_entry(const wharf_host *host) { \
-    if (host == nullptr || host->header.abi_major != WHARF_ABI_MAJOR) return nullptr;           \
-    ::wharf::detail::api = host->api;                                                           \
-    static const wharf_plugin descriptor =                                                      \
-        ::wharf::detail::Adapter<LISTENER>::describe(NAME, VERSION, DESCRIPTION, CAPABILITIES);  \
-    return &descriptor;                                                                          \
+    if (host == nullptr || host->header.abi_major != WHARF_ABI_MAJOR) return nullptr;             \
+    ::wharf::detail::api = host->api;                                                             \
+    static const wharf_plugin descriptor =                                                        \
+        ::wharf::detail::Adapter<LISTENER>::describe(NAME, VERSION, DESCRIPTION, CAPABILITIES);   \
+    return &descriptor;                                                                           \
   }
 
 #endif  // WHARF_WHARF_HPP
