@@ -1,5 +1,7 @@
 // A listener is refused when its plugin cannot serve its transport or mode,
 // or when the plugin's instance hook refuses its options.
+#include "listener/Compatibility.h"
+
 #include <gtest/gtest.h>
 
 #include "listener/Listener.h"
@@ -69,4 +71,20 @@ TEST(Compatibility, PassesTheInstanceHooksOwnRefusal) {
                 ": 'instance-refuses' refused listener [listener.t]: option.required is missing");
   config.options.push_back({"required", "yes"});
   EXPECT_EQ(refusal<plugin::PluginError>(config, "instance_refuses"), "accepted");
+}
+
+TEST(Compatibility, RefusesABlockingOnlyPluginInAnEventOnlyMode) {
+  // The reactor will be such a mode; the rule is the mode's, not the name's.
+  const dispatch::DispatchMode eventOnly{"event-only", false, false, nullptr};
+  config::ListenerConfig config = listenerConfig(net::Transport::Tcp, "event-only");
+  try {
+    listener::checkCompatibility(config, eventOnly,
+                                 *plugin::Plugin::load(fixture("blocking_echo")));
+    FAIL() << "accepted";
+  } catch (const listener::ListenerError &error) {
+    EXPECT_EQ(std::string(error.what()),
+              "listener [listener.t]: plugin 'blocking-echo' (" + fixture("blocking_echo") +
+                  ") in mode 'event-only': the plugin is blocking-style only (serve) and this "
+                  "mode runs event-style plugins only");
+  }
 }
