@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev libgtest-dev python3 socat)
+PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev libgtest-dev
+  python3 socat rdate ntpdate faketime)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&

@@ -42,8 +42,9 @@ def test_plugin(name):
 class Wharfd:
     """One wharfd process. `listeners` maps a listener name to its keys."""
 
-    def __init__(self, testcase, listeners, host=None):
+    def __init__(self, testcase, listeners, host=None, env=None):
         self.testcase = testcase
+        self.env = env  # added to wharfd's environment
         self.dir = tempfile.mkdtemp(prefix="wharf-test-")
         testcase.addCleanup(self._remove_dir)
         self.config_path = os.path.join(self.dir, "wharf.ini")
@@ -72,7 +73,8 @@ class Wharfd:
     def start(self, expect_ready=True):
         self.process = subprocess.Popen(
             [WHARFD, "--config", self.config_path],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, **(self.env or {})))
         self.testcase.addCleanup(self._kill)
         threading.Thread(target=self._read_output, daemon=True).start()
         if not expect_ready:
