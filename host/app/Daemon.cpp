@@ -69,7 +69,7 @@ std::unique_ptr<control::AdminServer> Daemon::openAdminSocket() {
 }
 
 void Daemon::prepare() {
-  config::ConfigLoader loader({defaultPluginDir(), dispatch::dispatchModeNames()});
+  config::ConfigLoader loader({defaultPluginDir(), dispatch::dispatchModeKeys()});
   config_ = loader.load(options_.configFile);
   configureLogging(config_.host.logLevel);
   for (const auto &listenerConfig : config_.listeners)

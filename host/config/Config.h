@@ -3,10 +3,12 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "net/Cidr.h"
 #include "net/Endpoint.h"
 
 namespace wharf::config {
@@ -14,6 +16,23 @@ namespace wharf::config {
 struct PluginOption {
   std::string key;  // without the "option." prefix
   std::string value;
+};
+
+// What a listener admits; 0 means unlimited throughout.
+struct ListenerLimits {
+  size_t maxConnections = 0;                 // sessions at once
+  size_t maxPerSource = 0;                   // sessions at once from one IP address
+  double acceptRate = 0;                     // new sessions per second; beyond it, accepting pauses
+  std::chrono::milliseconds idleTimeout{0};  // a stream session with no input this long ends
+  size_t maxDatagram = 65507;                // larger datagrams are dropped
+  std::vector<net::Cidr> allow;
+  std::vector<net::Cidr> deny;
+};
+
+// mode = pool: a fixed set of worker threads and a bounded queue before them.
+struct PoolSettings {
+  size_t workers = 8;
+  size_t queue = 64;
 };
 
 struct ListenerConfig {
@@ -24,6 +43,8 @@ struct ListenerConfig {
   std::filesystem::path pluginPath;   // resolved against plugin_dir
   std::vector<PluginOption> options;  // in file order
   int backlog = SOMAXCONN;
+  ListenerLimits limits;
+  PoolSettings pool;
   int line = 0;  // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
@@ -33,6 +54,7 @@ struct HostConfig {
   std::filesystem::path pluginDir;
   std::filesystem::path adminSocket;  // empty: no control socket
   std::string logLevel = "information";
+  std::chrono::milliseconds shutdownTimeout{30000};  // then remaining sessions are cut
 };
 
 struct Config {

@@ -1,12 +1,12 @@
 #include "config/ConfigLoader.h"
 
 #include <Poco/Logger.h>
-#include <Poco/NumberParser.h>
 
 #include <algorithm>
 #include <set>
 
 #include "config/ConfigError.h"
+#include "config/SectionReader.h"
 
 namespace wharf::config {
 namespace {
@@ -14,57 +14,35 @@ namespace {
 const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
-const std::set<std::string> kHostKeys = {"plugin_dir", "admin", "log_level"};
-const std::set<std::string> kListenerKeys = {"transport", "listen", "mode", "plugin", "backlog"};
-
-class SectionReader {
- public:
-  SectionReader(const IniDocument &document, const IniSection &section)
-      : document_(document), section_(section) {}
-
-  [[noreturn]] void fail(const std::string &key, const std::string &reason) const {
-    const IniEntry *entry = section_.find(key);
-    throw ConfigError({document_.file, entry ? entry->line : section_.line, section_.name, key},
-                      reason);
-  }
-
-  const std::string *get(const std::string &key) const {
-    const IniEntry *entry = section_.find(key);
-    return entry ? &entry->value : nullptr;
-  }
-
-  const std::string &require(const std::string &key) const {
-    const std::string *value = get(key);
-    if (value == nullptr || value->empty()) fail(key, "missing (required)");
-    return *value;
-  }
-
-  // Relative paths resolve against the config file's folder.
-  std::filesystem::path path(const std::string &value) const {
-    std::filesystem::path path(value);
-    if (path.is_relative()) path = document_.file.parent_path() / path;
-    return path.lexically_normal();
-  }
-
-  void rejectUnknownKeys(const std::set<std::string> &known, bool allowOptions) const {
-    for (const auto &entry : section_.entries) {
-      bool isOption = allowOptions && entry.key.starts_with(kOptionPrefix) &&
-                      entry.key.size() > kOptionPrefix.size();
-      if (!isOption && !known.contains(entry.key)) fail(entry.key, "unknown key");
-    }
-  }
-
-  const IniSection &section() const { return section_; }
-
- private:
-  const IniDocument &document_;
-  const IniSection &section_;
-};
+const std::set<std::string> kHostKeys = {"plugin_dir", "admin", "log_level", "shutdown_timeout"};
+const std::set<std::string> kListenerKeys = {
+    "transport",      "listen", "mode", "plugin",      "backlog",      "max_connections",
+    "max_per_source", "allow",  "deny", "accept_rate", "idle_timeout", "max_datagram"};
 
 std::string joined(const std::vector<std::string> &names) {
   std::string text;
   for (const auto &name : names) text += (text.empty() ? "" : ", ") + name;
   return text;
+}
+
+ListenerLimits readLimits(const SectionReader &reader, net::Transport transport) {
+  ListenerLimits limits;
+  limits.maxConnections = reader.count("max_connections").value_or(0);
+  limits.maxPerSource = reader.count("max_per_source").value_or(0);
+  limits.acceptRate = reader.rate("accept_rate").value_or(0);
+  limits.idleTimeout = reader.duration("idle_timeout").value_or(limits.idleTimeout);
+  limits.allow = reader.networks("allow");
+  limits.deny = reader.networks("deny");
+  if (net::isUnix(transport))
+    for (const char *key : {"allow", "deny", "max_per_source"})
+      if (reader.get(key)) reader.fail(key, "applies to tcp and udp only (unix peers have no IP)");
+  if (auto maxDatagram = reader.count("max_datagram", 1)) {
+    if (net::isStream(transport))
+      reader.fail("max_datagram", "applies to datagram transports only");
+    if (*maxDatagram > 65507) reader.fail("max_datagram", "at most 65507 bytes");
+    limits.maxDatagram = *maxDatagram;
+  }
+  return limits;
 }
 
 }  // namespace
@@ -116,16 +94,33 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
     }
     host.logLevel = *level;
   }
+  host.shutdownTimeout = reader.duration("shutdown_timeout").value_or(host.shutdownTimeout);
   return host;
 }
 
 ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const IniSection &section,
                                            const HostConfig &host) const {
   SectionReader reader(document, section);
-  reader.rejectUnknownKeys(kListenerKeys, true);
   ListenerConfig listener;
   listener.name = section.name.substr(kListenerPrefix.size());
   listener.line = section.line;
+
+  const std::string *mode = reader.get("mode");
+  listener.mode = mode ? *mode : "thread";
+  std::vector<std::string> modeNames;
+  std::set<std::string> known = kListenerKeys;
+  for (const auto &offered : defaults_.modes) {
+    modeNames.push_back(offered.mode);
+    if (offered.mode == listener.mode) known.insert(offered.keys.begin(), offered.keys.end());
+  }
+  if (std::find(modeNames.begin(), modeNames.end(), listener.mode) == modeNames.end())
+    reader.fail("mode",
+                "unknown mode '" + listener.mode + "' (expected one of " + joined(modeNames) + ")");
+  for (const auto &offered : defaults_.modes)
+    for (const auto &key : offered.keys)
+      if (!known.contains(key) && reader.get(key))
+        reader.fail(key, "applies to mode = " + offered.mode + " only");
+  reader.rejectUnknownKeys(known, true);
 
   const std::string &transportText = reader.require("transport");
   auto transport = net::parseTransport(transportText);
@@ -141,13 +136,6 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
     reader.fail("listen", "bad address '" + listen + "': " + error.what());
   }
 
-  const std::string *mode = reader.get("mode");
-  listener.mode = mode ? *mode : "thread";
-  const auto &modes = defaults_.modeNames;
-  if (std::find(modes.begin(), modes.end(), listener.mode) == modes.end())
-    reader.fail("mode",
-                "unknown mode '" + listener.mode + "' (expected one of " + joined(modes) + ")");
-
   listener.pluginName = reader.require("plugin");
   listener.pluginPath = listener.pluginName.find('/') != std::string::npos
                             ? reader.path(listener.pluginName)
@@ -157,12 +145,12 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
     reader.fail("plugin", "plugin '" + listener.pluginName + "' not found: no file " +
                               listener.pluginPath.string());
 
-  if (const std::string *backlog = reader.get("backlog")) {
-    int value = 0;
-    if (!Poco::NumberParser::tryParse(*backlog, value) || value <= 0)
-      reader.fail("backlog", "'" + *backlog + "' is not a positive whole number");
-    listener.backlog = value;
-  }
+  if (auto backlog = reader.count("backlog", 1))
+    listener.backlog =
+        static_cast<int>(std::min<size_t>(*backlog, 1u << 20));  // the kernel caps it
+  listener.limits = readLimits(reader, *transport);
+  listener.pool.workers = reader.count("workers", 1).value_or(listener.pool.workers);
+  listener.pool.queue = reader.count("queue").value_or(listener.pool.queue);
 
   for (const auto &entry : section.entries)
     if (entry.key.starts_with(kOptionPrefix))

@@ -12,9 +12,14 @@
 
 namespace wharf::config {
 
+struct ModeKeys {
+  std::string mode;               // a dispatch mode this build offers
+  std::vector<std::string> keys;  // the listener keys that only this mode takes
+};
+
 struct LoaderDefaults {
-  std::filesystem::path pluginDir;     // when [host] plugin_dir is absent
-  std::vector<std::string> modeNames;  // the dispatch modes this build offers
+  std::filesystem::path pluginDir;  // when [host] plugin_dir is absent
+  std::vector<ModeKeys> modes;
 };
 
 class ConfigLoader {

@@ -19,8 +19,14 @@ void reportStatus(const std::vector<std::unique_ptr<listener::Listener>> &listen
     pluginInfo->set("file", plugin.file().string());
     pluginInfo->set("generation", 1);
     Poco::JSON::Object::Ptr sessions = new Poco::JSON::Object;
-    sessions->set("active", listener->counters().active.load());
-    sessions->set("total", listener->counters().total.load());
+    const listener::Admission &admission = listener->admission();
+    sessions->set("active", admission.active());
+    sessions->set("total", admission.total());
+    Poco::JSON::Object::Ptr refused = new Poco::JSON::Object;
+    for (size_t reason = 0; reason < static_cast<size_t>(listener::Refusal::Count); ++reason)
+      refused->set(listener::refusalName(static_cast<listener::Refusal>(reason)),
+                   admission.refused(static_cast<listener::Refusal>(reason)));
+    sessions->set("refused", refused);
     Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
     entry->set("name", config.name);
     entry->set("transport", std::string(net::transportName(config.endpoint.transport)));

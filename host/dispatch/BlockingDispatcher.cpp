@@ -13,8 +13,6 @@
 namespace wharf::dispatch {
 namespace {
 
-constexpr size_t kMaxDatagram = 65535;
-
 // Out of descriptors or memory: pausing lets sessions end and free some,
 // instead of spinning on a listening socket that stays readable.
 bool isResourceShortage(int error) {
@@ -46,9 +44,15 @@ void BlockingDispatcher::drain() {
 
 void BlockingDispatcher::loop() noexcept {
   Poco::Logger &logger = context_.instance.logger();
-  while (stopSignal_.waitReadable(context_.socket.fd())) {
+  for (;;) {
+    auto pause = context_.admission.acceptPause();  // accept_rate: wait, never refuse
+    if (pause.count() > 0) {
+      if (!stopSignal_.sleepFor(pause)) return;
+      continue;
+    }
+    if (!stopSignal_.waitReadable(context_.socket.fd())) return;
     try {
-      if (std::optional<Work> work = takeNext()) schedule(std::move(*work));
+      takeNext();
     } catch (const std::exception &error) {
       logger.error(std::string("dispatching a session failed: ") + error.what());
     } catch (...) {
@@ -57,45 +61,81 @@ void BlockingDispatcher::loop() noexcept {
   }
 }
 
-std::optional<BlockingDispatcher::Work> BlockingDispatcher::takeNext() {
-  return context_.instance.socketKind() == WHARF_SOCKET_STREAM ? acceptConnection()
-                                                               : receiveDatagram();
+void BlockingDispatcher::takeNext() {
+  if (context_.instance.socketKind() == WHARF_SOCKET_STREAM)
+    acceptConnection();
+  else
+    receiveDatagram();
 }
 
-std::optional<BlockingDispatcher::Work> BlockingDispatcher::acceptConnection() {
+std::optional<listener::Admission::Ticket> BlockingDispatcher::admit(
+    const net::SocketAddress &peer) {
+  listener::Refusal refusal{};
+  auto ticket = context_.admission.admit(peer, refusal);
+  if (!ticket)
+    context_.instance.logger().warning("refused " + peer.toString() + " (" +
+                                       listener::refusalName(refusal) + ")");
+  return ticket;
+}
+
+void BlockingDispatcher::dispatch(const net::SocketAddress &peer, Work work) {
+  if (schedule(std::move(work))) return;
+  context_.admission.countRefusal(listener::Refusal::QueueFull);
+  context_.instance.logger().warning("refused " + peer.toString() + " (queue_full)");
+}
+
+void BlockingDispatcher::acceptConnection() {
   net::SocketAddress peer;
   // The listening socket is non-blocking; the accepted one is blocking.
-  int fd = ::accept4(context_.socket.fd(), peer.get(), peer.lengthPointer(), SOCK_CLOEXEC);
-  if (fd < 0) {
+  net::FileDescriptor connection(
+      ::accept4(context_.socket.fd(), peer.get(), peer.lengthPointer(), SOCK_CLOEXEC));
+  if (!connection.valid()) {
     int error = errno;
-    if (error == EAGAIN || error == EINTR || error == ECONNABORTED) return std::nullopt;
+    if (error == EAGAIN || error == EINTR || error == ECONNABORTED) return;
     context_.instance.logger().warning(std::string("accept: ") + std::strerror(error));
     if (isResourceShortage(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return std::nullopt;
+    return;
   }
-  auto connection = std::make_shared<net::FileDescriptor>(fd);
-  return Work([context = context_, connection, peer] {
-    listener::SessionCounters::Scope counted(context.counters);
-    session::runStreamSession(context.instance, context.style, std::move(*connection), peer);
+  auto ticket = admit(peer);
+  if (!ticket) return;  // closed at once
+  if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
+    timeval timeout{static_cast<time_t>(idle.count() / 1000),
+                    static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
+    ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  }
+  auto session = std::make_shared<std::pair<net::FileDescriptor, listener::Admission::Ticket>>(
+      std::move(connection), std::move(*ticket));
+  dispatch(peer, [context = context_, session, peer] {
+    session::runStreamSession(context.instance, context.style, std::move(session->first), peer);
   });
 }
 
-std::optional<BlockingDispatcher::Work> BlockingDispatcher::receiveDatagram() {
-  datagramBuffer_.resize(kMaxDatagram);
+void BlockingDispatcher::receiveDatagram() {
+  size_t maximum = context_.config.limits.maxDatagram;
+  datagramBuffer_.resize(maximum);
   net::SocketAddress peer;
-  ssize_t got = ::recvfrom(context_.socket.fd(), datagramBuffer_.data(), datagramBuffer_.size(), 0,
-                           peer.get(), peer.lengthPointer());
+  // MSG_TRUNC: the datagram's real length, so an oversized one is dropped, not cut.
+  ssize_t got = ::recvfrom(context_.socket.fd(), datagramBuffer_.data(), datagramBuffer_.size(),
+                           MSG_TRUNC, peer.get(), peer.lengthPointer());
   if (got < 0) {
     if (errno != EAGAIN && errno != EINTR)
       context_.instance.logger().warning(std::string("recvfrom: ") + std::strerror(errno));
-    return std::nullopt;
+    return;
   }
-  std::vector<uint8_t> datagram(datagramBuffer_.begin(), datagramBuffer_.begin() + got);
-  auto payload = std::make_shared<std::vector<uint8_t>>(std::move(datagram));
-  return Work([context = context_, peer, payload] {
-    listener::SessionCounters::Scope counted(context.counters);
+  if (static_cast<size_t>(got) > maximum) {
+    context_.instance.logger().notice("dropped a datagram of " + std::to_string(got) +
+                                      " bytes from " + peer.toString() + " (max_datagram " +
+                                      std::to_string(maximum) + ")");
+    return;
+  }
+  auto ticket = admit(peer);
+  if (!ticket) return;
+  auto datagram = std::make_shared<std::pair<std::vector<uint8_t>, listener::Admission::Ticket>>(
+      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
+      std::move(*ticket));
+  dispatch(peer, [context = context_, datagram, peer] {
     session::runDatagramSession(context.instance, context.style, context.socket.fd(), peer,
-                                std::move(*payload));
+                                std::move(datagram->first));
   });
 }
 

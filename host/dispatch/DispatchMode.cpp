@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "dispatch/PoolDispatcher.h"
 #include "dispatch/SyncDispatcher.h"
 #include "dispatch/ThreadDispatcher.h"
 
@@ -13,9 +14,10 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
   return std::make_unique<ConcreteDispatcher>(context);
 }
 
-const std::array<DispatchMode, 2> kModes{{
-    {"sync", true, false, make<SyncDispatcher>},
-    {"thread", true, true, make<ThreadDispatcher>},
+const std::array<DispatchMode, 3> kModes{{
+    {"sync", true, false, make<SyncDispatcher>, {}},
+    {"thread", true, true, make<ThreadDispatcher>, {}},
+    {"pool", true, true, make<PoolDispatcher>, {"workers", "queue"}},
 }};
 
 }  // namespace
@@ -31,10 +33,10 @@ const DispatchMode *findDispatchMode(std::string_view name) {
   return nullptr;
 }
 
-std::vector<std::string> dispatchModeNames() {
-  std::vector<std::string> names;
-  for (const auto &mode : kModes) names.emplace_back(mode.name);
-  return names;
+std::vector<config::ModeKeys> dispatchModeKeys() {
+  std::vector<config::ModeKeys> modes;
+  for (const auto &mode : kModes) modes.push_back({std::string(mode.name), mode.keys});
+  return modes;
 }
 
 }  // namespace wharf::dispatch

@@ -8,8 +8,10 @@
 #include <string_view>
 #include <vector>
 
+#include "config/Config.h"
+#include "config/ConfigLoader.h"
 #include "dispatch/Dispatcher.h"
-#include "listener/SessionCounters.h"
+#include "listener/Admission.h"
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
@@ -17,10 +19,11 @@
 namespace wharf::dispatch {
 
 struct DispatchContext {
+  const config::ListenerConfig &config;
   plugin::PluginInstance &instance;
   const net::ListenSocket &socket;
   session::Style style;
-  listener::SessionCounters &counters;
+  listener::Admission &admission;
 };
 
 struct DispatchMode {
@@ -28,6 +31,7 @@ struct DispatchMode {
   bool runsBlockingStyle;  // a session has a thread or process of its own
   bool runsConcurrently;   // hooks of different sessions may run at once
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
+  std::vector<std::string> keys;  // listener keys only this mode takes
 
   // The style a plugin's sessions run in under this mode: serve() where the
   // mode allows it and the plugin has it, else the event hooks.
@@ -35,6 +39,7 @@ struct DispatchMode {
 };
 
 const DispatchMode *findDispatchMode(std::string_view name);
-std::vector<std::string> dispatchModeNames();
+// Each mode's name and its own keys, for the config loader.
+std::vector<config::ModeKeys> dispatchModeKeys();
 
 }  // namespace wharf::dispatch

@@ -11,7 +11,10 @@ class SyncDispatcher : public BlockingDispatcher {
   using BlockingDispatcher::BlockingDispatcher;
 
  protected:
-  void schedule(Work work) override { work(); }
+  bool schedule(Work work) override {
+    work();
+    return true;
+  }
   void waitForSessions() override {}  // the loop thread has served them all
 };
 

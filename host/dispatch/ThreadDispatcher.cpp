@@ -4,7 +4,7 @@
 
 namespace wharf::dispatch {
 
-void ThreadDispatcher::schedule(Work work) {
+bool ThreadDispatcher::schedule(Work work) {
   {
     std::lock_guard lock(mutex_);
     ++running_;
@@ -16,6 +16,7 @@ void ThreadDispatcher::schedule(Work work) {
       std::lock_guard lock(mutex_);
       if (--running_ == 0) idle_.notify_all();
     }).detach();
+    return true;
   } catch (...) {
     std::lock_guard lock(mutex_);
     if (--running_ == 0) idle_.notify_all();

@@ -15,7 +15,7 @@ class ThreadDispatcher : public BlockingDispatcher {
   using BlockingDispatcher::BlockingDispatcher;
 
  protected:
-  void schedule(Work work) override;
+  bool schedule(Work work) override;
   void waitForSessions() override;
 
  private:

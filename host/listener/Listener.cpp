@@ -17,7 +17,7 @@ const dispatch::DispatchMode &modeNamed(const config::ListenerConfig &config) {
 
 Listener::Listener(const config::ListenerConfig &config,
                    std::shared_ptr<const plugin::Plugin> plugin)
-    : config_(config), mode_(modeNamed(config)) {
+    : config_(config), mode_(modeNamed(config)), admission_(config_.limits) {
   checkCompatibility(config_, mode_, *plugin);
   instance_ = std::make_unique<plugin::PluginInstance>(std::move(plugin), config_);
 }
@@ -29,8 +29,8 @@ Listener::~Listener() {
 
 void Listener::bind() {
   socket_ = std::make_unique<net::ListenSocket>(config_.endpoint, config_.backlog);
-  dispatcher_ =
-      mode_.create({*instance_, *socket_, mode_.styleFor(instance_->plugin()), counters_});
+  dispatcher_ = mode_.create(
+      {config_, *instance_, *socket_, mode_.styleFor(instance_->plugin()), admission_});
 }
 
 void Listener::start() {

@@ -8,7 +8,7 @@
 
 #include "config/Config.h"
 #include "dispatch/DispatchMode.h"
-#include "listener/SessionCounters.h"
+#include "listener/Admission.h"
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
 
@@ -33,13 +33,13 @@ class Listener {
   const config::ListenerConfig &config() const { return config_; }
   const plugin::PluginInstance &instance() const { return *instance_; }
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }
-  const SessionCounters &counters() const { return counters_; }
+  const Admission &admission() const { return admission_; }
 
  private:
   config::ListenerConfig config_;
   const dispatch::DispatchMode &mode_;
   std::unique_ptr<plugin::PluginInstance> instance_;
-  SessionCounters counters_;
+  Admission admission_;
   std::unique_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;

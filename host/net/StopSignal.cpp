@@ -36,4 +36,10 @@ bool StopSignal::waitReadable(int fd) const {
   }
 }
 
+bool StopSignal::sleepFor(std::chrono::nanoseconds duration) const {
+  auto milliseconds = std::chrono::ceil<std::chrono::milliseconds>(duration).count();
+  pollfd stop{event_.fd(), POLLIN, 0};
+  return ::poll(&stop, 1, static_cast<int>(milliseconds)) == 0;
+}
+
 }  // namespace wharf::net

@@ -2,6 +2,8 @@
 // loops blocked in accept/recv can stop promptly. Thread-safe.
 #pragma once
 
+#include <chrono>
+
 #include "net/FileDescriptor.h"
 
 namespace wharf::net {
@@ -16,6 +18,8 @@ class StopSignal {
 
   // Blocks until `fd` is readable (true) or a stop is requested (false).
   bool waitReadable(int fd) const;
+  // Sleeps for `duration`; false if a stop was requested meanwhile.
+  bool sleepFor(std::chrono::nanoseconds duration) const;
 
  private:
   FileDescriptor event_;  // an eventfd, readable once a stop is requested

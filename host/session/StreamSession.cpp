@@ -2,6 +2,8 @@
 
 #include <sys/socket.h>
 
+#include <Poco/Message.h>
+
 #include <cerrno>
 
 namespace wharf::session {
@@ -36,6 +38,9 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
   for (;;) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got < 0 && errno == EINTR) continue;
+    // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN.
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      log(Poco::Message::PRIO_NOTICE, "idle_timeout: no input; closing");
     return got;
   }
 }

@@ -12,7 +12,8 @@ namespace {
 const std::string kHost = std::string("[host]\nplugin_dir = ") + WHARF_SHIPPED_PLUGIN_DIR + "\n";
 
 Config build(const std::string &text) {
-  ConfigLoader loader({"/default/plugins", {"sync", "thread"}});
+  ConfigLoader loader(
+      {"/default/plugins", {{"sync", {}}, {"thread", {}}, {"pool", {"workers", "queue"}}}});
   return loader.build(IniDocument::parse("/etc/wharf/wharf.ini", text));
 }
 
@@ -74,14 +75,14 @@ TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nmode = fast\n"
                             "plugin = echo\n"),
             "/etc/wharf/wharf.ini:6: [listener.e] mode: unknown mode 'fast' (expected one of "
-            "sync, thread)");
+            "sync, thread, pool)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\n"),
             "/etc/wharf/wharf.ini:3: [listener.e] plugin: missing (required)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nplugin = nope\n"),
             "/etc/wharf/wharf.ini:6: [listener.e] plugin: plugin 'nope' not found: no file " +
                 std::string(WHARF_SHIPPED_PLUGIN_DIR) + "/nope.so");
   EXPECT_EQ(errorOf(kHost + kListener + "backlog = -3\n"),
-            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '-3' is not a positive whole number");
+            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '-3' is not a whole number >= 1");
   EXPECT_EQ(errorOf(kHost + "log_level = loud\n" + kListener),
             "/etc/wharf/wharf.ini:3: [host] log_level: unknown level 'loud' (expected fatal, "
             "critical, error, warning, notice, information, debug, trace)");
@@ -89,6 +90,50 @@ TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
             "/etc/wharf/wharf.ini:3: [listeners.e] unknown section (expected [host] or "
             "[listener.NAME])");
   EXPECT_EQ(errorOf(kHost), "/etc/wharf/wharf.ini: no [listener.NAME] section: nothing to serve");
+}
+
+TEST(ConfigLoader, ReadsLimitsDurationsAndNetworks) {
+  Config config = build(kHost + "shutdown_timeout = 2.5s\n" + kListener +
+                        "max_connections = 100\nmax_per_source = 4\naccept_rate = 50.5\n"
+                        "idle_timeout = 500ms\nallow = 10.0.0.0/8, ::1\ndeny = 10.9.0.0/16\n");
+  EXPECT_EQ(config.host.shutdownTimeout, std::chrono::milliseconds(2500));
+  const ListenerLimits &limits = config.listeners[0].limits;
+  EXPECT_EQ(limits.maxConnections, 100u);
+  EXPECT_EQ(limits.maxPerSource, 4u);
+  EXPECT_DOUBLE_EQ(limits.acceptRate, 50.5);
+  EXPECT_EQ(limits.idleTimeout, std::chrono::milliseconds(500));
+  ASSERT_EQ(limits.allow.size(), 2u);
+  EXPECT_EQ(limits.allow[1].text(), "::1");
+  EXPECT_EQ(limits.deny[0].prefixLength(), 16);
+}
+
+TEST(ConfigLoader, TakesModeKeysOnlyForTheirMode) {
+  std::string pool =
+      "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
+  Config config = build(kHost + pool + "workers = 3\nqueue = 0\n");
+  EXPECT_EQ(config.listeners[0].pool.workers, 3u);
+  EXPECT_EQ(config.listeners[0].pool.queue, 0u);
+  EXPECT_EQ(errorOf(kHost + kListener + "workers = 3\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] workers: applies to mode = pool only");
+  EXPECT_EQ(errorOf(kHost + pool + "workers = 0\n"),
+            "/etc/wharf/wharf.ini:8: [listener.p] workers: '0' is not a whole number >= 1");
+}
+
+TEST(ConfigLoader, RejectsLimitsThatDoNotFitTheTransport) {
+  std::string unixListener =
+      "[listener.u]\ntransport = unix\nlisten = /run/u.sock\nplugin = echo\n";
+  EXPECT_EQ(errorOf(kHost + unixListener + "allow = 10.0.0.0/8\n"),
+            "/etc/wharf/wharf.ini:7: [listener.u] allow: applies to tcp and udp only (unix peers "
+            "have no IP)");
+  EXPECT_EQ(errorOf(kHost + kListener + "max_datagram = 512\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] max_datagram: applies to datagram transports "
+            "only");
+  EXPECT_EQ(errorOf(kHost + kListener + "allow = 10.0.0.0/33\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] allow: '10.0.0.0/33': the prefix length must "
+            "be 0 to 32");
+  EXPECT_EQ(errorOf(kHost + kListener + "idle_timeout = soon\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] idle_timeout: 'soon' is not a duration (e.g. "
+            "30, 30s, 500ms, 2m)");
 }
 
 TEST(ConfigLoader, RejectsADuplicateListenAddress) {

@@ -43,7 +43,11 @@ class Wharfctl(WharfTestCase):
             self.assertEqual(tcp["plugin"]["name"], "echo")
             self.assertEqual(tcp["plugin"]["version"], "1.0.0")
             self.assertEqual(tcp["plugin"]["generation"], 1)
-            self.assertEqual(tcp["sessions"], {"active": 1, "total": 1})
+            self.assertEqual(tcp["sessions"]["active"], 1)
+            self.assertEqual(tcp["sessions"]["total"], 1)
+            self.assertEqual(tcp["sessions"]["refused"],
+                             {"access": 0, "max_connections": 0, "max_per_source": 0,
+                              "queue_full": 0})
         self.assertStops(self.server)
 
     def test_status_table(self):

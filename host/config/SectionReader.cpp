@@ -1,0 +1,102 @@
+#include "config/SectionReader.h"
+
+#include <Poco/NumberParser.h>
+#include <Poco/StringTokenizer.h>
+
+#include <cmath>
+
+#include "config/ConfigError.h"
+
+namespace wharf::config {
+namespace {
+
+const std::string kOptionPrefix = "option.";
+
+}  // namespace
+
+void SectionReader::fail(const std::string &key, const std::string &reason) const {
+  const IniEntry *entry = section_.find(key);
+  throw ConfigError({document_.file, entry ? entry->line : section_.line, section_.name, key},
+                    reason);
+}
+
+const std::string *SectionReader::get(const std::string &key) const {
+  const IniEntry *entry = section_.find(key);
+  return entry ? &entry->value : nullptr;
+}
+
+const std::string &SectionReader::require(const std::string &key) const {
+  const std::string *value = get(key);
+  if (value == nullptr || value->empty()) fail(key, "missing (required)");
+  return *value;
+}
+
+std::filesystem::path SectionReader::path(const std::string &value) const {
+  std::filesystem::path path(value);
+  if (path.is_relative()) path = document_.file.parent_path() / path;
+  return path.lexically_normal();
+}
+
+std::optional<size_t> SectionReader::count(const std::string &key, size_t minimum) const {
+  const std::string *value = get(key);
+  if (value == nullptr) return std::nullopt;
+  Poco::UInt64 number = 0;
+  if (!Poco::NumberParser::tryParseUnsigned64(*value, number) || number < minimum)
+    fail(key, "'" + *value + "' is not a whole number" +
+                  (minimum > 0 ? " >= " + std::to_string(minimum) : ""));
+  return static_cast<size_t>(number);
+}
+
+std::optional<std::chrono::milliseconds> SectionReader::duration(const std::string &key) const {
+  const std::string *value = get(key);
+  if (value == nullptr) return std::nullopt;
+  std::string number = *value;
+  double unit = 1000;
+  for (const auto &[suffix, milliseconds] :
+       {std::pair{"ms", 1.0}, std::pair{"s", 1000.0}, std::pair{"m", 60000.0}}) {
+    if (number.ends_with(suffix)) {
+      number.resize(number.size() - std::string(suffix).size());
+      unit = milliseconds;
+      break;
+    }
+  }
+  double amount = 0;
+  if (!Poco::NumberParser::tryParseFloat(number, amount) || amount < 0 || !std::isfinite(amount))
+    fail(key, "'" + *value + "' is not a duration (e.g. 30, 30s, 500ms, 2m)");
+  return std::chrono::milliseconds(static_cast<int64_t>(amount * unit));
+}
+
+std::optional<double> SectionReader::rate(const std::string &key) const {
+  const std::string *value = get(key);
+  if (value == nullptr) return std::nullopt;
+  double amount = 0;
+  if (!Poco::NumberParser::tryParseFloat(*value, amount) || amount < 0 || !std::isfinite(amount))
+    fail(key, "'" + *value + "' is not a number >= 0");
+  return amount;
+}
+
+std::vector<net::Cidr> SectionReader::networks(const std::string &key) const {
+  std::vector<net::Cidr> networks;
+  const std::string *value = get(key);
+  if (value == nullptr) return networks;
+  Poco::StringTokenizer tokens(
+      *value, ", \t", Poco::StringTokenizer::TOK_IGNORE_EMPTY | Poco::StringTokenizer::TOK_TRIM);
+  for (const auto &token : tokens) {
+    try {
+      networks.push_back(net::Cidr::parse(token));
+    } catch (const std::invalid_argument &error) {
+      fail(key, error.what());
+    }
+  }
+  return networks;
+}
+
+void SectionReader::rejectUnknownKeys(const std::set<std::string> &known, bool allowOptions) const {
+  for (const auto &entry : section_.entries) {
+    bool isOption = allowOptions && entry.key.starts_with(kOptionPrefix) &&
+                    entry.key.size() > kOptionPrefix.size();
+    if (!isOption && !known.contains(entry.key)) fail(entry.key, "unknown key");
+  }
+}
+
+}  // namespace wharf::config

@@ -1,0 +1,46 @@
+// Internal. Reads one INI section's values with their types, and fails with
+// ConfigError naming file, line, section and key.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/IniDocument.h"
+#include "net/Cidr.h"
+
+namespace wharf::config {
+
+class SectionReader {
+ public:
+  SectionReader(const IniDocument &document, const IniSection &section)
+      : document_(document), section_(section) {}
+
+  [[noreturn]] void fail(const std::string &key, const std::string &reason) const;
+
+  const std::string *get(const std::string &key) const;
+  const std::string &require(const std::string &key) const;
+  // Relative paths resolve against the config file's folder.
+  std::filesystem::path path(const std::string &value) const;
+  // A whole number >= minimum.
+  std::optional<size_t> count(const std::string &key, size_t minimum = 0) const;
+  // "30" or "30s", "500ms", "2m"; at least zero.
+  std::optional<std::chrono::milliseconds> duration(const std::string &key) const;
+  // A number >= 0, possibly fractional ("0.5").
+  std::optional<double> rate(const std::string &key) const;
+  // Networks separated by commas or spaces: "10.0.0.0/8, ::1".
+  std::vector<net::Cidr> networks(const std::string &key) const;
+
+  // Keys outside `known` fail, except option.* when `allowOptions`.
+  void rejectUnknownKeys(const std::set<std::string> &known, bool allowOptions) const;
+  const IniSection &section() const { return section_; }
+
+ private:
+  const IniDocument &document_;
+  const IniSection &section_;
+};
+
+}  // namespace wharf::config

@@ -1,0 +1,54 @@
+#include "dispatch/PoolDispatcher.h"
+
+namespace wharf::dispatch {
+
+PoolDispatcher::PoolDispatcher(const DispatchContext &context)
+    : BlockingDispatcher(context),
+      queueLimit_(context.config.pool.queue),
+      workerCount_(context.config.pool.workers) {}
+
+PoolDispatcher::~PoolDispatcher() {
+  waitForSessions();
+}
+
+void PoolDispatcher::start() {
+  for (size_t i = 0; i < workerCount_; ++i) workers_.emplace_back([this] { work(); });
+  BlockingDispatcher::start();
+}
+
+bool PoolDispatcher::schedule(Work work) {
+  std::lock_guard lock(mutex_);
+  // A session waits only if no worker is free and the queue has room.
+  if (idleWorkers_ <= queue_.size() && queue_.size() - idleWorkers_ >= queueLimit_) return false;
+  queue_.push_back(std::move(work));
+  ready_.notify_one();
+  return true;
+}
+
+void PoolDispatcher::work() noexcept {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    ++idleWorkers_;
+    ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    --idleWorkers_;
+    if (queue_.empty()) return;  // stopping, and nothing left to serve
+    Work next = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    next();
+    next = nullptr;  // the session's resources go before the worker waits again
+    lock.lock();
+  }
+}
+
+void PoolDispatcher::waitForSessions() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  ready_.notify_all();
+  for (auto &worker : workers_) worker.join();
+  workers_.clear();
+}
+
+}  // namespace wharf::dispatch

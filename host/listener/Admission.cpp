@@ -1,0 +1,99 @@
+#include "listener/Admission.h"
+
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace wharf::listener {
+namespace {
+
+// The peer's IP address without the port; empty for unix peers.
+std::string sourceOf(const net::SocketAddress &peer) {
+  std::string text = peer.toString();
+  if (peer.family() != AF_INET && peer.family() != AF_INET6) return "";
+  return text.substr(0, text.rfind(':'));
+}
+
+}  // namespace
+
+const char *refusalName(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::Access:
+      return "access";
+    case Refusal::MaxConnections:
+      return "max_connections";
+    case Refusal::MaxPerSource:
+      return "max_per_source";
+    case Refusal::QueueFull:
+      return "queue_full";
+    case Refusal::Count:
+      break;
+  }
+  return "?";
+}
+
+Admission::Admission(const config::ListenerLimits &limits)
+    : limits_(limits),
+      policy_(limits.allow, limits.deny),
+      tokens_(std::max(1.0, limits.acceptRate)),
+      refilled_(std::chrono::steady_clock::now()) {}
+
+Admission::Ticket::Ticket(Ticket &&other) noexcept
+    : admission_(std::exchange(other.admission_, nullptr)), source_(std::move(other.source_)) {}
+
+Admission::Ticket::~Ticket() {
+  if (admission_ != nullptr) admission_->release(source_);
+}
+
+std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer,
+                                                  Refusal &refused) {
+  if (!policy_.empty() && !policy_.refusal(peer).empty()) {
+    countRefusal(refused = Refusal::Access);
+    return std::nullopt;
+  }
+  std::string source = sourceOf(peer);
+  std::lock_guard lock(mutex_);
+  if (limits_.maxConnections != 0 && active_.load() >= limits_.maxConnections) {
+    countRefusal(refused = Refusal::MaxConnections);
+    return std::nullopt;
+  }
+  if (limits_.maxPerSource != 0 && !source.empty() && perSource_[source] >= limits_.maxPerSource) {
+    countRefusal(refused = Refusal::MaxPerSource);
+    return std::nullopt;
+  }
+  if (limits_.maxPerSource != 0 && !source.empty()) ++perSource_[source];
+  active_.fetch_add(1, std::memory_order_relaxed);
+  total_.fetch_add(1, std::memory_order_relaxed);
+  return Ticket(this, limits_.maxPerSource != 0 ? source : "");
+}
+
+void Admission::countRefusal(Refusal refusal) {
+  refused_[static_cast<size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::chrono::nanoseconds Admission::acceptPause() {
+  if (limits_.acceptRate <= 0) return std::chrono::nanoseconds::zero();
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  double elapsed = std::chrono::duration<double>(now - refilled_).count();
+  refilled_ = now;
+  // A burst of one second's worth, so a steady rate never pauses.
+  tokens_ = std::min(std::max(1.0, limits_.acceptRate), tokens_ + elapsed * limits_.acceptRate);
+  if (tokens_ >= 1) {
+    tokens_ -= 1;
+    return std::chrono::nanoseconds::zero();
+  }
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>((1 - tokens_) / limits_.acceptRate));
+}
+
+void Admission::release(const std::string &source) {
+  std::lock_guard lock(mutex_);
+  active_.fetch_sub(1, std::memory_order_relaxed);
+  if (source.empty()) return;
+  auto entry = perSource_.find(source);
+  if (entry != perSource_.end() && --entry->second == 0) perSource_.erase(entry);
+}
+
+}  // namespace wharf::listener

@@ -1,0 +1,72 @@
+// Internal. Whether a listener takes one more session, and the counts behind
+// it: access policy, max_connections, max_per_source, the accept rate, and
+// the sessions served and refused (with why). THREAD: any; internally locked.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "config/Config.h"
+#include "listener/AccessPolicy.h"
+#include "net/SocketAddress.h"
+
+namespace wharf::listener {
+
+enum class Refusal { Access, MaxConnections, MaxPerSource, QueueFull, Count };
+const char *refusalName(Refusal refusal);  // "access", "max_connections", ...
+
+class Admission {
+ public:
+  explicit Admission(const config::ListenerLimits &limits);
+
+  // Holds one admitted session's place; releases it when destroyed.
+  class Ticket {
+   public:
+    Ticket(Ticket &&other) noexcept;
+    Ticket(const Ticket &) = delete;
+    Ticket &operator=(const Ticket &) = delete;
+    Ticket &operator=(Ticket &&) = delete;
+    ~Ticket();
+
+   private:
+    friend class Admission;
+    Ticket(Admission *admission, std::string source)
+        : admission_(admission), source_(std::move(source)) {}
+    Admission *admission_;
+    std::string source_;
+  };
+
+  // A ticket for `peer`, or nullopt with `refused` set (and counted).
+  std::optional<Ticket> admit(const net::SocketAddress &peer, Refusal &refused);
+  // Counts a refusal decided elsewhere (a full pool queue).
+  void countRefusal(Refusal refusal);
+  // How long to pause before accepting again under accept_rate (zero: go).
+  // Takes a token when it returns zero.
+  std::chrono::nanoseconds acceptPause();
+
+  uint64_t active() const { return active_.load(std::memory_order_relaxed); }
+  uint64_t total() const { return total_.load(std::memory_order_relaxed); }
+  uint64_t refused(Refusal refusal) const {
+    return refused_[static_cast<size_t>(refusal)].load(std::memory_order_relaxed);
+  }
+
+ private:
+  void release(const std::string &source);
+
+  const config::ListenerLimits limits_;
+  const AccessPolicy policy_;
+  std::mutex mutex_;
+  std::map<std::string, size_t> perSource_;
+  double tokens_;
+  std::chrono::steady_clock::time_point refilled_;
+  std::atomic<uint64_t> active_{0};
+  std::atomic<uint64_t> total_{0};
+  std::atomic<uint64_t> refused_[static_cast<size_t>(Refusal::Count)] = {};
+};
+
+}  // namespace wharf::listener

@@ -1,0 +1,79 @@
+#include "listener/Admission.h"
+
+#include <gtest/gtest.h>
+
+#include "net/Endpoint.h"
+
+using namespace wharf;
+using listener::Admission;
+using listener::Refusal;
+
+namespace {
+
+net::SocketAddress peer(const std::string &address) {
+  return net::parseEndpoint(net::Transport::Tcp, address).address;
+}
+
+}  // namespace
+
+TEST(Admission, CountsActiveAndTotalSessions) {
+  Admission admission({});
+  Refusal refusal{};
+  {
+    auto first = admission.admit(peer("127.0.0.1:1"), refusal);
+    auto second = admission.admit(peer("127.0.0.1:2"), refusal);
+    ASSERT_TRUE(first && second);
+    EXPECT_EQ(admission.active(), 2u);
+  }
+  EXPECT_EQ(admission.active(), 0u);
+  EXPECT_EQ(admission.total(), 2u);
+}
+
+TEST(Admission, RefusesPastMaxConnectionsUntilOneEnds) {
+  config::ListenerLimits limits;
+  limits.maxConnections = 1;
+  Admission admission(limits);
+  Refusal refusal{};
+  auto held = admission.admit(peer("127.0.0.1:1"), refusal);
+  ASSERT_TRUE(held);
+  EXPECT_FALSE(admission.admit(peer("127.0.0.2:1"), refusal));
+  EXPECT_EQ(refusal, Refusal::MaxConnections);
+  EXPECT_EQ(admission.refused(Refusal::MaxConnections), 1u);
+  held.reset();
+  EXPECT_TRUE(admission.admit(peer("127.0.0.2:1"), refusal));
+}
+
+TEST(Admission, LimitsEachSourceAddressSeparately) {
+  config::ListenerLimits limits;
+  limits.maxPerSource = 2;
+  Admission admission(limits);
+  Refusal refusal{};
+  auto a1 = admission.admit(peer("192.0.2.1:1"), refusal);
+  auto a2 = admission.admit(peer("192.0.2.1:2"), refusal);
+  EXPECT_FALSE(admission.admit(peer("192.0.2.1:3"), refusal));
+  EXPECT_EQ(refusal, Refusal::MaxPerSource);
+  EXPECT_TRUE(admission.admit(peer("192.0.2.2:1"), refusal));
+  a1.reset();
+  EXPECT_TRUE(admission.admit(peer("192.0.2.1:4"), refusal));
+}
+
+TEST(Admission, RefusesByAccessPolicy) {
+  config::ListenerLimits limits;
+  limits.deny.push_back(net::Cidr::parse("192.0.2.0/24"));
+  Admission admission(limits);
+  Refusal refusal{};
+  EXPECT_FALSE(admission.admit(peer("192.0.2.1:1"), refusal));
+  EXPECT_EQ(refusal, Refusal::Access);
+  EXPECT_EQ(admission.active(), 0u);
+}
+
+TEST(Admission, AcceptRatePausesInsteadOfRefusing) {
+  config::ListenerLimits limits;
+  limits.acceptRate = 2;  // a burst of two, then a pause of about half a second
+  Admission admission(limits);
+  EXPECT_EQ(admission.acceptPause().count(), 0);
+  EXPECT_EQ(admission.acceptPause().count(), 0);
+  auto pause = admission.acceptPause();
+  EXPECT_GT(pause.count(), 0);
+  EXPECT_LE(pause, std::chrono::milliseconds(500));
+}

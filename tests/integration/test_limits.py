@@ -1,0 +1,144 @@
+"""Admission control on real connections: the pool's bounded queue,
+max_connections, max_per_source, allow/deny, idle_timeout, max_datagram and
+the accept rate. A refused session is closed at once, logged, and counted
+by reason in `wharfctl status --json`."""
+
+import json
+import os
+import socket
+import subprocess
+
+from clients import DatagramClient, receive_exactly, receive_until_closed
+from wharf_harness import WHARFD, WharfTestCase, free_port
+
+WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
+
+
+def connect_from(source, port):
+    """A TCP connection to 127.0.0.1:port from the loopback address `source`."""
+    client = socket.socket()
+    client.settimeout(20)
+    client.bind((source, 0))
+    client.connect(("127.0.0.1", port))
+    return client
+
+
+def echoes(client, payload=b"ping"):
+    client.sendall(payload)
+    return receive_exactly(client, len(payload)) == payload
+
+
+def refused(client):
+    """The server closed it without serving: end of input (or a reset)."""
+    try:
+        return receive_until_closed(client) == b""
+    except ConnectionResetError:
+        return True
+
+
+class Limits(WharfTestCase):
+    def start(self, **keys):
+        self.port = free_port()
+        listener = {"transport": "tcp", "listen": f"127.0.0.1:{self.port}", "plugin": "echo",
+                    "mode": "thread"}
+        listener.update(keys)
+        self.server = self.wharfd({"e": listener}, host={"admin": "admin.sock"})
+        self.addCleanup(self.assertStops, self.server)
+
+    def refusals(self):
+        result = subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"), "status",
+                                 "--json"], capture_output=True, text=True, timeout=60)
+        return json.loads(result.stdout)["listeners"][0]["sessions"]["refused"]
+
+    def test_pool_queues_then_refuses(self):
+        self.start(mode="pool", workers="2", queue="1")
+        served = [connect_from("127.0.0.1", self.port) for _ in range(2)]
+        for client in served:
+            self.assertTrue(echoes(client))
+        queued = connect_from("127.0.0.1", self.port)
+        queued.sendall(b"waiting")
+        # The queue (1) is full: the next session is refused at once.
+        self.assertTrue(refused(connect_from("127.0.0.1", self.port)))
+        self.assertEqual(self.refusals()["queue_full"], 1)
+        served[0].close()  # a worker frees up and takes the queued session
+        self.assertEqual(receive_exactly(queued, 7), b"waiting")
+        for client in (served[1], queued):
+            client.close()
+        self.server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(queue_full\)")
+
+    def test_max_connections(self):
+        self.start(max_connections="2")
+        held = [connect_from("127.0.0.1", self.port) for _ in range(2)]
+        for client in held:
+            self.assertTrue(echoes(client))
+        self.assertTrue(refused(connect_from("127.0.0.1", self.port)))
+        held[0].close()
+        # The slot frees when the session's thread ends; retry until then.
+        for _ in range(200):
+            client = connect_from("127.0.0.1", self.port)
+            try:
+                if echoes(client):
+                    break
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            finally:
+                client.close()
+        else:
+            self.fail("a slot never freed")
+        held[1].close()
+        self.assertGreaterEqual(self.refusals()["max_connections"], 1)
+
+    def test_max_per_source(self):
+        self.start(max_per_source="1")
+        first = connect_from("127.0.0.2", self.port)
+        self.assertTrue(echoes(first))
+        self.assertTrue(refused(connect_from("127.0.0.2", self.port)))
+        other = connect_from("127.0.0.3", self.port)
+        self.assertTrue(echoes(other))
+        first.close()
+        other.close()
+        self.assertEqual(self.refusals()["max_per_source"], 1)
+
+    def test_allow_and_deny_most_specific_wins(self):
+        self.start(allow="127.0.0.0/8", deny="127.0.0.0/24, 127.0.0.1")
+        self.assertTrue(refused(connect_from("127.0.0.1", self.port)))
+        self.assertTrue(refused(connect_from("127.0.0.9", self.port)))
+        allowed = connect_from("127.0.1.9", self.port)
+        self.assertTrue(echoes(allowed))
+        allowed.close()
+        self.assertEqual(self.refusals()["access"], 2)
+        self.server.wait_for_log(r"refused 127\.0\.0\.9:\d+ \(access\)")
+
+    def test_idle_timeout_closes_a_silent_session(self):
+        self.start(idle_timeout="300ms")
+        client = connect_from("127.0.0.1", self.port)
+        self.assertTrue(echoes(client))
+        self.assertEqual(receive_until_closed(client), b"")  # no input: wharfd closed it
+        client.close()
+        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no input; closing")
+
+    def test_accept_rate_pauses_and_never_refuses(self):
+        self.start(accept_rate="2")
+        clients = [connect_from("127.0.0.1", self.port) for _ in range(5)]
+        for client in clients:
+            self.assertTrue(echoes(client))  # served, some after a pause
+            client.close()
+        self.assertEqual(sum(self.refusals().values()), 0)
+
+
+class DatagramLimits(WharfTestCase):
+    def test_oversized_datagrams_are_dropped_and_denied_peers_ignored(self):
+        port = free_port()
+        server = self.wharfd({"u": {"transport": "udp", "listen": f"127.0.0.1:{port}",
+                                    "plugin": "echo", "max_datagram": "100",
+                                    "deny": "127.0.0.5"}})
+        with DatagramClient("udp", f"127.0.0.1:{port}") as client:
+            client.sock.sendto(b"x" * 101, client.target)
+            self.assertEqual(client.exchange(b"y" * 100), b"y" * 100)
+        server.wait_for_log(r"dropped a datagram of 101 bytes from 127\.0\.0\.1:\d+ "
+                            r"\(max_datagram 100\)")
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as denied:
+            denied.bind(("127.0.0.5", 0))
+            denied.sendto(b"hello", ("127.0.0.1", port))
+            server.wait_for_log(r"refused 127\.0\.0\.5:\d+ \(access\)")
+        self.assertStops(server)
