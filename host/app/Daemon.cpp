@@ -2,8 +2,10 @@
 
 #include <Poco/Logger.h>
 
+#include <atomic>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include "app/Logging.h"
 #include "app/Signals.h"
@@ -92,19 +94,50 @@ void Daemon::serveUntilStopped() {
                 " listeners, pid " + std::to_string(::getpid()));
   for (;;) {
     int signal = waitForSignal();
-    if (signal == SIGHUP) {
-      logger.warning("SIGHUP: reloading is not available in this version; ignored");
-      continue;
-    }
-    logger.notice(std::string("signal ") + strsignal(signal) +
-                  ": no longer accepting; waiting for sessions to finish");
-    break;
+    if (signal != SIGHUP) return stop(signal);
+    logger.warning("SIGHUP: reloading is not available in this version; ignored");
   }
+}
+
+// Stops accepting everywhere, then lets sessions finish. They are cut when
+// shutdown_timeout passes, or at once on SIGQUIT (first or later) or a
+// second SIGTERM/SIGINT.
+void Daemon::stop(int signal) {
+  Poco::Logger &logger = Poco::Logger::get("wharfd");
   for (auto &listener : listeners_) listener->stopAccepting();
-  for (auto &listener : listeners_) listener->drain();
+  auto timeout = config_.host.shutdownTimeout;
+  logger.notice(std::string("signal ") + strsignal(signal) + ": no longer accepting; " +
+                (signal == SIGQUIT ? "closing sessions now"
+                                   : "letting sessions finish for up to " +
+                                         std::to_string(timeout.count()) + " ms"));
+  std::atomic<bool> drained = false;
+  std::thread drainer([&] {
+    for (auto &listener : listeners_) listener->drain();
+    drained = true;
+  });
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool cut = false;
+  while (!drained) {
+    int next = signal == SIGQUIT ? SIGQUIT : waitForSignal(std::chrono::milliseconds(50));
+    signal = 0;
+    const char *reason = next == SIGQUIT || next == SIGTERM || next == SIGINT ? strsignal(next)
+                         : std::chrono::steady_clock::now() >= deadline       ? "shutdown_timeout"
+                                                                              : nullptr;
+    if (reason == nullptr || cut) continue;
+    cut = true;
+    logger.warning(std::string(reason) + ": closing " + std::to_string(cutSessions()) +
+                   " remaining sessions");
+  }
+  drainer.join();
   admin_.reset();
   listeners_.clear();
   logger.notice("stopped");
+}
+
+size_t Daemon::cutSessions() {
+  size_t cut = 0;
+  for (auto &listener : listeners_) cut += listener->cutSessions();
+  return cut;
 }
 
 }  // namespace wharf::app

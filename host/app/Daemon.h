@@ -32,6 +32,8 @@ class Daemon {
  private:
   void prepare();  // config, plugins, listeners: throws on the first error
   void serveUntilStopped();
+  void stop(int signal);
+  size_t cutSessions();
   std::unique_ptr<control::AdminServer> openAdminSocket();
 
   DaemonOptions options_;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include <cerrno>
 #include <csignal>
 #include <initializer_list>
 
@@ -23,12 +24,21 @@ void blockDaemonSignals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
-int waitForSignal() {
+int waitForSignal(std::optional<std::chrono::milliseconds> timeout) {
   sigset_t set = daemonSignals();
-  int signal = 0;
-  while (sigwait(&set, &signal) != 0) {
+  if (!timeout) {
+    int signal = 0;
+    while (sigwait(&set, &signal) != 0) {
+    }
+    return signal;
   }
-  return signal;
+  timespec wait{static_cast<time_t>(timeout->count() / 1000),
+                static_cast<long>(timeout->count() % 1000 * 1000000)};
+  for (;;) {
+    int signal = sigtimedwait(&set, nullptr, &wait);
+    if (signal > 0) return signal;
+    if (errno == EAGAIN) return 0;
+  }
 }
 
 }  // namespace wharf::app

@@ -3,11 +3,15 @@
 // handler ever runs in the middle of a session.
 #pragma once
 
+#include <chrono>
+#include <optional>
+
 namespace wharf::app {
 
 // THREAD: main, before any other thread starts.
 void blockDaemonSignals();
-// THREAD: main. Returns SIGTERM, SIGINT, SIGQUIT or SIGHUP.
-int waitForSignal();
+// THREAD: main. Returns SIGTERM, SIGINT, SIGQUIT or SIGHUP; 0 if `timeout`
+// passes first.
+int waitForSignal(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 }  // namespace wharf::app

@@ -52,8 +52,8 @@ std::optional<std::chrono::milliseconds> SectionReader::duration(const std::stri
   if (value == nullptr) return std::nullopt;
   std::string number = *value;
   double unit = 1000;
-  for (const auto &[suffix, milliseconds] :
-       {std::pair{"ms", 1.0}, std::pair{"s", 1000.0}, std::pair{"m", 60000.0}}) {
+  for (const auto &[suffix, milliseconds] : {std::pair{"ms", 1.0}, std::pair{"s", 1000.0},
+                                             std::pair{"m", 60000.0}, std::pair{"h", 3600000.0}}) {
     if (number.ends_with(suffix)) {
       number.resize(number.size() - std::string(suffix).size());
       unit = milliseconds;
@@ -62,7 +62,7 @@ std::optional<std::chrono::milliseconds> SectionReader::duration(const std::stri
   }
   double amount = 0;
   if (!Poco::NumberParser::tryParseFloat(number, amount) || amount < 0 || !std::isfinite(amount))
-    fail(key, "'" + *value + "' is not a duration (e.g. 30, 30s, 500ms, 2m)");
+    fail(key, "'" + *value + "' is not a duration (e.g. 30, 30s, 500ms, 2m, 1h)");
   return std::chrono::milliseconds(static_cast<int64_t>(amount * unit));
 }
 

@@ -106,7 +106,8 @@ void BlockingDispatcher::acceptConnection() {
   auto session = std::make_shared<std::pair<net::FileDescriptor, listener::Admission::Ticket>>(
       std::move(connection), std::move(*ticket));
   dispatch(peer, [context = context_, session, peer] {
-    session::runStreamSession(context.instance, context.style, std::move(session->first), peer);
+    session::runStreamSession(context.instance, context.style, context.live,
+                              std::move(session->first), peer);
   });
 }
 

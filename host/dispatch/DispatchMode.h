@@ -14,6 +14,7 @@
 #include "listener/Admission.h"
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
+#include "session/LiveSessions.h"
 #include "session/Session.h"
 
 namespace wharf::dispatch {
@@ -24,6 +25,7 @@ struct DispatchContext {
   const net::ListenSocket &socket;
   session::Style style;
   listener::Admission &admission;
+  session::LiveSessions &live;
 };
 
 struct DispatchMode {

@@ -41,6 +41,15 @@ void PoolDispatcher::work() noexcept {
   }
 }
 
+size_t PoolDispatcher::abandonQueued() {
+  std::deque<Work> abandoned;
+  {
+    std::lock_guard lock(mutex_);
+    abandoned.swap(queue_);
+  }
+  return abandoned.size();  // destroying the work closes its connections
+}
+
 void PoolDispatcher::waitForSessions() {
   {
     std::lock_guard lock(mutex_);

@@ -19,6 +19,7 @@ class PoolDispatcher : public BlockingDispatcher {
   ~PoolDispatcher() override;
 
   void start() override;
+  size_t abandonQueued() override;
 
  protected:
   bool schedule(Work work) override;

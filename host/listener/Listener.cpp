@@ -30,7 +30,7 @@ Listener::~Listener() {
 void Listener::bind() {
   socket_ = std::make_unique<net::ListenSocket>(config_.endpoint, config_.backlog);
   dispatcher_ = mode_.create(
-      {config_, *instance_, *socket_, mode_.styleFor(instance_->plugin()), admission_});
+      {config_, *instance_, *socket_, mode_.styleFor(instance_->plugin()), admission_, live_});
 }
 
 void Listener::start() {
@@ -42,6 +42,12 @@ void Listener::stopAccepting() {
   if (!started_) return;
   dispatcher_->stopAccepting();
   socket_->stopAccepting();
+}
+
+size_t Listener::cutSessions() {
+  if (!dispatcher_) return 0;
+  size_t queued = dispatcher_->abandonQueued();
+  return queued + live_.cutAll();
 }
 
 void Listener::drain() {

@@ -29,6 +29,9 @@ class Listener {
   // THREAD: main. Stops taking sessions; then drain() waits for those running.
   void stopAccepting();
   void drain();
+  // THREAD: any, after stopAccepting. Closes every session still running or
+  // queued (shutdown past its deadline, SIGQUIT); returns how many.
+  size_t cutSessions();
 
   const config::ListenerConfig &config() const { return config_; }
   const plugin::PluginInstance &instance() const { return *instance_; }
@@ -40,6 +43,7 @@ class Listener {
   const dispatch::DispatchMode &mode_;
   std::unique_ptr<plugin::PluginInstance> instance_;
   Admission admission_;
+  session::LiveSessions live_;
   std::unique_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;

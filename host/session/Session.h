@@ -39,6 +39,9 @@ class Session {
   virtual wharf_status read(void *buffer, size_t capacity, size_t *received) = 0;
   virtual size_t pendingOutput() const { return 0; }
   void requestClose() { closeRequested_ = true; }
+  // Any thread: ends the session from outside (shutdown past its deadline).
+  // A blocked read or write returns; the plugin sees the peer gone.
+  virtual void cut() {}
   bool closeRequested() const { return closeRequested_; }
 
   plugin::PluginInstance &instance() const { return instance_; }

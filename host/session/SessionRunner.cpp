@@ -66,9 +66,10 @@ void guarded(const Session &session, Serve serve) noexcept {
 
 }  // namespace
 
-void runStreamSession(plugin::PluginInstance &instance, Style style, net::FileDescriptor connection,
-                      const net::SocketAddress &peer) noexcept {
+void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
+                      net::FileDescriptor connection, const net::SocketAddress &peer) noexcept {
   StreamSession session(instance, std::move(connection), peer.toString(), style);
+  LiveSessions::Entry registered(live, session);
   guarded(session, [&] {
     if (style == Style::Event) return driveEvents(session);
     succeeded(session, instance.hooks().serve(instance.state(), session.handle()), "serve");

@@ -11,12 +11,13 @@
 #include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
 #include "plugin/PluginInstance.h"
+#include "session/LiveSessions.h"
 #include "session/Session.h"
 
 namespace wharf::session {
 
-void runStreamSession(plugin::PluginInstance &instance, Style style, net::FileDescriptor connection,
-                      const net::SocketAddress &peer) noexcept;
+void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
+                      net::FileDescriptor connection, const net::SocketAddress &peer) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
                         const net::SocketAddress &peer, std::vector<uint8_t> datagram) noexcept;

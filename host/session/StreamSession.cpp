@@ -1,8 +1,7 @@
 #include "session/StreamSession.h"
 
-#include <sys/socket.h>
-
 #include <Poco/Message.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 
@@ -26,6 +25,10 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
   ssize_t got = receive(buffer, capacity);
   *received = got > 0 ? static_cast<size_t>(got) : 0;
   return got >= 0 ? WHARF_OK : WHARF_CLOSED;
+}
+
+void StreamSession::cut() {
+  ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 
 bool StreamSession::flush() {

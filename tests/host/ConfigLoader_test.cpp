@@ -133,7 +133,7 @@ TEST(ConfigLoader, RejectsLimitsThatDoNotFitTheTransport) {
             "be 0 to 32");
   EXPECT_EQ(errorOf(kHost + kListener + "idle_timeout = soon\n"),
             "/etc/wharf/wharf.ini:8: [listener.e] idle_timeout: 'soon' is not a duration (e.g. "
-            "30, 30s, 500ms, 2m)");
+            "30, 30s, 500ms, 2m, 1h)");
 }
 
 TEST(ConfigLoader, RejectsADuplicateListenAddress) {

@@ -7,8 +7,8 @@ import signal
 import socket
 import time
 
-from clients import receive_exactly, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port
+from clients import receive_exactly, receive_until_closed, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 
 
 class GracefulStop(WharfTestCase):
@@ -89,3 +89,85 @@ class UnixSocketFiles(WharfTestCase):
         self.assertIn("exists and is not a socket; not replacing it", server.log())
         with open(server.path("u.sock")) as precious:
             self.assertEqual(precious.read(), "data")
+
+
+class ShutdownDeadline(WharfTestCase):
+    def start(self, host, **listener):
+        self.port = free_port()
+        keys = {"transport": "tcp", "listen": f"127.0.0.1:{self.port}", "mode": "thread",
+                "plugin": "echo"}
+        keys.update(listener)
+        self.server = self.wharfd({"e": keys}, host=host)
+
+    def open_session(self):
+        session = stream_connect("tcp", f"127.0.0.1:{self.port}")
+        session.sendall(b"hi")
+        self.assertEqual(receive_exactly(session, 2), b"hi")
+        return session
+
+    def assertCut(self, session):
+        try:
+            self.assertEqual(receive_until_closed(session), b"")
+        except ConnectionResetError:
+            pass  # closed with unread input: the kernel resets
+        session.close()
+
+    def test_sessions_past_shutdown_timeout_are_cut_and_wharfd_exits_0(self):
+        self.start({"shutdown_timeout": "300ms"})
+        session = self.open_session()
+        self.server.signal(signal.SIGTERM)
+        self.assertCut(session)  # the client never closed: wharfd did, at the deadline
+        self.assertEqual(self.server.wait(), 0, self.server.log())
+        self.assertIn("shutdown_timeout: closing 1 remaining sessions", self.server.log())
+
+    def test_sigquit_cuts_at_once(self):
+        self.start({"shutdown_timeout": "1h"})
+        sessions = [self.open_session() for _ in range(3)]
+        self.server.signal(signal.SIGQUIT)
+        for session in sessions:
+            self.assertCut(session)
+        self.assertEqual(self.server.wait(), 0, self.server.log())
+        self.assertIn("Quit: closing 3 remaining sessions", self.server.log())
+
+    def test_a_second_sigterm_cuts_at_once(self):
+        self.start({"shutdown_timeout": "1h"})
+        session = self.open_session()
+        self.server.signal(signal.SIGTERM)
+        self.server.wait_for_log("letting sessions finish for up to 3600000 ms")
+        self.server.signal(signal.SIGTERM)
+        self.assertCut(session)
+        self.assertEqual(self.server.wait(), 0, self.server.log())
+
+    def test_blocking_plugins_and_pool_queues_are_cut_too(self):
+        self.start({"shutdown_timeout": "200ms"}, mode="pool", workers="1", queue="4",
+                   plugin=test_plugin("blocking_echo"))
+        served = self.open_session()
+        queued = stream_connect("tcp", f"127.0.0.1:{self.port}")
+        queued.sendall(b"never served")
+        self.server.signal(signal.SIGTERM)
+        self.assertCut(served)
+        self.assertCut(queued)
+        self.assertEqual(self.server.wait(), 0, self.server.log())
+        self.assertIn("shutdown_timeout: closing 2 remaining sessions", self.server.log())
+
+
+class ThreadReclaim(WharfTestCase):
+    def test_finished_session_threads_are_gone(self):
+        port = free_port()
+        server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "thread", "plugin": "echo"}})
+        tasks = f"/proc/{server.process.pid}/task"
+        baseline = len(os.listdir(tasks))
+        held = [stream_connect("tcp", f"127.0.0.1:{port}") for _ in range(20)]
+        for session in held:
+            session.sendall(b"x")
+            receive_exactly(session, 1)
+        self.assertEqual(len(os.listdir(tasks)), baseline + 20)
+        for session in held:
+            session.close()
+        for _ in range(500):
+            if len(os.listdir(tasks)) == baseline:
+                break
+            time.sleep(0.01)
+        self.assertEqual(len(os.listdir(tasks)), baseline)
+        self.assertStops(server)

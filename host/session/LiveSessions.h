@@ -1,0 +1,38 @@
+// Internal. The sessions a listener is running, so a shutdown past its
+// deadline (or SIGQUIT) can cut them. THREAD: any; internally locked.
+#pragma once
+
+#include <mutex>
+#include <set>
+
+#include "session/Session.h"
+
+namespace wharf::session {
+
+class LiveSessions {
+ public:
+  // Registers a session for its lifetime. Declare it after the session, so
+  // it unregisters before the session closes its socket.
+  class Entry {
+   public:
+    Entry(LiveSessions &registry, Session &session);
+    ~Entry();
+    Entry(const Entry &) = delete;
+    Entry &operator=(const Entry &) = delete;
+
+   private:
+    LiveSessions &registry_;
+    Session &session_;
+  };
+
+  // Cuts every live session, and every one registered from now on.
+  // Returns how many were live.
+  size_t cutAll();
+
+ private:
+  std::mutex mutex_;
+  std::set<Session *> sessions_;
+  bool cutting_ = false;
+};
+
+}  // namespace wharf::session
