@@ -3,6 +3,7 @@
 #include <array>
 
 #include "dispatch/PoolDispatcher.h"
+#include "dispatch/ReactorDispatcher.h"
 #include "dispatch/SyncDispatcher.h"
 #include "dispatch/ThreadDispatcher.h"
 
@@ -14,10 +15,11 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
   return std::make_unique<ConcreteDispatcher>(context);
 }
 
-const std::array<DispatchMode, 3> kModes{{
+const std::array<DispatchMode, 4> kModes{{
     {"sync", true, false, make<SyncDispatcher>, {}},
     {"thread", true, true, make<ThreadDispatcher>, {}},
     {"pool", true, true, make<PoolDispatcher>, {"workers", "queue"}},
+    {"reactor", false, false, make<ReactorDispatcher>, {}},
 }};
 
 }  // namespace

@@ -1,6 +1,6 @@
 """The echo plugin (RFC 862) and the blocking-style fixture on every transport
-(TCP v4 and v6, UDP v4 and v6, Unix stream, Unix datagram) in sync and thread
-modes, checked with random payloads from Python sockets and with socat."""
+(TCP v4 and v6, UDP v4 and v6, Unix stream, Unix datagram) in every mode that
+runs them, checked with random payloads from Python sockets and with socat."""
 
 import os
 import socket
@@ -61,6 +61,21 @@ class EchoOnEveryTransport(WharfTestCase):
         self.check_round_trips()
         self.assertStops(server)
 
+    def test_event_plugin_in_pool_mode(self):
+        server = self.start("pool")
+        self.check_round_trips()
+        self.assertStops(server)
+
+    def test_event_plugin_in_reactor_mode(self):
+        server = self.start("reactor")
+        self.check_round_trips()
+        self.assertStops(server)
+
+    def test_blocking_plugin_in_pool_mode(self):
+        server = self.start("pool", test_plugin("blocking_echo"))
+        self.check_round_trips()
+        self.assertStops(server)
+
     def test_blocking_plugin_in_sync_mode(self):
         server = self.start("sync", test_plugin("blocking_echo"))
         self.check_round_trips()
@@ -72,34 +87,42 @@ class EchoOnEveryTransport(WharfTestCase):
         self.assertStops(server)
 
     def test_socat_on_every_transport(self):
-        server = self.start("thread")
-        for name, (transport, address) in self.endpoints.items():
-            payload = f"hello over {name}\n".encode()
-            with self.subTest(listener=name):
-                self.assertEqual(socat_round_trip(transport, address, payload), payload)
-        self.assertStops(server)
+        for mode in ("thread", "reactor"):
+            server = self.start(mode)
+            for name, (transport, address) in self.endpoints.items():
+                payload = f"hello over {name} in {mode} mode\n".encode()
+                with self.subTest(listener=name, mode=mode):
+                    self.assertEqual(socat_round_trip(transport, address, payload), payload)
+            self.assertStops(server)
 
 
-class ThreadMode(WharfTestCase):
+class ConcurrentModes(WharfTestCase):
     def test_serves_sessions_concurrently(self):
         # All connections stay open while each is served in reverse order of
         # opening: one-at-a-time serving could not answer the last one first.
-        port = free_port()
-        server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
-                                    "mode": "thread", "plugin": "echo"}})
-        connections = [stream_connect("tcp", f"127.0.0.1:{port}") for _ in range(30)]
-        for index, connection in reversed(list(enumerate(connections))):
-            payload = f"session {index}".encode()
-            connection.sendall(payload)
-            self.assertEqual(receive_exactly(connection, len(payload)), payload)
-        for connection in connections:
-            connection.close()
-        self.assertStops(server)
+        for mode in ("thread", "pool", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                            "mode": mode, "plugin": "echo"}})
+                connections = [stream_connect("tcp", f"127.0.0.1:{port}") for _ in range(8)]
+                for index, connection in reversed(list(enumerate(connections))):
+                    payload = f"session {index}".encode()
+                    connection.sendall(payload)
+                    self.assertEqual(receive_exactly(connection, len(payload)), payload)
+                for connection in connections:
+                    connection.close()
+                self.assertStops(server)
 
     def test_datagrams_from_many_clients_at_once(self):
+        for mode in ("thread", "pool", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_datagrams_from_many_clients(mode)
+
+    def check_datagrams_from_many_clients(self, mode):
         port = free_port()
         server = self.wharfd({"e": {"transport": "udp", "listen": f"127.0.0.1:{port}",
-                                    "mode": "thread", "plugin": "echo"}})
+                                    "mode": mode, "plugin": "echo"}})
         failures = []
 
         def client(number):

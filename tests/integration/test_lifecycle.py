@@ -55,6 +55,12 @@ class GracefulStop(WharfTestCase):
     def test_sigint_in_sync_mode(self):
         self.check_stop(signal.SIGINT, "sync")
 
+    def test_sigterm_in_pool_mode(self):
+        self.check_stop(signal.SIGTERM, "pool")
+
+    def test_sigterm_in_reactor_mode(self):
+        self.check_stop(signal.SIGTERM, "reactor")
+
 
 class UnixSocketFiles(WharfTestCase):
     def unix_listener(self):
@@ -121,13 +127,15 @@ class ShutdownDeadline(WharfTestCase):
         self.assertIn("shutdown_timeout: closing 1 remaining sessions", self.server.log())
 
     def test_sigquit_cuts_at_once(self):
-        self.start({"shutdown_timeout": "1h"})
-        sessions = [self.open_session() for _ in range(3)]
-        self.server.signal(signal.SIGQUIT)
-        for session in sessions:
-            self.assertCut(session)
-        self.assertEqual(self.server.wait(), 0, self.server.log())
-        self.assertIn("Quit: closing 3 remaining sessions", self.server.log())
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.start({"shutdown_timeout": "1h"}, mode=mode)
+                sessions = [self.open_session() for _ in range(3)]
+                self.server.signal(signal.SIGQUIT)
+                for session in sessions:
+                    self.assertCut(session)
+                self.assertEqual(self.server.wait(), 0, self.server.log())
+                self.assertIn("Quit: closing 3 remaining sessions", self.server.log())
 
     def test_a_second_sigterm_cuts_at_once(self):
         self.start({"shutdown_timeout": "1h"})

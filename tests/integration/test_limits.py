@@ -43,7 +43,7 @@ class Limits(WharfTestCase):
                     "mode": "thread"}
         listener.update(keys)
         self.server = self.wharfd({"e": listener}, host={"admin": "admin.sock"})
-        self.addCleanup(self.assertStops, self.server)
+        self.addCleanup(self.assertStops, self.server)  # runs even if a later start replaces it
 
     def refusals(self):
         result = subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"), "status",
@@ -67,7 +67,12 @@ class Limits(WharfTestCase):
         self.server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(queue_full\)")
 
     def test_max_connections(self):
-        self.start(max_connections="2")
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_max_connections(mode)
+
+    def check_max_connections(self, mode):
+        self.start(max_connections="2", mode=mode)
         held = [connect_from("127.0.0.1", self.port) for _ in range(2)]
         for client in held:
             self.assertTrue(echoes(client))
@@ -110,7 +115,12 @@ class Limits(WharfTestCase):
         self.server.wait_for_log(r"refused 127\.0\.0\.9:\d+ \(access\)")
 
     def test_idle_timeout_closes_a_silent_session(self):
-        self.start(idle_timeout="300ms")
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_idle_timeout(mode)
+
+    def check_idle_timeout(self, mode):
+        self.start(idle_timeout="300ms", mode=mode)
         client = connect_from("127.0.0.1", self.port)
         self.assertTrue(echoes(client))
         self.assertEqual(receive_until_closed(client), b"")  # no input: wharfd closed it

@@ -28,9 +28,14 @@ class PluginSessions(WharfTestCase):
         self.assertStops(server)
 
     def test_a_throwing_cpp_plugin_closes_only_that_session(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_throwing_plugin(mode)
+
+    def check_throwing_plugin(self, mode):
         port = free_port()
         server = self.wharfd({"greet": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
-                                        "mode": "thread", "plugin": test_plugin("greeter")}})
+                                        "mode": mode, "plugin": test_plugin("greeter")}})
         bystander = stream_connect("tcp", f"127.0.0.1:{port}")
         receive_exactly(bystander, len(b"hello from greet to ") + 1)
         with stream_connect("tcp", f"127.0.0.1:{port}") as victim:
@@ -45,11 +50,16 @@ class PluginSessions(WharfTestCase):
         self.assertStops(server)
 
     def test_a_failing_hook_closes_only_that_session(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_failing_hook(mode)
+
+    def check_failing_hook(self, mode):
         port = free_port()
         server = self.wharfd({
-            "faulty": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+            "faulty": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
                        "plugin": test_plugin("faulty")},
-            "faulty-udp": {"transport": "udp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+            "faulty-udp": {"transport": "udp", "listen": f"127.0.0.1:{port}", "mode": mode,
                            "plugin": test_plugin("faulty")},
         })
         bystander = stream_connect("tcp", f"127.0.0.1:{port}")

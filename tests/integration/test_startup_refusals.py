@@ -71,6 +71,13 @@ class StartupRefusals(WharfTestCase):
         self.assertIn("listener [listener.e]: plugin 'stream-only'", server.log())
         self.assertIn("does not serve datagram transports (udp)", server.log())
 
+    def test_a_blocking_only_plugin_is_refused_on_the_reactor(self):
+        server = self.refused({"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "mode": "reactor", "plugin": test_plugin("blocking_echo")}})
+        self.assertIn(f"listener [listener.e]: plugin 'blocking-echo' ({test_plugin('blocking_echo')})"
+                      " in mode 'reactor': the plugin is blocking-style only (serve) and this mode"
+                      " runs event-style plugins only", server.log())
+
     def test_address_in_use_is_refused(self):
         with socket.socket() as taken:
             taken.bind(("127.0.0.1", 0))

@@ -1,0 +1,182 @@
+#include "dispatch/ReactorDispatcher.h"
+
+#include <Poco/Logger.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "session/LiveSessions.h"
+#include "session/SessionRunner.h"
+
+namespace wharf::dispatch {
+namespace {
+
+constexpr size_t kReadBuffer = 64 * 1024;
+constexpr int kAcceptsPerEvent = 64;
+constexpr auto kTick = std::chrono::milliseconds(250);
+
+}  // namespace
+
+// One session on the loop, with its admission ticket and its registration.
+// Members are destroyed in reverse: unregistered, then the session closes
+// (on_session_close, socket), then its admission place is released.
+class ReactorDispatcher::Connection : public net::IoHandler {
+ public:
+  Connection(ReactorDispatcher &owner, listener::Admission::Ticket ticket,
+             net::FileDescriptor socket, const net::SocketAddress &peer)
+      : owner_(owner),
+        ticket_(std::move(ticket)),
+        session_(owner.context_.instance, std::move(socket), peer.toString()),
+        registered_(owner.context_.live, session_) {}
+
+  bool open() {
+    if (!session_.open()) return false;
+    events_ = session_.wantedEvents();
+    owner_.loop_.watch(session_.fd(), events_, this);
+    return true;
+  }
+
+  void onEvents(uint32_t events) override {
+    session_.onReady(events, owner_.buffer_.data(), owner_.buffer_.size());
+    if (session_.finished()) return owner_.remove(this);  // deletes this
+    uint32_t wanted = session_.wantedEvents();
+    if (wanted != events_) owner_.loop_.modify(session_.fd(), events_ = wanted, this);
+  }
+
+  const session::ReactorSession &session() const { return session_; }
+  int fd() const { return session_.fd(); }
+
+ private:
+  ReactorDispatcher &owner_;
+  listener::Admission::Ticket ticket_;
+  session::ReactorSession session_;
+  session::LiveSessions::Entry registered_;
+  uint32_t events_ = 0;
+};
+
+ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
+    : context_(context), buffer_(std::max(kReadBuffer, context.config.limits.maxDatagram)) {}
+
+ReactorDispatcher::~ReactorDispatcher() {
+  stopAccepting();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReactorDispatcher::start() {
+  loop_.watch(context_.socket.fd(), EPOLLIN, this);
+  listening_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void ReactorDispatcher::stopAccepting() {
+  stopAccepting_ = true;
+  loop_.wake();
+}
+
+void ReactorDispatcher::drain() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReactorDispatcher::run() noexcept {
+  Poco::Logger &logger = context_.instance.logger();
+  auto keepGoing = [this] {
+    if (stopAccepting_ && listening_) {
+      loop_.unwatch(context_.socket.fd());
+      listening_ = false;
+    }
+    return listening_ || !connections_.empty();
+  };
+  for (;;) {
+    try {
+      loop_.run(keepGoing, kTick, [this] { closeIdleSessions(); });
+      return;
+    } catch (const std::exception &error) {
+      logger.error(std::string("event loop: ") + error.what());
+    }
+  }
+}
+
+void ReactorDispatcher::onEvents(uint32_t) {
+  if (context_.instance.socketKind() == WHARF_SOCKET_STREAM)
+    acceptConnections();
+  else
+    receiveDatagrams();
+}
+
+void ReactorDispatcher::acceptConnections() {
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    if (context_.admission.acceptPause().count() > 0) return;  // the next tick retries
+    net::SocketAddress peer;
+    net::FileDescriptor socket(::accept4(context_.socket.fd(), peer.get(), peer.lengthPointer(),
+                                         SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!socket.valid()) {
+      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+        context_.instance.logger().warning(std::string("accept: ") + std::strerror(errno));
+      return;
+    }
+    listener::Refusal refusal{};
+    auto ticket = context_.admission.admit(peer, refusal);
+    if (!ticket) {
+      context_.instance.logger().warning("refused " + peer.toString() + " (" +
+                                         listener::refusalName(refusal) + ")");
+      continue;
+    }
+    if (peer.family() != AF_UNIX) {
+      int on = 1;  // small replies go out at once, as the blocking modes' do
+      ::setsockopt(socket.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    }
+    auto connection =
+        std::make_unique<Connection>(*this, std::move(*ticket), std::move(socket), peer);
+    Connection *raw = connection.get();
+    connections_.emplace(raw, std::move(connection));
+    if (!raw->open()) remove(raw);
+  }
+}
+
+void ReactorDispatcher::receiveDatagrams() {
+  size_t maximum = context_.config.limits.maxDatagram;
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    net::SocketAddress peer;
+    ssize_t got = ::recvfrom(context_.socket.fd(), buffer_.data(), maximum, MSG_TRUNC, peer.get(),
+                             peer.lengthPointer());
+    if (got < 0) return;
+    if (static_cast<size_t>(got) > maximum) {
+      context_.instance.logger().notice("dropped a datagram of " + std::to_string(got) +
+                                        " bytes from " + peer.toString() + " (max_datagram " +
+                                        std::to_string(maximum) + ")");
+      continue;
+    }
+    listener::Refusal refusal{};
+    auto ticket = context_.admission.admit(peer, refusal);
+    if (!ticket) {
+      context_.instance.logger().warning("refused " + peer.toString() + " (" +
+                                         listener::refusalName(refusal) + ")");
+      continue;
+    }
+    session::runDatagramSession(context_.instance, session::Style::Event, context_.socket.fd(),
+                                peer, std::vector<uint8_t>(buffer_.begin(), buffer_.begin() + got));
+  }
+}
+
+void ReactorDispatcher::closeIdleSessions() {
+  auto idle = context_.config.limits.idleTimeout;
+  if (idle.count() == 0) return;
+  auto oldest = std::chrono::steady_clock::now() - idle;
+  std::vector<Connection *> expired;
+  for (const auto &[raw, connection] : connections_)
+    if (connection->session().lastInput() < oldest) expired.push_back(raw);
+  for (Connection *connection : expired) {
+    connection->session().log(Poco::Message::PRIO_NOTICE, "idle_timeout: no input; closing");
+    remove(connection);
+  }
+}
+
+void ReactorDispatcher::remove(Connection *connection) {
+  loop_.unwatch(connection->fd());
+  connections_.erase(connection);
+}
+
+}  // namespace wharf::dispatch

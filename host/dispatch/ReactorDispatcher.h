@@ -1,0 +1,46 @@
+// Internal. `mode = reactor`: one event-loop thread serves every session of
+// the listener on non-blocking sockets; event-style plugins only. A datagram
+// is served on the loop as it arrives.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "dispatch/DispatchMode.h"
+#include "net/EventLoop.h"
+#include "session/ReactorSession.h"
+
+namespace wharf::dispatch {
+
+class ReactorDispatcher : public Dispatcher, private net::IoHandler {
+ public:
+  explicit ReactorDispatcher(const DispatchContext &context);
+  ~ReactorDispatcher() override;
+
+  void start() override;
+  void stopAccepting() override;
+  void drain() override;
+
+ private:
+  class Connection;
+
+  void run() noexcept;
+  void onEvents(uint32_t events) override;  // the listening socket
+  void acceptConnections();
+  void receiveDatagrams();
+  void closeIdleSessions();
+  void remove(Connection *connection);
+
+  DispatchContext context_;
+  net::EventLoop loop_;
+  std::vector<uint8_t> buffer_;
+  std::map<Connection *, std::unique_ptr<Connection>> connections_;
+  std::atomic<bool> stopAccepting_ = false;
+  bool listening_ = false;
+  std::thread thread_;
+};
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,76 @@
+#include "net/EventLoop.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+namespace wharf::net {
+namespace {
+
+constexpr int kBatch = 256;
+
+void control(int epoll, int operation, int fd, uint32_t events, IoHandler *handler) {
+  epoll_event event{};
+  event.events = events;
+  event.data.ptr = handler;
+  if (::epoll_ctl(epoll, operation, fd, &event) != 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+}
+
+}  // namespace
+
+EventLoop::EventLoop()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)), wakeup_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!epoll_.valid() || !wakeup_.valid())
+    throw std::system_error(errno, std::generic_category(), "epoll_create1/eventfd");
+  control(epoll_.fd(), EPOLL_CTL_ADD, wakeup_.fd(), EPOLLIN, nullptr);
+}
+
+void EventLoop::watch(int fd, uint32_t events, IoHandler *handler) {
+  control(epoll_.fd(), EPOLL_CTL_ADD, fd, events, handler);
+}
+
+void EventLoop::modify(int fd, uint32_t events, IoHandler *handler) {
+  control(epoll_.fd(), EPOLL_CTL_MOD, fd, events, handler);
+}
+
+void EventLoop::unwatch(int fd) {
+  ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void EventLoop::wake() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t written = ::write(wakeup_.fd(), &one, sizeof one);
+}
+
+void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::milliseconds tick,
+                    const std::function<void()> &onTick) {
+  epoll_event events[kBatch];
+  auto nextTick = std::chrono::steady_clock::now() + tick;
+  while (keepGoing()) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        nextTick - std::chrono::steady_clock::now());
+    int ready = ::epoll_wait(epoll_.fd(), events, kBatch,
+                             static_cast<int>(std::max<int64_t>(0, wait.count())));
+    if (ready < 0 && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    for (int i = 0; i < ready; ++i) {
+      auto *handler = static_cast<IoHandler *>(events[i].data.ptr);
+      if (handler != nullptr) {
+        handler->onEvents(events[i].events);
+        continue;
+      }
+      uint64_t count = 0;
+      [[maybe_unused]] ssize_t got = ::read(wakeup_.fd(), &count, sizeof count);
+    }
+    if (std::chrono::steady_clock::now() >= nextTick) {
+      onTick();
+      nextTick = std::chrono::steady_clock::now() + tick;
+    }
+  }
+}
+
+}  // namespace wharf::net

@@ -1,0 +1,130 @@
+#include "session/ReactorSession.h"
+
+#include <Poco/Message.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+
+namespace wharf::session {
+namespace {
+
+// Reads per readiness event before yielding to other sessions.
+constexpr int kReadsPerEvent = 4;
+
+}  // namespace
+
+ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
+                               std::string peer)
+    : Session(instance, std::move(peer)),
+      connection_(std::move(connection)),
+      lastInput_(std::chrono::steady_clock::now()) {}
+
+ReactorSession::~ReactorSession() {
+  const wharf_plugin &hooks = instance().hooks();
+  if (opened_ && hooks.on_session_close != nullptr)
+    hooks.on_session_close(instance().state(), state_, handle());
+}
+
+bool ReactorSession::open() {
+  const wharf_plugin &hooks = instance().hooks();
+  if (hooks.on_session_open != nullptr &&
+      !hookSucceeded(hooks.on_session_open(instance().state(), handle(), &state_),
+                     "on_session_open"))
+    return false;
+  opened_ = true;
+  finishIfDone();
+  return !finished_;
+}
+
+uint32_t ReactorSession::wantedEvents() const {
+  uint32_t events = pendingOutput() > 0 ? static_cast<uint32_t>(EPOLLOUT) : 0u;
+  if (!peerClosed_ && !closeRequested()) events |= EPOLLIN | EPOLLRDHUP;
+  return events;
+}
+
+void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {
+  if (events & EPOLLERR) {
+    finished_ = true;
+    return;
+  }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) receive(buffer, capacity);
+  if (!finished_ && (events & EPOLLOUT)) flush();
+  finishIfDone();
+}
+
+void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
+  const wharf_plugin &hooks = instance().hooks();
+  for (int reads = 0; reads < kReadsPerEvent && !finished_ && !closeRequested(); ++reads) {
+    ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
+    if (got > 0) {
+      lastInput_ = std::chrono::steady_clock::now();
+      hookSucceeded(hooks.on_session_data(instance().state(), state_, handle(), buffer,
+                                          static_cast<size_t>(got)),
+                    "on_session_data");
+      if (static_cast<size_t>(got) < capacity) return;  // drained for now
+      continue;
+    }
+    if (got == 0)
+      peerClosed_ = true;
+    else if (errno != EAGAIN && errno != EINTR)
+      finished_ = true;
+    return;
+  }
+}
+
+wharf_status ReactorSession::write(const void *data, size_t len) {
+  if (closeRequested() || finished_) return WHARF_CLOSED;
+  const char *bytes = static_cast<const char *>(data);
+  if (pendingOutput() == 0) {
+    ssize_t sent = ::send(connection_.fd(), bytes, len, MSG_NOSIGNAL);
+    if (sent < 0 && errno != EAGAIN && errno != EINTR) {
+      finished_ = true;
+      return WHARF_CLOSED;
+    }
+    if (sent > 0) {
+      bytes += sent;
+      len -= static_cast<size_t>(sent);
+    }
+  }
+  output_.append(bytes, len);
+  return WHARF_OK;
+}
+
+void ReactorSession::flush() {
+  while (pendingOutput() > 0) {
+    ssize_t sent =
+        ::send(connection_.fd(), output_.data() + outputSent_, pendingOutput(), MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && errno == EAGAIN) return;
+    if (sent <= 0) {
+      finished_ = true;
+      return;
+    }
+    outputSent_ += static_cast<size_t>(sent);
+  }
+  output_.clear();
+  outputSent_ = 0;
+  const wharf_plugin &hooks = instance().hooks();
+  if (hooks.on_session_writable != nullptr)
+    hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),
+                  "on_session_writable");
+}
+
+void ReactorSession::finishIfDone() {
+  if (pendingOutput() == 0 && (peerClosed_ || closeRequested())) finished_ = true;
+}
+
+bool ReactorSession::hookSucceeded(wharf_status status, const char *hook) {
+  if (status == WHARF_OK) return true;
+  log(Poco::Message::PRIO_WARNING,
+      std::string(hook) + " failed (status " + std::to_string(status) + "); closing the session");
+  finished_ = true;
+  return false;
+}
+
+void ReactorSession::cut() {
+  ::shutdown(connection_.fd(), SHUT_RDWR);
+}
+
+}  // namespace wharf::session

@@ -1,0 +1,53 @@
+// Internal. A stream connection served by an event loop on a non-blocking
+// socket, for event-style plugins. A write goes straight to the socket when
+// nothing is queued (no copy on the common path); what the kernel does not
+// take is queued and flushed when the socket is writable.
+// THREAD: the loop's, except cut().
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "net/FileDescriptor.h"
+#include "session/Session.h"
+
+namespace wharf::session {
+
+class ReactorSession : public Session {
+ public:
+  ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
+                 std::string peer);
+  ~ReactorSession() override;  // on_session_close, if it opened
+
+  // on_session_open; false: the session ends at once.
+  bool open();
+  // Handles EPOLL* `events`, reading into the loop's shared `buffer`.
+  void onReady(uint32_t events, uint8_t *buffer, size_t capacity);
+  // The EPOLL* events the session waits for now.
+  uint32_t wantedEvents() const;
+  bool finished() const { return finished_; }
+  std::chrono::steady_clock::time_point lastInput() const { return lastInput_; }
+  int fd() const { return connection_.fd(); }
+
+  wharf_status write(const void *data, size_t len) override;
+  wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
+  size_t pendingOutput() const override { return output_.size() - outputSent_; }
+  void cut() override;
+
+ private:
+  void receive(uint8_t *buffer, size_t capacity);
+  void flush();
+  bool hookSucceeded(wharf_status status, const char *hook);
+  void finishIfDone();
+
+  net::FileDescriptor connection_;
+  std::string output_;
+  size_t outputSent_ = 0;
+  void *state_ = nullptr;
+  bool opened_ = false;
+  bool peerClosed_ = false;
+  bool finished_ = false;
+  std::chrono::steady_clock::time_point lastInput_;
+};
+
+}  // namespace wharf::session
