@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "app/Logging.h"
+#include "app/ProcessLimits.h"
 #include "app/Signals.h"
 #include "config/ConfigLoader.h"
 #include "control/StatusReport.h"
@@ -81,6 +82,7 @@ void Daemon::prepare() {
 
 void Daemon::serveUntilStopped() {
   Poco::Logger &logger = Poco::Logger::get("wharfd");
+  logger.information(raiseOpenFileLimit());
   for (auto &listener : listeners_) {
     listener->start();
     const auto &config = listener->config();

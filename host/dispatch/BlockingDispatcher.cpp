@@ -1,6 +1,8 @@
 #include "dispatch/BlockingDispatcher.h"
 
 #include <Poco/Logger.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -98,6 +100,10 @@ void BlockingDispatcher::acceptConnection() {
   }
   auto ticket = admit(peer);
   if (!ticket) return;  // closed at once
+  if (peer.family() != AF_UNIX) {
+    int on = 1;  // a reply goes out when written, not when Nagle allows
+    ::setsockopt(connection.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
     timeval timeout{static_cast<time_t>(idle.count() / 1000),
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
@@ -136,7 +142,7 @@ void BlockingDispatcher::receiveDatagram() {
       std::move(*ticket));
   dispatch(peer, [context = context_, datagram, peer] {
     session::runDatagramSession(context.instance, context.style, context.socket.fd(), peer,
-                                std::move(datagram->first));
+                                datagram->first);
   });
 }
 

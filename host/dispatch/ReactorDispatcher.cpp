@@ -29,7 +29,7 @@ class ReactorDispatcher::Connection : public net::IoHandler {
              net::FileDescriptor socket, const net::SocketAddress &peer)
       : owner_(owner),
         ticket_(std::move(ticket)),
-        session_(owner.context_.instance, std::move(socket), peer.toString()),
+        session_(owner.context_.instance, std::move(socket), peer),
         registered_(owner.context_.live, session_) {}
 
   bool open() {
@@ -157,7 +157,8 @@ void ReactorDispatcher::receiveDatagrams() {
       continue;
     }
     session::runDatagramSession(context_.instance, session::Style::Event, context_.socket.fd(),
-                                peer, std::vector<uint8_t>(buffer_.begin(), buffer_.begin() + got));
+                                peer,
+                                std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
   }
 }
 

@@ -52,20 +52,20 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
     countRefusal(refused = Refusal::Access);
     return std::nullopt;
   }
-  std::string source = sourceOf(peer);
+  std::string source = limits_.maxPerSource != 0 ? sourceOf(peer) : "";
   std::lock_guard lock(mutex_);
   if (limits_.maxConnections != 0 && active_.load() >= limits_.maxConnections) {
     countRefusal(refused = Refusal::MaxConnections);
     return std::nullopt;
   }
-  if (limits_.maxPerSource != 0 && !source.empty() && perSource_[source] >= limits_.maxPerSource) {
+  if (!source.empty() && perSource_[source] >= limits_.maxPerSource) {
     countRefusal(refused = Refusal::MaxPerSource);
     return std::nullopt;
   }
-  if (limits_.maxPerSource != 0 && !source.empty()) ++perSource_[source];
+  if (!source.empty()) ++perSource_[source];
   active_.fetch_add(1, std::memory_order_relaxed);
   total_.fetch_add(1, std::memory_order_relaxed);
-  return Ticket(this, limits_.maxPerSource != 0 ? source : "");
+  return Ticket(this, std::move(source));
 }
 
 void Admission::countRefusal(Refusal refusal) {

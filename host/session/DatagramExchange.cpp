@@ -10,17 +10,15 @@
 namespace wharf::session {
 
 DatagramExchange::DatagramExchange(plugin::PluginInstance &instance, int socketFd,
-                                   const net::SocketAddress &peer, std::vector<uint8_t> datagram)
-    : Session(instance, peer.toString()),
-      socketFd_(socketFd),
-      peerAddress_(peer),
-      datagram_(std::move(datagram)) {}
+                                   const net::SocketAddress &peer,
+                                   std::span<const uint8_t> datagram)
+    : Session(instance, peer), socketFd_(socketFd), datagram_(datagram) {}
 
 wharf_status DatagramExchange::write(const void *data, size_t len) {
   if (closeRequested()) return WHARF_CLOSED;
   for (;;) {
     ssize_t sent =
-        ::sendto(socketFd_, data, len, MSG_NOSIGNAL, peerAddress_.get(), peerAddress_.length());
+        ::sendto(socketFd_, data, len, MSG_NOSIGNAL, peerAddress().get(), peerAddress().length());
     if (sent < 0 && errno == EINTR) continue;
     if (sent >= 0) return WHARF_OK;
     log(Poco::Message::PRIO_DEBUG, std::string("reply not sent: ") + std::strerror(errno));

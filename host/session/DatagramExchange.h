@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "net/SocketAddress.h"
 #include "session/Session.h"
@@ -13,18 +13,18 @@ namespace wharf::session {
 
 class DatagramExchange : public Session {
  public:
+  // OWNERSHIP: `datagram` is borrowed for the exchange's life.
   DatagramExchange(plugin::PluginInstance &instance, int socketFd, const net::SocketAddress &peer,
-                   std::vector<uint8_t> datagram);
+                   std::span<const uint8_t> datagram);
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
 
-  const std::vector<uint8_t> &datagram() const { return datagram_; }
+  std::span<const uint8_t> datagram() const { return datagram_; }
 
  private:
   int socketFd_;  // the listener's; shared, not owned
-  net::SocketAddress peerAddress_;
-  std::vector<uint8_t> datagram_;
+  std::span<const uint8_t> datagram_;
   size_t readOffset_ = 0;
 };
 

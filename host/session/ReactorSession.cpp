@@ -15,8 +15,8 @@ constexpr int kReadsPerEvent = 4;
 }  // namespace
 
 ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                               std::string peer)
-    : Session(instance, std::move(peer)),
+                               const net::SocketAddress &peer)
+    : Session(instance, peer),
       connection_(std::move(connection)),
       lastInput_(std::chrono::steady_clock::now()) {}
 

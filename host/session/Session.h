@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "net/SocketAddress.h"
 #include "plugin/PluginInstance.h"
 
 namespace wharf::session {
@@ -25,8 +26,8 @@ enum class Style { Event, Blocking };
 
 class Session {
  public:
-  Session(plugin::PluginInstance &instance, std::string peer) noexcept
-      : instance_(instance), peer_(std::move(peer)) {}
+  Session(plugin::PluginInstance &instance, const net::SocketAddress &peer) noexcept
+      : instance_(instance), peerAddress_(peer) {}
   virtual ~Session() = default;
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
@@ -45,13 +46,17 @@ class Session {
   bool closeRequested() const { return closeRequested_; }
 
   plugin::PluginInstance &instance() const { return instance_; }
-  const std::string &peer() const { return peer_; }
+  // The peer as text, formatted on first use (most sessions never need it).
+  const std::string &peer() const;
+  const net::SocketAddress &peerAddress() const { return peerAddress_; }
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
 
  private:
   plugin::PluginInstance &instance_;
-  std::string peer_;
+  net::SocketAddress peerAddress_;
+  mutable std::string peerText_;
+  mutable bool peerFormatted_ = false;
   wharf_session handle_{this};
   bool closeRequested_ = false;
 };

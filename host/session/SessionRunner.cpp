@@ -68,7 +68,7 @@ void guarded(const Session &session, Serve serve) noexcept {
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer) noexcept {
-  StreamSession session(instance, std::move(connection), peer.toString(), style);
+  StreamSession session(instance, std::move(connection), peer, style);
   LiveSessions::Entry registered(live, session);
   guarded(session, [&] {
     if (style == Style::Event) return driveEvents(session);
@@ -77,8 +77,9 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
 }
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
-                        const net::SocketAddress &peer, std::vector<uint8_t> datagram) noexcept {
-  DatagramExchange exchange(instance, socketFd, peer, std::move(datagram));
+                        const net::SocketAddress &peer,
+                        std::span<const uint8_t> datagram) noexcept {
+  DatagramExchange exchange(instance, socketFd, peer, datagram);
   guarded(exchange, [&] {
     const wharf_plugin &hooks = instance.hooks();
     wharf_status status =

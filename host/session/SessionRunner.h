@@ -6,7 +6,7 @@
 #pragma once
 
 #include <cstdint>
-#include <vector>
+#include <span>
 
 #include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
@@ -20,6 +20,6 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
                       net::FileDescriptor connection, const net::SocketAddress &peer) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
-                        const net::SocketAddress &peer, std::vector<uint8_t> datagram) noexcept;
+                        const net::SocketAddress &peer, std::span<const uint8_t> datagram) noexcept;
 
 }  // namespace wharf::session

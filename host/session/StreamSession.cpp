@@ -8,8 +8,8 @@
 namespace wharf::session {
 
 StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                             std::string peer, Style style)
-    : Session(instance, std::move(peer)), connection_(std::move(connection)), style_(style) {}
+                             const net::SocketAddress &peer, Style style)
+    : Session(instance, peer), connection_(std::move(connection)), style_(style) {}
 
 wharf_status StreamSession::write(const void *data, size_t len) {
   if (closeRequested()) return WHARF_CLOSED;

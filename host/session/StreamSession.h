@@ -12,8 +12,8 @@ namespace wharf::session {
 
 class StreamSession : public Session {
  public:
-  StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection, std::string peer,
-                Style style);
+  StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
+                const net::SocketAddress &peer, Style style);
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
