@@ -80,10 +80,21 @@ std::optional<listener::Admission::Ticket> BlockingDispatcher::admit(
   return ticket;
 }
 
-void BlockingDispatcher::dispatch(const net::SocketAddress &peer, Work work) {
-  if (schedule(std::move(work))) return;
-  context_.admission.countRefusal(listener::Refusal::QueueFull);
-  context_.instance.logger().warning("refused " + peer.toString() + " (queue_full)");
+void BlockingDispatcher::dispatch(PendingSessionPtr session) {
+  net::SocketAddress peer = session->peer;
+  if (schedule(std::move(session))) return;
+  context_.admission.countRefusal(scheduleRefusal());
+  context_.instance.logger().warning("refused " + peer.toString() + " (" +
+                                     listener::refusalName(scheduleRefusal()) + ")");
+}
+
+void BlockingDispatcher::serve(PendingSession &session) noexcept {
+  if (session.connection.valid())
+    session::runStreamSession(context_.instance, context_.style, context_.live,
+                              std::move(session.connection), session.peer);
+  else
+    session::runDatagramSession(context_.instance, context_.style, context_.socket.fd(),
+                                session.peer, session.datagram);
 }
 
 void BlockingDispatcher::acceptConnection() {
@@ -109,12 +120,8 @@ void BlockingDispatcher::acceptConnection() {
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
     ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
-  auto session = std::make_shared<std::pair<net::FileDescriptor, listener::Admission::Ticket>>(
-      std::move(connection), std::move(*ticket));
-  dispatch(peer, [context = context_, session, peer] {
-    session::runStreamSession(context.instance, context.style, context.live,
-                              std::move(session->first), peer);
-  });
+  dispatch(std::make_shared<PendingSession>(
+      PendingSession{peer, std::move(connection), {}, std::move(ticket)}));
 }
 
 void BlockingDispatcher::receiveDatagram() {
@@ -137,13 +144,10 @@ void BlockingDispatcher::receiveDatagram() {
   }
   auto ticket = admit(peer);
   if (!ticket) return;
-  auto datagram = std::make_shared<std::pair<std::vector<uint8_t>, listener::Admission::Ticket>>(
-      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
-      std::move(*ticket));
-  dispatch(peer, [context = context_, datagram, peer] {
-    session::runDatagramSession(context.instance, context.style, context.socket.fd(), peer,
-                                datagram->first);
-  });
+  dispatch(std::make_shared<PendingSession>(
+      PendingSession{peer, net::FileDescriptor(),
+                     std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
+                     std::move(ticket)}));
 }
 
 }  // namespace wharf::dispatch

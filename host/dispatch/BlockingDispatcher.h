@@ -4,12 +4,12 @@
 // work that serves it to schedule(), which each mode implements.
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "dispatch/DispatchMode.h"
+#include "dispatch/PendingSession.h"
 #include "net/StopSignal.h"
 
 namespace wharf::dispatch {
@@ -24,11 +24,12 @@ class BlockingDispatcher : public Dispatcher {
   void drain() final;
 
  protected:
-  using Work = std::function<void()>;  // serves one session; never throws
-
-  // THREAD: the loop thread. Runs or hands off `work`; false refuses it
-  // (the session is closed and counted as queue_full).
-  virtual bool schedule(Work work) = 0;
+  // THREAD: the loop thread. Serves `session` or hands it off; false refuses
+  // it (the session is closed, and counted as `refusal`).
+  virtual bool schedule(PendingSessionPtr session) = 0;
+  virtual listener::Refusal scheduleRefusal() const { return listener::Refusal::QueueFull; }
+  // Serves a session to its end on the calling thread. Never throws.
+  void serve(PendingSession &session) noexcept;
   // THREAD: main, once the loop thread has ended. Returns when no session runs.
   virtual void waitForSessions() = 0;
 
@@ -39,7 +40,7 @@ class BlockingDispatcher : public Dispatcher {
   void takeNext();
   void acceptConnection();
   void receiveDatagram();
-  void dispatch(const net::SocketAddress &peer, Work work);
+  void dispatch(PendingSessionPtr session);
   std::optional<listener::Admission::Ticket> admit(const net::SocketAddress &peer);
 
   DispatchContext context_;

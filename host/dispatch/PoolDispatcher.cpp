@@ -16,11 +16,11 @@ void PoolDispatcher::start() {
   BlockingDispatcher::start();
 }
 
-bool PoolDispatcher::schedule(Work work) {
+bool PoolDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
   // A session waits only if no worker is free and the queue has room.
   if (idleWorkers_ <= queue_.size() && queue_.size() - idleWorkers_ >= queueLimit_) return false;
-  queue_.push_back(std::move(work));
+  queue_.push_back(std::move(session));
   ready_.notify_one();
   return true;
 }
@@ -32,22 +32,22 @@ void PoolDispatcher::work() noexcept {
     ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     --idleWorkers_;
     if (queue_.empty()) return;  // stopping, and nothing left to serve
-    Work next = std::move(queue_.front());
+    PendingSessionPtr next = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    next();
-    next = nullptr;  // the session's resources go before the worker waits again
+    serve(*next);
+    next.reset();  // the session's place goes before the worker waits again
     lock.lock();
   }
 }
 
 size_t PoolDispatcher::abandonQueued() {
-  std::deque<Work> abandoned;
+  std::deque<PendingSessionPtr> abandoned;
   {
     std::lock_guard lock(mutex_);
     abandoned.swap(queue_);
   }
-  return abandoned.size();  // destroying the work closes its connections
+  return abandoned.size();  // destroying them closes their connections
 }
 
 void PoolDispatcher::waitForSessions() {

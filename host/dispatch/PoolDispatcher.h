@@ -22,7 +22,7 @@ class PoolDispatcher : public BlockingDispatcher {
   size_t abandonQueued() override;
 
  protected:
-  bool schedule(Work work) override;
+  bool schedule(PendingSessionPtr session) override;
   void waitForSessions() override;
 
  private:
@@ -32,7 +32,7 @@ class PoolDispatcher : public BlockingDispatcher {
   const size_t workerCount_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<Work> queue_;
+  std::deque<PendingSessionPtr> queue_;
   size_t idleWorkers_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;

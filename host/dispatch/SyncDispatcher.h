@@ -11,8 +11,8 @@ class SyncDispatcher : public BlockingDispatcher {
   using BlockingDispatcher::BlockingDispatcher;
 
  protected:
-  bool schedule(Work work) override {
-    work();
+  bool schedule(PendingSessionPtr session) override {
+    serve(*session);
     return true;
   }
   void waitForSessions() override {}  // the loop thread has served them all

@@ -4,15 +4,15 @@
 
 namespace wharf::dispatch {
 
-bool ThreadDispatcher::schedule(Work work) {
+bool ThreadDispatcher::schedule(PendingSessionPtr session) {
   {
     std::lock_guard lock(mutex_);
     ++running_;
   }
   try {
-    std::thread([this, work = std::move(work)]() mutable {
-      work();
-      work = nullptr;  // release the session's resources before reporting the end
+    std::thread([this, session = std::move(session)]() mutable {
+      serve(*session);
+      session.reset();  // release the session's place before reporting the end
       std::lock_guard lock(mutex_);
       if (--running_ == 0) idle_.notify_all();
     }).detach();

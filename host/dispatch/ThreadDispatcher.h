@@ -15,7 +15,7 @@ class ThreadDispatcher : public BlockingDispatcher {
   using BlockingDispatcher::BlockingDispatcher;
 
  protected:
-  bool schedule(Work work) override;
+  bool schedule(PendingSessionPtr session) override;
   void waitForSessions() override;
 
  private:

@@ -1,0 +1,25 @@
+// Internal. A session taken off the listening socket and admitted, waiting to
+// be served: what a blocking mode's schedule() receives.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "listener/Admission.h"
+#include "net/FileDescriptor.h"
+#include "net/SocketAddress.h"
+
+namespace wharf::dispatch {
+
+struct PendingSession {
+  net::SocketAddress peer;
+  net::FileDescriptor connection;                     // a stream session's socket (blocking)
+  std::vector<uint8_t> datagram;                      // a datagram session's bytes
+  std::optional<listener::Admission::Ticket> ticket;  // its place, until it is destroyed
+};
+
+using PendingSessionPtr = std::shared_ptr<PendingSession>;
+
+}  // namespace wharf::dispatch
