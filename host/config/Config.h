@@ -35,6 +35,11 @@ struct PoolSettings {
   size_t queue = 64;
 };
 
+// mode = fork: at most this many session processes at once; more are refused.
+struct ForkSettings {
+  size_t maxChildren = 64;
+};
+
 struct ListenerConfig {
   std::string name;                   // "echo-tcp" for [listener.echo-tcp]
   net::Endpoint endpoint;             // transport + listen
@@ -45,6 +50,7 @@ struct ListenerConfig {
   int backlog = SOMAXCONN;
   ListenerLimits limits;
   PoolSettings pool;
+  ForkSettings fork;
   int line = 0;  // of the section header, for messages
 
   std::string section() const { return "listener." + name; }

@@ -151,6 +151,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.limits = readLimits(reader, *transport);
   listener.pool.workers = reader.count("workers", 1).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue").value_or(listener.pool.queue);
+  listener.fork.maxChildren = reader.count("max_children", 1).value_or(listener.fork.maxChildren);
 
   for (const auto &entry : section.entries)
     if (entry.key.starts_with(kOptionPrefix))

@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "dispatch/ForkDispatcher.h"
 #include "dispatch/PoolDispatcher.h"
 #include "dispatch/ReactorDispatcher.h"
 #include "dispatch/SyncDispatcher.h"
@@ -15,11 +16,12 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
   return std::make_unique<ConcreteDispatcher>(context);
 }
 
-const std::array<DispatchMode, 4> kModes{{
-    {"sync", true, false, make<SyncDispatcher>, {}},
-    {"thread", true, true, make<ThreadDispatcher>, {}},
-    {"pool", true, true, make<PoolDispatcher>, {"workers", "queue"}},
-    {"reactor", false, false, make<ReactorDispatcher>, {}},
+const std::array<DispatchMode, 5> kModes{{
+    {"sync", true, 0, make<SyncDispatcher>, {}},
+    {"thread", true, WHARF_CAP_CONCURRENT, make<ThreadDispatcher>, {}},
+    {"pool", true, WHARF_CAP_CONCURRENT, make<PoolDispatcher>, {"workers", "queue"}},
+    {"fork", true, WHARF_CAP_FORK_SAFE, make<ForkDispatcher>, {"max_children"}},
+    {"reactor", false, 0, make<ReactorDispatcher>, {}},
 }};
 
 }  // namespace

@@ -30,8 +30,8 @@ struct DispatchContext {
 
 struct DispatchMode {
   std::string_view name;
-  bool runsBlockingStyle;  // a session has a thread or process of its own
-  bool runsConcurrently;   // hooks of different sessions may run at once
+  bool runsBlockingStyle;         // a session has a thread or process of its own
+  uint32_t requiredCapabilities;  // WHARF_CAP_* a plugin must declare to run in this mode
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
   std::vector<std::string> keys;  // listener keys only this mode takes
 

@@ -15,9 +15,10 @@ class Dispatcher {
   virtual void stopAccepting() = 0;
   // THREAD: main, after stopAccepting. Returns once every session has ended.
   virtual void drain() = 0;
-  // THREAD: any, after stopAccepting. Closes sessions taken but not yet
-  // started (a pool's queue); returns how many.
-  virtual size_t abandonQueued() { return 0; }
+  // THREAD: any, after stopAccepting. Closes the sessions the dispatcher holds
+  // outside the live-session registry (a pool's queue, fork's children);
+  // returns how many.
+  virtual size_t cutHeldSessions() { return 0; }
 };
 
 }  // namespace wharf::dispatch

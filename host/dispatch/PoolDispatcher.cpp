@@ -41,7 +41,7 @@ void PoolDispatcher::work() noexcept {
   }
 }
 
-size_t PoolDispatcher::abandonQueued() {
+size_t PoolDispatcher::cutHeldSessions() {
   std::deque<PendingSessionPtr> abandoned;
   {
     std::lock_guard lock(mutex_);

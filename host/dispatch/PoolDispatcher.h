@@ -19,7 +19,7 @@ class PoolDispatcher : public BlockingDispatcher {
   ~PoolDispatcher() override;
 
   void start() override;
-  size_t abandonQueued() override;
+  size_t cutHeldSessions() override;
 
  protected:
   bool schedule(PendingSessionPtr session) override;

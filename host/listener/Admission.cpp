@@ -27,6 +27,8 @@ const char *refusalName(Refusal refusal) {
       return "max_per_source";
     case Refusal::QueueFull:
       return "queue_full";
+    case Refusal::MaxChildren:
+      return "max_children";
     case Refusal::Count:
       break;
   }

@@ -17,7 +17,7 @@
 
 namespace wharf::listener {
 
-enum class Refusal { Access, MaxConnections, MaxPerSource, QueueFull, Count };
+enum class Refusal { Access, MaxConnections, MaxPerSource, QueueFull, MaxChildren, Count };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...
 
 class Admission {

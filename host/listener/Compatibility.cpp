@@ -19,10 +19,14 @@ void checkCompatibility(const config::ListenerConfig &config, const dispatch::Di
     refuse("the plugin does not serve datagram transports (" + transport + ")");
   if (!plugin.has(WHARF_CAP_EVENT) && !mode.runsBlockingStyle)
     refuse("the plugin is blocking-style only (serve) and this mode runs event-style plugins only");
-  if (mode.runsConcurrently && !plugin.has(WHARF_CAP_CONCURRENT))
+  if ((mode.requiredCapabilities & WHARF_CAP_CONCURRENT) && !plugin.has(WHARF_CAP_CONCURRENT))
     refuse(
         "the mode runs sessions concurrently and the plugin does not declare "
         "WHARF_CAP_CONCURRENT; use mode = sync");
+  if ((mode.requiredCapabilities & WHARF_CAP_FORK_SAFE) && !plugin.has(WHARF_CAP_FORK_SAFE))
+    refuse(
+        "the mode serves sessions in forked processes and the plugin does not declare "
+        "WHARF_CAP_FORK_SAFE");
 }
 
 }  // namespace wharf::listener

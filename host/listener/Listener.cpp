@@ -46,7 +46,7 @@ void Listener::stopAccepting() {
 
 size_t Listener::cutSessions() {
   if (!dispatcher_) return 0;
-  size_t queued = dispatcher_->abandonQueued();
+  size_t queued = dispatcher_->cutHeldSessions();
   return queued + live_.cutAll();
 }
 

@@ -13,7 +13,8 @@ const std::string kHost = std::string("[host]\nplugin_dir = ") + WHARF_SHIPPED_P
 
 Config build(const std::string &text) {
   ConfigLoader loader(
-      {"/default/plugins", {{"sync", {}}, {"thread", {}}, {"pool", {"workers", "queue"}}}});
+      {"/default/plugins",
+       {{"sync", {}}, {"thread", {}}, {"pool", {"workers", "queue"}}, {"fork", {"max_children"}}}});
   return loader.build(IniDocument::parse("/etc/wharf/wharf.ini", text));
 }
 
@@ -75,7 +76,7 @@ TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nmode = fast\n"
                             "plugin = echo\n"),
             "/etc/wharf/wharf.ini:6: [listener.e] mode: unknown mode 'fast' (expected one of "
-            "sync, thread, pool)");
+            "sync, thread, pool, fork)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\n"),
             "/etc/wharf/wharf.ini:3: [listener.e] plugin: missing (required)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nplugin = nope\n"),

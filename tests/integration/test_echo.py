@@ -71,6 +71,16 @@ class EchoOnEveryTransport(WharfTestCase):
         self.check_round_trips()
         self.assertStops(server)
 
+    def test_event_plugin_in_fork_mode(self):
+        server = self.start("fork")
+        self.check_round_trips()
+        self.assertStops(server)
+
+    def test_blocking_plugin_in_fork_mode(self):
+        server = self.start("fork", test_plugin("blocking_echo"))
+        self.check_round_trips()
+        self.assertStops(server)
+
     def test_blocking_plugin_in_pool_mode(self):
         server = self.start("pool", test_plugin("blocking_echo"))
         self.check_round_trips()
@@ -100,7 +110,7 @@ class ConcurrentModes(WharfTestCase):
     def test_serves_sessions_concurrently(self):
         # All connections stay open while each is served in reverse order of
         # opening: one-at-a-time serving could not answer the last one first.
-        for mode in ("thread", "pool", "reactor"):
+        for mode in ("thread", "pool", "fork", "reactor"):
             with self.subTest(mode=mode):
                 port = free_port()
                 server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
@@ -115,7 +125,7 @@ class ConcurrentModes(WharfTestCase):
                 self.assertStops(server)
 
     def test_datagrams_from_many_clients_at_once(self):
-        for mode in ("thread", "pool", "reactor"):
+        for mode in ("thread", "pool", "fork", "reactor"):
             with self.subTest(mode=mode):
                 self.check_datagrams_from_many_clients(mode)
 

@@ -1,0 +1,42 @@
+// Internal. The messages between a fork listener's dispatcher (in wharfd)
+// and its helper process, over a SOCK_SEQPACKET pair: one message each.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "net/FileDescriptor.h"
+#include "net/SocketAddress.h"
+
+namespace wharf::dispatch::fork {
+
+enum class Kind : uint32_t {
+  Serve = 1,  // wharfd → helper: serve this session (a socket passed along, or datagram bytes)
+  Cut = 2,    // wharfd → helper: end every child now
+  Stop = 3,   // wharfd → helper: exit once every child has ended
+  Done = 4,   // helper → wharfd: session `id` has ended
+};
+
+struct Header {
+  Kind kind;
+  uint32_t peerLength;
+  uint64_t id;
+  sockaddr_storage peer;
+};
+
+struct Message {
+  Header header{};
+  net::FileDescriptor socket;    // Serve of a stream session
+  std::vector<uint8_t> payload;  // Serve of a datagram session
+};
+
+// Sends one message, with `socket` (if >= 0) as SCM_RIGHTS. False on failure.
+bool send(int channel, const Header &header, int socket, std::span<const uint8_t> payload);
+// Receives one message; nullopt when the other end has gone.
+std::optional<Message> receive(int channel);
+
+}  // namespace wharf::dispatch::fork

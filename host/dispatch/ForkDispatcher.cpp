@@ -1,0 +1,100 @@
+#include "dispatch/ForkDispatcher.h"
+
+#include <Poco/Logger.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+#include "dispatch/ForkChannel.h"
+#include "dispatch/ForkHelper.h"
+
+namespace wharf::dispatch {
+
+ForkDispatcher::ForkDispatcher(const DispatchContext &context)
+    : BlockingDispatcher(context), maxChildren_(context.config.fork.maxChildren) {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  helper_ = ::fork();
+  if (helper_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (helper_ == 0) {
+    ::close(ends[0]);
+    runForkHelper(ends[1], this->context());
+  }
+  ::close(ends[1]);
+  channel_ = net::FileDescriptor(ends[0]);
+  context.instance.logger().information("fork helper process " + std::to_string(helper_));
+}
+
+ForkDispatcher::~ForkDispatcher() {
+  stopHelper();
+}
+
+void ForkDispatcher::start() {
+  reports_ = std::thread([this] { readReports(); });
+  BlockingDispatcher::start();
+}
+
+bool ForkDispatcher::schedule(PendingSessionPtr session) {
+  std::lock_guard lock(mutex_);
+  if (running_.size() >= maxChildren_) return false;
+  fork::Header request{};
+  request.kind = fork::Kind::Serve;
+  request.id = nextId_++;
+  request.peerLength = session->peer.length();
+  std::memcpy(&request.peer, session->peer.get(), session->peer.length());
+  if (!fork::send(channel_.fd(), request, session->connection.fd(), session->datagram)) {
+    context().instance.logger().error(std::string("handing a session to the fork helper: ") +
+                                      std::strerror(errno));
+    return false;
+  }
+  session->connection = net::FileDescriptor();  // the child has its own copy now
+  running_.emplace(request.id, std::move(session));
+  return true;
+}
+
+void ForkDispatcher::readReports() noexcept {
+  while (std::optional<fork::Message> report = fork::receive(channel_.fd())) {
+    if (report->header.kind != fork::Kind::Done) continue;
+    std::lock_guard lock(mutex_);
+    running_.erase(report->header.id);
+    if (running_.empty()) idle_.notify_all();
+  }
+  std::lock_guard lock(mutex_);  // the helper has gone: nothing more will end
+  running_.clear();
+  idle_.notify_all();
+}
+
+void ForkDispatcher::waitForSessions() {
+  {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [this] { return running_.empty(); });
+  }
+  stopHelper();
+}
+
+size_t ForkDispatcher::cutHeldSessions() {
+  fork::Header cut{};
+  cut.kind = fork::Kind::Cut;
+  fork::send(channel_.fd(), cut, -1, {});
+  std::lock_guard lock(mutex_);
+  return running_.size();
+}
+
+void ForkDispatcher::stopHelper() {
+  if (helper_ <= 0) return;
+  fork::Header stop{};
+  stop.kind = fork::Kind::Stop;
+  fork::send(channel_.fd(), stop, -1, {});
+  int status = 0;
+  while (::waitpid(helper_, &status, 0) < 0 && errno == EINTR) {
+  }
+  helper_ = -1;
+  if (reports_.joinable()) reports_.join();  // the helper's exit ends the channel
+}
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,144 @@
+#include "dispatch/ForkHelper.h"
+
+#include <Poco/Logger.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <map>
+#include <string>
+
+#include "dispatch/ForkChannel.h"
+#include "session/LiveSessions.h"
+#include "session/SessionRunner.h"
+
+namespace wharf::dispatch {
+namespace {
+
+struct Child {
+  uint64_t id;
+  std::string peer;
+};
+
+class Helper {
+ public:
+  Helper(int channel, const DispatchContext &context)
+      : channel_(channel), context_(context), logger_(context.instance.logger()) {}
+
+  [[noreturn]] void run() {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive wharfd
+    sigset_t childSignal;
+    sigemptyset(&childSignal);
+    sigaddset(&childSignal, SIGCHLD);
+    ::sigprocmask(SIG_BLOCK, &childSignal, nullptr);
+    exits_ = ::signalfd(-1, &childSignal, SFD_CLOEXEC | SFD_NONBLOCK);
+    while (!(stopping_ && children_.empty())) {
+      pollfd fds[2] = {{channel_, static_cast<short>(stopping_ ? 0 : POLLIN), 0},
+                       {exits_, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) continue;
+      if (fds[1].revents) reapChildren();
+      if (fds[0].revents) handleRequest();
+    }
+    ::_exit(0);
+  }
+
+ private:
+  void handleRequest() {
+    std::optional<fork::Message> message = fork::receive(channel_);
+    if (!message) {  // wharfd has gone: nobody to report to
+      stopping_ = true;
+      return;
+    }
+    switch (message->header.kind) {
+      case fork::Kind::Serve:
+        return spawn(*message);
+      case fork::Kind::Cut:
+        for (const auto &[pid, child] : children_) ::kill(pid, SIGTERM);
+        return;
+      case fork::Kind::Stop:
+        stopping_ = true;
+        return;
+      case fork::Kind::Done:
+        return;
+    }
+  }
+
+  void spawn(fork::Message &message) {
+    net::SocketAddress peer(reinterpret_cast<const sockaddr *>(&message.header.peer),
+                            message.header.peerLength);
+    pid_t pid = ::fork();
+    if (pid == 0) serveInChild(message, peer);
+    if (pid < 0) {
+      logger_.error(std::string("fork: ") + std::strerror(errno) + "; refusing " + peer.toString());
+      return reportDone(message.header.id);
+    }
+    children_[pid] = {message.header.id, peer.toString()};
+  }
+
+  [[noreturn]] void serveInChild(fork::Message &message, const net::SocketAddress &peer) {
+    ::close(channel_);
+    ::close(exits_);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);  // SIGTERM (a cut) ends the child
+    if (message.socket.valid()) {
+      session::LiveSessions live;
+      session::runStreamSession(context_.instance, context_.style, live, std::move(message.socket),
+                                peer);
+    } else {
+      session::runDatagramSession(context_.instance, context_.style, context_.socket.fd(), peer,
+                                  message.payload);
+    }
+    ::_exit(0);  // no destructors: wharfd's objects belong to wharfd
+  }
+
+  void reapChildren() {
+    signalfd_siginfo info;
+    while (::read(exits_, &info, sizeof info) > 0) {
+    }
+    int status = 0;
+    for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+      auto child = children_.find(pid);
+      if (child == children_.end()) continue;
+      if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
+        logger_.error("session process " + std::to_string(pid) + " (peer " + child->second.peer +
+                      ") killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                      strsignal(WTERMSIG(status)) + ")");
+      else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+        logger_.warning("session process " + std::to_string(pid) + " (peer " + child->second.peer +
+                        ") exited with status " + std::to_string(WEXITSTATUS(status)));
+      reportDone(child->second.id);
+      children_.erase(child);
+    }
+  }
+
+  void reportDone(uint64_t id) {
+    fork::Header done{};
+    done.kind = fork::Kind::Done;
+    done.id = id;
+    fork::send(channel_, done, -1, {});
+  }
+
+  int channel_;
+  const DispatchContext &context_;
+  Poco::Logger &logger_;
+  int exits_ = -1;  // a signalfd for SIGCHLD
+  std::map<pid_t, Child> children_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+void runForkHelper(int channel, const DispatchContext &context) {
+  try {
+    Helper(channel, context).run();
+  } catch (...) {
+    ::_exit(1);
+  }
+}
+
+}  // namespace wharf::dispatch

@@ -1,0 +1,121 @@
+"""mode = fork: a process per session from a single-threaded helper. A child
+that crashes is reaped and logged while other sessions go on; max_children
+refuses the excess; no zombie is left; shutdown cuts children; heavy load
+with debug logging neither deadlocks nor loses a session."""
+
+import os
+import signal
+import threading
+import time
+
+from clients import receive_exactly, receive_until_closed, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+
+
+def helper_pid(server):
+    return int(server.log().split("fork helper process ")[1].split()[0])
+
+
+def children_of(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return listing.read().split()
+
+
+class ForkMode(WharfTestCase):
+    def start(self, plugin="echo", log_level="information", **keys):
+        self.port = free_port()
+        listener = {"transport": "tcp", "listen": f"127.0.0.1:{self.port}", "mode": "fork",
+                    "plugin": plugin}
+        listener.update(keys)
+        # Under ASan, let a crash be a crash (ASan would catch SIGSEGV and exit 1).
+        sanitizer = {"ASAN_OPTIONS": "handle_segv=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        self.server = Wharfd(self, {"f": listener}, host={"log_level": log_level},
+                             env=sanitizer).start()
+        return self.server
+
+    def session(self):
+        client = stream_connect("tcp", f"127.0.0.1:{self.port}")
+        client.sendall(b"hello")
+        self.assertEqual(receive_exactly(client, 5), b"hello")
+        return client
+
+    def test_a_crashing_child_is_reaped_and_logged_others_go_on(self):
+        server = self.start(plugin=test_plugin("faulty"))
+        bystander = self.session()
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as victim:
+            victim.sendall(b"crash now")
+            self.assertEqual(receive_until_closed(victim), b"")
+        server.wait_for_log(r"session process \d+ \(peer 127\.0\.0\.1:\d+\) killed by signal 11 "
+                            r"\(Segmentation fault\)")
+        bystander.sendall(b"still here")
+        self.assertEqual(receive_exactly(bystander, 10), b"still here")
+        bystander.close()
+        self.session().close()  # and new sessions are served
+        self.assertStops(server)
+
+    def test_sessions_past_max_children_are_refused(self):
+        server = self.start(max_children="2")
+        held = [self.session(), self.session()]
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as refused:
+            self.assertEqual(receive_until_closed(refused), b"")
+        server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(max_children\)")
+        for client in held:
+            client.close()
+        self.assertStops(server)
+
+    def test_no_zombies_after_sessions_end(self):
+        server = self.start()
+        helper = helper_pid(server)
+        clients = [self.session() for _ in range(10)]
+        self.assertEqual(len(children_of(helper)), 10)
+        for client in clients:
+            client.close()
+        for _ in range(500):
+            if not children_of(helper):
+                break
+            time.sleep(0.01)
+        self.assertEqual(children_of(helper), [])
+        self.assertStops(server)
+        self.assertFalse(os.path.exists(f"/proc/{helper}"))
+
+    def test_sigquit_ends_the_children(self):
+        server = self.start()
+        clients = [self.session() for _ in range(3)]
+        server.signal(signal.SIGQUIT)
+        for client in clients:
+            self.assertEqual(receive_until_closed(client), b"")
+            client.close()
+        self.assertEqual(server.wait(), 0, server.log())
+        self.assertIn("Quit: closing 3 remaining sessions", server.log())
+
+    def test_heavy_load_with_debug_logging(self):
+        # Forking from a multi-threaded wharfd could deadlock on a lock held
+        # by another thread (the logger's, malloc's); the helper never is.
+        server = self.start(log_level="debug", max_children="200")
+        failures = []
+
+        def client(number):
+            try:
+                for round_trip in range(3):
+                    with stream_connect("tcp", f"127.0.0.1:{self.port}") as connection:
+                        payload = f"{number}.{round_trip}".encode() + os.urandom(32)
+                        connection.sendall(payload)
+                        if receive_exactly(connection, len(payload)) != payload:
+                            failures.append(number)
+            except OSError as error:
+                failures.append((number, error))
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(60)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(failures, [])
+        self.assertStops(server)
+
+    def test_a_plugin_that_is_not_fork_safe_is_refused(self):
+        server = Wharfd(self, {"f": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "mode": "fork", "plugin": test_plugin("not_concurrent")}})
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertIn("the mode serves sessions in forked processes and the plugin does not "
+                      "declare WHARF_CAP_FORK_SAFE", server.log())
