@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 
+#include "dispatch/Intake.h"
 #include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
@@ -70,16 +71,6 @@ void BlockingDispatcher::takeNext() {
     receiveDatagram();
 }
 
-std::optional<listener::Admission::Ticket> BlockingDispatcher::admit(
-    const net::SocketAddress &peer) {
-  listener::Refusal refusal{};
-  auto ticket = context_.admission.admit(peer, refusal);
-  if (!ticket)
-    context_.instance.logger().warning("refused " + peer.toString() + " (" +
-                                       listener::refusalName(refusal) + ")");
-  return ticket;
-}
-
 void BlockingDispatcher::dispatch(PendingSessionPtr session) {
   net::SocketAddress peer = session->peer;
   if (schedule(std::move(session))) return;
@@ -109,7 +100,7 @@ void BlockingDispatcher::acceptConnection() {
     if (isResourceShortage(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return;
   }
-  auto ticket = admit(peer);
+  auto ticket = admitPeer(context_, peer);
   if (!ticket) return;  // closed at once
   if (peer.family() != AF_UNIX) {
     int on = 1;  // a reply goes out when written, not when Nagle allows
@@ -136,13 +127,8 @@ void BlockingDispatcher::receiveDatagram() {
       context_.instance.logger().warning(std::string("recvfrom: ") + std::strerror(errno));
     return;
   }
-  if (static_cast<size_t>(got) > maximum) {
-    context_.instance.logger().notice("dropped a datagram of " + std::to_string(got) +
-                                      " bytes from " + peer.toString() + " (max_datagram " +
-                                      std::to_string(maximum) + ")");
-    return;
-  }
-  auto ticket = admit(peer);
+  if (!datagramFits(context_, static_cast<size_t>(got), peer)) return;
+  auto ticket = admitPeer(context_, peer);
   if (!ticket) return;
   dispatch(std::make_shared<PendingSession>(
       PendingSession{peer, net::FileDescriptor(),

@@ -41,7 +41,6 @@ class BlockingDispatcher : public Dispatcher {
   void acceptConnection();
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
-  std::optional<listener::Admission::Ticket> admit(const net::SocketAddress &peer);
 
   DispatchContext context_;
   net::StopSignal stopSignal_;

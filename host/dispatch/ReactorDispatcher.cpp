@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dispatch/Intake.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
 
@@ -117,13 +118,8 @@ void ReactorDispatcher::acceptConnections() {
         context_.instance.logger().warning(std::string("accept: ") + std::strerror(errno));
       return;
     }
-    listener::Refusal refusal{};
-    auto ticket = context_.admission.admit(peer, refusal);
-    if (!ticket) {
-      context_.instance.logger().warning("refused " + peer.toString() + " (" +
-                                         listener::refusalName(refusal) + ")");
-      continue;
-    }
+    auto ticket = admitPeer(context_, peer);
+    if (!ticket) continue;
     if (peer.family() != AF_UNIX) {
       int on = 1;  // small replies go out at once, as the blocking modes' do
       ::setsockopt(socket.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -143,19 +139,9 @@ void ReactorDispatcher::receiveDatagrams() {
     ssize_t got = ::recvfrom(context_.socket.fd(), buffer_.data(), maximum, MSG_TRUNC, peer.get(),
                              peer.lengthPointer());
     if (got < 0) return;
-    if (static_cast<size_t>(got) > maximum) {
-      context_.instance.logger().notice("dropped a datagram of " + std::to_string(got) +
-                                        " bytes from " + peer.toString() + " (max_datagram " +
-                                        std::to_string(maximum) + ")");
-      continue;
-    }
-    listener::Refusal refusal{};
-    auto ticket = context_.admission.admit(peer, refusal);
-    if (!ticket) {
-      context_.instance.logger().warning("refused " + peer.toString() + " (" +
-                                         listener::refusalName(refusal) + ")");
-      continue;
-    }
+    if (!datagramFits(context_, static_cast<size_t>(got), peer)) continue;
+    auto ticket = admitPeer(context_, peer);
+    if (!ticket) continue;
     session::runDatagramSession(context_.instance, session::Style::Event, context_.socket.fd(),
                                 peer,
                                 std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));

@@ -116,9 +116,7 @@ void ReactorSession::finishIfDone() {
 }
 
 bool ReactorSession::hookSucceeded(wharf_status status, const char *hook) {
-  if (status == WHARF_OK) return true;
-  log(Poco::Message::PRIO_WARNING,
-      std::string(hook) + " failed (status " + std::to_string(status) + "); closing the session");
+  if (Session::hookSucceeded(status, hook)) return true;
   finished_ = true;
   return false;
 }

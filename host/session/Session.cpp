@@ -12,6 +12,13 @@ const std::string &Session::peer() const {
   return peerText_;
 }
 
+bool Session::hookSucceeded(wharf_status status, const char *hook) const {
+  if (status == WHARF_OK) return true;
+  log(Poco::Message::PRIO_WARNING,
+      std::string(hook) + " failed (status " + std::to_string(status) + "); closing the session");
+  return false;
+}
+
 void Session::log(int priority, std::string_view message) const {
   Poco::Logger &logger = instance_.logger();
   if (!logger.is(priority)) return;

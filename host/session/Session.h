@@ -51,6 +51,8 @@ class Session {
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
+  // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
+  bool hookSucceeded(wharf_status status, const char *hook) const;
 
  private:
   plugin::PluginInstance &instance_;

@@ -12,40 +12,31 @@ namespace {
 
 constexpr size_t kReadBufferSize = 64 * 1024;
 
-// Logs a hook's failure; true when the session may go on.
-bool succeeded(const Session &session, wharf_status status, const char *hook) {
-  if (status == WHARF_OK) return true;
-  session.log(Poco::Message::PRIO_WARNING, std::string(hook) + " failed (status " +
-                                               std::to_string(status) + "); closing the session");
-  return false;
-}
-
 void driveEvents(StreamSession &session) {
   const wharf_plugin &hooks = session.instance().hooks();
   void *instanceState = session.instance().state();
   void *sessionState = nullptr;
   if (hooks.on_session_open != nullptr &&
-      !succeeded(session, hooks.on_session_open(instanceState, session.handle(), &sessionState),
-                 "on_session_open"))
+      !session.hookSucceeded(hooks.on_session_open(instanceState, session.handle(), &sessionState),
+                             "on_session_open"))
     return;
   std::vector<uint8_t> buffer(kReadBufferSize);
   for (;;) {
     if (session.pendingOutput() > 0) {
       if (!session.flush()) break;
       if (hooks.on_session_writable != nullptr &&
-          !succeeded(session,
-                     hooks.on_session_writable(instanceState, sessionState, session.handle()),
-                     "on_session_writable"))
+          !session.hookSucceeded(
+              hooks.on_session_writable(instanceState, sessionState, session.handle()),
+              "on_session_writable"))
         break;
       continue;
     }
     if (session.closeRequested()) break;
     ssize_t got = session.receive(buffer.data(), buffer.size());
     if (got <= 0) break;
-    if (!succeeded(session,
-                   hooks.on_session_data(instanceState, sessionState, session.handle(),
-                                         buffer.data(), static_cast<size_t>(got)),
-                   "on_session_data"))
+    if (!session.hookSucceeded(hooks.on_session_data(instanceState, sessionState, session.handle(),
+                                                     buffer.data(), static_cast<size_t>(got)),
+                               "on_session_data"))
       break;
   }
   if (hooks.on_session_close != nullptr)
@@ -72,7 +63,7 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
   LiveSessions::Entry registered(live, session);
   guarded(session, [&] {
     if (style == Style::Event) return driveEvents(session);
-    succeeded(session, instance.hooks().serve(instance.state(), session.handle()), "serve");
+    session.hookSucceeded(instance.hooks().serve(instance.state(), session.handle()), "serve");
   });
 }
 
@@ -87,7 +78,7 @@ void runDatagramSession(plugin::PluginInstance &instance, Style style, int socke
             ? hooks.on_datagram(instance.state(), exchange.handle(), exchange.datagram().data(),
                                 exchange.datagram().size())
             : hooks.serve(instance.state(), exchange.handle());
-    succeeded(exchange, status, style == Style::Event ? "on_datagram" : "serve");
+    exchange.hookSucceeded(status, style == Style::Event ? "on_datagram" : "serve");
   });
 }
 

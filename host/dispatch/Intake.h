@@ -1,0 +1,20 @@
+// Internal. The checks every dispatcher makes on what it takes off the
+// listening socket, in one place: admission (logged when refused) and the
+// datagram size bound.
+#pragma once
+
+#include <optional>
+
+#include "dispatch/DispatchMode.h"
+
+namespace wharf::dispatch {
+
+// A ticket for `peer`, or nullopt after logging why it was refused.
+std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
+                                                     const net::SocketAddress &peer);
+
+// Whether a datagram of `length` bytes (recvfrom with MSG_TRUNC) fits
+// max_datagram; logs the drop when it does not.
+bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer);
+
+}  // namespace wharf::dispatch
