@@ -55,6 +55,11 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
     return std::nullopt;
   }
   std::string source = limits_.maxPerSource != 0 ? sourceOf(peer) : "";
+  if (source.empty() && limits_.maxConnections == 0) {  // nothing to check: no lock
+    active_.fetch_add(1, std::memory_order_relaxed);
+    total_.fetch_add(1, std::memory_order_relaxed);
+    return Ticket(this, "");
+  }
   std::lock_guard lock(mutex_);
   if (limits_.maxConnections != 0 && active_.load() >= limits_.maxConnections) {
     countRefusal(refused = Refusal::MaxConnections);
@@ -91,9 +96,12 @@ std::chrono::nanoseconds Admission::acceptPause() {
 }
 
 void Admission::release(const std::string &source) {
+  if (source.empty()) {
+    active_.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
   std::lock_guard lock(mutex_);
   active_.fetch_sub(1, std::memory_order_relaxed);
-  if (source.empty()) return;
   auto entry = perSource_.find(source);
   if (entry != perSource_.end() && --entry->second == 0) perSource_.erase(entry);
 }
