@@ -96,6 +96,7 @@ void BlockingDispatcher::acceptConnection() {
   if (!connection.valid()) {
     int error = errno;
     if (error == EAGAIN || error == EINTR || error == ECONNABORTED) return;
+    if (error == EINVAL && stopSignal_.requested()) return;  // shut down by stopAccepting
     context_.instance.logger().warning(std::string("accept: ") + std::strerror(error));
     if (isResourceShortage(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return;

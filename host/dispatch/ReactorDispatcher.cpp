@@ -101,6 +101,8 @@ void ReactorDispatcher::run() noexcept {
 }
 
 void ReactorDispatcher::onEvents(uint32_t) {
+  // A stopped stream socket stays readable (shut down) until the loop unwatches it.
+  if (stopAccepting_) return;
   if (context_.instance.socketKind() == WHARF_SOCKET_STREAM)
     acceptConnections();
   else

@@ -48,6 +48,7 @@ class GracefulStop(WharfTestCase):
         session.close()
         self.assertEqual(server.wait(), 0, server.log())
         self.assertFalse(os.path.exists(server.path("echo.sock")))
+        self.assertNotRegex(server.log(), r" (Warning|Error) ")  # a clean stop is quiet
 
     def test_sigterm_in_thread_mode(self):
         self.check_stop(signal.SIGTERM, "thread")

@@ -42,6 +42,10 @@
  *   BLOCKING (WHARF_CAP_BLOCKING): one `serve` hook per session that reads
  *            and writes with blocking host calls. Runs in the modes that give
  *            a session its own thread or process (sync, thread, pool, fork).
+ *   Required hooks: EVENT with WHARF_CAP_STREAM needs on_session_data; EVENT
+ *   with WHARF_CAP_DATAGRAM needs on_datagram; BLOCKING needs serve. A
+ *   plugin declaring both styles gets serve() in the blocking modes and the
+ *   event hooks on the reactor.
  *
  * NAMING
  *   wharf_*            types and constants
