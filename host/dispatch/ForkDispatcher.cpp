@@ -78,11 +78,15 @@ void ForkDispatcher::waitForSessions() {
 }
 
 size_t ForkDispatcher::cutHeldSessions() {
+  size_t running = 0;
+  {
+    std::lock_guard lock(mutex_);  // counted first: the children may report their ends at once
+    running = running_.size();
+  }
   fork::Header cut{};
   cut.kind = fork::Kind::Cut;
   fork::send(channel_.fd(), cut, -1, {});
-  std::lock_guard lock(mutex_);
-  return running_.size();
+  return running;
 }
 
 void ForkDispatcher::stopHelper() {

@@ -18,8 +18,8 @@ void PoolDispatcher::start() {
 
 bool PoolDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
-  // A session waits only if no worker is free and the queue has room.
-  if (idleWorkers_ <= queue_.size() && queue_.size() - idleWorkers_ >= queueLimit_) return false;
+  // Bounded by count, not by which threads happen to be scheduled right now.
+  if (busy_ + queue_.size() >= workerCount_ + queueLimit_) return false;
   queue_.push_back(std::move(session));
   ready_.notify_one();
   return true;
@@ -28,16 +28,16 @@ bool PoolDispatcher::schedule(PendingSessionPtr session) {
 void PoolDispatcher::work() noexcept {
   std::unique_lock lock(mutex_);
   for (;;) {
-    ++idleWorkers_;
     ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    --idleWorkers_;
     if (queue_.empty()) return;  // stopping, and nothing left to serve
     PendingSessionPtr next = std::move(queue_.front());
     queue_.pop_front();
+    ++busy_;
     lock.unlock();
     serve(*next);
     next.reset();  // the session's place goes before the worker waits again
     lock.lock();
+    --busy_;
   }
 }
 

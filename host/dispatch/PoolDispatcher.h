@@ -33,7 +33,7 @@ class PoolDispatcher : public BlockingDispatcher {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<PendingSessionPtr> queue_;
-  size_t idleWorkers_ = 0;
+  size_t busy_ = 0;  // sessions workers are serving
   bool stopping_ = false;
   std::vector<std::thread> workers_;
 };

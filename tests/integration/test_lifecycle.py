@@ -2,13 +2,17 @@
 sessions finish, and exit 0; unix socket files are replaced only when stale
 and removed at exit."""
 
+import json
 import os
 import signal
+import subprocess
 import socket
 import time
 
 from clients import receive_exactly, receive_until_closed, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
+
+WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 
 
 class GracefulStop(WharfTestCase):
@@ -112,6 +116,16 @@ class ShutdownDeadline(WharfTestCase):
         self.assertEqual(receive_exactly(session, 2), b"hi")
         return session
 
+    def wait_until_admitted(self, total):
+        for _ in range(500):
+            status = subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"),
+                                     "status", "--json"], capture_output=True, text=True,
+                                    timeout=60)
+            if json.loads(status.stdout)["listeners"][0]["sessions"]["total"] >= total:
+                return
+            time.sleep(0.01)
+        self.fail(f"wharfd never admitted {total} sessions")
+
     def assertCut(self, session):
         try:
             self.assertEqual(receive_until_closed(session), b"")
@@ -148,11 +162,12 @@ class ShutdownDeadline(WharfTestCase):
         self.assertEqual(self.server.wait(), 0, self.server.log())
 
     def test_blocking_plugins_and_pool_queues_are_cut_too(self):
-        self.start({"shutdown_timeout": "200ms"}, mode="pool", workers="1", queue="4",
-                   plugin=test_plugin("blocking_echo"))
+        self.start({"shutdown_timeout": "200ms", "admin": "admin.sock"}, mode="pool",
+                   workers="1", queue="4", plugin=test_plugin("blocking_echo"))
         served = self.open_session()
         queued = stream_connect("tcp", f"127.0.0.1:{self.port}")
         queued.sendall(b"never served")
+        self.wait_until_admitted(2)  # the second one is in the pool's queue, not the backlog
         self.server.signal(signal.SIGTERM)
         self.assertCut(served)
         self.assertCut(queued)
