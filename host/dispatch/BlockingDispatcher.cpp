@@ -75,8 +75,7 @@ void BlockingDispatcher::dispatch(PendingSessionPtr session) {
   net::SocketAddress peer = session->peer;
   if (schedule(std::move(session))) return;
   context_.admission.countRefusal(scheduleRefusal());
-  context_.instance.logger().warning("refused " + peer.toString() + " (" +
-                                     listener::refusalName(scheduleRefusal()) + ")");
+  logRefusal(context_, peer, scheduleRefusal());
 }
 
 void BlockingDispatcher::serve(PendingSession &session) noexcept {

@@ -4,13 +4,20 @@
 
 namespace wharf::dispatch {
 
+void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
+                listener::Refusal refusal) {
+  std::optional<uint64_t> leftOut = context.admission.refusalLog().admit();
+  if (!leftOut) return;
+  context.instance.logger().warning(
+      "refused " + peer.toString() + " (" + listener::refusalName(refusal) + ")" +
+      (*leftOut ? " after " + std::to_string(*leftOut) + " more refusals not logged" : ""));
+}
+
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer) {
   listener::Refusal refusal{};
   auto ticket = context.admission.admit(peer, refusal);
-  if (!ticket)
-    context.instance.logger().warning("refused " + peer.toString() + " (" +
-                                      listener::refusalName(refusal) + ")");
+  if (!ticket) logRefusal(context, peer, refusal);
   return ticket;
 }
 

@@ -9,6 +9,10 @@
 
 namespace wharf::dispatch {
 
+// Logs a refusal, at most 10 a second per listener (the counters count all).
+void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
+                listener::Refusal refusal);
+
 // A ticket for `peer`, or nullopt after logging why it was refused.
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer);

@@ -13,6 +13,7 @@
 
 #include "config/Config.h"
 #include "listener/AccessPolicy.h"
+#include "listener/LogThrottle.h"
 #include "net/SocketAddress.h"
 
 namespace wharf::listener {
@@ -49,6 +50,9 @@ class Admission {
   // Takes a token when it returns zero.
   std::chrono::nanoseconds acceptPause();
 
+  // Refusals are logged through this, so an attack cannot flood the log.
+  LogThrottle &refusalLog() { return refusalLog_; }
+
   uint64_t active() const { return active_.load(std::memory_order_relaxed); }
   uint64_t total() const { return total_.load(std::memory_order_relaxed); }
   uint64_t refused(Refusal refusal) const {
@@ -64,6 +68,7 @@ class Admission {
   std::map<std::string, size_t> perSource_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_;
+  LogThrottle refusalLog_{10};
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> refused_[static_cast<size_t>(Refusal::Count)] = {};

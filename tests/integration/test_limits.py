@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 
 from clients import DatagramClient, receive_exactly, receive_until_closed
 from wharf_harness import WHARFD, WharfTestCase, free_port
@@ -151,4 +152,24 @@ class DatagramLimits(WharfTestCase):
             denied.bind(("127.0.0.5", 0))
             denied.sendto(b"hello", ("127.0.0.1", port))
             server.wait_for_log(r"refused 127\.0\.0\.5:\d+ \(access\)")
+        self.assertStops(server)
+
+
+class RefusalLogging(WharfTestCase):
+    def test_a_flood_of_refusals_is_counted_but_not_all_logged(self):
+        port = free_port()
+        server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "plugin": "echo", "deny": "127.0.0.66"}},
+                             host={"admin": "admin.sock"})
+        for _ in range(60):
+            refused(connect_from("127.0.0.66", port))
+        time.sleep(1.1)  # a new one-second window
+        refused(connect_from("127.0.0.66", port))
+        server.wait_for_log(r"refused 127\.0\.0\.66:\d+ \(access\) after \d+ more refusals "
+                            r"not logged")
+        status = subprocess.run([WHARFCTL, "--admin", server.path("admin.sock"), "status",
+                                 "--json"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(json.loads(status.stdout)["listeners"][0]["sessions"]["refused"]
+                         ["access"], 61)
+        self.assertLess(server.log().count("refused 127.0.0.66"), 61)
         self.assertStops(server)
