@@ -1,8 +1,6 @@
 #include "dispatch/BlockingDispatcher.h"
 
 #include <Poco/Logger.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -14,15 +12,6 @@
 #include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
-namespace {
-
-// Out of descriptors or memory: pausing lets sessions end and free some,
-// instead of spinning on a listening socket that stays readable.
-bool isResourceShortage(int error) {
-  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
-}
-
-}  // namespace
 
 BlockingDispatcher::BlockingDispatcher(const DispatchContext &context) : context_(context) {}
 
@@ -88,24 +77,16 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
 }
 
 void BlockingDispatcher::acceptConnection() {
-  net::SocketAddress peer;
   // The listening socket is non-blocking; the accepted one is blocking.
-  net::FileDescriptor connection(
-      ::accept4(context_.socket.fd(), peer.get(), peer.lengthPointer(), SOCK_CLOEXEC));
+  auto [connection, peer, resourceShortage] = acceptOne(context_, SOCK_CLOEXEC);
   if (!connection.valid()) {
-    int error = errno;
-    if (error == EAGAIN || error == EINTR || error == ECONNABORTED) return;
-    if (error == EINVAL && stopSignal_.requested()) return;  // shut down by stopAccepting
-    context_.instance.logger().warning(std::string("accept: ") + std::strerror(error));
-    if (isResourceShortage(error)) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // Pausing lets sessions end and free descriptors, instead of spinning on
+    // a listening socket that stays readable.
+    if (resourceShortage) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return;
   }
   auto ticket = admitPeer(context_, peer);
   if (!ticket) return;  // closed at once
-  if (peer.family() != AF_UNIX) {
-    int on = 1;  // a reply goes out when written, not when Nagle allows
-    ::setsockopt(connection.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  }
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
     timeval timeout{static_cast<time_t>(idle.count() / 1000),
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};

@@ -1,8 +1,34 @@
 #include "dispatch/Intake.h"
 
 #include <Poco/Logger.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
 
 namespace wharf::dispatch {
+
+Accepted acceptOne(const DispatchContext &context, int flags) {
+  Accepted accepted;
+  accepted.socket = net::FileDescriptor(
+      ::accept4(context.socket.fd(), accepted.peer.get(), accepted.peer.lengthPointer(), flags));
+  if (!accepted.socket.valid()) {
+    int error = errno;
+    if (error == EAGAIN || error == EINTR || error == ECONNABORTED || error == EINVAL)
+      return accepted;  // EINVAL: no longer listening (stopAccepting shut it down)
+    context.instance.logger().warning(std::string("accept: ") + std::strerror(error));
+    accepted.resourceShortage =
+        error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+    return accepted;
+  }
+  if (accepted.peer.family() != AF_UNIX) {
+    int on = 1;
+    ::setsockopt(accepted.socket.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  }
+  return accepted;
+}
 
 void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
                 listener::Refusal refusal) {

@@ -1,6 +1,6 @@
 // Internal. The checks every dispatcher makes on what it takes off the
-// listening socket, in one place: admission (logged when refused) and the
-// datagram size bound.
+// listening socket, in one place: accepting, admission (logged when refused)
+// and the datagram size bound.
 #pragma once
 
 #include <optional>
@@ -8,6 +8,18 @@
 #include "dispatch/DispatchMode.h"
 
 namespace wharf::dispatch {
+
+struct Accepted {
+  net::FileDescriptor socket;  // invalid: nothing accepted
+  net::SocketAddress peer;
+  bool resourceShortage = false;  // out of descriptors or memory: pause accepting a while
+};
+
+// Accepts one connection with accept4 `flags`, TCP_NODELAY set for IP peers
+// (a reply goes out when written, not when Nagle allows). An empty backlog,
+// an aborted connection or a listening socket shut down by stopAccepting
+// yield nothing silently; other errors are logged.
+Accepted acceptOne(const DispatchContext &context, int flags);
 
 // Logs a refusal, at most 10 a second per listener (the counters count all).
 void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,

@@ -1,8 +1,6 @@
 #include "dispatch/ReactorDispatcher.h"
 
 #include <Poco/Logger.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -92,7 +90,10 @@ void ReactorDispatcher::run() noexcept {
   };
   for (;;) {
     try {
-      loop_.run(keepGoing, kTick, [this] { closeIdleSessions(); });
+      loop_.run(keepGoing, kTick, [this] {
+        resumeAccepting();
+        closeIdleSessions();
+      });
       return;
     } catch (const std::exception &error) {
       logger.error(std::string("event loop: ") + error.what());
@@ -111,21 +112,14 @@ void ReactorDispatcher::onEvents(uint32_t) {
 
 void ReactorDispatcher::acceptConnections() {
   for (int i = 0; i < kAcceptsPerEvent; ++i) {
-    if (context_.admission.acceptPause().count() > 0) return;  // the next tick retries
-    net::SocketAddress peer;
-    net::FileDescriptor socket(::accept4(context_.socket.fd(), peer.get(), peer.lengthPointer(),
-                                         SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (context_.admission.acceptPause().count() > 0) return pauseAccepting();  // accept_rate
+    auto [socket, peer, resourceShortage] = acceptOne(context_, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (!socket.valid()) {
-      if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-        context_.instance.logger().warning(std::string("accept: ") + std::strerror(errno));
+      if (resourceShortage) pauseAccepting();  // let sessions end and free descriptors
       return;
     }
     auto ticket = admitPeer(context_, peer);
     if (!ticket) continue;
-    if (peer.family() != AF_UNIX) {
-      int on = 1;  // small replies go out at once, as the blocking modes' do
-      ::setsockopt(socket.fd(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    }
     auto connection =
         std::make_unique<Connection>(*this, std::move(*ticket), std::move(socket), peer);
     Connection *raw = connection.get();
@@ -148,6 +142,20 @@ void ReactorDispatcher::receiveDatagrams() {
                                 peer,
                                 std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
   }
+}
+
+// The listening socket stays readable while connections wait, so a pause
+// unwatches it (a level-triggered loop would spin) until the next tick.
+void ReactorDispatcher::pauseAccepting() {
+  if (acceptPaused_) return;
+  loop_.unwatch(context_.socket.fd());
+  acceptPaused_ = true;
+}
+
+void ReactorDispatcher::resumeAccepting() {
+  if (!acceptPaused_) return;
+  acceptPaused_ = false;
+  if (listening_) loop_.watch(context_.socket.fd(), EPOLLIN, this);
 }
 
 void ReactorDispatcher::closeIdleSessions() {

@@ -31,6 +31,8 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void onEvents(uint32_t events) override;  // the listening socket
   void acceptConnections();
   void receiveDatagrams();
+  void pauseAccepting();
+  void resumeAccepting();
   void closeIdleSessions();
   void remove(Connection *connection);
 
@@ -40,6 +42,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   std::map<Connection *, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> stopAccepting_ = false;
   bool listening_ = false;
+  bool acceptPaused_ = false;  // unwatched until the next tick (accept_rate, no descriptors)
   std::thread thread_;
 };
 

@@ -15,6 +15,13 @@ from wharf_harness import WHARFD, WharfTestCase, free_port
 WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 
 
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def connect_from(source, port):
     """A TCP connection to 127.0.0.1:port from the loopback address `source`."""
     client = socket.socket()
@@ -129,12 +136,21 @@ class Limits(WharfTestCase):
         self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no input; closing")
 
     def test_accept_rate_pauses_and_never_refuses(self):
-        self.start(accept_rate="2")
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_accept_rate(mode)
+
+    def check_accept_rate(self, mode):
+        self.start(accept_rate="2", mode=mode)
+        cpu_before, wall_before = cpu_seconds(self.server.process.pid), time.monotonic()
         clients = [connect_from("127.0.0.1", self.port) for _ in range(5)]
         for client in clients:
             self.assertTrue(echoes(client))  # served, some after a pause
             client.close()
         self.assertEqual(sum(self.refusals().values()), 0)
+        # Pausing waits; it does not spin on the still-readable listening socket.
+        cpu = cpu_seconds(self.server.process.pid) - cpu_before
+        self.assertLess(cpu, 0.5 * (time.monotonic() - wall_before))
 
 
 class DatagramLimits(WharfTestCase):
