@@ -1,5 +1,6 @@
 #include "app/Daemon.h"
 
+#include <Poco/JSON/Array.h>
 #include <Poco/Logger.h>
 
 #include <atomic>
@@ -8,9 +9,9 @@
 #include <thread>
 
 #include "app/Logging.h"
+#include "app/PluginWatcher.h"
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
-#include "config/ConfigLoader.h"
 #include "control/StatusReport.h"
 #include "dispatch/DispatchMode.h"
 
@@ -27,7 +28,15 @@ std::filesystem::path defaultPluginDir() {
   return WHARF_INSTALL_PLUGIN_DIR;
 }
 
+// How often drain deadlines are checked.
+constexpr auto kEnforcePeriod = std::chrono::milliseconds(250);
+
 }  // namespace
+
+Daemon::Daemon(DaemonOptions options)
+    : options_(std::move(options)), loader_({defaultPluginDir(), dispatch::dispatchModeKeys()}) {}
+
+Daemon::~Daemon() = default;
 
 int Daemon::run() {
   configureLogging("information");
@@ -40,11 +49,12 @@ int Daemon::run() {
     return kExitRefused;
   }
   if (options_.checkOnly) {
-    std::cout << options_.configFile.string() << ": OK (" << listeners_.size() << " listeners)\n";
+    std::cout << options_.configFile.string() << ": OK (" << listeners_.serving().size()
+              << " listeners)\n";
     return kExitOk;
   }
   try {
-    for (auto &listener : listeners_) listener->bind();
+    listeners_.bind();
     admin_ = openAdminSocket();
   } catch (const std::exception &error) {
     logger.error(error.what());
@@ -59,45 +69,97 @@ std::unique_ptr<control::AdminServer> Daemon::openAdminSocket() {
   if (config_.host.adminSocket.empty()) return nullptr;
   std::map<std::string, control::AdminServer::Handler> commands;
   commands["status"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    std::lock_guard lock(mutex_);
     control::reportStatus(listeners_, reply);
   };
   commands["stop"] = [](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     reply.set("stopping", true);
     ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
   };
-  commands["reload"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {
-    throw std::runtime_error("reload is not available in this version of wharfd");
+  commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
+    for (const auto &change : reload(false)) changes->add(change);
+    reply.set("changes", changes);
   };
   return std::make_unique<control::AdminServer>(config_.host.adminSocket, std::move(commands));
 }
 
 void Daemon::prepare() {
-  config::ConfigLoader loader({defaultPluginDir(), dispatch::dispatchModeKeys()});
-  config_ = loader.load(options_.configFile);
+  config_ = loader_.load(options_.configFile);
   configureLogging(config_.host.logLevel);
-  for (const auto &listenerConfig : config_.listeners)
-    listeners_.push_back(std::make_unique<listener::Listener>(
-        listenerConfig, plugins_.get(listenerConfig.pluginPath)));
+  listeners_.load(config_, plugins_);
+}
+
+std::vector<std::string> Daemon::reload(bool pluginsOnly) {
+  Poco::Logger &logger = Poco::Logger::get("wharfd");
+  std::lock_guard lock(mutex_);
+  try {
+    if (stopping_) throw std::runtime_error("wharfd is stopping");
+    config::Config next = pluginsOnly ? config_ : loader_.load(options_.configFile);
+    auto changes =
+        listeners_.reload(next, plugins_, {next.host.drainTimeout, next.host.maxGenerations});
+    if (next.host.adminSocket != config_.host.adminSocket)
+      changes.push_back("[host] admin: a new control socket path takes effect at restart");
+    if (next.host.logLevel != config_.host.logLevel) setLogLevel(next.host.logLevel);
+    config_ = std::move(next);
+    updateWatcher();
+    for (const auto &change : changes) logger.notice("reload: " + change);
+    return changes;
+  } catch (const std::exception &error) {
+    logger.error(std::string("reload refused, nothing changed: ") + error.what());
+    throw;
+  }
+}
+
+listener::DrainLimits Daemon::drainLimits() const {
+  return {config_.host.drainTimeout, config_.host.maxGenerations};
+}
+
+void Daemon::updateWatcher() {
+  if (!config_.host.watch) {
+    watcher_.reset();
+    return;
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto &listener : config_.listeners) files.push_back(listener.pluginPath);
+  if (watcher_ && watcher_->files() == files) return;
+  watcher_ = std::make_unique<PluginWatcher>(files, [this] { pluginsChanged_ = true; });
 }
 
 void Daemon::serveUntilStopped() {
   Poco::Logger &logger = Poco::Logger::get("wharfd");
   logger.information(raiseOpenFileLimit());
-  for (auto &listener : listeners_) {
-    listener->start();
+  {
+    std::lock_guard lock(mutex_);
+    listeners_.start();
+    updateWatcher();
+  }
+  for (const auto &listener : listeners_.serving()) {
     const auto &config = listener->config();
-    const auto &plugin = listener->instance().plugin();
+    const auto &plugin = listener->current()->instance().plugin();
     logger.information(
         "[" + config.section() + "] " + std::string(net::transportName(config.endpoint.transport)) +
         " " + listener->boundAddress() + " mode " + config.mode + ", plugin " + plugin.name() +
         " " + plugin.version() + " (" + plugin.file().string() + ")");
   }
-  logger.notice("wharfd " WHARF_VERSION " ready, " + std::to_string(listeners_.size()) +
+  logger.notice("wharfd " WHARF_VERSION " ready, " + std::to_string(listeners_.serving().size()) +
                 " listeners, pid " + std::to_string(::getpid()));
   for (;;) {
-    int signal = waitForSignal();
-    if (signal != SIGHUP) return stop(signal);
-    logger.warning("SIGHUP: reloading is not available in this version; ignored");
+    int signal = waitForSignal(kEnforcePeriod);
+    if (signal == SIGHUP || (signal == 0 && pluginsChanged_.exchange(false))) {
+      logger.notice(signal == SIGHUP ? "SIGHUP: reloading " + options_.configFile.string()
+                                     : "a plugin file was replaced: reloading plugins");
+      try {
+        reload(signal == 0);
+      } catch (const std::exception &) {
+        // logged by reload(); the old state keeps serving
+      }
+    } else if (signal == 0) {
+      std::lock_guard lock(mutex_);
+      listeners_.enforce(drainLimits());
+    } else {
+      return stop(signal);
+    }
   }
 }
 
@@ -106,7 +168,12 @@ void Daemon::serveUntilStopped() {
 // second SIGTERM/SIGINT.
 void Daemon::stop(int signal) {
   Poco::Logger &logger = Poco::Logger::get("wharfd");
-  for (auto &listener : listeners_) listener->stopAccepting();
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    watcher_.reset();
+    listeners_.stopAccepting();
+  }
   auto timeout = config_.host.shutdownTimeout;
   logger.notice(std::string("signal ") + strsignal(signal) + ": no longer accepting; " +
                 (signal == SIGQUIT ? "closing sessions now"
@@ -114,7 +181,7 @@ void Daemon::stop(int signal) {
                                          std::to_string(timeout.count()) + " ms"));
   std::atomic<bool> drained = false;
   std::thread drainer([&] {
-    for (auto &listener : listeners_) listener->drain();
+    listeners_.drain();
     drained = true;
   });
   auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -127,19 +194,12 @@ void Daemon::stop(int signal) {
                                                                               : nullptr;
     if (reason == nullptr || cut) continue;
     cut = true;
-    logger.warning(std::string(reason) + ": closing " + std::to_string(cutSessions()) +
+    logger.warning(std::string(reason) + ": closing " + std::to_string(listeners_.cutSessions()) +
                    " remaining sessions");
   }
   drainer.join();
   admin_.reset();
-  listeners_.clear();
   logger.notice("stopped");
-}
-
-size_t Daemon::cutSessions() {
-  size_t cut = 0;
-  for (auto &listener : listeners_) cut += listener->cutSessions();
-  return cut;
 }
 
 }  // namespace wharf::app

@@ -16,6 +16,10 @@ void configureLogging(const std::string &level) {
   Poco::Logger::root().setChannel(channel);
   // Loggers made before this call (per listener) take the new settings too.
   Poco::Logger::setChannel("", channel);
+  setLogLevel(level);
+}
+
+void setLogLevel(const std::string &level) {
   Poco::Logger::setLevel("", Poco::Logger::parseLevel(level));
 }
 

@@ -8,5 +8,8 @@ namespace wharf::app {
 
 // THREAD: main, before any other thread starts. `level` is a Poco level name.
 void configureLogging(const std::string &level);
+// THREAD: any. Changes the level only: the channel is never replaced while
+// other threads may be logging through it.
+void setLogLevel(const std::string &level);
 
 }  // namespace wharf::app

@@ -16,6 +16,8 @@ namespace wharf::config {
 struct PluginOption {
   std::string key;  // without the "option." prefix
   std::string value;
+
+  bool operator==(const PluginOption &) const = default;
 };
 
 // What a listener admits; 0 means unlimited throughout.
@@ -54,6 +56,9 @@ struct ListenerConfig {
   int line = 0;  // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
+  // Whether `other` differs from this at most in its plugin and options: then
+  // a reload keeps the listener, and at most its plugin generation changes.
+  bool sameShapeAs(const ListenerConfig &other) const;
 };
 
 struct HostConfig {
@@ -61,6 +66,11 @@ struct HostConfig {
   std::filesystem::path adminSocket;  // empty: no control socket
   std::string logLevel = "information";
   std::chrono::milliseconds shutdownTimeout{30000};  // then remaining sessions are cut
+  // After a reload, sessions on an older plugin generation (or a removed
+  // listener) may run this long; then they are cut.
+  std::chrono::milliseconds drainTimeout{std::chrono::minutes(10)};
+  size_t maxGenerations = 4;  // loaded at once per listener, the current one included
+  bool watch = false;         // reload a plugin when its file in plugin_dir is replaced
 };
 
 struct Config {

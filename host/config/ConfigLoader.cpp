@@ -14,7 +14,9 @@ namespace {
 const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
-const std::set<std::string> kHostKeys = {"plugin_dir", "admin", "log_level", "shutdown_timeout"};
+const std::set<std::string> kHostKeys = {
+    "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
+    "drain_timeout", "max_generations", "watch"};
 const std::set<std::string> kListenerKeys = {
     "transport",      "listen", "mode", "plugin",      "backlog",      "max_connections",
     "max_per_source", "allow",  "deny", "accept_rate", "idle_timeout", "max_datagram"};
@@ -95,6 +97,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
     host.logLevel = *level;
   }
   host.shutdownTimeout = reader.duration("shutdown_timeout").value_or(host.shutdownTimeout);
+  host.drainTimeout = reader.duration("drain_timeout").value_or(host.drainTimeout);
+  host.maxGenerations = reader.count("max_generations", 2).value_or(host.maxGenerations);
+  host.watch = reader.flag("watch").value_or(host.watch);
   return host;
 }
 

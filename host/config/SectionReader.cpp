@@ -47,6 +47,14 @@ std::optional<size_t> SectionReader::count(const std::string &key, size_t minimu
   return static_cast<size_t>(number);
 }
 
+std::optional<bool> SectionReader::flag(const std::string &key) const {
+  const std::string *value = get(key);
+  if (value == nullptr) return std::nullopt;
+  if (*value == "true" || *value == "yes" || *value == "on") return true;
+  if (*value == "false" || *value == "no" || *value == "off") return false;
+  fail(key, "'" + *value + "' is not a yes/no value (true, yes, on, false, no, off)");
+}
+
 std::optional<std::chrono::milliseconds> SectionReader::duration(const std::string &key) const {
   const std::string *value = get(key);
   if (value == nullptr) return std::nullopt;

@@ -27,6 +27,8 @@ class SectionReader {
   std::filesystem::path path(const std::string &value) const;
   // A whole number >= minimum.
   std::optional<size_t> count(const std::string &key, size_t minimum = 0) const;
+  // true/yes/on or false/no/off.
+  std::optional<bool> flag(const std::string &key) const;
   // "30" or "30s", "500ms", "2m", "1h"; at least zero.
   std::optional<std::chrono::milliseconds> duration(const std::string &key) const;
   // A number >= 0, possibly fractional ("0.5").

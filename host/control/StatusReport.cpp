@@ -4,38 +4,46 @@
 #include <unistd.h>
 
 namespace wharf::control {
+namespace {
 
-void reportStatus(const std::vector<std::unique_ptr<listener::Listener>> &listeners,
-                  Poco::JSON::Object &reply) {
+Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draining) {
+  const auto &config = listener.config();
+  listener::GenerationPtr generation = listener.current();
+  const auto &plugin = generation->instance().plugin();
+  Poco::JSON::Object::Ptr pluginInfo = new Poco::JSON::Object;
+  pluginInfo->set("name", plugin.name());
+  pluginInfo->set("version", plugin.version());
+  pluginInfo->set("file", plugin.file().string());
+  pluginInfo->set("generation", generation->number());
+  pluginInfo->set("generations_loaded", listener.generationsLoaded());
+  Poco::JSON::Object::Ptr sessions = new Poco::JSON::Object;
+  const listener::Admission &admission = listener.admission();
+  sessions->set("active", admission.active());
+  sessions->set("total", admission.total());
+  Poco::JSON::Object::Ptr refused = new Poco::JSON::Object;
+  for (size_t reason = 0; reason < static_cast<size_t>(listener::Refusal::Count); ++reason)
+    refused->set(listener::refusalName(static_cast<listener::Refusal>(reason)),
+                 admission.refused(static_cast<listener::Refusal>(reason)));
+  sessions->set("refused", refused);
+  Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+  entry->set("name", config.name);
+  entry->set("state", std::string(draining ? "draining" : "serving"));
+  entry->set("transport", std::string(net::transportName(config.endpoint.transport)));
+  entry->set("listen", listener.boundAddress());
+  entry->set("mode", config.mode);
+  entry->set("plugin", pluginInfo);
+  entry->set("sessions", sessions);
+  return entry;
+}
+
+}  // namespace
+
+void reportStatus(const listener::ListenerSet &listeners, Poco::JSON::Object &reply) {
   reply.set("version", std::string(WHARF_VERSION));
   reply.set("pid", static_cast<int>(::getpid()));
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-  for (const auto &listener : listeners) {
-    const auto &config = listener->config();
-    const auto &plugin = listener->instance().plugin();
-    Poco::JSON::Object::Ptr pluginInfo = new Poco::JSON::Object;
-    pluginInfo->set("name", plugin.name());
-    pluginInfo->set("version", plugin.version());
-    pluginInfo->set("file", plugin.file().string());
-    pluginInfo->set("generation", 1);
-    Poco::JSON::Object::Ptr sessions = new Poco::JSON::Object;
-    const listener::Admission &admission = listener->admission();
-    sessions->set("active", admission.active());
-    sessions->set("total", admission.total());
-    Poco::JSON::Object::Ptr refused = new Poco::JSON::Object;
-    for (size_t reason = 0; reason < static_cast<size_t>(listener::Refusal::Count); ++reason)
-      refused->set(listener::refusalName(static_cast<listener::Refusal>(reason)),
-                   admission.refused(static_cast<listener::Refusal>(reason)));
-    sessions->set("refused", refused);
-    Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
-    entry->set("name", config.name);
-    entry->set("transport", std::string(net::transportName(config.endpoint.transport)));
-    entry->set("listen", listener->boundAddress());
-    entry->set("mode", config.mode);
-    entry->set("plugin", pluginInfo);
-    entry->set("sessions", sessions);
-    list->add(entry);
-  }
+  for (const auto &listener : listeners.serving()) list->add(describe(*listener, false));
+  for (const auto *listener : listeners.draining()) list->add(describe(*listener, true));
   reply.set("listeners", list);
 }
 

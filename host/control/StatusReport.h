@@ -3,15 +3,11 @@
 
 #include <Poco/JSON/Object.h>
 
-#include <memory>
-#include <vector>
-
-#include "listener/Listener.h"
+#include "listener/ListenerSet.h"
 
 namespace wharf::control {
 
-// THREAD: any; reads only what does not change after start, and counters.
-void reportStatus(const std::vector<std::unique_ptr<listener::Listener>> &listeners,
-                  Poco::JSON::Object &reply);
+// THREAD: any, one at a time with reloads.
+void reportStatus(const listener::ListenerSet &listeners, Poco::JSON::Object &reply);
 
 }  // namespace wharf::control

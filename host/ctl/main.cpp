@@ -98,6 +98,11 @@ int main(int argc, char **argv) {
     } else if (command == "status") {
       reply->stringify(std::cout, 2);
       std::cout << "\n";
+    } else if (command == "reload") {
+      auto changes = reply->getArray("changes");
+      for (size_t i = 0; changes && i < changes->size(); ++i)
+        std::cout << "wharfd: " << changes->getElement<std::string>(static_cast<unsigned>(i))
+                  << "\n";
     } else {
       std::cout << "wharfd: " << command << " accepted\n";
     }

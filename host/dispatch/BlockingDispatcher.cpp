@@ -35,7 +35,6 @@ void BlockingDispatcher::drain() {
 }
 
 void BlockingDispatcher::loop() noexcept {
-  Poco::Logger &logger = context_.instance.logger();
   for (;;) {
     auto pause = context_.admission.acceptPause();  // accept_rate: wait, never refuse
     if (pause.count() > 0) {
@@ -46,15 +45,15 @@ void BlockingDispatcher::loop() noexcept {
     try {
       takeNext();
     } catch (const std::exception &error) {
-      logger.error(std::string("dispatching a session failed: ") + error.what());
+      context_.logger.error(std::string("dispatching a session failed: ") + error.what());
     } catch (...) {
-      logger.error("dispatching a session failed");
+      context_.logger.error("dispatching a session failed");
     }
   }
 }
 
 void BlockingDispatcher::takeNext() {
-  if (context_.instance.socketKind() == WHARF_SOCKET_STREAM)
+  if (context_.streams())
     acceptConnection();
   else
     receiveDatagram();
@@ -68,11 +67,12 @@ void BlockingDispatcher::dispatch(PendingSessionPtr session) {
 }
 
 void BlockingDispatcher::serve(PendingSession &session) noexcept {
+  listener::Generation &generation = *session.generation;
   if (session.connection.valid())
-    session::runStreamSession(context_.instance, context_.style, context_.live,
+    session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer);
   else
-    session::runDatagramSession(context_.instance, context_.style, context_.socket.fd(),
+    session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
                                 session.peer, session.datagram);
 }
 
@@ -92,8 +92,8 @@ void BlockingDispatcher::acceptConnection() {
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
     ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
-  dispatch(std::make_shared<PendingSession>(
-      PendingSession{peer, std::move(connection), {}, std::move(ticket)}));
+  dispatch(std::make_shared<PendingSession>(PendingSession{
+      context_.generations.current(), peer, std::move(connection), {}, std::move(ticket)}));
 }
 
 void BlockingDispatcher::receiveDatagram() {
@@ -105,14 +105,14 @@ void BlockingDispatcher::receiveDatagram() {
                            MSG_TRUNC, peer.get(), peer.lengthPointer());
   if (got < 0) {
     if (errno != EAGAIN && errno != EINTR)
-      context_.instance.logger().warning(std::string("recvfrom: ") + std::strerror(errno));
+      context_.logger.warning(std::string("recvfrom: ") + std::strerror(errno));
     return;
   }
   if (!datagramFits(context_, static_cast<size_t>(got), peer)) return;
   auto ticket = admitPeer(context_, peer);
   if (!ticket) return;
   dispatch(std::make_shared<PendingSession>(
-      PendingSession{peer, net::FileDescriptor(),
+      PendingSession{context_.generations.current(), peer, net::FileDescriptor(),
                      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
                      std::move(ticket)}));
 }

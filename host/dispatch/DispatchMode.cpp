@@ -17,11 +17,11 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
 }
 
 const std::array<DispatchMode, 5> kModes{{
-    {"sync", true, 0, make<SyncDispatcher>, {}},
-    {"thread", true, WHARF_CAP_CONCURRENT, make<ThreadDispatcher>, {}},
-    {"pool", true, WHARF_CAP_CONCURRENT, make<PoolDispatcher>, {"workers", "queue"}},
-    {"fork", true, WHARF_CAP_FORK_SAFE, make<ForkDispatcher>, {"max_children"}},
-    {"reactor", false, 0, make<ReactorDispatcher>, {}},
+    {"sync", true, 0, false, make<SyncDispatcher>, {}},
+    {"thread", true, WHARF_CAP_CONCURRENT, false, make<ThreadDispatcher>, {}},
+    {"pool", true, WHARF_CAP_CONCURRENT, false, make<PoolDispatcher>, {"workers", "queue"}},
+    {"fork", true, WHARF_CAP_FORK_SAFE, true, make<ForkDispatcher>, {"max_children"}},
+    {"reactor", false, 0, false, make<ReactorDispatcher>, {}},
 }};
 
 }  // namespace

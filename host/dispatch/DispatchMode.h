@@ -12,26 +12,28 @@
 #include "config/ConfigLoader.h"
 #include "dispatch/Dispatcher.h"
 #include "listener/Admission.h"
+#include "listener/Generations.h"
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
-#include "session/LiveSessions.h"
 #include "session/Session.h"
 
 namespace wharf::dispatch {
 
 struct DispatchContext {
   const config::ListenerConfig &config;
-  plugin::PluginInstance &instance;
+  listener::Generations &generations;  // a session is served by the one current at admission
   const net::ListenSocket &socket;
-  session::Style style;
   listener::Admission &admission;
-  session::LiveSessions &live;
+  Poco::Logger &logger;  // the listener's
+
+  bool streams() const { return net::isStream(config.endpoint.transport); }
 };
 
 struct DispatchMode {
   std::string_view name;
   bool runsBlockingStyle;         // a session has a thread or process of its own
   uint32_t requiredCapabilities;  // WHARF_CAP_* a plugin must declare to run in this mode
+  bool startsOnlyAtLaunch;        // forks a helper: safe only before wharfd has threads
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
   std::vector<std::string> keys;  // listener keys only this mode takes
 

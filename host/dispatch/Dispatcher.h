@@ -2,6 +2,12 @@
 // sessions off one listening socket and decides where each one runs.
 #pragma once
 
+#include <cstddef>
+
+namespace wharf::listener {
+class Generation;
+}
+
 namespace wharf::dispatch {
 
 // The owner calls stopAccepting() and drain() before destroying a started dispatcher.
@@ -16,9 +22,11 @@ class Dispatcher {
   // THREAD: main, after stopAccepting. Returns once every session has ended.
   virtual void drain() = 0;
   // THREAD: any, after stopAccepting. Closes the sessions the dispatcher holds
-  // outside the live-session registry (a pool's queue, fork's children);
-  // returns how many.
+  // that have not started yet (a pool's queue); returns how many.
   virtual size_t cutHeldSessions() { return 0; }
+  // THREAD: main, before `generation` becomes current. For dispatchers that
+  // serve sessions outside this process; throws if it cannot be handed over.
+  virtual void adopt(const listener::Generation &) {}
 };
 
 }  // namespace wharf::dispatch

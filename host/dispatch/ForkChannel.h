@@ -15,10 +15,12 @@
 namespace wharf::dispatch::fork {
 
 enum class Kind : uint32_t {
-  Serve = 1,  // wharfd → helper: serve this session (a socket passed along, or datagram bytes)
-  Cut = 2,    // wharfd → helper: end every child now
+  Serve = 1,  // wharfd → helper: serve session `id` (a socket passed along, or datagram bytes)
+  Cut = 2,    // wharfd → helper: end session `id`'s child now
   Stop = 3,   // wharfd → helper: exit once every child has ended
   Done = 4,   // helper → wharfd: session `id` has ended
+  Load = 5,   // wharfd → helper: serve new sessions with generation `id`: the
+              // plugin's staged copy passed along, its options as the payload
 };
 
 struct Header {
@@ -30,8 +32,8 @@ struct Header {
 
 struct Message {
   Header header{};
-  net::FileDescriptor socket;    // Serve of a stream session
-  std::vector<uint8_t> payload;  // Serve of a datagram session
+  net::FileDescriptor socket;    // Serve of a stream session; Load's plugin copy
+  std::vector<uint8_t> payload;  // Serve of a datagram session; Load's options
 };
 
 // Sends one message, with `socket` (if >= 0) as SCM_RIGHTS. False on failure.

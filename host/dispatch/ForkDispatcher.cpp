@@ -14,6 +14,26 @@
 
 namespace wharf::dispatch {
 
+// A session a child process serves, as wharfd sees it: its admission place
+// and generation (held until the helper reports its end), registered so that
+// a deadline can cut it.
+class ForkDispatcher::Child : public session::Cuttable {
+ public:
+  Child(ForkDispatcher &owner, uint64_t id, PendingSessionPtr session)
+      : owner_(owner),
+        id_(id),
+        session_(std::move(session)),
+        registered_(session_->generation->live(), *this) {}
+
+  void cut() override { owner_.cutChild(id_); }
+
+ private:
+  ForkDispatcher &owner_;
+  uint64_t id_;
+  PendingSessionPtr session_;
+  session::LiveSessions::Entry registered_;
+};
+
 ForkDispatcher::ForkDispatcher(const DispatchContext &context)
     : BlockingDispatcher(context), maxChildren_(context.config.fork.maxChildren) {
   int ends[2];
@@ -27,7 +47,7 @@ ForkDispatcher::ForkDispatcher(const DispatchContext &context)
   }
   ::close(ends[1]);
   channel_ = net::FileDescriptor(ends[0]);
-  context.instance.logger().information("fork helper process " + std::to_string(helper_));
+  context.logger.information("fork helper process " + std::to_string(helper_));
 }
 
 ForkDispatcher::~ForkDispatcher() {
@@ -39,6 +59,20 @@ void ForkDispatcher::start() {
   BlockingDispatcher::start();
 }
 
+void ForkDispatcher::adopt(const listener::Generation &generation) {
+  fork::Header load{};
+  load.kind = fork::Kind::Load;
+  load.id = generation.number();
+  std::vector<uint8_t> options;
+  for (const auto &option : generation.instance().options())
+    for (const std::string *text : {&option.key, &option.value})
+      options.insert(options.end(), text->c_str(), text->c_str() + text->size() + 1);
+  if (!fork::send(channel_.fd(), load, generation.instance().plugin().stagedFd(), options))
+    throw std::runtime_error(std::string("handing generation ") +
+                             std::to_string(generation.number()) +
+                             " to the fork helper: " + std::strerror(errno));
+}
+
 bool ForkDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
   if (running_.size() >= maxChildren_) return false;
@@ -48,13 +82,20 @@ bool ForkDispatcher::schedule(PendingSessionPtr session) {
   request.peerLength = session->peer.length();
   std::memcpy(&request.peer, session->peer.get(), session->peer.length());
   if (!fork::send(channel_.fd(), request, session->connection.fd(), session->datagram)) {
-    context().instance.logger().error(std::string("handing a session to the fork helper: ") +
-                                      std::strerror(errno));
+    context().logger.error(std::string("handing a session to the fork helper: ") +
+                           std::strerror(errno));
     return false;
   }
   session->connection = net::FileDescriptor();  // the child has its own copy now
-  running_.emplace(request.id, std::move(session));
+  running_.emplace(request.id, std::make_unique<Child>(*this, request.id, std::move(session)));
   return true;
+}
+
+void ForkDispatcher::cutChild(uint64_t id) {
+  fork::Header cut{};
+  cut.kind = fork::Kind::Cut;
+  cut.id = id;
+  fork::send(channel_.fd(), cut, -1, {});
 }
 
 void ForkDispatcher::readReports() noexcept {
@@ -75,18 +116,6 @@ void ForkDispatcher::waitForSessions() {
     idle_.wait(lock, [this] { return running_.empty(); });
   }
   stopHelper();
-}
-
-size_t ForkDispatcher::cutHeldSessions() {
-  size_t running = 0;
-  {
-    std::lock_guard lock(mutex_);  // counted first: the children may report their ends at once
-    running = running_.size();
-  }
-  fork::Header cut{};
-  cut.kind = fork::Kind::Cut;
-  fork::send(channel_.fd(), cut, -1, {});
-  return running;
 }
 
 void ForkDispatcher::stopHelper() {

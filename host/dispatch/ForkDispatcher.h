@@ -2,6 +2,8 @@
 // once (more are refused), every child reaped. wharfd's side: it passes each
 // accepted socket (or datagram) to the listener's helper process and holds
 // the session's admission place until the helper reports the child's end.
+// A new plugin generation is sent to the helper, which loads it for the
+// children it forks from then on; children keep the code they were born with.
 #pragma once
 
 #include <sys/types.h>
@@ -22,7 +24,7 @@ class ForkDispatcher : public BlockingDispatcher {
   ~ForkDispatcher() override;
 
   void start() override;
-  size_t cutHeldSessions() override;
+  void adopt(const listener::Generation &generation) override;
 
  protected:
   bool schedule(PendingSessionPtr session) override;
@@ -30,7 +32,10 @@ class ForkDispatcher : public BlockingDispatcher {
   void waitForSessions() override;
 
  private:
+  class Child;
+
   void readReports() noexcept;
+  void cutChild(uint64_t id);
   void stopHelper();
 
   const size_t maxChildren_;
@@ -38,7 +43,7 @@ class ForkDispatcher : public BlockingDispatcher {
   pid_t helper_ = -1;
   std::mutex mutex_;
   std::condition_variable idle_;
-  std::map<uint64_t, PendingSessionPtr> running_;  // by id: their admission places
+  std::map<uint64_t, std::unique_ptr<Child>> running_;  // by id
   uint64_t nextId_ = 1;
   std::thread reports_;
 };

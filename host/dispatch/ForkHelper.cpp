@@ -13,6 +13,7 @@
 #include <string>
 
 #include "dispatch/ForkChannel.h"
+#include "plugin/PluginError.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
 
@@ -27,7 +28,12 @@ struct Child {
 class Helper {
  public:
   Helper(int channel, const DispatchContext &context)
-      : channel_(channel), context_(context), logger_(context.instance.logger()) {}
+      : channel_(channel),
+        context_(context),
+        logger_(context.logger),
+        inherited_(context.generations.current()),
+        instance_(&inherited_->instance()),
+        style_(inherited_->style()) {}
 
   [[noreturn]] void run() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive wharfd
@@ -57,8 +63,11 @@ class Helper {
       case fork::Kind::Serve:
         return spawn(*message);
       case fork::Kind::Cut:
-        for (const auto &[pid, child] : children_) ::kill(pid, SIGTERM);
+        for (const auto &[pid, child] : children_)
+          if (child.id == message->header.id) ::kill(pid, SIGTERM);
         return;
+      case fork::Kind::Load:
+        return load(*message);
       case fork::Kind::Stop:
         stopping_ = true;
         return;
@@ -79,6 +88,32 @@ class Helper {
     children_[pid] = {message.header.id, peer.toString()};
   }
 
+  // Loads a new generation from wharfd's staged copy of the plugin. wharfd
+  // has loaded the same bytes already; a failure here keeps the previous one.
+  void load(fork::Message &message) {
+    config::ListenerConfig config = context_.config;
+    config.options.clear();
+    const auto *text = reinterpret_cast<const char *>(message.payload.data());
+    for (size_t at = 0; at < message.payload.size();) {
+      std::string key(text + at);
+      at += key.size() + 1;
+      std::string value(at < message.payload.size() ? text + at : "");
+      at += value.size() + 1;
+      config.options.push_back({key, value});
+    }
+    try {
+      auto plugin = plugin::Plugin::load(std::make_unique<plugin::PluginLibrary>(
+          std::move(message.socket), inherited_->instance().plugin().file()));
+      auto next = std::make_unique<plugin::PluginInstance>(plugin, config);
+      style_ = findDispatchMode(config.mode)->styleFor(*plugin);
+      loaded_ = std::move(next);  // the previous one's children have their own copies
+      instance_ = loaded_.get();
+    } catch (const std::exception &error) {
+      logger_.error("fork helper: generation " + std::to_string(message.header.id) +
+                    " not loaded, new sessions keep the previous one: " + error.what());
+    }
+  }
+
   [[noreturn]] void serveInChild(fork::Message &message, const net::SocketAddress &peer) {
     ::close(channel_);
     ::close(exits_);
@@ -87,11 +122,9 @@ class Helper {
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // SIGTERM (a cut) ends the child
     if (message.socket.valid()) {
       session::LiveSessions live;
-      session::runStreamSession(context_.instance, context_.style, live, std::move(message.socket),
-                                peer);
+      session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer);
     } else {
-      session::runDatagramSession(context_.instance, context_.style, context_.socket.fd(), peer,
-                                  message.payload);
+      session::runDatagramSession(*instance_, style_, context_.socket.fd(), peer, message.payload);
     }
     ::_exit(0);  // no destructors: wharfd's objects belong to wharfd
   }
@@ -126,6 +159,12 @@ class Helper {
   int channel_;
   const DispatchContext &context_;
   Poco::Logger &logger_;
+  // The generation current when the helper was forked: wharfd's objects,
+  // never destroyed here. Later generations are the helper's own.
+  listener::GenerationPtr inherited_;
+  std::unique_ptr<plugin::PluginInstance> loaded_;
+  plugin::PluginInstance *instance_;  // what new children serve with
+  session::Style style_;
   int exits_ = -1;  // a signalfd for SIGCHLD
   std::map<pid_t, Child> children_;
   bool stopping_ = false;

@@ -18,7 +18,7 @@ Accepted acceptOne(const DispatchContext &context, int flags) {
     int error = errno;
     if (error == EAGAIN || error == EINTR || error == ECONNABORTED || error == EINVAL)
       return accepted;  // EINVAL: no longer listening (stopAccepting shut it down)
-    context.instance.logger().warning(std::string("accept: ") + std::strerror(error));
+    context.logger.warning(std::string("accept: ") + std::strerror(error));
     accepted.resourceShortage =
         error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
     return accepted;
@@ -34,7 +34,7 @@ void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
                 listener::Refusal refusal) {
   std::optional<uint64_t> leftOut = context.admission.refusalLog().admit();
   if (!leftOut) return;
-  context.instance.logger().warning(
+  context.logger.warning(
       "refused " + peer.toString() + " (" + listener::refusalName(refusal) + ")" +
       (*leftOut ? " after " + std::to_string(*leftOut) + " more refusals not logged" : ""));
 }
@@ -50,9 +50,8 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer) {
   size_t maximum = context.config.limits.maxDatagram;
   if (length <= maximum) return true;
-  context.instance.logger().notice("dropped a datagram of " + std::to_string(length) +
-                                   " bytes from " + peer.toString() + " (max_datagram " +
-                                   std::to_string(maximum) + ")");
+  context.logger.notice("dropped a datagram of " + std::to_string(length) + " bytes from " +
+                        peer.toString() + " (max_datagram " + std::to_string(maximum) + ")");
   return false;
 }
 

@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "listener/Admission.h"
+#include "listener/Generation.h"
 #include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
 
 namespace wharf::dispatch {
 
 struct PendingSession {
+  listener::GenerationPtr generation;  // pinned at admission
   net::SocketAddress peer;
   net::FileDescriptor connection;                     // a stream session's socket (blocking)
   std::vector<uint8_t> datagram;                      // a datagram session's bytes

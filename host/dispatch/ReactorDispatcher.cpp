@@ -19,17 +19,21 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 
 }  // namespace
 
-// One session on the loop, with its admission ticket and its registration.
-// Members are destroyed in reverse: unregistered, then the session closes
-// (on_session_close, socket), then its admission place is released.
+// One session on the loop, with its admission ticket, the plugin generation
+// it pinned and its registration. Members are destroyed in reverse:
+// unregistered, then the session closes (on_session_close, socket), then the
+// generation is released (unloaded if it was the last session of a retired
+// one), then its admission place.
 class ReactorDispatcher::Connection : public net::IoHandler {
  public:
   Connection(ReactorDispatcher &owner, listener::Admission::Ticket ticket,
-             net::FileDescriptor socket, const net::SocketAddress &peer)
+             listener::GenerationPtr generation, net::FileDescriptor socket,
+             const net::SocketAddress &peer)
       : owner_(owner),
         ticket_(std::move(ticket)),
-        session_(owner.context_.instance, std::move(socket), peer),
-        registered_(owner.context_.live, session_) {}
+        generation_(std::move(generation)),
+        session_(generation_->instance(), std::move(socket), peer),
+        registered_(generation_->live(), session_) {}
 
   bool open() {
     if (!session_.open()) return false;
@@ -51,6 +55,7 @@ class ReactorDispatcher::Connection : public net::IoHandler {
  private:
   ReactorDispatcher &owner_;
   listener::Admission::Ticket ticket_;
+  listener::GenerationPtr generation_;
   session::ReactorSession session_;
   session::LiveSessions::Entry registered_;
   uint32_t events_ = 0;
@@ -80,7 +85,6 @@ void ReactorDispatcher::drain() {
 }
 
 void ReactorDispatcher::run() noexcept {
-  Poco::Logger &logger = context_.instance.logger();
   auto keepGoing = [this] {
     if (stopAccepting_ && listening_) {
       loop_.unwatch(context_.socket.fd());
@@ -96,7 +100,7 @@ void ReactorDispatcher::run() noexcept {
       });
       return;
     } catch (const std::exception &error) {
-      logger.error(std::string("event loop: ") + error.what());
+      context_.logger.error(std::string("event loop: ") + error.what());
     }
   }
 }
@@ -104,7 +108,7 @@ void ReactorDispatcher::run() noexcept {
 void ReactorDispatcher::onEvents(uint32_t) {
   // A stopped stream socket stays readable (shut down) until the loop unwatches it.
   if (stopAccepting_) return;
-  if (context_.instance.socketKind() == WHARF_SOCKET_STREAM)
+  if (context_.streams())
     acceptConnections();
   else
     receiveDatagrams();
@@ -120,8 +124,8 @@ void ReactorDispatcher::acceptConnections() {
     }
     auto ticket = admitPeer(context_, peer);
     if (!ticket) continue;
-    auto connection =
-        std::make_unique<Connection>(*this, std::move(*ticket), std::move(socket), peer);
+    auto connection = std::make_unique<Connection>(
+        *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
     Connection *raw = connection.get();
     connections_.emplace(raw, std::move(connection));
     if (!raw->open()) remove(raw);
@@ -138,7 +142,8 @@ void ReactorDispatcher::receiveDatagrams() {
     if (!datagramFits(context_, static_cast<size_t>(got), peer)) continue;
     auto ticket = admitPeer(context_, peer);
     if (!ticket) continue;
-    session::runDatagramSession(context_.instance, session::Style::Event, context_.socket.fd(),
+    listener::GenerationPtr generation = context_.generations.current();
+    session::runDatagramSession(generation->instance(), session::Style::Event, context_.socket.fd(),
                                 peer,
                                 std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
   }

@@ -13,24 +13,48 @@ const dispatch::DispatchMode &modeNamed(const config::ListenerConfig &config) {
   return *mode;
 }
 
+GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &config,
+                             const dispatch::DispatchMode &mode,
+                             std::shared_ptr<const plugin::Plugin> plugin) {
+  checkCompatibility(config, mode, *plugin);
+  session::Style style = mode.styleFor(*plugin);
+  return std::make_shared<Generation>(
+      number, std::make_unique<plugin::PluginInstance>(std::move(plugin), config), style);
+}
+
 }  // namespace
 
 Listener::Listener(const config::ListenerConfig &config,
                    std::shared_ptr<const plugin::Plugin> plugin)
-    : config_(config), mode_(modeNamed(config)), admission_(config_.limits) {
-  checkCompatibility(config_, mode_, *plugin);
-  instance_ = std::make_unique<plugin::PluginInstance>(std::move(plugin), config_);
-}
+    : config_(config),
+      mode_(modeNamed(config)),
+      logger_(Poco::Logger::get("listener." + config.name)),
+      admission_(config_.limits),
+      generations_(makeGeneration(1, config_, mode_, std::move(plugin))) {}
 
 Listener::~Listener() {
-  stopAccepting();
+  handOver();  // the socket closes with its last owner
   drain();
 }
 
+GenerationPtr Listener::prepareGeneration(const config::ListenerConfig &config,
+                                          std::shared_ptr<const plugin::Plugin> plugin) const {
+  return makeGeneration(current()->number() + 1, config, mode_, std::move(plugin));
+}
+
+void Listener::install(GenerationPtr next, const DrainLimits &limits) {
+  if (dispatcher_) dispatcher_->adopt(*next);
+  generations_.install(std::move(next), limits);
+}
+
 void Listener::bind() {
-  socket_ = std::make_unique<net::ListenSocket>(config_.endpoint, config_.backlog);
-  dispatcher_ = mode_.create(
-      {config_, *instance_, *socket_, mode_.styleFor(instance_->plugin()), admission_, live_});
+  bind(std::make_shared<net::ListenSocket>(config_.endpoint, config_.backlog));
+}
+
+void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
+  socket_ = std::move(socket);
+  socket_->setBacklog(config_.backlog);
+  dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_});
 }
 
 void Listener::start() {
@@ -39,15 +63,17 @@ void Listener::start() {
 }
 
 void Listener::stopAccepting() {
-  if (!started_) return;
-  dispatcher_->stopAccepting();
-  socket_->stopAccepting();
+  handOver();
+  if (socket_) socket_->stopAccepting();
+}
+
+void Listener::handOver() {
+  if (started_) dispatcher_->stopAccepting();
 }
 
 size_t Listener::cutSessions() {
-  if (!dispatcher_) return 0;
-  size_t queued = dispatcher_->cutHeldSessions();
-  return queued + live_.cutAll();
+  size_t queued = dispatcher_ ? dispatcher_->cutHeldSessions() : 0;
+  return queued + generations_.cutAll();
 }
 
 void Listener::drain() {

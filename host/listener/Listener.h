@@ -1,7 +1,7 @@
-// Internal. One configured listener: its plugin instance, its socket and the
-// dispatcher of its mode. Built in two steps so that --check-config can do
-// everything but bind: construct (plugin instance and all compatibility
-// checks), then bind() and start().
+// Internal. One configured listener: its socket, the dispatcher of its mode
+// and its plugin generations. Built in two steps so that --check-config and a
+// reload can do everything but serve: construct (plugin instance and all
+// compatibility checks), then bind() and start().
 #pragma once
 
 #include <memory>
@@ -9,8 +9,8 @@
 #include "config/Config.h"
 #include "dispatch/DispatchMode.h"
 #include "listener/Admission.h"
+#include "listener/Generations.h"
 #include "net/ListenSocket.h"
-#include "plugin/PluginInstance.h"
 
 namespace wharf::listener {
 
@@ -23,28 +23,50 @@ class Listener {
   Listener(const Listener &) = delete;
   Listener &operator=(const Listener &) = delete;
 
-  // THREAD: main. Throws std::runtime_error naming the address and reason.
+  // THREAD: main. Binds a socket of its own; throws std::runtime_error
+  // naming the address and reason.
   void bind();
+  // THREAD: main. Serves a socket already bound (a reload keeps the socket
+  // of the listener this one replaces, and its accept queue).
+  void bind(std::shared_ptr<net::ListenSocket> socket);
   void start();
-  // THREAD: main. Stops taking sessions; then drain() waits for those running.
+  // THREAD: main. Stops taking sessions, and the socket stops listening;
+  // then drain() waits for the sessions running.
   void stopAccepting();
+  // THREAD: main. Stops taking sessions, leaving the socket listening for
+  // the listener that replaces this one.
+  void handOver();
   void drain();
   // THREAD: any, after stopAccepting. Closes every session still running or
   // queued (shutdown past its deadline, SIGQUIT); returns how many.
   size_t cutSessions();
 
+  // THREAD: main. A generation of this listener serving `config`'s plugin
+  // and options (whose shape must be this listener's), not yet current.
+  // Throws as the constructor does.
+  GenerationPtr prepareGeneration(const config::ListenerConfig &config,
+                                  std::shared_ptr<const plugin::Plugin> plugin) const;
+  // THREAD: main. Sessions admitted from now on are served by `next`; those
+  // running finish on theirs. Throws (nothing changed) if the dispatcher
+  // cannot take it.
+  void install(GenerationPtr next, const DrainLimits &limits);
+
   const config::ListenerConfig &config() const { return config_; }
-  const plugin::PluginInstance &instance() const { return *instance_; }
+  const dispatch::DispatchMode &mode() const { return mode_; }
+  GenerationPtr current() const { return generations_.current(); }
+  Generations &generations() { return generations_; }
+  size_t generationsLoaded() const { return generations_.liveCount(); }
+  const std::shared_ptr<net::ListenSocket> &socket() const { return socket_; }
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }
   const Admission &admission() const { return admission_; }
 
  private:
-  config::ListenerConfig config_;
+  config::ListenerConfig config_;  // its plugin and options: those of generation 1
   const dispatch::DispatchMode &mode_;
-  std::unique_ptr<plugin::PluginInstance> instance_;
+  Poco::Logger &logger_;
   Admission admission_;
-  session::LiveSessions live_;
-  std::unique_ptr<net::ListenSocket> socket_;
+  Generations generations_;
+  std::shared_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;
 };

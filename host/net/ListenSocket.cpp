@@ -48,6 +48,11 @@ void ListenSocket::stopAccepting() {
   removeUnixSocketFile();
 }
 
+void ListenSocket::setBacklog(int backlog) {
+  if (isStream(endpoint_.transport) && ::listen(fd(), backlog) != 0)
+    fail(endpoint_, "listen", errno);
+}
+
 void ListenSocket::removeUnixSocketFile() {
   struct stat status {};
   if (unixInode_ != 0 && ::lstat(endpoint_.text.c_str(), &status) == 0 &&

@@ -23,6 +23,8 @@ class ListenSocket {
   // until destruction, so a loop still polling it sees no reused number. A
   // datagram socket stays as it is: sessions still running reply through it.
   void stopAccepting();
+  // THREAD: main. A stream socket's accept queue bound (listen(2) again).
+  void setBacklog(int backlog);
 
   int fd() const { return socket_.fd(); }
   const Endpoint &endpoint() const { return endpoint_; }

@@ -26,13 +26,17 @@ bool StopSignal::requested() const {
 }
 
 bool StopSignal::waitReadable(int fd) const {
+  return waitReadableFor(fd, std::chrono::milliseconds(-1)) == Wait::Readable;
+}
+
+StopSignal::Wait StopSignal::waitReadableFor(int fd, std::chrono::milliseconds timeout) const {
   pollfd fds[2] = {{fd, POLLIN, 0}, {event_.fd(), POLLIN, 0}};
   for (;;) {
-    int ready = ::poll(fds, 2, -1);
+    int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return false;
-    if (fds[1].revents != 0) return false;
-    if (fds[0].revents != 0) return true;
+    if (ready < 0 || fds[1].revents != 0) return Wait::Stopped;
+    if (fds[0].revents != 0) return Wait::Readable;
+    if (ready == 0) return Wait::TimedOut;
   }
 }
 

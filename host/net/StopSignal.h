@@ -18,6 +18,9 @@ class StopSignal {
 
   // Blocks until `fd` is readable (true) or a stop is requested (false).
   bool waitReadable(int fd) const;
+  enum class Wait { Readable, TimedOut, Stopped };
+  // As waitReadable, for at most `timeout` (negative: no limit).
+  Wait waitReadableFor(int fd, std::chrono::milliseconds timeout) const;
   // Sleeps for `duration`; false if a stop was requested meanwhile.
   bool sleepFor(std::chrono::nanoseconds duration) const;
 

@@ -9,7 +9,11 @@
 namespace wharf::plugin {
 
 std::shared_ptr<const Plugin> Plugin::load(const std::filesystem::path &file) {
-  auto library = std::make_unique<PluginLibrary>(file);
+  return load(std::make_unique<PluginLibrary>(file));
+}
+
+std::shared_ptr<const Plugin> Plugin::load(std::unique_ptr<PluginLibrary> library) {
+  const std::filesystem::path file = library->file();
   auto entry = reinterpret_cast<wharf_plugin_entry_fn>(library->symbol(WHARF_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr)
     throw PluginError(

@@ -15,6 +15,7 @@ class Plugin {
  public:
   // THREAD: main. Throws PluginError naming the file and the reason.
   static std::shared_ptr<const Plugin> load(const std::filesystem::path &file);
+  static std::shared_ptr<const Plugin> load(std::unique_ptr<PluginLibrary> library);
   ~Plugin();  // on_plugin_unload, then dlclose
   Plugin(const Plugin &) = delete;
   Plugin &operator=(const Plugin &) = delete;
@@ -25,6 +26,8 @@ class Plugin {
   const std::string &name() const { return descriptor_.name; }
   const std::string &version() const { return descriptor_.version; }
   const std::filesystem::path &file() const { return library_->file(); }
+  // The private copy this plugin was loaded from (see PluginLibrary).
+  int stagedFd() const { return library_->stagedFd(); }
 
  private:
   Plugin(std::unique_ptr<PluginLibrary> library, PluginDescriptor descriptor)

@@ -51,9 +51,18 @@ PluginLibrary::PluginLibrary(const std::filesystem::path &file) : file_(file) {
   std::error_code error;
   if (!std::filesystem::is_regular_file(file, error)) throw PluginError(file, "no such file");
   staged_ = stageCopy(file);
+  open();
+}
+
+PluginLibrary::PluginLibrary(net::FileDescriptor staged, const std::filesystem::path &file)
+    : file_(file), staged_(std::move(staged)) {
+  open();
+}
+
+void PluginLibrary::open() {
   std::string stagedPath = "/proc/self/fd/" + std::to_string(staged_.fd());
   handle_ = ::dlopen(stagedPath.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (handle_ == nullptr) throw PluginError(file, loaderMessage(stagedPath));
+  if (handle_ == nullptr) throw PluginError(file_, loaderMessage(stagedPath));
 }
 
 PluginLibrary::~PluginLibrary() {

@@ -21,6 +21,9 @@ class PluginLibrary {
  public:
   // Throws PluginError: file missing or unreadable, not a loadable shared object.
   explicit PluginLibrary(const std::filesystem::path &file);
+  // Loads a copy staged by another PluginLibrary (a fork helper receives
+  // wharfd's); `file` names it in messages.
+  PluginLibrary(net::FileDescriptor staged, const std::filesystem::path &file);
   ~PluginLibrary();  // dlclose, unless keepMapped() was called
   PluginLibrary(const PluginLibrary &) = delete;
   PluginLibrary &operator=(const PluginLibrary &) = delete;
@@ -30,8 +33,11 @@ class PluginLibrary {
   // For plugins that declare WHARF_CAP_NEVER_UNLOAD: the code stays mapped.
   void keepMapped() { keepMapped_ = true; }
   const std::filesystem::path &file() const { return file_; }
+  int stagedFd() const { return staged_.fd(); }
 
  private:
+  void open();
+
   std::filesystem::path file_;
   net::FileDescriptor staged_;  // the memfd holding this copy; closed after dlclose
   void *handle_ = nullptr;

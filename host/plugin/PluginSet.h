@@ -1,7 +1,12 @@
 // Internal. The plugins the config names, each file loaded once however many
-// listeners use it.
+// listeners use it. A file that changed since it was loaded (another inode,
+// size or modification time: a new version installed) is loaded afresh;
+// a version no listener uses any more is unloaded.
 #pragma once
 
+#include <sys/types.h>
+
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -16,7 +21,20 @@ class PluginSet {
   std::shared_ptr<const Plugin> get(const std::filesystem::path &file);
 
  private:
-  std::map<std::filesystem::path, std::shared_ptr<const Plugin>> loaded_;
+  struct FileVersion {
+    dev_t device = 0;
+    ino_t inode = 0;
+    off_t size = 0;
+    timespec modified{};
+
+    bool operator==(const FileVersion &other) const;
+  };
+  struct Loaded {
+    FileVersion version;
+    std::weak_ptr<const Plugin> plugin;
+  };
+
+  std::map<std::filesystem::path, Loaded> loaded_;
 };
 
 }  // namespace wharf::plugin

@@ -2,7 +2,7 @@
 
 namespace wharf::session {
 
-LiveSessions::Entry::Entry(LiveSessions &registry, Session &session)
+LiveSessions::Entry::Entry(LiveSessions &registry, Cuttable &session)
     : registry_(registry), session_(session) {
   std::lock_guard lock(registry_.mutex_);
   registry_.sessions_.insert(&session_);
@@ -17,7 +17,7 @@ LiveSessions::Entry::~Entry() {
 size_t LiveSessions::cutAll() {
   std::lock_guard lock(mutex_);
   cutting_ = true;
-  for (Session *session : sessions_) session->cut();
+  for (Cuttable *session : sessions_) session->cut();
   return sessions_.size();
 }
 

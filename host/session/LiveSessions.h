@@ -1,11 +1,12 @@
-// Internal. The sessions a listener is running, so a shutdown past its
-// deadline (or SIGQUIT) can cut them. THREAD: any; internally locked.
+// Internal. The sessions a plugin generation is running, so a shutdown or a
+// drain past its deadline (or SIGQUIT) can cut them. THREAD: any; internally
+// locked.
 #pragma once
 
 #include <mutex>
 #include <set>
 
-#include "session/Session.h"
+#include "session/Cuttable.h"
 
 namespace wharf::session {
 
@@ -15,14 +16,14 @@ class LiveSessions {
   // it unregisters before the session closes its socket.
   class Entry {
    public:
-    Entry(LiveSessions &registry, Session &session);
+    Entry(LiveSessions &registry, Cuttable &session);
     ~Entry();
     Entry(const Entry &) = delete;
     Entry &operator=(const Entry &) = delete;
 
    private:
     LiveSessions &registry_;
-    Session &session_;
+    Cuttable &session_;
   };
 
   // Cuts every live session, and every one registered from now on.
@@ -31,7 +32,7 @@ class LiveSessions {
 
  private:
   std::mutex mutex_;
-  std::set<Session *> sessions_;
+  std::set<Cuttable *> sessions_;
   bool cutting_ = false;
 };
 

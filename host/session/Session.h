@@ -10,6 +10,7 @@
 
 #include "net/SocketAddress.h"
 #include "plugin/PluginInstance.h"
+#include "session/Cuttable.h"
 
 namespace wharf::session {
 class Session;
@@ -24,11 +25,11 @@ namespace wharf::session {
 // How the plugin serves this session: which hooks the host calls.
 enum class Style { Event, Blocking };
 
-class Session {
+class Session : public Cuttable {
  public:
   Session(plugin::PluginInstance &instance, const net::SocketAddress &peer) noexcept
       : instance_(instance), peerAddress_(peer) {}
-  virtual ~Session() = default;
+  ~Session() override = default;
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
@@ -40,9 +41,9 @@ class Session {
   virtual wharf_status read(void *buffer, size_t capacity, size_t *received) = 0;
   virtual size_t pendingOutput() const { return 0; }
   void requestClose() { closeRequested_ = true; }
-  // Any thread: ends the session from outside (shutdown past its deadline).
-  // A blocked read or write returns; the plugin sees the peer gone.
-  virtual void cut() {}
+  // Any thread: ends the session from outside (a deadline passed). A blocked
+  // read or write returns; the plugin sees the peer gone.
+  void cut() override {}
   bool closeRequested() const { return closeRequested_; }
 
   plugin::PluginInstance &instance() const { return instance_; }

@@ -1,6 +1,6 @@
 """wharfctl against a running wharfd: status as a table and as JSON (with live
 session counts), stop, the 0600 control socket, and errors for malformed
-requests and unavailable commands."""
+requests, and a reload that changes nothing."""
 
 import json
 import os
@@ -80,10 +80,12 @@ class Wharfctl(WharfTestCase):
         self.assertEqual(self.ctl("status").returncode, 0)
         self.assertStops(self.server)
 
-    def test_reload_is_refused_for_now_with_a_reason(self):
+    def test_reload_of_an_unchanged_config_changes_nothing(self):
         result = self.ctl("reload")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("reload is not available", result.stderr)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "wharfd: no changes\n")
+        status = json.loads(self.ctl("status", "--json").stdout)
+        self.assertEqual([l["plugin"]["generation"] for l in status["listeners"]], [1, 1])
         self.assertStops(self.server)
 
     def test_stop_stops_gracefully(self):

@@ -1,0 +1,42 @@
+// Internal. `watch = true`: notices when a plugin file is replaced (renamed
+// over, or written and closed) and, once the folder has been quiet for a
+// moment (an installer may write several files), calls back on its own
+// thread. Watches the folders, not the files: a rename replaces the inode.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net/FileDescriptor.h"
+#include "net/StopSignal.h"
+
+namespace wharf::app {
+
+class PluginWatcher {
+ public:
+  // THREAD: main. Throws std::system_error if inotify is not available.
+  PluginWatcher(std::vector<std::filesystem::path> files, std::function<void()> changed);
+  ~PluginWatcher();
+  PluginWatcher(const PluginWatcher &) = delete;
+  PluginWatcher &operator=(const PluginWatcher &) = delete;
+
+  const std::vector<std::filesystem::path> &files() const { return files_; }
+
+ private:
+  void run() noexcept;
+  bool readEvents();  // true if a watched file changed
+
+  std::vector<std::filesystem::path> files_;
+  std::function<void()> changed_;
+  net::FileDescriptor inotify_;
+  std::vector<std::pair<int, std::filesystem::path>> folders_;  // watch descriptor, folder
+  std::set<std::filesystem::path> watched_;
+  net::StopSignal stop_;
+  std::thread thread_;
+};
+
+}  // namespace wharf::app

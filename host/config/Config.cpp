@@ -1,0 +1,29 @@
+#include "config/Config.h"
+
+#include <algorithm>
+
+namespace wharf::config {
+namespace {
+
+bool sameNetworks(const std::vector<net::Cidr> &a, const std::vector<net::Cidr> &b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const net::Cidr &x, const net::Cidr &y) { return x.text() == y.text(); });
+}
+
+bool sameLimits(const ListenerLimits &a, const ListenerLimits &b) {
+  return a.maxConnections == b.maxConnections && a.maxPerSource == b.maxPerSource &&
+         a.acceptRate == b.acceptRate && a.idleTimeout == b.idleTimeout &&
+         a.maxDatagram == b.maxDatagram && sameNetworks(a.allow, b.allow) &&
+         sameNetworks(a.deny, b.deny);
+}
+
+}  // namespace
+
+bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
+  return name == other.name && endpoint.transport == other.endpoint.transport &&
+         endpoint.conflictsWith(other.endpoint) && mode == other.mode && backlog == other.backlog &&
+         sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
+         pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren;
+}
+
+}  // namespace wharf::config

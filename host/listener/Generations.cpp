@@ -1,0 +1,67 @@
+#include "listener/Generations.h"
+
+#include <algorithm>
+
+namespace wharf::listener {
+
+GenerationPtr Generations::current() const {
+  std::lock_guard lock(mutex_);
+  return current_;
+}
+
+void Generations::install(GenerationPtr next, const DrainLimits &limits) {
+  {
+    std::lock_guard lock(mutex_);
+    current_->retire();
+    retired_.push_back({current_, std::chrono::steady_clock::now()});
+    current_ = std::move(next);
+  }
+  enforce(limits);
+}
+
+void Generations::enforce(const DrainLimits &limits) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(retired_, [](const Retired &retired) { return retired.generation.expired(); });
+  auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
+  size_t beyondCap = retired_.size() + 1 > limits.maxGenerations
+                         ? retired_.size() + 1 - std::max<size_t>(limits.maxGenerations, 1)
+                         : 0;
+  for (size_t i = 0; i < retired_.size(); ++i) {
+    if (i < beyondCap)
+      cut(retired_[i], "max_generations (" + std::to_string(limits.maxGenerations) + ")");
+    else if (retired_[i].since <= deadline)
+      cut(retired_[i], "drain_timeout");
+  }
+}
+
+void Generations::cut(Retired &retired, const std::string &reason) {
+  if (retired.cut) return;
+  GenerationPtr generation = retired.generation.lock();
+  if (!generation) return;
+  retired.cut = true;
+  size_t sessions = generation->live().cutAll();
+  generation->instance().logger().warning(reason + ": closing " + std::to_string(sessions) +
+                                          " sessions still on generation " +
+                                          std::to_string(generation->number()));
+}
+
+size_t Generations::cutAll() {
+  std::vector<GenerationPtr> all;
+  {
+    std::lock_guard lock(mutex_);
+    all.push_back(current_);
+    for (const auto &retired : retired_)
+      if (GenerationPtr generation = retired.generation.lock()) all.push_back(generation);
+  }
+  size_t cut = 0;
+  for (const auto &generation : all) cut += generation->live().cutAll();
+  return cut;
+}
+
+size_t Generations::liveCount() const {
+  std::lock_guard lock(mutex_);
+  return 1 + static_cast<size_t>(std::count_if(retired_.begin(), retired_.end(),
+                                               [](auto &r) { return !r.generation.expired(); }));
+}
+
+}  // namespace wharf::listener

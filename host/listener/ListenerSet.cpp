@@ -1,0 +1,182 @@
+#include "listener/ListenerSet.h"
+
+#include <Poco/Logger.h>
+
+#include <set>
+
+#include "listener/ListenerError.h"
+
+namespace wharf::listener {
+namespace {
+
+// What a reload does to one listener of the new config.
+struct Change {
+  const config::ListenerConfig *config;
+  Listener *current = nullptr;      // the serving listener at the same address
+  GenerationPtr generation;         // for `current`: its plugin or options changed
+  std::unique_ptr<Listener> fresh;  // a new listener, taking over `current`'s socket if any
+};
+
+std::string describe(const Generation &generation) {
+  const plugin::Plugin &plugin = generation.instance().plugin();
+  return "generation " + std::to_string(generation.number()) + " (" + plugin.name() + " " +
+         plugin.version() + ")";
+}
+
+bool samePlugin(const Generation &generation, const plugin::Plugin &plugin,
+                const config::ListenerConfig &config) {
+  return &generation.instance().plugin() == &plugin &&
+         generation.instance().options() == config.options;
+}
+
+}  // namespace
+
+ListenerSet::~ListenerSet() {
+  stopAccepting();
+  drain();
+}
+
+void ListenerSet::load(const config::Config &config, plugin::PluginSet &plugins) {
+  for (const auto &listenerConfig : config.listeners)
+    serving_.push_back(
+        std::make_unique<Listener>(listenerConfig, plugins.get(listenerConfig.pluginPath)));
+}
+
+void ListenerSet::bind() {
+  for (auto &listener : serving_) listener->bind();
+}
+
+void ListenerSet::start() {
+  for (auto &listener : serving_) listener->start();
+}
+
+std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin::PluginSet &plugins,
+                                             const DrainLimits &limits) {
+  // Check and load everything; a throw leaves the serving state as it was.
+  std::vector<Change> changes;
+  for (const auto &config : next.listeners) {
+    Change change{&config, nullptr, nullptr, nullptr};
+    auto plugin = plugins.get(config.pluginPath);
+    for (auto &listener : serving_)
+      if (listener->config().endpoint.conflictsWith(config.endpoint))
+        change.current = listener.get();
+    if (change.current && change.current->config().sameShapeAs(config)) {
+      if (!samePlugin(*change.current->current(), *plugin, config))
+        change.generation = change.current->prepareGeneration(config, plugin);
+    } else {
+      const dispatch::DispatchMode *mode = dispatch::findDispatchMode(config.mode);
+      if (mode != nullptr && mode->startsOnlyAtLaunch)
+        throw ListenerError("listener [" + config.section() + "]: mode " + config.mode +
+                            " cannot start on a reload (its helper process is forked before "
+                            "wharfd starts threads); restart wharfd to add or reshape it");
+      change.fresh = std::make_unique<Listener>(config, plugin);
+    }
+    changes.push_back(std::move(change));
+  }
+  for (auto &change : changes) {
+    if (!change.fresh) continue;
+    if (change.current)
+      change.fresh->bind(change.current->socket());
+    else
+      change.fresh->bind();
+  }
+
+  // Commit. Only a helper process gone or no thread to be had can fail
+  // here; such a listener stays as it was and the reload reports failure.
+  std::vector<std::string> report, failures;
+  std::vector<std::unique_ptr<Listener>> serving;
+  std::set<Listener *> replaced;
+  for (auto &change : changes) {
+    std::string name = "[" + change.config->section() + "] ";
+    try {
+      if (change.generation) {
+        change.current->install(change.generation, limits);
+        report.push_back(name + describe(*change.generation) + " serving");
+      }
+      if (change.fresh) {
+        change.fresh->start();
+        report.push_back(
+            name + (change.current ? "replaced (mode, limits or name changed): " : "added: ") +
+            describe(*change.fresh->current()) + " on " + change.fresh->boundAddress());
+        if (change.current) replaced.insert(change.current);
+        serving.push_back(std::move(change.fresh));
+        continue;
+      }
+    } catch (const std::exception &error) {
+      failures.push_back(name + error.what());
+    }
+    for (auto &listener : serving_)
+      if (listener && listener.get() == change.current) serving.push_back(std::move(listener));
+  }
+  for (auto &listener : serving_) {
+    if (!listener) continue;  // kept
+    if (replaced.count(listener.get()) != 0) {
+      listener->handOver();
+    } else {
+      listener->stopAccepting();
+      report.push_back("[" + listener->config().section() + "] removed: no longer accepting");
+    }
+    retire(std::move(listener));
+  }
+  serving_ = std::move(serving);
+  if (!failures.empty()) {
+    std::string message = "reload partly applied; failed:";
+    for (const auto &failure : failures) message += " " + failure + ";";
+    throw std::runtime_error(message);
+  }
+  if (report.empty()) report.push_back("no changes");
+  return report;
+}
+
+void ListenerSet::retire(std::unique_ptr<Listener> listener) {
+  Draining draining;
+  draining.listener = std::move(listener);
+  draining.since = std::chrono::steady_clock::now();
+  draining.drainer = std::thread([raw = draining.listener.get(), drained = draining.drained] {
+    raw->drain();
+    *drained = true;
+  });
+  draining_.push_back(std::move(draining));
+}
+
+void ListenerSet::enforce(const DrainLimits &limits) {
+  for (auto &listener : serving_) listener->generations().enforce(limits);
+  auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
+  for (auto &draining : draining_) {
+    if (*draining.drained || draining.cut || draining.since > deadline) continue;
+    draining.cut = true;
+    Poco::Logger::get("listener." + draining.listener->config().name)
+        .warning("drain_timeout: closing " + std::to_string(draining.listener->cutSessions()) +
+                 " sessions of this removed listener");
+  }
+  std::erase_if(draining_, [](Draining &draining) {
+    if (!*draining.drained) return false;
+    draining.drainer.join();
+    return true;
+  });
+}
+
+void ListenerSet::stopAccepting() {
+  for (auto &listener : serving_) listener->stopAccepting();
+}
+
+void ListenerSet::drain() {
+  for (auto &listener : serving_) listener->drain();
+  for (auto &draining : draining_)
+    if (draining.drainer.joinable()) draining.drainer.join();
+}
+
+size_t ListenerSet::cutSessions() {
+  size_t cut = 0;
+  for (auto &listener : serving_) cut += listener->cutSessions();
+  for (auto &draining : draining_) cut += draining.listener->cutSessions();
+  return cut;
+}
+
+std::vector<const Listener *> ListenerSet::draining() const {
+  std::vector<const Listener *> listeners;
+  for (const auto &draining : draining_) listeners.push_back(draining.listener.get());
+  return listeners;
+}
+
+}  // namespace wharf::listener

@@ -1,0 +1,72 @@
+// Internal. The listeners wharfd serves, and the ones draining after a reload
+// removed or replaced them. A reload applies a new config by difference:
+// everything is checked, loaded and bound first, and only if all of it
+// succeeds does anything change.
+//   - same address, same shape (ListenerConfig::sameShapeAs): the listener
+//     stays; a changed plugin file or options give it a new generation;
+//   - same address, another shape: a new listener takes over the socket
+//     (never closed, its accept queue kept) and the old one drains;
+//   - a new address is bound; a vanished one stops listening and drains.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/Config.h"
+#include "listener/Listener.h"
+#include "plugin/PluginSet.h"
+
+namespace wharf::listener {
+
+class ListenerSet {
+ public:
+  ListenerSet() = default;
+  ~ListenerSet();
+  ListenerSet(const ListenerSet &) = delete;
+  ListenerSet &operator=(const ListenerSet &) = delete;
+
+  // THREAD: main, before any thread starts. Makes the config's listeners;
+  // throws on the first error.
+  void load(const config::Config &config, plugin::PluginSet &plugins);
+  void bind();
+  void start();
+
+  // THREAD: any, one at a time with the other calls. Applies `next` as a
+  // whole or throws (nothing changed). Returns one line per change.
+  std::vector<std::string> reload(const config::Config &next, plugin::PluginSet &plugins,
+                                  const DrainLimits &limits);
+  // THREAD: any, one at a time with the other calls; call periodically.
+  // Cuts sessions past drain_timeout or max_generations, and frees the
+  // listeners that have drained.
+  void enforce(const DrainLimits &limits);
+
+  // Shutting down: stop accepting everywhere, then drain (any thread), and
+  // cut what remains if needed.
+  void stopAccepting();
+  void drain();
+  size_t cutSessions();
+
+  const std::vector<std::unique_ptr<Listener>> &serving() const { return serving_; }
+  // Listeners no longer accepting whose sessions are finishing.
+  std::vector<const Listener *> draining() const;
+
+ private:
+  struct Draining {
+    std::unique_ptr<Listener> listener;
+    std::chrono::steady_clock::time_point since;
+    std::shared_ptr<std::atomic<bool>> drained = std::make_shared<std::atomic<bool>>(false);
+    std::thread drainer;
+    bool cut = false;
+  };
+
+  void retire(std::unique_ptr<Listener> listener);
+
+  std::vector<std::unique_ptr<Listener>> serving_;
+  std::vector<Draining> draining_;
+};
+
+}  // namespace wharf::listener
