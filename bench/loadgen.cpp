@@ -4,7 +4,9 @@
 //   loadgen udp      PORT CLIENTS     SIZE SECONDS   UDP ping-pong, one datagram in flight each
 //   loadgen connrate PORT CONCURRENCY SIZE SECONDS   connect, one SIZE-byte echo, close
 //   loadgen idle     PORT CONNECTIONS PID            hold idle connections, print PID's VmRSS
-// Prints "ops_per_sec N" (or "rss_kb N"); exits non-zero on a wrong echo.
+// Prints "ops_per_sec N" (or "rss_kb N"), and for ping-pong the round-trip
+// latency percentiles "p50_us N", "p99_us N", "max_us N"; exits non-zero on
+// a wrong echo.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -13,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -42,7 +45,19 @@ sockaddr_in target(int port) {
 struct Client {
   int fd = -1;
   size_t received = 0;  // bytes of the current reply
+  Clock::time_point sent;
 };
+
+void printLatencies(std::vector<long> &microseconds) {
+  if (microseconds.empty()) return;
+  std::sort(microseconds.begin(), microseconds.end());
+  auto at = [&](double fraction) {
+    return microseconds[std::min(
+        microseconds.size() - 1,
+        static_cast<size_t>(fraction * static_cast<double>(microseconds.size())))];
+  };
+  std::printf("p50_us %ld\np99_us %ld\nmax_us %ld\n", at(0.5), at(0.99), microseconds.back());
+}
 
 int connectTo(const sockaddr_in &address, bool nonblocking) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblocking ? SOCK_NONBLOCK : 0), 0);
@@ -70,12 +85,15 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
     }
     epoll_event event{EPOLLIN, {.ptr = &client}};
     ::epoll_ctl(epoll, EPOLL_CTL_ADD, client.fd, &event);
+    client.sent = Clock::now();
     if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
       die("send");
   }
   std::vector<char> buffer(65536);
   epoll_event events[256];
   long long exchanges = 0;
+  std::vector<long> latencies;
+  latencies.reserve(1 << 20);
   auto start = Clock::now();
   auto end = start + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
@@ -89,12 +107,17 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
       if (client.received < size) continue;
       client.received = 0;
       ++exchanges;
+      auto now = Clock::now();
+      latencies.push_back(
+          std::chrono::duration_cast<std::chrono::microseconds>(now - client.sent).count());
+      client.sent = now;
       if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
         die("send");
     }
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("ops_per_sec %.0f\n", static_cast<double>(exchanges) / elapsed);
+  printLatencies(latencies);
   return 0;
 }
 

@@ -1,0 +1,53 @@
+"""What bench/run and bench/reload share: free ports, server processes that
+say when they are ready, the load generator, and the printed table."""
+
+import os
+import socket
+import subprocess
+import threading
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+    with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        tcp.bind(("127.0.0.1", 0))
+        port = tcp.getsockname()[1]
+        udp.bind(("127.0.0.1", port))
+        return port
+
+
+class Server:
+    """A server process that says it is ready on stdout or stderr."""
+
+    def __init__(self, command, ready_text):
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)
+        for line in self.process.stdout:
+            if ready_text in line:
+                # Keep reading, so a chatty server never blocks on a full pipe.
+                threading.Thread(target=self.process.stdout.read, daemon=True).start()
+                return
+        raise RuntimeError(f"{command[0]} did not start")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def loadgen(build, *arguments):
+    result = subprocess.run([os.path.join(build, "bin", "loadgen"), *map(str, arguments)],
+                            capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise RuntimeError(f"loadgen {arguments}: {result.stderr}")
+    return dict(line.split() for line in result.stdout.splitlines())
+
+
+def print_table(headers, rows):
+    widths = [max(len(str(row[i])) for row in rows + [headers]) for i in range(len(headers))]
+    for row in [headers] + rows:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip())
