@@ -19,8 +19,10 @@ void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
     Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
     Poco::JSON::Object::Ptr sessions = listener->getObject("sessions");
     rows.push_back(
-        {listener->getValue<std::string>("name"), listener->getValue<std::string>("transport"),
-         listener->getValue<std::string>("listen"), listener->getValue<std::string>("mode"),
+        {listener->getValue<std::string>("name") +
+             (listener->optValue<std::string>("state", "") == "draining" ? " (draining)" : ""),
+         listener->getValue<std::string>("transport"), listener->getValue<std::string>("listen"),
+         listener->getValue<std::string>("mode"),
          plugin->getValue<std::string>("name") + " " + plugin->getValue<std::string>("version"),
          plugin->get("generation").toString(), sessions->get("active").toString(),
          sessions->get("total").toString()});

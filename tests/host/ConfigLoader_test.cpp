@@ -146,3 +146,36 @@ TEST(ConfigLoader, RejectsADuplicateListenAddress) {
   std::string udp = "[listener.f]\ntransport = udp\nlisten = 127.0.0.1:7007\nplugin = echo\n";
   EXPECT_EQ(build(kHost + kListener + udp).listeners.size(), 2u);
 }
+
+TEST(ConfigLoader, ReadsTheReloadKeys) {
+  Config defaults = build(kHost + kListener);
+  EXPECT_EQ(defaults.host.drainTimeout, std::chrono::minutes(10));
+  EXPECT_EQ(defaults.host.maxGenerations, 4u);
+  EXPECT_FALSE(defaults.host.watch);
+  Config config =
+      build(kHost + "drain_timeout = 90s\nmax_generations = 2\nwatch = yes\n" + kListener);
+  EXPECT_EQ(config.host.drainTimeout, std::chrono::seconds(90));
+  EXPECT_EQ(config.host.maxGenerations, 2u);
+  EXPECT_TRUE(config.host.watch);
+  EXPECT_EQ(errorOf(kHost + "max_generations = 1\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] max_generations: '1' is not a whole number >= 2");
+  EXPECT_EQ(errorOf(kHost + "watch = maybe\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] watch: 'maybe' is not a yes/no value (true, yes, on, "
+            "false, no, off)");
+}
+
+TEST(ConfigLoader, ListenersOfTheSameShapeDifferOnlyInPluginAndOptions) {
+  Config base = build(kHost + kListener);
+  Config otherPlugin = build(kHost + kListener + "option.x = 1\n");
+  otherPlugin.listeners[0].pluginPath = "/elsewhere/echo.so";
+  EXPECT_TRUE(base.listeners[0].sameShapeAs(otherPlugin.listeners[0]));
+  for (const std::string &change :
+       {std::string("max_connections = 5\n"), std::string("backlog = 7\n"),
+        std::string("allow = 10.0.0.0/8\n")}) {
+    Config other = build(kHost + kListener + change);
+    EXPECT_FALSE(base.listeners[0].sameShapeAs(other.listeners[0])) << change;
+  }
+  Config otherMode = build(kHost + kListener);
+  otherMode.listeners[0].mode = "thread";
+  EXPECT_FALSE(base.listeners[0].sameShapeAs(otherMode.listeners[0]));
+}
