@@ -421,3 +421,17 @@ class ReloadLeavesNothingBehind(Reloading):
         self.assertEqual(self.loaded_copies(), baseline)
         self.assertEqual(os.listdir(self.server.dir).count("versioned.so.new"), 0)
         self.assertStops(self.server)
+
+    def test_a_plugin_that_must_never_be_unloaded_stays_mapped_unused(self):
+        address = f"127.0.0.1:{free_port()}"
+        self.start({"t": {"transport": "tcp", "listen": address, "plugin": "PLUGIN"}})
+        baseline = self.loaded_copies()[0]
+        self.install("versioned_pinned")
+        self.reload()
+        self.install("versioned_v2")
+        self.reload()
+        self.server.wait_for_log(r"generation 2 \(versioned 3\.0\.0\) unloaded", WAIT)
+        with stream_connect("tcp", address) as session:
+            self.assertEqual(ask(session, b"x"), b"2.0.0:x")
+        self.assertEqual(self.loaded_copies()[0], baseline + 1)  # v2, and 3.0.0 kept mapped
+        self.assertStops(self.server)
