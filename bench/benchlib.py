@@ -8,6 +8,24 @@ import threading
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# Where servers and the load generator run. pin_cores() gives each its own
+# core, as a load-testing rig would, so the scheduler never stacks session
+# threads onto the load generator's core; the same for every server measured.
+PLACEMENT = {"server": None, "load": None}
+
+
+def pin_cores():
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= 2:
+        PLACEMENT["load"] = {cores[0]}
+        PLACEMENT["server"] = set(cores[1:])
+    return PLACEMENT
+
+
+def _placed(role):
+    cores = PLACEMENT[role]
+    return (lambda: os.sched_setaffinity(0, cores)) if cores else None
+
 
 def free_port():
     with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
@@ -22,7 +40,8 @@ class Server:
 
     def __init__(self, command, ready_text):
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
-                                        stderr=subprocess.STDOUT, text=True)
+                                        stderr=subprocess.STDOUT, text=True,
+                                        preexec_fn=_placed("server"))
         for line in self.process.stdout:
             if ready_text in line:
                 # Keep reading, so a chatty server never blocks on a full pipe.
@@ -41,7 +60,8 @@ class Server:
 
 def loadgen(build, *arguments):
     result = subprocess.run([os.path.join(build, "bin", "loadgen"), *map(str, arguments)],
-                            capture_output=True, text=True, timeout=600)
+                            capture_output=True, text=True, timeout=600,
+                            preexec_fn=_placed("load"))
     if result.returncode != 0:
         raise RuntimeError(f"loadgen {arguments}: {result.stderr}")
     return dict(line.split() for line in result.stdout.splitlines())

@@ -41,6 +41,7 @@ void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
 
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer) {
+  context.admission.spendAcceptToken();
   listener::Refusal refusal{};
   auto ticket = context.admission.admit(peer, refusal);
   if (!ticket) logRefusal(context, peer, refusal);

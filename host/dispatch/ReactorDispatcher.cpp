@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptsPerEvent = 64;
 constexpr auto kTick = std::chrono::milliseconds(250);
+// Out of descriptors or memory: wait this long for sessions to free some.
+constexpr auto kShortagePause = std::chrono::milliseconds(50);
 
 }  // namespace
 
@@ -62,7 +64,9 @@ class ReactorDispatcher::Connection : public net::IoHandler {
 };
 
 ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
-    : context_(context), buffer_(std::max(kReadBuffer, context.config.limits.maxDatagram)) {}
+    : context_(context),
+      buffer_(std::max(kReadBuffer, context.config.limits.maxDatagram)),
+      resumeTimer_(loop_, [this] { resumeAccepting(); }) {}
 
 ReactorDispatcher::~ReactorDispatcher() {
   stopAccepting();
@@ -94,10 +98,7 @@ void ReactorDispatcher::run() noexcept {
   };
   for (;;) {
     try {
-      loop_.run(keepGoing, kTick, [this] {
-        resumeAccepting();
-        closeIdleSessions();
-      });
+      loop_.run(keepGoing, kTick, [this] { closeIdleSessions(); });
       return;
     } catch (const std::exception &error) {
       context_.logger.error(std::string("event loop: ") + error.what());
@@ -108,53 +109,51 @@ void ReactorDispatcher::run() noexcept {
 void ReactorDispatcher::onEvents(uint32_t) {
   // A stopped stream socket stays readable (shut down) until the loop unwatches it.
   if (stopAccepting_) return;
-  if (context_.streams())
-    acceptConnections();
-  else
-    receiveDatagrams();
-}
-
-void ReactorDispatcher::acceptConnections() {
   for (int i = 0; i < kAcceptsPerEvent; ++i) {
-    if (context_.admission.acceptPause().count() > 0) return pauseAccepting();  // accept_rate
-    auto [socket, peer, resourceShortage] = acceptOne(context_, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (!socket.valid()) {
-      if (resourceShortage) pauseAccepting();  // let sessions end and free descriptors
-      return;
-    }
-    auto ticket = admitPeer(context_, peer);
-    if (!ticket) continue;
-    auto connection = std::make_unique<Connection>(
-        *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
-    Connection *raw = connection.get();
-    connections_.emplace(raw, std::move(connection));
-    if (!raw->open()) remove(raw);
+    if (auto pause = context_.admission.acceptPause(); pause.count() > 0)
+      return pauseAccepting(pause);  // accept_rate
+    if (!(context_.streams() ? acceptConnection() : receiveDatagram())) return;
   }
 }
 
-void ReactorDispatcher::receiveDatagrams() {
-  size_t maximum = context_.config.limits.maxDatagram;
-  for (int i = 0; i < kAcceptsPerEvent; ++i) {
-    net::SocketAddress peer;
-    ssize_t got = ::recvfrom(context_.socket.fd(), buffer_.data(), maximum, MSG_TRUNC, peer.get(),
-                             peer.lengthPointer());
-    if (got < 0) return;
-    if (!datagramFits(context_, static_cast<size_t>(got), peer)) continue;
-    auto ticket = admitPeer(context_, peer);
-    if (!ticket) continue;
-    listener::GenerationPtr generation = context_.generations.current();
-    session::runDatagramSession(generation->instance(), session::Style::Event, context_.socket.fd(),
-                                peer,
-                                std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
+bool ReactorDispatcher::acceptConnection() {
+  auto [socket, peer, resourceShortage] = acceptOne(context_, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  if (!socket.valid()) {
+    if (resourceShortage) pauseAccepting(kShortagePause);
+    return false;
   }
+  auto ticket = admitPeer(context_, peer);
+  if (!ticket) return true;
+  auto connection = std::make_unique<Connection>(
+      *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
+  Connection *raw = connection.get();
+  connections_.emplace(raw, std::move(connection));
+  if (!raw->open()) remove(raw);
+  return true;
+}
+
+bool ReactorDispatcher::receiveDatagram() {
+  net::SocketAddress peer;
+  ssize_t got = ::recvfrom(context_.socket.fd(), buffer_.data(), context_.config.limits.maxDatagram,
+                           MSG_TRUNC, peer.get(), peer.lengthPointer());
+  if (got < 0) return false;
+  if (!datagramFits(context_, static_cast<size_t>(got), peer)) return true;
+  auto ticket = admitPeer(context_, peer);
+  if (!ticket) return true;
+  listener::GenerationPtr generation = context_.generations.current();
+  session::runDatagramSession(generation->instance(), session::Style::Event, context_.socket.fd(),
+                              peer,
+                              std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
+  return true;
 }
 
 // The listening socket stays readable while connections wait, so a pause
-// unwatches it (a level-triggered loop would spin) until the next tick.
-void ReactorDispatcher::pauseAccepting() {
+// unwatches it (a level-triggered loop would spin) until the timer ends it.
+void ReactorDispatcher::pauseAccepting(std::chrono::nanoseconds pause) {
   if (acceptPaused_) return;
   loop_.unwatch(context_.socket.fd());
   acceptPaused_ = true;
+  resumeTimer_.start(pause);
 }
 
 void ReactorDispatcher::resumeAccepting() {

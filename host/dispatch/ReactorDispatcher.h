@@ -11,6 +11,7 @@
 
 #include "dispatch/DispatchMode.h"
 #include "net/EventLoop.h"
+#include "net/OneShotTimer.h"
 #include "session/ReactorSession.h"
 
 namespace wharf::dispatch {
@@ -29,9 +30,10 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
 
   void run() noexcept;
   void onEvents(uint32_t events) override;  // the listening socket
-  void acceptConnections();
-  void receiveDatagrams();
-  void pauseAccepting();
+  // Each takes one session off the socket; false when there was none.
+  bool acceptConnection();
+  bool receiveDatagram();
+  void pauseAccepting(std::chrono::nanoseconds pause);
   void resumeAccepting();
   void closeIdleSessions();
   void remove(Connection *connection);
@@ -42,7 +44,8 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   std::map<Connection *, std::unique_ptr<Connection>> connections_;
   std::atomic<bool> stopAccepting_ = false;
   bool listening_ = false;
-  bool acceptPaused_ = false;  // unwatched until the next tick (accept_rate, no descriptors)
+  bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
+  net::OneShotTimer resumeTimer_;
   std::thread thread_;
 };
 

@@ -82,17 +82,25 @@ void Admission::countRefusal(Refusal refusal) {
 std::chrono::nanoseconds Admission::acceptPause() {
   if (limits_.acceptRate <= 0) return std::chrono::nanoseconds::zero();
   std::lock_guard lock(mutex_);
+  refillTokens();
+  if (tokens_ >= 1) return std::chrono::nanoseconds::zero();
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::duration<double>((1 - tokens_) / limits_.acceptRate));
+}
+
+void Admission::spendAcceptToken() {
+  if (limits_.acceptRate <= 0) return;
+  std::lock_guard lock(mutex_);
+  refillTokens();
+  tokens_ -= 1;  // may go below zero when a burst was already waiting: the pause is longer
+}
+
+void Admission::refillTokens() {
   auto now = std::chrono::steady_clock::now();
   double elapsed = std::chrono::duration<double>(now - refilled_).count();
   refilled_ = now;
   // A burst of one second's worth, so a steady rate never pauses.
   tokens_ = std::min(std::max(1.0, limits_.acceptRate), tokens_ + elapsed * limits_.acceptRate);
-  if (tokens_ >= 1) {
-    tokens_ -= 1;
-    return std::chrono::nanoseconds::zero();
-  }
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-      std::chrono::duration<double>((1 - tokens_) / limits_.acceptRate));
 }
 
 void Admission::release(const std::string &source) {

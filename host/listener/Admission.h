@@ -47,8 +47,10 @@ class Admission {
   // Counts a refusal decided elsewhere (a full pool queue).
   void countRefusal(Refusal refusal);
   // How long to pause before accepting again under accept_rate (zero: go).
-  // Takes a token when it returns zero.
   std::chrono::nanoseconds acceptPause();
+  // Counts a session taken off the socket against accept_rate. Only what was
+  // really accepted counts: an accept that finds nothing costs nothing.
+  void spendAcceptToken();
 
   // Refusals are logged through this, so an attack cannot flood the log.
   LogThrottle &refusalLog() { return refusalLog_; }
@@ -61,6 +63,7 @@ class Admission {
 
  private:
   void release(const std::string &source);
+  void refillTokens();  // with mutex_ held
 
   const config::ListenerLimits limits_;
   const AccessPolicy policy_;

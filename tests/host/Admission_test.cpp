@@ -72,7 +72,10 @@ TEST(Admission, AcceptRatePausesInsteadOfRefusing) {
   limits.acceptRate = 2;  // a burst of two, then a pause of about half a second
   Admission admission(limits);
   EXPECT_EQ(admission.acceptPause().count(), 0);
+  EXPECT_EQ(admission.acceptPause().count(), 0) << "asking spends nothing";
+  admission.spendAcceptToken();
   EXPECT_EQ(admission.acceptPause().count(), 0);
+  admission.spendAcceptToken();
   auto pause = admission.acceptPause();
   EXPECT_GT(pause.count(), 0);
   EXPECT_LE(pause, std::chrono::milliseconds(500));
