@@ -130,6 +130,10 @@ size_t sessionPendingOutput(const wharf_session *session) {
   return Session::from(session).pendingOutput();
 }
 
+int sessionSocket(const wharf_session *session) {
+  return Session::from(session).socket();
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -147,6 +151,7 @@ const wharf_host_api kHostApi = {
     .session_close = sessionClose,
     .session_peer = sessionPeer,
     .session_pending_output = sessionPendingOutput,
+    .session_socket = sessionSocket,
 };
 
 const wharf_host kHost = {

@@ -40,6 +40,8 @@ class Session : public Cuttable {
   virtual wharf_status write(const void *data, size_t len) = 0;
   virtual wharf_status read(void *buffer, size_t capacity, size_t *received) = 0;
   virtual size_t pendingOutput() const { return 0; }
+  // The socket a blocking-style stream session may use directly; -1 otherwise.
+  virtual int socket() const { return -1; }
   void requestClose() { closeRequested_ = true; }
   // Any thread: ends the session from outside (a deadline passed). A blocked
   // read or write returns; the plugin sees the peer gone.

@@ -18,6 +18,7 @@ class StreamSession : public Session {
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
   size_t pendingOutput() const override { return output_.size(); }
+  int socket() const override { return style_ == Style::Blocking ? connection_.fd() : -1; }
   void cut() override;
 
   // For the runner. flush: sends the queued output (false: the peer is gone).

@@ -72,7 +72,7 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 0
+#define WHARF_ABI_MINOR 1
 #define WHARF_SDK_VERSION "1.0.0"
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
@@ -216,6 +216,14 @@ typedef struct wharf_host_api {
 
   /* Bytes queued by session_write and not yet sent (EVENT style). */
   size_t (*session_pending_output)(const wharf_session *session);
+
+  /* --- added in 1.1 */
+
+  /* BLOCKING style on a stream session: the connection's socket descriptor,
+   * for what this table does not cover (TLS on the connection, its local
+   * address, sendfile). -1 for any other session. OWNERSHIP: the host's; the
+   * plugin must not close it, and must not use it after serve() returns. */
+  int (*session_socket)(const wharf_session *session);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */
