@@ -115,6 +115,11 @@ class Session {
     return std::string(buffer, length);
   }
   size_t pendingOutput() const { return detail::api->session_pending_output(handle_); }
+  // Blocking-style streams on a 1.1+ host: the connection's descriptor, for
+  // TLS, its local address or sendfile. -1 otherwise. Never close it.
+  int socket() const {
+    return WHARF_HOST_HAS(detail::api, session_socket) ? detail::api->session_socket(handle_) : -1;
+  }
   void log(wharf_log_level level, std::string_view message) const {
     detail::api->session_log(handle_, level, message.data(), message.size());
   }

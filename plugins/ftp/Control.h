@@ -1,0 +1,52 @@
+// The control connection: reads command lines (bounded, telnet controls
+// removed, checked as UTF-8) and writes replies, in the clear or over TLS
+// after AUTH TLS.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <optional>
+#include <memory>
+#include <string>
+
+#include "Stream.h"
+
+namespace ftp {
+
+class Control {
+ public:
+  static constexpr size_t kMaxLine = 4096;
+
+  enum class Read { Line, Timeout, Closed, TooLong, Invalid };
+
+  explicit Control(int fd);
+
+  // Waits up to `timeout` for a whole line (without CR LF).
+  Read readLine(std::string &line, std::chrono::milliseconds timeout);
+  // True if a line can be read without waiting for the network.
+  bool lineReady();
+  // Puts a line back, to be read first (one read during a transfer).
+  void unread(std::string line) { early_.push_front(std::move(line)); }
+
+  // "CODE text"; a text with newlines becomes a multi-line reply.
+  void reply(int code, const std::string &text);
+  bool ok() const { return ok_; }
+
+  // After "234" to AUTH TLS: the stream to use from now on.
+  void upgrade(std::unique_ptr<Stream> stream) { stream_ = std::move(stream); }
+  Stream &stream() { return *stream_; }
+  int fd() const { return fd_; }
+
+ private:
+  bool fill(std::chrono::milliseconds timeout, bool &timedOut);
+  std::optional<Read> takeLine(std::string &line);
+
+  int fd_;
+  std::unique_ptr<Stream> stream_;
+  std::string input_;
+  std::deque<std::string> early_;
+  bool discarding_ = false;  // inside an over-long line
+  bool ok_ = true;           // false once a reply could not be sent
+};
+
+}  // namespace ftp

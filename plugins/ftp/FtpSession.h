@@ -1,0 +1,129 @@
+// One FTP control connection from greeting to QUIT: the command table, the
+// login state, the current folder and the transfers. Runs on the session's
+// own thread (or process) and blocks.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "Control.h"
+#include "DataChannel.h"
+#include "FtpOptions.h"
+#include "Jail.h"
+#include "Transfer.h"
+#include "Users.h"
+
+namespace ftp {
+
+class TlsContext;
+
+// What every session of a listener shares (read-only).
+struct ServerContext {
+  const FtpOptions &options;
+  const Users &users;
+  const Jail &root;
+  const TlsContext *tls;  // null: no FTPS
+};
+
+class FtpSession {
+ public:
+  using Log = std::function<void(int level, const std::string &)>;  // level: WHARF_LOG_*
+
+  FtpSession(const ServerContext &server, int controlFd, Log log);
+  void run();
+
+ private:
+  struct Command;
+  static const Command *find(const std::string &verb);
+
+  void dispatch(const std::string &line);
+
+  // Access and login.
+  void user(const std::string &argument);
+  void pass(const std::string &argument);
+  void acct(const std::string &argument);
+  void rein(const std::string &argument);
+  void quit(const std::string &argument);
+  void auth(const std::string &argument);
+  void pbsz(const std::string &argument);
+  void prot(const std::string &argument);
+  // Information.
+  void syst(const std::string &argument);
+  void feat(const std::string &argument);
+  void opts(const std::string &argument);
+  void help(const std::string &argument);
+  void stat(const std::string &argument);
+  void noop(const std::string &argument);
+  void site(const std::string &argument);
+  // Folders and files.
+  void pwd(const std::string &argument);
+  void cwd(const std::string &argument);
+  void cdup(const std::string &argument);
+  void mkd(const std::string &argument);
+  void rmd(const std::string &argument);
+  void dele(const std::string &argument);
+  void rnfr(const std::string &argument);
+  void rnto(const std::string &argument);
+  void size(const std::string &argument);
+  void mdtm(const std::string &argument);
+  void mfmt(const std::string &argument);
+  // Transfer parameters.
+  void type(const std::string &argument);
+  void stru(const std::string &argument);
+  void mode(const std::string &argument);
+  void allo(const std::string &argument);
+  void rest(const std::string &argument);
+  void port(const std::string &argument);
+  void eprt(const std::string &argument);
+  void pasv(const std::string &argument);
+  void epsv(const std::string &argument);
+  void abor(const std::string &argument);
+  // Transfers.
+  void retr(const std::string &argument);
+  void stor(const std::string &argument);
+  void stou(const std::string &argument);
+  void appe(const std::string &argument);
+  void list(const std::string &argument);
+  void nlst(const std::string &argument);
+  void mlsd(const std::string &argument);
+  void mlst(const std::string &argument);
+
+  void store(const std::string &path, bool append);
+  void sendListing(const std::string &argument, Transfer::ListStyle style);
+  // Opens the data connection and says 150; nullopt after replying why not.
+  std::optional<Transfer> beginTransfer(const std::string &what);
+  void endTransfer(Transfer::Outcome outcome, const std::string &done = "Transfer complete.");
+  bool useActive(const sockaddr_storage &target);
+
+  std::string path(const std::string &argument) const { return Jail::resolve(cwd_, argument); }
+  bool writable();                       // replies 550 when not
+  void failed(const std::string &what);  // 550 with errno's reason
+  static std::string quoted(const std::string &path);
+
+  const ServerContext &server_;
+  const FtpOptions &options_;
+  Control control_;
+  Log log_;
+  sockaddr_storage local_{}, peer_{};
+  DataChannel data_;
+
+  std::optional<std::string> pendingUser_;
+  std::optional<Account> account_;
+  Jail jail_;
+  std::string cwd_ = "/";
+  unsigned failures_ = 0;
+  bool ascii_ = false;
+  off_t restart_ = 0;
+  std::optional<std::string> renameFrom_;
+  bool epsvOnly_ = false;     // after EPSV ALL
+  bool protectData_ = false;  // PROT P
+  bool pbszGiven_ = false;
+  bool done_ = false;
+};
+
+}  // namespace ftp

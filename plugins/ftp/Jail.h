@@ -1,0 +1,46 @@
+// A user's view of the file system: every path resolves inside the user's
+// root, with openat2(RESOLVE_IN_ROOT), so "..", absolute paths and symlinks
+// pointing out all stay in the root, without a racy realpath comparison.
+// Paths are virtual: absolute ("/pub/a.txt") within the jail.
+#pragma once
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "Fd.h"
+
+namespace ftp {
+
+class Jail {
+ public:
+  Jail() = default;
+  // `root` is opened at once. Throws std::runtime_error if it is not a folder.
+  explicit Jail(const std::string &root);
+  // A jail inside this one (a user's home); throws if `path` is not a folder.
+  Jail inside(const std::string &path) const;
+
+  // `argument` taken relative to the folder `cwd`, "." and ".." applied,
+  // never above "/". Both are virtual paths.
+  static std::string resolve(const std::string &cwd, const std::string &argument);
+  // The last component of a virtual path ("" for "/").
+  static std::string leaf(const std::string &path);
+
+  // On failure these return -1 (or false) with errno set.
+  Fd open(const std::string &path, int flags, mode_t mode = 0) const;
+  bool stat(const std::string &path, struct stat &status) const;
+  // The folder holding `path` (its last component must be a real name),
+  // with that name, for the *at() calls that create, remove and rename.
+  struct Entry {
+    Fd folder;
+    std::string name;
+  };
+  bool entry(const std::string &path, Entry &entry) const;
+
+ private:
+  explicit Jail(Fd root) : root_(std::move(root)) {}
+
+  Fd root_;  // O_PATH | O_DIRECTORY
+};
+
+}  // namespace ftp

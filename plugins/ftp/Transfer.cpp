@@ -1,0 +1,198 @@
+#include "Transfer.h"
+
+#include <poll.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <vector>
+
+namespace ftp {
+namespace {
+
+constexpr size_t kChunk = 256 * 1024;
+constexpr size_t kSendfileChunk = 4 * 1024 * 1024;
+
+bool isAbort(const std::string &line) {
+  std::string verb = line.substr(0, line.find(' '));
+  std::transform(verb.begin(), verb.end(), verb.begin(), ::toupper);
+  return verb == "ABOR";
+}
+
+bool writeAllTo(int file, const char *data, size_t length) {
+  while (length > 0) {
+    ssize_t put = ::write(file, data, length);
+    if (put < 0 && errno == EINTR) continue;
+    if (put <= 0) return false;
+    data += put;
+    length -= static_cast<size_t>(put);
+  }
+  return true;
+}
+
+}  // namespace
+
+Transfer::Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
+                   std::chrono::milliseconds dataTimeout)
+    : control_(&control),
+      socket_(std::move(socket)),
+      stream_(std::move(stream)),
+      dataTimeout_(dataTimeout) {}
+
+Transfer::Outcome Transfer::outcomeOf(Wait wait) {
+  switch (wait) {
+    case Wait::Aborted:
+      return Outcome::Aborted;
+    case Wait::ControlGone:
+      return Outcome::ControlGone;
+    case Wait::TimedOut:
+      return Outcome::TimedOut;
+    case Wait::Ready:
+      break;
+  }
+  return Outcome::Done;
+}
+
+Transfer::Wait Transfer::wait(bool reading) {
+  if (reading && stream_->pending()) return Wait::Ready;
+  auto deadline = std::chrono::steady_clock::now() + dataTimeout_;
+  for (;;) {
+    pollfd fds[2] = {{socket_.get(), stream_->waitEvents(reading), 0},
+                     {control_->fd(), POLLIN | POLLPRI, 0}};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    int count = ::poll(fds, 2, static_cast<int>(std::max<long>(left.count(), 0)));
+    if (count < 0 && errno == EINTR) continue;
+    if (count == 0) return Wait::TimedOut;
+    if (count < 0) return Wait::ControlGone;
+    if (fds[1].revents != 0) {
+      std::string line;
+      switch (control_->readLine(line, std::chrono::milliseconds(0))) {
+        case Control::Read::Line:
+          if (isAbort(line)) return Wait::Aborted;
+          control_->unread(line);  // answered once the transfer ends
+          break;
+        case Control::Read::Closed:
+          return Wait::ControlGone;
+        default:
+          break;
+      }
+    }
+    if (fds[0].revents != 0) return Wait::Ready;
+  }
+}
+
+Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
+  while (length > 0) {
+    ssize_t sent = stream_->write(data, length);
+    if (sent == Stream::kWouldBlock) {
+      if (Wait waited = wait(false); waited != Wait::Ready) return outcomeOf(waited);
+      continue;
+    }
+    if (sent <= 0) return Outcome::DataFailed;
+    data += sent;
+    length -= static_cast<size_t>(sent);
+    bytes_ += static_cast<uint64_t>(sent);
+  }
+  return Outcome::Done;
+}
+
+Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
+  if (!ascii && !stream_->encrypted()) {
+    struct stat status {};
+    if (::fstat(file, &status) != 0) return Outcome::LocalError;
+    while (offset < status.st_size) {
+      size_t chunk = static_cast<size_t>(std::min<off_t>(status.st_size - offset, kSendfileChunk));
+      ssize_t sent = ::sendfile(socket_.get(), file, &offset, chunk);
+      if (sent > 0) {
+        bytes_ += static_cast<uint64_t>(sent);
+        continue;
+      }
+      if (sent == 0) break;  // the file shrank
+      if (errno == EAGAIN) {
+        if (Wait waited = wait(false); waited != Wait::Ready) return outcomeOf(waited);
+        continue;
+      }
+      if (errno == EINTR) continue;
+      if (errno == EINVAL || errno == ENOSYS) break;  // not sendfile-able: copy below
+      return Outcome::DataFailed;
+    }
+    if (offset >= status.st_size) return Outcome::Done;
+  }
+  if (::lseek(file, offset, SEEK_SET) < 0) return Outcome::LocalError;
+  std::vector<char> chunk(kChunk);
+  std::string converted;
+  for (;;) {
+    ssize_t got = ::read(file, chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return Outcome::LocalError;
+    if (got == 0) return Outcome::Done;
+    const char *data = chunk.data();
+    size_t length = static_cast<size_t>(got);
+    if (ascii) {
+      converted.clear();
+      for (size_t i = 0; i < length; ++i) {
+        if (chunk[i] == '\n') converted += '\r';
+        converted += chunk[i];
+      }
+      data = converted.data();
+      length = converted.size();
+    }
+    if (Outcome sent = sendAll(data, length); sent != Outcome::Done) return sent;
+  }
+}
+
+Transfer::Outcome Transfer::receiveFile(int file, bool ascii) {
+  std::vector<char> chunk(kChunk);
+  bool carriageReturn = false;  // ASCII: a CR ending the last chunk
+  std::string converted;
+  for (;;) {
+    ssize_t got = stream_->read(chunk.data(), chunk.size());
+    if (got == Stream::kWouldBlock) {
+      if (Wait waited = wait(true); waited != Wait::Ready) return outcomeOf(waited);
+      continue;
+    }
+    if (got < 0) return Outcome::DataFailed;
+    if (got == 0) {
+      if (carriageReturn && !writeAllTo(file, "\r", 1)) return Outcome::LocalError;
+      return Outcome::Done;
+    }
+    bytes_ += static_cast<uint64_t>(got);
+    const char *data = chunk.data();
+    size_t length = static_cast<size_t>(got);
+    if (ascii) {
+      converted.clear();
+      for (size_t i = 0; i < length; ++i) {
+        if (carriageReturn && chunk[i] != '\n') converted += '\r';
+        carriageReturn = chunk[i] == '\r';
+        if (!carriageReturn) converted += chunk[i];
+      }
+      data = converted.data();
+      length = converted.size();
+    }
+    if (!writeAllTo(file, data, length)) return Outcome::LocalError;
+  }
+}
+
+Transfer::Outcome Transfer::sendText(const std::string &text) {
+  buffer_ += text;
+  return buffer_.size() >= kChunk ? flush() : Outcome::Done;
+}
+
+Transfer::Outcome Transfer::flush() {
+  Outcome sent = sendAll(buffer_.data(), buffer_.size());
+  buffer_.clear();
+  return sent;
+}
+
+void Transfer::finish() {
+  stream_->finish();
+  ::shutdown(socket_.get(), SHUT_WR);
+  socket_.reset();
+}
+
+}  // namespace ftp

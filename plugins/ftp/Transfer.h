@@ -1,0 +1,53 @@
+// One transfer on a data connection, with the control connection watched
+// meanwhile: ABOR stops it (426, then 226), other commands wait until it
+// ends, and a stalled peer times out after data_timeout. Binary downloads
+// use sendfile(2); ASCII mode converts line ends; TLS goes through the stream.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "Control.h"
+#include "Fd.h"
+#include "Stream.h"
+
+namespace ftp {
+
+class Transfer {
+ public:
+  enum class Outcome { Done, Aborted, DataFailed, ControlGone, TimedOut, LocalError };
+  enum class ListStyle { Long, Names, Facts };
+
+  Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
+           std::chrono::milliseconds dataTimeout);
+  Transfer(Transfer &&) = default;
+
+  // From `file` at `offset` to the end.
+  Outcome sendFile(int file, off_t offset, bool ascii);
+  // Until the peer closes; writes at the file's current offset.
+  Outcome receiveFile(int file, bool ascii);
+  // Buffered text (listings); flush() sends what is buffered.
+  Outcome sendText(const std::string &text);
+  Outcome flush();
+  // Ends the data connection cleanly (TLS close_notify, then close).
+  void finish();
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  enum class Wait { Ready, Aborted, ControlGone, TimedOut };
+  Wait wait(bool reading);
+  Outcome sendAll(const char *data, size_t length);
+  static Outcome outcomeOf(Wait wait);
+
+  Control *control_;
+  Fd socket_;
+  std::unique_ptr<Stream> stream_;
+  std::chrono::milliseconds dataTimeout_;
+  std::string buffer_;
+  uint64_t bytes_ = 0;
+};
+
+}  // namespace ftp

@@ -1,0 +1,36 @@
+// The accounts of option.users: lines "name:crypt-hash:home:ro|rw" (blank
+// lines and # comments allowed). Hashes are crypt(3) strings ($y$, $6$, ...,
+// as `openssl passwd -6` or `mkpasswd` make them), checked with libcrypt.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+namespace ftp {
+
+struct Account {
+  std::string name;
+  std::string home;  // relative to option.root
+  bool writable = false;
+};
+
+class Users {
+ public:
+  Users() = default;
+  // Throws std::invalid_argument naming file, line and reason.
+  static Users load(const std::string &file);
+
+  // The account if `password` is right; nullopt otherwise (unknown name too,
+  // after the same work, so timing does not tell names apart).
+  std::optional<Account> verify(const std::string &name, const std::string &password) const;
+
+ private:
+  struct Entry {
+    Account account;
+    std::string hash;
+  };
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace ftp

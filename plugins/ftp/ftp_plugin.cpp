@@ -1,0 +1,124 @@
+// The FTP plugin: a blocking-style Wharf plugin (thread, pool or fork mode)
+// serving RFC 959 with its extensions. One FtpServer per listener holds the
+// parsed options, the accounts, the root folder and the TLS context; each
+// control connection is an FtpSession.
+#include <sys/socket.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <wharf/wharf.hpp>
+
+#include "FtpOptions.h"
+#include "FtpSession.h"
+#include "Jail.h"
+#include "TlsContext.h"
+#include "Users.h"
+
+namespace {
+
+// max_sessions and max_sessions_per_ip, counted across this listener's
+// threads. (In fork mode each child counts alone: use the listener's
+// max_connections and max_per_source there.)
+class SessionLimits {
+ public:
+  class Place {
+   public:
+    Place(SessionLimits *limits, std::string ip) : limits_(limits), ip_(std::move(ip)) {}
+    Place(Place &&other) noexcept
+        : limits_(std::exchange(other.limits_, nullptr)), ip_(other.ip_) {}
+    ~Place() {
+      if (limits_ != nullptr) limits_->release(ip_);
+    }
+
+   private:
+    SessionLimits *limits_;
+    std::string ip_;
+  };
+
+  SessionLimits(size_t total, size_t perIp) : total_(total), perIp_(perIp) {}
+
+  // A place, or nullptr with the reason.
+  std::unique_ptr<Place> take(const std::string &ip, std::string &reason) {
+    std::lock_guard lock(mutex_);
+    if (total_ > 0 && active_ >= total_) {
+      reason = "Too many users, try again later.";
+      return nullptr;
+    }
+    if (perIp_ > 0 && byIp_[ip] >= perIp_) {
+      if (byIp_[ip] == 0) byIp_.erase(ip);
+      reason = "Too many connections from your address.";
+      return nullptr;
+    }
+    ++active_;
+    ++byIp_[ip];
+    return std::make_unique<Place>(this, ip);
+  }
+
+ private:
+  void release(const std::string &ip) {
+    std::lock_guard lock(mutex_);
+    --active_;
+    if (--byIp_[ip] == 0) byIp_.erase(ip);
+  }
+
+  const size_t total_, perIp_;
+  std::mutex mutex_;
+  size_t active_ = 0;
+  std::map<std::string, size_t> byIp_;
+};
+
+ftp::FtpOptions optionsOf(wharf::Instance &instance) {
+  return ftp::FtpOptions::parse([&](std::string_view key) -> std::optional<std::string> {
+    auto value = instance.option(key);
+    return value ? std::optional<std::string>(std::string(*value)) : std::nullopt;
+  });
+}
+
+}  // namespace
+
+class FtpServer {
+ public:
+  explicit FtpServer(wharf::Instance &instance)
+      : options_(optionsOf(instance)),
+        users_(options_.usersFile.empty() ? ftp::Users() : ftp::Users::load(options_.usersFile)),
+        root_(options_.root),
+        tls_(options_.tls == ftp::TlsMode::Off
+                 ? nullptr
+                 : std::make_unique<ftp::TlsContext>(options_.tlsCert, options_.tlsKey,
+                                                     options_.tlsSessionReuse)),
+        limits_(options_.maxSessions, options_.maxSessionsPerIp),
+        context_{options_, users_, root_, tls_.get()} {
+    if (instance.socketKind() != WHARF_SOCKET_STREAM)
+      throw std::invalid_argument("FTP needs a stream transport (tcp)");
+  }
+
+  void serve(wharf::Session &session) {
+    int control = session.socket();
+    if (control < 0) throw wharf::Error("this host does not give plugins the control socket");
+    sockaddr_storage peer{};
+    socklen_t length = sizeof peer;
+    ::getpeername(control, reinterpret_cast<sockaddr *>(&peer), &length);
+    std::string reason;
+    auto place = limits_.take(ftp::ipText(peer), reason);
+    if (!place) {
+      session.write("421 " + reason + "\r\n");
+      return;
+    }
+    ftp::FtpSession(context_, control, [&session](int level, const std::string &message) {
+      session.log(static_cast<wharf_log_level>(level), message);
+    }).run();
+  }
+
+ private:
+  ftp::FtpOptions options_;
+  ftp::Users users_;
+  ftp::Jail root_;
+  std::unique_ptr<ftp::TlsContext> tls_;
+  SessionLimits limits_;
+  ftp::ServerContext context_;
+};
+
+WHARF_PLUGIN(FtpServer, "ftp", "1.0.0",
+             "FTP server: RFC 959, 2389, 2428, 3659, 2640 and explicit FTPS (RFC 4217)",
+             WHARF_CAP_BLOCKING | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT | WHARF_CAP_FORK_SAFE)
