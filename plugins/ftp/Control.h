@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <deque>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "Stream.h"
