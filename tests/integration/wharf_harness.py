@@ -4,6 +4,7 @@ files) when the test ends."""
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -130,12 +131,7 @@ class Wharfd:
             self.process.stdout.close()
 
     def _remove_dir(self):
-        for root, dirs, files in os.walk(self.dir, topdown=False):
-            for name in files:
-                os.unlink(os.path.join(root, name))
-            for name in dirs:
-                os.rmdir(os.path.join(root, name))
-        os.rmdir(self.dir)
+        shutil.rmtree(self.dir)  # never follows symlinks out of the folder
 
 
 class WharfTestCase(unittest.TestCase):

@@ -1,0 +1,303 @@
+"""The FTP plugin's protocol, driven by Python's ftplib: every command, the
+reply codes of the error cases, MLSD facts, TYPE A conversion, resume,
+active and passive modes on IPv4 and IPv6, and ABOR during a transfer."""
+
+import ftplib
+import io
+import os
+
+from ftp_fixture import PASSWORD, FtpServer, sha256
+from wharf_harness import WharfTestCase
+
+
+class FtpProtocol(WharfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.big = os.urandom(3 * 1024 * 1024 + 17)
+
+    def setUp(self):
+        self.ftp_server = FtpServer(self).start()
+        self.ftp_server.put("pub/hello.txt", b"hello\nworld\n")
+        self.ftp_server.put("pub/big.bin", self.big)
+
+    def tearDown(self):
+        self.assertStops(self.ftp_server.server)
+
+    def alice(self):
+        return self.ftp_server.client("alice")
+
+    def assertReply(self, code, call, *args):
+        with self.assertRaises(ftplib.Error) as caught:
+            call(*args)
+        self.assertTrue(str(caught.exception).startswith(str(code)), str(caught.exception))
+
+    def test_greeting_login_and_logout(self):
+        ftp = self.ftp_server.client()
+        self.assertTrue(ftp.getwelcome().startswith("220 "))
+        self.assertReply(503, ftp.sendcmd, "PASS x")
+        self.assertReply(530, ftp.login, "alice", "wrong")
+        self.assertTrue(ftp.login("alice", PASSWORD).startswith("230"))
+        self.assertTrue(ftp.sendcmd("REIN").startswith("220"))
+        self.assertReply(530, ftp.pwd)
+        self.assertTrue(ftp.login().startswith("230"))  # anonymous
+        self.assertTrue(ftp.quit().startswith("221"))
+
+    def test_every_command_needs_a_login_first(self):
+        ftp = self.ftp_server.client()
+        for command in ["PWD", "CWD /", "LIST", "RETR pub/hello.txt", "STOR x", "SITE HELP",
+                        "SITE CHMOD 777 x", "MKD x", "SIZE pub/hello.txt", "PASV", "MLST /"]:
+            with self.subTest(command=command):
+                self.assertReply(530, ftp.sendcmd, command)
+        for command, code in [("SYST", "215"), ("FEAT", "211"), ("NOOP", "200"), ("HELP", "214")]:
+            self.assertTrue(ftp.sendcmd(command).startswith(code))
+        ftp.quit()
+
+    def test_information_commands(self):
+        ftp = self.alice()
+        self.assertEqual(ftp.sendcmd("SYST"), "215 UNIX Type: L8")
+        features = ftp.sendcmd("FEAT")
+        for feature in ["EPRT", "EPSV", "MDTM", "MFMT", "MLST type*;size*;modify*;perm*;unique*;",
+                        "PASV", "REST STREAM", "SIZE", "UTF8"]:
+            self.assertIn("\n " + feature + "\n", features)
+        self.assertTrue(ftp.sendcmd("OPTS UTF8 ON").startswith("200"))
+        self.assertReply(501, ftp.sendcmd, "OPTS BOGUS")
+        self.assertIn("RETR", ftp.sendcmd("HELP"))
+        self.assertTrue(ftp.sendcmd("HELP RETR").startswith("214"))
+        self.assertTrue(ftp.sendcmd("STAT").startswith("211"))
+        self.ftp_server.put("home/alice/mine.txt", b"m")
+        status = ftp.sendcmd("STAT /")
+        self.assertTrue(status.startswith("213-"), status)
+        self.assertIn(" mine.txt\n", status)
+        self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")
+        self.assertTrue(ftp.sendcmd("ACCT x").startswith("202"))
+        self.assertTrue(ftp.sendcmd("ALLO 100").startswith("202"))
+        self.assertTrue(ftp.sendcmd("STRU F").startswith("200"))
+        self.assertReply(504, ftp.sendcmd, "STRU R")
+        self.assertTrue(ftp.sendcmd("MODE S").startswith("200"))
+        self.assertReply(504, ftp.sendcmd, "MODE B")
+        self.assertReply(504, ftp.sendcmd, "TYPE E")
+        self.assertTrue(ftp.sendcmd("SITE HELP").startswith("214"))
+        ftp.quit()
+
+    def test_syntax_errors(self):
+        ftp = self.alice()
+        self.assertReply(500, ftp.sendcmd, "FROB")
+        self.assertReply(501, ftp.sendcmd, "RETR")  # missing argument
+        self.assertReply(501, ftp.sendcmd, "PWD extra")  # extra argument
+        self.assertReply(501, ftp.sendcmd, "REST abc")
+        self.assertReply(501, ftp.sendcmd, "PORT 1,2,3")
+        self.assertReply(501, ftp.sendcmd, "MFMT 2020 x")
+        ftp.quit()
+
+    def test_folders(self):
+        ftp = self.alice()
+        self.assertEqual(ftp.pwd(), "/")
+        self.assertEqual(ftp.sendcmd('MKD new "quoted"'), '257 "/new ""quoted""" created.')
+        self.assertEqual(ftp.mkd("sub"), "/sub")
+        ftp.cwd("sub")
+        self.assertEqual(ftp.pwd(), "/sub")
+        self.assertTrue(ftp.sendcmd("CDUP").startswith("250"))
+        self.assertEqual(ftp.pwd(), "/")
+        self.assertTrue(ftp.sendcmd("XCWD sub").startswith("250"))
+        self.assertTrue(ftp.sendcmd("XPWD").startswith('257 "/sub"'))
+        self.assertTrue(ftp.sendcmd("XCUP").startswith("250"))
+        self.assertReply(550, ftp.cwd, "missing")
+        self.assertReply(550, ftp.mkd, "sub")  # exists
+        ftp.storbinary("STOR sub/f", io.BytesIO(b"x"))
+        self.assertReply(550, ftp.rmd, "sub")  # not empty
+        ftp.delete("sub/f")
+        self.assertTrue(ftp.rmd("sub").startswith("250"))
+        self.assertReply(550, ftp.rmd, "sub")
+        self.assertReply(550, ftp.delete, "missing")
+        ftp.quit()
+        self.assertTrue(os.path.isdir(os.path.join(self.ftp_server.root, "home/alice",
+                                                   'new "quoted"')))
+
+    def test_rename(self):
+        ftp = self.alice()
+        ftp.storbinary("STOR a", io.BytesIO(b"content"))
+        self.assertReply(503, ftp.sendcmd, "RNTO b")  # no RNFR
+        self.assertReply(550, ftp.sendcmd, "RNFR missing")
+        self.assertTrue(ftp.sendcmd("RNFR a").startswith("350"))
+        self.assertTrue(ftp.sendcmd("RNTO b").startswith("250"))
+        self.assertEqual(ftp.nlst(), ["b"])
+        self.assertTrue(ftp.sendcmd("RNFR b").startswith("350"))
+        ftp.sendcmd("NOOP")
+        self.assertReply(503, ftp.sendcmd, "RNTO c")  # RNTO must follow RNFR at once
+        ftp.quit()
+
+    def test_size_mdtm_mfmt(self):
+        ftp = self.alice()
+        ftp.storbinary("STOR f", io.BytesIO(b"12345"))
+        self.assertEqual(ftp.size("f"), 5)
+        self.assertReply(550, ftp.size, "missing")
+        self.assertReply(550, ftp.size, "/")  # not a file
+        self.assertEqual(ftp.sendcmd("MFMT 20200102030405 f"), "213 Modify=20200102030405; f")
+        self.assertEqual(ftp.sendcmd("MDTM f"), "213 20200102030405")
+        self.assertReply(550, ftp.sendcmd, "MDTM missing")
+        ftp.quit()
+
+    def test_retrieve_store_and_checksums(self):
+        ftp = self.ftp_server.client("anonymous")
+        data = bytearray()
+        ftp.retrbinary("RETR pub/big.bin", data.extend)
+        self.assertEqual(sha256(data), sha256(self.big))
+        self.assertReply(550, ftp.retrbinary, "RETR pub/missing", data.extend)
+        self.assertReply(550, ftp.retrbinary, "RETR pub", data.extend)
+        ftp.quit()
+        ftp = self.alice()
+        ftp.storbinary("STOR up.bin", io.BytesIO(self.big))
+        self.assertEqual(sha256(self.ftp_server.read("home/alice/up.bin")), sha256(self.big))
+        ftp.quit()
+
+    def test_stou_makes_a_unique_file(self):
+        ftp = self.alice()
+        ftp.set_pasv(True)
+        connection, _ = ftp.ntransfercmd("STOU")
+        connection.sendall(b"unique")
+        connection.close()
+        self.assertTrue(ftp.voidresp().startswith("226"))
+        names = ftp.nlst()
+        self.assertEqual(len(names), 1)
+        self.assertEqual(self.ftp_server.read("home/alice/" + names[0]), b"unique")
+        ftp.quit()
+
+    def test_resume_download_and_upload(self):
+        ftp = self.alice()
+        self.ftp_server.put("home/alice/big.bin", self.big)
+        tail = bytearray()
+        ftp.retrbinary("RETR big.bin", tail.extend, rest=1000000)
+        self.assertEqual(sha256(self.big[:1000000] + tail), sha256(self.big))
+        self.assertReply(554, ftp.retrbinary, "RETR big.bin", tail.extend, None,
+                         len(self.big) + 1)
+        ftp.storbinary("STOR part.bin", io.BytesIO(self.big[:500000]))
+        ftp.storbinary("STOR part.bin", io.BytesIO(self.big[500000:]), rest=500000)
+        self.assertEqual(sha256(self.ftp_server.read("home/alice/part.bin")), sha256(self.big))
+        ftp.storbinary("APPE app.bin", io.BytesIO(self.big[:1234]))
+        ftp.storbinary("APPE app.bin", io.BytesIO(self.big[1234:]))
+        self.assertEqual(sha256(self.ftp_server.read("home/alice/app.bin")), sha256(self.big))
+        ftp.quit()
+
+    def test_ascii_mode_converts_line_ends(self):
+        ftp = self.alice()
+        self.ftp_server.put("home/alice/unix.txt", b"one\ntwo\n")
+        ftp.sendcmd("TYPE A")
+        connection = ftp.transfercmd("RETR unix.txt")
+        wire = bytearray()
+        while chunk := connection.recv(100):
+            wire += chunk
+        connection.close()
+        ftp.voidresp()
+        self.assertEqual(bytes(wire), b"one\r\ntwo\r\n")
+        ftp.storlines("STOR dos.txt", io.BytesIO(b"a\r\nb\r\n"))
+        self.assertEqual(self.ftp_server.read("home/alice/dos.txt"), b"a\nb\n")
+        self.assertReply(504, ftp.sendcmd, "REST 5")  # resuming is for TYPE I
+        ftp.sendcmd("TYPE I")
+        ftp.quit()
+
+    def test_listings_and_facts(self):
+        ftp = self.ftp_server.client("anonymous")
+        lines = []
+        ftp.retrlines("LIST pub", lines.append)
+        self.assertEqual(len(lines), 2)
+        self.assertRegex(lines[0], r"^-rw-r--r-- +1 ftp +ftp +\d+ \w{3} [ \d]\d \d\d:\d\d (big\.bin|hello\.txt)$")
+        lines = []
+        ftp.retrlines("LIST -la pub/hello.txt", lines.append)
+        self.assertTrue(lines[0].endswith(" 12 " + lines[0].split(" 12 ")[1]))
+        self.assertEqual(sorted(ftp.nlst("pub")), ["big.bin", "hello.txt"])
+        facts = dict(ftp.mlsd("pub"))
+        self.assertEqual(facts["hello.txt"]["type"], "file")
+        self.assertEqual(facts["hello.txt"]["size"], "12")
+        self.assertEqual(facts["hello.txt"]["perm"], "r")
+        self.assertRegex(facts["hello.txt"]["modify"], r"^\d{14}$")
+        self.assertIn("unique", facts["hello.txt"])
+        self.assertEqual(dict(ftp.mlsd("/"))["pub"]["type"], "dir")
+        mlst = ftp.sendcmd("MLST pub/hello.txt")
+        self.assertRegex(mlst, r"^250-.*\n type=file;size=12;modify=\d{14};perm=r;unique=\w+; "
+                               r"/pub/hello.txt\n250 End$")
+        self.assertReply(550, ftp.sendcmd, "MLST missing")
+        self.assertReply(501, lambda: list(ftp.mlsd("pub/hello.txt")))
+        ftp.quit()
+
+    def test_utf8_names(self):
+        ftp = self.alice()
+        ftp.encoding = "utf-8"
+        ftp.storbinary("STOR ünïcødé-日本.txt", io.BytesIO(b"u"))
+        self.assertEqual(ftp.nlst(), ["ünïcødé-日本.txt"])
+        self.assertTrue(os.path.exists(os.path.join(self.ftp_server.root, "home/alice",
+                                                    "ünïcødé-日本.txt")))
+        ftp.quit()
+
+    def test_active_mode(self):
+        ftp = self.ftp_server.client("anonymous")
+        ftp.set_pasv(False)  # PORT
+        data = bytearray()
+        ftp.retrbinary("RETR pub/big.bin", data.extend)
+        self.assertEqual(sha256(data), sha256(self.big))
+        self.assertTrue(ftp.sendcmd("EPRT |1|127.0.0.1|40000|").startswith("200"))
+        self.assertReply(522, ftp.sendcmd, "EPRT |3|127.0.0.1|40000|")
+        ftp.quit()
+
+    def test_epsv_all_refuses_the_other_setups(self):
+        ftp = self.ftp_server.client("anonymous")
+        self.assertTrue(ftp.sendcmd("EPSV ALL").startswith("200"))
+        self.assertReply(501, ftp.sendcmd, "PASV")
+        self.assertReply(501, ftp.sendcmd, "PORT 127,0,0,1,200,1")
+        self.assertTrue(ftp.sendcmd("EPSV").startswith("229"))
+        self.assertReply(522, ftp.sendcmd, "EPSV 2")
+        ftp.quit()
+
+    def test_abor_during_a_transfer_and_when_idle(self):
+        ftp = self.ftp_server.client("anonymous")
+        self.assertTrue(ftp.sendcmd("ABOR").startswith("225"))
+        self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
+        connection = ftp.transfercmd("RETR pub/huge.bin")
+        connection.recv(1024)  # the transfer runs; the client stops reading
+        ftp.putcmd("ABOR")
+        self.assertTrue(ftp.getline().startswith("426"))
+        self.assertTrue(ftp.getline().startswith("226"))
+        connection.close()
+        self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))  # the session goes on
+        ftp.quit()
+
+    def test_abor_with_telnet_urgent_data_as_ftplib_sends_it(self):
+        ftp = self.ftp_server.client("anonymous")
+        self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
+        connection = ftp.transfercmd("RETR pub/huge.bin")
+        connection.recv(1024)
+        reply = ftp.abort()  # IAC IP, IAC DM (urgent), ABOR; reads one reply
+        self.assertTrue(reply.startswith("426"), reply)
+        self.assertTrue(ftp.getline().startswith("226"))
+        connection.close()
+        ftp.quit()
+
+
+class FtpOverIpv6(WharfTestCase):
+    def test_epsv_and_eprt_on_ipv6(self):
+        server = FtpServer(self, host="::1").start()
+        server.put("pub/f.bin", b"six" * 1000)
+        ftp = server.client("anonymous")
+        for passive in (True, False):  # EPSV, then EPRT |2|::1|port|
+            ftp.set_pasv(passive)
+            data = bytearray()
+            ftp.retrbinary("RETR pub/f.bin", data.extend)
+            self.assertEqual(bytes(data), b"six" * 1000)
+        with self.assertRaises(ftplib.error_temp):  # 425: PASV is IPv4 only
+            ftp.sendcmd("PASV")
+        ftp.quit()
+        self.assertStops(server.server)
+
+
+class FtpInEveryBlockingMode(WharfTestCase):
+    def test_pool_and_fork(self):
+        for mode in ["pool", "fork", "sync"]:
+            with self.subTest(mode=mode):
+                server = FtpServer(self, mode=mode).start()
+                data = os.urandom(200000)
+                ftp = server.client("alice")
+                ftp.storbinary("STOR f", io.BytesIO(data))
+                back = bytearray()
+                ftp.retrbinary("RETR f", back.extend)
+                self.assertEqual(sha256(back), sha256(data))
+                ftp.quit()
+                self.assertStops(server.server)
