@@ -1,0 +1,192 @@
+"""The FTP plugin's security rows, one test each: FTP bounce, data
+connection theft, escaping the root, brute force, anonymous writes, session
+caps, hostile command lines, idle clients, huge listings, and commands
+before login."""
+
+import ftplib
+import io
+import os
+import socket
+import time
+
+from ftp_fixture import PASSWORD, FtpServer, sha256
+from wharf_harness import WharfTestCase
+
+
+class FtpSecurity(WharfTestCase):
+    def start(self, **options):
+        self.ftp_server = FtpServer(self, options=options).start()
+        return self.ftp_server
+
+    def tearDown(self):
+        self.assertStops(self.ftp_server.server)
+
+    def assertReply(self, code, call, *args):
+        with self.assertRaises(ftplib.Error) as caught:
+            call(*args)
+        self.assertTrue(str(caught.exception).startswith(str(code)), str(caught.exception))
+
+    def test_ftp_bounce_is_refused(self):
+        server = self.start()
+        with socket.socket() as victim:  # another host: must never be connected to
+            victim.bind(("127.0.0.2", 0))
+            victim.listen()
+            victim.settimeout(0.5)
+            port = victim.getsockname()[1]
+            ftp = server.client("anonymous")
+            self.assertReply(501, ftp.sendcmd, f"PORT 127,0,0,2,{port >> 8},{port & 255}")
+            self.assertReply(501, ftp.sendcmd, f"EPRT |1|127.0.0.2|{port}|")
+            self.assertReply(501, ftp.sendcmd, "PORT 127,0,0,1,0,21")  # a privileged port
+            self.assertReply(501, ftp.sendcmd, "EPRT |1|127.0.0.1|25|")
+            self.assertReply(425, ftp.sendcmd, "LIST")  # no data connection was set up
+            with self.assertRaises(socket.timeout):
+                victim.accept()
+            ftp.quit()
+        self.assertIn("FTP bounce", server.server.log())
+
+    def test_a_passive_connection_from_another_address_is_refused(self):
+        server = self.start()
+        server.put("pub/f.txt", b"for the client only")
+        ftp = server.client("anonymous")
+        port = int(ftp.sendcmd("EPSV").split("|||")[1].rstrip("|)"))
+        thief = socket.socket()
+        thief.bind(("127.0.0.2", 0))
+        thief.settimeout(5)
+        thief.connect(("127.0.0.1", port))
+        ftp.putcmd("RETR pub/f.txt")
+        self.assertEqual(thief.recv(100), b"")  # closed, nothing sent
+        thief.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            self.assertTrue(ftp.getresp().startswith("150"))
+            data = bytearray()
+            while chunk := client.recv(100):
+                data += chunk
+        self.assertEqual(bytes(data), b"for the client only")
+        self.assertTrue(ftp.voidresp().startswith("226"))
+        ftp.quit()
+        self.assertIn("refused a data connection from 127.0.0.2", server.server.log())
+
+    def test_paths_never_leave_the_root(self):
+        server = self.start()
+        outside = self.ftp_server.server.path("outside")
+        os.makedirs(outside)
+        with open(os.path.join(outside, "secret"), "w") as secret:
+            secret.write("secret")
+        os.chmod(os.path.join(outside, "secret"), 0o600)
+        home = os.path.join(server.root, "home", "alice")
+        os.symlink(outside, os.path.join(home, "escape"))
+        os.symlink(os.path.join(outside, "secret"), os.path.join(home, "secret-link"))
+        os.symlink("../../../outside", os.path.join(home, "relative-escape"))
+        ftp = server.client("alice")
+        for path in ["../../../outside/secret", "/../outside/secret", "escape/secret",
+                     "secret-link", "relative-escape/secret", "..%2f..%2foutside%2fsecret",
+                     "../../pub/../../outside/secret"]:
+            with self.subTest(path=path):
+                self.assertReply(550, ftp.retrbinary, "RETR " + path, lambda data: None)
+                self.assertReply(550, ftp.size, path)
+        self.assertTrue(ftp.sendcmd("CWD ../../..").startswith("250"))
+        self.assertEqual(ftp.pwd(), "/")
+        self.assertReply(550, ftp.storbinary, "STOR escape/planted", io.BytesIO(b"x"))
+        self.assertReply(550, ftp.storbinary, "APPE secret-link", io.BytesIO(b"x"))
+        self.assertReply(550, ftp.mkd, "escape/newdir")
+        self.assertReply(550, ftp.sendcmd, "SITE CHMOD 777 secret-link")
+        self.assertReply(550, ftp.nlst, "escape")  # resolved inside the root: not there
+        ftp.quit()
+        self.assertEqual(sorted(os.listdir(outside)), ["secret"])
+        with open(os.path.join(outside, "secret")) as secret:
+            self.assertEqual(secret.read(), "secret")
+        self.assertEqual(os.stat(os.path.join(outside, "secret")).st_mode & 0o777, 0o600)
+
+    def test_brute_force_is_slowed_then_cut(self):
+        server = self.start(max_login_failures="3")
+        ftp = server.client()
+        self.assertReply(530, ftp.login, "alice", "guess1")
+        self.assertReply(530, ftp.login, "alice", "guess2")
+        self.assertReply(421, ftp.login, "alice", "guess3")
+        with self.assertRaises((EOFError, ConnectionError, ftplib.Error)):
+            ftp.sendcmd("NOOP")
+        self.assertIn("failed login for alice (3)", server.server.log())
+        self.assertTrue(server.client("alice").quit().startswith("221"))  # others may log in
+
+    def test_anonymous_is_read_only(self):
+        server = self.start()
+        server.put("pub/f.txt", b"keep")
+        ftp = server.client("anonymous")
+        for call, args in [(ftp.storbinary, ("STOR pub/new", io.BytesIO(b"x"))),
+                           (ftp.storbinary, ("APPE pub/f.txt", io.BytesIO(b"x"))),
+                           (ftp.mkd, ("pub/d",)), (ftp.delete, ("pub/f.txt",)),
+                           (ftp.rmd, ("pub",)), (ftp.sendcmd, ("RNFR pub/f.txt",)),
+                           (ftp.sendcmd, ("SITE CHMOD 777 pub/f.txt",)),
+                           (ftp.sendcmd, ("MFMT 20200101000000 pub/f.txt",))]:
+            with self.subTest(command=args[0]):
+                self.assertReply(550, call, *args)
+        ftp.quit()
+        self.assertEqual(server.read("pub/f.txt"), b"keep")
+        bob = server.client("bob")  # a read-only account too
+        self.assertReply(550, bob.storbinary, "STOR x", io.BytesIO(b"x"))
+        bob.quit()
+
+    def test_anonymous_can_be_off(self):
+        server = self.start(anonymous="off")
+        ftp = server.client()
+        self.assertReply(530, ftp.login)
+        ftp.close()
+
+    def test_session_caps_overall_and_per_address(self):
+        server = self.start(max_sessions="3", max_sessions_per_ip="2")
+        first, second = server.client(), server.client()
+        with self.assertRaises(ftplib.error_temp) as refused:  # 421 at greeting
+            server.client()
+        self.assertTrue(str(refused.exception).startswith("421"))
+        third = ftplib.FTP(timeout=20, source_address=("127.0.0.2", 0))
+        third.connect(server.host, server.port)  # another address: room for it
+        with self.assertRaises(ftplib.error_temp):  # the overall cap of 3
+            ftplib.FTP(timeout=20, source_address=("127.0.0.3", 0)).connect(server.host,
+                                                                            server.port)
+        for ftp in (first, second, third):
+            ftp.quit()
+
+    def test_hostile_command_lines_get_500_and_the_session_goes_on(self):
+        server = self.start()
+        with socket.create_connection((server.host, server.port), timeout=20) as raw:
+            reader = raw.makefile("rb")
+            self.assertTrue(reader.readline().startswith(b"220"))
+            for line in [b"A" * 100000 + b"\r\n", b"NOOP\x00x\r\n", b"NOOP \xff\xfe\xc3\r\n",
+                         b"\r\n", b"USER \xc3\x28\r\n"]:
+                raw.sendall(line)
+                self.assertTrue(reader.readline().startswith(b"500"), line[:20])
+            raw.sendall(b"NOOP\r\n")
+            self.assertTrue(reader.readline().startswith(b"200"))
+
+    def test_idle_clients_time_out_but_long_transfers_do_not(self):
+        server = self.start(idle_timeout="1s")
+        server.put("pub/big.bin", os.urandom(4 * 1024 * 1024))
+        ftp = server.client("anonymous")
+        received = bytearray()
+
+        def slow_reader(chunk):  # a transfer longer than idle_timeout
+            received.extend(chunk)
+            time.sleep(0.02)
+
+        ftp.retrbinary("RETR pub/big.bin", slow_reader, blocksize=32768)
+        self.assertEqual(len(received), 4 * 1024 * 1024)
+        self.assertTrue(ftp.getline().startswith("421"))  # then idle: cut
+        ftp.close()
+
+    def test_listings_are_bounded(self):
+        server = self.start(max_list_entries="5")
+        for i in range(20):
+            server.put(f"pub/f{i:02}", b"")
+        ftp = server.client("anonymous")
+        self.assertEqual(len(ftp.nlst("pub")), 5)
+        ftp.quit()
+        self.assertIn("cut at max_list_entries", server.server.log())
+
+    def test_tls_required_refuses_clear_logins(self):
+        server = FtpServer(self, tls=True)
+        server.server.listeners["ftp"]["option.tls"] = "require"
+        server.server.write_config()
+        self.ftp_server = server.start()
+        ftp = server.client()
+        self.assertReply(530, ftp.login, "alice", PASSWORD)
+        ftp.close()
