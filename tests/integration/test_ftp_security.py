@@ -42,7 +42,7 @@ class FtpSecurity(WharfTestCase):
             with self.assertRaises(socket.timeout):
                 victim.accept()
             ftp.quit()
-        self.assertIn("FTP bounce", server.server.log())
+        server.server.wait_for_log("FTP bounce")
 
     def test_a_passive_connection_from_another_address_is_refused(self):
         server = self.start()
@@ -64,7 +64,7 @@ class FtpSecurity(WharfTestCase):
         self.assertEqual(bytes(data), b"for the client only")
         self.assertTrue(ftp.voidresp().startswith("226"))
         ftp.quit()
-        self.assertIn("refused a data connection from 127.0.0.2", server.server.log())
+        server.server.wait_for_log("refused a data connection from 127.0.0.2")
 
     def test_paths_never_leave_the_root(self):
         server = self.start()
@@ -105,7 +105,7 @@ class FtpSecurity(WharfTestCase):
         self.assertReply(421, ftp.login, "alice", "guess3")
         with self.assertRaises((EOFError, ConnectionError, ftplib.Error)):
             ftp.sendcmd("NOOP")
-        self.assertIn("failed login for alice (3)", server.server.log())
+        server.server.wait_for_log(r"failed login for alice \(3\)")
         self.assertTrue(server.client("alice").quit().startswith("221"))  # others may log in
 
     def test_anonymous_is_read_only(self):
@@ -180,7 +180,7 @@ class FtpSecurity(WharfTestCase):
         ftp = server.client("anonymous")
         self.assertEqual(len(ftp.nlst("pub")), 5)
         ftp.quit()
-        self.assertIn("cut at max_list_entries", server.server.log())
+        server.server.wait_for_log("cut at max_list_entries")
 
     def test_tls_required_refuses_clear_logins(self):
         server = FtpServer(self, tls=True)
