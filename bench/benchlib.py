@@ -2,6 +2,7 @@
 say when they are ready, the load generator, and the printed table."""
 
 import os
+import signal
 import socket
 import subprocess
 import threading
@@ -36,12 +37,13 @@ def free_port():
 
 
 class Server:
-    """A server process that says it is ready on stdout or stderr."""
+    """A server process that says it is ready on stdout or stderr, in a
+    process group of its own: stopping it ends its children too."""
 
     def __init__(self, command, ready_text):
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True,
-                                        preexec_fn=_placed("server"))
+                                        preexec_fn=_placed("server"), start_new_session=True)
         for line in self.process.stdout:
             if ready_text in line:
                 # Keep reading, so a chatty server never blocks on a full pipe.
@@ -56,6 +58,10 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # children left behind (per-session ones)
+        except ProcessLookupError:
+            pass
 
 
 def loadgen(build, *arguments):

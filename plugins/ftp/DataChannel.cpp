@@ -43,12 +43,11 @@ uint16_t portOf(const sockaddr_storage &address) {
                    : reinterpret_cast<const sockaddr_in6 &>(address).sin6_port);
 }
 
+// Buffer sizes are left to the kernel's autotuning, which grows them past
+// any fixed size worth setting.
 void tune(int fd) {
   int on = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  int buffer = 1 << 20;  // large transfers: fewer wakeups
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
 }
 
 }  // namespace
@@ -80,6 +79,11 @@ bool DataChannel::listenPassive(const sockaddr_storage &local, uint16_t &port) {
   Fd socket(::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket.valid()) return false;
   tune(socket.get());
+  // A port of the range often still has connections in TIME_WAIT from the
+  // last transfers on it; without this, binding past them works only
+  // sometimes, and a client's SYN may meet the old connection and wait 1 s.
+  int on = 1;
+  ::setsockopt(socket.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   bool bound = false;
   if (firstPort_ == 0) {
     setPort(address, 0);
