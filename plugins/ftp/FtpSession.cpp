@@ -1,7 +1,6 @@
 #include "FtpSession.h"
 
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/stat.h>
@@ -343,20 +342,14 @@ void FtpSession::stat(const std::string &argument) {
   if (!S_ISDIR(status.st_mode)) {
     text += listLine(Jail::leaf(target), status, now);
   } else {
-    Fd folder = jail_.open(target, O_RDONLY | O_DIRECTORY);
-    DIR *listing = folder.valid() ? ::fdopendir(::dup(folder.get())) : nullptr;
-    if (listing == nullptr) return failed("STAT " + argument);
     size_t count = 0;
-    while (dirent *entry = ::readdir(listing)) {
-      if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-      struct stat entryStatus {};
-      if (::fstatat(::dirfd(listing), entry->d_name, &entryStatus, AT_SYMLINK_NOFOLLOW) != 0)
-        continue;
-      if (++count > 1000) break;  // a STAT reply stays small; LIST streams
-      std::string line = listLine(entry->d_name, entryStatus, now);
+    bool listed = jail_.forEachEntry(target, [&](const char *name, const struct stat &entry, int) {
+      if (++count > 1000) return false;  // a STAT reply stays small; LIST streams
+      std::string line = listLine(name, entry, now);
       text += line.substr(0, line.size() - 2) + "\n";
-    }
-    ::closedir(listing);
+      return true;
+    });
+    if (!listed) return failed("STAT " + argument);
   }
   control_.reply(213, text + "End of status");
 }
@@ -839,36 +832,32 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
     transfer->finish();
     return endTransfer(outcome);
   }
-  Fd folder = jail_.open(target, O_RDONLY | O_DIRECTORY);
-  DIR *listing = folder.valid() ? ::fdopendir(::dup(folder.get())) : nullptr;
-  if (listing == nullptr) return failed("LIST " + argument);
+  Fd probe = jail_.open(target, O_RDONLY | O_DIRECTORY);  // refuse before the data connection
+  if (!probe.valid()) return failed("LIST " + argument);
+  probe.reset();
   auto transfer = beginTransfer("file list");
-  if (!transfer) return (void)::closedir(listing);
+  if (!transfer) return;
   Transfer::Outcome outcome = Transfer::Outcome::Done;
   size_t count = 0;
-  while (dirent *entry = ::readdir(listing)) {
-    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-    struct stat entryStatus {};
-    if (::fstatat(::dirfd(listing), entry->d_name, &entryStatus, AT_SYMLINK_NOFOLLOW) != 0)
-      continue;
+  jail_.forEachEntry(target, [&](const char *name, const struct stat &entry, int folder) {
+    struct stat shown = entry;
     std::string link;
-    if (S_ISLNK(entryStatus.st_mode) && style == Transfer::ListStyle::Long) {
+    if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Long) {
       char buffer[4096];
-      ssize_t length = ::readlinkat(::dirfd(listing), entry->d_name, buffer, sizeof buffer);
+      ssize_t length = ::readlinkat(folder, name, buffer, sizeof buffer);
       if (length > 0) link.assign(buffer, static_cast<size_t>(length));
     }
-    if (S_ISLNK(entryStatus.st_mode) && style == Transfer::ListStyle::Facts) {
-      // Facts describe what the link leads to, resolved inside the jail.
-      if (!jail_.stat(Jail::resolve(target, entry->d_name), entryStatus)) continue;
-    }
+    // Facts describe what a link leads to, resolved inside the jail.
+    if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Facts &&
+        !jail_.stat(Jail::resolve(target, name), shown))
+      return true;
     if (++count > options_.maxListEntries) {
       log_(WHARF_LOG_NOTICE, "listing of " + target + " cut at max_list_entries");
-      break;
+      return false;
     }
-    outcome = transfer->sendText(line(entry->d_name, entryStatus, link));
-    if (outcome != Transfer::Outcome::Done) break;
-  }
-  ::closedir(listing);
+    outcome = transfer->sendText(line(name, shown, link));
+    return outcome == Transfer::Outcome::Done;
+  });
   if (outcome == Transfer::Outcome::Done) outcome = transfer->flush();
   transfer->finish();
   endTransfer(outcome);

@@ -1,5 +1,6 @@
 #include "Jail.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <sys/syscall.h>
@@ -82,6 +83,22 @@ bool Jail::entry(const std::string &path, Entry &entry) const {
   }
   entry.folder = open(path.substr(0, path.rfind('/')), O_PATH | O_DIRECTORY);
   return entry.folder.valid();
+}
+
+bool Jail::forEachEntry(const std::string &path, const Visit &visit) const {
+  Fd folder = open(path, O_RDONLY | O_DIRECTORY);
+  if (!folder.valid()) return false;
+  DIR *listing = ::fdopendir(folder.get());
+  if (listing == nullptr) return false;
+  folder.release();  // the DIR owns it now
+  while (dirent *entry = ::readdir(listing)) {
+    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+    struct stat status {};
+    if (::fstatat(::dirfd(listing), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0) continue;
+    if (!visit(entry->d_name, status, ::dirfd(listing))) break;
+  }
+  ::closedir(listing);
+  return true;
 }
 
 }  // namespace ftp

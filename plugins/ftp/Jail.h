@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <string>
 
 #include "Fd.h"
@@ -36,6 +37,13 @@ class Jail {
     std::string name;
   };
   bool entry(const std::string &path, Entry &entry) const;
+  // Calls visit(name, status, folder) for each entry of the folder `path`
+  // but "." and "..", with the status of the entry itself (a symlink is a
+  // symlink) and the folder's descriptor for *at() calls; visit returns false
+  // to stop. False, with errno, if the folder cannot be read. Streams: no
+  // listing is held in memory.
+  using Visit = std::function<bool(const char *name, const struct stat &status, int folder)>;
+  bool forEachEntry(const std::string &path, const Visit &visit) const;
 
  private:
   explicit Jail(Fd root) : root_(std::move(root)) {}

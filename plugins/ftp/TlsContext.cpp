@@ -49,10 +49,12 @@ class TlsStream : public Stream {
     wantRead_ = error == SSL_ERROR_WANT_READ;
     wantWrite_ = error == SSL_ERROR_WANT_WRITE;
     if (wantRead_ || wantWrite_) return kWouldBlock;
+    int cause = errno;
     ::ERR_clear_error();
     if (reading && error == SSL_ERROR_ZERO_RETURN) return 0;  // close_notify
-    // A peer closing without close_notify ends the stream too (many clients do).
-    if (reading && error == SSL_ERROR_SYSCALL) return 0;
+    // A peer closing without close_notify ends the stream too (many clients
+    // do); a reset does not: an upload cut short is not complete.
+    if (reading && error == SSL_ERROR_SYSCALL && cause == 0) return 0;
     return -1;
   }
 
@@ -97,6 +99,10 @@ std::unique_ptr<Stream> TlsContext::accept(int fd, Stream *control,
     ::SSL_free(ssl);
     return nullptr;
   }
+  // No session tickets on data connections: they resume the control's, and a
+  // client that only uploads never reads them, so its close would reset the
+  // connection and lose the end of the upload.
+  if (control != nullptr) ::SSL_set_num_tickets(ssl, 0);
   auto stream = std::make_unique<TlsStream>(fd, ssl);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {

@@ -126,6 +126,19 @@ class FtpProtocol(WharfTestCase):
         self.assertReply(503, ftp.sendcmd, "RNTO c")  # RNTO must follow RNFR at once
         ftp.quit()
 
+    def test_site_chmod_and_type_l8(self):
+        ftp = self.alice()
+        ftp.storbinary("STOR f", io.BytesIO(b"x"))
+        self.assertTrue(ftp.sendcmd("SITE CHMOD 600 f").startswith("200"))
+        mode = os.stat(os.path.join(self.ftp_server.root, "home/alice/f")).st_mode & 0o777
+        self.assertEqual(mode, 0o600)
+        self.assertReply(501, ftp.sendcmd, "SITE CHMOD 9z9 f")
+        self.assertReply(550, ftp.sendcmd, "SITE CHMOD 644 missing")
+        self.assertReply(504, ftp.sendcmd, "SITE EXEC ls")
+        self.assertTrue(ftp.sendcmd("TYPE L 8").startswith("200"))
+        self.assertTrue(ftp.sendcmd("STAT f").startswith("213-"))
+        ftp.quit()
+
     def test_size_mdtm_mfmt(self):
         ftp = self.alice()
         ftp.storbinary("STOR f", io.BytesIO(b"12345"))
