@@ -35,6 +35,18 @@ std::chrono::milliseconds duration(std::string_view key, std::string text) {
   return std::chrono::milliseconds(number(key, text, 86400000) * scale);
 }
 
+// One of a few words: "off", "read", ...
+template <typename Value>
+Value choice(std::string_view key, const std::string &text,
+             std::initializer_list<std::pair<const char *, Value>> words) {
+  std::string expected;
+  for (const auto &[word, value] : words) {
+    if (text == word) return value;
+    expected += (expected.empty() ? "" : ", ") + std::string(word);
+  }
+  refuse(key, "'" + text + "' (expected one of " + expected + ")");
+}
+
 }  // namespace
 
 FtpOptions FtpOptions::parse(
@@ -43,14 +55,9 @@ FtpOptions FtpOptions::parse(
   auto root = option("root");
   if (!root || root->empty()) refuse("root", "missing: the folder to serve");
   options.root = *root;
-  if (auto value = option("anonymous")) {
-    if (*value == "off")
-      options.anonymous = Anonymous::Off;
-    else if (*value == "read")
-      options.anonymous = Anonymous::Read;
-    else
-      refuse("anonymous", "'" + *value + "' (expected off or read)");
-  }
+  if (auto value = option("anonymous"))
+    options.anonymous = choice<Anonymous>("anonymous", *value,
+                                          {{"off", Anonymous::Off}, {"read", Anonymous::Read}});
   if (auto value = option("users")) options.usersFile = *value;
   if (auto value = option("passive_ports")) {
     size_t dash = value->find('-');
@@ -68,25 +75,17 @@ FtpOptions FtpOptions::parse(
       refuse("masquerade_address", "'" + *value + "' is not an IPv4 address");
     options.masqueradeAddress = *value;
   }
-  if (auto value = option("tls")) {
-    if (*value == "off")
-      options.tls = TlsMode::Off;
-    else if (*value == "allow")
-      options.tls = TlsMode::Allow;
-    else if (*value == "require")
-      options.tls = TlsMode::Require;
-    else
-      refuse("tls", "'" + *value + "' (expected off, allow or require)");
-  }
+  if (auto value = option("tls"))
+    options.tls = choice<TlsMode>(
+        "tls", *value,
+        {{"off", TlsMode::Off}, {"allow", TlsMode::Allow}, {"require", TlsMode::Require}});
   if (auto value = option("tls_cert")) options.tlsCert = *value;
   if (auto value = option("tls_key")) options.tlsKey = *value;
   if (options.tls != TlsMode::Off && (options.tlsCert.empty() || options.tlsKey.empty()))
     refuse("tls", "needs option.tls_cert and option.tls_key");
-  if (auto value = option("tls_session_reuse")) {
-    if (*value != "required" && *value != "optional")
-      refuse("tls_session_reuse", "'" + *value + "' (expected required or optional)");
-    options.tlsSessionReuse = *value == "required";
-  }
+  if (auto value = option("tls_session_reuse"))
+    options.tlsSessionReuse =
+        choice<bool>("tls_session_reuse", *value, {{"required", true}, {"optional", false}});
   if (auto value = option("max_sessions"))
     options.maxSessions = number("max_sessions", *value, 1000000);
   if (auto value = option("max_sessions_per_ip"))

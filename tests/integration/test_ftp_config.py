@@ -31,7 +31,7 @@ class FtpConfig(WharfTestCase):
     def test_bad_options_refuse_the_listener_by_key(self):
         cases = [
             ({"root": "/nonexistent/ftp"}, "root /nonexistent/ftp: No such file or directory"),
-            ({"anonymous": "write"}, "option.anonymous: 'write' (expected off or read)"),
+            ({"anonymous": "write"}, "option.anonymous: 'write' (expected one of off, read)"),
             ({"passive_ports": "5000-4000"}, "option.passive_ports: expected 1024 <= FIRST"),
             ({"tls": "require"}, "option.tls: needs option.tls_cert and option.tls_key"),
             ({"umask": "999"}, "option.umask: '999' is not an octal mask"),
