@@ -13,6 +13,12 @@
 #include "dispatch/ForkHelper.h"
 
 namespace wharf::dispatch {
+namespace {
+
+// How long a reload waits for the helper to load a new generation.
+constexpr auto kLoadTimeout = std::chrono::seconds(30);
+
+}  // namespace
 
 // A session a child process serves, as wharfd sees it: its admission place
 // and generation (held until the helper reports its end), registered so that
@@ -71,6 +77,20 @@ void ForkDispatcher::adopt(const listener::Generation &generation) {
     throw std::runtime_error(std::string("handing generation ") +
                              std::to_string(generation.number()) +
                              " to the fork helper: " + std::strerror(errno));
+  // Acknowledged only once the helper serves it: then every later session does.
+  std::unique_lock lock(mutex_);
+  if (!loaded_.wait_for(lock, kLoadTimeout, [&] {
+        return helperGone_ || loadResults_.count(generation.number()) != 0;
+      }))
+    throw std::runtime_error("the fork helper did not load generation " +
+                             std::to_string(generation.number()) + " in time");
+  if (loadResults_.count(generation.number()) == 0)
+    throw std::runtime_error("the fork helper has gone");
+  std::string failure = std::move(loadResults_[generation.number()]);
+  loadResults_.erase(generation.number());
+  if (!failure.empty())
+    throw std::runtime_error("the fork helper could not load generation " +
+                             std::to_string(generation.number()) + ": " + failure);
 }
 
 bool ForkDispatcher::schedule(PendingSessionPtr session) {
@@ -100,14 +120,20 @@ void ForkDispatcher::cutChild(uint64_t id) {
 
 void ForkDispatcher::readReports() noexcept {
   while (std::optional<fork::Message> report = fork::receive(channel_.fd())) {
-    if (report->header.kind != fork::Kind::Done) continue;
     std::lock_guard lock(mutex_);
-    running_.erase(report->header.id);
-    if (running_.empty()) idle_.notify_all();
+    if (report->header.kind == fork::Kind::Loaded) {
+      loadResults_[report->header.id].assign(report->payload.begin(), report->payload.end());
+      loaded_.notify_all();
+    } else if (report->header.kind == fork::Kind::Done) {
+      running_.erase(report->header.id);
+      if (running_.empty()) idle_.notify_all();
+    }
   }
   std::lock_guard lock(mutex_);  // the helper has gone: nothing more will end
   running_.clear();
+  helperGone_ = true;
   idle_.notify_all();
+  loaded_.notify_all();
 }
 
 void ForkDispatcher::waitForSessions() {

@@ -44,6 +44,9 @@ class ForkDispatcher : public BlockingDispatcher {
   std::mutex mutex_;
   std::condition_variable idle_;
   std::map<uint64_t, std::unique_ptr<Child>> running_;  // by id
+  std::map<uint64_t, std::string> loadResults_;         // by generation: "" or the failure
+  std::condition_variable loaded_;
+  bool helperGone_ = false;
   uint64_t nextId_ = 1;
   std::thread reports_;
 };

@@ -72,6 +72,7 @@ class Helper {
         stopping_ = true;
         return;
       case fork::Kind::Done:
+      case fork::Kind::Loaded:
         return;
     }
   }
@@ -101,6 +102,7 @@ class Helper {
       at += value.size() + 1;
       config.options.push_back({key, value});
     }
+    std::string failure;
     try {
       auto plugin = plugin::Plugin::load(std::make_unique<plugin::PluginLibrary>(
           std::move(message.socket), inherited_->instance().plugin().file()));
@@ -109,9 +111,13 @@ class Helper {
       loaded_ = std::move(next);  // the previous one's children have their own copies
       instance_ = loaded_.get();
     } catch (const std::exception &error) {
-      logger_.error("fork helper: generation " + std::to_string(message.header.id) +
-                    " not loaded, new sessions keep the previous one: " + error.what());
+      failure = error.what();
     }
+    fork::Header loaded{};
+    loaded.kind = fork::Kind::Loaded;
+    loaded.id = message.header.id;
+    fork::send(channel_, loaded, -1,
+               std::span(reinterpret_cast<const uint8_t *>(failure.data()), failure.size()));
   }
 
   [[noreturn]] void serveInChild(fork::Message &message, const net::SocketAddress &peer) {
