@@ -65,13 +65,18 @@ TEST(Generations, AnUnpinnedGenerationGoesAtOnce) {
   EXPECT_TRUE(first.expired());
 }
 
-TEST(Generations, DrainTimeoutCutsTheSessionsOfRetiredGenerationsOnly) {
-  listener::Generations generations(generation(1));
+// Generation 1, with one session, retired by generation 2, with another.
+class RetiredAndCurrent : public ::testing::Test {
+ protected:
+  listener::Generations generations{generation(1)};
   listener::GenerationPtr old = generations.current();
   FakeSession onOld, onNew;
-  session::LiveSessions::Entry oldEntry(old->live(), onOld);
-  generations.install(generation(2), kRoomy);
-  session::LiveSessions::Entry newEntry(generations.current()->live(), onNew);
+  session::LiveSessions::Entry oldEntry{old->live(), onOld};
+  bool installed = (generations.install(generation(2), kRoomy), true);
+  session::LiveSessions::Entry newEntry{generations.current()->live(), onNew};
+};
+
+TEST_F(RetiredAndCurrent, DrainTimeoutCutsTheSessionsOfRetiredGenerationsOnly) {
   generations.enforce(kRoomy);
   EXPECT_EQ(onOld.cuts, 0);
   generations.enforce({0ms, 4});
@@ -79,6 +84,11 @@ TEST(Generations, DrainTimeoutCutsTheSessionsOfRetiredGenerationsOnly) {
   EXPECT_EQ(onNew.cuts, 0);
   generations.enforce({0ms, 4});
   EXPECT_EQ(onOld.cuts, 1) << "cut once";
+}
+
+TEST_F(RetiredAndCurrent, CutAllReachesEveryGeneration) {
+  EXPECT_EQ(generations.cutAll(), 2u);
+  EXPECT_EQ(onOld.cuts + onNew.cuts, 2);
 }
 
 TEST(Generations, MaxGenerationsCutsTheOldestBeyondTheCap) {
@@ -95,17 +105,6 @@ TEST(Generations, MaxGenerationsCutsTheOldestBeyondTheCap) {
   generations.install(generation(4), {1h, 3});
   EXPECT_EQ(onFirst.cuts, 1) << "four loaded: the oldest goes";
   EXPECT_EQ(onSecond.cuts, 0);
-}
-
-TEST(Generations, CutAllReachesEveryGeneration) {
-  listener::Generations generations(generation(1));
-  listener::GenerationPtr old = generations.current();
-  FakeSession onOld, onNew;
-  session::LiveSessions::Entry oldEntry(old->live(), onOld);
-  generations.install(generation(2), kRoomy);
-  session::LiveSessions::Entry newEntry(generations.current()->live(), onNew);
-  EXPECT_EQ(generations.cutAll(), 2u);
-  EXPECT_EQ(onOld.cuts + onNew.cuts, 2);
 }
 
 TEST(PluginSet, LoadsAFileOnceUntilItIsReplaced) {
