@@ -46,6 +46,12 @@ class FtpConfig(WharfTestCase):
                 self.assertIn("refused listener [listener.ftp]", result.stdout + result.stderr)
                 self.assertIn(message, result.stdout + result.stderr)
 
+    def test_the_reactor_mode_is_refused_for_a_blocking_plugin(self):
+        server = FtpServer(self, mode="reactor")
+        result = self.check(server.server.config_path)
+        self.assertEqual(result.returncode, 2)
+        self.assertRegex(result.stdout + result.stderr, r"listener \[listener\.ftp\].*ftp.*reactor")
+
     def test_a_malformed_users_file_is_refused_with_its_line(self):
         server = FtpServer(self)
         with open(server.server.path("users"), "a") as users:

@@ -7,6 +7,8 @@ import ftplib
 import io
 import os
 import socket
+import ssl
+import subprocess
 import time
 
 from ftp_fixture import PASSWORD, FtpServer, sha256
@@ -190,3 +192,16 @@ class FtpSecurity(WharfTestCase):
         ftp = server.client()
         self.assertReply(530, ftp.login, "alice", PASSWORD)
         ftp.close()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        ftp = server.client(cls=ftplib.FTP_TLS, context=context)
+        ftp.login("alice", PASSWORD)  # AUTH TLS first: accepted
+        self.assertReply(521, ftp.nlst)  # data in the clear (no PROT P): refused
+        self.assertReply(503, ftp.sendcmd, "PROT P")  # PBSZ comes first
+        ftp.sendcmd("PBSZ 0")
+        self.assertReply(534, ftp.sendcmd, "PROT C")
+        ftp.quit()
+        listing = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", server.url("/", "alice")],
+                                 capture_output=True, timeout=60)
+        self.assertEqual(listing.returncode, 0, listing.stderr)
