@@ -69,7 +69,8 @@ namespace {
 using S = FtpSession;
 }
 
-const FtpSession::Command *FtpSession::find(const std::string &verb) {
+// The one list of commands: dispatch and HELP read it.
+std::span<const FtpSession::Command> FtpSession::commands() {
   static const Command kCommands[] = {
       {"ABOR", &S::abor, Arg::None, false, "ABOR (abort the transfer)"},
       {"ACCT", &S::acct, Arg::Required, true, "ACCT <account>"},
@@ -121,7 +122,11 @@ const FtpSession::Command *FtpSession::find(const std::string &verb) {
       {"XPWD", &S::pwd, Arg::None, false, "XPWD"},
       {"XRMD", &S::rmd, Arg::Required, false, "XRMD <folder>"},
   };
-  for (const auto &command : kCommands)
+  return kCommands;
+}
+
+const FtpSession::Command *FtpSession::find(const std::string &verb) {
+  for (const auto &command : commands())
     if (verb == command.verb) return &command;
   return nullptr;
 }
@@ -318,13 +323,7 @@ void FtpSession::help(const std::string &argument) {
     return control_.reply(214, "Syntax: " + std::string(command->syntax));
   }
   std::string text = "The following commands are recognized:\n";
-  for (const char *verb :
-       {"ABOR", "ACCT", "ALLO", "APPE", "AUTH", "CDUP", "CWD",  "DELE", "EPRT", "EPSV",
-        "FEAT", "HELP", "LIST", "MDTM", "MFMT", "MKD",  "MLSD", "MLST", "MODE", "NLST",
-        "NOOP", "OPTS", "PASS", "PASV", "PBSZ", "PORT", "PROT", "PWD",  "QUIT", "REIN",
-        "REST", "RETR", "RMD",  "RNFR", "RNTO", "SITE", "SIZE", "STAT", "STOR", "STOU",
-        "STRU", "SYST", "TYPE", "USER", "XCUP", "XCWD", "XMKD", "XPWD", "XRMD"})
-    text += std::string(verb) + "\n";
+  for (const auto &command : commands()) text += std::string(command.verb) + "\n";
   control_.reply(214, text + "Help OK.");
 }
 
@@ -698,8 +697,7 @@ void FtpSession::endTransfer(Transfer::Outcome outcome, const std::string &done)
 
 void FtpSession::retr(const std::string &argument) {
   std::string target = path(argument);
-  off_t offset = restart_;
-  restart_ = 0;
+  off_t offset = restart_;  // dispatch() clears it after this command
   Fd file = jail_.open(target, O_RDONLY);
   struct stat status {};
   if (!file.valid() || ::fstat(file.get(), &status) != 0) return failed("RETR " + argument);
@@ -741,8 +739,7 @@ void FtpSession::stou(const std::string &) {
 // into place only once complete: an interrupted upload leaves the old file
 // whole. REST and APPE write in place, as resuming requires.
 void FtpSession::store(const std::string &target, bool append) {
-  off_t offset = restart_;
-  restart_ = 0;
+  off_t offset = restart_;  // dispatch() clears it after this command
   if (!writable()) return;
   Jail::Entry entry;
   if (!jail_.entry(target, entry)) return failed("STOR " + target);

@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 
 #include "Control.h"
@@ -39,6 +40,7 @@ class FtpSession {
 
  private:
   struct Command;
+  static std::span<const Command> commands();
   static const Command *find(const std::string &verb);
 
   void dispatch(const std::string &line);
