@@ -28,6 +28,10 @@ std::filesystem::path defaultPluginDir() {
   return WHARF_INSTALL_PLUGIN_DIR;
 }
 
+listener::DrainLimits drainLimitsOf(const config::HostConfig &host) {
+  return {host.drainTimeout, host.maxGenerations};
+}
+
 // How often drain deadlines are checked.
 constexpr auto kEnforcePeriod = std::chrono::milliseconds(250);
 
@@ -96,8 +100,7 @@ std::vector<std::string> Daemon::reload(bool pluginsOnly) {
   try {
     if (stopping_) throw std::runtime_error("wharfd is stopping");
     config::Config next = pluginsOnly ? config_ : loader_.load(options_.configFile);
-    auto changes =
-        listeners_.reload(next, plugins_, {next.host.drainTimeout, next.host.maxGenerations});
+    auto changes = listeners_.reload(next, plugins_, drainLimitsOf(next.host));
     if (next.host.adminSocket != config_.host.adminSocket)
       changes.push_back("[host] admin: a new control socket path takes effect at restart");
     if (next.host.logLevel != config_.host.logLevel) setLogLevel(next.host.logLevel);
@@ -109,10 +112,6 @@ std::vector<std::string> Daemon::reload(bool pluginsOnly) {
     logger.error(std::string("reload refused, nothing changed: ") + error.what());
     throw;
   }
-}
-
-listener::DrainLimits Daemon::drainLimits() const {
-  return {config_.host.drainTimeout, config_.host.maxGenerations};
 }
 
 void Daemon::updateWatcher() {
@@ -156,7 +155,7 @@ void Daemon::serveUntilStopped() {
       }
     } else if (signal == 0) {
       std::lock_guard lock(mutex_);
-      listeners_.enforce(drainLimits());
+      listeners_.enforce(drainLimitsOf(config_.host));
     } else {
       return stop(signal);
     }

@@ -47,7 +47,6 @@ class Daemon {
   // the current config: the plugin files may have changed) and applies it
   // whole, or throws with nothing changed. Returns what changed.
   std::vector<std::string> reload(bool pluginsOnly);
-  listener::DrainLimits drainLimits() const;
 
   DaemonOptions options_;
   config::ConfigLoader loader_;

@@ -60,4 +60,27 @@ std::optional<Message> receive(int channel) {
   return received;
 }
 
+std::vector<uint8_t> encodeOptions(const std::vector<config::PluginOption> &options) {
+  std::vector<uint8_t> payload;
+  for (const auto &option : options)
+    for (const std::string *text : {&option.key, &option.value})
+      payload.insert(payload.end(), text->c_str(), text->c_str() + text->size() + 1);
+  return payload;
+}
+
+std::vector<config::PluginOption> decodeOptions(std::span<const uint8_t> payload) {
+  std::vector<config::PluginOption> options;
+  const auto *text = reinterpret_cast<const char *>(payload.data());
+  for (size_t at = 0; at < payload.size();) {
+    std::string key(text + at, ::strnlen(text + at, payload.size() - at));
+    at += key.size() + 1;
+    std::string value(at < payload.size()
+                          ? std::string(text + at, ::strnlen(text + at, payload.size() - at))
+                          : "");
+    at += value.size() + 1;
+    options.push_back({key, value});
+  }
+  return options;
+}
+
 }  // namespace wharf::dispatch::fork

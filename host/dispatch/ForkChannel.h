@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "config/Config.h"
 #include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
 
@@ -41,5 +42,9 @@ struct Message {
 bool send(int channel, const Header &header, int socket, std::span<const uint8_t> payload);
 // Receives one message; nullopt when the other end has gone.
 std::optional<Message> receive(int channel);
+
+// Load's payload: the options as "key\0value\0" pairs.
+std::vector<uint8_t> encodeOptions(const std::vector<config::PluginOption> &options);
+std::vector<config::PluginOption> decodeOptions(std::span<const uint8_t> payload);
 
 }  // namespace wharf::dispatch::fork

@@ -69,11 +69,8 @@ void ForkDispatcher::adopt(const listener::Generation &generation) {
   fork::Header load{};
   load.kind = fork::Kind::Load;
   load.id = generation.number();
-  std::vector<uint8_t> options;
-  for (const auto &option : generation.instance().options())
-    for (const std::string *text : {&option.key, &option.value})
-      options.insert(options.end(), text->c_str(), text->c_str() + text->size() + 1);
-  if (!fork::send(channel_.fd(), load, generation.instance().plugin().stagedFd(), options))
+  if (!fork::send(channel_.fd(), load, generation.instance().plugin().stagedFd(),
+                  fork::encodeOptions(generation.instance().options())))
     throw std::runtime_error(std::string("handing generation ") +
                              std::to_string(generation.number()) +
                              " to the fork helper: " + std::strerror(errno));

@@ -93,15 +93,7 @@ class Helper {
   // has loaded the same bytes already; a failure here keeps the previous one.
   void load(fork::Message &message) {
     config::ListenerConfig config = context_.config;
-    config.options.clear();
-    const auto *text = reinterpret_cast<const char *>(message.payload.data());
-    for (size_t at = 0; at < message.payload.size();) {
-      std::string key(text + at);
-      at += key.size() + 1;
-      std::string value(at < message.payload.size() ? text + at : "");
-      at += value.size() + 1;
-      config.options.push_back({key, value});
-    }
+    config.options = fork::decodeOptions(message.payload);
     std::string failure;
     try {
       auto plugin = plugin::Plugin::load(std::make_unique<plugin::PluginLibrary>(
