@@ -7,16 +7,13 @@
 #include <initializer_list>
 
 namespace wharf::app {
-namespace {
 
 sigset_t daemonSignals() {
   sigset_t set;
   sigemptyset(&set);
-  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP}) sigaddset(&set, signal);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, SIGCHLD}) sigaddset(&set, signal);
   return set;
 }
-
-}  // namespace
 
 void blockDaemonSignals() {
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error status, not a death

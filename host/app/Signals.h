@@ -4,14 +4,18 @@
 #pragma once
 
 #include <chrono>
+#include <csignal>
 #include <optional>
 
 namespace wharf::app {
 
+// SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2 and SIGCHLD: the signals wharfd
+// takes synchronously (the master acts on all of them, a worker on the first
+// three).
+sigset_t daemonSignals();
 // THREAD: main, before any other thread starts.
 void blockDaemonSignals();
-// THREAD: main. Returns SIGTERM, SIGINT, SIGQUIT or SIGHUP; 0 if `timeout`
-// passes first.
+// THREAD: main. Returns one of daemonSignals(); 0 if `timeout` passes first.
 int waitForSignal(std::optional<std::chrono::milliseconds> timeout = std::nullopt);
 
 }  // namespace wharf::app

@@ -1,14 +1,20 @@
-// wharfd: the Wharf daemon.
+// wharfd: the Wharf daemon. Started by an operator it is the master; the
+// master starts its workers as `wharfd --worker GROUP --config FILE`.
 #include <wharf/wharf.h>
 
 #include <cstring>
 #include <iostream>
 #include <string_view>
 
-#include "app/Daemon.h"
+#include "app/ConfigCheck.h"
 #include "app/Signals.h"
+#include "master/Master.h"
+#include "master/WorkerProcess.h"
+#include "worker/Worker.h"
 
 namespace {
+
+constexpr int kExitRefused = 2;
 
 constexpr const char *kUsage =
     "usage: wharfd --config FILE [--check-config]\n"
@@ -19,13 +25,17 @@ constexpr const char *kUsage =
 }  // namespace
 
 int main(int argc, char **argv) {
-  wharf::app::DaemonOptions options;
+  std::filesystem::path configFile;
+  bool checkOnly = false, worker = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view argument = argv[i];
     if (argument == "--config" && i + 1 < argc) {
-      options.configFile = argv[++i];
+      configFile = argv[++i];
     } else if (argument == "--check-config") {
-      options.checkOnly = true;
+      checkOnly = true;
+    } else if (argument == "--worker" && i + 1 < argc) {
+      worker = true;
+      ++i;  // the group's name: there for ps and the log
     } else if (argument == "--version") {
       std::cout << "wharfd " WHARF_VERSION " (plugin ABI " << WHARF_ABI_MAJOR << "."
                 << WHARF_ABI_MINOR << ")\n";
@@ -35,13 +45,24 @@ int main(int argc, char **argv) {
       return 0;
     } else {
       std::cerr << "wharfd: unknown argument '" << argument << "'\n" << kUsage;
-      return wharf::app::kExitRefused;
+      return kExitRefused;
     }
   }
-  if (options.configFile.empty()) {
+  if (configFile.empty()) {
     std::cerr << "wharfd: --config FILE is required\n" << kUsage;
-    return wharf::app::kExitRefused;
+    return kExitRefused;
   }
   wharf::app::blockDaemonSignals();
-  return wharf::app::Daemon(std::move(options)).run();
+  if (checkOnly) return wharf::app::checkConfig(configFile);
+  if (worker)
+    return wharf::worker::Worker(configFile,
+                                 wharf::net::FileDescriptor(wharf::master::kWorkerChannelFd))
+        .run();
+  std::error_code error;
+  std::filesystem::path binary = std::filesystem::canonical("/proc/self/exe", error);
+  if (error) {
+    std::cerr << "wharfd: cannot find its own binary: " << error.message() << "\n";
+    return kExitRefused;
+  }
+  return wharf::master::Master({std::filesystem::absolute(configFile), binary}).run();
 }

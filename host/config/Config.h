@@ -53,7 +53,8 @@ struct ListenerConfig {
   ListenerLimits limits;
   PoolSettings pool;
   ForkSettings fork;
-  int line = 0;  // of the section header, for messages
+  bool isolate = false;  // served by worker processes of its own
+  int line = 0;          // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
   // Whether `other` differs from this at most in its plugin and options: then
@@ -71,7 +72,12 @@ struct HostConfig {
   std::chrono::milliseconds drainTimeout{std::chrono::minutes(10)};
   size_t maxGenerations = 4;  // loaded at once per listener, the current one included
   bool watch = false;         // reload a plugin when its file in plugin_dir is replaced
+  size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)
+  std::string user;           // workers switch to this user (empty: stay who wharfd is)
+  std::string group;          // and this group (empty: the user's own)
 };
+
+constexpr size_t kMaxWorkers = 256;
 
 struct Config {
   std::filesystem::path file;

@@ -1,9 +1,13 @@
 #include "config/ConfigLoader.h"
 
 #include <Poco/Logger.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <set>
+#include <vector>
 
 #include "config/ConfigError.h"
 #include "config/SectionReader.h"
@@ -14,12 +18,15 @@ namespace {
 const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
-const std::set<std::string> kHostKeys = {
-    "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
-    "drain_timeout", "max_generations", "watch"};
+const std::set<std::string> kHostKeys = {"plugin_dir",    "admin",
+                                         "log_level",     "shutdown_timeout",
+                                         "drain_timeout", "max_generations",
+                                         "watch",         "workers",
+                                         "user",          "group"};
 const std::set<std::string> kListenerKeys = {
-    "transport",      "listen", "mode", "plugin",      "backlog",      "max_connections",
-    "max_per_source", "allow",  "deny", "accept_rate", "idle_timeout", "max_datagram"};
+    "transport",       "listen",         "mode",   "plugin", "backlog",
+    "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
+    "idle_timeout",    "max_datagram",   "isolate"};
 
 std::string joined(const std::vector<std::string> &names) {
   std::string text;
@@ -47,10 +54,49 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport)
   return limits;
 }
 
+size_t coresAvailable() {
+  cpu_set_t cores;
+  if (::sched_getaffinity(0, sizeof cores, &cores) == 0) return CPU_COUNT(&cores);
+  return 1;
+}
+
+size_t readWorkers(const SectionReader &reader) {
+  const std::string *text = reader.get("workers");
+  if (text && *text == "auto") return std::min(coresAvailable(), kMaxWorkers);
+  size_t workers = reader.count("workers", 1).value_or(1);
+  if (workers > kMaxWorkers)
+    reader.fail("workers", "at most " + std::to_string(kMaxWorkers) + " (or auto)");
+  return workers;
+}
+
+// A user and group must exist when the config is checked, not first when a
+// worker starts.
+void readIdentity(const SectionReader &reader, HostConfig &host) {
+  std::vector<char> buffer(16384);
+  if (const std::string *user = reader.get("user"); user && !user->empty()) {
+    passwd entry{}, *found = nullptr;
+    if (::getpwnam_r(user->c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+      reader.fail("user", "no such user '" + *user + "'");
+    host.user = *user;
+  }
+  if (const std::string *group = reader.get("group"); group && !group->empty()) {
+    if (host.user.empty()) reader.fail("group", "needs user (the workers' user)");
+    struct group entry {
+    }, *found = nullptr;
+    if (::getgrnam_r(group->c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+      reader.fail("group", "no such group '" + *group + "'");
+    host.group = *group;
+  }
+}
+
 }  // namespace
 
 Config ConfigLoader::load(const std::filesystem::path &file) const {
   return build(IniDocument::read(std::filesystem::absolute(file)));
+}
+
+Config ConfigLoader::parse(const std::filesystem::path &file, const std::string &text) const {
+  return build(IniDocument::parse(std::filesystem::absolute(file), text));
 }
 
 Config ConfigLoader::build(const IniDocument &document) const {
@@ -100,6 +146,8 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.drainTimeout = reader.duration("drain_timeout").value_or(host.drainTimeout);
   host.maxGenerations = reader.count("max_generations", 2).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);
+  host.workers = readWorkers(reader);
+  readIdentity(reader, host);
   return host;
 }
 
@@ -157,6 +205,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.pool.workers = reader.count("workers", 1).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue").value_or(listener.pool.queue);
   listener.fork.maxChildren = reader.count("max_children", 1).value_or(listener.fork.maxChildren);
+  listener.isolate = reader.flag("isolate").value_or(false);
 
   for (const auto &entry : section.entries)
     if (entry.key.starts_with(kOptionPrefix))

@@ -27,6 +27,8 @@ class ConfigLoader {
   explicit ConfigLoader(LoaderDefaults defaults) : defaults_(std::move(defaults)) {}
 
   Config load(const std::filesystem::path &file) const;
+  // `text` as if read from `file` (relative paths resolve against its folder).
+  Config parse(const std::filesystem::path &file, const std::string &text) const;
   Config build(const IniDocument &document) const;
 
  private:

@@ -28,11 +28,15 @@ const IniEntry *IniSection::find(const std::string &key) const {
 }
 
 IniDocument IniDocument::read(const std::filesystem::path &file) {
+  return parse(file, readText(file));
+}
+
+std::string IniDocument::readText(const std::filesystem::path &file) {
   std::ifstream in(file);
   if (!in) throw ConfigError({file, 0, "", ""}, "cannot open the file");
   std::stringstream text;
   text << in.rdbuf();
-  return parse(file, text.str());
+  return text.str();
 }
 
 IniDocument IniDocument::parse(const std::filesystem::path &file, const std::string &text) {

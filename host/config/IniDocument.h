@@ -34,6 +34,9 @@ struct IniDocument {
   // Throws ConfigError for unreadable files, syntax errors, keys outside a
   // section, duplicate sections and duplicate keys.
   static IniDocument read(const std::filesystem::path &file);
+  // The file's bytes (the master hands them to its workers, so that every
+  // process serves the same config). Throws ConfigError if unreadable.
+  static std::string readText(const std::filesystem::path &file);
   static IniDocument parse(const std::filesystem::path &file, const std::string &text);
 };
 

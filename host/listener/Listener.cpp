@@ -47,13 +47,8 @@ void Listener::install(GenerationPtr next, const DrainLimits &limits) {
   generations_.install(std::move(next), limits);
 }
 
-void Listener::bind() {
-  bind(std::make_shared<net::ListenSocket>(config_.endpoint, config_.backlog));
-}
-
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
   socket_ = std::move(socket);
-  socket_->setBacklog(config_.backlog);
   dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_});
 }
 

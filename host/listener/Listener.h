@@ -1,7 +1,8 @@
 // Internal. One configured listener: its socket, the dispatcher of its mode
 // and its plugin generations. Built in two steps so that --check-config and a
 // reload can do everything but serve: construct (plugin instance and all
-// compatibility checks), then bind() and start().
+// compatibility checks), then bind() to the socket the master bound, and
+// start().
 #pragma once
 
 #include <memory>
@@ -23,9 +24,6 @@ class Listener {
   Listener(const Listener &) = delete;
   Listener &operator=(const Listener &) = delete;
 
-  // THREAD: main. Binds a socket of its own; throws std::runtime_error
-  // naming the address and reason.
-  void bind();
   // THREAD: main. Serves a socket already bound (a reload keeps the socket
   // of the listener this one replaces, and its accept queue).
   void bind(std::shared_ptr<net::ListenSocket> socket);

@@ -42,8 +42,8 @@ void ListenerSet::load(const config::Config &config, plugin::PluginSet &plugins)
         std::make_unique<Listener>(listenerConfig, plugins.get(listenerConfig.pluginPath)));
 }
 
-void ListenerSet::bind() {
-  for (auto &listener : serving_) listener->bind();
+void ListenerSet::bind(const SocketSource &sockets) {
+  for (auto &listener : serving_) listener->bind(sockets(listener->config()));
 }
 
 void ListenerSet::start() {
@@ -51,7 +51,8 @@ void ListenerSet::start() {
 }
 
 std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin::PluginSet &plugins,
-                                             const DrainLimits &limits) {
+                                             const DrainLimits &limits,
+                                             const SocketSource &sockets) {
   // Check and load everything; a throw leaves the serving state as it was.
   std::vector<Change> changes;
   for (const auto &config : next.listeners) {
@@ -65,10 +66,10 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
         change.generation = change.current->prepareGeneration(config, plugin);
     } else {
       const dispatch::DispatchMode *mode = dispatch::findDispatchMode(config.mode);
-      if (mode != nullptr && mode->startsOnlyAtLaunch)
+      if (mode != nullptr && mode->startsOnlyAtLaunch)  // the master starts new workers instead
         throw ListenerError("listener [" + config.section() + "]: mode " + config.mode +
-                            " cannot start on a reload (its helper process is forked before "
-                            "wharfd starts threads); restart wharfd to add or reshape it");
+                            " cannot start in a running worker (its helper process is forked "
+                            "before the worker starts threads)");
       change.fresh = std::make_unique<Listener>(config, plugin);
     }
     changes.push_back(std::move(change));
@@ -78,7 +79,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     if (change.current)
       change.fresh->bind(change.current->socket());
     else
-      change.fresh->bind();
+      change.fresh->bind(sockets(*change.config));
   }
 
   // Commit. Only a helper process gone or no thread to be had can fail

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +23,11 @@
 
 namespace wharf::listener {
 
+// The socket a listener of a new address serves: the master bound it and
+// passed it over; throws if there is none.
+using SocketSource =
+    std::function<std::shared_ptr<net::ListenSocket>(const config::ListenerConfig &)>;
+
 class ListenerSet {
  public:
   ListenerSet() = default;
@@ -32,13 +38,13 @@ class ListenerSet {
   // THREAD: main, before any thread starts. Makes the config's listeners;
   // throws on the first error.
   void load(const config::Config &config, plugin::PluginSet &plugins);
-  void bind();
+  void bind(const SocketSource &sockets);
   void start();
 
   // THREAD: any, one at a time with the other calls. Applies `next` as a
   // whole or throws (nothing changed). Returns one line per change.
   std::vector<std::string> reload(const config::Config &next, plugin::PluginSet &plugins,
-                                  const DrainLimits &limits);
+                                  const DrainLimits &limits, const SocketSource &sockets);
   // THREAD: any, one at a time with the other calls; call periodically.
   // Cuts sessions past drain_timeout or max_generations, and frees the
   // listeners that have drained.

@@ -38,12 +38,15 @@ ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(en
   if (isStream(endpoint.transport) && ::listen(fd(), backlog) != 0) fail(endpoint, "listen", errno);
 }
 
+ListenSocket::ListenSocket(const Endpoint &endpoint, FileDescriptor shared)
+    : endpoint_(endpoint), socket_(std::move(shared)), owner_(false) {}
+
 ListenSocket::~ListenSocket() {
   removeUnixSocketFile();
 }
 
 void ListenSocket::stopAccepting() {
-  if (!isStream(endpoint_.transport)) return;
+  if (!owner_ || !isStream(endpoint_.transport)) return;
   ::shutdown(fd(), SHUT_RDWR);
   removeUnixSocketFile();
 }

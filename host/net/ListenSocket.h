@@ -1,6 +1,8 @@
 // Internal. A bound listening socket (stream: listening; datagram: bound) for
-// one endpoint. Unix socket files: a stale file is replaced only when nothing
-// listens on it, and the file this socket created is removed on destruction.
+// one endpoint. The master binds and owns it; each worker holds a shared copy
+// that it only takes sessions from. Unix socket files: a stale file is
+// replaced only when nothing listens on it, and the file the owner created is
+// removed on destruction.
 #pragma once
 
 #include <sys/types.h>
@@ -14,14 +16,18 @@ class ListenSocket {
  public:
   // Throws std::runtime_error naming the address and the reason.
   ListenSocket(const Endpoint &endpoint, int backlog);
+  // A worker's copy of a socket the master bound (received over its channel).
+  ListenSocket(const Endpoint &endpoint, FileDescriptor shared);
   ~ListenSocket();
   ListenSocket(const ListenSocket &) = delete;
   ListenSocket &operator=(const ListenSocket &) = delete;
 
-  // THREAD: any. A stream socket stops listening (new connections are
-  // refused at once) and its unix file is removed; the descriptor stays valid
-  // until destruction, so a loop still polling it sees no reused number. A
-  // datagram socket stays as it is: sessions still running reply through it.
+  // THREAD: any. The owner's stream socket stops listening (new connections
+  // are refused at once, in every process) and its unix file is removed; the
+  // descriptor stays valid until destruction, so a loop still polling it sees
+  // no reused number. A datagram socket stays as it is: sessions still
+  // running reply through it. A shared copy is left as it is: the master
+  // decides when the address stops listening.
   void stopAccepting();
   // THREAD: main. A stream socket's accept queue bound (listen(2) again).
   void setBacklog(int backlog);
@@ -38,6 +44,7 @@ class ListenSocket {
   Endpoint endpoint_;
   FileDescriptor socket_;
   ino_t unixInode_ = 0;  // the file we created, so we never unlink a successor's
+  bool owner_ = true;
 };
 
 }  // namespace wharf::net

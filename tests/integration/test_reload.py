@@ -227,14 +227,22 @@ class RefusedReload(Reloading):
         self.assertServesVersion1()
         self.assertStops(self.server)
 
-    def test_a_fork_listener_cannot_be_added_by_reload(self):
-        self.server.listeners["forked"] = {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+    def test_adding_a_fork_listener_starts_new_workers(self):
+        address = f"127.0.0.1:{free_port()}"
+        old_worker = self.server.worker_pid()
+        self.server.listeners["forked"] = {"transport": "tcp", "listen": address,
                                            "mode": "fork", "plugin": "echo"}
         self.server.write_config()
         result = self.ctl("reload")
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("[listener.forked]: mode fork cannot start on a reload", result.stderr)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("new workers ([listener.forked] is a new or reshaped fork listener)",
+                      result.stdout)
+        with stream_connect("tcp", address) as session:
+            self.assertEqual(ask(session, b"forked"), b"forked")
         self.assertServesVersion1()
+        self.server.wait_for_log(rf"worker {old_worker} \(main, serving t\) exited with status 0",
+                                 WAIT)
+        self.assertNotIn(old_worker, self.server.worker_pids())
         self.assertStops(self.server)
 
 
@@ -396,8 +404,8 @@ class ReloadStorm(Reloading):
 
 class ReloadLeavesNothingBehind(Reloading):
     def loaded_copies(self):
-        """The plugin copies mapped into wharfd, and its open descriptors."""
-        pid = self.server.process.pid
+        """The plugin copies mapped into the worker, and its open descriptors."""
+        pid = self.server.worker_pid()
         with open(f"/proc/{pid}/maps") as maps:
             copies = {line.split()[4] for line in maps if "/memfd:wharf-" in line}  # inodes
         return len(copies), len(os.listdir(f"/proc/{pid}/fd"))

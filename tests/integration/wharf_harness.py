@@ -112,6 +112,19 @@ class Wharfd:
     def signal(self, signum):
         self.process.send_signal(signum)
 
+    def worker_pids(self):
+        """The worker processes the master has now (the master's children)."""
+        pid = self.process.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+
+    def worker_pid(self):
+        """The one worker of a single-worker wharfd."""
+        pids = self.worker_pids()
+        if len(pids) != 1:
+            raise AssertionError(f"expected one worker, found {pids}")
+        return pids[0]
+
     def wait(self, timeout=60):
         code = self.process.wait(timeout)
         time.sleep(0.05)  # let the reader thread take the last lines

@@ -1,0 +1,264 @@
+#include "master/Master.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/Logger.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <system_error>
+
+#include "app/ConfigLoading.h"
+#include "app/Logging.h"
+#include "app/ProcessLimits.h"
+#include "app/Signals.h"
+#include "config/IniDocument.h"
+#include "dispatch/DispatchMode.h"
+#include "master/StatusMerge.h"
+
+namespace wharf::master {
+namespace {
+
+// The loop wakes at least this often to replace workers and end drains.
+constexpr auto kTick = std::chrono::milliseconds(250);
+// After shutdown_timeout (or drain_timeout), a worker has this long to exit
+// before it is killed.
+constexpr auto kExitGrace = std::chrono::seconds(10);
+
+Poco::Logger &logger() {
+  return Poco::Logger::get("master");
+}
+
+std::vector<std::string> groupNames(const config::Config &config) {
+  std::vector<std::string> names;
+  for (const auto &group : workerGroupsOf(config)) names.push_back(group.name);
+  return names;
+}
+
+template <typename Duration>
+long long millisecondsOf(Duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
+}  // namespace
+
+Master::Master(MasterOptions options)
+    : options_(std::move(options)), loader_(app::makeConfigLoader()), started_(Clock::now()) {
+  sigset_t signals = app::daemonSignals();
+  signals_ = net::FileDescriptor(::signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!signals_.valid()) throw std::system_error(errno, std::generic_category(), "signalfd");
+}
+
+Master::~Master() = default;
+
+int Master::run() {
+  app::configureLogging("information");
+  try {
+    start();
+  } catch (const std::exception &error) {
+    logger().error(error.what());
+    logger().error("nothing started");
+    return 2;
+  }
+  supervise();
+  return 0;
+}
+
+void Master::start() {
+  std::string text = config::IniDocument::readText(options_.configFile);
+  config::Config config = loader_.parse(options_.configFile, text);
+  app::configureLogging(config.host.logLevel);
+  if (::geteuid() == 0 && config.host.user.empty())
+    logger().warning("running as root with no [host] user: plugins run as root");
+  logger().information(app::raiseOpenFileLimit());
+  SocketSet sockets = SocketSet::bindFor(config, SocketSet());
+  admin_ = openAdminSocket(config);
+  workers_ =
+      std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
+  workers_->start();
+  logger().notice("wharfd " WHARF_VERSION " ready, " + std::to_string(config.listeners.size()) +
+                  " listeners, " + std::to_string(workers_->size()) + " workers, pid " +
+                  std::to_string(::getpid()));
+}
+
+std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Config &config) {
+  if (config.host.adminSocket.empty()) return nullptr;
+  std::map<std::string, control::AdminServer::Handler> commands;
+  commands["status"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    tasks_.runOnMain([&] { reportStatus(reply); });
+  };
+  commands["stop"] = [](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    reply.set("stopping", true);
+    ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
+  };
+  commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
+    tasks_.runOnMain([&] {
+      for (const auto &change : reload()) changes->add(change);
+    });
+    reply.set("changes", changes);
+  };
+  return std::make_unique<control::AdminServer>(config.host.adminSocket, std::move(commands));
+}
+
+void Master::supervise() {
+  for (;;) {
+    auto sleep = runTimers();
+    pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {tasks_.fd(), POLLIN, 0}};
+    if (::poll(ready, 2, static_cast<int>(sleep.count())) <= 0) continue;
+    if (ready[1].revents) tasks_.runPending();
+    signalfd_siginfo info{};
+    while (::read(signals_.fd(), &info, sizeof info) == sizeof info) {
+      int signal = static_cast<int>(info.ssi_signo);
+      if (signal == SIGCHLD) {
+        reapChildren();
+      } else if (signal == SIGHUP) {
+        logger().notice("SIGHUP: reloading " + options_.configFile.string());
+        try {
+          reload();
+        } catch (const std::exception &) {
+          // logged by reload(); the old state keeps serving
+        }
+      } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
+        return stop(signal);
+      }
+    }
+  }
+}
+
+std::chrono::milliseconds Master::runTimers() {
+  auto wake = Clock::now() + kTick;
+  if (auto next = workers_->replaceDue(); next && *next < wake) wake = *next;
+  auto drainTimeout = workers_->config().host.drainTimeout;
+  for (auto &retiring : retiring_) {
+    if (retiring.cut || Clock::now() < retiring.since + drainTimeout + kExitGrace) continue;
+    retiring.cut = true;
+    logger().warning("drain_timeout: killing the replaced workers still running");
+    retiring.workers->signalAll(SIGKILL);
+  }
+  return std::max(std::chrono::milliseconds(0),
+                  std::chrono::duration_cast<std::chrono::milliseconds>(wake - Clock::now()));
+}
+
+void Master::reapChildren() {
+  int status = 0;
+  for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+    bool known = workers_->reaped(pid, status);
+    for (auto &retiring : retiring_) known = known || retiring.workers->reaped(pid, status);
+    if (!known) logger().debug("child " + std::to_string(pid) + " reaped");
+  }
+  std::erase_if(retiring_, [](const Retiring &retiring) { return retiring.workers->finished(); });
+}
+
+std::string Master::needsNewWorkers(const config::Config &next) const {
+  const config::Config &current = workers_->config();
+  if (next.host.workers != current.host.workers) return "[host] workers changed";
+  if (next.host.user != current.host.user || next.host.group != current.host.group)
+    return "[host] user or group changed";
+  if (groupNames(next) != groupNames(current)) return "isolate changed";
+  for (const auto &listener : next.listeners) {
+    const dispatch::DispatchMode *mode = dispatch::findDispatchMode(listener.mode);
+    if (mode == nullptr || !mode->startsOnlyAtLaunch) continue;
+    bool kept = false;
+    for (const auto &running : current.listeners)
+      kept = kept ||
+             (running.endpoint.conflictsWith(listener.endpoint) && running.sameShapeAs(listener));
+    if (!kept) return "[" + listener.section() + "] is a new or reshaped fork listener";
+  }
+  return "";
+}
+
+std::vector<std::string> Master::reload() {
+  try {
+    std::string text = config::IniDocument::readText(options_.configFile);
+    config::Config next = loader_.parse(options_.configFile, text);
+    SocketSet before = workers_->sockets();
+    config::HostConfig host = workers_->config().host;
+    SocketSet sockets = SocketSet::bindFor(next, before);
+    std::vector<std::string> changes;
+    if (std::string reason = needsNewWorkers(next); reason.empty()) {
+      changes = workers_->reload(next, text, sockets, before);
+    } else {
+      auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
+      fresh->start();  // throws (the new workers killed) with the old ones serving on
+      workers_->retire();
+      retiring_.push_back({std::move(workers_), Clock::now()});
+      workers_ = std::move(fresh);
+      changes.push_back("new workers (" + reason + "): " + std::to_string(workers_->size()) +
+                        " serving; the replaced ones drain");
+    }
+    sockets.stopAbandoned(before);
+    if (next.host.adminSocket != host.adminSocket)
+      changes.push_back("[host] admin: a new control socket path takes effect at restart");
+    if (next.host.logLevel != host.logLevel) app::setLogLevel(next.host.logLevel);
+    for (const auto &change : changes) logger().notice("reload: " + change);
+    return changes;
+  } catch (const std::exception &error) {
+    logger().error(std::string("reload refused, nothing changed: ") + error.what());
+    throw;
+  }
+}
+
+void Master::reportStatus(Poco::JSON::Object &reply) {
+  reply.set("version", std::string(WHARF_VERSION));
+  reply.set("pid", static_cast<int>(::getpid()));
+  reply.set("uptime_ms", millisecondsOf(Clock::now() - started_));
+  Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
+  std::vector<Poco::JSON::Object::Ptr> statuses;
+  workers_->report(*workers, statuses, "serving");
+  for (const auto &retiring : retiring_) retiring.workers->report(*workers, statuses, "draining");
+  reply.set("workers", workers);
+  reply.set("listeners", mergeListeners(statuses));
+}
+
+void Master::stop(int signal) {
+  tasks_.close("wharfd is stopping");
+  int forwarded = signal == SIGQUIT ? SIGQUIT : SIGTERM;
+  workers_->stop(forwarded);
+  for (auto &retiring : retiring_) retiring.workers->stop(forwarded);
+  workers_->sockets().stopAccepting();  // every address refuses new connections now
+  auto timeout = workers_->config().host.shutdownTimeout;
+  logger().notice(std::string("signal ") + strsignal(signal) + ": workers stop accepting; " +
+                  (signal == SIGQUIT ? "closing sessions now"
+                                     : "letting sessions finish for up to " +
+                                           std::to_string(timeout.count()) + " ms"));
+  auto deadline = Clock::now() + timeout + kExitGrace;
+  bool cut = signal == SIGQUIT, killed = false;
+  auto finished = [&] {
+    if (!workers_->finished()) return false;
+    for (const auto &retiring : retiring_)
+      if (!retiring.workers->finished()) return false;
+    return true;
+  };
+  auto signalAll = [&](int which) {
+    workers_->signalAll(which);
+    for (auto &retiring : retiring_) retiring.workers->signalAll(which);
+  };
+  while (!finished()) {
+    pollfd ready{signals_.fd(), POLLIN, 0};
+    ::poll(&ready, 1, 100);
+    signalfd_siginfo info{};
+    while (::read(signals_.fd(), &info, sizeof info) == sizeof info) {
+      int next = static_cast<int>(info.ssi_signo);
+      if (next == SIGCHLD) reapChildren();
+      if ((next == SIGTERM || next == SIGINT || next == SIGQUIT) && !cut) {
+        cut = true;
+        logger().warning(std::string(strsignal(next)) + ": workers close their sessions now");
+        signalAll(SIGQUIT);
+      }
+    }
+    reapChildren();
+    if (!killed && Clock::now() >= deadline) {
+      killed = true;
+      logger().error("workers still running past shutdown_timeout: killing them");
+      signalAll(SIGKILL);
+    }
+  }
+  admin_.reset();
+  logger().notice("stopped");
+}
+
+}  // namespace wharf::master

@@ -1,0 +1,72 @@
+// Internal. The master process: it reads and checks the config, binds every
+// listening socket, serves the control socket and supervises the workers
+// that serve. It never loads a plugin, so no plugin can take it down: a
+// worker that dies is replaced while the sockets wait in the master.
+//   - SIGHUP / `wharfctl reload`: a config the workers can take is handed to
+//     them (plugin generations, as in one process); otherwise (workers,
+//     isolate, user, group, a new or reshaped fork listener) new workers
+//     start with it, and only once they serve do the old ones drain.
+//   - SIGTERM: every worker stops accepting and drains; SIGQUIT cuts.
+#pragma once
+
+#include <Poco/JSON/Object.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/ConfigLoader.h"
+#include "control/AdminServer.h"
+#include "master/TaskQueue.h"
+#include "master/WorkerSet.h"
+#include "net/FileDescriptor.h"
+
+namespace wharf::master {
+
+struct MasterOptions {
+  std::filesystem::path configFile;
+  std::filesystem::path binary;  // wharfd itself, that workers are exec'd from
+};
+
+class Master {
+ public:
+  explicit Master(MasterOptions options);
+  ~Master();
+
+  // THREAD: main, with app::daemonSignals() blocked. Returns the exit status.
+  int run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  struct Retiring {
+    std::unique_ptr<WorkerSet> workers;
+    Clock::time_point since;
+    bool cut = false;
+  };
+
+  void start();  // throws on the first error: nothing then runs
+  std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
+  void supervise();
+  // Runs what is due; returns how long the loop may sleep.
+  std::chrono::milliseconds runTimers();
+  void reapChildren();
+  std::vector<std::string> reload();
+  // Why the running workers cannot take `next` (empty: they can).
+  std::string needsNewWorkers(const config::Config &next) const;
+  void reportStatus(Poco::JSON::Object &reply);
+  void stop(int signal);
+
+  MasterOptions options_;
+  config::ConfigLoader loader_;
+  Clock::time_point started_;
+  net::FileDescriptor signals_;  // a signalfd of app::daemonSignals()
+  TaskQueue tasks_;
+  std::unique_ptr<WorkerSet> workers_;  // serving the current config
+  std::vector<Retiring> retiring_;      // replaced by a reload, draining
+  std::unique_ptr<control::AdminServer> admin_;
+};
+
+}  // namespace wharf::master

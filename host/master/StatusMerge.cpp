@@ -1,0 +1,65 @@
+#include "master/StatusMerge.h"
+
+#include <map>
+#include <string>
+#include <utility>
+
+namespace wharf::master {
+namespace {
+
+// Adds every number of `from` into `into`, recursively.
+void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
+  for (const auto &[key, value] : from) {
+    if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
+      Poco::JSON::Object::Ptr mine = into.getObject(key);
+      if (mine) addCounters(*mine, *value.extract<Poco::JSON::Object::Ptr>());
+    } else if (value.isInteger() && into.has(key)) {
+      into.set(key, into.get(key).convert<uint64_t>() + value.convert<uint64_t>());
+    }
+  }
+}
+
+// A copy deep enough that summing into it leaves the worker's reply alone.
+Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object) {
+  Poco::JSON::Object::Ptr copy = new Poco::JSON::Object;
+  for (const auto &[key, value] : object) {
+    if (value.type() == typeid(Poco::JSON::Object::Ptr))
+      copy->set(key, copyOf(*value.extract<Poco::JSON::Object::Ptr>()));
+    else
+      copy->set(key, value);
+  }
+  return copy;
+}
+
+}  // namespace
+
+Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr> &statuses) {
+  Poco::JSON::Array::Ptr merged = new Poco::JSON::Array;
+  std::map<std::pair<std::string, std::string>, Poco::JSON::Object::Ptr> byName;
+  for (const auto &status : statuses) {
+    Poco::JSON::Array::Ptr listeners = status->getArray("listeners");
+    for (size_t i = 0; listeners && i < listeners->size(); ++i) {
+      Poco::JSON::Object::Ptr listener = listeners->getObject(static_cast<unsigned>(i));
+      auto key = std::make_pair(listener->getValue<std::string>("name"),
+                                listener->getValue<std::string>("state"));
+      auto found = byName.find(key);
+      if (found == byName.end()) {
+        Poco::JSON::Object::Ptr copy = copyOf(*listener);
+        copy->set("workers", 1);
+        byName[key] = copy;
+        merged->add(copy);
+        continue;
+      }
+      Poco::JSON::Object &into = *found->second;
+      into.set("workers", into.getValue<int>("workers") + 1);
+      addCounters(*into.getObject("sessions"), *listener->getObject("sessions"));
+      Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
+      if (plugin->getValue<uint64_t>("generation") >
+          into.getObject("plugin")->getValue<uint64_t>("generation"))
+        into.set("plugin", copyOf(*plugin));
+    }
+  }
+  return merged;
+}
+
+}  // namespace wharf::master

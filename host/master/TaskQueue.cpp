@@ -1,0 +1,58 @@
+#include "master/TaskQueue.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <stdexcept>
+#include <system_error>
+
+namespace wharf::master {
+
+TaskQueue::TaskQueue() : ready_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!ready_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
+}
+
+void TaskQueue::runOnMain(std::function<void()> task) {
+  std::future<void> done;
+  {
+    std::lock_guard lock(mutex_);
+    if (!closed_.empty()) throw std::runtime_error(closed_);
+    tasks_.push_back(Task{std::move(task), {}});
+    done = tasks_.back().done.get_future();
+  }
+  uint64_t one = 1;
+  (void)!::write(ready_.fd(), &one, sizeof one);
+  done.get();
+}
+
+void TaskQueue::runPending() {
+  uint64_t count;
+  (void)!::read(ready_.fd(), &count, sizeof count);
+  for (;;) {
+    Task task;
+    {
+      std::lock_guard lock(mutex_);
+      if (tasks_.empty()) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    try {
+      task.work();
+      task.done.set_value();
+    } catch (...) {
+      task.done.set_exception(std::current_exception());
+    }
+  }
+}
+
+void TaskQueue::close(const std::string &reason) {
+  std::lock_guard lock(mutex_);
+  closed_ = reason;
+  for (auto &task : tasks_)
+    task.done.set_exception(std::make_exception_ptr(std::runtime_error(reason)));
+  tasks_.clear();
+}
+
+}  // namespace wharf::master

@@ -1,0 +1,41 @@
+// Internal. Work the admin thread hands to the master's main thread: every
+// change to the workers happens there, because a worker dies with the
+// thread that forked it (PR_SET_PDEATHSIG) and only the main thread lives
+// as long as the master.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+
+#include "net/FileDescriptor.h"
+
+namespace wharf::master {
+
+class TaskQueue {
+ public:
+  TaskQueue();
+
+  // THREAD: any but main. Runs `task` on the main thread and returns once
+  // it has, rethrowing what it threw. Throws at once once closed.
+  void runOnMain(std::function<void()> task);
+  // THREAD: main. Runs the tasks waiting; call when fd() is readable.
+  void runPending();
+  // THREAD: main. Tasks waiting and to come fail with `reason`.
+  void close(const std::string &reason);
+  int fd() const { return ready_.fd(); }
+
+ private:
+  struct Task {
+    std::function<void()> work;
+    std::promise<void> done;
+  };
+
+  std::mutex mutex_;
+  std::deque<Task> tasks_;
+  std::string closed_;         // the reason, once closed
+  net::FileDescriptor ready_;  // an eventfd, readable while tasks wait
+};
+
+}  // namespace wharf::master

@@ -1,0 +1,87 @@
+#include "master/WorkerProcess.h"
+
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <stdexcept>
+#include <system_error>
+#include <vector>
+
+namespace wharf::master {
+
+WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
+    : group_(launch.group), started_(std::chrono::steady_clock::now()) {
+  auto [mine, theirs] = process::Channel::pair();
+  // Everything the child needs is made before fork: after it, in a
+  // threaded process, only async-signal-safe calls are allowed.
+  std::vector<std::string> arguments = {launch.binary.string(), "--worker", launch.group,
+                                        "--config", launch.configFile.string()};
+  std::vector<char *> argv;
+  for (auto &argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_t master = ::getpid();
+  int end = theirs.fd();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != master) ::_exit(127);  // the master died before prctl
+    ::setpgid(0, 0);  // a terminal's ^C reaches the master alone, which stops workers in order
+    if (end == kWorkerChannelFd)
+      ::fcntl(end, F_SETFD, 0);
+    else if (::dup2(end, kWorkerChannelFd) < 0)
+      ::_exit(127);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  channel_ = std::move(mine);
+}
+
+std::string WorkerProcess::name() const {
+  return "worker " + std::to_string(pid_) + " (" + group_ + ")";
+}
+
+void WorkerProcess::passSocket(const std::string &name, int socket) {
+  Poco::JSON::Object note;
+  note.set("command", std::string("socket"));
+  note.set("listener", name);
+  std::lock_guard lock(mutex_);
+  if (!channel_.send(note, socket))
+    throw std::runtime_error(this->name() + " has gone (passing it a socket)");
+}
+
+int64_t WorkerProcess::post(Poco::JSON::Object request) {
+  std::lock_guard lock(mutex_);
+  int64_t id = nextId_++;
+  request.set("id", id);
+  if (!channel_.send(request)) throw std::runtime_error(name() + " has gone");
+  return id;
+}
+
+Poco::JSON::Object::Ptr WorkerProcess::await(int64_t id, std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mutex_);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw std::runtime_error(name() + " did not answer in time");
+    std::optional<process::Message> reply = channel_.receive(left);
+    if (!reply) {
+      if (std::chrono::steady_clock::now() >= deadline)
+        throw std::runtime_error(name() + " did not answer in time");
+      throw std::runtime_error(name() + " has gone");
+    }
+    if (reply->body->optValue<int64_t>("id", 0) != id) continue;  // a late answer
+    if (!reply->body->optValue<bool>("ok", false))
+      throw std::runtime_error(reply->body->optValue<std::string>("error", "request failed"));
+    return reply->body;
+  }
+}
+
+void WorkerProcess::signal(int signal) const {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+}  // namespace wharf::master

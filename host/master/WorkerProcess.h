@@ -1,0 +1,65 @@
+// Internal. One worker process as the master sees it: started by fork+exec
+// of the wharfd binary (`wharfd --worker GROUP --config FILE`, its channel
+// as descriptor 3), then talked to over that channel. Requests carry an id,
+// so an answer that comes after its request timed out is never taken for
+// the next one's.
+#pragma once
+
+#include <Poco/JSON/Object.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <string>
+
+#include "process/Channel.h"
+
+namespace wharf::master {
+
+// The descriptor a worker finds its channel on.
+constexpr int kWorkerChannelFd = 3;
+
+struct WorkerLaunch {
+  std::filesystem::path binary;  // wharfd itself
+  std::filesystem::path configFile;
+  std::string group;  // for ps and the log: "main" or an isolated listener's name
+};
+
+class WorkerProcess {
+ public:
+  // THREAD: main: a worker gets SIGKILL when the thread that forked it ends
+  // (PR_SET_PDEATHSIG), so nothing outlives the master. Throws
+  // std::system_error when no process can be had.
+  explicit WorkerProcess(const WorkerLaunch &launch);
+  WorkerProcess(const WorkerProcess &) = delete;
+  WorkerProcess &operator=(const WorkerProcess &) = delete;
+
+  pid_t pid() const { return pid_; }
+  const std::string &group() const { return group_; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+
+  // Passes a copy of listener `name`'s socket; throws if the worker has gone.
+  void passSocket(const std::string &name, int socket);
+  // Sends a request; returns its id. Throws if the worker has gone.
+  int64_t post(Poco::JSON::Object request);
+  // The answer to request `id`: throws std::runtime_error with the worker's
+  // error, or if it has gone or not answered within `timeout`.
+  Poco::JSON::Object::Ptr await(int64_t id, std::chrono::milliseconds timeout);
+  Poco::JSON::Object::Ptr ask(Poco::JSON::Object request, std::chrono::milliseconds timeout) {
+    return await(post(std::move(request)), timeout);
+  }
+  void signal(int signal) const;
+
+ private:
+  std::string name() const;
+
+  std::string group_;
+  pid_t pid_ = -1;
+  std::chrono::steady_clock::time_point started_;
+  process::Channel channel_;
+  std::mutex mutex_;
+  int64_t nextId_ = 1;
+};
+
+}  // namespace wharf::master

@@ -1,0 +1,265 @@
+#include "master/WorkerSet.h"
+
+#include <Poco/Logger.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
+
+namespace wharf::master {
+namespace {
+
+// Loading plugins may take a while (sanitizer builds on a loaded machine).
+constexpr std::chrono::seconds kStartTimeout{60};
+// A fork listener's helper may take 30 s to load a generation.
+constexpr std::chrono::seconds kReloadTimeout{60};
+constexpr std::chrono::seconds kStatusTimeout{10};
+
+Poco::Logger &logger() {
+  return Poco::Logger::get("master");
+}
+
+std::string describeExit(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+           strsignal(WTERMSIG(status)) + ")" + (WCOREDUMP(status) ? ", core dumped" : "");
+  return "ended (status " + std::to_string(status) + ")";
+}
+
+std::string joined(const std::vector<std::string> &names) {
+  std::string text;
+  for (const auto &name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
+
+template <typename Duration>
+long long millisecondsOf(Duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
+void killAndReap(WorkerProcess &worker) {
+  worker.signal(SIGKILL);
+  while (::waitpid(worker.pid(), nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
+
+std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
+  std::vector<WorkerGroup> groups;
+  WorkerGroup shared{"main", {}};
+  for (const auto &listener : config.listeners) {
+    if (listener.isolate)
+      groups.push_back({listener.name, {listener.name}});
+    else
+      shared.listeners.push_back(listener.name);
+  }
+  if (!shared.listeners.empty()) groups.insert(groups.begin(), std::move(shared));
+  return groups;
+}
+
+WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
+                     SocketSet sockets)
+    : binary_(std::move(binary)),
+      config_(std::move(config)),
+      configText_(std::move(configText)),
+      sockets_(std::move(sockets)),
+      groups_(workerGroupsOf(config_)) {
+  for (size_t group = 0; group < groups_.size(); ++group)
+    for (size_t i = 0; i < config_.host.workers; ++i)
+      slots_.push_back(Slot{group, nullptr, 0, {}, std::nullopt});
+}
+
+WorkerSet::~WorkerSet() {
+  for (auto &slot : slots_)
+    if (slot.process) killAndReap(*slot.process);
+}
+
+std::unique_ptr<WorkerProcess> WorkerSet::launch(const WorkerGroup &group) const {
+  return std::make_unique<WorkerProcess>(WorkerLaunch{binary_, config_.file, group.name});
+}
+
+Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup &group) const {
+  Poco::JSON::Object request;
+  request.set("command", std::string(command));
+  request.set("config", configText_);
+  Poco::JSON::Array::Ptr names = new Poco::JSON::Array;
+  for (const auto &name : group.listeners) names->add(name);
+  request.set("listeners", names);
+  return request;
+}
+
+int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const {
+  for (const auto &name : group.listeners) worker.passSocket(name, sockets_.of(name)->fd());
+  return worker.post(requestFor("serve", group));
+}
+
+void WorkerSet::start() {
+  // All start at once; then each is awaited.
+  std::vector<int64_t> requests;
+  for (auto &slot : slots_) {
+    slot.process = launch(groups_[slot.group]);
+    requests.push_back(setUp(*slot.process, groups_[slot.group]));
+  }
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    try {
+      slots_[i].process->await(requests[i], kStartTimeout);
+    } catch (const std::exception &error) {
+      throw std::runtime_error("worker " + std::to_string(slots_[i].process->pid()) + " (" +
+                               groups_[slots_[i].group].name + ") did not start: " + error.what());
+    }
+  }
+}
+
+std::vector<std::string> WorkerSet::reload(config::Config next, std::string nextText,
+                                           SocketSet nextSockets, const SocketSet &before) {
+  std::swap(config_, next);
+  std::swap(configText_, nextText);
+  std::swap(sockets_, nextSockets);
+  groups_ = workerGroupsOf(config_);  // the same groups, with the listeners of `next`
+  std::vector<std::string> changes;
+  bool first = true;
+  for (auto &slot : slots_) {
+    if (!slot.process) continue;  // its replacement starts with the new config
+    try {
+      for (const auto &name : groups_[slot.group].listeners)
+        if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
+      auto reply = slot.process->ask(requestFor("reload", groups_[slot.group]), kReloadTimeout);
+      if (first) {
+        Poco::JSON::Array::Ptr lines = reply->getArray("changes");
+        for (size_t i = 0; lines && i < lines->size(); ++i)
+          changes.push_back(lines->getElement<std::string>(static_cast<unsigned>(i)));
+      }
+    } catch (const std::exception &error) {
+      if (first) {  // nothing changed anywhere: keep serving what was
+        std::swap(config_, next);
+        std::swap(configText_, nextText);
+        std::swap(sockets_, nextSockets);
+        groups_ = workerGroupsOf(config_);
+        throw;
+      }
+      throw std::runtime_error(std::string("reload partly applied: worker ") +
+                               std::to_string(slot.process->pid()) +
+                               " refused it: " + error.what());
+    }
+    first = false;
+  }
+  return changes;
+}
+
+bool WorkerSet::reaped(pid_t pid, int status) {
+  for (auto &slot : slots_) {
+    if (!slot.process || slot.process->pid() != pid) continue;
+    auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
+                                                                        slot.process->started());
+    std::string what = "worker " + std::to_string(pid) + " (" + groups_[slot.group].name +
+                       ", serving " + joined(groups_[slot.group].listeners) + ") " +
+                       describeExit(status);
+    slot.process.reset();
+    if (retired_) {
+      logger().information(what);
+      return true;
+    }
+    auto delay = slot.backoff.next(uptime);
+    slot.replaceAt = Clock::now() + delay;
+    if (delay.count() == 0)
+      logger().error(what + "; replacing it now");
+    else
+      logger().error(what + " after " + std::to_string(uptime.count()) +
+                     " ms; crash loop: replacing it in " + std::to_string(delay.count()) + " ms");
+    return true;
+  }
+  return false;
+}
+
+std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
+  std::optional<Clock::time_point> next;
+  for (auto &slot : slots_) {
+    if (retired_ || !slot.replaceAt) continue;
+    if (*slot.replaceAt > Clock::now()) {
+      if (!next || *slot.replaceAt < *next) next = slot.replaceAt;
+      continue;
+    }
+    slot.replaceAt.reset();
+    ++slot.restarts;
+    std::unique_ptr<WorkerProcess> worker;
+    try {
+      worker = launch(groups_[slot.group]);
+      worker->await(setUp(*worker, groups_[slot.group]), kStartTimeout);
+      logger().notice("worker " + std::to_string(worker->pid()) + " (" + groups_[slot.group].name +
+                      ") serving in place of the one that died (restart " +
+                      std::to_string(slot.restarts) + ")");
+      slot.process = std::move(worker);
+    } catch (const std::exception &error) {
+      if (worker) killAndReap(*worker);
+      auto delay = slot.backoff.next(std::chrono::milliseconds(0));
+      slot.replaceAt = Clock::now() + delay;
+      logger().error(std::string("replacing a worker failed: ") + error.what() +
+                     "; trying again in " + std::to_string(delay.count()) + " ms");
+      if (!next || *slot.replaceAt < *next) next = slot.replaceAt;
+    }
+  }
+  return next;
+}
+
+void WorkerSet::retire() {
+  stop(0);
+  Poco::JSON::Object request;
+  request.set("command", std::string("retire"));
+  for (auto &slot : slots_) {
+    if (!slot.process) continue;
+    try {
+      slot.process->ask(request, kStatusTimeout);
+    } catch (const std::exception &error) {
+      logger().warning(std::string("retiring: ") + error.what() + "; stopping it");
+      slot.process->signal(SIGTERM);
+    }
+  }
+}
+
+void WorkerSet::stop(int signal) {
+  retired_ = true;
+  for (auto &slot : slots_) slot.replaceAt.reset();
+  if (signal != 0) signalAll(signal);
+}
+
+void WorkerSet::signalAll(int signal) const {
+  for (const auto &slot : slots_)
+    if (slot.process) slot.process->signal(signal);
+}
+
+bool WorkerSet::finished() const {
+  if (!retired_) return false;
+  for (const auto &slot : slots_)
+    if (slot.process) return false;
+  return true;
+}
+
+void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Object::Ptr> &statuses,
+                       const char *state) const {
+  for (const auto &slot : slots_) {
+    Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+    entry->set("group", groups_[slot.group].name);
+    entry->set("restarts", slot.restarts);
+    entry->set("state", std::string(slot.process ? state : "replacing"));
+    if (slot.process) {
+      entry->set("pid", static_cast<int>(slot.process->pid()));
+      entry->set("uptime_ms", millisecondsOf(Clock::now() - slot.process->started()));
+      try {
+        Poco::JSON::Object request;
+        request.set("command", std::string("status"));
+        auto status = slot.process->ask(request, kStatusTimeout);
+        entry->set("user", status->optValue<std::string>("user", ""));
+        entry->set("version", status->optValue<std::string>("version", ""));
+        statuses.push_back(status);
+      } catch (const std::exception &error) {
+        entry->set("error", std::string(error.what()));
+      }
+    }
+    workers.add(entry);
+  }
+}
+
+}  // namespace wharf::master

@@ -1,0 +1,99 @@
+// Internal. The workers that serve one config: `[host] workers` processes
+// for each group of listeners (the listeners marked `isolate` each form a
+// group of their own; all others share the group "main"). A worker that
+// dies is replaced, after the delay CrashBackoff gives for its slot.
+#pragma once
+
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/Config.h"
+#include "master/CrashBackoff.h"
+#include "master/SocketSet.h"
+#include "master/WorkerProcess.h"
+
+namespace wharf::master {
+
+struct WorkerGroup {
+  std::string name;
+  std::vector<std::string> listeners;
+
+  bool operator==(const WorkerGroup &) const = default;
+};
+
+std::vector<WorkerGroup> workerGroupsOf(const config::Config &config);
+
+class WorkerSet {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // `config` and its text (what the workers parse), and its sockets.
+  WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
+            SocketSet sockets);
+  ~WorkerSet();  // kills the workers still running (a set that failed to start)
+  WorkerSet(const WorkerSet &) = delete;
+  WorkerSet &operator=(const WorkerSet &) = delete;
+
+  // THREAD: main. Starts every worker and returns once all serve; throws
+  // with the first one's reason (the set is then destroyed by its owner).
+  void start();
+  // THREAD: main. Applies a config the running workers can take (same
+  // groups, workers and user): each worker in turn gets the sockets of new
+  // addresses and the config. Returns the first worker's changes; throws if
+  // a worker refuses it (if the first did, nothing changed).
+  std::vector<std::string> reload(config::Config next, std::string nextText, SocketSet nextSockets,
+                                  const SocketSet &before);
+
+  // THREAD: main. A child exited: true if it was one of this set's workers.
+  // Logs its cause; unless the set is retired, schedules its replacement.
+  bool reaped(pid_t pid, int status);
+  // THREAD: main. Replaces the workers whose delay has passed; returns when
+  // the next replacement is due.
+  std::optional<Clock::time_point> replaceDue();
+
+  // THREAD: main. No more replacements; every worker stops accepting and
+  // drains its sessions within drain_timeout (a reload replaced the set).
+  void retire();
+  // THREAD: main. No more replacements; every worker gets `signal` (SIGTERM
+  // drains within shutdown_timeout, SIGQUIT cuts).
+  void stop(int signal);
+  void signalAll(int signal) const;
+  bool finished() const;  // retired and every worker reaped
+
+  // THREAD: main. Each worker's status, asked of it.
+  void report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Object::Ptr> &statuses,
+              const char *state) const;
+  size_t size() const { return slots_.size(); }
+  const config::Config &config() const { return config_; }
+  const SocketSet &sockets() const { return sockets_; }
+
+ private:
+  struct Slot {
+    size_t group;                            // index in groups_
+    std::unique_ptr<WorkerProcess> process;  // null while waiting to be replaced
+    unsigned restarts = 0;
+    CrashBackoff backoff;
+    std::optional<Clock::time_point> replaceAt;
+  };
+
+  std::unique_ptr<WorkerProcess> launch(const WorkerGroup &group) const;
+  int64_t setUp(WorkerProcess &worker, const WorkerGroup &group) const;
+  Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
+
+  std::filesystem::path binary_;
+  config::Config config_;
+  std::string configText_;
+  SocketSet sockets_;
+  std::vector<WorkerGroup> groups_;
+  std::vector<Slot> slots_;
+  bool retired_ = false;
+};
+
+}  // namespace wharf::master

@@ -1,0 +1,103 @@
+#include "process/Channel.h"
+
+#include <Poco/JSON/Parser.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace wharf::process {
+namespace {
+
+// A status reply lists every listener: room for thousands of them.
+constexpr int kBufferSize = 4 << 20;
+
+}  // namespace
+
+std::pair<Channel, Channel> Channel::pair() {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
+  for (int end : ends)
+    for (int option : {SO_SNDBUF, SO_RCVBUF})
+      ::setsockopt(end, SOL_SOCKET, option, &kBufferSize, sizeof kBufferSize);
+  return {Channel(net::FileDescriptor(ends[0])), Channel(net::FileDescriptor(ends[1]))};
+}
+
+bool Channel::send(const Poco::JSON::Object &body, int socket) const {
+  std::ostringstream text;
+  body.stringify(text);
+  std::string bytes = text.str();
+  iovec part{bytes.data(), bytes.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  if (socket >= 0) {
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr *rights = CMSG_FIRSTHDR(&message);
+    rights->cmsg_level = SOL_SOCKET;
+    rights->cmsg_type = SCM_RIGHTS;
+    rights->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(rights), &socket, sizeof socket);
+  }
+  for (;;) {
+    ssize_t sent = ::sendmsg(end_.fd(), &message, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    return sent == static_cast<ssize_t>(bytes.size());
+  }
+}
+
+std::optional<Message> Channel::receive(std::optional<std::chrono::milliseconds> timeout) const {
+  pollfd ready{end_.fd(), POLLIN, 0};
+  int waited;
+  do {
+    waited = ::poll(&ready, 1, timeout ? static_cast<int>(timeout->count()) : -1);
+  } while (waited < 0 && errno == EINTR);
+  if (waited <= 0) return std::nullopt;
+  // MSG_PEEK|MSG_TRUNC: the message's length, so the buffer fits it whole.
+  char probe;
+  ssize_t length;
+  do {
+    length = ::recv(end_.fd(), &probe, 1, MSG_PEEK | MSG_TRUNC);
+  } while (length < 0 && errno == EINTR);
+  if (length <= 0) return std::nullopt;
+  std::vector<char> bytes(static_cast<size_t>(length));
+  iovec part{bytes.data(), bytes.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &part;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  ssize_t got;
+  do {
+    got = ::recvmsg(end_.fd(), &message, MSG_CMSG_CLOEXEC);
+  } while (got < 0 && errno == EINTR);
+  if (got <= 0) return std::nullopt;
+  Message received;
+  for (cmsghdr *part = CMSG_FIRSTHDR(&message); part; part = CMSG_NXTHDR(&message, part)) {
+    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(part), sizeof fd);
+      received.socket = net::FileDescriptor(fd);
+    }
+  }
+  try {
+    received.body = Poco::JSON::Parser()
+                        .parse(std::string(bytes.data(), static_cast<size_t>(got)))
+                        .extract<Poco::JSON::Object::Ptr>();
+  } catch (const Poco::Exception &) {
+    return std::nullopt;
+  }
+  if (!received.body) return std::nullopt;
+  return received;
+}
+
+}  // namespace wharf::process

@@ -1,0 +1,69 @@
+#include "worker/MasterLink.h"
+
+#include <Poco/Logger.h>
+#include <sys/socket.h>
+
+namespace wharf::worker {
+
+MasterLink::MasterLink(net::FileDescriptor channel) : channel_(std::move(channel)) {}
+
+MasterLink::~MasterLink() {
+  // Unblocks the thread's receive; the master sees the worker's end close.
+  ::shutdown(channel_.fd(), SHUT_RDWR);
+  if (thread_.joinable()) thread_.join();
+}
+
+bool MasterLink::answerUntil(const std::string &last,
+                             const std::map<std::string, Handler> &handlers) {
+  for (;;) {
+    std::optional<std::string> answered = answerOne(handlers);
+    if (!answered) return false;
+    if (*answered == last) return true;
+    if (*answered == "!" + last) return false;
+  }
+}
+
+void MasterLink::answerInBackground(std::map<std::string, Handler> handlers) {
+  thread_ = std::thread([this, handlers = std::move(handlers)] {
+    while (answerOne(handlers)) {
+    }
+  });
+}
+
+net::FileDescriptor MasterLink::takeSocket(const std::string &name) {
+  std::lock_guard lock(socketsMutex_);
+  auto found = sockets_.find(name);
+  if (found == sockets_.end()) return net::FileDescriptor();
+  net::FileDescriptor socket = std::move(found->second);
+  sockets_.erase(found);
+  return socket;
+}
+
+std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Handler> &handlers) {
+  std::optional<process::Message> message = channel_.receive();
+  if (!message) return std::nullopt;
+  const Poco::JSON::Object &request = *message->body;
+  std::string command = request.optValue<std::string>("command", "");
+  if (command == "socket") {
+    std::lock_guard lock(socketsMutex_);
+    sockets_[request.optValue<std::string>("listener", "")] = std::move(message->socket);
+    return std::string();
+  }
+  Poco::JSON::Object reply;
+  try {
+    auto handler = handlers.find(command);
+    if (handler == handlers.end()) throw std::runtime_error("unknown command '" + command + "'");
+    handler->second(request, reply);
+    reply.set("ok", true);
+  } catch (const std::exception &error) {
+    reply.clear();
+    reply.set("ok", false);
+    reply.set("error", std::string(error.what()));
+  }
+  reply.set("id", request.optValue<int64_t>("id", 0));
+  if (!channel_.send(reply)) return std::nullopt;
+  // A failed last request does not end the setup: the master decides.
+  return reply.getValue<bool>("ok") ? command : std::string("!") + command;
+}
+
+}  // namespace wharf::worker

@@ -1,0 +1,65 @@
+#include "worker/PrivilegeDrop.h"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace wharf::worker {
+namespace {
+
+[[noreturn]] void fail(const std::string &what) {
+  throw std::runtime_error("dropping privileges: " + what + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+void dropPrivileges(const std::string &user, const std::string &group) {
+  if (user.empty()) return;
+  std::vector<char> buffer(16384);
+  passwd entry{}, *found = nullptr;
+  if (::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
+    throw std::runtime_error("dropping privileges: no user '" + user + "'");
+  gid_t gid = entry.pw_gid;
+  if (!group.empty()) {
+    std::vector<char> groupBuffer(16384);
+    struct group groupEntry {
+    }, *groupFound = nullptr;
+    if (::getgrnam_r(group.c_str(), &groupEntry, groupBuffer.data(), groupBuffer.size(),
+                     &groupFound) != 0 ||
+        !groupFound)
+      throw std::runtime_error("dropping privileges: no group '" + group + "'");
+    gid = groupFound->gr_gid;
+  }
+  if (::geteuid() == entry.pw_uid && ::getegid() == gid) return;  // already that user
+  if (::geteuid() != 0) {
+    errno = EPERM;
+    fail("switching to user '" + user + "' needs wharfd started as root");
+  }
+  if (::initgroups(user.c_str(), gid) != 0) fail("initgroups");
+  if (::setgid(gid) != 0) fail("setgid");
+  if (::setuid(entry.pw_uid) != 0) fail("setuid");
+  if (entry.pw_uid != 0 && ::setuid(0) == 0) {
+    errno = EPERM;
+    fail("root privileges could be regained");
+  }
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("PR_SET_NO_NEW_PRIVS");
+  // setuid cleared it: keep core dumps of a crashing plugin possible.
+  ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+std::string currentUserName() {
+  std::vector<char> buffer(16384);
+  passwd entry{}, *found = nullptr;
+  uid_t uid = ::geteuid();
+  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found)
+    return entry.pw_name;
+  return std::to_string(uid);
+}
+
+}  // namespace wharf::worker

@@ -1,0 +1,19 @@
+// Internal. [host] user and group: a worker becomes that user once it holds
+// its sockets and before it loads any plugin, for good (no way back to root,
+// no new privileges through exec).
+#pragma once
+
+#include <string>
+
+namespace wharf::worker {
+
+// THREAD: main, before any other thread starts (set*id apply per thread
+// in the kernel; glibc broadcasts them, but a fork helper must inherit the
+// new ids). Does nothing for an empty `user`. Throws std::runtime_error naming
+// what failed.
+void dropPrivileges(const std::string &user, const std::string &group);
+
+// The name of the user this process runs as (its uid if it has none).
+std::string currentUserName();
+
+}  // namespace wharf::worker

@@ -1,0 +1,206 @@
+#include "worker/Worker.h"
+
+#include <Poco/JSON/Array.h>
+#include <Poco/Logger.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <thread>
+
+#include "app/ConfigLoading.h"
+#include "app/Logging.h"
+#include "app/PluginWatcher.h"
+#include "app/ProcessLimits.h"
+#include "app/Signals.h"
+#include "control/StatusReport.h"
+#include "worker/PrivilegeDrop.h"
+
+namespace wharf::worker {
+namespace {
+
+listener::DrainLimits drainLimitsOf(const config::HostConfig &host) {
+  return {host.drainTimeout, host.maxGenerations};
+}
+
+// How often drain deadlines are checked.
+constexpr auto kEnforcePeriod = std::chrono::milliseconds(250);
+
+Poco::Logger &logger() {
+  return Poco::Logger::get("worker");
+}
+
+}  // namespace
+
+Worker::Worker(std::filesystem::path configFile, net::FileDescriptor channel)
+    : configFile_(std::move(configFile)),
+      loader_(app::makeConfigLoader()),
+      link_(std::move(channel)) {}
+
+Worker::~Worker() = default;
+
+int Worker::run() {
+  app::configureLogging("information");
+  std::map<std::string, MasterLink::Handler> setup;
+  setup["serve"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &) {
+    prepare(request);
+  };
+  if (!link_.answerUntil("serve", setup)) return 2;  // the master has logged why
+  serveUntilStopped();
+  return 0;
+}
+
+config::Config Worker::configIn(const Poco::JSON::Object &request) const {
+  config::Config config = loader_.parse(configFile_, request.getValue<std::string>("config"));
+  Poco::JSON::Array::Ptr names = request.getArray("listeners");
+  std::erase_if(config.listeners, [&](const config::ListenerConfig &listener) {
+    for (size_t i = 0; names && i < names->size(); ++i)
+      if (names->getElement<std::string>(static_cast<unsigned>(i)) == listener.name) return false;
+    return true;
+  });
+  return config;
+}
+
+std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfig &config) {
+  net::FileDescriptor socket = link_.takeSocket(config.name);
+  if (!socket.valid())
+    throw std::runtime_error("listener [" + config.section() +
+                             "]: the master passed no socket for it");
+  return std::make_shared<net::ListenSocket>(config.endpoint, std::move(socket));
+}
+
+void Worker::prepare(const Poco::JSON::Object &request) {
+  config_ = configIn(request);
+  app::configureLogging(config_.host.logLevel);
+  dropPrivileges(config_.host.user, config_.host.group);
+  listeners_.load(config_, plugins_);
+  listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
+  logger().information(app::raiseOpenFileLimit());
+  // Serving before the answer goes back: the master's "ready" means it.
+  std::lock_guard lock(mutex_);
+  listeners_.start();
+  updateWatcher();
+  for (const auto &listener : listeners_.serving()) {
+    const auto &config = listener->config();
+    const auto &plugin = listener->current()->instance().plugin();
+    logger().information(
+        "[" + config.section() + "] " + std::string(net::transportName(config.endpoint.transport)) +
+        " " + listener->boundAddress() + " mode " + config.mode + ", plugin " + plugin.name() +
+        " " + plugin.version() + " (" + plugin.file().string() + ")");
+  }
+  logger().information("serving " + std::to_string(listeners_.serving().size()) + " listeners as " +
+                       currentUserName());
+}
+
+std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool pluginsOnly) {
+  std::lock_guard lock(mutex_);
+  try {
+    if (stopping_) throw std::runtime_error("the worker is stopping");
+    config::Config next = pluginsOnly ? config_ : configIn(*request);
+    auto changes = listeners_.reload(
+        next, plugins_, drainLimitsOf(next.host),
+        [this](const config::ListenerConfig &config) { return socketFor(config); });
+    if (next.host.logLevel != config_.host.logLevel) app::setLogLevel(next.host.logLevel);
+    config_ = std::move(next);
+    updateWatcher();
+    for (const auto &change : changes) logger().notice("reload: " + change);
+    return changes;
+  } catch (const std::exception &error) {
+    logger().error(std::string("reload refused, nothing changed: ") + error.what());
+    throw;
+  }
+}
+
+void Worker::reportStatus(Poco::JSON::Object &reply) {
+  std::lock_guard lock(mutex_);
+  control::reportStatus(listeners_, reply);
+  reply.set("user", currentUserName());
+}
+
+void Worker::updateWatcher() {
+  if (!config_.host.watch) {
+    watcher_.reset();
+    return;
+  }
+  std::vector<std::filesystem::path> files;
+  for (const auto &listener : config_.listeners) files.push_back(listener.pluginPath);
+  if (watcher_ && watcher_->files() == files) return;
+  watcher_ = std::make_unique<app::PluginWatcher>(files, [this] { pluginsChanged_ = true; });
+}
+
+void Worker::serveUntilStopped() {
+  std::map<std::string, MasterLink::Handler> requests;
+  requests["status"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    reportStatus(reply);
+  };
+  requests["reload"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
+    for (const auto &change : reload(&request, false)) changes->add(change);
+    reply.set("changes", changes);
+  };
+  requests["retire"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
+    retired_ = true;
+    ::kill(::getpid(), SIGTERM);
+  };
+  link_.answerInBackground(std::move(requests));
+  logger().information("serving " + std::to_string(listeners_.serving().size()) + " listeners as " +
+                       currentUserName());
+  for (;;) {
+    int signal = app::waitForSignal(kEnforcePeriod);
+    if (signal == 0 && pluginsChanged_.exchange(false)) {
+      logger().notice("a plugin file was replaced: reloading plugins");
+      try {
+        reload(nullptr, true);
+      } catch (const std::exception &) {
+        // logged by reload(); the old state keeps serving
+      }
+    } else if (signal == 0) {
+      std::lock_guard lock(mutex_);
+      listeners_.enforce(drainLimitsOf(config_.host));
+    } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
+      return stop(signal);
+    }  // SIGHUP and the others are the master's to act on
+  }
+}
+
+// Stops accepting everywhere, then lets sessions finish. They are cut when
+// shutdown_timeout passes, or at once on SIGQUIT (first or later) or a
+// second SIGTERM/SIGINT.
+void Worker::stop(int signal) {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    watcher_.reset();
+    listeners_.stopAccepting();
+  }
+  auto timeout = retired_ ? config_.host.drainTimeout : config_.host.shutdownTimeout;
+  logger().notice((retired_ ? std::string("replaced by new workers")
+                            : std::string("signal ") + strsignal(signal)) +
+                  ": no longer accepting; " +
+                  (signal == SIGQUIT ? "closing sessions now"
+                                     : "letting sessions finish for up to " +
+                                           std::to_string(timeout.count()) + " ms"));
+  std::atomic<bool> drained = false;
+  std::thread drainer([&] {
+    listeners_.drain();
+    drained = true;
+  });
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool cut = false;
+  while (!drained) {
+    int next = signal == SIGQUIT ? SIGQUIT : app::waitForSignal(std::chrono::milliseconds(50));
+    signal = 0;
+    const char *reason = next == SIGQUIT || next == SIGTERM || next == SIGINT ? strsignal(next)
+                         : std::chrono::steady_clock::now() < deadline        ? nullptr
+                         : retired_                                           ? "drain_timeout"
+                                                                              : "shutdown_timeout";
+    if (reason == nullptr || cut) continue;
+    cut = true;
+    logger().warning(std::string(reason) + ": closing " + std::to_string(listeners_.cutSessions()) +
+                     " remaining sessions");
+  }
+  drainer.join();
+  logger().notice("stopped");
+}
+
+}  // namespace wharf::worker
