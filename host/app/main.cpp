@@ -8,6 +8,7 @@
 
 #include "app/ConfigCheck.h"
 #include "app/Signals.h"
+#include "app/Version.h"
 #include "master/Master.h"
 #include "master/WorkerProcess.h"
 #include "worker/Worker.h"
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
       worker = true;
       ++i;  // the group's name: there for ps and the log
     } else if (argument == "--version") {
-      std::cout << "wharfd " WHARF_VERSION " (plugin ABI " << WHARF_ABI_MAJOR << "."
+      std::cout << "wharfd " << wharf::app::version() << " (plugin ABI " << WHARF_ABI_MAJOR << "."
                 << WHARF_ABI_MINOR << ")\n";
       return 0;
     } else if (argument == "--help" || argument == "-h") {

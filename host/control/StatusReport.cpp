@@ -3,6 +3,8 @@
 #include <Poco/JSON/Array.h>
 #include <unistd.h>
 
+#include "app/Version.h"
+
 namespace wharf::control {
 namespace {
 
@@ -39,7 +41,7 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
 }  // namespace
 
 void reportStatus(const listener::ListenerSet &listeners, Poco::JSON::Object &reply) {
-  reply.set("version", std::string(WHARF_VERSION));
+  reply.set("version", std::string(app::version()));
   reply.set("pid", static_cast<int>(::getpid()));
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
   for (const auto &listener : listeners.serving()) list->add(describe(*listener, false));

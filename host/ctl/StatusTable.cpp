@@ -8,9 +8,46 @@
 
 namespace wharf::ctl {
 
+namespace {
+
+void printRows(const std::vector<std::vector<std::string>> &rows, std::ostream &out) {
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto &row : rows)
+    for (size_t column = 0; column < row.size(); ++column)
+      widths[column] = std::max(widths[column], row[column].size());
+  for (const auto &row : rows) {
+    for (size_t column = 0; column < row.size(); ++column) {
+      out << row[column];
+      if (column + 1 < row.size()) out << std::string(widths[column] - row[column].size() + 2, ' ');
+    }
+    out << "\n";
+  }
+}
+
+std::string seconds(const Poco::JSON::Object &object, const std::string &key) {
+  return std::to_string(object.optValue<int64_t>(key, 0) / 1000) + "s";
+}
+
+}  // namespace
+
 void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
-  out << "wharfd " << status.getValue<std::string>("version") << ", pid "
-      << status.getValue<int>("pid") << "\n\n";
+  out << "wharfd " << status.getValue<std::string>("version") << ", master pid "
+      << status.getValue<int>("pid") << " (" << status.optValue<std::string>("user", "?")
+      << "), up " << seconds(status, "uptime_ms") << ", upgrades "
+      << status.optValue<uint64_t>("upgrades", 0) << "\n\n";
+  std::vector<std::vector<std::string>> workerRows = {
+      {"WORKER", "GROUP", "STATE", "USER", "UPTIME", "RESTARTS", "VERSION"}};
+  Poco::JSON::Array::Ptr workers = status.getArray("workers");
+  for (size_t i = 0; workers && i < workers->size(); ++i) {
+    Poco::JSON::Object::Ptr worker = workers->getObject(static_cast<unsigned>(i));
+    workerRows.push_back(
+        {worker->has("pid") ? worker->get("pid").toString() : "-",
+         worker->getValue<std::string>("group"), worker->getValue<std::string>("state"),
+         worker->optValue<std::string>("user", "-"), seconds(*worker, "uptime_ms"),
+         worker->get("restarts").toString(), worker->optValue<std::string>("version", "-")});
+  }
+  printRows(workerRows, out);
+  out << "\n";
   std::vector<std::vector<std::string>> rows = {
       {"LISTENER", "TRANSPORT", "ADDRESS", "MODE", "PLUGIN", "GEN", "ACTIVE", "TOTAL"}};
   Poco::JSON::Array::Ptr listeners = status.getArray("listeners");
@@ -27,17 +64,7 @@ void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
          plugin->get("generation").toString(), sessions->get("active").toString(),
          sessions->get("total").toString()});
   }
-  std::vector<size_t> widths(rows.front().size(), 0);
-  for (const auto &row : rows)
-    for (size_t column = 0; column < row.size(); ++column)
-      widths[column] = std::max(widths[column], row[column].size());
-  for (const auto &row : rows) {
-    for (size_t column = 0; column < row.size(); ++column) {
-      out << row[column];
-      if (column + 1 < row.size()) out << std::string(widths[column] - row[column].size() + 2, ' ');
-    }
-    out << "\n";
-  }
+  printRows(rows, out);
 }
 
 }  // namespace wharf::ctl

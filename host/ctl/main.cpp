@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "ctl/StatusTable.h"
 
@@ -26,7 +28,12 @@ constexpr const char *kUsage =
     "commands:\n"
     "  status [--json]   listeners, plugins and session counts\n"
     "  stop              stop accepting, let sessions finish, exit (as SIGTERM)\n"
-    "  reload            reload config and plugins\n";
+    "  reload            reload config and plugins\n"
+    "  upgrade           re-execute the wharfd binary at the same path, keeping the PID and\n"
+    "                    every socket; waits until the new binary serves (or failed)\n";
+
+// How long `upgrade` waits for the new binary's workers to serve.
+constexpr auto kUpgradeTimeout = std::chrono::seconds(120);
 
 // Sends one request line; returns the reply line. Throws std::runtime_error.
 std::string askWharfd(const std::string &path, const std::string &request) {
@@ -53,6 +60,46 @@ std::string askWharfd(const std::string &path, const std::string &request) {
   return reply;
 }
 
+Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &command) {
+  Poco::JSON::Object request;
+  request.set("command", command);
+  std::ostringstream requestText;
+  request.stringify(requestText);
+  std::string replyText = askWharfd(admin, requestText.str());
+  return Poco::JSON::Parser().parse(replyText).extract<Poco::JSON::Object::Ptr>();
+}
+
+// After an accepted upgrade: the master re-executes itself (its control
+// socket is away for a moment), then reports the upgrade's result in status.
+int awaitUpgrade(const std::string &admin, uint64_t before) {
+  auto deadline = std::chrono::steady_clock::now() + kUpgradeTimeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Poco::JSON::Object::Ptr status;
+    try {
+      status = askCommand(admin, "status");
+    } catch (const std::exception &) {
+      continue;  // between the two binaries
+    }
+    if (status->optValue<uint64_t>("upgrades", 0) <= before || !status->has("last_upgrade"))
+      continue;
+    Poco::JSON::Object::Ptr upgrade = status->getObject("last_upgrade");
+    std::string from = upgrade->getValue<std::string>("from");
+    std::string to = upgrade->getValue<std::string>("to");
+    if (upgrade->getValue<std::string>("result") != "done") {
+      std::cerr << "wharfctl: upgrade from wharfd " << from << " to " << to
+                << " failed, the old workers serve on: "
+                << upgrade->optValue<std::string>("error", "") << "\n";
+      return kExitFailed;
+    }
+    std::cout << "wharfd: upgraded from " << from << " to " << to << ", pid "
+              << status->getValue<int>("pid") << "\n";
+    return kExitOk;
+  }
+  std::cerr << "wharfctl: the upgrade did not finish in time\n";
+  return kExitFailed;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -75,24 +122,20 @@ int main(int argc, char **argv) {
       return kExitUsage;
     }
   }
-  if (command != "status" && command != "stop" && command != "reload") {
+  if (command != "status" && command != "stop" && command != "reload" && command != "upgrade") {
     std::cerr << (command.empty() ? "wharfctl: no command\n"
                                   : "wharfctl: unknown command '" + command + "'\n")
               << kUsage;
     return kExitUsage;
   }
   try {
-    Poco::JSON::Object request;
-    request.set("command", command);
-    std::ostringstream requestText;
-    request.stringify(requestText);
-    std::string replyText = askWharfd(admin, requestText.str());
-    auto reply = Poco::JSON::Parser().parse(replyText).extract<Poco::JSON::Object::Ptr>();
+    auto reply = askCommand(admin, command);
     if (!reply->optValue<bool>("ok", false)) {
       std::cerr << "wharfctl: " << reply->optValue<std::string>("error", "request failed") << "\n";
       return kExitFailed;
     }
     reply->remove("ok");
+    if (command == "upgrade") return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"));
     if (command == "status" && !json) {
       wharf::ctl::printStatusTable(*reply, std::cout);
     } else if (command == "status") {

@@ -18,6 +18,8 @@ constexpr int kAcceptsPerEvent = 64;
 constexpr auto kTick = std::chrono::milliseconds(250);
 // Out of descriptors or memory: wait this long for sessions to free some.
 constexpr auto kShortagePause = std::chrono::milliseconds(50);
+// Workers share the listening socket: one connection wakes one of them.
+constexpr uint32_t kListeningEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
 }  // namespace
 
@@ -74,7 +76,7 @@ ReactorDispatcher::~ReactorDispatcher() {
 }
 
 void ReactorDispatcher::start() {
-  loop_.watch(context_.socket.fd(), EPOLLIN, this);
+  loop_.watch(context_.socket.fd(), kListeningEvents, this);
   listening_ = true;
   thread_ = std::thread([this] { run(); });
 }
@@ -159,7 +161,7 @@ void ReactorDispatcher::pauseAccepting(std::chrono::nanoseconds pause) {
 void ReactorDispatcher::resumeAccepting() {
   if (!acceptPaused_) return;
   acceptPaused_ = false;
-  if (listening_) loop_.watch(context_.socket.fd(), EPOLLIN, this);
+  if (listening_) loop_.watch(context_.socket.fd(), kListeningEvents, this);
 }
 
 void ReactorDispatcher::closeIdleSessions() {

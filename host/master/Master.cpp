@@ -2,6 +2,7 @@
 
 #include <Poco/JSON/Array.h>
 #include <Poco/Logger.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -15,9 +16,11 @@
 #include "app/Logging.h"
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
+#include "app/Version.h"
 #include "config/IniDocument.h"
 #include "dispatch/DispatchMode.h"
 #include "master/StatusMerge.h"
+#include "process/Identity.h"
 
 namespace wharf::master {
 namespace {
@@ -68,6 +71,7 @@ int Master::run() {
 }
 
 void Master::start() {
+  if (auto inheritance = takeInheritance()) return resume(*inheritance);
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
   app::configureLogging(config.host.logLevel);
@@ -79,9 +83,9 @@ void Master::start() {
   workers_ =
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
   workers_->start();
-  logger().notice("wharfd " WHARF_VERSION " ready, " + std::to_string(config.listeners.size()) +
-                  " listeners, " + std::to_string(workers_->size()) + " workers, pid " +
-                  std::to_string(::getpid()));
+  logger().notice(std::string("wharfd ") + app::version() + " ready, " +
+                  std::to_string(config.listeners.size()) + " listeners, " +
+                  std::to_string(workers_->size()) + " workers, pid " + std::to_string(::getpid()));
 }
 
 std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Config &config) {
@@ -93,6 +97,12 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
   commands["stop"] = [](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     reply.set("stopping", true);
     ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
+  };
+  commands["upgrade"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    tasks_.runOnMain([&] {
+      requestUpgrade();
+      reply.set("upgrades", upgrades_);
+    });
   };
   commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
@@ -110,6 +120,7 @@ void Master::supervise() {
     pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {tasks_.fd(), POLLIN, 0}};
     if (::poll(ready, 2, static_cast<int>(sleep.count())) <= 0) continue;
     if (ready[1].revents) tasks_.runPending();
+    if (upgradeRequested_) upgradeNow();
     signalfd_siginfo info{};
     while (::read(signals_.fd(), &info, sizeof info) == sizeof info) {
       int signal = static_cast<int>(info.ssi_signo);
@@ -122,11 +133,115 @@ void Master::supervise() {
         } catch (const std::exception &) {
           // logged by reload(); the old state keeps serving
         }
+      } else if (signal == SIGUSR2) {
+        logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
+        try {
+          requestUpgrade();
+          upgradeNow();
+        } catch (const std::exception &) {
+          // logged and recorded by requestUpgrade(); the old binary serves on
+        }
       } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
         return stop(signal);
       }
     }
   }
+}
+
+void Master::requestUpgrade() {
+  try {
+    checkNewBinary(options_.binary, options_.configFile);
+  } catch (const std::exception &error) {
+    recordUpgrade("refused", app::version(), error.what());
+    logger().error(std::string("upgrade refused, the old binary serves on: ") + error.what());
+    throw;
+  }
+  upgradeRequested_ = true;
+}
+
+void Master::upgradeNow() {
+  upgradeRequested_ = false;
+  Inheritance inheritance;
+  for (const auto &[name, socket] : workers_->sockets().byListener())
+    inheritance.sockets.push_back({name,
+                                   std::string(net::transportName(socket->endpoint().transport)),
+                                   socket->endpoint().text, socket->fd()});
+  auto handOver = [&](const WorkerSet &set, bool serving) {
+    for (const WorkerProcess *worker : set.running())
+      inheritance.workers.push_back({worker->pid(), worker->channelFd(), worker->group(),
+                                     millisecondsOf(Clock::now() - worker->started()), serving});
+  };
+  handOver(*workers_, true);
+  for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
+  inheritance.configText = workers_->configText();
+  inheritance.fromVersion = app::version();
+  inheritance.uptimeMs = millisecondsOf(Clock::now() - started_);
+  inheritance.upgrades = upgrades_;
+  logger().notice("upgrading: executing " + options_.binary.string());
+  admin_.reset();  // its thread ends (any reply in flight sent): exec keeps one thread
+  execUpgrade(options_.binary, options_.configFile, inheritance);
+  std::string error = std::strerror(errno);
+  logger().error("upgrade failed, the old binary serves on: exec: " + error);
+  recordUpgrade("refused", app::version(), "exec: " + error);
+  admin_ = openAdminSocket(workers_->config());
+}
+
+void Master::recordUpgrade(const std::string &result, const std::string &from,
+                           const std::string &error) {
+  lastUpgrade_ = new Poco::JSON::Object;
+  lastUpgrade_->set("result", result);
+  lastUpgrade_->set("from", from);
+  lastUpgrade_->set("to", std::string(app::version()));
+  if (!error.empty()) lastUpgrade_->set("error", error);
+}
+
+void Master::resume(const Inheritance &inheritance) {
+  started_ = Clock::now() - std::chrono::milliseconds(inheritance.uptimeMs);
+  upgrades_ = inheritance.upgrades + 1;
+  SocketSet inherited;
+  for (const auto &socket : inheritance.sockets) {
+    ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
+    inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd);
+  }
+  std::vector<std::unique_ptr<WorkerProcess>> serving, draining;
+  for (const auto &worker : inheritance.workers) {
+    ::fcntl(worker.channel, F_SETFD, FD_CLOEXEC);
+    (worker.serving ? serving : draining)
+        .push_back(std::make_unique<WorkerProcess>(
+            worker.pid, process::Channel(net::FileDescriptor(worker.channel)), worker.group,
+            Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
+  }
+  config::Config served = loader_.parse(options_.configFile, inheritance.configText);
+  app::configureLogging(served.host.logLevel);
+  workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
+                                         std::move(serving));
+  if (!draining.empty()) {
+    auto set = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText,
+                                           inherited, std::move(draining));
+    set->stop(0);
+    retiring_.push_back({std::move(set), Clock::now()});
+  }
+  admin_ = openAdminSocket(served);
+  try {
+    std::string text = config::IniDocument::readText(options_.configFile);
+    config::Config next = loader_.parse(options_.configFile, text);
+    SocketSet sockets = SocketSet::bindFor(next, inherited);
+    auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
+    fresh->start();
+    workers_->retire();
+    retiring_.push_back({std::move(workers_), Clock::now()});
+    workers_ = std::move(fresh);
+    sockets.stopAbandoned(inherited);
+    recordUpgrade("done", inheritance.fromVersion, "");
+    logger().notice(std::string("upgraded from wharfd ") + inheritance.fromVersion + ": " +
+                    std::to_string(workers_->size()) + " new workers serving, the old ones drain");
+  } catch (const std::exception &error) {
+    recordUpgrade("failed", inheritance.fromVersion, error.what());
+    logger().error(std::string("upgrade failed, the old workers serve on: ") + error.what());
+  }
+  logger().notice(std::string("wharfd ") + app::version() + " ready, " +
+                  std::to_string(workers_->config().listeners.size()) + " listeners, " +
+                  std::to_string(workers_->size()) + " workers, pid " + std::to_string(::getpid()));
 }
 
 std::chrono::milliseconds Master::runTimers() {
@@ -203,9 +318,12 @@ std::vector<std::string> Master::reload() {
 }
 
 void Master::reportStatus(Poco::JSON::Object &reply) {
-  reply.set("version", std::string(WHARF_VERSION));
+  reply.set("version", std::string(app::version()));
   reply.set("pid", static_cast<int>(::getpid()));
   reply.set("uptime_ms", millisecondsOf(Clock::now() - started_));
+  reply.set("user", process::currentUserName());
+  reply.set("upgrades", upgrades_);
+  if (lastUpgrade_) reply.set("last_upgrade", lastUpgrade_);
   Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
   std::vector<Poco::JSON::Object::Ptr> statuses;
   workers_->report(*workers, statuses, "serving");

@@ -6,6 +6,8 @@
 //     them (plugin generations, as in one process); otherwise (workers,
 //     isolate, user, group, a new or reshaped fork listener) new workers
 //     start with it, and only once they serve do the old ones drain.
+//   - SIGUSR2 / `wharfctl upgrade`: the binary at the same path takes over
+//     in place (Upgrade.h).
 //   - SIGTERM: every worker stops accepting and drains; SIGQUIT cuts.
 #pragma once
 
@@ -20,6 +22,7 @@
 #include "config/ConfigLoader.h"
 #include "control/AdminServer.h"
 #include "master/TaskQueue.h"
+#include "master/Upgrade.h"
 #include "master/WorkerSet.h"
 #include "net/FileDescriptor.h"
 
@@ -48,6 +51,9 @@ class Master {
   };
 
   void start();  // throws on the first error: nothing then runs
+  // start() in a master exec'd by an upgrade: adopts what the old one held,
+  // then starts new workers (or keeps the old ones serving).
+  void resume(const Inheritance &inheritance);
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
   void supervise();
   // Runs what is due; returns how long the loop may sleep.
@@ -57,6 +63,11 @@ class Master {
   // Why the running workers cannot take `next` (empty: they can).
   std::string needsNewWorkers(const config::Config &next) const;
   void reportStatus(Poco::JSON::Object &reply);
+  // Checks the binary at our path; throws with what it said. Then
+  // upgradeNow() re-executes it, from the loop (after the reply is sent).
+  void requestUpgrade();
+  void upgradeNow();
+  void recordUpgrade(const std::string &result, const std::string &from, const std::string &error);
   void stop(int signal);
 
   MasterOptions options_;
@@ -67,6 +78,9 @@ class Master {
   std::unique_ptr<WorkerSet> workers_;  // serving the current config
   std::vector<Retiring> retiring_;      // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;
+  bool upgradeRequested_ = false;
+  uint64_t upgrades_ = 0;                // binary upgrades this master's PID has seen
+  Poco::JSON::Object::Ptr lastUpgrade_;  // its result, for status
 };
 
 }  // namespace wharf::master

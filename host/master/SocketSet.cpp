@@ -19,6 +19,15 @@ SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept
   return set;
 }
 
+void SocketSet::adopt(const std::string &listener, const std::string &transport,
+                      const std::string &listen, int fd) {
+  net::FileDescriptor bound(fd);
+  auto parsed = net::parseTransport(transport);
+  if (!parsed) throw std::invalid_argument("unknown transport '" + transport + "'");
+  sockets_[listener] = std::make_shared<net::ListenSocket>(
+      net::parseEndpoint(*parsed, listen), std::move(bound), net::ListenSocket::Role::Owner);
+}
+
 const std::shared_ptr<net::ListenSocket> &SocketSet::of(const std::string &listener) const {
   auto found = sockets_.find(listener);
   if (found == sockets_.end()) throw std::logic_error("no socket for listener " + listener);

@@ -20,6 +20,11 @@ class SocketSet {
   // bound elsewhere. Throws std::runtime_error naming the address, with
   // nothing changed.
   static SocketSet bindFor(const config::Config &config, const SocketSet &kept);
+  // THREAD: main. Adds a socket bound earlier (by the master before a binary
+  // upgrade), which this set now owns. Throws std::invalid_argument for an
+  // endpoint this build cannot read.
+  void adopt(const std::string &listener, const std::string &transport, const std::string &listen,
+             int fd);
 
   const std::shared_ptr<net::ListenSocket> &of(const std::string &listener) const;
   // Whether `listener`'s socket was bound for this set (not one of `before`'s).

@@ -39,6 +39,10 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
   channel_ = std::move(mine);
 }
 
+WorkerProcess::WorkerProcess(pid_t pid, process::Channel channel, std::string group,
+                             std::chrono::steady_clock::time_point started)
+    : group_(std::move(group)), pid_(pid), started_(started), channel_(std::move(channel)) {}
+
 std::string WorkerProcess::name() const {
   return "worker " + std::to_string(pid_) + " (" + group_ + ")";
 }

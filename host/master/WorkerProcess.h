@@ -32,6 +32,9 @@ class WorkerProcess {
   // (PR_SET_PDEATHSIG), so nothing outlives the master. Throws
   // std::system_error when no process can be had.
   explicit WorkerProcess(const WorkerLaunch &launch);
+  // A worker an earlier master started (a binary upgrade handed it over).
+  WorkerProcess(pid_t pid, process::Channel channel, std::string group,
+                std::chrono::steady_clock::time_point started);
   WorkerProcess(const WorkerProcess &) = delete;
   WorkerProcess &operator=(const WorkerProcess &) = delete;
 
@@ -50,6 +53,7 @@ class WorkerProcess {
     return await(post(std::move(request)), timeout);
   }
   void signal(int signal) const;
+  int channelFd() const { return channel_.fd(); }
 
  private:
   std::string name() const;

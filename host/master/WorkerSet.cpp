@@ -72,6 +72,28 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
       slots_.push_back(Slot{group, nullptr, 0, {}, std::nullopt});
 }
 
+WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
+                     SocketSet sockets, std::vector<std::unique_ptr<WorkerProcess>> running)
+    : binary_(std::move(binary)),
+      config_(std::move(config)),
+      configText_(std::move(configText)),
+      sockets_(std::move(sockets)),
+      groups_(workerGroupsOf(config_)) {
+  for (auto &process : running) {
+    size_t group = 0;
+    while (group < groups_.size() && groups_[group].name != process->group()) ++group;
+    if (group == groups_.size()) groups_.push_back({process->group(), {}});
+    slots_.push_back(Slot{group, std::move(process), 0, {}, std::nullopt});
+  }
+}
+
+std::vector<const WorkerProcess *> WorkerSet::running() const {
+  std::vector<const WorkerProcess *> processes;
+  for (const auto &slot : slots_)
+    if (slot.process) processes.push_back(slot.process.get());
+  return processes;
+}
+
 WorkerSet::~WorkerSet() {
   for (auto &slot : slots_)
     if (slot.process) killAndReap(*slot.process);

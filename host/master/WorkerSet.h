@@ -37,6 +37,9 @@ class WorkerSet {
   // `config` and its text (what the workers parse), and its sockets.
   WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
             SocketSet sockets);
+  // Workers already running (handed over by a binary upgrade), one slot each.
+  WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
+            SocketSet sockets, std::vector<std::unique_ptr<WorkerProcess>> running);
   ~WorkerSet();  // kills the workers still running (a set that failed to start)
   WorkerSet(const WorkerSet &) = delete;
   WorkerSet &operator=(const WorkerSet &) = delete;
@@ -71,6 +74,9 @@ class WorkerSet {
   void report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Object::Ptr> &statuses,
               const char *state) const;
   size_t size() const { return slots_.size(); }
+  // THREAD: main. The running workers, for a binary upgrade's hand-over.
+  std::vector<const WorkerProcess *> running() const;
+  const std::string &configText() const { return configText_; }
   const config::Config &config() const { return config_; }
   const SocketSet &sockets() const { return sockets_; }
 

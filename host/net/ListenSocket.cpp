@@ -38,8 +38,12 @@ ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(en
   if (isStream(endpoint.transport) && ::listen(fd(), backlog) != 0) fail(endpoint, "listen", errno);
 }
 
-ListenSocket::ListenSocket(const Endpoint &endpoint, FileDescriptor shared)
-    : endpoint_(endpoint), socket_(std::move(shared)), owner_(false) {}
+ListenSocket::ListenSocket(const Endpoint &endpoint, FileDescriptor bound, Role role)
+    : endpoint_(endpoint), socket_(std::move(bound)), owner_(role == Role::Owner) {
+  struct stat status {};
+  if (owner_ && isUnix(endpoint.transport) && ::lstat(endpoint.text.c_str(), &status) == 0)
+    unixInode_ = status.st_ino;
+}
 
 ListenSocket::~ListenSocket() {
   removeUnixSocketFile();

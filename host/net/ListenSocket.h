@@ -16,8 +16,10 @@ class ListenSocket {
  public:
   // Throws std::runtime_error naming the address and the reason.
   ListenSocket(const Endpoint &endpoint, int backlog);
-  // A worker's copy of a socket the master bound (received over its channel).
-  ListenSocket(const Endpoint &endpoint, FileDescriptor shared);
+  enum class Role { Owner, Shared };
+  // A socket bound earlier: a worker's shared copy of the master's (received
+  // over its channel), or the master's own across a binary upgrade.
+  ListenSocket(const Endpoint &endpoint, FileDescriptor bound, Role role);
   ~ListenSocket();
   ListenSocket(const ListenSocket &) = delete;
   ListenSocket &operator=(const ListenSocket &) = delete;

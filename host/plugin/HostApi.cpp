@@ -4,7 +4,9 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
+#include "app/Version.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
 
@@ -154,16 +156,16 @@ const wharf_host_api kHostApi = {
     .session_socket = sessionSocket,
 };
 
-const wharf_host kHost = {
-    .header = WHARF_ABI_HEADER_INIT(WHARF_HOST_MAGIC, wharf_host),
-    .host_version = "wharfd " WHARF_VERSION,
-    .api = &kHostApi,
-};
-
 }  // namespace
 
 const wharf_host &hostDescriptor() {
-  return kHost;
+  static const std::string version = std::string("wharfd ") + app::version();
+  static const wharf_host host = {
+      .header = WHARF_ABI_HEADER_INIT(WHARF_HOST_MAGIC, wharf_host),
+      .host_version = version.c_str(),
+      .api = &kHostApi,
+  };
+  return host;
 }
 
 }  // namespace wharf::plugin

@@ -53,13 +53,4 @@ void dropPrivileges(const std::string &user, const std::string &group) {
   ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
-std::string currentUserName() {
-  std::vector<char> buffer(16384);
-  passwd entry{}, *found = nullptr;
-  uid_t uid = ::geteuid();
-  if (::getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) == 0 && found)
-    return entry.pw_name;
-  return std::to_string(uid);
-}
-
 }  // namespace wharf::worker

@@ -13,7 +13,4 @@ namespace wharf::worker {
 // what failed.
 void dropPrivileges(const std::string &user, const std::string &group);
 
-// The name of the user this process runs as (its uid if it has none).
-std::string currentUserName();
-
 }  // namespace wharf::worker

@@ -14,6 +14,7 @@
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
 #include "control/StatusReport.h"
+#include "process/Identity.h"
 #include "worker/PrivilegeDrop.h"
 
 namespace wharf::worker {
@@ -66,7 +67,8 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
   if (!socket.valid())
     throw std::runtime_error("listener [" + config.section() +
                              "]: the master passed no socket for it");
-  return std::make_shared<net::ListenSocket>(config.endpoint, std::move(socket));
+  return std::make_shared<net::ListenSocket>(config.endpoint, std::move(socket),
+                                             net::ListenSocket::Role::Shared);
 }
 
 void Worker::prepare(const Poco::JSON::Object &request) {
@@ -89,7 +91,7 @@ void Worker::prepare(const Poco::JSON::Object &request) {
         " " + plugin.version() + " (" + plugin.file().string() + ")");
   }
   logger().information("serving " + std::to_string(listeners_.serving().size()) + " listeners as " +
-                       currentUserName());
+                       process::currentUserName());
 }
 
 std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool pluginsOnly) {
@@ -114,7 +116,7 @@ std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool 
 void Worker::reportStatus(Poco::JSON::Object &reply) {
   std::lock_guard lock(mutex_);
   control::reportStatus(listeners_, reply);
-  reply.set("user", currentUserName());
+  reply.set("user", process::currentUserName());
 }
 
 void Worker::updateWatcher() {
@@ -143,8 +145,6 @@ void Worker::serveUntilStopped() {
     ::kill(::getpid(), SIGTERM);
   };
   link_.answerInBackground(std::move(requests));
-  logger().information("serving " + std::to_string(listeners_.serving().size()) + " listeners as " +
-                       currentUserName());
   for (;;) {
     int signal = app::waitForSignal(kEnforcePeriod);
     if (signal == 0 && pluginsChanged_.exchange(false)) {
