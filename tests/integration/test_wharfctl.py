@@ -54,10 +54,15 @@ class Wharfctl(WharfTestCase):
         result = self.ctl("status")
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.splitlines()
-        self.assertTrue(lines[0].startswith("wharfd "), result.stdout)
-        self.assertEqual(lines[2].split(), ["LISTENER", "TRANSPORT", "ADDRESS", "MODE", "PLUGIN",
+        self.assertRegex(lines[0], rf"^wharfd \S+, master pid {self.server.process.pid} \(root\), "
+                                   r"up \d+s, upgrades 0$")
+        self.assertEqual(lines[2].split(), ["WORKER", "GROUP", "STATE", "USER", "UPTIME",
+                                            "RESTARTS", "VERSION"])
+        self.assertEqual(lines[3].split()[:4], [str(self.server.worker_pid()), "main", "serving",
+                                                "root"])
+        self.assertEqual(lines[5].split(), ["LISTENER", "TRANSPORT", "ADDRESS", "MODE", "PLUGIN",
                                             "GEN", "ACTIVE", "TOTAL"])
-        self.assertEqual(lines[3].split(), ["echo-tcp", "tcp", f"127.0.0.1:{self.port}",
+        self.assertEqual(lines[6].split(), ["echo-tcp", "tcp", f"127.0.0.1:{self.port}",
                                             "thread", "echo", "1.0.0", "1", "0", "0"])
         self.assertStops(self.server)
 
