@@ -39,10 +39,13 @@ long long millisecondsOf(Duration duration) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
 }
 
-void killAndReap(WorkerProcess &worker) {
+// Returns how it ended (it may have died before the kill).
+int killAndReap(WorkerProcess &worker) {
   worker.signal(SIGKILL);
-  while (::waitpid(worker.pid(), nullptr, 0) < 0 && errno == EINTR) {
+  int status = 0;
+  while (::waitpid(worker.pid(), &status, 0) < 0 && errno == EINTR) {
   }
+  return status;
 }
 
 }  // namespace
@@ -215,11 +218,11 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
                       std::to_string(slot.restarts) + ")");
       slot.process = std::move(worker);
     } catch (const std::exception &error) {
-      if (worker) killAndReap(*worker);
+      std::string ended = worker ? " (" + describeExit(killAndReap(*worker)) + ")" : "";
       auto delay = slot.backoff.next(std::chrono::milliseconds(0));
       slot.replaceAt = Clock::now() + delay;
-      logger().error(std::string("replacing a worker failed: ") + error.what() +
-                     "; trying again in " + std::to_string(delay.count()) + " ms");
+      logger().error(std::string("replacing a worker failed: ") + error.what() + ended +
+                     "; crash loop: replacing it in " + std::to_string(delay.count()) + " ms");
       if (!next || *slot.replaceAt < *next) next = slot.replaceAt;
     }
   }

@@ -115,3 +115,83 @@ def socat_round_trip(transport, address, payload):
         if result.returncode != 0:
             raise AssertionError(f"socat failed: {result.stderr.decode(errors='replace')}")
         return result.stdout
+
+
+class Traffic:
+    """Clients that connect, ask and close in a loop, and clients that hold a
+    ping-pong session, from threads, until stop(): what a service's users see
+    while it changes underneath. Each exchange sends a message and expects it
+    echoed; refusals, resets and wrong answers are counted, and a client goes
+    on (reconnecting) after one."""
+
+    def __init__(self, transport, address, loops=1, ping_pongs=0):
+        self.target = (transport, address)
+        self.counts = {"exchanges": 0, "refused": 0, "reset": 0, "wrong": 0}
+        self.errors = []
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._loop, args=(n,)) for n in range(loops)]
+        self._threads += [threading.Thread(target=self._ping_pong, args=(n,))
+                          for n in range(ping_pongs)]
+
+    def start(self):
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join()
+        return self.counts
+
+    def exchanges(self):
+        with self._lock:
+            return self.counts["exchanges"]
+
+    def _count(self, what, error=None):
+        with self._lock:
+            self.counts[what] += 1
+            if error is not None and len(self.errors) < 20:
+                self.errors.append(f"{what}: {error!r}")
+
+    def _exchange(self, session, message):
+        session.sendall(message)
+        answer = receive_exactly(session, len(message))
+        if len(answer) < len(message):
+            raise ConnectionResetError(f"closed after {answer!r}")
+        if answer != message:
+            raise ValueError(f"{answer!r} is no echo of {message!r}")
+
+    def _failed(self, error):
+        if isinstance(error, ConnectionRefusedError):
+            self._count("refused", error)
+        elif isinstance(error, ValueError):
+            self._count("wrong", error)
+        else:
+            self._count("reset", error)
+        self._stop.wait(0.01)
+
+    def _loop(self, number):
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            try:
+                with stream_connect(*self.target) as session:
+                    self._exchange(session, b"loop%d-%d" % (number, n))
+                self._count("exchanges")
+            except (OSError, ValueError) as error:
+                self._failed(error)
+
+    def _ping_pong(self, number):
+        n = 0
+        while not self._stop.is_set():
+            try:
+                with stream_connect(*self.target) as session:
+                    while not self._stop.is_set():
+                        n += 1
+                        self._exchange(session, b"ping%d-%d" % (number, n))
+                        self._count("exchanges")
+                        self._stop.wait(0.005)
+            except (OSError, ValueError) as error:
+                self._failed(error)

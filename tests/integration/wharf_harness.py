@@ -52,6 +52,7 @@ class Wharfd:
         self.listeners = listeners
         self.host = {"plugin_dir": PLUGIN_DIR, "log_level": "information"}
         self.host.update(host or {})
+        self.binary = WHARFD
         self.process = None
         self.lines = []
         self._ready = threading.Event()
@@ -73,7 +74,7 @@ class Wharfd:
 
     def start(self, expect_ready=True):
         self.process = subprocess.Popen(
-            [WHARFD, "--config", self.config_path],
+            [self.binary, "--config", self.config_path],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(self.env or {})))
         self.testcase.addCleanup(self._kill)

@@ -1,0 +1,406 @@
+"""The master/worker process model: a plugin crash costs one worker, which
+the master replaces while connections wait in the accept queue (none is
+refused); `isolate` keeps other listeners' sessions out of harm's way; a
+crash loop is slowed down; the workers die with the master; workers run as
+[host] user; reloads that need new workers and binary upgrades happen under
+traffic with no refusal and no reset."""
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from clients import Traffic, receive_exactly, stream_connect
+from ftp_fixture import FtpServer
+from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin
+
+WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
+WHARFD_NEXT = os.environ["WHARFD_NEXT"]
+WAIT = 30  # seconds: a bound for events, never a measured time
+
+
+def uid_of(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("Uid:"):
+                return int(line.split()[2])  # effective
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def children_of(pid):
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def gone(pid):
+    """Whether `pid` has exited (a zombie counts: it runs no more)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def echoes(address, message=b"hello"):
+    with stream_connect("tcp", address) as session:
+        session.sendall(message)
+        return receive_exactly(session, len(message)) == message
+
+
+def wait_until(condition, what):
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting until {what}")
+        time.sleep(0.01)
+
+
+class Workers(WharfTestCase):
+    def start(self, listeners, host=None, binary=None):
+        self.server = Wharfd(self, listeners, dict({"admin": "admin.sock"}, **(host or {})))
+        if binary:
+            self.server.binary = binary
+        return self.server.start()
+
+    def ctl(self, *arguments):
+        return subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"), *arguments],
+                              capture_output=True, text=True, timeout=180)
+
+    def status(self):
+        result = self.ctl("status", "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def workers_of(self, group):
+        return [worker["pid"] for worker in self.status()["workers"]
+                if worker["group"] == group and worker["state"] == "serving"]
+
+    def crash(self, address):
+        """Makes the faulty plugin crash the worker serving `address`."""
+        with stream_connect("tcp", address) as session:
+            session.sendall(b"crash")
+            try:
+                session.recv(16)
+            except OSError:
+                pass  # reset by the dying worker
+
+
+class CrashRecovery(Workers):
+    def test_a_plugin_crash_costs_one_worker_and_no_connection_in_every_mode(self):
+        for mode in ["thread", "pool", "reactor", "sync"]:
+            with self.subTest(mode=mode):
+                self.check_crash_recovery(mode)
+
+    def check_crash_recovery(self, mode):
+        faulty, isolated = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+        server = self.start({
+            "faulty": {"transport": "tcp", "listen": faulty, "mode": mode,
+                       "plugin": test_plugin("faulty")},
+            "calm": {"transport": "tcp", "listen": isolated, "mode": "thread", "plugin": "echo",
+                     "isolate": "true"}})
+        crashed, = self.workers_of("main")
+        calm_worker, = self.workers_of("calm")
+        calm_session = stream_connect("tcp", isolated)
+        calm_session.sendall(b"before")
+        self.assertEqual(receive_exactly(calm_session, 6), b"before")
+        traffic = Traffic("tcp", faulty, loops=2).start()
+        try:
+            wait_until(lambda: traffic.exchanges() > 20, "the loop is served")
+            self.crash(faulty)
+            server.wait_for_log(rf"worker {crashed} \(main, serving faulty\) killed by signal 11 "
+                                r"\(Segmentation fault\).*; replacing it now")
+            server.wait_for_log(r"serving in place of the one that died \(restart 1\)")
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 20, "the replacement serves")
+        finally:
+            counts = traffic.stop()
+        self.assertEqual(counts["refused"], 0, traffic.errors)
+        self.assertEqual(counts["wrong"], 0, traffic.errors)
+        self.assertNotIn(crashed, self.workers_of("main"))
+        self.assertEqual(self.workers_of("calm"), [calm_worker])
+        calm_session.sendall(b"after")  # the isolated listener's session never noticed
+        self.assertEqual(receive_exactly(calm_session, 5), b"after")
+        calm_session.close()
+        status = self.status()
+        restarts = {worker["group"]: worker["restarts"] for worker in status["workers"]}
+        self.assertEqual(restarts, {"main": 1, "calm": 0})
+        self.assertStops(server)
+
+    def test_a_killed_worker_is_replaced(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                   "plugin": "echo"}}, host={"workers": "2"})
+        first, second = self.workers_of("main")
+        traffic = Traffic("tcp", address, loops=2).start()
+        try:
+            os.kill(first, signal.SIGKILL)
+            server.wait_for_log(rf"worker {first} \(main, serving e\) killed by signal 9")
+            wait_until(lambda: len(self.workers_of("main")) == 2, "a replacement serves")
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 20, "traffic goes on")
+        finally:
+            counts = traffic.stop()
+        self.assertEqual(counts["refused"], 0, traffic.errors)
+        self.assertIn(second, self.workers_of("main"))
+        self.assertStops(server)
+
+    def test_a_crash_loop_is_slowed_down(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"faulty": {"transport": "tcp", "listen": address, "mode": "thread",
+                                        "plugin": test_plugin("faulty")}})
+        master_cpu = cpu_seconds(server.process.pid)
+        started = time.monotonic()
+        stop = threading.Event()
+
+        def crash_every_worker():
+            while not stop.is_set():
+                try:
+                    self.crash(address)
+                except OSError:
+                    pass
+                stop.wait(0.02)
+
+        crasher = threading.Thread(target=crash_every_worker)
+        crasher.start()
+        try:
+            # Each replacement dies young: the delay doubles from 100 ms.
+            for delay in (100, 200, 400, 800):
+                server.wait_for_log(rf"crash loop: replacing it in {delay} ms")
+        finally:
+            stop.set()
+            crasher.join()
+        self.assertLess(cpu_seconds(server.process.pid) - master_cpu,
+                        0.5 * (time.monotonic() - started))
+        wait_until(lambda: self.workers_of("main"), "the last replacement serves")
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+
+class MasterDeath(Workers):
+    def test_workers_die_with_the_master_and_free_the_ports(self):
+        address = f"127.0.0.1:{free_port()}"
+        unix_path = None
+        server = self.start({"e": {"transport": "tcp", "listen": address, "plugin": "echo"},
+                             "f": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                   "mode": "fork", "plugin": "echo", "isolate": "true"}},
+                            host={"workers": "2"})
+        workers = server.worker_pids()
+        helpers = [helper for worker in workers for helper in children_of(worker)]
+        self.assertEqual(len(workers), 4)
+        self.assertEqual(len(helpers), 2)  # each fork worker's helper
+        server.process.kill()
+        server.process.wait()
+        for pid in workers + helpers:
+            wait_until(lambda: gone(pid), f"process {pid} has exited")
+        with socket.socket() as probe:
+            host, port = address.rsplit(":", 1)
+            probe.bind((host, int(port)))  # free: nothing holds it
+        self.assertIsNone(unix_path)
+
+
+class PrivilegeDrop(Workers):
+    def test_workers_run_as_user_and_write_files_as_that_user(self):
+        nobody = pwd.getpwnam("nobody")
+        ftp = FtpServer(self)
+        self.server = ftp.server
+        os.chmod(ftp.server.dir, 0o755)  # the worker, as nobody, reads the users file
+        os.chown(os.path.join(ftp.root, "home", "alice"), nobody.pw_uid, nobody.pw_gid)
+        ftp.server.host.update({"user": "nobody", "admin": "admin.sock"})
+        ftp.server.listeners["forked"] = {"transport": "tcp",
+                                          "listen": f"127.0.0.1:{free_port()}", "mode": "fork",
+                                          "plugin": "echo"}
+        ftp.server.write_config()
+        ftp.start()
+        self.assertNotIn("plugins run as root", ftp.server.log())
+        master = ftp.server.process.pid
+        self.assertEqual(uid_of(master), 0)
+        workers = ftp.server.worker_pids()
+        helpers = [helper for worker in workers for helper in children_of(worker)]
+        self.assertEqual(len(helpers), 1)
+        for pid in workers + helpers:
+            self.assertEqual(uid_of(pid), nobody.pw_uid, f"process {pid}")
+        # The master is the only root process of this wharfd.
+        family = [pid for pid in workers + helpers + [master] if uid_of(pid) == 0]
+        self.assertEqual(family, [master])
+        client = ftp.client("alice")
+        client.storbinary("STOR upload.bin", __import__("io").BytesIO(b"x" * 1000))
+        client.quit()
+        stored = os.stat(os.path.join(ftp.root, "home", "alice", "upload.bin"))
+        self.assertEqual((stored.st_uid, stored.st_size), (nobody.pw_uid, 1000))
+        self.assertEqual({worker["user"] for worker in self.status()["workers"]}, {"nobody"})
+        self.assertEqual(self.status()["user"], "root")
+        self.assertStops(ftp.server)
+
+    def test_an_unknown_user_is_refused_by_key(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}}, {"user": "no-such-user-here"})
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertRegex(server.log(), r"wharf\.ini:\d+: \[host\] user: no such user "
+                                       r"'no-such-user-here'")
+
+
+class ReloadWithNewWorkers(Workers):
+    def test_changing_workers_under_traffic_refuses_nothing(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "thread",
+                                   "plugin": "echo"}})
+        old = server.worker_pid()
+        traffic = Traffic("tcp", address, loops=2, ping_pongs=2).start()
+        try:
+            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+            server.host["workers"] = "3"
+            server.write_config()
+            result = self.ctl("reload")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("new workers ([host] workers changed): 3 serving", result.stdout)
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
+        finally:
+            counts = traffic.stop()
+        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
+                         traffic.errors)
+        wait_until(lambda: gone(old), "the old worker has drained and exited")
+        self.assertEqual(len(self.workers_of("main")), 3)
+        self.assertStops(server)
+
+    def test_adding_a_fork_listener_under_traffic_refuses_nothing(self):
+        address, forked = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                   "plugin": "echo"}})
+        traffic = Traffic("tcp", address, loops=2).start()
+        try:
+            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+            server.listeners["forked"] = {"transport": "tcp", "listen": forked, "mode": "fork",
+                                          "plugin": "echo"}
+            server.write_config()
+            result = self.ctl("reload")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertTrue(echoes(forked))
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
+        finally:
+            counts = traffic.stop()
+        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
+                         traffic.errors)
+        self.assertStops(server)
+
+    def test_new_workers_that_cannot_start_leave_the_old_ones_serving(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "plugin": "echo"}})
+        old = server.worker_pid()
+        server.host["workers"] = "2"
+        server.listeners["e"]["plugin"] = test_plugin("instance_refuses")
+        server.write_config()
+        result = self.ctl("reload")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("did not start", result.stderr)
+        self.assertEqual(server.worker_pids(), [old])
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+
+class Spread(Workers):
+    def test_workers_share_the_sockets_and_status_sums_them(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                   "plugin": "echo"}}, host={"workers": "2"})
+        sessions = []
+        for n in range(40):  # held open, so both workers take some
+            session = stream_connect("tcp", address)
+            session.sendall(b"%d" % n)
+            self.assertEqual(receive_exactly(session, len(b"%d" % n)), b"%d" % n)
+            sessions.append(session)
+        status = self.status()
+        listener, = status["listeners"]
+        self.assertEqual(listener["workers"], 2)
+        self.assertEqual((listener["sessions"]["active"], listener["sessions"]["total"]), (40, 40))
+        self.assertEqual(len(status["workers"]), 2)
+        self.assertEqual(sorted(w["pid"] for w in status["workers"]), sorted(server.worker_pids()))
+        for session in sessions:
+            session.close()
+        self.assertStops(server)
+
+
+class BinaryUpgrade(Workers):
+    def install(self, source):
+        """Replaces the binary at the running master's path, as a package would."""
+        shutil.copy(source, self.binary + ".new")
+        os.rename(self.binary + ".new", self.binary)
+
+    def start_copy(self, listeners, host=None):
+        """wharfd run from a copy of the binary that a test may replace."""
+        bin_dir = os.path.join(self.scratch_root(), "bin")
+        os.makedirs(bin_dir)
+        self.binary = os.path.join(bin_dir, "wharfd")
+        shutil.copy(WHARFD, self.binary)
+        return self.start(listeners, host, binary=self.binary)
+
+    def scratch_root(self):
+        directory = __import__("tempfile").mkdtemp(prefix="wharf-upgrade-")
+        self.addCleanup(shutil.rmtree, directory)
+        return directory
+
+    def test_an_upgrade_under_traffic_refuses_and_resets_nothing(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "mode": "reactor", "plugin": "echo"}},
+                                 host={"workers": "2"})
+        master = server.process.pid
+        version = self.status()["version"]
+        old_workers = server.worker_pids()
+        traffic = Traffic("tcp", address, loops=2, ping_pongs=3).start()
+        try:
+            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+            self.install(WHARFD_NEXT)
+            result = self.ctl("upgrade")
+            self.assertEqual(result.returncode, 0, result.stderr + server.log())
+            self.assertEqual(result.stdout,
+                             f"wharfd: upgraded from {version} to {version}+next, pid {master}\n")
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
+        finally:
+            counts = traffic.stop()
+        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
+                         traffic.errors)
+        status = self.status()
+        self.assertEqual((status["pid"], status["version"], status["upgrades"]),
+                         (master, f"{version}+next", 1))
+        for pid in old_workers:  # their ping-pong sessions ended with stop(): they drain
+            wait_until(lambda: gone(pid), f"old worker {pid} has exited")
+        self.assertEqual({w["version"] for w in self.status()["workers"]}, {f"{version}+next"})
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_a_broken_binary_leaves_the_old_one_serving(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "plugin": "echo"}})
+        worker = server.worker_pid()
+        with open(self.binary + ".new", "w") as broken:
+            broken.write("#!/bin/sh\necho 'this build is broken' >&2\nexit 3\n")
+        os.chmod(self.binary + ".new", 0o755)
+        os.rename(self.binary + ".new", self.binary)
+        result = self.ctl("upgrade")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("--check-config exited with status 3: this build is broken", result.stderr)
+        server.signal(signal.SIGUSR2)
+        server.wait_for_log(r"SIGUSR2: upgrading")
+        server.wait_for_log(r"upgrade refused, the old binary serves on: .*this build is broken")
+        self.assertEqual(server.worker_pids(), [worker])
+        self.assertTrue(echoes(address))
+        self.assertEqual(self.status()["last_upgrade"]["result"], "refused")
+        self.assertStops(server)
