@@ -179,3 +179,33 @@ TEST(ConfigLoader, ListenersOfTheSameShapeDifferOnlyInPluginAndOptions) {
   otherMode.listeners[0].mode = "thread";
   EXPECT_FALSE(base.listeners[0].sameShapeAs(otherMode.listeners[0]));
 }
+
+TEST(ConfigLoader, ReadsTheProcessModel) {
+  Config config = build(kHost + "workers = 3\nuser = nobody\ngroup = nogroup\n" + kListener +
+                        "isolate = yes\n");
+  EXPECT_EQ(config.host.workers, 3u);
+  EXPECT_EQ(config.host.user, "nobody");
+  EXPECT_EQ(config.host.group, "nogroup");
+  EXPECT_TRUE(config.listeners[0].isolate);
+  Config defaults = build(kHost + kListener);
+  EXPECT_EQ(defaults.host.workers, 1u);
+  EXPECT_EQ(defaults.host.user, "");
+  EXPECT_FALSE(defaults.listeners[0].isolate);
+  EXPECT_GE(build(kHost + "workers = auto\n" + kListener).host.workers, 1u);
+}
+
+TEST(ConfigLoader, RefusesBadProcessModelValuesByKey) {
+  EXPECT_EQ(errorOf(kHost + "workers = 0\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] workers: '0' is not a whole number >= 1");
+  EXPECT_EQ(errorOf(kHost + "workers = 257\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] workers: at most 256 (or auto)");
+  EXPECT_EQ(errorOf(kHost + "user = no-such-user-here\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] user: no such user 'no-such-user-here'");
+  EXPECT_EQ(errorOf(kHost + "group = nogroup\n" + kListener),
+            "/etc/wharf/wharf.ini:3: [host] group: needs user (the workers' user)");
+  EXPECT_EQ(errorOf(kHost + "user = nobody\ngroup = no-such-group-here\n" + kListener),
+            "/etc/wharf/wharf.ini:4: [host] group: no such group 'no-such-group-here'");
+  EXPECT_EQ(errorOf(kHost + kListener + "isolate = maybe\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] isolate: 'maybe' is not a yes/no value (true, "
+            "yes, on, false, no, off)");
+}

@@ -1,0 +1,52 @@
+#include "master/StatusMerge.h"
+
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+using wharf::master::mergeListeners;
+
+namespace {
+
+Poco::JSON::Object::Ptr workerStatus(const std::string &listeners) {
+  return Poco::JSON::Parser()
+      .parse("{\"listeners\": [" + listeners + "]}")
+      .extract<Poco::JSON::Object::Ptr>();
+}
+
+std::string listener(const std::string &name, const std::string &state, int generation, int active,
+                     int total, int refusedAccess) {
+  return "{\"name\": \"" + name + "\", \"state\": \"" + state +
+         "\", \"plugin\": {\"name\": \"echo\", \"generation\": " + std::to_string(generation) +
+         "}, \"sessions\": {\"active\": " + std::to_string(active) +
+         ", \"total\": " + std::to_string(total) +
+         ", \"refused\": {\"access\": " + std::to_string(refusedAccess) + "}}}";
+}
+
+}  // namespace
+
+TEST(StatusMerge, SumsEachListenersCountersOverItsWorkers) {
+  auto first = workerStatus(listener("e", "serving", 1, 2, 10, 1) + "," +
+                            listener("e", "draining", 1, 1, 4, 0));
+  auto second = workerStatus(listener("e", "serving", 2, 3, 20, 5));
+  auto merged = mergeListeners({first, second});
+  ASSERT_EQ(merged->size(), 2u);
+  auto serving = merged->getObject(0);
+  EXPECT_EQ(serving->getValue<std::string>("state"), "serving");
+  EXPECT_EQ(serving->getValue<int>("workers"), 2);
+  EXPECT_EQ(serving->getObject("sessions")->getValue<int>("active"), 5);
+  EXPECT_EQ(serving->getObject("sessions")->getValue<int>("total"), 30);
+  EXPECT_EQ(serving->getObject("sessions")->getObject("refused")->getValue<int>("access"), 6);
+  EXPECT_EQ(serving->getObject("plugin")->getValue<int>("generation"), 2);  // the newest
+  auto draining = merged->getObject(1);
+  EXPECT_EQ(draining->getValue<int>("workers"), 1);
+  EXPECT_EQ(draining->getObject("sessions")->getValue<int>("total"), 4);
+}
+
+TEST(StatusMerge, LeavesTheWorkersRepliesAsTheyWere) {
+  auto first = workerStatus(listener("e", "serving", 1, 2, 10, 0));
+  auto second = workerStatus(listener("e", "serving", 1, 3, 20, 0));
+  mergeListeners({first, second});
+  EXPECT_EQ(
+      first->getArray("listeners")->getObject(0)->getObject("sessions")->getValue<int>("total"),
+      10);
+}
