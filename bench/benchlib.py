@@ -51,6 +51,12 @@ class Server:
                 return
         raise RuntimeError(f"{command[0]} did not start")
 
+    def children(self):
+        """The server's child processes (wharfd's workers)."""
+        pid = self.process.pid
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+
     def stop(self):
         self.process.terminate()
         try:
