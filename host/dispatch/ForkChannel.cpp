@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/DescriptorPassing.h"
+
 namespace wharf::dispatch::fork {
 namespace {
 
@@ -13,24 +15,8 @@ constexpr size_t kMaxPayload = 65536;
 bool send(int channel, const Header &header, int socket, std::span<const uint8_t> payload) {
   iovec parts[2] = {{const_cast<Header *>(&header), sizeof header},
                     {const_cast<uint8_t *>(payload.data()), payload.size()}};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = parts;
-  message.msg_iovlen = payload.empty() ? 1 : 2;
-  if (socket >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr *rights = CMSG_FIRSTHDR(&message);
-    rights->cmsg_level = SOL_SOCKET;
-    rights->cmsg_type = SCM_RIGHTS;
-    rights->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(rights), &socket, sizeof socket);
-  }
-  for (;;) {
-    ssize_t sent = ::sendmsg(channel, &message, MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    return sent == static_cast<ssize_t>(sizeof header + payload.size());
-  }
+  return net::sendWithDescriptor(channel, parts, payload.empty() ? 1 : 2, socket) ==
+         static_cast<ssize_t>(sizeof header + payload.size());
 }
 
 std::optional<Message> receive(int channel) {
@@ -38,25 +24,9 @@ std::optional<Message> receive(int channel) {
   received.payload.resize(kMaxPayload);
   iovec parts[2] = {{&received.header, sizeof received.header},
                     {received.payload.data(), received.payload.size()}};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = parts;
-  message.msg_iovlen = 2;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t got;
-  do {
-    got = ::recvmsg(channel, &message, MSG_CMSG_CLOEXEC);
-  } while (got < 0 && errno == EINTR);
+  ssize_t got = net::receiveWithDescriptor(channel, parts, 2, received.socket);
   if (got < static_cast<ssize_t>(sizeof received.header)) return std::nullopt;
   received.payload.resize(static_cast<size_t>(got) - sizeof received.header);
-  for (cmsghdr *part = CMSG_FIRSTHDR(&message); part; part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(part), sizeof fd);
-      received.socket = net::FileDescriptor(fd);
-    }
-  }
   return received;
 }
 

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include "net/DescriptorPassing.h"
+
 namespace wharf::process {
 namespace {
 
@@ -34,24 +36,7 @@ bool Channel::send(const Poco::JSON::Object &body, int socket) const {
   body.stringify(text);
   std::string bytes = text.str();
   iovec part{bytes.data(), bytes.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  if (socket >= 0) {
-    message.msg_control = control;
-    message.msg_controllen = sizeof control;
-    cmsghdr *rights = CMSG_FIRSTHDR(&message);
-    rights->cmsg_level = SOL_SOCKET;
-    rights->cmsg_type = SCM_RIGHTS;
-    rights->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(rights), &socket, sizeof socket);
-  }
-  for (;;) {
-    ssize_t sent = ::sendmsg(end_.fd(), &message, MSG_NOSIGNAL);
-    if (sent < 0 && errno == EINTR) continue;
-    return sent == static_cast<ssize_t>(bytes.size());
-  }
+  return net::sendWithDescriptor(end_.fd(), &part, 1, socket) == static_cast<ssize_t>(bytes.size());
 }
 
 std::optional<Message> Channel::receive(std::optional<std::chrono::milliseconds> timeout) const {
@@ -70,25 +55,9 @@ std::optional<Message> Channel::receive(std::optional<std::chrono::milliseconds>
   if (length <= 0) return std::nullopt;
   std::vector<char> bytes(static_cast<size_t>(length));
   iovec part{bytes.data(), bytes.size()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr message{};
-  message.msg_iov = &part;
-  message.msg_iovlen = 1;
-  message.msg_control = control;
-  message.msg_controllen = sizeof control;
-  ssize_t got;
-  do {
-    got = ::recvmsg(end_.fd(), &message, MSG_CMSG_CLOEXEC);
-  } while (got < 0 && errno == EINTR);
-  if (got <= 0) return std::nullopt;
   Message received;
-  for (cmsghdr *part = CMSG_FIRSTHDR(&message); part; part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) {
-      int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(part), sizeof fd);
-      received.socket = net::FileDescriptor(fd);
-    }
-  }
+  ssize_t got = net::receiveWithDescriptor(end_.fd(), &part, 1, received.socket);
+  if (got <= 0) return std::nullopt;
   try {
     received.body = Poco::JSON::Parser()
                         .parse(std::string(bytes.data(), static_cast<size_t>(got)))

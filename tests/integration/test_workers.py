@@ -89,6 +89,25 @@ class Workers(WharfTestCase):
         return [worker["pid"] for worker in self.status()["workers"]
                 if worker["group"] == group and worker["state"] == "serving"]
 
+    def under_traffic(self, address, change, ping_pongs=0):
+        """Runs `change()` while clients connect, echo and close in loops (and
+        hold `ping_pongs` sessions); returns their counts once traffic has
+        flowed on after it."""
+        traffic = Traffic("tcp", address, loops=2, ping_pongs=ping_pongs).start()
+        try:
+            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+            change()
+            served = traffic.exchanges()
+            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on after it")
+        finally:
+            counts = traffic.stop()
+        counts["errors"] = traffic.errors
+        return counts
+
+    def assertUnnoticed(self, counts):
+        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
+                         counts["errors"])
+
     def crash(self, address):
         """Makes the faulty plugin crash the worker serving `address`."""
         with stream_connect("tcp", address) as session:
@@ -117,19 +136,16 @@ class CrashRecovery(Workers):
         calm_session = stream_connect("tcp", isolated)
         calm_session.sendall(b"before")
         self.assertEqual(receive_exactly(calm_session, 6), b"before")
-        traffic = Traffic("tcp", faulty, loops=2).start()
-        try:
-            wait_until(lambda: traffic.exchanges() > 20, "the loop is served")
+
+        def crash():
             self.crash(faulty)
             server.wait_for_log(rf"worker {crashed} \(main, serving faulty\) killed by signal 11 "
                                 r"\(Segmentation fault\).*; replacing it now")
             server.wait_for_log(r"serving in place of the one that died \(restart 1\)")
-            served = traffic.exchanges()
-            wait_until(lambda: traffic.exchanges() > served + 20, "the replacement serves")
-        finally:
-            counts = traffic.stop()
-        self.assertEqual(counts["refused"], 0, traffic.errors)
-        self.assertEqual(counts["wrong"], 0, traffic.errors)
+
+        # Sessions the dying worker held are cut; no connection is refused.
+        counts = self.under_traffic(faulty, crash)
+        self.assertEqual((counts["refused"], counts["wrong"]), (0, 0), counts["errors"])
         self.assertNotIn(crashed, self.workers_of("main"))
         self.assertEqual(self.workers_of("calm"), [calm_worker])
         calm_session.sendall(b"after")  # the isolated listener's session never noticed
@@ -145,16 +161,14 @@ class CrashRecovery(Workers):
         server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
                                    "plugin": "echo"}}, host={"workers": "2"})
         first, second = self.workers_of("main")
-        traffic = Traffic("tcp", address, loops=2).start()
-        try:
+
+        def kill_one():
             os.kill(first, signal.SIGKILL)
             server.wait_for_log(rf"worker {first} \(main, serving e\) killed by signal 9")
             wait_until(lambda: len(self.workers_of("main")) == 2, "a replacement serves")
-            served = traffic.exchanges()
-            wait_until(lambda: traffic.exchanges() > served + 20, "traffic goes on")
-        finally:
-            counts = traffic.stop()
-        self.assertEqual(counts["refused"], 0, traffic.errors)
+
+        counts = self.under_traffic(address, kill_one)
+        self.assertEqual((counts["refused"], counts["wrong"]), (0, 0), counts["errors"])
         self.assertIn(second, self.workers_of("main"))
         self.assertStops(server)
 
@@ -259,20 +273,15 @@ class ReloadWithNewWorkers(Workers):
         server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "thread",
                                    "plugin": "echo"}})
         old = server.worker_pid()
-        traffic = Traffic("tcp", address, loops=2, ping_pongs=2).start()
-        try:
-            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+
+        def more_workers():
             server.host["workers"] = "3"
             server.write_config()
             result = self.ctl("reload")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("new workers ([host] workers changed): 3 serving", result.stdout)
-            served = traffic.exchanges()
-            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
-        finally:
-            counts = traffic.stop()
-        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
-                         traffic.errors)
+
+        self.assertUnnoticed(self.under_traffic(address, more_workers, ping_pongs=2))
         wait_until(lambda: gone(old), "the old worker has drained and exited")
         self.assertEqual(len(self.workers_of("main")), 3)
         self.assertStops(server)
@@ -281,21 +290,16 @@ class ReloadWithNewWorkers(Workers):
         address, forked = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
         server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
                                    "plugin": "echo"}})
-        traffic = Traffic("tcp", address, loops=2).start()
-        try:
-            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+
+        def add_fork_listener():
             server.listeners["forked"] = {"transport": "tcp", "listen": forked, "mode": "fork",
                                           "plugin": "echo"}
             server.write_config()
             result = self.ctl("reload")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertTrue(echoes(forked))
-            served = traffic.exchanges()
-            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
-        finally:
-            counts = traffic.stop()
-        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
-                         traffic.errors)
+
+        self.assertUnnoticed(self.under_traffic(address, add_fork_listener))
         self.assertStops(server)
 
     def test_new_workers_that_cannot_start_leave_the_old_ones_serving(self):
@@ -362,20 +366,15 @@ class BinaryUpgrade(Workers):
         master = server.process.pid
         version = self.status()["version"]
         old_workers = server.worker_pids()
-        traffic = Traffic("tcp", address, loops=2, ping_pongs=3).start()
-        try:
-            wait_until(lambda: traffic.exchanges() > 50, "traffic flows")
+
+        def upgrade():
             self.install(WHARFD_NEXT)
             result = self.ctl("upgrade")
             self.assertEqual(result.returncode, 0, result.stderr + server.log())
             self.assertEqual(result.stdout,
                              f"wharfd: upgraded from {version} to {version}+next, pid {master}\n")
-            served = traffic.exchanges()
-            wait_until(lambda: traffic.exchanges() > served + 50, "traffic goes on")
-        finally:
-            counts = traffic.stop()
-        self.assertEqual((counts["refused"], counts["reset"], counts["wrong"]), (0, 0, 0),
-                         traffic.errors)
+
+        self.assertUnnoticed(self.under_traffic(address, upgrade, ping_pongs=3))
         status = self.status()
         self.assertEqual((status["pid"], status["version"], status["upgrades"]),
                          (master, f"{version}+next", 1))
