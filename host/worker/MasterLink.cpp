@@ -39,6 +39,11 @@ net::FileDescriptor MasterLink::takeSocket(const std::string &name) {
   return socket;
 }
 
+void MasterLink::dropUntakenSockets() {
+  std::lock_guard lock(socketsMutex_);
+  sockets_.clear();
+}
+
 std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Handler> &handlers) {
   std::optional<process::Message> message = channel_.receive();
   if (!message) return std::nullopt;

@@ -42,6 +42,9 @@ class MasterLink {
   // THREAD: any, under the caller's lock. The socket the master passed for
   // listener `name`, taken out (each is used once); invalid if none.
   net::FileDescriptor takeSocket(const std::string &name);
+  // THREAD: any. Closes the sockets passed but not taken (a refused reload's
+  // new addresses), so this process holds no address the master gave up.
+  void dropUntakenSockets();
 
  private:
   // One message; returns the command answered (empty for a socket note),

@@ -108,6 +108,7 @@ std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool 
     for (const auto &change : changes) logger().notice("reload: " + change);
     return changes;
   } catch (const std::exception &error) {
+    link_.dropUntakenSockets();
     logger().error(std::string("reload refused, nothing changed: ") + error.what());
     throw;
   }

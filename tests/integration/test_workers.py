@@ -317,6 +317,22 @@ class ReloadWithNewWorkers(Workers):
         self.assertStops(server)
 
 
+    def test_a_refused_reload_leaves_no_new_address_bound(self):
+        address, added = f"127.0.0.1:{free_port()}", free_port()
+        server = self.start({"e": {"transport": "tcp", "listen": address, "plugin": "echo"}},
+                            host={"workers": "2"})
+        server.listeners["added"] = {"transport": "tcp", "listen": f"127.0.0.1:{added}",
+                                     "plugin": test_plugin("instance_refuses")}
+        server.write_config()
+        result = self.ctl("reload")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("refused listener [listener.added]", result.stderr)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", added))  # neither the master nor a worker holds it
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+
 class Spread(Workers):
     def test_workers_share_the_sockets_and_status_sums_them(self):
         address = f"127.0.0.1:{free_port()}"
