@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 #include <vector>
@@ -37,6 +38,7 @@ void dropPrivileges(const std::string &user, const std::string &group) {
     gid = groupFound->gr_gid;
   }
   if (::geteuid() == entry.pw_uid && ::getegid() == gid) return;  // already that user
+  pid_t master = ::getppid();
   if (::geteuid() != 0) {
     errno = EPERM;
     fail("switching to user '" + user + "' needs wharfd started as root");
@@ -49,7 +51,13 @@ void dropPrivileges(const std::string &user, const std::string &group) {
     fail("root privileges could be regained");
   }
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("PR_SET_NO_NEW_PRIVS");
-  // setuid cleared it: keep core dumps of a crashing plugin possible.
+  // The switch cleared the parent-death signal: a worker must still die with its master.
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("PR_SET_PDEATHSIG");
+  if (::getppid() != master) {
+    errno = ESRCH;
+    fail("the master has gone");
+  }
+  // It cleared this too: keep core dumps of a crashing plugin possible.
   ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
