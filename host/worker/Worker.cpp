@@ -165,8 +165,9 @@ void Worker::serveUntilStopped() {
 }
 
 // Stops accepting everywhere, then lets sessions finish. They are cut when
-// shutdown_timeout passes, or at once on SIGQUIT (first or later) or a
-// second SIGTERM/SIGINT.
+// shutdown_timeout passes, or at once on SIGQUIT (first or later). A second
+// SIGTERM does not cut here, unlike in the master: `killall wharfd` sends
+// one to the worker and one to the master, which forwards its own.
 void Worker::stop(int signal) {
   {
     std::lock_guard lock(mutex_);
@@ -191,10 +192,10 @@ void Worker::stop(int signal) {
   while (!drained) {
     int next = signal == SIGQUIT ? SIGQUIT : app::waitForSignal(std::chrono::milliseconds(50));
     signal = 0;
-    const char *reason = next == SIGQUIT || next == SIGTERM || next == SIGINT ? strsignal(next)
-                         : std::chrono::steady_clock::now() < deadline        ? nullptr
-                         : retired_                                           ? "drain_timeout"
-                                                                              : "shutdown_timeout";
+    const char *reason = next == SIGQUIT                               ? strsignal(next)
+                         : std::chrono::steady_clock::now() < deadline ? nullptr
+                         : retired_                                    ? "drain_timeout"
+                                                                       : "shutdown_timeout";
     if (reason == nullptr || cut) continue;
     cut = true;
     logger().warning(std::string(reason) + ": closing " + std::to_string(listeners_.cutSessions()) +

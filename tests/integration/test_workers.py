@@ -229,6 +229,26 @@ class MasterDeath(Workers):
             probe.bind((host, int(port)))  # free: nothing holds it
 
 
+class Shutdown(Workers):
+    def test_sigterm_to_every_process_drains_and_cuts_nothing(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "plugin": "echo"}},
+                            host={"workers": "2"})
+        sessions = [stream_connect("tcp", address) for _ in range(4)]
+        for session in sessions:
+            session.sendall(b"a")
+            self.assertEqual(receive_exactly(session, 1), b"a")
+        for pid in server.worker_pids() + [server.process.pid]:  # as `killall wharfd` does
+            os.kill(pid, signal.SIGTERM)
+        server.wait_for_log(r"master: signal Terminated: workers stop accepting")
+        for session in sessions:  # draining, not cut
+            session.sendall(b"b")
+            self.assertEqual(receive_exactly(session, 1), b"b")
+            session.close()
+        self.assertEqual(server.wait(), 0)
+        self.assertNotIn("remaining sessions", server.log())
+
+
 class PrivilegeDrop(Workers):
     def test_workers_run_as_user_and_write_files_as_that_user(self):
         nobody = pwd.getpwnam("nobody")
