@@ -1,0 +1,125 @@
+// Master's binary upgrade (Upgrade.h): checking the new binary, handing over
+// and re-executing, and, in the new binary, resuming with what was handed over.
+#include <Poco/Logger.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "app/Logging.h"
+#include "app/Version.h"
+#include "config/IniDocument.h"
+#include "master/Master.h"
+
+namespace wharf::master {
+namespace {
+
+Poco::Logger &logger() {
+  return Poco::Logger::get("master");
+}
+
+template <typename Duration>
+long long millisecondsOf(Duration duration) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
+}
+
+}  // namespace
+
+void Master::requestUpgrade() {
+  try {
+    checkNewBinary(options_.binary, options_.configFile);
+  } catch (const std::exception &error) {
+    recordUpgrade("refused", app::version(), error.what());
+    logger().error(std::string("upgrade refused, the old binary serves on: ") + error.what());
+    throw;
+  }
+  upgradeRequested_ = true;
+}
+
+void Master::upgradeNow() {
+  upgradeRequested_ = false;
+  Inheritance inheritance;
+  for (const auto &[name, socket] : workers_->sockets().byListener())
+    inheritance.sockets.push_back({name,
+                                   std::string(net::transportName(socket->endpoint().transport)),
+                                   socket->endpoint().text, socket->fd()});
+  auto handOver = [&](const WorkerSet &set, bool serving) {
+    for (const WorkerProcess *worker : set.running())
+      inheritance.workers.push_back({worker->pid(), worker->channelFd(), worker->group(),
+                                     millisecondsOf(Clock::now() - worker->started()), serving});
+  };
+  handOver(*workers_, true);
+  for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
+  inheritance.configText = workers_->configText();
+  inheritance.fromVersion = app::version();
+  inheritance.uptimeMs = millisecondsOf(Clock::now() - started_);
+  inheritance.upgrades = upgrades_;
+  logger().notice("upgrading: executing " + options_.binary.string());
+  admin_.reset();  // its thread ends (any reply in flight sent): exec keeps one thread
+  execUpgrade(options_.binary, options_.configFile, inheritance);
+  std::string error = std::strerror(errno);
+  logger().error("upgrade failed, the old binary serves on: exec: " + error);
+  recordUpgrade("refused", app::version(), "exec: " + error);
+  admin_ = openAdminSocket(workers_->config());
+}
+
+void Master::recordUpgrade(const std::string &result, const std::string &from,
+                           const std::string &error) {
+  lastUpgrade_ = new Poco::JSON::Object;
+  lastUpgrade_->set("result", result);
+  lastUpgrade_->set("from", from);
+  lastUpgrade_->set("to", std::string(app::version()));
+  if (!error.empty()) lastUpgrade_->set("error", error);
+}
+
+void Master::resume(const Inheritance &inheritance) {
+  started_ = Clock::now() - std::chrono::milliseconds(inheritance.uptimeMs);
+  upgrades_ = inheritance.upgrades + 1;
+  SocketSet inherited;
+  for (const auto &socket : inheritance.sockets) {
+    ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
+    inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd);
+  }
+  std::vector<std::unique_ptr<WorkerProcess>> serving, draining;
+  for (const auto &worker : inheritance.workers) {
+    ::fcntl(worker.channel, F_SETFD, FD_CLOEXEC);
+    (worker.serving ? serving : draining)
+        .push_back(std::make_unique<WorkerProcess>(
+            worker.pid, process::Channel(net::FileDescriptor(worker.channel)), worker.group,
+            Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
+  }
+  config::Config served = loader_.parse(options_.configFile, inheritance.configText);
+  app::configureLogging(served.host.logLevel);
+  workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
+                                         std::move(serving));
+  if (!draining.empty()) {
+    auto set = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText,
+                                           inherited, std::move(draining));
+    set->stop(0);
+    retiring_.push_back({std::move(set), Clock::now()});
+  }
+  admin_ = openAdminSocket(served);
+  try {
+    std::string text = config::IniDocument::readText(options_.configFile);
+    config::Config next = loader_.parse(options_.configFile, text);
+    SocketSet sockets = SocketSet::bindFor(next, inherited);
+    auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
+    fresh->start();
+    workers_->retire();
+    retiring_.push_back({std::move(workers_), Clock::now()});
+    workers_ = std::move(fresh);
+    sockets.stopAbandoned(inherited);
+    recordUpgrade("done", inheritance.fromVersion, "");
+    logger().notice(std::string("upgraded from wharfd ") + inheritance.fromVersion + ": " +
+                    std::to_string(workers_->size()) + " new workers serving, the old ones drain");
+  } catch (const std::exception &error) {
+    recordUpgrade("failed", inheritance.fromVersion, error.what());
+    logger().error(std::string("upgrade failed, the old workers serve on: ") + error.what());
+  }
+  logger().notice(std::string("wharfd ") + app::version() + " ready, " +
+                  std::to_string(workers_->config().listeners.size()) + " listeners, " +
+                  std::to_string(workers_->size()) + " workers, pid " + std::to_string(::getpid()));
+}
+
+}  // namespace wharf::master
