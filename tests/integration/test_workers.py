@@ -71,7 +71,10 @@ def wait_until(condition, what):
 
 class Workers(WharfTestCase):
     def start(self, listeners, host=None, binary=None):
-        self.server = Wharfd(self, listeners, dict({"admin": "admin.sock"}, **(host or {})))
+        # Under ASan, a plugin's SIGSEGV kills its worker as it would in production.
+        sanitizer = {"ASAN_OPTIONS": "handle_segv=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        self.server = Wharfd(self, listeners, dict({"admin": "admin.sock"}, **(host or {})),
+                             env=sanitizer)
         if binary:
             self.server.binary = binary
         return self.server.start()
