@@ -41,12 +41,24 @@ def children_of(pid):
 
 
 def gone(pid):
-    """Whether `pid` has exited (a zombie counts: it runs no more)."""
+    """Whether `pid` has exited with all its threads (a zombie leader may
+    still have threads that hold its descriptors)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+            zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+        return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
     except FileNotFoundError:
         return True
+
+
+def port_free(address):
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, int(port)))
+            return True
+        except OSError:
+            return False
 
 
 def cpu_seconds(pid):
@@ -227,9 +239,7 @@ class MasterDeath(Workers):
         server.process.wait()
         for pid in workers + helpers:
             wait_until(lambda: gone(pid), f"process {pid} has exited")
-        with socket.socket() as probe:
-            host, port = address.rsplit(":", 1)
-            probe.bind((host, int(port)))  # free: nothing holds it
+        wait_until(lambda: port_free(address), "nothing holds the port")
 
 
 class Shutdown(Workers):
