@@ -18,6 +18,7 @@
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "dispatch/DispatchMode.h"
+#include "master/MasterCapabilities.h"
 #include "master/StatusMerge.h"
 #include "process/Identity.h"
 
@@ -79,6 +80,7 @@ void Master::start() {
   logger().information(app::raiseOpenFileLimit());
   SocketSet sockets = SocketSet::bindFor(config, SocketSet());
   admin_ = openAdminSocket(config);
+  if (::geteuid() == 0 && !config.host.user.empty()) logger().information(keepMasterCapabilities());
   workers_ =
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
   workers_->start();

@@ -8,6 +8,7 @@ traffic with no refusal and no reset."""
 import json
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -59,6 +60,18 @@ def port_free(address):
             return True
         except OSError:
             return False
+
+
+def capabilities(pid, kind):
+    """A process's capability set (`Eff`, `Prm`, `Bnd`) as a bit mask."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"Cap{kind}:"):
+                return int(line.split()[1], 16)
+    raise AssertionError(f"no Cap{kind} line for {pid}")
+
+
+CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_KILL, CAP_DAC_READ_SEARCH = 6, 7, 10, 5, 2
 
 
 def cpu_seconds(pid):
@@ -295,6 +308,28 @@ class PrivilegeDrop(Workers):
         self.assertEqual(self.status()["user"], "root")
         self.assertStops(ftp.server)
 
+    def test_the_master_keeps_only_what_it_needs_and_still_binds_low_ports(self):
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "plugin": "echo"}},
+                            host={"user": "nobody"})
+        kept = sum(1 << cap for cap in (CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_KILL,
+                                        CAP_DAC_READ_SEARCH))
+        master = server.process.pid
+        for kind in ("Eff", "Prm", "Bnd"):
+            self.assertEqual(capabilities(master, kind), kept, kind)
+        worker = server.worker_pid()
+        self.assertEqual(capabilities(worker, "Eff"), 0)
+        self.assertEqual(capabilities(worker, "Bnd"), kept)
+        # A reload binds a port below 1024 (on an address of its own), and the
+        # master, with five capabilities left, still stops workers that run as nobody.
+        low = f"127.{random.randint(1, 254)}.{random.randint(1, 254)}.{random.randint(2, 254)}:999"
+        server.listeners["low"] = {"transport": "tcp", "listen": low, "plugin": "echo"}
+        server.write_config()
+        result = self.ctl("reload")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(echoes(low))
+        self.assertStops(server)
+
     def test_an_unknown_user_is_refused_by_key(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
                                      "plugin": "echo"}}, {"user": "no-such-user-here"})
@@ -414,7 +449,7 @@ class BinaryUpgrade(Workers):
         address = f"127.0.0.1:{free_port()}"
         server = self.start_copy({"e": {"transport": "tcp", "listen": address,
                                         "mode": "reactor", "plugin": "echo"}},
-                                 host={"workers": "2"})
+                                 host={"workers": "2", "user": "nobody"})  # a master with few caps
         master = server.process.pid
         version = self.status()["version"]
         old_workers = server.worker_pids()
