@@ -18,6 +18,7 @@
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "dispatch/DispatchMode.h"
+#include "master/ActivatedSockets.h"
 #include "master/MasterCapabilities.h"
 #include "master/StatusMerge.h"
 #include "process/Identity.h"
@@ -78,15 +79,27 @@ void Master::start() {
   if (::geteuid() == 0 && config.host.user.empty())
     logger().warning("running as root with no [host] user: plugins run as root");
   logger().information(app::raiseOpenFileLimit());
-  SocketSet sockets = SocketSet::bindFor(config, SocketSet());
+  ActivatedSockets activated = ActivatedSockets::take();
+  SocketSet sockets = SocketSet::bindFor(config, SocketSet(), &activated);
+  if (!activated.empty())
+    logger().warning("sockets systemd passed for no listener (closed): " + activated.unclaimed());
   admin_ = openAdminSocket(config);
   if (::geteuid() == 0 && !config.host.user.empty()) logger().information(keepMasterCapabilities());
   workers_ =
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
   workers_->start();
-  logger().notice(std::string("wharfd ") + app::version() + " ready, " +
-                  std::to_string(config.listeners.size()) + " listeners, " +
-                  std::to_string(workers_->size()) + " workers, pid " + std::to_string(::getpid()));
+  announceReady();
+}
+
+std::string Master::summary() const {
+  return std::to_string(workers_->config().listeners.size()) + " listeners, " +
+         std::to_string(workers_->size()) + " workers";
+}
+
+void Master::announceReady() {
+  logger().notice(std::string("wharfd ") + app::version() + " ready, " + summary() + ", pid " +
+                  std::to_string(::getpid()));
+  service_.ready("wharfd " + std::string(app::version()) + ": " + summary());
 }
 
 std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Config &config) {
@@ -152,6 +165,7 @@ void Master::supervise() {
 std::chrono::milliseconds Master::runTimers() {
   auto wake = Clock::now() + kTick;
   if (auto next = workers_->replaceDue(); next && *next < wake) wake = *next;
+  if (auto next = service_.pingWatchdog(); next && *next < wake) wake = *next;
   auto drainTimeout = workers_->config().host.drainTimeout;
   for (auto &retiring : retiring_) {
     if (retiring.cut || Clock::now() < retiring.since + drainTimeout + kExitGrace) continue;
@@ -192,6 +206,14 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
 }
 
 std::vector<std::string> Master::reload() {
+  service_.reloading("reloading " + options_.configFile.string());
+  // Ready again whatever the outcome: a refused reload leaves the old state serving.
+  struct ReadyAgain {
+    Master &master;
+    ~ReadyAgain() {
+      master.service_.ready("wharfd " + std::string(app::version()) + ": " + master.summary());
+    }
+  } readyAgain{*this};
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
@@ -238,6 +260,7 @@ void Master::reportStatus(Poco::JSON::Object &reply) {
 }
 
 void Master::stop(int signal) {
+  service_.stopping();
   tasks_.close("wharfd is stopping");
   int forwarded = signal == SIGQUIT ? SIGQUIT : SIGTERM;
   workers_->stop(forwarded);

@@ -9,6 +9,8 @@
 //   - SIGUSR2 / `wharfctl upgrade`: the binary at the same path takes over
 //     in place (Upgrade.h).
 //   - SIGTERM: every worker stops accepting and drains; SIGQUIT cuts.
+// It tells systemd (ServiceManager) when it is ready, reloading and stopping,
+// and serves the sockets systemd passed it (ActivatedSockets).
 #pragma once
 
 #include <Poco/JSON/Object.h>
@@ -21,6 +23,7 @@
 
 #include "config/ConfigLoader.h"
 #include "control/AdminServer.h"
+#include "master/ServiceManager.h"
 #include "master/TaskQueue.h"
 #include "master/Upgrade.h"
 #include "master/WorkerSet.h"
@@ -55,6 +58,9 @@ class Master {
   // then starts new workers (or keeps the old ones serving).
   void resume(const Inheritance &inheritance);
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
+  // Logs "wharfd VERSION ready, ..." and tells the service manager.
+  void announceReady();
+  std::string summary() const;  // "N listeners, M workers"
   void supervise();
   // Runs what is due; returns how long the loop may sleep.
   std::chrono::milliseconds runTimers();
@@ -74,6 +80,7 @@ class Master {
   config::ConfigLoader loader_;
   Clock::time_point started_;
   net::FileDescriptor signals_;  // a signalfd of app::daemonSignals()
+  ServiceManager service_;
   TaskQueue tasks_;
   std::unique_ptr<WorkerSet> workers_;  // serving the current config
   std::vector<Retiring> retiring_;      // replaced by a reload, draining

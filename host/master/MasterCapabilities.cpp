@@ -8,11 +8,11 @@
 namespace wharf::master {
 
 std::string keepMasterCapabilities() {
-  // A master re-executed by an upgrade inherits the reduced bounding set,
-  // and without CAP_SETPCAP could not drop from it again.
+  // Without CAP_SETPCAP the bounding set cannot shrink further: it already
+  // did (a master re-executed by an upgrade; CapabilityBoundingSet= in the unit).
   capng_get_caps_process();
   if (!capng_have_capability(CAPNG_BOUNDING_SET, CAP_SETPCAP))
-    return "master capabilities: kept as reduced before the upgrade";
+    return "master capabilities: the bounding set was reduced already";
   capng_clear(CAPNG_SELECT_BOTH);
   if (capng_updatev(
           CAPNG_ADD,

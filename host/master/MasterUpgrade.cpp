@@ -43,7 +43,7 @@ void Master::upgradeNow() {
   for (const auto &[name, socket] : workers_->sockets().byListener())
     inheritance.sockets.push_back({name,
                                    std::string(net::transportName(socket->endpoint().transport)),
-                                   socket->endpoint().text, socket->fd()});
+                                   socket->endpoint().text, socket->fd(), socket->owner()});
   auto handOver = [&](const WorkerSet &set, bool serving) {
     for (const WorkerProcess *worker : set.running())
       inheritance.workers.push_back({worker->pid(), worker->channelFd(), worker->group(),
@@ -56,12 +56,14 @@ void Master::upgradeNow() {
   inheritance.uptimeMs = millisecondsOf(Clock::now() - started_);
   inheritance.upgrades = upgrades_;
   logger().notice("upgrading: executing " + options_.binary.string());
+  service_.reloading("upgrading to " + options_.binary.string());
   admin_.reset();  // its thread ends (any reply in flight sent): exec keeps one thread
   execUpgrade(options_.binary, options_.configFile, inheritance);
   std::string error = std::strerror(errno);
   logger().error("upgrade failed, the old binary serves on: exec: " + error);
   recordUpgrade("refused", app::version(), "exec: " + error);
   admin_ = openAdminSocket(workers_->config());
+  announceReady();
 }
 
 void Master::recordUpgrade(const std::string &result, const std::string &from,
@@ -79,7 +81,9 @@ void Master::resume(const Inheritance &inheritance) {
   SocketSet inherited;
   for (const auto &socket : inheritance.sockets) {
     ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
-    inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd);
+    inherited.adopt(
+        socket.listener, socket.transport, socket.listen, socket.fd,
+        socket.owned ? net::ListenSocket::Role::Owner : net::ListenSocket::Role::Shared);
   }
   std::vector<std::unique_ptr<WorkerProcess>> serving, draining;
   for (const auto &worker : inheritance.workers) {
@@ -117,9 +121,7 @@ void Master::resume(const Inheritance &inheritance) {
     recordUpgrade("failed", inheritance.fromVersion, error.what());
     logger().error(std::string("upgrade failed, the old workers serve on: ") + error.what());
   }
-  logger().notice(std::string("wharfd ") + app::version() + " ready, " +
-                  std::to_string(workers_->config().listeners.size()) + " listeners, " +
-                  std::to_string(workers_->size()) + " workers, pid " + std::to_string(::getpid()));
+  announceReady();
 }
 
 }  // namespace wharf::master

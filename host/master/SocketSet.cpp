@@ -4,7 +4,8 @@
 
 namespace wharf::master {
 
-SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept) {
+SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept,
+                             ActivatedSockets *activated) {
   SocketSet set;
   for (const auto &listener : config.listeners) {
     std::shared_ptr<net::ListenSocket> socket;
@@ -12,6 +13,8 @@ SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept
       if (candidate->endpoint().conflictsWith(listener.endpoint)) socket = candidate;
     if (socket)
       socket->setBacklog(listener.backlog);
+    else if (activated && (socket = activated->claim(listener)))
+      ;  // its backlog is the .socket unit's (Backlog=)
     else
       socket = std::make_shared<net::ListenSocket>(listener.endpoint, listener.backlog);
     set.sockets_[listener.name] = std::move(socket);
@@ -20,12 +23,12 @@ SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept
 }
 
 void SocketSet::adopt(const std::string &listener, const std::string &transport,
-                      const std::string &listen, int fd) {
+                      const std::string &listen, int fd, net::ListenSocket::Role role) {
   net::FileDescriptor bound(fd);
   auto parsed = net::parseTransport(transport);
   if (!parsed) throw std::invalid_argument("unknown transport '" + transport + "'");
-  sockets_[listener] = std::make_shared<net::ListenSocket>(
-      net::parseEndpoint(*parsed, listen), std::move(bound), net::ListenSocket::Role::Owner);
+  sockets_[listener] = std::make_shared<net::ListenSocket>(net::parseEndpoint(*parsed, listen),
+                                                           std::move(bound), role);
 }
 
 const std::shared_ptr<net::ListenSocket> &SocketSet::of(const std::string &listener) const {

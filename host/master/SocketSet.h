@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/Config.h"
+#include "master/ActivatedSockets.h"
 #include "net/ListenSocket.h"
 
 namespace wharf::master {
@@ -16,15 +17,16 @@ namespace wharf::master {
 class SocketSet {
  public:
   // THREAD: main. The sockets `config`'s listeners serve: `kept`'s socket
-  // where a listener keeps its address (its backlog applied), a new one
-  // bound elsewhere. Throws std::runtime_error naming the address, with
-  // nothing changed.
-  static SocketSet bindFor(const config::Config &config, const SocketSet &kept);
-  // THREAD: main. Adds a socket bound earlier (by the master before a binary
-  // upgrade), which this set now owns. Throws std::invalid_argument for an
-  // endpoint this build cannot read.
+  // where a listener keeps its address (its backlog applied), else the one
+  // systemd passed for it (`activated`, at start), else a new one bound.
+  // Throws std::runtime_error naming the address, with nothing changed.
+  static SocketSet bindFor(const config::Config &config, const SocketSet &kept,
+                           ActivatedSockets *activated = nullptr);
+  // THREAD: main. Adds a socket bound earlier (held by the master before a
+  // binary upgrade), with its role (owned, or systemd's). Throws
+  // std::invalid_argument for an endpoint this build cannot read.
   void adopt(const std::string &listener, const std::string &transport, const std::string &listen,
-             int fd);
+             int fd, net::ListenSocket::Role role);
 
   const std::shared_ptr<net::ListenSocket> &of(const std::string &listener) const;
   // Whether `listener`'s socket was bound for this set (not one of `before`'s).

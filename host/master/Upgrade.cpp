@@ -57,6 +57,7 @@ std::string encode(const Inheritance &inheritance) {
     entry->set("transport", socket.transport);
     entry->set("listen", socket.listen);
     entry->set("fd", socket.fd);
+    entry->set("owned", socket.owned);
     sockets->add(entry);
   }
   Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
@@ -160,9 +161,10 @@ std::optional<Inheritance> takeInheritance() {
   Poco::JSON::Array::Ptr sockets = state->getArray("sockets");
   for (size_t i = 0; sockets && i < sockets->size(); ++i) {
     Poco::JSON::Object::Ptr entry = sockets->getObject(static_cast<unsigned>(i));
-    inheritance.sockets.push_back(
-        {entry->getValue<std::string>("listener"), entry->getValue<std::string>("transport"),
-         entry->getValue<std::string>("listen"), entry->getValue<int>("fd")});
+    inheritance.sockets.push_back({entry->getValue<std::string>("listener"),
+                                   entry->getValue<std::string>("transport"),
+                                   entry->getValue<std::string>("listen"),
+                                   entry->getValue<int>("fd"), entry->getValue<bool>("owned")});
   }
   Poco::JSON::Array::Ptr workers = state->getArray("workers");
   for (size_t i = 0; workers && i < workers->size(); ++i) {

@@ -23,6 +23,7 @@ struct InheritedSocket {
   std::string transport;  // as net::transportName gives it
   std::string listen;     // the endpoint as written
   int fd;
+  bool owned;  // bound by the master (else passed by systemd, which keeps owning it)
 };
 
 struct InheritedWorker {

@@ -9,6 +9,10 @@
 #include <system_error>
 #include <vector>
 
+#include "master/ServiceManager.h"
+
+extern char **environ;
+
 namespace wharf::master {
 
 WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
@@ -21,6 +25,10 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
   std::vector<char *> argv;
   for (auto &argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
+  std::vector<char *> environment;
+  for (char **entry = environ; *entry != nullptr; ++entry)
+    if (!isServiceManagerVariable(*entry)) environment.push_back(*entry);
+  environment.push_back(nullptr);
   pid_t master = ::getpid();
   int end = theirs.fd();
   pid_ = ::fork();
@@ -33,7 +41,7 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
       ::fcntl(end, F_SETFD, 0);
     else if (::dup2(end, kWorkerChannelFd) < 0)
       ::_exit(127);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), environment.data());
     ::_exit(127);
   }
   channel_ = std::move(mine);

@@ -35,6 +35,7 @@ class ListenSocket {
   void setBacklog(int backlog);
 
   int fd() const { return socket_.fd(); }
+  bool owner() const { return owner_; }
   const Endpoint &endpoint() const { return endpoint_; }
   // The address actually bound (port 0 resolved), as text.
   std::string boundAddress() const;

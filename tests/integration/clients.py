@@ -22,12 +22,16 @@ def split(address):
 def stream_connect(transport, address):
     if transport == "unix":
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(TIMEOUT)
-        sock.connect(address)
+        target = address
     else:
         sock = socket.socket(inet_family(address), socket.SOCK_STREAM)
-        sock.settimeout(TIMEOUT)
-        sock.connect(split(address))
+        target = split(address)
+    sock.settimeout(TIMEOUT)
+    try:
+        sock.connect(target)
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 

@@ -53,6 +53,7 @@ class Wharfd:
         self.host = {"plugin_dir": PLUGIN_DIR, "log_level": "information"}
         self.host.update(host or {})
         self.binary = WHARFD
+        self.launcher = []  # a command wharfd runs under (systemd-socket-activate)
         self.process = None
         self.lines = []
         self._ready = threading.Event()
@@ -74,7 +75,7 @@ class Wharfd:
 
     def start(self, expect_ready=True):
         self.process = subprocess.Popen(
-            [self.binary, "--config", self.config_path],
+            self.launcher + [self.binary, "--config", self.config_path],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(self.env or {})))
         self.testcase.addCleanup(self._kill)
