@@ -3,6 +3,7 @@
 #   ./setup.sh start           install packages, build, run wharfd on etc/wharf.ini
 #   ./setup.sh test            install packages, build, run every test
 #   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
+#   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/), no tests run
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -21,7 +22,7 @@ install_packages() {
 build() {
   local dir=$1
   shift
-  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHARF_WERROR=ON "$@"
   cmake --build "$dir" -j"$(nproc)"
 }
 
@@ -29,6 +30,9 @@ case "${1:-}" in
   start)
     install_packages
     build build
+    # The folder etc/wharf.ini's FTP listener serves, with a sample file.
+    mkdir -p /tmp/wharf-ftp/pub
+    echo "Served by Wharf's ftp plugin." > /tmp/wharf-ftp/pub/welcome.txt
     exec build/bin/wharfd --config etc/wharf.ini
     ;;
   test)
@@ -42,8 +46,13 @@ case "${1:-}" in
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-sanitized --output-on-failure
     ;;
+  build-types)
+    install_packages
+    build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF
+    build build-debug -DCMAKE_BUILD_TYPE=Debug -DWHARF_BUILD_TESTS=OFF
+    ;;
   *)
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -5,14 +5,14 @@
 namespace wharf::app {
 namespace {
 
-// Beside a build tree's bin/ lies plugins/; an installed wharfd uses the
-// install location chosen at build time.
+// Beside a build tree's bin/ lies plugins/; an installed wharfd finds the
+// plugin folder where the install put it relative to bin/ (under any prefix).
 std::filesystem::path defaultPluginDir() {
   std::error_code error;
-  auto beside =
-      std::filesystem::read_symlink("/proc/self/exe", error).parent_path() / ".." / "plugins";
+  auto bin = std::filesystem::read_symlink("/proc/self/exe", error).parent_path();
+  auto beside = bin / ".." / "plugins";
   if (!error && std::filesystem::is_directory(beside, error)) return beside.lexically_normal();
-  return WHARF_INSTALL_PLUGIN_DIR;
+  return (bin / WHARF_PLUGIN_DIR_FROM_BIN).lexically_normal();
 }
 
 }  // namespace
