@@ -3,12 +3,13 @@
 #   ./setup.sh start           install packages, build, run wharfd on etc/wharf.ini
 #   ./setup.sh test            install packages, build, run every test
 #   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
-#   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/), no tests run
+#   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/); the Debian
+#                              packages from the Release build, and their test
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev libgtest-dev
-  python3 socat rdate ntpdate faketime libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev systemd curl wget lftp openssl)
+  python3 socat rdate ntpdate faketime libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev systemd lintian curl wget lftp openssl)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
@@ -48,11 +49,12 @@ case "${1:-}" in
     ;;
   build-types)
     install_packages
-    build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF
+    build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr
     build build-debug -DCMAKE_BUILD_TYPE=Debug -DWHARF_BUILD_TESTS=OFF
+    (cd tests/package && WHARF_PACKAGE_BUILD=../../build-release python3 -m unittest -v test_package)
     ;;
   *)
-    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

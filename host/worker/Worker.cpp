@@ -92,6 +92,7 @@ void Worker::prepare(const Poco::JSON::Object &request) {
   }
   logger().information("serving " + std::to_string(listeners_.serving().size()) + " listeners as " +
                        process::currentUserName());
+  answerMaster();  // before the answer, too: once the master says "ready", every thread runs
 }
 
 std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool pluginsOnly) {
@@ -131,7 +132,7 @@ void Worker::updateWatcher() {
   watcher_ = std::make_unique<app::PluginWatcher>(files, [this] { pluginsChanged_ = true; });
 }
 
-void Worker::serveUntilStopped() {
+void Worker::answerMaster() {
   std::map<std::string, MasterLink::Handler> requests;
   requests["status"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     reportStatus(reply);
@@ -146,6 +147,9 @@ void Worker::serveUntilStopped() {
     ::kill(::getpid(), SIGTERM);
   };
   link_.answerInBackground(std::move(requests));
+}
+
+void Worker::serveUntilStopped() {
   for (;;) {
     int signal = app::waitForSignal(kEnforcePeriod);
     if (signal == 0 && pluginsChanged_.exchange(false)) {

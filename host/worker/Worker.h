@@ -44,6 +44,8 @@ class Worker {
   // current config again): applied whole, or throws with nothing changed.
   std::vector<std::string> reload(const Poco::JSON::Object *request, bool pluginsOnly);
   void reportStatus(Poco::JSON::Object &reply);
+  // The link's thread answers the master's requests from now on.
+  void answerMaster();
   // The config in a request: the master's text, limited to its listeners.
   config::Config configIn(const Poco::JSON::Object &request) const;
   std::shared_ptr<net::ListenSocket> socketFor(const config::ListenerConfig &config);

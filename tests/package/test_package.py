@@ -1,0 +1,112 @@
+"""The Debian packages as an ops person and a plugin author get them: built by
+`cpack -G DEB` in a Release build configured for /usr (WHARF_PACKAGE_BUILD),
+their contents checked with dpkg-deb, lintian without errors, unpacked into a
+scratch root where the packaged wharfd checks the packaged config and finds
+its plugins, and the SDK example built against the unpacked wharf-dev with
+find_package and with pkg-config.
+
+    WHARF_PACKAGE_BUILD=build-release python3 -m unittest -v test_package
+"""
+
+import glob
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+BUILD = os.path.abspath(os.environ["WHARF_PACKAGE_BUILD"])
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TRIPLET = subprocess.run(["gcc", "-dumpmachine"], capture_output=True, text=True,
+                         check=True).stdout.strip()
+
+
+def run(*command, **kwargs):
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+class Packages(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.work = tempfile.mkdtemp(prefix="wharf-package-")
+        run("cpack", "-G", "DEB", "-B", cls.work, cwd=BUILD)
+        cls.runtime, = glob.glob(os.path.join(cls.work, "wharf_*.deb"))
+        cls.dev, = glob.glob(os.path.join(cls.work, "wharf-dev_*.deb"))
+        cls.root = os.path.join(cls.work, "root")
+        for package in (cls.runtime, cls.dev):
+            run("dpkg-deb", "-x", package, cls.root)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work)
+
+    def contents(self, package):
+        return {line.split()[-1].lstrip(".") for line in run("dpkg-deb", "-c", package).splitlines()}
+
+    def test_wharf_holds_the_programs_plugins_config_and_units(self):
+        files = self.contents(self.runtime)
+        for path in ["/usr/bin/wharfd", "/usr/bin/wharfctl", "/etc/wharf/wharf.ini",
+                     "/lib/systemd/system/wharfd.service", "/lib/systemd/system/wharfd.socket",
+                     "/usr/share/doc/wharf/copyright", "/usr/share/doc/wharf/changelog.gz"] + \
+                [f"/usr/lib/{TRIPLET}/wharf/plugins/{name}.so" for name in ("echo", "time", "ftp")]:
+            self.assertIn(path, files)
+        self.assertEqual(run("dpkg-deb", "-f", self.runtime, "Package").strip(), "wharf")
+        self.assertIn("adduser", run("dpkg-deb", "-f", self.runtime, "Depends"))
+        self.assertEqual(run("dpkg-deb", "--ctrl-tarfile", self.runtime) and
+                         self.control_file(self.runtime, "conffiles"), "/etc/wharf/wharf.ini\n")
+        self.assertIn("adduser --system", self.control_file(self.runtime, "postinst"))
+        with open(os.path.join(self.root, "lib/systemd/system/wharfd.service")) as unit:
+            self.assertIn("ExecStart=/usr/bin/wharfd --config /etc/wharf/wharf.ini", unit.read())
+
+    def test_wharf_dev_holds_the_sdk(self):
+        files = self.contents(self.dev)
+        for path in ["/usr/include/wharf/wharf.h", "/usr/include/wharf/wharf.hpp",
+                     "/usr/share/cmake/WharfSDK/WharfSDKConfig.cmake",
+                     "/usr/share/pkgconfig/wharf-sdk.pc",
+                     "/usr/share/doc/wharf-dev/examples/caesar/caesar.c",
+                     "/usr/share/doc/wharf-dev/copyright"]:
+            self.assertIn(path, files)
+        self.assertFalse([path for path in files if "/bin/" in path or TRIPLET in path])
+
+    def control_file(self, package, name):
+        directory = tempfile.mkdtemp(dir=self.work)
+        run("dpkg-deb", "-e", package, directory)
+        with open(os.path.join(directory, name)) as control:
+            return control.read()
+
+    def test_lintian_finds_no_error(self):
+        result = subprocess.run(["lintian", "--fail-on", "error", self.runtime, self.dev],
+                                capture_output=True, text=True, timeout=600)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_the_packaged_wharfd_checks_the_packaged_config(self):
+        config = os.path.join(self.work, "wharf.ini")
+        with open(os.path.join(self.root, "etc/wharf/wharf.ini")) as packaged:
+            # The package's postinst creates the user `wharf`; this machine may lack it.
+            text = packaged.read().replace("user = wharf", "user = nobody")
+        with open(config, "w") as out:
+            out.write(text)
+        output = run(os.path.join(self.root, "usr/bin/wharfd"), "--config", config,
+                     "--check-config")
+        self.assertIn("OK (2 listeners)", output)
+
+    def test_the_sdk_example_builds_against_wharf_dev(self):
+        example = os.path.join(SOURCE, "sdk", "examples", "caesar")
+        prefix = os.path.join(self.root, "usr")
+        cmake_build = os.path.join(self.work, "caesar-cmake")
+        run("cmake", "-S", example, "-B", cmake_build, f"-DCMAKE_PREFIX_PATH={prefix}")
+        run("cmake", "--build", cmake_build)
+        self.assertTrue(os.path.exists(os.path.join(cmake_build, "caesar.so")))
+        env = dict(os.environ, PKG_CONFIG_PATH=os.path.join(prefix, "share", "pkgconfig"))
+        flags = run("pkg-config", "--cflags", "--libs", "wharf-sdk", env=env).split()
+        plugin = os.path.join(self.work, "caesar-pc.so")
+        run("cc", "-shared", "-fPIC", os.path.join(example, "caesar.c"), *flags, "-o", plugin)
+        self.assertTrue(os.path.exists(plugin))
+
+
+if __name__ == "__main__":
+    unittest.main()
