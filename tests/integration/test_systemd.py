@@ -1,6 +1,6 @@
 """wharfd under systemd: the master notifies READY=1, RELOADING=1 and READY=1
-around a reload, and STOPPING=1, on the socket NOTIFY_SOCKET names (libsystemd's
-sd_notify); workers never see that socket. Sockets passed by socket activation
+around a reload, and STOPPING=1, and pings the watchdog, on the socket
+NOTIFY_SOCKET names (libsystemd's sd_notify); workers never see that socket. Sockets passed by socket activation
 (systemd-socket-activate, as systemd passes them) are matched to listeners by
 name and served, a connection made before wharfd runs included; a passed
 socket of the wrong kind is refused by name. The shipped unit files pass
@@ -54,6 +54,10 @@ class NotifySocket:
                                           data.decode().splitlines() if "=" in line))
                 self.senders.append(pid)
 
+    def count(self, key):
+        with self.lock:
+            return sum(1 for message in self.messages if key in message)
+
     def events(self):
         """The READY/RELOADING/STOPPING events, in order."""
         with self.lock:
@@ -80,15 +84,22 @@ class Notify(WharfTestCase):
                         host={"workers": "2"})
         notify = NotifySocket(server.dir)
         self.addCleanup(notify.close)
-        server.env = {"NOTIFY_SOCKET": notify.path}
+        # WatchdogSec=0.4s: the master pings every 0.2 s.
+        server.env = {"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"}
         server.start()
         notify.wait_for(["READY"])
         ready = notify.messages[0]
         self.assertEqual(ready["MAINPID"], str(server.process.pid))
         self.assertIn("1 listeners, 2 workers", ready["STATUS"])
-        for worker in server.worker_pids():  # the variable is the master's alone
+        for worker in server.worker_pids():  # the variables are the master's alone
             with open(f"/proc/{worker}/environ", "rb") as environment:
-                self.assertNotIn(b"NOTIFY_SOCKET=", environment.read())
+                variables = environment.read()
+                self.assertNotIn(b"NOTIFY_SOCKET=", variables)
+                self.assertNotIn(b"WATCHDOG_USEC=", variables)
+        deadline = time.monotonic() + WAIT
+        while notify.count("WATCHDOG") < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertGreaterEqual(notify.count("WATCHDOG"), 3)
         server.signal(signal.SIGHUP)
         notify.wait_for(["READY", "RELOADING", "READY"])
         self.assertEqual(server.stop(), 0)
