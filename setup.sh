@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev libgtest-dev
-  python3 socat rdate ntpdate faketime libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev systemd lintian dpkg-dev adduser curl wget lftp openssl)
+  libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev
+  python3 socat rdate ntpdate faketime curl wget lftp openssl systemd
+  lintian dpkg-dev adduser)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
