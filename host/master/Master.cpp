@@ -63,6 +63,7 @@ int Master::run() {
   try {
     start();
   } catch (const std::exception &error) {
+    tasks_.close("wharfd did not start");  // a control request waiting for it fails now
     logger().error(error.what());
     logger().error("nothing started");
     return 2;
