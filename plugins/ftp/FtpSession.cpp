@@ -341,14 +341,18 @@ void FtpSession::stat(const std::string &argument) {
   if (!S_ISDIR(status.st_mode)) {
     text += listLine(Jail::leaf(target), status, now);
   } else {
-    size_t count = 0;
-    bool listed = jail_.forEachEntry(target, [&](const char *name, const struct stat &entry, int) {
-      if (++count > 1000) return false;  // a STAT reply stays small; LIST streams
-      std::string line = listLine(name, entry, now);
-      text += line.substr(0, line.size() - 2) + "\n";
-      return true;
-    });
+    size_t count = 0, hidden = 0;
+    bool listed = jail_.forEachEntry(
+        target,
+        [&](const char *name, const struct stat &entry, int) {
+          if (++count > 1000) return false;  // a STAT reply stays small; LIST streams
+          std::string line = listLine(name, entry, now);
+          text += line.substr(0, line.size() - 2) + "\n";
+          return true;
+        },
+        hidden);
     if (!listed) return failed("STAT " + argument);
+    logHidden(target, hidden);
   }
   control_.reply(213, text + "End of status");
 }
@@ -372,9 +376,13 @@ void FtpSession::site(const std::string &argument) {
   } catch (const std::exception &) {
     return control_.reply(501, "Mode must be octal, e.g. 644.");
   }
+  if (mode & 07000)
+    return control_.reply(550,
+                          "SITE CHMOD: set-user-ID, set-group-ID and sticky bits are not "
+                          "allowed.");
   if (!writable()) return;
   Fd file = jail_.open(path(rest.substr(space + 1)), O_RDONLY);
-  if (!file.valid() || ::fchmod(file.get(), static_cast<mode_t>(mode & 0777)) != 0)
+  if (!file.valid() || ::fchmod(file.get(), static_cast<mode_t>(mode)) != 0)
     return failed("SITE CHMOD");
   control_.reply(200, "SITE CHMOD command ok.");
 }
@@ -391,6 +399,25 @@ bool FtpSession::writable() {
   if (account_ && account_->writable) return true;
   control_.reply(550, "Permission denied (read-only account).");
   return false;
+}
+
+void FtpSession::logHidden(const std::string &folder, size_t hidden) {
+  if (hidden > 0)
+    log_(WHARF_LOG_WARNING, "listing of " + folder + ": left out " + std::to_string(hidden) +
+                                " names with control characters (CR, LF, ...)");
+}
+
+std::string FtpSession::shownLink(int folder, const char *name) {
+  char buffer[4096];
+  ssize_t length = ::readlinkat(folder, name, buffer, sizeof buffer);
+  if (length <= 0) return "";
+  std::string link(buffer, static_cast<size_t>(length));
+  if (link.starts_with("/") || link == ".." || link.starts_with("../") ||
+      link.find("/../") != std::string::npos || link.ends_with("/.."))
+    return "";
+  for (char c : link)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "";
+  return link;
 }
 
 void FtpSession::failed(const std::string &what) {
@@ -751,8 +778,10 @@ void FtpSession::store(const std::string &target, bool append) {
   } else {
     file = jail_.open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), mode);
     struct stat status {};
+    if (file.valid() && (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode)))
+      return control_.reply(550, "STOR failed: not a plain file.");
     if (file.valid() && offset > 0) {
-      if (::fstat(file.get(), &status) != 0 || offset > status.st_size)
+      if (offset > status.st_size)
         return control_.reply(554, "REST offset is past the end of the file.");
       if (::ftruncate(file.get(), offset) != 0 || ::lseek(file.get(), offset, SEEK_SET) < 0)
         return failed("STOR " + target);
@@ -835,26 +864,27 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
   auto transfer = beginTransfer("file list");
   if (!transfer) return;
   Transfer::Outcome outcome = Transfer::Outcome::Done;
-  size_t count = 0;
-  jail_.forEachEntry(target, [&](const char *name, const struct stat &entry, int folder) {
-    struct stat shown = entry;
-    std::string link;
-    if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Long) {
-      char buffer[4096];
-      ssize_t length = ::readlinkat(folder, name, buffer, sizeof buffer);
-      if (length > 0) link.assign(buffer, static_cast<size_t>(length));
-    }
-    // Facts describe what a link leads to, resolved inside the jail.
-    if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Facts &&
-        !jail_.stat(Jail::resolve(target, name), shown))
-      return true;
-    if (++count > options_.maxListEntries) {
-      log_(WHARF_LOG_NOTICE, "listing of " + target + " cut at max_list_entries");
-      return false;
-    }
-    outcome = transfer->sendText(line(name, shown, link));
-    return outcome == Transfer::Outcome::Done;
-  });
+  size_t count = 0, hidden = 0;
+  jail_.forEachEntry(
+      target,
+      [&](const char *name, const struct stat &entry, int folder) {
+        struct stat shown = entry;
+        std::string link;
+        if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Long)
+          link = shownLink(folder, name);
+        // Facts describe what a link leads to, resolved inside the jail.
+        if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Facts &&
+            !jail_.stat(Jail::resolve(target, name), shown))
+          return true;
+        if (++count > options_.maxListEntries) {
+          log_(WHARF_LOG_NOTICE, "listing of " + target + " cut at max_list_entries");
+          return false;
+        }
+        outcome = transfer->sendText(line(name, shown, link));
+        return outcome == Transfer::Outcome::Done;
+      },
+      hidden);
+  logHidden(target, hidden);
   if (outcome == Transfer::Outcome::Done) outcome = transfer->flush();
   transfer->finish();
   endTransfer(outcome);

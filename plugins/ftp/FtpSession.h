@@ -105,6 +105,11 @@ class FtpSession {
   std::string path(const std::string &argument) const { return Jail::resolve(cwd_, argument); }
   bool writable();                       // replies 550 when not
   void failed(const std::string &what);  // 550 with errno's reason
+  // Names a listing left out (control characters), logged without the names.
+  void logHidden(const std::string &folder, size_t hidden);
+  // What LIST shows after "->" for the symlink `name`: its text, unless that
+  // could name a place outside the jail (absolute, or with ".."): then nothing.
+  static std::string shownLink(int folder, const char *name);
   static std::string quoted(const std::string &path);
 
   const ServerContext &server_;

@@ -15,6 +15,9 @@ namespace {
 
 int openInRoot(int root, const std::string &relative, int flags, mode_t mode) {
   open_how how{};
+  // Never blocking: opening a FIFO (or a device) planted in the tree must not
+  // hold the session; callers check the type on the descriptor.
+  if (!(flags & O_PATH)) flags |= O_NONBLOCK;
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
@@ -23,6 +26,12 @@ int openInRoot(int root, const std::string &relative, int flags, mode_t mode) {
     long fd = ::syscall(SYS_openat2, root, path, &how, sizeof how);
     if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);  // EAGAIN: a rename raced
   }
+}
+
+bool hasControlCharacter(const char *name) {
+  for (const char *c = name; *c; ++c)
+    if (static_cast<unsigned char>(*c) < 0x20 || *c == 0x7f) return true;
+  return false;
 }
 
 std::string relativeOf(const std::string &path) {
@@ -85,7 +94,7 @@ bool Jail::entry(const std::string &path, Entry &entry) const {
   return entry.folder.valid();
 }
 
-bool Jail::forEachEntry(const std::string &path, const Visit &visit) const {
+bool Jail::forEachEntry(const std::string &path, const Visit &visit, size_t &hidden) const {
   Fd folder = open(path, O_RDONLY | O_DIRECTORY);
   if (!folder.valid()) return false;
   DIR *listing = ::fdopendir(folder.get());
@@ -93,6 +102,10 @@ bool Jail::forEachEntry(const std::string &path, const Visit &visit) const {
   folder.release();  // the DIR owns it now
   while (dirent *entry = ::readdir(listing)) {
     if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+    if (hasControlCharacter(entry->d_name)) {
+      ++hidden;
+      continue;
+    }
     struct stat status {};
     if (::fstatat(::dirfd(listing), entry->d_name, &status, AT_SYMLINK_NOFOLLOW) != 0) continue;
     if (!visit(entry->d_name, status, ::dirfd(listing))) break;

@@ -1,13 +1,15 @@
 """The FTP plugin's security rows, one test each: FTP bounce, data
 connection theft, escaping the root, brute force, anonymous writes, session
 caps, hostile command lines, idle clients, huge listings, and commands
-before login."""
+before login; and files planted in the tree (FIFOs, devices, names with CR
+or LF, symlinks out of the jail) and set-id modes."""
 
 import ftplib
 import io
 import os
 import socket
 import ssl
+import stat
 import subprocess
 import time
 
@@ -15,7 +17,7 @@ from ftp_fixture import PASSWORD, FtpServer, sha256
 from wharf_harness import WharfTestCase
 
 
-class FtpSecurity(WharfTestCase):
+class FtpServerCase(WharfTestCase):
     def start(self, **options):
         self.ftp_server = FtpServer(self, options=options).start()
         return self.ftp_server
@@ -28,6 +30,8 @@ class FtpSecurity(WharfTestCase):
             call(*args)
         self.assertTrue(str(caught.exception).startswith(str(code)), str(caught.exception))
 
+
+class FtpSecurity(FtpServerCase):
     def test_ftp_bounce_is_refused(self):
         server = self.start()
         with socket.socket() as victim:  # another host: must never be connected to
@@ -205,3 +209,67 @@ class FtpSecurity(WharfTestCase):
         listing = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", server.url("/", "alice")],
                                  capture_output=True, timeout=60)
         self.assertEqual(listing.returncode, 0, listing.stderr)
+
+
+class PlantedFiles(FtpServerCase):
+    """Files planted on disk by someone with shell access to the tree: they
+    must not hold a session, forge listings, or disclose the host's paths."""
+
+    def test_a_fifo_or_device_is_refused_at_once_and_the_server_still_stops(self):
+        server = self.start()
+        home = os.path.join(server.root, "home", "alice")
+        os.mkfifo(os.path.join(home, "pipe"))
+        os.mknod(os.path.join(home, "null"), 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        ftp = server.client("alice")
+        for name in ("pipe", "null"):
+            with self.subTest(name=name):
+                self.assertReply(550, ftp.retrbinary, f"RETR {name}", lambda data: None)
+                self.assertReply(550, ftp.storbinary, f"APPE {name}", io.BytesIO(b"x"))
+        self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # the session goes on
+        ftp.quit()
+
+    def test_names_with_cr_or_lf_never_reach_a_listing(self):
+        server = self.start()
+        server.put("pub/plain.txt", b"x")
+        forged = "evil\r\n-rw-r--r--   1 ftp ftp 0 Jan  1  2020 forged"
+        with open(os.path.join(server.root, "pub", forged), "wb"):
+            pass
+        ftp = server.client("anonymous")
+        lines = []
+        ftp.retrlines("LIST /pub", lines.append)
+        self.assertEqual([line.split()[-1] for line in lines], ["plain.txt"])
+        self.assertEqual(ftp.nlst("/pub"), ["plain.txt"])
+        self.assertEqual([name for name, _ in ftp.mlsd("/pub")], ["plain.txt"])
+        self.assertNotIn("forged", ftp.sendcmd("STAT /pub"))
+        ftp.quit()
+        server.server.wait_for_log(r"listing of /pub: left out 1 names with control characters")
+        self.assertNotIn("forged", server.server.log())
+
+    def test_links_out_of_the_jail_are_listed_without_their_target(self):
+        server = self.start()
+        os.symlink("/etc/passwd", os.path.join(server.root, "pub", "outside"))
+        os.symlink("../../etc", os.path.join(server.root, "pub", "up"))
+        os.symlink("plain.txt", os.path.join(server.root, "pub", "inside"))
+        server.put("pub/plain.txt", b"x")
+        ftp = server.client("anonymous")
+        lines = []
+        ftp.retrlines("LIST /pub", lines.append)
+        shown = {line.split()[8]: line for line in lines}
+        self.assertTrue(shown["inside"].endswith("inside -> plain.txt"), lines)
+        self.assertTrue(shown["outside"].endswith(" outside"), lines)
+        self.assertTrue(shown["up"].endswith(" up"), lines)
+        self.assertNotIn("/etc", "\n".join(lines))
+        ftp.quit()
+
+    def test_site_chmod_refuses_set_id_and_sticky_bits(self):
+        server = self.start()
+        path = server.put("home/alice/tool", b"#!/bin/sh\n")
+        os.chmod(path, 0o644)
+        ftp = server.client("alice")
+        for mode in ("4777", "2755", "1777"):
+            with self.subTest(mode=mode):
+                self.assertReply(550, ftp.sendcmd, f"SITE CHMOD {mode} tool")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644)
+        self.assertEqual(ftp.sendcmd("SITE CHMOD 755 tool")[:3], "200")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755)
+        ftp.quit()
