@@ -243,6 +243,7 @@ void FtpSession::rein(const std::string &) {
   data_.clear();
   cwd_ = "/";
   ascii_ = false;
+  facts_ = kAllFacts;
   control_.reply(220, "Logged out; ready for a new user.");
 }
 
@@ -298,9 +299,8 @@ void FtpSession::syst(const std::string &) {
 }
 
 void FtpSession::feat(const std::string &) {
-  std::string features =
-      "Features:\nEPRT\nEPSV\nMDTM\nMFMT\nMLST type*;size*;modify*;perm*;unique*;\nPASV\n"
-      "REST STREAM\nSIZE\nTVFS\nUTF8\n";
+  std::string features = "Features:\nEPRT\nEPSV\nMDTM\nMFMT\nMLST " + factNames(facts_, true) +
+                         "\nPASV\nREST STREAM\nSIZE\nTVFS\nUTF8\n";
   if (server_.tls != nullptr) features += "AUTH TLS\nPBSZ\nPROT\n";
   control_.reply(211, features + "End");
 }
@@ -312,7 +312,10 @@ void FtpSession::opts(const std::string &argument) {
     if (value == "ON" || value.empty()) return control_.reply(200, "Always in UTF8 mode.");
     return control_.reply(504, "UTF8 cannot be turned off.");
   }
-  if (option == "MLST") return control_.reply(200, "MLST OPTS type;size;modify;perm;unique;");
+  if (option == "MLST") {  // RFC 3659 7.9: unknown facts are ignored; none selects none
+    facts_ = parseFacts(argument.size() > 5 ? argument.substr(5) : "");
+    return control_.reply(200, "MLST OPTS " + factNames(facts_));
+  }
   control_.reply(501, "Option not understood.");
 }
 
@@ -828,8 +831,8 @@ void FtpSession::mlst(const std::string &argument) {
   std::string target = path(argument);
   struct stat status {};
   if (!jail_.stat(target, status)) return failed("MLST " + argument);
-  control_.reply(
-      250, "Listing " + target + "\n" + factsOf(status, account_->writable) + target + "\nEnd");
+  control_.reply(250, "Listing " + target + "\n" + factsOf(status, account_->writable, facts_) +
+                          target + "\nEnd");
 }
 
 void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle style) {
@@ -844,7 +847,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
       case Transfer::ListStyle::Names:
         return name + "\r\n";
       case Transfer::ListStyle::Facts:
-        return factsOf(entry, account_->writable) + name + "\r\n";
+        return factsOf(entry, account_->writable, facts_) + name + "\r\n";
     }
     return std::string();
   };

@@ -16,6 +16,7 @@
 #include "DataChannel.h"
 #include "FtpOptions.h"
 #include "Jail.h"
+#include "Listing.h"
 #include "Transfer.h"
 #include "Users.h"
 
@@ -125,6 +126,7 @@ class FtpSession {
   std::string cwd_ = "/";
   unsigned failures_ = 0;
   bool ascii_ = false;
+  unsigned facts_ = kAllFacts;  // what MLST and MLSD send (OPTS MLST)
   off_t restart_ = 0;
   std::optional<std::string> renameFrom_;
   bool epsvOnly_ = false;     // after EPSV ALL

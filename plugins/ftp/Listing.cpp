@@ -1,6 +1,8 @@
 #include "Listing.h"
 
+#include <cctype>
 #include <cstdio>
+#include <utility>
 
 namespace ftp {
 namespace {
@@ -46,19 +48,57 @@ std::string listLine(const std::string &name, const struct stat &status, time_t 
   return line + "\r\n";
 }
 
-std::string factsOf(const struct stat &status, bool writable) {
+namespace {
+
+constexpr std::pair<Fact, const char *> kFactNames[] = {
+    {kType, "type"}, {kSize, "size"}, {kModify, "modify"}, {kPerm, "perm"}, {kUnique, "unique"}};
+
+}  // namespace
+
+unsigned parseFacts(const std::string &list) {
+  unsigned facts = 0;
+  size_t at = 0;
+  while (at < list.size()) {
+    size_t end = list.find(';', at);
+    if (end == std::string::npos) end = list.size();
+    std::string name = list.substr(at, end - at);
+    for (auto &c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (const auto &[fact, known] : kFactNames)
+      if (name == known) facts |= fact;
+    at = end + 1;
+  }
+  return facts;
+}
+
+std::string factNames(unsigned facts, bool starred) {
+  std::string names;
+  for (const auto &[fact, name] : kFactNames) {
+    if (!starred && !(facts & fact)) continue;
+    names += name;
+    if (starred && (facts & fact)) names += "*";
+    names += ";";
+  }
+  return names;
+}
+
+std::string factsOf(const struct stat &status, bool writable, unsigned selected) {
   bool folder = S_ISDIR(status.st_mode);
-  std::string facts = folder ? "type=dir;" : "type=file;";
-  if (!folder) facts += "size=" + std::to_string(status.st_size) + ";";
-  facts += "modify=" + timestamp(status.st_mtime) + ";";
-  facts +=
-      "perm=" + std::string(folder ? (writable ? "elcdmpf" : "el") : (writable ? "radfw" : "r")) +
-      ";";
-  char unique[48];
-  std::snprintf(unique, sizeof unique, "unique=%llxx%llx;",
-                static_cast<unsigned long long>(status.st_dev),
-                static_cast<unsigned long long>(status.st_ino));
-  return facts + unique + " ";
+  std::string facts;
+  if (selected & kType) facts += folder ? "type=dir;" : "type=file;";
+  if ((selected & kSize) && !folder) facts += "size=" + std::to_string(status.st_size) + ";";
+  if (selected & kModify) facts += "modify=" + timestamp(status.st_mtime) + ";";
+  if (selected & kPerm)
+    facts +=
+        "perm=" + std::string(folder ? (writable ? "elcdmpf" : "el") : (writable ? "radfw" : "r")) +
+        ";";
+  if (selected & kUnique) {
+    char unique[48];
+    std::snprintf(unique, sizeof unique, "unique=%llxx%llx;",
+                  static_cast<unsigned long long>(status.st_dev),
+                  static_cast<unsigned long long>(status.st_ino));
+    facts += unique;
+  }
+  return facts + " ";
 }
 
 std::string timestamp(time_t when) {

@@ -126,6 +126,7 @@ Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
   if (::lseek(file, offset, SEEK_SET) < 0) return Outcome::LocalError;
   std::vector<char> chunk(kChunk);
   std::string converted;
+  char previous = 0;  // ASCII (never resumed): a bare LF becomes CRLF, a CRLF stays as it is
   for (;;) {
     ssize_t got = ::read(file, chunk.data(), chunk.size());
     if (got < 0 && errno == EINTR) continue;
@@ -136,8 +137,8 @@ Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
     if (ascii) {
       converted.clear();
       for (size_t i = 0; i < length; ++i) {
-        if (chunk[i] == '\n') converted += '\r';
-        converted += chunk[i];
+        if (chunk[i] == '\n' && previous != '\r') converted += '\r';
+        converted += previous = chunk[i];
       }
       data = converted.data();
       length = converted.size();

@@ -202,10 +202,39 @@ class FtpProtocol(WharfTestCase):
         connection.close()
         ftp.voidresp()
         self.assertEqual(bytes(wire), b"one\r\ntwo\r\n")
+        # A CRLF already in the file is sent as it is, never as CR CR LF.
+        self.ftp_server.put("home/alice/mixed.txt", b"ab\r\ncd\r\nlone\rcr\nend\n")
+        connection = ftp.transfercmd("RETR mixed.txt")
+        wire = bytearray()
+        while chunk := connection.recv(100):
+            wire += chunk
+        connection.close()
+        ftp.voidresp()
+        self.assertEqual(bytes(wire), b"ab\r\ncd\r\nlone\rcr\r\nend\r\n")
         ftp.storlines("STOR dos.txt", io.BytesIO(b"a\r\nb\r\n"))
         self.assertEqual(self.ftp_server.read("home/alice/dos.txt"), b"a\nb\n")
+        connection = ftp.transfercmd("STOR lone.txt")  # raw: storlines would rewrite the CR
+        connection.sendall(b"x\r\ny\rz\r\n")
+        connection.close()
+        ftp.voidresp()
+        self.assertEqual(self.ftp_server.read("home/alice/lone.txt"), b"x\ny\rz\n")
         self.assertReply(504, ftp.sendcmd, "REST 5")  # resuming is for TYPE I
         ftp.sendcmd("TYPE I")
+        ftp.quit()
+
+    def test_opts_mlst_selects_the_facts_sent(self):
+        ftp = self.ftp_server.client("anonymous")
+        self.ftp_server.put("pub/f.txt", b"12345")
+        self.assertEqual(ftp.sendcmd("OPTS MLST type;SIZE;bogus;"), "200 MLST OPTS type;size;")
+        self.assertIn(" MLST type*;size*;modify;perm;unique;", ftp.sendcmd("FEAT"))
+        self.assertEqual(ftp.sendcmd("MLST /pub/f.txt").splitlines()[1],
+                         " type=file;size=5; /pub/f.txt")
+        facts = dict(ftp.mlsd("/pub"))["f.txt"]
+        self.assertEqual(facts, {"type": "file", "size": "5"})
+        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS ")  # none selects none
+        self.assertEqual(ftp.sendcmd("MLST /pub/f.txt").splitlines()[1], "  /pub/f.txt")
+        self.assertEqual(ftp.sendcmd("OPTS MLST modify;"), "200 MLST OPTS modify;")
+        self.assertEqual(list(dict(ftp.mlsd("/pub"))["f.txt"]), ["modify"])
         ftp.quit()
 
     def test_listings_and_facts(self):
