@@ -6,24 +6,10 @@
 #include <cerrno>
 #include <optional>
 
+#include "Names.h"
+
 namespace ftp {
 namespace {
-
-bool validUtf8(const std::string &text) {
-  for (size_t i = 0; i < text.size();) {
-    auto byte = static_cast<unsigned char>(text[i]);
-    size_t length = byte < 0x80           ? 1
-                    : (byte >> 5) == 0x6  ? 2
-                    : (byte >> 4) == 0xE  ? 3
-                    : (byte >> 3) == 0x1E ? 4
-                                          : 0;
-    if (length == 0 || i + length > text.size()) return false;
-    for (size_t k = 1; k < length; ++k)
-      if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
-    i += length;
-  }
-  return true;
-}
 
 // Telnet commands (IAC x; IAC IAC is a literal 0xFF) that clients put before
 // ABOR (IAC IP, IAC DM) are not part of the command.

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "Listing.h"
+#include "Names.h"
 #include "TlsContext.h"
 
 namespace ftp {
@@ -407,7 +408,7 @@ bool FtpSession::writable() {
 void FtpSession::logHidden(const std::string &folder, size_t hidden) {
   if (hidden > 0)
     log_(WHARF_LOG_WARNING, "listing of " + folder + ": left out " + std::to_string(hidden) +
-                                " names with control characters (CR, LF, ...)");
+                                " names with control characters or not in UTF-8");
 }
 
 std::string FtpSession::shownLink(int folder, const char *name) {
@@ -418,9 +419,7 @@ std::string FtpSession::shownLink(int folder, const char *name) {
   if (link.starts_with("/") || link == ".." || link.starts_with("../") ||
       link.find("/../") != std::string::npos || link.ends_with("/.."))
     return "";
-  for (char c : link)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "";
-  return link;
+  return listableName(link) ? link : "";
 }
 
 void FtpSession::failed(const std::string &what) {

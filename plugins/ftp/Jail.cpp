@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "Names.h"
+
 namespace ftp {
 namespace {
 
@@ -26,12 +28,6 @@ int openInRoot(int root, const std::string &relative, int flags, mode_t mode) {
     long fd = ::syscall(SYS_openat2, root, path, &how, sizeof how);
     if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);  // EAGAIN: a rename raced
   }
-}
-
-bool hasControlCharacter(const char *name) {
-  for (const char *c = name; *c; ++c)
-    if (static_cast<unsigned char>(*c) < 0x20 || *c == 0x7f) return true;
-  return false;
 }
 
 std::string relativeOf(const std::string &path) {
@@ -102,7 +98,7 @@ bool Jail::forEachEntry(const std::string &path, const Visit &visit, size_t &hid
   folder.release();  // the DIR owns it now
   while (dirent *entry = ::readdir(listing)) {
     if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
-    if (hasControlCharacter(entry->d_name)) {
+    if (!listableName(entry->d_name)) {
       ++hidden;
       continue;
     }

@@ -41,9 +41,9 @@ class Jail {
   // but "." and "..", with the status of the entry itself (a symlink is a
   // symlink) and the folder's descriptor for *at() calls; visit returns false
   // to stop. False, with errno, if the folder cannot be read. Streams: no
-  // listing is held in memory. Names with a control character (CR or LF
-  // would forge listing lines) are never visited: they are counted in
-  // `hidden`.
+  // listing is held in memory. Names that are not listableName() (a CR or
+  // LF would forge listing lines; FTP speaks UTF-8) are never visited: they
+  // are counted in `hidden`.
   using Visit = std::function<bool(const char *name, const struct stat &status, int folder)>;
   bool forEachEntry(const std::string &path, const Visit &visit, size_t &hidden) const;
 

@@ -228,12 +228,13 @@ class PlantedFiles(FtpServerCase):
         self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # the session goes on
         ftp.quit()
 
-    def test_names_with_cr_or_lf_never_reach_a_listing(self):
+    def test_names_with_cr_or_lf_or_not_in_utf8_never_reach_a_listing(self):
         server = self.start()
         server.put("pub/plain.txt", b"x")
-        forged = "evil\r\n-rw-r--r--   1 ftp ftp 0 Jan  1  2020 forged"
-        with open(os.path.join(server.root, "pub", forged), "wb"):
-            pass
+        forged = b"evil\r\n-rw-r--r--   1 ftp ftp 0 Jan  1  2020 forged"
+        for name in (forged, b"latin1-caf\xe9", b"telnet-\xff-iac"):
+            with open(os.path.join(os.fsencode(server.root), b"pub", name), "wb"):
+                pass
         ftp = server.client("anonymous")
         lines = []
         ftp.retrlines("LIST /pub", lines.append)
@@ -242,7 +243,8 @@ class PlantedFiles(FtpServerCase):
         self.assertEqual([name for name, _ in ftp.mlsd("/pub")], ["plain.txt"])
         self.assertNotIn("forged", ftp.sendcmd("STAT /pub"))
         ftp.quit()
-        server.server.wait_for_log(r"listing of /pub: left out 1 names with control characters")
+        server.server.wait_for_log(r"listing of /pub: left out 3 names with control characters "
+                                   r"or not in UTF-8")
         self.assertNotIn("forged", server.server.log())
 
     def test_links_out_of_the_jail_are_listed_without_their_target(self):
