@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <cerrno>
 #include <optional>
 
@@ -26,6 +27,12 @@ std::string withoutTelnet(const std::string &line) {
 }
 
 }  // namespace
+
+std::string verbOf(const std::string &line) {
+  std::string verb = line.substr(0, line.find(' '));
+  for (auto &c : verb) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return verb;
+}
 
 Control::Control(int fd) : fd_(fd), stream_(std::make_unique<PlainStream>(fd)) {
   int on = 1;
@@ -95,6 +102,10 @@ Control::Read Control::readLine(std::string &line, std::chrono::milliseconds tim
     early_.pop_front();
     return Read::Line;
   }
+  return readFromConnection(line, timeout);
+}
+
+Control::Read Control::readFromConnection(std::string &line, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto taken = takeLine(line)) return *taken;

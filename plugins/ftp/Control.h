@@ -13,6 +13,9 @@
 
 namespace ftp {
 
+// The command of a line, upper-cased: "abor" and "ABOR x" give "ABOR".
+std::string verbOf(const std::string &line);
+
 class Control {
  public:
   static constexpr size_t kMaxLine = 4096;
@@ -21,12 +24,18 @@ class Control {
 
   explicit Control(int fd);
 
-  // Waits up to `timeout` for a whole line (without CR LF).
+  // Waits up to `timeout` for a whole line (without CR LF): a deferred one
+  // first, else one from the connection.
   Read readLine(std::string &line, std::chrono::milliseconds timeout);
+  // A line from the connection only, deferred ones left alone (during a
+  // transfer, to see an ABOR behind a command that waits).
+  Read readFromConnection(std::string &line, std::chrono::milliseconds timeout);
   // True if a line can be read without waiting for the network.
   bool lineReady();
-  // Puts a line back, to be read first (one read during a transfer).
-  void unread(std::string line) { early_.push_front(std::move(line)); }
+  // True if a whole line from the connection is buffered (poll would not say).
+  bool lineBuffered() const { return input_.find('\n') != std::string::npos; }
+  // Keeps a line that came during a transfer, to be read after it, in order.
+  void defer(std::string line) { early_.push_back(std::move(line)); }
 
   // "CODE text"; a text with newlines becomes a multi-line reply.
   void reply(int code, const std::string &text);

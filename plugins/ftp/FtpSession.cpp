@@ -171,7 +171,7 @@ void FtpSession::run() {
 
 void FtpSession::dispatch(const std::string &line) {
   size_t space = line.find(' ');
-  std::string verb = upper(line.substr(0, space));
+  std::string verb = verbOf(line);
   std::string argument = space == std::string::npos ? "" : line.substr(space + 1);
   const Command *command = find(verb);
   if (command == nullptr) return control_.reply(500, "Unknown command.");
@@ -189,7 +189,14 @@ void FtpSession::dispatch(const std::string &line) {
 // --- access and login ---------------------------------------------------
 
 void FtpSession::user(const std::string &argument) {
-  if (account_) return control_.reply(530, "Already logged in; use REIN to log in again.");
+  // RFC 959: USER at any time flushes the login and starts a new one; the
+  // transfer parameters stay.
+  if (account_) {
+    log_(WHARF_LOG_INFO, "user " + account_->name + " logged out (USER)");
+    account_.reset();
+    renameFrom_.reset();
+    cwd_ = "/";
+  }
   if (options_.tls == TlsMode::Require && !control_.stream().encrypted())
     return control_.reply(530, "This server requires TLS: use AUTH TLS first.");
   pendingUser_ = argument;

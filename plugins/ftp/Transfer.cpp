@@ -17,12 +17,6 @@ namespace {
 constexpr size_t kChunk = 256 * 1024;
 constexpr size_t kSendfileChunk = 4 * 1024 * 1024;
 
-bool isAbort(const std::string &line) {
-  std::string verb = line.substr(0, line.find(' '));
-  std::transform(verb.begin(), verb.end(), verb.begin(), ::toupper);
-  return verb == "ABOR";
-}
-
 bool writeAllTo(int file, const char *data, size_t length) {
   while (length > 0) {
     ssize_t put = ::write(file, data, length);
@@ -61,6 +55,8 @@ Transfer::Wait Transfer::wait(bool reading) {
   if (reading && stream_->pending()) return Wait::Ready;
   auto deadline = std::chrono::steady_clock::now() + dataTimeout_;
   for (;;) {
+    if (control_->lineBuffered())
+      if (Wait taken = takeControlLines(); taken != Wait::Ready) return taken;
     pollfd fds[2] = {{socket_.get(), stream_->waitEvents(reading), 0},
                      {control_->fd(), POLLIN | POLLPRI, 0}};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -69,20 +65,35 @@ Transfer::Wait Transfer::wait(bool reading) {
     if (count < 0 && errno == EINTR) continue;
     if (count == 0) return Wait::TimedOut;
     if (count < 0) return Wait::ControlGone;
-    if (fds[1].revents != 0) {
-      std::string line;
-      switch (control_->readLine(line, std::chrono::milliseconds(0))) {
-        case Control::Read::Line:
-          if (isAbort(line)) return Wait::Aborted;
-          control_->unread(line);  // answered once the transfer ends
-          break;
-        case Control::Read::Closed:
-          return Wait::ControlGone;
-        default:
-          break;
-      }
-    }
+    if (fds[1].revents != 0)
+      if (Wait taken = takeControlLines(); taken != Wait::Ready) return taken;
     if (fds[0].revents != 0) return Wait::Ready;
+  }
+}
+
+Transfer::Wait Transfer::takeControlLines() {
+  for (;;) {
+    std::string line;
+    switch (control_->readFromConnection(line, std::chrono::milliseconds(0))) {
+      case Control::Read::Line: {
+        std::string verb = verbOf(line);
+        if (verb == "ABOR") return Wait::Aborted;
+        if (verb == "STAT" && line.size() == 4) {
+          control_->reply(
+              213, "Status: transfer in progress, " + std::to_string(bytes_) + " bytes so far.");
+          continue;
+        }
+        control_->defer(std::move(line));  // answered once the transfer ends
+        continue;
+      }
+      case Control::Read::Closed:
+        return Wait::ControlGone;
+      case Control::Read::Timeout:
+        return Wait::Ready;  // nothing more for now
+      case Control::Read::TooLong:
+      case Control::Read::Invalid:
+        continue;  // answered with 500 by the session, not worth deferring
+    }
   }
 }
 

@@ -39,6 +39,10 @@ class Transfer {
  private:
   enum class Wait { Ready, Aborted, ControlGone, TimedOut };
   Wait wait(bool reading);
+  // The command lines that came meanwhile: ABOR aborts (Aborted), STAT is
+  // answered at once with the progress, others are deferred until the
+  // transfer ends (RFC 959 4.1.3). Ready when none is left.
+  Wait takeControlLines();
   Outcome sendAll(const char *data, size_t length);
   static Outcome outcomeOf(Wait wait);
 

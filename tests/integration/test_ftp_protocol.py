@@ -302,6 +302,49 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))  # the session goes on
         ftp.quit()
 
+    def test_commands_during_a_transfer(self):
+        """STAT answers at once with the progress; other commands wait for the
+        end; ABOR behind a waiting command (even in the same segment) still
+        aborts; USER, REIN and QUIT take effect only after the transfer."""
+        ftp = self.ftp_server.client("anonymous")
+        self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
+        for passive in (True, False):
+            with self.subTest(passive=passive):
+                ftp.set_pasv(passive)
+                connection = ftp.transfercmd("RETR pub/huge.bin")
+                connection.recv(1024)  # the client stalls: the transfer waits on it
+                ftp.sock.sendall(b"STAT\r\n")
+                status = ftp.getline()
+                self.assertRegex(status, r"^213 Status: transfer in progress, \d+ bytes so far\.")
+                ftp.sock.sendall(b"PWD\r\nNOOP\r\nABOR\r\n")  # one segment
+                self.assertTrue(ftp.getline().startswith("426"))
+                self.assertTrue(ftp.getline().startswith("226"))
+                self.assertTrue(ftp.getline().startswith("257"))  # PWD, after the transfer
+                self.assertTrue(ftp.getline().startswith("200"))  # NOOP
+                connection.close()
+        connection = ftp.transfercmd("RETR pub/huge.bin")
+        connection.recv(1024)
+        ftp.sock.sendall(b"QUIT\r\n")  # waits for the transfer
+        received = 1024
+        while chunk := connection.recv(1 << 20):
+            received += len(chunk)
+        connection.close()
+        self.assertEqual(received, 64 * 1024 * 1024)
+        self.assertTrue(ftp.getline().startswith("226"))
+        self.assertTrue(ftp.getline().startswith("221"))
+
+    def test_user_after_login_starts_a_new_login(self):
+        ftp = self.alice()
+        ftp.sendcmd("TYPE A")
+        self.assertTrue(ftp.sendcmd("USER bob").startswith("331"))
+        self.assertReply(530, ftp.pwd)  # the old login is gone
+        self.assertTrue(ftp.sendcmd(f"PASS {PASSWORD}").startswith("230"))
+        self.assertEqual(ftp.pwd(), "/")
+        self.assertTrue(ftp.sendcmd("STAT").find("TYPE: ASCII") > 0)  # parameters stay
+        self.assertReply(550, ftp.storbinary, "STOR x", io.BytesIO(b"x"))  # bob is read-only
+        ftp.quit()
+        self.ftp_server.server.wait_for_log(r"user alice logged out \(USER\)")
+
     def test_abor_with_telnet_urgent_data_as_ftplib_sends_it(self):
         ftp = self.ftp_server.client("anonymous")
         self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
