@@ -131,7 +131,10 @@ void Control::reply(int code, const std::string &text) {
     message += start == 0 ? std::to_string(code) + "-" + part + "\r\n" : " " + part + "\r\n";
     start = newline + 1;
   }
-  if (!stream_->writeAll(message.data(), message.size())) ok_ = false;
+  if (!ok_) return;
+  Stream::Written written = stream_->writeAll(message.data(), message.size(), stallTimeout_);
+  ok_ = written == Stream::Written::All;
+  stalled_ = written == Stream::Written::Stalled;
 }
 
 }  // namespace ftp

@@ -37,9 +37,12 @@ class Control {
   // Keeps a line that came during a transfer, to be read after it, in order.
   void defer(std::string line) { early_.push_back(std::move(line)); }
 
-  // "CODE text"; a text with newlines becomes a multi-line reply.
+  // "CODE text"; a text with newlines becomes a multi-line reply. A client
+  // that reads none of it for `stallTimeout` ends the session (ok() false).
   void reply(int code, const std::string &text);
   bool ok() const { return ok_; }
+  bool stalled() const { return stalled_; }  // why ok() went false: the client stopped reading
+  void setStallTimeout(std::chrono::milliseconds timeout) { stallTimeout_ = timeout; }
 
   // After "234" to AUTH TLS: the stream to use from now on.
   void upgrade(std::unique_ptr<Stream> stream) { stream_ = std::move(stream); }
@@ -56,6 +59,8 @@ class Control {
   std::deque<std::string> early_;
   bool discarding_ = false;  // inside an over-long line
   bool ok_ = true;           // false once a reply could not be sent
+  bool stalled_ = false;
+  std::chrono::milliseconds stallTimeout_{std::chrono::minutes(5)};
 };
 
 }  // namespace ftp

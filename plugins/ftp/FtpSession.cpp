@@ -79,7 +79,7 @@ std::span<const FtpSession::Command> FtpSession::commands() {
       {"APPE", &S::appe, Arg::Required, false, "APPE <file>"},
       {"AUTH", &S::auth, Arg::Required, true, "AUTH TLS"},
       {"CDUP", &S::cdup, Arg::None, false, "CDUP (up one folder)"},
-      {"CWD", &S::cwd, Arg::Required, false, "CWD <folder>"},
+      {"CWD", &S::cwd, Arg::Optional, false, "CWD [folder]"},
       {"DELE", &S::dele, Arg::Required, false, "DELE <file>"},
       {"EPRT", &S::eprt, Arg::Required, false, "EPRT |proto|address|port|"},
       {"EPSV", &S::epsv, Arg::Optional, false, "EPSV [ALL|1|2]"},
@@ -143,6 +143,7 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, Log log)
   ::getsockname(controlFd, reinterpret_cast<sockaddr *>(&local_), &length);
   length = sizeof peer_;
   ::getpeername(controlFd, reinterpret_cast<sockaddr *>(&peer_), &length);
+  control_.setStallTimeout(options_.idleTimeout);
 }
 
 void FtpSession::run() {
@@ -167,6 +168,9 @@ void FtpSession::run() {
         break;
     }
   }
+  if (control_.stalled())
+    log_(WHARF_LOG_NOTICE, "closing: the client read no reply for idle_timeout (" +
+                               std::to_string(options_.idleTimeout.count()) + " s)");
 }
 
 void FtpSession::dispatch(const std::string &line) {
@@ -447,7 +451,7 @@ void FtpSession::pwd(const std::string &) {
 }
 
 void FtpSession::cwd(const std::string &argument) {
-  std::string target = path(argument);
+  std::string target = argument.empty() ? "/" : path(argument);  // no argument: home
   Fd folder = jail_.open(target, O_PATH | O_DIRECTORY);
   if (!folder.valid()) return failed("CWD " + argument);
   cwd_ = target;
@@ -755,10 +759,12 @@ void FtpSession::stor(const std::string &argument) {
 }
 
 void FtpSession::appe(const std::string &argument) {
+  if (restart_ > 0) return control_.reply(503, "REST cannot be used with APPE (it appends).");
   store(path(argument), true);
 }
 
 void FtpSession::stou(const std::string &) {
+  if (restart_ > 0) return control_.reply(503, "REST cannot be used with STOU (a new file).");
   if (!writable()) return;
   static std::atomic<unsigned> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
@@ -791,7 +797,8 @@ void FtpSession::store(const std::string &target, bool append) {
       return control_.reply(550, "STOR failed: not a plain file.");
     if (file.valid() && offset > 0) {
       if (offset > status.st_size)
-        return control_.reply(554, "REST offset is past the end of the file.");
+        return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
+                                       std::to_string(status.st_size) + " bytes).");
       if (::ftruncate(file.get(), offset) != 0 || ::lseek(file.get(), offset, SEEK_SET) < 0)
         return failed("STOR " + target);
     }

@@ -7,20 +7,22 @@
 
 namespace ftp {
 
-bool Stream::writeAll(const void *data, size_t length) {
+Stream::Written Stream::writeAll(const void *data, size_t length, std::chrono::milliseconds stall) {
   const char *at = static_cast<const char *>(data);
   while (length > 0) {
     ssize_t sent = write(at, length);
     if (sent == kWouldBlock) {
       pollfd ready{fd(), waitEvents(false), 0};
-      if (::poll(&ready, 1, -1) < 0 && errno != EINTR) return false;
+      int count = ::poll(&ready, 1, static_cast<int>(stall.count()));
+      if (count == 0) return Written::Stalled;
+      if (count < 0 && errno != EINTR) return Written::Gone;
       continue;
     }
-    if (sent <= 0) return false;
+    if (sent <= 0) return Written::Gone;
     at += sent;
     length -= static_cast<size_t>(sent);
   }
-  return true;
+  return Written::All;
 }
 
 ssize_t PlainStream::read(void *buffer, size_t capacity) {

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 
 namespace ftp {
@@ -26,8 +27,10 @@ class Stream {
   virtual bool encrypted() const { return false; }
   int fd() const { return fd_; }
 
-  // Writes everything, waiting as needed; false if the peer has gone.
-  bool writeAll(const void *data, size_t length);
+  enum class Written { All, Gone, Stalled };
+  // Writes everything, waiting as needed, but never longer than `stall`
+  // without progress: a peer that stops reading cannot hold the caller.
+  Written writeAll(const void *data, size_t length, std::chrono::milliseconds stall);
 
  protected:
   explicit Stream(int fd) : fd_(fd) {}

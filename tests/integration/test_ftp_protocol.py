@@ -333,6 +333,27 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.getline().startswith("226"))
         self.assertTrue(ftp.getline().startswith("221"))
 
+    def test_rest_edge_cases_and_cwd_home(self):
+        ftp = self.alice()
+        self.ftp_server.put("home/alice/ten.bin", b"0123456789")
+        for call in (lambda: ftp.retrbinary("RETR ten.bin", lambda data: None, rest=11),
+                     lambda: ftp.storbinary("STOR ten.bin", io.BytesIO(b"x"), rest=11)):
+            with self.assertRaises(ftplib.Error) as caught:
+                call()
+            self.assertEqual(str(caught.exception),
+                             "554 REST offset 11 is past the end (10 bytes).")
+        ftp.sendcmd("TYPE I")
+        ftp.sendcmd("REST 5")
+        self.assertReply(503, ftp.sendcmd, "APPE ten.bin")
+        ftp.sendcmd("REST 5")
+        self.assertReply(503, ftp.sendcmd, "STOU")
+        self.assertEqual(self.ftp_server.read("home/alice/ten.bin"), b"0123456789")
+        ftp.mkd("deep")
+        ftp.cwd("deep")
+        self.assertTrue(ftp.sendcmd("CWD").startswith("250"))  # no argument: home
+        self.assertEqual(ftp.pwd(), "/")
+        ftp.quit()
+
     def test_user_after_login_starts_a_new_login(self):
         ftp = self.alice()
         ftp.sendcmd("TYPE A")

@@ -179,6 +179,19 @@ class FtpSecurity(FtpServerCase):
         self.assertTrue(ftp.getline().startswith("421"))  # then idle: cut
         ftp.close()
 
+    def test_a_client_that_reads_no_reply_is_closed_after_idle_timeout(self):
+        server = self.start(idle_timeout="1s")
+        for n in range(1000):
+            server.put(f"pub/file-{n:04}.txt", b"")
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.connect(("127.0.0.1", server.port))
+            client.sendall(b"USER anonymous\r\nPASS x@y\r\n" + b"STAT /pub\r\n" * 200)
+            # ... and reads nothing: 200 replies of 60 kB cannot all be sent.
+            server.server.wait_for_log(r"closing: the client read no reply for idle_timeout "
+                                       r"\(1 s\)")
+        self.assertEqual(server.client("anonymous").sendcmd("NOOP")[:3], "200")
+
     def test_listings_are_bounded(self):
         server = self.start(max_list_entries="5")
         for i in range(20):
