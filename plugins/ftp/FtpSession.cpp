@@ -11,6 +11,7 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <thread>
@@ -136,7 +137,10 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, Log log)
     : server_(server),
       options_(server.options),
       control_(controlFd),
-      log_(std::move(log)),
+      // Paths in log lines come from clients: control characters never reach the log raw.
+      log_([log = std::move(log)](int level, const std::string &text) {
+        log(level, escapedForLog(text));
+      }),
       data_(options_.passiveFirst, options_.passiveLast,
             [this](const std::string &message) { log_(WHARF_LOG_WARNING, message); }) {
   socklen_t length = sizeof local_;
@@ -785,6 +789,9 @@ void FtpSession::store(const std::string &target, bool append) {
   if (!writable()) return;
   Jail::Entry entry;
   if (!jail_.entry(target, entry)) return failed("STOR " + target);
+  if (entry.name.size() > NAME_MAX)  // refused before the data connection, not after the data
+    return control_.reply(553,
+                          "File name too long (at most " + std::to_string(NAME_MAX) + " bytes).");
   mode_t mode = 0666 & ~options_.umask;
   Fd file;
   bool atomic = !append && offset == 0;
@@ -809,8 +816,10 @@ void FtpSession::store(const std::string &target, bool append) {
   Transfer::Outcome outcome = transfer->receiveFile(file.get(), ascii_);
   transfer->finish();
   if (outcome == Transfer::Outcome::Done && atomic) {
-    std::string staged = "." + entry.name + ".wharf-upload-" + std::to_string(::getpid()) + "-" +
-                         std::to_string(reinterpret_cast<uintptr_t>(this));
+    // Short whatever the target's name: any legal name (up to NAME_MAX) can be stored.
+    static std::atomic<uint64_t> uploads{0};
+    std::string staged =
+        ".wharf-upload-" + std::to_string(::getpid()) + "-" + std::to_string(uploads++);
     std::string self = "/proc/self/fd/" + std::to_string(file.get());
     if (::linkat(AT_FDCWD, self.c_str(), entry.folder.get(), staged.c_str(), AT_SYMLINK_FOLLOW) !=
             0 ||

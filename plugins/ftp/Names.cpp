@@ -1,5 +1,7 @@
 #include "Names.h"
 
+#include <cstdio>
+
 namespace ftp {
 
 bool validUtf8(const std::string &text) {
@@ -22,6 +24,21 @@ bool listableName(const std::string &name) {
   for (char c : name)
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
   return validUtf8(name);
+}
+
+std::string escapedForLog(const std::string &text) {
+  std::string escaped;
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    if (byte >= 0x20 && byte != 0x7f) {
+      escaped += c;
+      continue;
+    }
+    char code[5];
+    std::snprintf(code, sizeof code, "\\x%02x", byte);
+    escaped += code;
+  }
+  return escaped;
 }
 
 }  // namespace ftp

@@ -276,6 +276,27 @@ class PlantedFiles(FtpServerCase):
         self.assertNotIn("/etc", "\n".join(lines))
         ftp.quit()
 
+    def test_any_legal_name_can_be_stored_and_a_longer_one_is_refused_before_the_data(self):
+        server = self.start()
+        ftp = server.client("alice")
+        longest = "n" * 255
+        ftp.storbinary(f"STOR {longest}", io.BytesIO(b"kept"))
+        self.assertEqual(server.read(f"home/alice/{longest}"), b"kept")
+        ftp.storbinary(f"STOR {longest}", io.BytesIO(b"replaced"))  # the atomic overwrite too
+        self.assertEqual(server.read(f"home/alice/{longest}"), b"replaced")
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.storbinary("STOR " + "n" * 256, io.BytesIO(b"x"))
+        self.assertTrue(str(caught.exception).startswith("553 File name too long"))
+        ftp.quit()
+
+    def test_control_characters_in_names_never_reach_the_log_raw(self):
+        server = self.start()
+        ftp = server.client("alice")
+        ftp.storbinary("STOR esc\x1b[31mred", io.BytesIO(b"x"))
+        ftp.quit()
+        server.server.wait_for_log(r"STOR /esc\\x1b\[31mred: 1 bytes")
+        self.assertNotIn("\x1b", server.server.log())
+
     def test_site_chmod_refuses_set_id_and_sticky_bits(self):
         server = self.start()
         path = server.put("home/alice/tool", b"#!/bin/sh\n")
