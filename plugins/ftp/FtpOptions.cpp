@@ -61,7 +61,7 @@ FtpOptions FtpOptions::parse(
   if (auto value = option("users")) options.usersFile = *value;
   if (auto value = option("passive_ports")) {
     size_t dash = value->find('-');
-    if (dash == std::string::npos) refuse("passive_ports", "expected FIRST-LAST, e.g. 40000-40999");
+    if (dash == std::string::npos) refuse("passive_ports", "expected FIRST-LAST, e.g. 61000-61999");
     options.passiveFirst =
         static_cast<uint16_t>(number("passive_ports", value->substr(0, dash), 65535));
     options.passiveLast =

@@ -4,6 +4,7 @@
 // control connection is an FtpSession.
 #include <sys/socket.h>
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,6 +76,22 @@ ftp::FtpOptions optionsOf(wharf::Instance &instance) {
   });
 }
 
+// Passive ports inside the kernel's ephemeral range are also handed out to
+// outgoing connections, and linger in TIME_WAIT: a PASV then finds them busy.
+void warnOfEphemeralOverlap(const wharf::Instance &instance, const ftp::FtpOptions &options) {
+  if (options.passiveFirst == 0) return;
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  unsigned first = 0, last = 0;
+  if (!(range >> first >> last)) return;
+  if (options.passiveLast < first || options.passiveFirst > last) return;
+  instance.log(WHARF_LOG_WARNING,
+               "passive_ports " + std::to_string(options.passiveFirst) + "-" +
+                   std::to_string(options.passiveLast) +
+                   " overlaps the kernel's ephemeral ports (net.ipv4.ip_local_port_range " +
+                   std::to_string(first) + "-" + std::to_string(last) +
+                   "): choose a range outside it, e.g. 61000-61999");
+}
+
 }  // namespace
 
 class FtpServer {
@@ -91,6 +108,7 @@ class FtpServer {
         context_{options_, users_, root_, tls_.get()} {
     if (instance.socketKind() != WHARF_SOCKET_STREAM)
       throw std::invalid_argument("FTP needs a stream transport (tcp)");
+    warnOfEphemeralOverlap(instance, options_);
   }
 
   void serve(wharf::Session &session) {

@@ -59,3 +59,19 @@ class FtpConfig(WharfTestCase):
         result = self.check(server.server.config_path)
         self.assertEqual(result.returncode, 2)
         self.assertIn("users:4: expected name:crypt-hash:home:ro|rw", result.stdout + result.stderr)
+
+    def test_passive_ports_inside_the_ephemeral_range_are_warned_of(self):
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as range_file:
+            first, last = map(int, range_file.read().split())
+        inside = FtpServer(self, options={"passive_ports": f"{first}-{first + 9}"}).start()
+        inside.server.wait_for_log(rf"passive_ports {first}-{first + 9} overlaps the kernel's "
+                                   rf"ephemeral ports \(net.ipv4.ip_local_port_range {first}-"
+                                   rf"{last}\)")
+        self.assertStops(inside.server)
+        outside = FtpServer(self, options={"passive_ports": f"{last + 1}-{last + 10}"}).start()
+        self.assertNotIn("overlaps", outside.server.log())
+        ftp = outside.client("anonymous")
+        port = int(ftp.sendcmd("EPSV").split("|")[3])
+        self.assertTrue(last < port <= last + 10)
+        ftp.quit()
+        self.assertStops(outside.server)
