@@ -102,6 +102,12 @@ FtpOptions FtpOptions::parse(
     options.maxLoginFailures = static_cast<unsigned>(number("max_login_failures", *value, 1000));
   if (auto value = option("login_failure_delay"))
     options.loginFailureDelay = duration("login_failure_delay", *value);
+  if (auto value = option("max_account_failures"))
+    options.maxAccountFailures =
+        static_cast<unsigned>(number("max_account_failures", *value, 1000000));
+  if (auto value = option("account_lockout"))
+    options.accountLockout =
+        std::chrono::duration_cast<std::chrono::seconds>(duration("account_lockout", *value));
   if (auto value = option("banner")) {
     if (value->find_first_of("\r\n") != std::string::npos) refuse("banner", "one line only");
     options.banner = *value;

@@ -29,8 +29,10 @@ struct FtpOptions {
   size_t maxSessionsPerIp = 0;
   std::chrono::seconds idleTimeout{300};
   std::chrono::seconds dataTimeout{60};
-  unsigned maxLoginFailures = 3;
+  unsigned maxLoginFailures = 3;  // per session, then it is closed
   std::chrono::milliseconds loginFailureDelay{1000};
+  unsigned maxAccountFailures = 10;  // per account across sessions, then it is locked (0: never)
+  std::chrono::seconds accountLockout{900};
   std::string banner = "Wharf FTP server ready";
   mode_t umask = 022;
   size_t maxListEntries = 100000;  // a listing stops there

@@ -219,9 +219,10 @@ void FtpSession::pass(const std::string &argument) {
   std::string name = *pendingUser_;
   pendingUser_.reset();
   std::optional<Account> account;
+  bool locked = false;
   if (isAnonymousName(name)) {
     if (options_.anonymous == Anonymous::Read) account = Account{"anonymous", "", false};
-  } else {
+  } else if (!(locked = server_.lockout.locked(name))) {  // locked: not even checked
     account = server_.users.verify(name, argument);
   }
   if (account) {
@@ -234,11 +235,18 @@ void FtpSession::pass(const std::string &argument) {
     account_ = account;
     cwd_ = "/";
     failures_ = 0;
+    server_.lockout.succeeded(account->name);
     log_(WHARF_LOG_INFO, "user " + account->name + " logged in");
     return control_.reply(230, "Login successful.");
   }
   ++failures_;
-  log_(WHARF_LOG_NOTICE, "failed login for " + name + " (" + std::to_string(failures_) + ")");
+  if (!locked) {  // a locked account's failures were counted and logged already
+    log_(WHARF_LOG_NOTICE, "failed login for " + name + " (" + std::to_string(failures_) + ")");
+    if (server_.lockout.failed(name))
+      log_(WHARF_LOG_WARNING, "account " + name + " locked for " +
+                                  std::to_string(options_.accountLockout.count()) + " s after " +
+                                  std::to_string(options_.maxAccountFailures) + " failed logins");
+  }
   std::this_thread::sleep_for(options_.loginFailureDelay);  // slows guessing down
   if (failures_ >= options_.maxLoginFailures) {
     control_.reply(421, "Too many failed logins. Goodbye.");

@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 
+#include "AccountLockout.h"
 #include "Control.h"
 #include "DataChannel.h"
 #include "FtpOptions.h"
@@ -30,6 +31,7 @@ struct ServerContext {
   const Users &users;
   const Jail &root;
   const TlsContext *tls;  // null: no FTPS
+  AccountLockout &lockout;
 };
 
 class FtpSession {

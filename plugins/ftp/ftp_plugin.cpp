@@ -105,7 +105,8 @@ class FtpServer {
                  : std::make_unique<ftp::TlsContext>(options_.tlsCert, options_.tlsKey,
                                                      options_.tlsSessionReuse)),
         limits_(options_.maxSessions, options_.maxSessionsPerIp),
-        context_{options_, users_, root_, tls_.get()} {
+        lockout_(options_.maxAccountFailures, options_.accountLockout),
+        context_{options_, users_, root_, tls_.get(), lockout_} {
     if (instance.socketKind() != WHARF_SOCKET_STREAM)
       throw std::invalid_argument("FTP needs a stream transport (tcp)");
     warnOfEphemeralOverlap(instance, options_);
@@ -134,6 +135,7 @@ class FtpServer {
   ftp::Jail root_;
   std::unique_ptr<ftp::TlsContext> tls_;
   SessionLimits limits_;
+  ftp::AccountLockout lockout_;
   ftp::ServerContext context_;
 };
 
