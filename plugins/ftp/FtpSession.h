@@ -42,8 +42,15 @@ class FtpSession {
   void run();
 
  private:
-  struct Command;
+  struct Command;  // CommandTable.h
   static std::span<const Command> commands();
+  // Each family's rows, in its own file (FtpAccess.cpp, FtpInformation.cpp, ...).
+  static std::span<const Command> accessCommands();
+  static std::span<const Command> informationCommands();
+  static std::span<const Command> filesCommands();
+  static std::span<const Command> parametersCommands();
+  static std::span<const Command> transfersCommands();
+  static std::span<const Command> listingsCommands();
   static const Command *find(const std::string &verb);
 
   void dispatch(const std::string &line);

@@ -1,0 +1,176 @@
+// File transfers: RETR, STOR, APPE, STOU and ABOR, over the data connection.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wharf/wharf.h>
+
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+#include "CommandTable.h"
+#include "TlsContext.h"
+
+namespace ftp {
+
+std::span<const FtpSession::Command> FtpSession::transfersCommands() {
+  static const Command kCommands[] = {
+      {"ABOR", &S::abor, Arg::None, false, "ABOR (abort the transfer)"},
+      {"RETR", &S::retr, Arg::Required, false, "RETR <file>"},
+      {"STOR", &S::stor, Arg::Required, false, "STOR <file>"},
+      {"APPE", &S::appe, Arg::Required, false, "APPE <file>"},
+      {"STOU", &S::stou, Arg::None, false, "STOU"},
+  };
+  return kCommands;
+}
+
+std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
+  if (options_.tls == TlsMode::Require && !protectData_) {
+    data_.clear();
+    control_.reply(521, "This server requires protected data connections (PBSZ 0, PROT P).");
+    return std::nullopt;
+  }
+  std::string error;
+  Fd socket = data_.open(local_, peer_, options_.dataTimeout, error);
+  if (!socket.valid()) {
+    control_.reply(425, error);
+    return std::nullopt;
+  }
+  control_.reply(150, "Opening " + std::string(ascii_ ? "ASCII" : "BINARY") +
+                          " mode data connection for " + what + ".");
+  std::unique_ptr<Stream> stream;
+  if (protectData_) {
+    stream = server_.tls->accept(socket.get(), &control_.stream(), options_.dataTimeout, error);
+    if (!stream) {
+      log_(WHARF_LOG_NOTICE, "data connection TLS: " + error);
+      control_.reply(522, "TLS on the data connection failed: " + error);
+      return std::nullopt;
+    }
+  } else {
+    stream = std::make_unique<PlainStream>(socket.get());
+  }
+  return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout);
+}
+
+void FtpSession::endTransfer(Transfer::Outcome outcome, const std::string &done) {
+  switch (outcome) {
+    case Transfer::Outcome::Done:
+      return control_.reply(226, done);
+    case Transfer::Outcome::Aborted:
+      control_.reply(426, "Connection closed; transfer aborted.");
+      return control_.reply(226, "ABOR successful.");
+    case Transfer::Outcome::DataFailed:
+      return control_.reply(426, "Connection closed; transfer aborted.");
+    case Transfer::Outcome::TimedOut:
+      log_(WHARF_LOG_NOTICE, "data_timeout: the data connection stalled");
+      return control_.reply(426, "Data connection timed out; transfer aborted.");
+    case Transfer::Outcome::LocalError:
+      return control_.reply(451, "Local error; transfer aborted.");
+    case Transfer::Outcome::ControlGone:
+      done_ = true;
+      return;
+  }
+}
+
+void FtpSession::abor(const std::string &) {
+  data_.clear();
+  control_.reply(225, "No transfer to abort.");
+}
+
+void FtpSession::retr(const std::string &argument) {
+  std::string target = path(argument);
+  off_t offset = restart_;  // dispatch() clears it after this command
+  Fd file = jail_.open(target, O_RDONLY);
+  struct stat status {};
+  if (!file.valid() || ::fstat(file.get(), &status) != 0) return failed("RETR " + argument);
+  if (!S_ISREG(status.st_mode)) return control_.reply(550, "RETR failed: not a plain file.");
+  if (offset > status.st_size)
+    return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
+                                   std::to_string(status.st_size) + " bytes).");
+  auto transfer =
+      beginTransfer(target + " (" + std::to_string(status.st_size - offset) + " bytes)");
+  if (!transfer) return;
+  Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_);
+  transfer->finish();
+  log_(WHARF_LOG_INFO, "RETR " + target + ": " + std::to_string(transfer->bytes()) + " bytes");
+  endTransfer(outcome);
+}
+
+void FtpSession::stor(const std::string &argument) {
+  store(path(argument), false);
+}
+
+void FtpSession::appe(const std::string &argument) {
+  if (restart_ > 0) return control_.reply(503, "REST cannot be used with APPE (it appends).");
+  store(path(argument), true);
+}
+
+void FtpSession::stou(const std::string &) {
+  if (restart_ > 0) return control_.reply(503, "REST cannot be used with STOU (a new file).");
+  if (!writable()) return;
+  static std::atomic<unsigned> counter{0};
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    std::string name = "wharf-" + std::to_string(::time(nullptr)) + "-" +
+                       std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    std::string target = path(name);
+    struct stat status {};
+    if (!jail_.stat(target, status)) return store(target, false);
+  }
+  control_.reply(450, "Cannot find a unique name.");
+}
+
+// Overwrites go to an anonymous file in the same folder (O_TMPFILE), named
+// into place only once complete: an interrupted upload leaves the old file
+// whole. REST and APPE write in place, as resuming requires.
+void FtpSession::store(const std::string &target, bool append) {
+  off_t offset = restart_;  // dispatch() clears it after this command
+  if (!writable()) return;
+  Jail::Entry entry;
+  if (!jail_.entry(target, entry)) return failed("STOR " + target);
+  if (entry.name.size() > NAME_MAX)  // refused before the data connection, not after the data
+    return control_.reply(553,
+                          "File name too long (at most " + std::to_string(NAME_MAX) + " bytes).");
+  mode_t mode = 0666 & ~options_.umask;
+  Fd file;
+  bool atomic = !append && offset == 0;
+  if (atomic) {
+    file = Fd(::openat(entry.folder.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
+  } else {
+    file = jail_.open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), mode);
+    struct stat status {};
+    if (file.valid() && (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode)))
+      return control_.reply(550, "STOR failed: not a plain file.");
+    if (file.valid() && offset > 0) {
+      if (offset > status.st_size)
+        return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
+                                       std::to_string(status.st_size) + " bytes).");
+      if (::ftruncate(file.get(), offset) != 0 || ::lseek(file.get(), offset, SEEK_SET) < 0)
+        return failed("STOR " + target);
+    }
+  }
+  if (!file.valid()) return failed("STOR " + target);
+  auto transfer = beginTransfer(target);
+  if (!transfer) return;
+  Transfer::Outcome outcome = transfer->receiveFile(file.get(), ascii_);
+  transfer->finish();
+  if (outcome == Transfer::Outcome::Done && atomic) {
+    // Short whatever the target's name: any legal name (up to NAME_MAX) can be stored.
+    static std::atomic<uint64_t> uploads{0};
+    std::string staged =
+        ".wharf-upload-" + std::to_string(::getpid()) + "-" + std::to_string(uploads++);
+    std::string self = "/proc/self/fd/" + std::to_string(file.get());
+    if (::linkat(AT_FDCWD, self.c_str(), entry.folder.get(), staged.c_str(), AT_SYMLINK_FOLLOW) !=
+            0 ||
+        ::renameat(entry.folder.get(), staged.c_str(), entry.folder.get(), entry.name.c_str()) !=
+            0) {
+      ::unlinkat(entry.folder.get(), staged.c_str(), 0);
+      outcome = Transfer::Outcome::LocalError;
+    }
+  }
+  log_(WHARF_LOG_INFO, "STOR " + target + ": " + std::to_string(transfer->bytes()) + " bytes" +
+                           (outcome == Transfer::Outcome::Done ? "" : " (incomplete, not kept)"));
+  endTransfer(outcome);
+}
+
+}  // namespace ftp
