@@ -43,7 +43,7 @@ void FtpSession::user(const std::string &argument) {
 
 void FtpSession::pass(const std::string &argument) {
   if (account_) return control_.reply(230, "Already logged in.");
-  if (!pendingUser_) return control_.reply(503, "Login with USER first.");
+  if (!pendingUser_) return control_.reply(503, "Bad sequence of commands: send USER first.");
   std::string name = *pendingUser_;
   pendingUser_.reset();
   std::optional<Account> account;

@@ -117,7 +117,7 @@ void FtpSession::rnfr(const std::string &argument) {
 }
 
 void FtpSession::rnto(const std::string &argument) {
-  if (!renameFrom_) return control_.reply(503, "RNFR required first.");
+  if (!renameFrom_) return control_.reply(503, "Bad sequence of commands: send RNFR first.");
   std::string source = *renameFrom_;
   renameFrom_.reset();
   if (!writable()) return;

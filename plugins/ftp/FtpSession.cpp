@@ -81,7 +81,9 @@ void FtpSession::dispatch(const std::string &line) {
   std::string verb = verbOf(line);
   std::string argument = space == std::string::npos ? "" : line.substr(space + 1);
   const Command *command = find(verb);
-  if (command == nullptr) return control_.reply(500, "Unknown command.");
+  if (command == nullptr)  // RFC 959's wordings: SMNT is a command this server leaves out
+    return verb == "SMNT" ? control_.reply(502, "Command not implemented.")
+                          : control_.reply(500, "Syntax error, command unrecognized.");
   if (!command->beforeLogin && !account_)
     return control_.reply(530, "Please login with USER and PASS.");
   if (command->arg == Arg::Required && argument.empty())

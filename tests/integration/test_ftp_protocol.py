@@ -42,6 +42,24 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.login().startswith("230"))  # anonymous
         self.assertTrue(ftp.quit().startswith("221"))
 
+    def test_rfc_959_reply_wordings(self):
+        ftp = self.ftp_server.client()
+        self.assertEqual(self.reply_of(ftp, "PASS x"),
+                         "503 Bad sequence of commands: send USER first.")
+        self.assertEqual(self.reply_of(ftp, "XYZZY"), "500 Syntax error, command unrecognized.")
+        self.assertEqual(self.reply_of(ftp, "SMNT /"), "502 Command not implemented.")
+        ftp.login("alice", PASSWORD)
+        self.assertEqual(self.reply_of(ftp, "RNTO x"),
+                         "503 Bad sequence of commands: send RNFR first.")
+        self.assertEqual(self.reply_of(ftp, "MKD"), "501 Syntax: MKD <folder>")
+        ftp.quit()
+
+    def reply_of(self, ftp, command):
+        try:
+            return ftp.sendcmd(command)
+        except ftplib.Error as error:
+            return str(error)
+
     def test_every_command_needs_a_login_first(self):
         ftp = self.ftp_server.client()
         for command in ["PWD", "CWD /", "LIST", "RETR pub/hello.txt", "STOR x", "SITE HELP",
