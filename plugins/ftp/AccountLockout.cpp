@@ -1,6 +1,7 @@
 #include "AccountLockout.h"
 
 #include <algorithm>
+#include <vector>
 
 namespace ftp {
 
@@ -13,12 +14,7 @@ bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
 bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
   if (maxFailures_ == 0) return false;
   std::lock_guard lock(mutex_);
-  if (records_.size() >= kMaxTracked && !records_.contains(name)) {
-    auto oldest = std::min_element(records_.begin(), records_.end(), [](auto &a, auto &b) {
-      return a.second.since < b.second.since;
-    });
-    records_.erase(oldest);
-  }
+  if (records_.size() >= kMaxTracked && !records_.contains(name)) forgetOlderHalf(now);
   Record &record = records_[name];
   if (record.lockedUntil > now) return false;  // counted already
   if (record.failures == 0 || now - record.since > lockout_) {
@@ -29,6 +25,20 @@ bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
   record.failures = 0;
   record.lockedUntil = now + lockout_;
   return true;
+}
+
+// Amortized: one pass every kMaxTracked / 2 new names, not one per name.
+void AccountLockout::forgetOlderHalf(Clock::time_point now) {
+  std::vector<Clock::time_point> starts;
+  for (const auto &[name, record] : records_) starts.push_back(record.since);
+  auto middle = starts.begin() + static_cast<std::ptrdiff_t>(starts.size() / 2);
+  std::nth_element(starts.begin(), middle, starts.end());
+  Clock::time_point cut = *middle;
+  std::erase_if(records_, [&](const auto &entry) {
+    return entry.second.since <= cut && entry.second.lockedUntil <= now;  // locks stay
+  });
+  if (records_.size() >= kMaxTracked)  // all locked: the bound wins over old locks
+    std::erase_if(records_, [&](const auto &entry) { return entry.second.since <= cut; });
 }
 
 void AccountLockout::succeeded(const std::string &name) {

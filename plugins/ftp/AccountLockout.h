@@ -26,7 +26,8 @@ class AccountLockout {
 
  private:
   // Names tracked at once at the most: a spray of made-up names cannot grow
-  // memory without bound (the oldest records go first).
+  // memory without bound (the older half of the records goes when full;
+  // locked accounts stay).
   static constexpr size_t kMaxTracked = 10000;
 
   struct Record {
@@ -34,6 +35,8 @@ class AccountLockout {
     Clock::time_point since;        // the first failure counted
     Clock::time_point lockedUntil;  // in the past: not locked
   };
+
+  void forgetOlderHalf(Clock::time_point now);  // under mutex_
 
   unsigned maxFailures_;  // 0: never lock
   std::chrono::seconds lockout_;
