@@ -103,6 +103,7 @@ bool DataChannel::listenPassive(const sockaddr_storage &local, uint16_t &port) {
   ::getsockname(socket.get(), reinterpret_cast<sockaddr *>(&address), &length);
   port = portOf(address);
   listener_ = std::move(socket);
+  listeningSince_ = std::chrono::steady_clock::now();
   return true;
 }
 
@@ -115,6 +116,19 @@ void DataChannel::connectTo(const sockaddr_storage &target) {
 void DataChannel::clear() {
   listener_.reset();
   hasTarget_ = false;
+}
+
+std::optional<std::chrono::milliseconds> DataChannel::passiveLeft(
+    std::chrono::milliseconds limit) const {
+  if (!listener_.valid()) return std::nullopt;
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      listeningSince_ + limit - std::chrono::steady_clock::now());
+  return std::max(left, std::chrono::milliseconds(0));
+}
+
+void DataChannel::closeIdlePassive() {
+  log_("closed a passive port no transfer used within data_timeout");
+  listener_.reset();
 }
 
 Fd DataChannel::open(const sockaddr_storage &controlLocal, const sockaddr_storage &controlPeer,

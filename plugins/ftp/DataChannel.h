@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "Fd.h"
@@ -27,6 +28,11 @@ class DataChannel {
   void connectTo(const sockaddr_storage &target);
   bool ready() const { return listener_.valid() || hasTarget_; }
   void clear();
+  // How long a passive port may still wait for a transfer command, `limit`
+  // after it opened (nullopt: none open). A client that opens one and never
+  // uses it must not hold a port of the range.
+  std::optional<std::chrono::milliseconds> passiveLeft(std::chrono::milliseconds limit) const;
+  void closeIdlePassive();
 
   // A non-blocking socket connected for one transfer, or an invalid Fd with
   // the reason in `error`. Clears the setup either way.
@@ -42,6 +48,7 @@ class DataChannel {
   uint16_t firstPort_, lastPort_;
   Log log_;
   Fd listener_;
+  std::chrono::steady_clock::time_point listeningSince_;
   sockaddr_storage target_{};
   bool hasTarget_ = false;
 };

@@ -4,6 +4,7 @@
 #include <wharf/wharf.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -51,13 +52,24 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, Log log)
 }
 void FtpSession::run() {
   control_.reply(220, options_.banner);
+  auto idleSince = std::chrono::steady_clock::now();
   while (!done_ && control_.ok()) {
     std::string line;
-    switch (control_.readLine(line, options_.idleTimeout)) {
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        idleSince + options_.idleTimeout - std::chrono::steady_clock::now());
+    auto passive = data_.passiveLeft(options_.dataTimeout);
+    bool forPassive = passive && *passive < wait;
+    if (forPassive) wait = *passive;
+    switch (control_.readLine(line, std::max(wait, std::chrono::milliseconds(0)))) {
       case Control::Read::Line:
         dispatch(line);
+        idleSince = std::chrono::steady_clock::now();
         break;
       case Control::Read::Timeout:
+        if (forPassive) {  // an unused passive port goes; the session stays
+          data_.closeIdlePassive();
+          break;
+        }
         control_.reply(421, "Timeout: no command for " +
                                 std::to_string(options_.idleTimeout.count()) + " s. Goodbye.");
         return;

@@ -208,6 +208,17 @@ class FtpSecurity(FtpServerCase):
                                        r"\(1 s\)")
         self.assertEqual(server.client("anonymous").sendcmd("NOOP")[:3], "200")
 
+    def test_an_unused_passive_port_is_closed_after_data_timeout(self):
+        server = self.start(data_timeout="1s")
+        ftp = server.client("anonymous")
+        port = int(ftp.sendcmd("EPSV").split("|")[3])
+        server.server.wait_for_log(r"closed a passive port no transfer used within data_timeout")
+        with self.assertRaises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", port), timeout=20).close()
+        self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # the session goes on
+        self.assertEqual(ftp.nlst("/pub"), [])  # with a new passive port
+        ftp.quit()
+
     def test_listings_are_bounded(self):
         server = self.start(max_list_entries="5")
         for i in range(20):
