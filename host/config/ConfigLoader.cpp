@@ -28,12 +28,6 @@ const std::set<std::string> kListenerKeys = {
     "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
     "idle_timeout",    "max_datagram",   "isolate"};
 
-std::string joined(const std::vector<std::string> &names) {
-  std::string text;
-  for (const auto &name : names) text += (text.empty() ? "" : ", ") + name;
-  return text;
-}
-
 ListenerLimits readLimits(const SectionReader &reader, net::Transport transport) {
   ListenerLimits limits;
   limits.maxConnections = reader.count("max_connections").value_or(0);
@@ -90,6 +84,12 @@ void readIdentity(const SectionReader &reader, HostConfig &host) {
 }
 
 }  // namespace
+
+std::string joined(const std::vector<std::string> &names) {
+  std::string text;
+  for (const auto &name : names) text += (text.empty() ? "" : ", ") + name;
+  return text;
+}
 
 Config ConfigLoader::load(const std::filesystem::path &file) const {
   return build(IniDocument::read(std::filesystem::absolute(file)));

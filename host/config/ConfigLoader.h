@@ -22,6 +22,9 @@ struct LoaderDefaults {
   std::vector<ModeKeys> modes;
 };
 
+// "a, b, c": names as messages list them (modes, listeners).
+std::string joined(const std::vector<std::string> &names);
+
 class ConfigLoader {
  public:
   explicit ConfigLoader(LoaderDefaults defaults) : defaults_(std::move(defaults)) {}

@@ -4,6 +4,9 @@
 
 #include <cstdlib>
 #include <stdexcept>
+#include <vector>
+
+#include "config/ConfigLoader.h"
 
 namespace wharf::master {
 
@@ -45,9 +48,9 @@ std::shared_ptr<net::ListenSocket> ActivatedSockets::claim(const config::Listene
 }
 
 std::string ActivatedSockets::unclaimed() const {
-  std::string names;
-  for (const auto &[name, fd] : byName_) names += (names.empty() ? "" : ", ") + name;
-  return names;
+  std::vector<std::string> names;
+  for (const auto &[name, fd] : byName_) names.push_back(name);
+  return config::joined(names);
 }
 
 }  // namespace wharf::master

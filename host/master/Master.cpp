@@ -42,11 +42,6 @@ std::vector<std::string> groupNames(const config::Config &config) {
   return names;
 }
 
-template <typename Duration>
-long long millisecondsOf(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
-}
-
 }  // namespace
 
 Master::Master(MasterOptions options)
@@ -100,6 +95,10 @@ std::string Master::summary() const {
 void Master::announceReady() {
   logger().notice(std::string("wharfd ") + app::version() + " ready, " + summary() + ", pid " +
                   std::to_string(::getpid()));
+  tellReady();
+}
+
+void Master::tellReady() const {
   service_.ready("wharfd " + std::string(app::version()) + ": " + summary());
 }
 
@@ -210,10 +209,8 @@ std::vector<std::string> Master::reload() {
   service_.reloading("reloading " + options_.configFile.string());
   // Ready again whatever the outcome: a refused reload leaves the old state serving.
   struct ReadyAgain {
-    Master &master;
-    ~ReadyAgain() {
-      master.service_.ready("wharfd " + std::string(app::version()) + ": " + master.summary());
-    }
+    const Master &master;
+    ~ReadyAgain() { master.tellReady(); }
   } readyAgain{*this};
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
@@ -248,7 +245,7 @@ std::vector<std::string> Master::reload() {
 void Master::reportStatus(Poco::JSON::Object &reply) {
   reply.set("version", std::string(app::version()));
   reply.set("pid", static_cast<int>(::getpid()));
-  reply.set("uptime_ms", millisecondsOf(Clock::now() - started_));
+  reply.set("uptime_ms", static_cast<int64_t>(uptime().count()));
   reply.set("user", process::currentUserName());
   reply.set("upgrades", upgrades_);
   if (lastUpgrade_) reply.set("last_upgrade", lastUpgrade_);

@@ -58,9 +58,14 @@ class Master {
   // then starts new workers (or keeps the old ones serving).
   void resume(const Inheritance &inheritance);
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
-  // Logs "wharfd VERSION ready, ..." and tells the service manager.
+  // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
   void announceReady();
+  void tellReady() const;
   std::string summary() const;  // "N listeners, M workers"
+  // Since the first start, across binary upgrades.
+  std::chrono::milliseconds uptime() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started_);
+  }
   void supervise();
   // Runs what is due; returns how long the loop may sleep.
   std::chrono::milliseconds runTimers();

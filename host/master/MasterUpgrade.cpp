@@ -19,11 +19,6 @@ Poco::Logger &logger() {
   return Poco::Logger::get("master");
 }
 
-template <typename Duration>
-long long millisecondsOf(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
-}
-
 }  // namespace
 
 void Master::requestUpgrade() {
@@ -46,14 +41,14 @@ void Master::upgradeNow() {
                                    socket->endpoint().text, socket->fd(), socket->owner()});
   auto handOver = [&](const WorkerSet &set, bool serving) {
     for (const WorkerProcess *worker : set.running())
-      inheritance.workers.push_back({worker->pid(), worker->channelFd(), worker->group(),
-                                     millisecondsOf(Clock::now() - worker->started()), serving});
+      inheritance.workers.push_back(
+          {worker->pid(), worker->channelFd(), worker->group(), worker->uptime().count(), serving});
   };
   handOver(*workers_, true);
   for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
   inheritance.configText = workers_->configText();
   inheritance.fromVersion = app::version();
-  inheritance.uptimeMs = millisecondsOf(Clock::now() - started_);
+  inheritance.uptimeMs = uptime().count();
   inheritance.upgrades = upgrades_;
   logger().notice("upgrading: executing " + options_.binary.string());
   service_.reloading("upgrading to " + options_.binary.string());

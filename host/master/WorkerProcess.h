@@ -40,7 +40,11 @@ class WorkerProcess {
 
   pid_t pid() const { return pid_; }
   const std::string &group() const { return group_; }
-  std::chrono::steady_clock::time_point started() const { return started_; }
+  // How long it has run (across a binary upgrade, for an adopted one).
+  std::chrono::milliseconds uptime() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started_);
+  }
 
   // Passes a copy of listener `name`'s socket; throws if the worker has gone.
   void passSocket(const std::string &name, int socket);

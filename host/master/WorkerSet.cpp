@@ -7,6 +7,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "config/ConfigLoader.h"
+
 namespace wharf::master {
 namespace {
 
@@ -26,17 +28,6 @@ std::string describeExit(int status) {
     return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
            strsignal(WTERMSIG(status)) + ")" + (WCOREDUMP(status) ? ", core dumped" : "");
   return "ended (status " + std::to_string(status) + ")";
-}
-
-std::string joined(const std::vector<std::string> &names) {
-  std::string text;
-  for (const auto &name : names) text += (text.empty() ? "" : ", ") + name;
-  return text;
-}
-
-template <typename Duration>
-long long millisecondsOf(Duration duration) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(duration).count();
 }
 
 // Returns how it ended (it may have died before the kill).
@@ -177,10 +168,9 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
 bool WorkerSet::reaped(pid_t pid, int status) {
   for (auto &slot : slots_) {
     if (!slot.process || slot.process->pid() != pid) continue;
-    auto uptime = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() -
-                                                                        slot.process->started());
+    auto uptime = slot.process->uptime();
     std::string what = "worker " + std::to_string(pid) + " (" + groups_[slot.group].name +
-                       ", serving " + joined(groups_[slot.group].listeners) + ") " +
+                       ", serving " + config::joined(groups_[slot.group].listeners) + ") " +
                        describeExit(status);
     slot.process.reset();
     if (retired_) {
@@ -271,7 +261,7 @@ void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Objec
     entry->set("state", std::string(slot.process ? state : "replacing"));
     if (slot.process) {
       entry->set("pid", static_cast<int>(slot.process->pid()));
-      entry->set("uptime_ms", millisecondsOf(Clock::now() - slot.process->started()));
+      entry->set("uptime_ms", static_cast<int64_t>(slot.process->uptime().count()));
       try {
         Poco::JSON::Object request;
         request.set("command", std::string("status"));

@@ -95,11 +95,11 @@ void Worker::prepare(const Poco::JSON::Object &request) {
   answerMaster();  // before the answer, too: once the master says "ready", every thread runs
 }
 
-std::vector<std::string> Worker::reload(const Poco::JSON::Object *request, bool pluginsOnly) {
+std::vector<std::string> Worker::reload(const Poco::JSON::Object *request) {
   std::lock_guard lock(mutex_);
   try {
     if (stopping_) throw std::runtime_error("the worker is stopping");
-    config::Config next = pluginsOnly ? config_ : configIn(*request);
+    config::Config next = request ? configIn(*request) : config_;
     auto changes = listeners_.reload(
         next, plugins_, drainLimitsOf(next.host),
         [this](const config::ListenerConfig &config) { return socketFor(config); });
@@ -139,7 +139,7 @@ void Worker::answerMaster() {
   };
   requests["reload"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
-    for (const auto &change : reload(&request, false)) changes->add(change);
+    for (const auto &change : reload(&request)) changes->add(change);
     reply.set("changes", changes);
   };
   requests["retire"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
@@ -155,7 +155,7 @@ void Worker::serveUntilStopped() {
     if (signal == 0 && pluginsChanged_.exchange(false)) {
       logger().notice("a plugin file was replaced: reloading plugins");
       try {
-        reload(nullptr, true);
+        reload(nullptr);
       } catch (const std::exception &) {
         // logged by reload(); the old state keeps serving
       }

@@ -40,9 +40,10 @@ class Worker {
   // THREAD: main, before any thread. The "serve" request: config, privilege
   // drop, plugins, listeners bound and started; throws on the first error.
   void prepare(const Poco::JSON::Object &request);
-  // THREAD: the link's. The "reload" request (or, for pluginsOnly, the
-  // current config again): applied whole, or throws with nothing changed.
-  std::vector<std::string> reload(const Poco::JSON::Object *request, bool pluginsOnly);
+  // THREAD: the link's, or main's for a replaced plugin file. The "reload"
+  // request (null: the current config again, for the plugin files):
+  // applied whole, or throws with nothing changed.
+  std::vector<std::string> reload(const Poco::JSON::Object *request);
   void reportStatus(Poco::JSON::Object &reply);
   // The link's thread answers the master's requests from now on.
   void answerMaster();
