@@ -9,16 +9,11 @@ import threading
 import time
 
 from clients import receive_exactly, receive_until_closed, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import Wharfd, WharfTestCase, children_of, free_port, test_plugin
 
 
 def helper_pid(server):
     return int(server.log().split("fork helper process ")[1].split()[0])
-
-
-def children_of(pid):
-    with open(f"/proc/{pid}/task/{pid}/children") as listing:
-        return listing.read().split()
 
 
 class ForkMode(WharfTestCase):

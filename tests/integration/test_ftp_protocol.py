@@ -209,26 +209,25 @@ class FtpProtocol(WharfTestCase):
         self.assertEqual(sha256(self.ftp_server.read("home/alice/app.bin")), sha256(self.big))
         ftp.quit()
 
+    @staticmethod
+    def raw_download(ftp, name):
+        """RETR's bytes as the server sent them (retrlines would convert them)."""
+        connection = ftp.transfercmd(f"RETR {name}")
+        wire = bytearray()
+        while chunk := connection.recv(100):
+            wire += chunk
+        connection.close()
+        ftp.voidresp()
+        return bytes(wire)
+
     def test_ascii_mode_converts_line_ends(self):
         ftp = self.alice()
         self.ftp_server.put("home/alice/unix.txt", b"one\ntwo\n")
         ftp.sendcmd("TYPE A")
-        connection = ftp.transfercmd("RETR unix.txt")
-        wire = bytearray()
-        while chunk := connection.recv(100):
-            wire += chunk
-        connection.close()
-        ftp.voidresp()
-        self.assertEqual(bytes(wire), b"one\r\ntwo\r\n")
+        self.assertEqual(self.raw_download(ftp, "unix.txt"), b"one\r\ntwo\r\n")
         # A CRLF already in the file is sent as it is, never as CR CR LF.
         self.ftp_server.put("home/alice/mixed.txt", b"ab\r\ncd\r\nlone\rcr\nend\n")
-        connection = ftp.transfercmd("RETR mixed.txt")
-        wire = bytearray()
-        while chunk := connection.recv(100):
-            wire += chunk
-        connection.close()
-        ftp.voidresp()
-        self.assertEqual(bytes(wire), b"ab\r\ncd\r\nlone\rcr\r\nend\r\n")
+        self.assertEqual(self.raw_download(ftp, "mixed.txt"), b"ab\r\ncd\r\nlone\rcr\r\nend\r\n")
         ftp.storlines("STOR dos.txt", io.BytesIO(b"a\r\nb\r\n"))
         self.assertEqual(self.ftp_server.read("home/alice/dos.txt"), b"a\nb\n")
         connection = ftp.transfercmd("STOR lone.txt")  # raw: storlines would rewrite the CR

@@ -4,23 +4,12 @@ the accept rate. A refused session is closed at once, logged, and counted
 by reason in `wharfctl status --json`."""
 
 import json
-import os
 import socket
 import subprocess
 import time
 
 from clients import DatagramClient, receive_exactly, receive_until_closed
-from wharf_harness import WHARFD, WharfTestCase, free_port
-
-WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
-
-
-def cpu_seconds(pid):
-    """User plus system CPU time the process has used so far."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
+from wharf_harness import WHARFCTL, WharfTestCase, cpu_seconds, free_port
 
 def connect_from(source, port):
     """A TCP connection to 127.0.0.1:port from the loopback address `source`."""

@@ -13,15 +13,13 @@ import re
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
 
 from clients import DatagramClient, receive_exactly, stream_connect
-from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin
+from wharf_harness import WharfTestCase, Wharfd, free_port, test_plugin
 
-WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 WAIT = 30  # seconds: a bound for events, never a measured time
 
 
@@ -68,8 +66,7 @@ class Reloading(WharfTestCase):
         return directory
 
     def ctl(self, *arguments):
-        return subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"), *arguments],
-                              capture_output=True, text=True, timeout=60)
+        return self.server.ctl(*arguments)
 
     def reload(self):
         result = self.ctl("reload")

@@ -12,15 +12,14 @@ import random
 import shutil
 import signal
 import socket
-import subprocess
 import threading
 import time
 
 from clients import Traffic, receive_exactly, stream_connect
 from ftp_fixture import FtpServer
-from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin
+from wharf_harness import (WHARFD, WharfTestCase, Wharfd, children_of, cpu_seconds, free_port,
+                           test_plugin)
 
-WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 WHARFD_NEXT = os.environ["WHARFD_NEXT"]
 WAIT = 30  # seconds: a bound for events, never a measured time
 
@@ -31,14 +30,6 @@ def uid_of(pid):
             if line.startswith("Uid:"):
                 return int(line.split()[2])  # effective
     raise AssertionError(f"no Uid line for {pid}")
-
-
-def children_of(pid):
-    try:
-        with open(f"/proc/{pid}/task/{pid}/children") as listing:
-            return [int(child) for child in listing.read().split()]
-    except FileNotFoundError:
-        return []
 
 
 def gone(pid):
@@ -74,12 +65,6 @@ def capabilities(pid, kind):
 CAP_SETGID, CAP_SETUID, CAP_NET_BIND_SERVICE, CAP_KILL, CAP_DAC_READ_SEARCH = 6, 7, 10, 5, 2
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def echoes(address, message=b"hello"):
     with stream_connect("tcp", address) as session:
         session.sendall(message)
@@ -105,8 +90,7 @@ class Workers(WharfTestCase):
         return self.server.start()
 
     def ctl(self, *arguments):
-        return subprocess.run([WHARFCTL, "--admin", self.server.path("admin.sock"), *arguments],
-                              capture_output=True, text=True, timeout=180)
+        return self.server.ctl(*arguments, timeout=180)  # an upgrade may take a while
 
     def status(self):
         result = self.ctl("status", "--json")

@@ -14,6 +14,7 @@ import time
 import unittest
 
 WHARFD = os.environ["WHARFD"]
+WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 PLUGIN_DIR = os.environ["WHARF_PLUGIN_DIR"]
 TEST_PLUGIN_DIR = os.environ.get("WHARF_TEST_PLUGIN_DIR", "")
 
@@ -34,6 +35,22 @@ def free_port(family=socket.AF_INET):
                 continue
             return port
     raise RuntimeError("no free port")
+
+
+def children_of(pid):
+    """The process ids of `pid`'s children now."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as listing:
+            return [int(child) for child in listing.read().split()]
+    except FileNotFoundError:
+        return []
+
+
+def cpu_seconds(pid):
+    """User plus system CPU time the process has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def test_plugin(name):
@@ -111,14 +128,17 @@ class Wharfd:
                 raise AssertionError(f"no log line matches {pattern!r}:\n{self.log()}")
             time.sleep(0.01)
 
+    def ctl(self, *arguments, timeout=60):
+        """wharfctl on this wharfd's control socket ([host] admin = admin.sock)."""
+        return subprocess.run([WHARFCTL, "--admin", self.path("admin.sock"), *arguments],
+                              capture_output=True, text=True, timeout=timeout)
+
     def signal(self, signum):
         self.process.send_signal(signum)
 
     def worker_pids(self):
         """The worker processes the master has now (the master's children)."""
-        pid = self.process.pid
-        with open(f"/proc/{pid}/task/{pid}/children") as listing:
-            return [int(child) for child in listing.read().split()]
+        return children_of(self.process.pid)
 
     def worker_pid(self):
         """The one worker of a single-worker wharfd."""
