@@ -42,6 +42,13 @@ struct ForkSettings {
   size_t maxChildren = 64;
 };
 
+// mode = reactor: above this many bytes queued for a session's peer, the loop
+// stops reading that session until the queue drains (a peer that sends and
+// never reads cannot grow wharfd's memory).
+struct ReactorSettings {
+  size_t outputHighWater = 1 << 20;
+};
+
 struct ListenerConfig {
   std::string name;                   // "echo-tcp" for [listener.echo-tcp]
   net::Endpoint endpoint;             // transport + listen
@@ -53,6 +60,7 @@ struct ListenerConfig {
   ListenerLimits limits;
   PoolSettings pool;
   ForkSettings fork;
+  ReactorSettings reactor;
   bool isolate = false;  // served by worker processes of its own
   int line = 0;          // of the section header, for messages
 

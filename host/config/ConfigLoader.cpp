@@ -205,6 +205,8 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.pool.workers = reader.count("workers", 1).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue").value_or(listener.pool.queue);
   listener.fork.maxChildren = reader.count("max_children", 1).value_or(listener.fork.maxChildren);
+  listener.reactor.outputHighWater =
+      reader.count("output_high_water", 4096).value_or(listener.reactor.outputHighWater);
   listener.isolate = reader.flag("isolate").value_or(false);
 
   for (const auto &entry : section.entries)

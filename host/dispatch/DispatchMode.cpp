@@ -21,7 +21,7 @@ const std::array<DispatchMode, 5> kModes{{
     {"thread", true, WHARF_CAP_CONCURRENT, false, make<ThreadDispatcher>, {}},
     {"pool", true, WHARF_CAP_CONCURRENT, false, make<PoolDispatcher>, {"workers", "queue"}},
     {"fork", true, WHARF_CAP_FORK_SAFE, true, make<ForkDispatcher>, {"max_children"}},
-    {"reactor", false, 0, false, make<ReactorDispatcher>, {}},
+    {"reactor", false, 0, false, make<ReactorDispatcher>, {"output_high_water"}},
 }};
 
 }  // namespace

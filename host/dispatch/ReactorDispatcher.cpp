@@ -36,7 +36,8 @@ class ReactorDispatcher::Connection : public net::IoHandler {
       : owner_(owner),
         ticket_(std::move(ticket)),
         generation_(std::move(generation)),
-        session_(generation_->instance(), std::move(socket), peer),
+        session_(generation_->instance(), std::move(socket), peer,
+                 owner.context_.config.reactor.outputHighWater),
         registered_(generation_->live(), session_) {}
 
   bool open() {

@@ -15,9 +15,10 @@ constexpr int kReadsPerEvent = 4;
 }  // namespace
 
 ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                               const net::SocketAddress &peer)
+                               const net::SocketAddress &peer, size_t outputHighWater)
     : Session(instance, peer),
       connection_(std::move(connection)),
+      outputHighWater_(outputHighWater),
       lastInput_(std::chrono::steady_clock::now()) {}
 
 ReactorSession::~ReactorSession() {
@@ -39,8 +40,12 @@ bool ReactorSession::open() {
 
 uint32_t ReactorSession::wantedEvents() const {
   uint32_t events = pendingOutput() > 0 ? static_cast<uint32_t>(EPOLLOUT) : 0u;
-  if (!peerClosed_ && !closeRequested()) events |= EPOLLIN | EPOLLRDHUP;
+  if (wantsInput()) events |= EPOLLIN | EPOLLRDHUP;
   return events;
+}
+
+bool ReactorSession::wantsInput() const {
+  return !peerClosed_ && !closeRequested() && pendingOutput() < outputHighWater_;
 }
 
 void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {
@@ -55,7 +60,7 @@ void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) 
 
 void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
   const wharf_plugin &hooks = instance().hooks();
-  for (int reads = 0; reads < kReadsPerEvent && !finished_ && !closeRequested(); ++reads) {
+  for (int reads = 0; reads < kReadsPerEvent && !finished_ && wantsInput(); ++reads) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got > 0) {
       lastInput_ = std::chrono::steady_clock::now();

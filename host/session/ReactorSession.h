@@ -16,7 +16,7 @@ namespace wharf::session {
 class ReactorSession : public Session {
  public:
   ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                 const net::SocketAddress &peer);
+                 const net::SocketAddress &peer, size_t outputHighWater);
   ~ReactorSession() override;  // on_session_close, if it opened
 
   // on_session_open; false: the session ends at once.
@@ -39,8 +39,10 @@ class ReactorSession : public Session {
   void flush();
   bool hookSucceeded(wharf_status status, const char *hook);
   void finishIfDone();
+  bool wantsInput() const;
 
   net::FileDescriptor connection_;
+  const size_t outputHighWater_;
   std::string output_;
   size_t outputSent_ = 0;
   void *state_ = nullptr;
