@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -17,24 +18,14 @@
 namespace wharf::control {
 namespace {
 
-constexpr size_t kMaxRequest = 64 * 1024;
+constexpr auto kTick = std::chrono::milliseconds(250);
+// Accepts per readiness event: evicted connections leave on their next event,
+// so a burst cannot outgrow kMaxConnections by more than this.
+constexpr int kAcceptsPerEvent = 32;
 
 [[noreturn]] void fail(const std::filesystem::path &path, const std::string &what) {
   throw std::runtime_error("admin socket " + path.string() + ": " + what + ": " +
                            std::strerror(errno));
-}
-
-// Reads one line (or until the peer half-closes), at most kMaxRequest bytes.
-std::string readRequest(int connection) {
-  std::string request;
-  char buffer[4096];
-  while (request.size() < kMaxRequest && request.find('\n') == std::string::npos) {
-    ssize_t got = ::recv(connection, buffer, sizeof buffer, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    request.append(buffer, static_cast<size_t>(got));
-  }
-  return request.substr(0, request.find('\n'));
 }
 
 }  // namespace
@@ -61,34 +52,76 @@ AdminServer::AdminServer(const std::filesystem::path &path, std::map<std::string
 }
 
 AdminServer::~AdminServer() {
-  stop_.request();
+  stopping_ = true;
+  loop_.wake();
   if (thread_.joinable()) thread_.join();
   ::unlink(path_.c_str());
 }
 
 void AdminServer::serve() noexcept {
-  while (stop_.waitReadable(socket_.fd())) {
-    net::FileDescriptor connection(::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
-    if (!connection.valid()) continue;
-    timeval timeout{5, 0};  // a stalled client must not hold the control socket
-    ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(connection.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+  loop_.watch(socket_.fd(), EPOLLIN, this);
+  for (;;) {
     try {
-      answer(connection.fd());
+      loop_.run([this] { return !stopping_; }, kTick, [this] { closeExpired(); });
+      return;
     } catch (const std::exception &error) {
-      Poco::Logger::get("admin").error(std::string("control request failed: ") + error.what());
+      Poco::Logger::get("admin").error(std::string("control socket loop: ") + error.what());
     }
   }
 }
 
-void AdminServer::answer(int connection) {
-  std::string text = reply(readRequest(connection)) + "\n";
-  for (size_t sent = 0; sent < text.size();) {
-    ssize_t put = ::send(connection, text.data() + sent, text.size() - sent, MSG_NOSIGNAL);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) return;
-    sent += static_cast<size_t>(put);
+void AdminServer::onEvents(uint32_t) {
+  for (int i = 0; i < kAcceptsPerEvent; ++i) {
+    net::FileDescriptor socket(
+        ::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
+    if (!socket.valid()) {
+      if (errno == EMFILE || errno == ENFILE) pauseAccepting();
+      return;
+    }
+    if (connections_.size() >= kMaxConnections) evictOldest();
+    auto connection = std::make_unique<AdminConnection>(
+        loop_, std::move(socket), AdminConnection::Clock::now() + kRequestDeadline,
+        [this](const std::string &request) { return reply(request); },
+        [this](AdminConnection *done) { remove(done); });
+    AdminConnection *raw = connection.get();
+    loop_.watch(raw->fd(), EPOLLIN, raw);
+    connections_.emplace(raw, std::move(connection));
   }
+}
+
+// Out of descriptors, the listening socket stays readable: it is unwatched
+// until the next tick rather than spun on; connections wait in the backlog.
+void AdminServer::pauseAccepting() {
+  if (acceptPaused_) return;
+  loop_.unwatch(socket_.fd());
+  acceptPaused_ = true;
+}
+
+void AdminServer::evictOldest() {
+  AdminConnection *oldest = nullptr;
+  for (const auto &[raw, connection] : connections_)
+    if (!raw->evicted() && (!oldest || raw->deadline() < oldest->deadline())) oldest = raw;
+  if (oldest) oldest->evict();
+}
+
+void AdminServer::closeExpired() {
+  if (acceptPaused_) {
+    acceptPaused_ = false;
+    loop_.watch(socket_.fd(), EPOLLIN, this);
+  }
+  auto now = AdminConnection::Clock::now();
+  for (auto it = connections_.begin(); it != connections_.end();)
+    if (it->second->deadline() <= now) {
+      loop_.unwatch(it->second->fd());
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+}
+
+void AdminServer::remove(AdminConnection *connection) {
+  loop_.unwatch(connection->fd());
+  connections_.erase(connection);
 }
 
 std::string AdminServer::reply(const std::string &request) {

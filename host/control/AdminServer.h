@@ -1,23 +1,33 @@
 // Internal. The control socket wharfctl talks to: a unix stream socket (mode
-// 0600) served by one thread. One request per connection: a JSON object
-// {"command": "..."} on one line; one JSON reply {"ok": true|false, ...}.
+// 0600) served by one event-loop thread. One request per connection: a JSON
+// object {"command": "..."} on one line; one JSON reply {"ok": true|false,
+// ...}. Connections are served side by side, each within kRequestDeadline,
+// at most kMaxConnections at once (a new one evicts the oldest), so idle or
+// dripping clients cannot keep `wharfctl` waiting.
 #pragma once
 
 #include <Poco/JSON/Object.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
+#include "control/AdminConnection.h"
+#include "net/EventLoop.h"
 #include "net/FileDescriptor.h"
-#include "net/StopSignal.h"
 
 namespace wharf::control {
 
-class AdminServer {
+class AdminServer : private net::IoHandler {
  public:
+  static constexpr size_t kMaxConnections = 512;
+  static constexpr auto kRequestDeadline = std::chrono::seconds(10);
+
   // Answers a request: fills `reply`, or throws std::runtime_error (sent
   // back as {"ok": false, "error": what()}).
   using Handler = std::function<void(const Poco::JSON::Object &request, Poco::JSON::Object &reply)>;
@@ -30,13 +40,20 @@ class AdminServer {
 
  private:
   void serve() noexcept;
-  void answer(int connection);
+  void onEvents(uint32_t events) override;  // the listening socket: accept
+  void pauseAccepting();
+  void evictOldest();
+  void closeExpired();
+  void remove(AdminConnection *connection);
   std::string reply(const std::string &request);
 
   std::filesystem::path path_;
   std::map<std::string, Handler> commands_;
   net::FileDescriptor socket_;
-  net::StopSignal stop_;
+  net::EventLoop loop_;
+  std::map<AdminConnection *, std::unique_ptr<AdminConnection>> connections_;
+  bool acceptPaused_ = false;
+  std::atomic<bool> stopping_ = false;
   std::thread thread_;
 };
 

@@ -2,11 +2,13 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <sstream>
@@ -23,8 +25,9 @@ constexpr int kExitFailed = 1;  // wharfd answered with an error, or could not b
 constexpr int kExitUsage = 2;
 
 constexpr const char *kUsage =
-    "usage: wharfctl [--admin PATH] COMMAND\n"
-    "  --admin PATH   wharfd's control socket ([host] admin; default /run/wharf/admin.sock)\n"
+    "usage: wharfctl [--admin PATH] [--timeout SECONDS] COMMAND\n"
+    "  --admin PATH        wharfd's control socket ([host] admin; default /run/wharf/admin.sock)\n"
+    "  --timeout SECONDS   how long to wait for wharfd's answer (default 10)\n"
     "commands:\n"
     "  status [--json]   listeners, plugins and session counts\n"
     "  stop              stop accepting, let sessions finish, exit (as SIGTERM)\n"
@@ -35,8 +38,27 @@ constexpr const char *kUsage =
 // How long `upgrade` waits for the new binary's workers to serve.
 constexpr auto kUpgradeTimeout = std::chrono::seconds(120);
 
-// Sends one request line; returns the reply line. Throws std::runtime_error.
-std::string askWharfd(const std::string &path, const std::string &request) {
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void timedOut(std::chrono::seconds timeout) {
+  throw std::runtime_error("no answer from wharfd within " + std::to_string(timeout.count()) +
+                           " s (--timeout); it may still be carrying out the request");
+}
+
+// The time left until `deadline` as a socket timeout (never zero: that
+// would mean no timeout). Throws once the deadline has passed.
+timeval timeLeft(Clock::time_point deadline, std::chrono::seconds timeout) {
+  auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+  if (left.count() <= 0) timedOut(timeout);
+  return timeval{static_cast<time_t>(left.count() / 1000000),
+                 static_cast<suseconds_t>(left.count() % 1000000)};
+}
+
+// Sends one request line; returns the reply line, all within `timeout`.
+// Throws std::runtime_error.
+std::string askWharfd(const std::string &path, const std::string &request,
+                      std::chrono::seconds timeout) {
+  auto deadline = Clock::now() + timeout;
   sockaddr_un address{};
   if (path.size() >= sizeof address.sun_path) throw std::runtime_error(path + ": path too long");
   address.sun_family = AF_UNIX;
@@ -47,37 +69,52 @@ std::string askWharfd(const std::string &path, const std::string &request) {
     int fd;
     ~Closer() { ::close(fd); }
   } closer{fd};
-  if (::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0)
+  auto limit = [&](int option) {
+    timeval left = timeLeft(deadline, timeout);
+    ::setsockopt(fd, SOL_SOCKET, option, &left, sizeof left);
+  };
+  limit(SO_SNDTIMEO);  // a unix connect waits on a full backlog this long
+  if (::connect(fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+    if (errno == EAGAIN) timedOut(timeout);
     throw std::runtime_error("cannot reach wharfd at " + path + ": " + std::strerror(errno));
+  }
   std::string line = request + "\n";
+  limit(SO_SNDTIMEO);
   if (::send(fd, line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size()))
     throw std::runtime_error(std::string("send: ") + std::strerror(errno));
   std::string reply;
   char buffer[4096];
-  for (ssize_t got; (got = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+  for (;;) {
+    limit(SO_RCVTIMEO);
+    ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) timedOut(timeout);
+    if (got <= 0) break;
     reply.append(buffer, static_cast<size_t>(got));
+  }
   if (reply.empty()) throw std::runtime_error("wharfd closed the control connection");
   return reply;
 }
 
-Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &command) {
+Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &command,
+                                   std::chrono::seconds timeout) {
   Poco::JSON::Object request;
   request.set("command", command);
   std::ostringstream requestText;
   request.stringify(requestText);
-  std::string replyText = askWharfd(admin, requestText.str());
+  std::string replyText = askWharfd(admin, requestText.str(), timeout);
   return Poco::JSON::Parser().parse(replyText).extract<Poco::JSON::Object::Ptr>();
 }
 
 // After an accepted upgrade: the master re-executes itself (its control
 // socket is away for a moment), then reports the upgrade's result in status.
-int awaitUpgrade(const std::string &admin, uint64_t before) {
+int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + kUpgradeTimeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Poco::JSON::Object::Ptr status;
     try {
-      status = askCommand(admin, "status");
+      status = askCommand(admin, "status", timeout);
     } catch (const std::exception &) {
       continue;  // between the two binaries
     }
@@ -105,11 +142,19 @@ int awaitUpgrade(const std::string &admin, uint64_t before) {
 int main(int argc, char **argv) {
   std::string admin = "/run/wharf/admin.sock";
   std::string command;
+  std::chrono::seconds timeout(10);
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view argument = argv[i];
     if (argument == "--admin" && i + 1 < argc) {
       admin = argv[++i];
+    } else if (argument == "--timeout" && i + 1 < argc) {
+      long seconds = std::strtol(argv[++i], nullptr, 10);
+      if (seconds < 1 || seconds > 3600) {
+        std::cerr << "wharfctl: --timeout takes whole seconds from 1 to 3600\n";
+        return kExitUsage;
+      }
+      timeout = std::chrono::seconds(seconds);
     } else if (argument == "--json") {
       json = true;
     } else if (argument == "--help" || argument == "-h") {
@@ -129,13 +174,14 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   try {
-    auto reply = askCommand(admin, command);
+    auto reply = askCommand(admin, command, timeout);
     if (!reply->optValue<bool>("ok", false)) {
       std::cerr << "wharfctl: " << reply->optValue<std::string>("error", "request failed") << "\n";
       return kExitFailed;
     }
     reply->remove("ok");
-    if (command == "upgrade") return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"));
+    if (command == "upgrade")
+      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout);
     if (command == "status" && !json) {
       wharf::ctl::printStatusTable(*reply, std::cout);
     } else if (command == "status") {

@@ -1,12 +1,15 @@
 """wharfctl against a running wharfd: status as a table and as JSON (with live
-session counts), stop, the 0600 control socket, and errors for malformed
-requests, and a reload that changes nothing."""
+session counts), stop, the 0600 control socket, errors for malformed
+requests, a reload that changes nothing, and a control socket that idle and
+dripping clients cannot hold (with wharfctl's --timeout)."""
 
 import json
 import os
 import socket
 import stat
 import subprocess
+import threading
+import time
 
 from clients import receive_exactly, stream_connect
 from wharf_harness import WHARFD, WharfTestCase, free_port
@@ -105,3 +108,69 @@ class Wharfctl(WharfTestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("cannot reach wharfd at", result.stderr)
         self.assertEqual(self.ctl("dance").returncode, 2)
+
+    def test_idle_and_dripping_clients_do_not_hold_the_control_socket(self):
+        idle = []
+        self.addCleanup(lambda: [client.close() for client in idle])
+        for _ in range(300):
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(self.admin)
+            idle.append(client)
+        stop = threading.Event()
+
+        def drip():
+            with socket.socket(socket.AF_UNIX) as client:
+                client.connect(self.admin)
+                while not stop.wait(0.5):
+                    try:
+                        client.sendall(b" ")
+                    except OSError:
+                        return
+
+        drippers = [threading.Thread(target=drip) for _ in range(20)]
+        for dripper in drippers:
+            dripper.start()
+        try:
+            # Each answers within wharfctl's default 10 s timeout (before, each
+            # waited its turn behind every idle client's 5 s).
+            for command in ("status", "reload", "status"):
+                result = self.ctl(command)
+                self.assertEqual(result.returncode, 0, result.stderr)
+        finally:
+            stop.set()
+            for dripper in drippers:
+                dripper.join()
+        # The oldest idle client is closed at its request deadline (10 s).
+        idle[0].settimeout(60)
+        self.assertEqual(idle[0].recv(1), b"")
+        self.assertStops(self.server)
+
+    def test_more_clients_than_the_bound_evict_the_oldest(self):
+        idle = []
+        self.addCleanup(lambda: [client.close() for client in idle])
+        for _ in range(600):  # AdminServer::kMaxConnections is 512
+            client = socket.socket(socket.AF_UNIX)
+            client.connect(self.admin)
+            idle.append(client)
+        result = self.ctl("status")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        idle[0].settimeout(60)
+        self.assertEqual(idle[0].recv(1), b"")  # evicted, long before its deadline
+        self.assertStops(self.server)
+
+    def test_timeout_when_nothing_answers(self):
+        self.assertStops(self.server)
+        silent = socket.socket(socket.AF_UNIX)
+        self.addCleanup(silent.close)
+        path = self.server.path("silent.sock")
+        silent.bind(path)
+        silent.listen(1)
+        started = time.monotonic()
+        result = subprocess.run([WHARFCTL, "--admin", path, "--timeout", "1", "status"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("no answer from wharfd within 1 s (--timeout)", result.stderr)
+        self.assertLess(time.monotonic() - started, 30)  # not the old endless wait
+        bad = subprocess.run([WHARFCTL, "--admin", path, "--timeout", "0", "status"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(bad.returncode, 2)

@@ -130,7 +130,8 @@ class Wharfd:
 
     def ctl(self, *arguments, timeout=60):
         """wharfctl on this wharfd's control socket ([host] admin = admin.sock)."""
-        return subprocess.run([WHARFCTL, "--admin", self.path("admin.sock"), *arguments],
+        return subprocess.run([WHARFCTL, "--admin", self.path("admin.sock"),
+                               "--timeout", str(timeout), *arguments],
                               capture_output=True, text=True, timeout=timeout)
 
     def signal(self, signum):
