@@ -21,7 +21,7 @@ bool sameLimits(const ListenerLimits &a, const ListenerLimits &b) {
 
 bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
   return name == other.name && endpoint.transport == other.endpoint.transport &&
-         endpoint.conflictsWith(other.endpoint) && mode == other.mode && backlog == other.backlog &&
+         endpoint.sameAddressAs(other.endpoint) && mode == other.mode && backlog == other.backlog &&
          sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
          reactor.outputHighWater == other.reactor.outputHighWater;

@@ -85,7 +85,17 @@ struct HostConfig {
   std::string group;          // and this group (empty: the user's own)
 };
 
-constexpr size_t kMaxWorkers = 256;
+// Upper bounds of counts, checked when the config is read (README, "Limits
+// and defaults").
+constexpr size_t kMaxWorkers = 256;               // [host] workers
+constexpr size_t kMaxListeners = 1024;            // [listener.*] sections
+constexpr size_t kMaxGenerationsBound = 64;       // [host] max_generations
+constexpr size_t kMaxSessionsBound = 1000000;     // max_connections, max_per_source
+constexpr size_t kMaxBacklog = 65535;             // backlog
+constexpr size_t kMaxPoolThreads = 4096;          // pool workers
+constexpr size_t kMaxQueue = 1000000;             // pool queue
+constexpr size_t kMaxChildrenBound = 4096;        // fork max_children
+constexpr size_t kMaxOutputHighWater = 1u << 30;  // reactor output_high_water
 
 struct Config {
   std::filesystem::path file;

@@ -4,8 +4,10 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
+#include <fstream>
 #include <set>
 #include <vector>
 
@@ -30,8 +32,8 @@ const std::set<std::string> kListenerKeys = {
 
 ListenerLimits readLimits(const SectionReader &reader, net::Transport transport) {
   ListenerLimits limits;
-  limits.maxConnections = reader.count("max_connections").value_or(0);
-  limits.maxPerSource = reader.count("max_per_source").value_or(0);
+  limits.maxConnections = reader.count("max_connections", 0, kMaxSessionsBound).value_or(0);
+  limits.maxPerSource = reader.count("max_per_source", 0, kMaxSessionsBound).value_or(0);
   limits.acceptRate = reader.rate("accept_rate").value_or(0);
   limits.idleTimeout = reader.duration("idle_timeout").value_or(limits.idleTimeout);
   limits.allow = reader.networks("allow");
@@ -39,10 +41,9 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport)
   if (net::isUnix(transport))
     for (const char *key : {"allow", "deny", "max_per_source"})
       if (reader.get(key)) reader.fail(key, "applies to tcp and udp only (unix peers have no IP)");
-  if (auto maxDatagram = reader.count("max_datagram", 1)) {
+  if (auto maxDatagram = reader.count("max_datagram", 1, 65507)) {
     if (net::isStream(transport))
       reader.fail("max_datagram", "applies to datagram transports only");
-    if (*maxDatagram > 65507) reader.fail("max_datagram", "at most 65507 bytes");
     limits.maxDatagram = *maxDatagram;
   }
   return limits;
@@ -57,10 +58,7 @@ size_t coresAvailable() {
 size_t readWorkers(const SectionReader &reader) {
   const std::string *text = reader.get("workers");
   if (text && *text == "auto") return std::min(coresAvailable(), kMaxWorkers);
-  size_t workers = reader.count("workers", 1).value_or(1);
-  if (workers > kMaxWorkers)
-    reader.fail("workers", "at most " + std::to_string(kMaxWorkers) + " (or auto)");
-  return workers;
+  return reader.count("workers", 1, kMaxWorkers).value_or(1);
 }
 
 // A user and group must exist when the config is checked, not first when a
@@ -81,6 +79,44 @@ void readIdentity(const SectionReader &reader, HostConfig &host) {
       reader.fail("group", "no such group '" + *group + "'");
     host.group = *group;
   }
+}
+
+// A soft resource limit, or nullopt when unlimited.
+std::optional<rlim_t> softLimit(int resource) {
+  rlimit limit{};
+  if (::getrlimit(resource, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return std::nullopt;
+  return limit.rlim_cur;
+}
+
+// Threads and processes a mode starts at once must fit the process's limits
+// (ulimit -u, and for threads ulimit -v at one stack each), or the listener
+// would fail at start instead of here.
+void checkProcessLimits(const SectionReader &reader, const ListenerConfig &listener) {
+  auto [key, count] = listener.mode == "pool" ? std::pair{"workers", listener.pool.workers}
+                      : listener.mode == "fork"
+                          ? std::pair{"max_children", listener.fork.maxChildren}
+                          : std::pair{"", size_t{0}};
+  if (count == 0) return;
+  if (auto processes = softLimit(RLIMIT_NPROC); processes && count >= *processes)
+    reader.fail(key, std::to_string(count) + " is not below the process limit (ulimit -u: " +
+                         std::to_string(*processes) + ")");
+  auto space = softLimit(RLIMIT_AS);
+  if (!space || listener.mode != "pool") return;
+  rlim_t stack = softLimit(RLIMIT_STACK).value_or(2u << 20);  // glibc's thread stack size
+  if (static_cast<double>(count) * static_cast<double>(stack) > static_cast<double>(*space) / 2)
+    reader.fail(key, std::to_string(count) + " threads of " + std::to_string(stack >> 10) +
+                         " KiB stack need more than half the address space limit (ulimit -v: " +
+                         std::to_string(*space >> 10) + " KiB)");
+}
+
+// dlopen's own message for a text file is cryptic ("invalid ELF header"
+// without the config line): say it here, with file:line.
+bool looksLikeSharedLibrary(const std::filesystem::path &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  return in.read(magic, sizeof magic) && std::string(magic, 4) ==
+                                             "\x7f"
+                                             "ELF";
 }
 
 }  // namespace
@@ -108,6 +144,9 @@ Config ConfigLoader::build(const IniDocument &document) const {
     if (!section.name.starts_with(kListenerPrefix) || section.name == kListenerPrefix)
       throw ConfigError({document.file, section.line, section.name, ""},
                         "unknown section (expected [host] or [listener.NAME])");
+    if (config.listeners.size() == kMaxListeners)
+      throw ConfigError({document.file, section.line, section.name, ""},
+                        "more than " + std::to_string(kMaxListeners) + " listeners");
     ListenerConfig listener = buildListener(document, section, config.host);
     for (const auto &other : config.listeners)
       if (other.endpoint.conflictsWith(listener.endpoint))
@@ -144,7 +183,8 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   }
   host.shutdownTimeout = reader.duration("shutdown_timeout").value_or(host.shutdownTimeout);
   host.drainTimeout = reader.duration("drain_timeout").value_or(host.drainTimeout);
-  host.maxGenerations = reader.count("max_generations", 2).value_or(host.maxGenerations);
+  host.maxGenerations =
+      reader.count("max_generations", 2, kMaxGenerationsBound).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);
   host.workers = readWorkers(reader);
   readIdentity(reader, host);
@@ -197,17 +237,22 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   if (!std::filesystem::is_regular_file(listener.pluginPath, error))
     reader.fail("plugin", "plugin '" + listener.pluginName + "' not found: no file " +
                               listener.pluginPath.string());
+  if (!looksLikeSharedLibrary(listener.pluginPath))
+    reader.fail("plugin",
+                listener.pluginPath.string() + " is not a shared library (no ELF header)");
 
-  if (auto backlog = reader.count("backlog", 1))
-    listener.backlog =
-        static_cast<int>(std::min<size_t>(*backlog, 1u << 20));  // the kernel caps it
+  if (auto backlog = reader.count("backlog", 1, kMaxBacklog))
+    listener.backlog = static_cast<int>(*backlog);  // the kernel caps it at net.core.somaxconn
   listener.limits = readLimits(reader, *transport);
-  listener.pool.workers = reader.count("workers", 1).value_or(listener.pool.workers);
-  listener.pool.queue = reader.count("queue").value_or(listener.pool.queue);
-  listener.fork.maxChildren = reader.count("max_children", 1).value_or(listener.fork.maxChildren);
-  listener.reactor.outputHighWater =
-      reader.count("output_high_water", 4096).value_or(listener.reactor.outputHighWater);
+  listener.pool.workers =
+      reader.count("workers", 1, kMaxPoolThreads).value_or(listener.pool.workers);
+  listener.pool.queue = reader.count("queue", 0, kMaxQueue).value_or(listener.pool.queue);
+  listener.fork.maxChildren =
+      reader.count("max_children", 1, kMaxChildrenBound).value_or(listener.fork.maxChildren);
+  listener.reactor.outputHighWater = reader.count("output_high_water", 4096, kMaxOutputHighWater)
+                                         .value_or(listener.reactor.outputHighWater);
   listener.isolate = reader.flag("isolate").value_or(false);
+  checkProcessLimits(reader, listener);
 
   for (const auto &entry : section.entries)
     if (entry.key.starts_with(kOptionPrefix))

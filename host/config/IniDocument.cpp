@@ -10,6 +10,8 @@
 namespace wharf::config {
 namespace {
 
+const std::string kByteOrderMark = "\xEF\xBB\xBF";
+
 // A comment starts a line with ';' or '#', or follows whitespace inside a line.
 std::string stripComment(const std::string &line) {
   for (size_t i = 0; i < line.size(); ++i) {
@@ -22,9 +24,14 @@ std::string stripComment(const std::string &line) {
 }  // namespace
 
 const IniEntry *IniSection::find(const std::string &key) const {
-  for (const auto &entry : entries)
-    if (entry.key == key) return &entry;
-  return nullptr;
+  auto position = positions_.find(key);
+  return position == positions_.end() ? nullptr : &entries[position->second];
+}
+
+bool IniSection::add(IniEntry entry) {
+  if (!positions_.emplace(entry.key, entries.size()).second) return false;
+  entries.push_back(std::move(entry));
+  return true;
 }
 
 IniDocument IniDocument::read(const std::filesystem::path &file) {
@@ -41,7 +48,10 @@ std::string IniDocument::readText(const std::filesystem::path &file) {
 
 IniDocument IniDocument::parse(const std::filesystem::path &file, const std::string &text) {
   IniDocument document{file, {}};
-  std::istringstream in(text);
+  // A UTF-8 byte order mark, as some Windows editors write, is not text.
+  std::istringstream in(text.starts_with(kByteOrderMark) ? text.substr(kByteOrderMark.size())
+                                                         : text);
+  std::unordered_map<std::string, int> sectionLines;
   std::string raw;
   for (int number = 1; std::getline(in, raw); ++number) {
     std::string line = Poco::trim(stripComment(raw));
@@ -49,11 +59,11 @@ IniDocument IniDocument::parse(const std::filesystem::path &file, const std::str
     if (line.front() == '[') {
       if (line.back() != ']') throw ConfigError({file, number, "", ""}, "unterminated section");
       std::string name = Poco::trim(line.substr(1, line.size() - 2));
-      for (const auto &section : document.sections)
-        if (section.name == name)
-          throw ConfigError({file, number, name, ""}, "duplicate section (first at line " +
-                                                          std::to_string(section.line) + ")");
-      document.sections.push_back({name, number, {}});
+      auto [first, added] = sectionLines.emplace(name, number);
+      if (!added)
+        throw ConfigError({file, number, name, ""}, "duplicate section (first at line " +
+                                                        std::to_string(first->second) + ")");
+      document.sections.emplace_back(name, number);
       continue;
     }
     size_t equals = line.find('=');
@@ -64,10 +74,10 @@ IniDocument IniDocument::parse(const std::filesystem::path &file, const std::str
     IniSection &section = document.sections.back();
     std::string key = Poco::trim(line.substr(0, equals));
     if (key.empty()) throw ConfigError({file, number, section.name, ""}, "empty key");
-    if (const IniEntry *first = section.find(key))
-      throw ConfigError({file, number, section.name, key},
-                        "duplicate key (first at line " + std::to_string(first->line) + ")");
-    section.entries.push_back({key, Poco::trim(line.substr(equals + 1)), number});
+    if (!section.add({key, Poco::trim(line.substr(equals + 1)), number}))
+      throw ConfigError(
+          {file, number, section.name, key},
+          "duplicate key (first at line " + std::to_string(section.find(key)->line) + ")");
   }
   return document;
 }

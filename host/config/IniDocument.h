@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace wharf::config {
@@ -19,12 +20,20 @@ struct IniEntry {
   int line = 0;
 };
 
-struct IniSection {
+class IniSection {
+ public:
+  IniSection(std::string name, int line) : name(std::move(name)), line(line) {}
+
   std::string name;
   int line = 0;
-  std::vector<IniEntry> entries;
+  std::vector<IniEntry> entries;  // in file order; add() appends
 
   const IniEntry *find(const std::string &key) const;
+  // Appends; false (nothing added) if the key is already there.
+  bool add(IniEntry entry);
+
+ private:
+  std::unordered_map<std::string, size_t> positions_;  // key -> index in entries
 };
 
 struct IniDocument {

@@ -37,13 +37,15 @@ std::filesystem::path SectionReader::path(const std::string &value) const {
   return path.lexically_normal();
 }
 
-std::optional<size_t> SectionReader::count(const std::string &key, size_t minimum) const {
+std::optional<size_t> SectionReader::count(const std::string &key, size_t minimum,
+                                           size_t maximum) const {
   const std::string *value = get(key);
   if (value == nullptr) return std::nullopt;
   Poco::UInt64 number = 0;
-  if (!Poco::NumberParser::tryParseUnsigned64(*value, number) || number < minimum)
-    fail(key, "'" + *value + "' is not a whole number" +
-                  (minimum > 0 ? " >= " + std::to_string(minimum) : ""));
+  if (!Poco::NumberParser::tryParseUnsigned64(*value, number) || number < minimum ||
+      number > maximum)
+    fail(key, "'" + *value + "' is not a whole number from " + std::to_string(minimum) + " to " +
+                  std::to_string(maximum));
   return static_cast<size_t>(number);
 }
 
@@ -71,7 +73,13 @@ std::optional<std::chrono::milliseconds> SectionReader::duration(const std::stri
   double amount = 0;
   if (!Poco::NumberParser::tryParseFloat(number, amount) || amount < 0 || !std::isfinite(amount))
     fail(key, "'" + *value + "' is not a duration (e.g. 30, 30s, 500ms, 2m, 1h)");
-  return std::chrono::milliseconds(static_cast<int64_t>(amount * unit));
+  double milliseconds = amount * unit;
+  if (milliseconds >
+      static_cast<double>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(kMaxDuration).count()))
+    fail(key, "'" + *value + "' is longer than the maximum " +
+                  std::to_string(kMaxDuration.count()) + "h");
+  return std::chrono::milliseconds(static_cast<int64_t>(milliseconds));
 }
 
 std::optional<double> SectionReader::rate(const std::string &key) const {

@@ -14,6 +14,10 @@
 
 namespace wharf::config {
 
+// Every duration key's upper bound: long enough for any timeout, short enough
+// that adding it to a clock reading cannot overflow.
+constexpr std::chrono::hours kMaxDuration{24 * 7};
+
 class SectionReader {
  public:
   SectionReader(const IniDocument &document, const IniSection &section)
@@ -25,11 +29,11 @@ class SectionReader {
   const std::string &require(const std::string &key) const;
   // Relative paths resolve against the config file's folder.
   std::filesystem::path path(const std::string &value) const;
-  // A whole number >= minimum.
-  std::optional<size_t> count(const std::string &key, size_t minimum = 0) const;
+  // A whole number from minimum to maximum.
+  std::optional<size_t> count(const std::string &key, size_t minimum, size_t maximum) const;
   // true/yes/on or false/no/off.
   std::optional<bool> flag(const std::string &key) const;
-  // "30" or "30s", "500ms", "2m", "1h"; at least zero.
+  // "30" or "30s", "500ms", "2m", "1h"; from zero to kMaxDuration.
   std::optional<std::chrono::milliseconds> duration(const std::string &key) const;
   // A number >= 0, possibly fractional ("0.5").
   std::optional<double> rate(const std::string &key) const;

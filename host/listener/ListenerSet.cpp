@@ -59,7 +59,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     Change change{&config, nullptr, nullptr, nullptr};
     auto plugin = plugins.get(config.pluginPath);
     for (auto &listener : serving_)
-      if (listener->config().endpoint.conflictsWith(config.endpoint))
+      if (listener->config().endpoint.sameAddressAs(config.endpoint))
         change.current = listener.get();
     if (change.current && change.current->config().sameShapeAs(config)) {
       if (!samePlugin(*change.current->current(), *plugin, config))

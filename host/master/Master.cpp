@@ -199,7 +199,7 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
     bool kept = false;
     for (const auto &running : current.listeners)
       kept = kept ||
-             (running.endpoint.conflictsWith(listener.endpoint) && running.sameShapeAs(listener));
+             (running.endpoint.sameAddressAs(listener.endpoint) && running.sameShapeAs(listener));
     if (!kept) return "[" + listener.section() + "] is a new or reshaped fork listener";
   }
   return "";

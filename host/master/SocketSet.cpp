@@ -10,7 +10,7 @@ SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept
   for (const auto &listener : config.listeners) {
     std::shared_ptr<net::ListenSocket> socket;
     for (const auto &[name, candidate] : kept.sockets_)
-      if (candidate->endpoint().conflictsWith(listener.endpoint)) socket = candidate;
+      if (candidate->endpoint().sameAddressAs(listener.endpoint)) socket = candidate;
     if (socket)
       socket->setBacklog(listener.backlog);
     else if (activated && (socket = activated->claim(listener)))

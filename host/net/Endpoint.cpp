@@ -77,6 +77,16 @@ SocketAddress parseUnixAddress(const std::string &path) {
                        static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1));
 }
 
+// The port and whether the address is the family's wildcard (0.0.0.0, ::).
+std::pair<uint16_t, bool> portAndWildcard(const SocketAddress &address) {
+  if (address.family() == AF_INET) {
+    const auto *in = reinterpret_cast<const sockaddr_in *>(address.get());
+    return {ntohs(in->sin_port), in->sin_addr.s_addr == htonl(INADDR_ANY)};
+  }
+  const auto *in6 = reinterpret_cast<const sockaddr_in6 *>(address.get());
+  return {ntohs(in6->sin6_port), IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)};
+}
+
 }  // namespace
 
 std::optional<Transport> parseTransport(std::string_view name) {
@@ -103,9 +113,20 @@ int Endpoint::socketType() const {
   return isStream(transport) ? SOCK_STREAM : SOCK_DGRAM;
 }
 
-bool Endpoint::conflictsWith(const Endpoint &other) const {
+bool Endpoint::sameAddressAs(const Endpoint &other) const {
   return socketType() == other.socketType() && address.length() == other.address.length() &&
          std::memcmp(address.get(), other.address.get(), address.length()) == 0;
+}
+
+bool Endpoint::conflictsWith(const Endpoint &other) const {
+  if (isUnix(transport) || isUnix(other.transport))  // one path holds one socket file
+    return isUnix(transport) == isUnix(other.transport) && text == other.text;
+  if (sameAddressAs(other)) return true;
+  if (socketType() != other.socketType() || address.family() != other.address.family())
+    return false;  // IPv6 listeners are IPv6-only: they never overlap IPv4 ones
+  auto [port, wildcard] = portAndWildcard(address);
+  auto [otherPort, otherWildcard] = portAndWildcard(other.address);
+  return port == otherPort && (wildcard || otherWildcard);
 }
 
 Endpoint parseEndpoint(Transport transport, const std::string &text) {

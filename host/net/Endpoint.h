@@ -23,7 +23,12 @@ struct Endpoint {
   std::string text;  // as written in the config (a resolved path for unix)
 
   int socketType() const;
-  // Same transport kind (stream or datagram) and the same address.
+  // Same transport kind (stream or datagram) and the same address: a reload
+  // keeps such a listener's socket.
+  bool sameAddressAs(const Endpoint &other) const;
+  // Whether both cannot be bound at once: the same unix path (of any kind),
+  // or the same port of one family and kind where either address is the
+  // wildcard ("*:7" and "127.0.0.1:7").
   bool conflictsWith(const Endpoint &other) const;
 };
 

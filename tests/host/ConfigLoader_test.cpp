@@ -82,8 +82,9 @@ TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nplugin = nope\n"),
             "/etc/wharf/wharf.ini:6: [listener.e] plugin: plugin 'nope' not found: no file " +
                 std::string(WHARF_SHIPPED_PLUGIN_DIR) + "/nope.so");
-  EXPECT_EQ(errorOf(kHost + kListener + "backlog = -3\n"),
-            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '-3' is not a whole number >= 1");
+  EXPECT_EQ(
+      errorOf(kHost + kListener + "backlog = -3\n"),
+      "/etc/wharf/wharf.ini:8: [listener.e] backlog: '-3' is not a whole number from 1 to 65535");
   EXPECT_EQ(errorOf(kHost + "log_level = loud\n" + kListener),
             "/etc/wharf/wharf.ini:3: [host] log_level: unknown level 'loud' (expected fatal, "
             "critical, error, warning, notice, information, debug, trace)");
@@ -116,8 +117,9 @@ TEST(ConfigLoader, TakesModeKeysOnlyForTheirMode) {
   EXPECT_EQ(config.listeners[0].pool.queue, 0u);
   EXPECT_EQ(errorOf(kHost + kListener + "workers = 3\n"),
             "/etc/wharf/wharf.ini:8: [listener.e] workers: applies to mode = pool only");
-  EXPECT_EQ(errorOf(kHost + pool + "workers = 0\n"),
-            "/etc/wharf/wharf.ini:8: [listener.p] workers: '0' is not a whole number >= 1");
+  EXPECT_EQ(
+      errorOf(kHost + pool + "workers = 0\n"),
+      "/etc/wharf/wharf.ini:8: [listener.p] workers: '0' is not a whole number from 1 to 4096");
 }
 
 TEST(ConfigLoader, RejectsLimitsThatDoNotFitTheTransport) {
@@ -157,8 +159,9 @@ TEST(ConfigLoader, ReadsTheReloadKeys) {
   EXPECT_EQ(config.host.drainTimeout, std::chrono::seconds(90));
   EXPECT_EQ(config.host.maxGenerations, 2u);
   EXPECT_TRUE(config.host.watch);
-  EXPECT_EQ(errorOf(kHost + "max_generations = 1\n" + kListener),
-            "/etc/wharf/wharf.ini:3: [host] max_generations: '1' is not a whole number >= 2");
+  EXPECT_EQ(
+      errorOf(kHost + "max_generations = 1\n" + kListener),
+      "/etc/wharf/wharf.ini:3: [host] max_generations: '1' is not a whole number from 2 to 64");
   EXPECT_EQ(errorOf(kHost + "watch = maybe\n" + kListener),
             "/etc/wharf/wharf.ini:3: [host] watch: 'maybe' is not a yes/no value (true, yes, on, "
             "false, no, off)");
@@ -196,9 +199,9 @@ TEST(ConfigLoader, ReadsTheProcessModel) {
 
 TEST(ConfigLoader, RefusesBadProcessModelValuesByKey) {
   EXPECT_EQ(errorOf(kHost + "workers = 0\n" + kListener),
-            "/etc/wharf/wharf.ini:3: [host] workers: '0' is not a whole number >= 1");
+            "/etc/wharf/wharf.ini:3: [host] workers: '0' is not a whole number from 1 to 256");
   EXPECT_EQ(errorOf(kHost + "workers = 257\n" + kListener),
-            "/etc/wharf/wharf.ini:3: [host] workers: at most 256 (or auto)");
+            "/etc/wharf/wharf.ini:3: [host] workers: '257' is not a whole number from 1 to 256");
   EXPECT_EQ(errorOf(kHost + "user = no-such-user-here\n" + kListener),
             "/etc/wharf/wharf.ini:3: [host] user: no such user 'no-such-user-here'");
   EXPECT_EQ(errorOf(kHost + "group = nogroup\n" + kListener),

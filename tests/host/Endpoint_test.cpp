@@ -47,3 +47,21 @@ TEST(Endpoint, ConflictsOnlyWithinTheSameSocketType) {
   EXPECT_FALSE(tcp.conflictsWith(parseEndpoint(Transport::Udp, "127.0.0.1:7")));
   EXPECT_FALSE(tcp.conflictsWith(parseEndpoint(Transport::Tcp, "127.0.0.1:8")));
 }
+
+TEST(Endpoint, TheWildcardConflictsWithEveryAddressOfItsFamilyAndPort) {
+  Endpoint any = parseEndpoint(Transport::Tcp, "*:7");
+  EXPECT_TRUE(any.conflictsWith(parseEndpoint(Transport::Tcp, "127.0.0.1:7")));
+  EXPECT_TRUE(parseEndpoint(Transport::Tcp, "10.1.2.3:7").conflictsWith(any));
+  EXPECT_FALSE(any.conflictsWith(parseEndpoint(Transport::Tcp, "127.0.0.1:8")));
+  EXPECT_FALSE(any.conflictsWith(parseEndpoint(Transport::Udp, "127.0.0.1:7")));
+  EXPECT_FALSE(any.conflictsWith(parseEndpoint(Transport::Tcp, "[::1]:7")));  // IPv6-only
+  EXPECT_TRUE(parseEndpoint(Transport::Tcp, "[::]:7")
+                  .conflictsWith(parseEndpoint(Transport::Tcp, "[::1]:7")));
+  EXPECT_FALSE(any.sameAddressAs(parseEndpoint(Transport::Tcp, "127.0.0.1:7")));
+}
+
+TEST(Endpoint, AUnixPathHoldsOneSocketOfEitherKind) {
+  Endpoint stream = parseEndpoint(Transport::Unix, "/run/x.sock");
+  EXPECT_TRUE(stream.conflictsWith(parseEndpoint(Transport::UnixDgram, "/run/x.sock")));
+  EXPECT_FALSE(stream.conflictsWith(parseEndpoint(Transport::Unix, "/run/y.sock")));
+}

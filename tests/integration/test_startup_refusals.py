@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 
-from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import PLUGIN_DIR, WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -63,7 +63,8 @@ class StartupRefusals(WharfTestCase):
                                   "plugin": fake}}
         server.write_config()
         self.assertEqual(server.start(expect_ready=False), 2)
-        self.assertIn(f"plugin {fake}: not a loadable shared object", server.log())
+        self.assertIn(f"{server.config_path}:8: [listener.e] plugin: {fake} is not a shared "
+                      "library (no ELF header)", server.log())
 
     def test_transport_the_plugin_does_not_serve_is_refused(self):
         server = self.refused({"e": {"transport": "udp", "listen": f"127.0.0.1:{free_port()}",
@@ -101,3 +102,95 @@ class StartupRefusals(WharfTestCase):
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 2)
         self.assertIn("[listener.e] colour: unknown key", result.stdout + result.stderr)
+
+
+class HostileConfig(WharfTestCase):
+    """Values a careless operator writes: each is refused by --check-config
+    with file:line, section, key and reason (before, each passed the check
+    and then failed or misbehaved at start or at run time)."""
+
+    def check(self, listeners, host=None, text=None):
+        server = Wharfd(self, listeners, host)
+        if text is not None:
+            with open(server.config_path, "w") as config:
+                config.write(text)
+        return server, subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
+                                      capture_output=True, text=True, timeout=120)
+
+    def assertRefused(self, listeners, message, host=None):
+        server, result = self.check(listeners, host)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn(message.format(config=server.config_path), result.stdout + result.stderr)
+
+    def echo(self, **keys):
+        listener = {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}", "plugin": "echo"}
+        listener.update(keys)
+        return listener
+
+    def test_absurd_counts(self):
+        for keys, message in [
+            ({"mode": "pool", "workers": "100000"},
+             "{config}:10: [listener.e] workers: '100000' is not a whole number from 1 to 4096"),
+            ({"mode": "pool", "queue": "99999999999"},
+             "[listener.e] queue: '99999999999' is not a whole number from 0 to 1000000"),
+            ({"mode": "fork", "max_children": "1000000"},
+             "[listener.e] max_children: '1000000' is not a whole number from 1 to 4096"),
+            ({"max_connections": "18446744073709551615"},
+             "[listener.e] max_connections: '18446744073709551615' is not a whole number"),
+            ({"backlog": "99999999"}, "[listener.e] backlog: '99999999' is not a whole number"),
+        ]:
+            with self.subTest(keys=keys):
+                self.assertRefused({"e": self.echo(**keys)}, message)
+
+    def test_durations_beyond_the_maximum(self):
+        for key, value in [("shutdown_timeout", "10000000h"), ("drain_timeout", "1e300"),
+                           ("shutdown_timeout", "1e300ms")]:
+            with self.subTest(key=key, value=value):
+                self.assertRefused({"e": self.echo()},
+                                   f"[host] {key}: '{value}' is longer than the maximum 168h",
+                                   host={key: value})
+        self.assertRefused({"e": self.echo(idle_timeout="9999999h")},
+                           "[listener.e] idle_timeout: '9999999h' is longer than the maximum 168h")
+
+    def test_the_wildcard_beside_a_specific_address_on_one_port(self):
+        port = free_port()
+        self.assertRefused(
+            {"any": self.echo(listen=f"*:{port}"), "local": self.echo(listen=f"127.0.0.1:{port}")},
+            "[listener.local] listen: address already used by [listener.any]")
+
+    def test_a_threads_count_beyond_the_address_space_limit(self):
+        server, _ = self.check({"e": self.echo(mode="pool", workers="1000")})
+        result = subprocess.run(["sh", "-c", f'ulimit -v 3000000; exec "$0" --config "$1" '
+                                 "--check-config", WHARFD, server.config_path],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("[listener.e] workers: 1000 threads of", result.stdout + result.stderr)
+        self.assertIn("(ulimit -v: 3000000 KiB)", result.stdout + result.stderr)
+
+    def test_too_many_listeners(self):
+        port = free_port()
+        listeners = {f"l{i}": {"transport": "unix", "listen": f"s{i}.sock", "plugin": "echo"}
+                     for i in range(1025)}
+        self.assertRefused(listeners, "[listener.l1024] more than 1024 listeners")
+
+    def test_a_byte_order_mark_is_not_part_of_the_first_line(self):
+        server, _ = self.check({"e": self.echo()})
+        with open(server.config_path, encoding="utf-8") as config:
+            text = config.read()
+        with open(server.config_path, "w", encoding="utf-8-sig") as config:
+            config.write(text)
+        with open(server.config_path, "rb") as config:
+            self.assertEqual(config.read(3), b"\xef\xbb\xbf")
+        result = subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+
+    def test_a_hundred_thousand_options_are_read_in_linear_time(self):
+        port = free_port()
+        text = (f"[host]\nplugin_dir = {PLUGIN_DIR}\n[listener.e]\ntransport = tcp\n"
+                f"listen = 127.0.0.1:{port}\nplugin = echo\n" +
+                "".join(f"option.k{i} = v\n" for i in range(100000)))
+        # Quadratic, this took 12 s to check; linear, well under a second.
+        # The bound is a generous ceiling for a loaded sanitizer build.
+        server, result = self.check({}, text=text)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
