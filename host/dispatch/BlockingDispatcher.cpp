@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cstring>
 #include <memory>
+#include <new>
+#include <system_error>
 
 #include "dispatch/Intake.h"
 #include "session/SessionRunner.h"
@@ -61,9 +63,16 @@ void BlockingDispatcher::takeNext() {
 
 void BlockingDispatcher::dispatch(PendingSessionPtr session) {
   net::SocketAddress peer = session->peer;
-  if (schedule(std::move(session))) return;
-  context_.admission.countRefusal(scheduleRefusal());
-  logRefusal(context_, peer, scheduleRefusal());
+  listener::Refusal refusal = scheduleRefusal();
+  try {
+    if (schedule(std::move(session))) return;
+  } catch (const std::system_error &) {  // no thread to be had: the session closes
+    refusal = listener::Refusal::Resources;
+  } catch (const std::bad_alloc &) {
+    refusal = listener::Refusal::Resources;
+  }
+  context_.admission.countRefusal(refusal);
+  logRefusal(context_, peer, refusal);
 }
 
 void BlockingDispatcher::serve(PendingSession &session) noexcept {

@@ -29,6 +29,8 @@ const char *refusalName(Refusal refusal) {
       return "queue_full";
     case Refusal::MaxChildren:
       return "max_children";
+    case Refusal::Resources:
+      return "resources";
     case Refusal::Count:
       break;
   }

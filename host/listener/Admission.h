@@ -18,7 +18,17 @@
 
 namespace wharf::listener {
 
-enum class Refusal { Access, MaxConnections, MaxPerSource, QueueFull, MaxChildren, Count };
+// Why a session was refused. Resources: no thread or process could be had
+// for it (a limit of the system, not of the config).
+enum class Refusal {
+  Access,
+  MaxConnections,
+  MaxPerSource,
+  QueueFull,
+  MaxChildren,
+  Resources,
+  Count
+};
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...
 
 class Admission {

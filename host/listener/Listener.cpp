@@ -42,8 +42,11 @@ GenerationPtr Listener::prepareGeneration(const config::ListenerConfig &config,
   return makeGeneration(current()->number() + 1, config, mode_, std::move(plugin));
 }
 
+void Listener::adopt(const Generation &next) {
+  if (dispatcher_) dispatcher_->adopt(next);
+}
+
 void Listener::install(GenerationPtr next, const DrainLimits &limits) {
-  if (dispatcher_) dispatcher_->adopt(*next);
   generations_.install(std::move(next), limits);
 }
 

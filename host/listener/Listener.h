@@ -44,9 +44,11 @@ class Listener {
   // Throws as the constructor does.
   GenerationPtr prepareGeneration(const config::ListenerConfig &config,
                                   std::shared_ptr<const plugin::Plugin> plugin) const;
-  // THREAD: main. Sessions admitted from now on are served by `next`; those
-  // running finish on theirs. Throws (nothing changed) if the dispatcher
-  // cannot take it.
+  // THREAD: main. Readies the dispatcher for `next` (a fork helper loads
+  // it); throws if it cannot, and then nothing changed.
+  void adopt(const Generation &next);
+  // THREAD: main, after adopt(next). Sessions admitted from now on are
+  // served by `next`; those running finish on theirs.
   void install(GenerationPtr next, const DrainLimits &limits);
 
   const config::ListenerConfig &config() const { return config_; }

@@ -47,7 +47,14 @@ void ListenerSet::bind(const SocketSource &sockets) {
 }
 
 void ListenerSet::start() {
-  for (auto &listener : serving_) listener->start();
+  for (auto &listener : serving_) {
+    try {
+      listener->start();
+    } catch (const std::exception &error) {
+      throw ListenerError("listener [" + listener->config().section() +
+                          "]: cannot start: " + error.what());
+    }
+  }
 }
 
 std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin::PluginSet &plugins,
@@ -81,30 +88,49 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     else
       change.fresh->bind(sockets(*change.config));
   }
+  if (serving_.size() > 0) drainQueue_.start();  // a replaced or removed one drains there
 
-  // Commit. Only a helper process gone or no thread to be had can fail
-  // here; such a listener stays as it was and the reload reports failure.
-  std::vector<std::string> report, failures;
+  // Start the new listeners and hand the new generations to their
+  // dispatchers. A failure (no thread or process to be had, a fork helper
+  // gone) stops what was started, and nothing changed.
+  std::vector<Listener *> started;
+  std::string starting;
+  try {
+    for (auto &change : changes) {
+      starting = "listener [" + change.config->section() + "]: ";
+      if (change.fresh) {
+        change.fresh->start();
+        started.push_back(change.fresh.get());
+      }
+      if (change.generation) change.current->adopt(*change.generation);
+    }
+  } catch (const std::exception &error) {
+    // Sessions a listener took in this moment are cut: it never served.
+    for (Listener *listener : started) {
+      listener->handOver();
+      listener->cutSessions();
+      listener->drain();
+    }
+    throw ListenerError(starting + error.what());
+  }
+
+  // Commit: nothing here can fail.
+  std::vector<std::string> report;
   std::vector<std::unique_ptr<Listener>> serving;
   std::set<Listener *> replaced;
   for (auto &change : changes) {
     std::string name = "[" + change.config->section() + "] ";
-    try {
-      if (change.generation) {
-        change.current->install(change.generation, limits);
-        report.push_back(name + describe(*change.generation) + " serving");
-      }
-      if (change.fresh) {
-        change.fresh->start();
-        report.push_back(
-            name + (change.current ? "replaced (mode, limits or name changed): " : "added: ") +
-            describe(*change.fresh->current()) + " on " + change.fresh->boundAddress());
-        if (change.current) replaced.insert(change.current);
-        serving.push_back(std::move(change.fresh));
-        continue;
-      }
-    } catch (const std::exception &error) {
-      failures.push_back(name + error.what());
+    if (change.generation) {
+      change.current->install(change.generation, limits);
+      report.push_back(name + describe(*change.generation) + " serving");
+    }
+    if (change.fresh) {
+      report.push_back(name +
+                       (change.current ? "replaced (mode, limits or name changed): " : "added: ") +
+                       describe(*change.fresh->current()) + " on " + change.fresh->boundAddress());
+      if (change.current) replaced.insert(change.current);
+      serving.push_back(std::move(change.fresh));
+      continue;
     }
     for (auto &listener : serving_)
       if (listener && listener.get() == change.current) serving.push_back(std::move(listener));
@@ -120,40 +146,27 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     retire(std::move(listener));
   }
   serving_ = std::move(serving);
-  if (!failures.empty()) {
-    std::string message = "reload partly applied; failed:";
-    for (const auto &failure : failures) message += " " + failure + ";";
-    throw std::runtime_error(message);
-  }
   if (report.empty()) report.push_back("no changes");
   return report;
 }
 
 void ListenerSet::retire(std::unique_ptr<Listener> listener) {
-  Draining draining;
-  draining.listener = std::move(listener);
-  draining.since = std::chrono::steady_clock::now();
-  draining.drainer = std::thread([raw = draining.listener.get(), drained = draining.drained] {
-    raw->drain();
-    *drained = true;
-  });
-  draining_.push_back(std::move(draining));
+  drainQueue_.push(listener.get());
+  draining_.push_back({std::move(listener), std::chrono::steady_clock::now()});
 }
 
 void ListenerSet::enforce(const DrainLimits &limits) {
   for (auto &listener : serving_) listener->generations().enforce(limits);
   auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
   for (auto &draining : draining_) {
-    if (*draining.drained || draining.cut || draining.since > deadline) continue;
+    if (draining.cut || draining.since > deadline) continue;
     draining.cut = true;
     Poco::Logger::get("listener." + draining.listener->config().name)
         .warning("drain_timeout: closing " + std::to_string(draining.listener->cutSessions()) +
                  " sessions of this removed listener");
   }
-  std::erase_if(draining_, [](Draining &draining) {
-    if (!*draining.drained) return false;
-    draining.drainer.join();
-    return true;
+  std::erase_if(draining_, [this](const Draining &draining) {
+    return drainQueue_.takeDrained(draining.listener.get());
   });
 }
 
@@ -163,8 +176,7 @@ void ListenerSet::stopAccepting() {
 
 void ListenerSet::drain() {
   for (auto &listener : serving_) listener->drain();
-  for (auto &draining : draining_)
-    if (draining.drainer.joinable()) draining.drainer.join();
+  drainQueue_.finish();
 }
 
 size_t ListenerSet::cutSessions() {

@@ -1,7 +1,7 @@
 // Internal. The listeners wharfd serves, and the ones draining after a reload
 // removed or replaced them. A reload applies a new config by difference:
-// everything is checked, loaded and bound first, and only if all of it
-// succeeds does anything change.
+// everything is checked, loaded, bound and started first, and only if all of
+// it succeeds does anything change (what was started is stopped again).
 //   - same address, same shape (ListenerConfig::sameShapeAs): the listener
 //     stays; a changed plugin file or options give it a new generation;
 //   - same address, another shape: a new listener takes over the socket
@@ -9,15 +9,14 @@
 //   - a new address is bound; a vanished one stops listening and drains.
 #pragma once
 
-#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "config/Config.h"
+#include "listener/DrainQueue.h"
 #include "listener/Listener.h"
 #include "plugin/PluginSet.h"
 
@@ -64,8 +63,6 @@ class ListenerSet {
   struct Draining {
     std::unique_ptr<Listener> listener;
     std::chrono::steady_clock::time_point since;
-    std::shared_ptr<std::atomic<bool>> drained = std::make_shared<std::atomic<bool>>(false);
-    std::thread drainer;
     bool cut = false;
   };
 
@@ -73,6 +70,7 @@ class ListenerSet {
 
   std::vector<std::unique_ptr<Listener>> serving_;
   std::vector<Draining> draining_;
+  DrainQueue drainQueue_;  // declared last: destroyed (joined) first
 };
 
 }  // namespace wharf::listener

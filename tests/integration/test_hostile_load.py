@@ -4,12 +4,16 @@ descriptors. wharfd's memory, threads and descriptors stay bounded, refusals
 are counted, and a well-behaved client of a neighbouring listener is served
 meanwhile."""
 
+import json
+import os
 import select
 import socket
+import subprocess
 import threading
+import time
 
 from clients import receive_exactly
-from wharf_harness import WharfTestCase, free_port
+from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port
 
 MB = 1 << 20
 
@@ -24,7 +28,6 @@ def process_status(pid, field):
 
 
 def open_descriptors(pid):
-    import os
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
@@ -100,3 +103,91 @@ class NonReadingClients(WharfTestCase):
             client.setblocking(True)
             client.settimeout(30)
             self.assertEqual(len(receive_exactly(client, sent)), sent)
+
+
+def under_address_space_limit(kilobytes):
+    """A launcher prefix that runs wharfd under `ulimit -v kilobytes`."""
+    return ["sh", "-c", f'ulimit -v {kilobytes} && exec "$@"', "sh"]
+
+
+class OutOfThreads(WharfTestCase):
+    """No thread to be had (ulimit -v: each thread's stack is address space)
+    is an error of that listener or session: a reload that cannot start its
+    threads is refused and rolled back, and a session without a thread is a
+    counted refusal. Before, both aborted or hung wharfd."""
+
+    def setUp(self):
+        probe = subprocess.run(under_address_space_limit(2000000) + [WHARFD, "--version"],
+                               capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0:
+            self.skipTest("wharfd does not run under ulimit -v here (a sanitizer build reserves "
+                          "terabytes of shadow memory)")
+
+    def start(self, listeners, kilobytes):
+        server = Wharfd(self, listeners, {"admin": "admin.sock"})
+        server.launcher = under_address_space_limit(kilobytes)
+        return server.start()
+
+    def test_a_reload_that_cannot_start_its_threads_is_refused_and_rolled_back(self):
+        port, first, second = free_port(), free_port(), free_port()
+        echo = {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}
+        server = self.start({"e": echo}, 2000000)
+        self.addCleanup(self.assertStops, server)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
+            held.sendall(b"before")
+            self.assertEqual(receive_exactly(held, 6), b"before")
+            # Each pool passes the config check (under half the address space),
+            # but both together cannot have their threads.
+            pool = {"transport": "tcp", "plugin": "echo", "mode": "pool", "workers": "110"}
+            server.listeners.update({"p1": dict(pool, listen=f"127.0.0.1:{first}"),
+                                     "p2": dict(pool, listen=f"127.0.0.1:{second}")})
+            server.write_config()
+            for attempt in range(2):
+                result = server.ctl("reload")
+                self.assertEqual(result.returncode, 1, result.stdout)
+                self.assertRegex(result.stderr, r"listener \[listener\.p[12]\]: ")
+            server.wait_for_log(r"reload refused, nothing changed: listener \[listener\.p[12]\]")
+            self.assertNotIn("partly applied", server.log())
+            # Nothing changed: the old listener serves, old session included.
+            held.sendall(b"after")
+            self.assertEqual(receive_exactly(held, 5), b"after")
+            self.assertEqual(round_trip(port), b"neighbour")
+            status = json.loads(server.ctl("status", "--json").stdout)
+            self.assertEqual([listener["name"] for listener in status["listeners"]], ["e"])
+            for refused_port in (first, second):
+                with socket.socket() as probe:
+                    self.assertNotEqual(probe.connect_ex(("127.0.0.1", refused_port)), 0)
+
+    def test_a_session_without_a_thread_is_a_counted_refusal(self):
+        port = free_port()
+        server = self.start({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                   "plugin": "echo", "mode": "thread"}}, 1000000)
+        self.addCleanup(self.assertStops, server)
+        held = []
+        self.addCleanup(lambda: [client.close() for client in held])
+        for _ in range(400):  # more 8 MiB stacks than 1 GB of address space holds
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+            except OSError:
+                break
+        refused = 0
+        for _ in range(100):
+            status = json.loads(server.ctl("status", "--json").stdout)
+            refused = status["listeners"][0]["sessions"]["refused"]["resources"]
+            if refused:
+                break
+            time.sleep(0.1)
+        self.assertGreater(refused, 0, server.log())
+        server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(resources\)")
+        for client in held:
+            client.close()
+        held.clear()
+        # Threads are back once those sessions end: a new session is served.
+        for _ in range(200):
+            try:
+                if round_trip(port) == b"neighbour":
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.fail("not served again:\n" + server.log())
