@@ -20,9 +20,9 @@ struct PluginOption {
   bool operator==(const PluginOption &) const = default;
 };
 
-// What a listener admits; 0 means unlimited throughout.
+// What a listener admits; 0 means unlimited, except for maxConnections.
 struct ListenerLimits {
-  size_t maxConnections = 0;                 // sessions at once
+  size_t maxConnections = 1024;              // sessions at once (ConfigLoader sets the default)
   size_t maxPerSource = 0;                   // sessions at once from one IP address
   double acceptRate = 0;                     // new sessions per second; beyond it, accepting pauses
   std::chrono::milliseconds idleTimeout{0};  // a stream session with no input this long ends
@@ -91,6 +91,7 @@ constexpr size_t kMaxWorkers = 256;               // [host] workers
 constexpr size_t kMaxListeners = 1024;            // [listener.*] sections
 constexpr size_t kMaxGenerationsBound = 64;       // [host] max_generations
 constexpr size_t kMaxSessionsBound = 1000000;     // max_connections, max_per_source
+constexpr size_t kThreadModeSessions = 1024;      // mode = thread's default max_connections
 constexpr size_t kMaxBacklog = 65535;             // backlog
 constexpr size_t kMaxPoolThreads = 4096;          // pool workers
 constexpr size_t kMaxQueue = 1000000;             // pool queue

@@ -30,9 +30,22 @@ const std::set<std::string> kListenerKeys = {
     "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
     "idle_timeout",    "max_datagram",   "isolate"};
 
-ListenerLimits readLimits(const SectionReader &reader, net::Transport transport) {
+// Without max_connections, a listener still has a bound that holds: a thread
+// per session is costly (kThreadModeSessions); other modes get half the
+// descriptors the process may open (its hard limit, which wharfd raises to).
+size_t defaultMaxConnections(const std::string &mode) {
+  if (mode == "thread") return kThreadModeSessions;
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_max == RLIM_INFINITY)
+    return kMaxSessionsBound;
+  return std::clamp<size_t>(files.rlim_max / 2, 1, kMaxSessionsBound);
+}
+
+ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
+                          const std::string &mode) {
   ListenerLimits limits;
-  limits.maxConnections = reader.count("max_connections", 0, kMaxSessionsBound).value_or(0);
+  limits.maxConnections =
+      reader.count("max_connections", 1, kMaxSessionsBound).value_or(defaultMaxConnections(mode));
   limits.maxPerSource = reader.count("max_per_source", 0, kMaxSessionsBound).value_or(0);
   limits.acceptRate = reader.rate("accept_rate").value_or(0);
   limits.idleTimeout = reader.duration("idle_timeout").value_or(limits.idleTimeout);
@@ -243,7 +256,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
 
   if (auto backlog = reader.count("backlog", 1, kMaxBacklog))
     listener.backlog = static_cast<int>(*backlog);  // the kernel caps it at net.core.somaxconn
-  listener.limits = readLimits(reader, *transport);
+  listener.limits = readLimits(reader, *transport, listener.mode);
   listener.pool.workers =
       reader.count("workers", 1, kMaxPoolThreads).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue", 0, kMaxQueue).value_or(listener.pool.queue);

@@ -18,9 +18,13 @@ Accepted acceptOne(const DispatchContext &context, int flags) {
     int error = errno;
     if (error == EAGAIN || error == EINTR || error == ECONNABORTED || error == EINVAL)
       return accepted;  // EINVAL: no longer listening (stopAccepting shut it down)
-    context.logger.warning(std::string("accept: ") + std::strerror(error));
     accepted.resourceShortage =
         error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+    if (std::optional<uint64_t> leftOut = context.admission.acceptErrorLog().admit())
+      context.logger.warning(
+          std::string("accept: ") + std::strerror(error) +
+          (accepted.resourceShortage ? "; pausing accepts briefly" : "") +
+          (*leftOut ? " (" + std::to_string(*leftOut) + " more not logged)" : std::string()));
     return accepted;
   }
   if (accepted.peer.family() != AF_UNIX) {

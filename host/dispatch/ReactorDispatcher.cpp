@@ -173,7 +173,7 @@ void ReactorDispatcher::closeIdleSessions() {
   for (const auto &[raw, connection] : connections_)
     if (connection->session().lastInput() < oldest) expired.push_back(raw);
   for (Connection *connection : expired) {
-    connection->session().log(Poco::Message::PRIO_NOTICE, "idle_timeout: no input; closing");
+    connection->session().logIdleClose();
     remove(connection);
   }
 }

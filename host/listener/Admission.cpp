@@ -56,23 +56,22 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
     countRefusal(refused = Refusal::Access);
     return std::nullopt;
   }
-  std::string source = limits_.maxPerSource != 0 ? sourceOf(peer) : "";
-  if (source.empty() && limits_.maxConnections == 0) {  // nothing to check: no lock
-    active_.fetch_add(1, std::memory_order_relaxed);
-    total_.fetch_add(1, std::memory_order_relaxed);
-    return Ticket(this, "");
-  }
-  std::lock_guard lock(mutex_);
-  if (limits_.maxConnections != 0 && active_.load() >= limits_.maxConnections) {
+  // A place first, without a lock; given back if the session is refused.
+  if (active_.fetch_add(1, std::memory_order_relaxed) >= limits_.maxConnections) {
+    active_.fetch_sub(1, std::memory_order_relaxed);
     countRefusal(refused = Refusal::MaxConnections);
     return std::nullopt;
   }
-  if (!source.empty() && perSource_[source] >= limits_.maxPerSource) {
-    countRefusal(refused = Refusal::MaxPerSource);
-    return std::nullopt;
+  std::string source = limits_.maxPerSource != 0 ? sourceOf(peer) : "";
+  if (!source.empty()) {
+    std::lock_guard lock(mutex_);
+    if (perSource_[source] >= limits_.maxPerSource) {
+      active_.fetch_sub(1, std::memory_order_relaxed);
+      countRefusal(refused = Refusal::MaxPerSource);
+      return std::nullopt;
+    }
+    ++perSource_[source];
   }
-  if (!source.empty()) ++perSource_[source];
-  active_.fetch_add(1, std::memory_order_relaxed);
   total_.fetch_add(1, std::memory_order_relaxed);
   return Ticket(this, std::move(source));
 }

@@ -64,6 +64,8 @@ class Admission {
 
   // Refusals are logged through this, so an attack cannot flood the log.
   LogThrottle &refusalLog() { return refusalLog_; }
+  // Failed accepts (out of descriptors) repeat while the shortage lasts.
+  LogThrottle &acceptErrorLog() { return acceptErrorLog_; }
 
   uint64_t active() const { return active_.load(std::memory_order_relaxed); }
   uint64_t total() const { return total_.load(std::memory_order_relaxed); }
@@ -82,6 +84,7 @@ class Admission {
   double tokens_;
   std::chrono::steady_clock::time_point refilled_;
   LogThrottle refusalLog_{10};
+  LogThrottle acceptErrorLog_{1};
   std::atomic<uint64_t> active_{0};
   std::atomic<uint64_t> total_{0};
   std::atomic<uint64_t> refused_[static_cast<size_t>(Refusal::Count)] = {};

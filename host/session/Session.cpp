@@ -2,7 +2,26 @@
 
 #include <Poco/Message.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "listener/LogThrottle.h"
+
 namespace wharf::session {
+namespace {
+
+// One throttle per listener (by name), for the life of the process.
+listener::LogThrottle &idleCloseThrottle(const std::string &listener) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<listener::LogThrottle>> throttles;
+  std::lock_guard lock(mutex);
+  auto &throttle = throttles[listener];
+  if (!throttle) throttle = std::make_unique<listener::LogThrottle>(10);
+  return *throttle;
+}
+
+}  // namespace
 
 const std::string &Session::peer() const {
   if (!peerFormatted_) {
@@ -10,6 +29,15 @@ const std::string &Session::peer() const {
     peerFormatted_ = true;
   }
   return peerText_;
+}
+
+void Session::logIdleClose() const {
+  std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
+  if (!leftOut) return;
+  log(Poco::Message::PRIO_NOTICE,
+      "idle_timeout: no input; closing" +
+          (*leftOut ? " (after " + std::to_string(*leftOut) + " more idle closes not logged)"
+                    : std::string()));
 }
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) const {

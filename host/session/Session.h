@@ -54,6 +54,9 @@ class Session : public Cuttable {
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
+  // Logs that idle_timeout closes the session: at most 10 such lines a second
+  // per listener, so thousands of silent peers cannot flood the log.
+  void logIdleClose() const;
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
   bool hookSucceeded(wharf_status status, const char *hook) const;
 

@@ -42,8 +42,7 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got < 0 && errno == EINTR) continue;
     // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN.
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-      log(Poco::Message::PRIO_NOTICE, "idle_timeout: no input; closing");
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) logIdleClose();
     return got;
   }
 }

@@ -6,6 +6,7 @@ meanwhile."""
 
 import json
 import os
+import resource
 import select
 import socket
 import subprocess
@@ -13,7 +14,7 @@ import threading
 import time
 
 from clients import receive_exactly
-from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port
+from wharf_harness import WHARFD, Wharfd, WharfTestCase, cpu_seconds, free_port
 
 MB = 1 << 20
 
@@ -191,3 +192,155 @@ class OutOfThreads(WharfTestCase):
                 time.sleep(0.1)
         else:
             self.fail("not served again:\n" + server.log())
+
+
+def raise_own_descriptor_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def status_of(server):
+    result = server.ctl("status", "--json")
+    if result.returncode != 0:
+        raise AssertionError(result.stderr)
+    return {listener["name"]: listener for listener in json.loads(result.stdout)["listeners"]}
+
+
+class SilentPeers(WharfTestCase):
+    """Connections that never send, by the thousand, against a listener with
+    no limits configured: the default max_connections holds."""
+
+    def setUp(self):
+        raise_own_descriptor_limit()
+        self.port, self.other = free_port(), free_port()
+
+    def start(self, **keys):
+        listener = {"transport": "tcp", "listen": f"127.0.0.1:{self.port}", "plugin": "echo",
+                    "mode": "thread"}
+        listener.update(keys)
+        server = self.wharfd({"silent": listener,
+                              "other": {"transport": "tcp", "listen": f"127.0.0.1:{self.other}",
+                                        "plugin": "echo", "mode": "reactor"}},
+                             host={"admin": "admin.sock"})
+        self.addCleanup(self.assertStops, server)
+        return server
+
+    def connect_silently(self, count):
+        held = []
+        self.addCleanup(lambda: [client.close() for client in held])
+        for _ in range(count):
+            held.append(socket.create_connection(("127.0.0.1", self.port), timeout=30))
+        return held
+
+    def wait_for(self, server, predicate):
+        for _ in range(600):
+            listener = status_of(server)["silent"]
+            if predicate(listener["sessions"]):
+                return listener["sessions"]
+            time.sleep(0.05)
+        raise AssertionError("status never matched: %s\n%s" % (listener, server.log()))
+
+    def test_a_thread_listener_without_limits_is_bounded_by_default(self):
+        server = self.start()
+        worker = server.worker_pid()
+        self.connect_silently(1500)
+        sessions = self.wait_for(server, lambda s: s["active"] + s["refused"]["max_connections"]
+                                 == 1500)
+        self.assertEqual(sessions["active"], 1024)  # the thread mode's default max_connections
+        self.assertEqual(sessions["refused"]["max_connections"], 476)
+        self.assertLess(process_status(worker, "Threads"), 1024 + 64)
+        self.assertLess(process_status(worker, "VmRSS"), 512 * 1024)
+        self.assertEqual(round_trip(self.other), b"neighbour")
+        server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(max_connections\)")
+
+    def test_idle_closes_are_logged_throttled(self):
+        server = self.start(idle_timeout="1s")
+        held = self.connect_silently(300)
+        for client in held:
+            self.assertEqual(client.recv(1), b"")  # closed by idle_timeout
+        self.wait_for(server, lambda s: s["active"] == 0 and s["total"] == 300)
+        time.sleep(0.2)  # the reader thread may lag behind the last line
+        lines = server.log().count("idle_timeout: no input; closing")
+        self.assertGreater(lines, 0)
+        self.assertLess(lines, 100, "300 idle closes, one line each")
+
+
+class DatagramFlood(WharfTestCase):
+    """Hundreds of thousands of datagrams: a thread listener runs at most
+    max_connections (default 1024) datagram threads at once, memory stays
+    bounded, and a neighbouring listener keeps serving."""
+
+    def test_thread_mode_bounds_its_datagram_threads(self):
+        port, other = free_port(), free_port()
+        server = self.wharfd({"flooded": {"transport": "udp", "listen": f"127.0.0.1:{port}",
+                                          "plugin": "echo", "mode": "thread"},
+                              "other": {"transport": "tcp", "listen": f"127.0.0.1:{other}",
+                                        "plugin": "echo", "mode": "thread"}},
+                             host={"admin": "admin.sock"})
+        self.addCleanup(self.assertStops, server)
+        worker = server.worker_pid()
+        stop = threading.Event()
+        sent = [0]
+
+        def flood():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+                sender.setblocking(False)
+                payload = b"f" * 512
+                while not stop.is_set() and sent[0] < 300000:
+                    try:
+                        sender.sendto(payload, ("127.0.0.1", port))
+                        sent[0] += 1
+                    except (BlockingIOError, ConnectionRefusedError):
+                        pass
+
+        flooders = [threading.Thread(target=flood) for _ in range(2)]
+        for flooder in flooders:
+            flooder.start()
+        most_threads = 0
+        try:
+            while any(flooder.is_alive() for flooder in flooders):
+                most_threads = max(most_threads, process_status(worker, "Threads"))
+                time.sleep(0.01)
+            self.assertEqual(round_trip(other), b"neighbour")
+        finally:
+            stop.set()
+            for flooder in flooders:
+                flooder.join()
+        self.assertLess(most_threads, 1024 + 64)
+        self.assertLess(process_status(worker, "VmRSS"), 512 * 1024)
+        self.assertGreater(status_of(server)["flooded"]["sessions"]["total"], 0)
+
+
+class OutOfDescriptors(WharfTestCase):
+    """A worker at its open-files limit pauses accepting (no spinning), logs
+    the shortage at most once a second, and the control socket answers."""
+
+    def test_accept_pauses_and_the_log_stays_quiet(self):
+        raise_own_descriptor_limit()
+        port = free_port()
+        # Without it, the default max_connections (half the open-files limit)
+        # refuses sessions before the descriptors run out.
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "plugin": "echo", "mode": "reactor",
+                                     "max_connections": "1000"}},
+                        {"admin": "admin.sock"})
+        server.launcher = ["sh", "-c", 'ulimit -n 64 && exec "$@"', "sh"]
+        server.start()
+        self.addCleanup(self.assertStops, server)
+        worker = server.worker_pid()
+        held = []
+        self.addCleanup(lambda: [client.close() for client in held])
+        for _ in range(100):  # more than 64 descriptors' worth: the rest wait in the backlog
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+        server.wait_for_log(r"accept: Too many open files; pausing accepts briefly")
+        cpu_before = cpu_seconds(worker)
+        time.sleep(3)
+        self.assertLess(cpu_seconds(worker) - cpu_before, 1.0, "spinning on accept")
+        self.assertLessEqual(server.log().count("accept: Too many open files"), 6)
+        self.assertEqual(server.ctl("status").returncode, 0)
+        for client in held[:50]:
+            client.close()
+        # Descriptors freed: the waiting connections are served.
+        held[-1].sendall(b"late")
+        held[-1].settimeout(30)
+        self.assertEqual(receive_exactly(held[-1], 4), b"late")
