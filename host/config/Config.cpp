@@ -24,7 +24,8 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          endpoint.sameAddressAs(other.endpoint) && mode == other.mode && backlog == other.backlog &&
          sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
-         reactor.outputHighWater == other.reactor.outputHighWater;
+         reactor.outputHighWater == other.reactor.outputHighWater &&
+         waitForData == other.waitForData;
 }
 
 }  // namespace wharf::config

@@ -61,6 +61,9 @@ struct ListenerConfig {
   PoolSettings pool;
   ForkSettings fork;
   ReactorSettings reactor;
+  // Blocking modes: a connection gets a thread, worker or process only once
+  // its peer has sent data; silent this long, it is closed. 0: at once.
+  std::chrono::milliseconds waitForData{0};
   bool isolate = false;  // served by worker processes of its own
   int line = 0;          // of the section header, for messages
 

@@ -224,8 +224,13 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
                 "unknown mode '" + listener.mode + "' (expected one of " + joined(modeNames) + ")");
   for (const auto &offered : defaults_.modes)
     for (const auto &key : offered.keys)
-      if (!known.contains(key) && reader.get(key))
-        reader.fail(key, "applies to mode = " + offered.mode + " only");
+      if (!known.contains(key) && reader.get(key)) {
+        std::vector<std::string> takers;
+        for (const auto &mode : defaults_.modes)
+          if (std::find(mode.keys.begin(), mode.keys.end(), key) != mode.keys.end())
+            takers.push_back(mode.mode);
+        reader.fail(key, "applies to mode = " + joined(takers) + " only");
+      }
   reader.rejectUnknownKeys(known, true);
 
   const std::string &transportText = reader.require("transport");
@@ -264,6 +269,9 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
       reader.count("max_children", 1, kMaxChildrenBound).value_or(listener.fork.maxChildren);
   listener.reactor.outputHighWater = reader.count("output_high_water", 4096, kMaxOutputHighWater)
                                          .value_or(listener.reactor.outputHighWater);
+  listener.waitForData = reader.duration("wait_for_data").value_or(listener.waitForData);
+  if (listener.waitForData.count() > 0 && !net::isStream(*transport))
+    reader.fail("wait_for_data", "applies to stream transports only");
   listener.isolate = reader.flag("isolate").value_or(false);
   checkProcessLimits(reader, listener);
 

@@ -11,11 +11,13 @@
 #include <system_error>
 
 #include "dispatch/Intake.h"
+#include "session/FailureLog.h"
 #include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
 
-BlockingDispatcher::BlockingDispatcher(const DispatchContext &context) : context_(context) {}
+BlockingDispatcher::BlockingDispatcher(const DispatchContext &context)
+    : context_(context), waitingRoom_(context.socket.fd()) {}
 
 BlockingDispatcher::~BlockingDispatcher() {
   // Only does anything without drain() if start() was never called or threw.
@@ -43,15 +45,30 @@ void BlockingDispatcher::loop() noexcept {
       if (!stopSignal_.sleepFor(pause)) return;
       continue;
     }
-    if (!stopSignal_.waitReadable(context_.socket.fd())) return;
+    auto wait = stopSignal_.waitReadableFor(waitingRoom_.fd(), waitingRoom_.untilNextDeadline());
+    if (wait == net::StopSignal::Wait::Stopped) return;
     try {
-      takeNext();
+      WaitingRoom::Ready ready = waitingRoom_.takeReady();
+      for (auto &session : ready.spoke) dispatch(std::move(session));
+      closeSilentSessions();
+      if (ready.listening) takeNext();
     } catch (const std::exception &error) {
-      context_.logger.error(std::string("dispatching a session failed: ") + error.what());
+      session::logFailure(context_.logger, "dispatching a session failed: ", error.what());
     } catch (...) {
-      context_.logger.error("dispatching a session failed");
+      session::logFailure(context_.logger, "dispatching a session failed: ", "unknown");
     }
   }
+}
+
+void BlockingDispatcher::closeSilentSessions() {
+  size_t closed = waitingRoom_.closeExpired();
+  for (size_t i = 0; i < closed; ++i)
+    context_.admission.countRefusal(listener::Refusal::WaitForData);
+  if (closed == 0) return;
+  if (std::optional<uint64_t> leftOut = context_.admission.refusalLog().admit())
+    context_.logger.notice(
+        "wait_for_data: closed " + std::to_string(closed) + " connections that sent nothing" +
+        (*leftOut ? " (after " + std::to_string(*leftOut) + " more lines not logged)" : ""));
 }
 
 void BlockingDispatcher::takeNext() {
@@ -101,8 +118,12 @@ void BlockingDispatcher::acceptConnection() {
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
     ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
-  dispatch(std::make_shared<PendingSession>(PendingSession{
-      context_.generations.current(), peer, std::move(connection), {}, std::move(ticket)}));
+  auto session = std::make_shared<PendingSession>(PendingSession{
+      context_.generations.current(), peer, std::move(connection), {}, std::move(ticket)});
+  if (auto patience = context_.config.waitForData; patience.count() > 0)
+    waitingRoom_.add(std::move(session), WaitingRoom::Clock::now() + patience);
+  else
+    dispatch(std::move(session));
 }
 
 void BlockingDispatcher::receiveDatagram() {

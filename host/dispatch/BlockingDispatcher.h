@@ -10,6 +10,7 @@
 
 #include "dispatch/DispatchMode.h"
 #include "dispatch/PendingSession.h"
+#include "dispatch/WaitingRoom.h"
 #include "net/StopSignal.h"
 
 namespace wharf::dispatch {
@@ -41,9 +42,11 @@ class BlockingDispatcher : public Dispatcher {
   void acceptConnection();
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
+  void closeSilentSessions();
 
   DispatchContext context_;
   net::StopSignal stopSignal_;
+  WaitingRoom waitingRoom_;  // watches the listening socket too
   std::vector<uint8_t> datagramBuffer_;
   std::thread loopThread_;
 };

@@ -17,10 +17,20 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
 }
 
 const std::array<DispatchMode, 5> kModes{{
-    {"sync", true, 0, false, make<SyncDispatcher>, {}},
-    {"thread", true, WHARF_CAP_CONCURRENT, false, make<ThreadDispatcher>, {}},
-    {"pool", true, WHARF_CAP_CONCURRENT, false, make<PoolDispatcher>, {"workers", "queue"}},
-    {"fork", true, WHARF_CAP_FORK_SAFE, true, make<ForkDispatcher>, {"max_children"}},
+    {"sync", true, 0, false, make<SyncDispatcher>, {"wait_for_data"}},
+    {"thread", true, WHARF_CAP_CONCURRENT, false, make<ThreadDispatcher>, {"wait_for_data"}},
+    {"pool",
+     true,
+     WHARF_CAP_CONCURRENT,
+     false,
+     make<PoolDispatcher>,
+     {"workers", "queue", "wait_for_data"}},
+    {"fork",
+     true,
+     WHARF_CAP_FORK_SAFE,
+     true,
+     make<ForkDispatcher>,
+     {"max_children", "wait_for_data"}},
     {"reactor", false, 0, false, make<ReactorDispatcher>, {"output_high_water"}},
 }};
 

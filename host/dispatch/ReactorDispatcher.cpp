@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dispatch/Intake.h"
+#include "session/FailureLog.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
 
@@ -103,8 +104,8 @@ void ReactorDispatcher::run() noexcept {
     try {
       loop_.run(keepGoing, kTick, [this] { closeIdleSessions(); });
       return;
-    } catch (const std::exception &error) {
-      context_.logger.error(std::string("event loop: ") + error.what());
+    } catch (const std::exception &error) {  // out of memory: the loop goes on
+      session::logFailure(context_.logger, "event loop: ", error.what());
     }
   }
 }

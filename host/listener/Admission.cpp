@@ -31,6 +31,8 @@ const char *refusalName(Refusal refusal) {
       return "max_children";
     case Refusal::Resources:
       return "resources";
+    case Refusal::WaitForData:
+      return "wait_for_data";
     case Refusal::Count:
       break;
   }

@@ -19,7 +19,8 @@
 namespace wharf::listener {
 
 // Why a session was refused. Resources: no thread or process could be had
-// for it (a limit of the system, not of the config).
+// for it (a limit of the system, not of the config). WaitForData: its peer
+// sent nothing within wait_for_data.
 enum class Refusal {
   Access,
   MaxConnections,
@@ -27,6 +28,7 @@ enum class Refusal {
   QueueFull,
   MaxChildren,
   Resources,
+  WaitForData,
   Count
 };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "session/DatagramExchange.h"
+#include "session/FailureLog.h"
 #include "session/StreamSession.h"
 
 namespace wharf::session {
@@ -43,15 +44,16 @@ void driveEvents(StreamSession &session) {
     hooks.on_session_close(instanceState, sessionState, session.handle());
 }
 
+// Runs `serve` to its end. Nothing escapes: out of memory (even before the
+// session could start) ends the session, never the process.
 template <typename Serve>
-void guarded(const Session &session, Serve serve) noexcept {
+void guarded(plugin::PluginInstance &instance, Serve serve) noexcept {
   try {
     serve();
   } catch (const std::exception &error) {
-    session.log(Poco::Message::PRIO_ERROR,
-                std::string("session ended by an error: ") + error.what());
+    logFailure(instance.logger(), "session ended by an error: ", error.what());
   } catch (...) {
-    session.log(Poco::Message::PRIO_ERROR, "session ended by an unknown error");
+    logFailure(instance.logger(), "session ended by an error: ", "unknown");
   }
 }
 
@@ -59,9 +61,9 @@ void guarded(const Session &session, Serve serve) noexcept {
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer) noexcept {
-  StreamSession session(instance, std::move(connection), peer, style);
-  LiveSessions::Entry registered(live, session);
-  guarded(session, [&] {
+  guarded(instance, [&] {
+    StreamSession session(instance, std::move(connection), peer, style);
+    LiveSessions::Entry registered(live, session);
     if (style == Style::Event) return driveEvents(session);
     session.hookSucceeded(instance.hooks().serve(instance.state(), session.handle()), "serve");
   });
@@ -70,8 +72,8 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
                         const net::SocketAddress &peer,
                         std::span<const uint8_t> datagram) noexcept {
-  DatagramExchange exchange(instance, socketFd, peer, datagram);
-  guarded(exchange, [&] {
+  guarded(instance, [&] {
+    DatagramExchange exchange(instance, socketFd, peer, datagram);
     const wharf_plugin &hooks = instance.hooks();
     wharf_status status =
         style == Style::Event

@@ -142,6 +142,13 @@ class HostileConfig(WharfTestCase):
             with self.subTest(keys=keys):
                 self.assertRefused({"e": self.echo(**keys)}, message)
 
+    def test_wait_for_data_where_it_means_nothing(self):
+        self.assertRefused({"e": self.echo(mode="reactor", wait_for_data="5s")},
+                           "[listener.e] wait_for_data: applies to mode = sync, thread, pool, fork "
+                           "only")
+        self.assertRefused({"e": self.echo(transport="udp", wait_for_data="5s")},
+                           "[listener.e] wait_for_data: applies to stream transports only")
+
     def test_durations_beyond_the_maximum(self):
         for key, value in [("shutdown_timeout", "10000000h"), ("drain_timeout", "1e300"),
                            ("shutdown_timeout", "1e300ms")]:
