@@ -134,7 +134,7 @@ void BlockingDispatcher::receiveDatagram() {
   ssize_t got = ::recvfrom(context_.socket.fd(), datagramBuffer_.data(), datagramBuffer_.size(),
                            MSG_TRUNC, peer.get(), peer.lengthPointer());
   if (got < 0) {
-    if (errno != EAGAIN && errno != EINTR)
+    if (errno != EAGAIN && errno != EINTR && context_.admission.acceptErrorLog().admit())
       context_.logger.warning(std::string("recvfrom: ") + std::strerror(errno));
     return;
   }

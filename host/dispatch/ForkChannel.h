@@ -16,13 +16,14 @@
 namespace wharf::dispatch::fork {
 
 enum class Kind : uint32_t {
-  Serve = 1,   // wharfd → helper: serve session `id` (a socket passed along, or datagram bytes)
-  Cut = 2,     // wharfd → helper: end session `id`'s child now
-  Stop = 3,    // wharfd → helper: exit once every child has ended
-  Done = 4,    // helper → wharfd: session `id` has ended
-  Load = 5,    // wharfd → helper: serve new sessions with generation `id`: the
-               // plugin's staged copy passed along, its options as the payload
-  Loaded = 6,  // helper → wharfd: generation `id` serves (no payload) or not (the reason)
+  Serve = 1,     // wharfd → helper: serve session `id` (a socket passed along, or datagram bytes)
+  Cut = 2,       // wharfd → helper: end session `id`'s child now
+  Stop = 3,      // wharfd → helper: exit once every child has ended
+  Done = 4,      // helper → wharfd: session `id` has ended
+  Load = 5,      // wharfd → helper: serve new sessions with generation `id`: the
+                 // plugin's staged copy passed along, its options as the payload
+  Loaded = 6,    // helper → wharfd: generation `id` serves (no payload) or not (the reason)
+  Unforked = 7,  // helper → wharfd: session `id` got no process (fork failed); it is closed
 };
 
 struct Header {

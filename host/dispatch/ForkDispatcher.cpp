@@ -11,6 +11,7 @@
 
 #include "dispatch/ForkChannel.h"
 #include "dispatch/ForkHelper.h"
+#include "dispatch/Intake.h"
 
 namespace wharf::dispatch {
 namespace {
@@ -121,9 +122,17 @@ void ForkDispatcher::readReports() noexcept {
     if (report->header.kind == fork::Kind::Loaded) {
       loadResults_[report->header.id].assign(report->payload.begin(), report->payload.end());
       loaded_.notify_all();
-    } else if (report->header.kind == fork::Kind::Done) {
+    } else if (report->header.kind == fork::Kind::Done ||
+               report->header.kind == fork::Kind::Unforked) {
       running_.erase(report->header.id);
       if (running_.empty()) idle_.notify_all();
+    }
+    if (report->header.kind == fork::Kind::Unforked) {
+      context().admission.countRefusal(listener::Refusal::Resources);
+      logRefusal(context(),
+                 net::SocketAddress(reinterpret_cast<const sockaddr *>(&report->header.peer),
+                                    report->header.peerLength),
+                 listener::Refusal::Resources);
     }
   }
   std::lock_guard lock(mutex_);  // the helper has gone: nothing more will end

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <csignal>
-#include <cstring>
 #include <map>
 #include <string>
 
@@ -73,6 +72,7 @@ class Helper {
         return;
       case fork::Kind::Done:
       case fork::Kind::Loaded:
+      case fork::Kind::Unforked:
         return;
     }
   }
@@ -82,9 +82,11 @@ class Helper {
                             message.header.peerLength);
     pid_t pid = ::fork();
     if (pid == 0) serveInChild(message, peer);
-    if (pid < 0) {
-      logger_.error(std::string("fork: ") + std::strerror(errno) + "; refusing " + peer.toString());
-      return reportDone(message.header.id);
+    if (pid < 0) {  // wharfd counts and logs it (throttled); the socket closes here
+      fork::Header unforked = message.header;
+      unforked.kind = fork::Kind::Unforked;
+      fork::send(channel_, unforked, -1, {});
+      return;
     }
     children_[pid] = {message.header.id, peer.toString()};
   }

@@ -53,10 +53,9 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
 }
 
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer) {
-  size_t maximum = context.config.limits.maxDatagram;
-  if (length <= maximum) return true;
-  context.logger.notice("dropped a datagram of " + std::to_string(length) + " bytes from " +
-                        peer.toString() + " (max_datagram " + std::to_string(maximum) + ")");
+  if (length <= context.config.limits.maxDatagram) return true;
+  context.admission.countRefusal(listener::Refusal::MaxDatagram);
+  logRefusal(context, peer, listener::Refusal::MaxDatagram);
   return false;
 }
 

@@ -30,7 +30,7 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
                                                      const net::SocketAddress &peer);
 
 // Whether a datagram of `length` bytes (recvfrom with MSG_TRUNC) fits
-// max_datagram; logs the drop when it does not.
+// max_datagram; counts and logs (throttled) the drop when it does not.
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer);
 
 }  // namespace wharf::dispatch

@@ -33,6 +33,8 @@ const char *refusalName(Refusal refusal) {
       return "resources";
     case Refusal::WaitForData:
       return "wait_for_data";
+    case Refusal::MaxDatagram:
+      return "max_datagram";
     case Refusal::Count:
       break;
   }

@@ -20,7 +20,8 @@ namespace wharf::listener {
 
 // Why a session was refused. Resources: no thread or process could be had
 // for it (a limit of the system, not of the config). WaitForData: its peer
-// sent nothing within wait_for_data.
+// sent nothing within wait_for_data. MaxDatagram: a datagram larger than
+// max_datagram, dropped.
 enum class Refusal {
   Access,
   MaxConnections,
@@ -29,6 +30,7 @@ enum class Refusal {
   MaxChildren,
   Resources,
   WaitForData,
+  MaxDatagram,
   Count
 };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...

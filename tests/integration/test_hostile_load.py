@@ -6,6 +6,7 @@ meanwhile."""
 
 import json
 import os
+import pwd
 import resource
 import select
 import socket
@@ -14,7 +15,7 @@ import threading
 import time
 
 from clients import receive_exactly
-from wharf_harness import WHARFD, Wharfd, WharfTestCase, cpu_seconds, free_port
+from wharf_harness import WHARFD, Wharfd, WharfTestCase, children_of, cpu_seconds, free_port
 
 MB = 1 << 20
 
@@ -26,10 +27,6 @@ def process_status(pid, field):
             if line.startswith(field + ":"):
                 return int(line.split()[1])
     raise AssertionError(f"no {field} for {pid}")
-
-
-def open_descriptors(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
 def send_without_reading(port, limit):
@@ -111,10 +108,11 @@ def under_address_space_limit(kilobytes):
     return ["sh", "-c", f'ulimit -v {kilobytes} && exec "$@"', "sh"]
 
 
-class OutOfThreads(WharfTestCase):
-    """No thread to be had (ulimit -v: each thread's stack is address space)
-    is an error of that listener or session: a reload that cannot start its
-    threads is refused and rolled back, and a session without a thread is a
+class OutOfThreadsAndProcesses(WharfTestCase):
+    """No thread or process to be had (ulimit -v: each thread's stack is
+    address space; ulimit -u for workers that run as nobody) is an error of
+    that listener or session: a reload that cannot start its threads is
+    refused and rolled back, and a session without a thread or process is a
     counted refusal. Before, both aborted or hung wharfd."""
 
     def setUp(self):
@@ -124,15 +122,48 @@ class OutOfThreads(WharfTestCase):
             self.skipTest("wharfd does not run under ulimit -v here (a sanitizer build reserves "
                           "terabytes of shadow memory)")
 
-    def start(self, listeners, kilobytes):
-        server = Wharfd(self, listeners, {"admin": "admin.sock"})
-        server.launcher = under_address_space_limit(kilobytes)
+    def start(self, listeners, launcher, host=None):
+        server = Wharfd(self, listeners, dict({"admin": "admin.sock"}, **(host or {})))
+        server.launcher = launcher
         return server.start()
+
+    def assertRefusedForResources(self, server, held):
+        """Refusals for want of resources are logged, then (once the held
+        sessions end and the worker has memory to answer status) counted."""
+        server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(resources\)")
+        for client in held:
+            client.close()
+        for _ in range(100):
+            status = json.loads(server.ctl("status", "--json").stdout)
+            if any(listener["sessions"]["refused"]["resources"]
+                   for listener in status["listeners"]):
+                return
+            time.sleep(0.1)
+        self.fail("refusals for want of resources not counted:\n" + server.log())
+
+    def assertServedAgain(self, server, port):
+        for _ in range(200):  # threads and processes are back once sessions end
+            try:
+                if round_trip(port) == b"neighbour":
+                    return
+            except OSError:
+                time.sleep(0.1)
+        self.fail("not served again:\n" + server.log())
+
+    def hold(self, port, count):
+        held = []
+        self.addCleanup(lambda: [client.close() for client in held])
+        for _ in range(count):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+            except OSError:
+                break
+        return held
 
     def test_a_reload_that_cannot_start_its_threads_is_refused_and_rolled_back(self):
         port, first, second = free_port(), free_port(), free_port()
         echo = {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}
-        server = self.start({"e": echo}, 2000000)
+        server = self.start({"e": echo}, under_address_space_limit(2000000))
         self.addCleanup(self.assertStops, server)
         with socket.create_connection(("127.0.0.1", port), timeout=30) as held:
             held.sendall(b"before")
@@ -162,39 +193,29 @@ class OutOfThreads(WharfTestCase):
     def test_a_session_without_a_thread_is_a_counted_refusal(self):
         port = free_port()
         server = self.start({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
-                                   "plugin": "echo", "mode": "thread"}}, 1000000)
+                                   "plugin": "echo", "mode": "thread"}},
+                            under_address_space_limit(1000000))
         self.addCleanup(self.assertStops, server)
-        held = []
-        self.addCleanup(lambda: [client.close() for client in held])
-        for _ in range(400):  # more 8 MiB stacks than 1 GB of address space holds
-            try:
-                held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
-            except OSError:
-                break
-        refused = 0
-        for _ in range(100):
-            status = json.loads(server.ctl("status", "--json").stdout)
-            # A worker short of memory may answer late: its listeners are
-            # missing from that status.
-            for listener in status["listeners"]:
-                refused = listener["sessions"]["refused"]["resources"]
-            if refused:
-                break
-            time.sleep(0.1)
-        self.assertGreater(refused, 0, server.log())
-        server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(resources\)")
-        for client in held:
-            client.close()
-        held.clear()
-        # Threads are back once those sessions end: a new session is served.
-        for _ in range(200):
-            try:
-                if round_trip(port) == b"neighbour":
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            self.fail("not served again:\n" + server.log())
+        held = self.hold(port, 400)  # more 8 MiB stacks than 1 GB of address space holds
+        self.assertRefusedForResources(server, held)
+        self.assertServedAgain(server, port)
+
+    def test_a_session_without_a_process_is_a_counted_refusal(self):
+        try:
+            pwd.getpwnam("nobody")
+        except KeyError:
+            self.skipTest("no user nobody")
+        port = free_port()
+        # As nobody, the worker's threads, its fork helper and the session
+        # processes all count against ulimit -u 12 (root's would not).
+        server = self.start({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                   "plugin": "echo", "mode": "fork", "max_children": "11"}},
+                            ["bash", "-c", 'ulimit -u 12 && exec "$@"', "bash"],
+                            host={"user": "nobody"})
+        self.addCleanup(self.assertStops, server)
+        held = self.hold(port, 11)
+        self.assertRefusedForResources(server, held)
+        self.assertServedAgain(server, port)
 
 
 def raise_own_descriptor_limit():
@@ -256,6 +277,16 @@ class SilentPeers(WharfTestCase):
         self.assertEqual(round_trip(self.other), b"neighbour")
         server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(max_connections\)")
 
+    def test_a_pool_without_limits_is_bounded_by_its_workers_and_queue(self):
+        server = self.start(mode="pool")
+        worker = server.worker_pid()
+        self.connect_silently(500)
+        sessions = self.wait_for(server, lambda s: s["active"] + s["refused"]["queue_full"]
+                                 == 500)
+        self.assertEqual(sessions["active"], 8 + 64)  # the default workers and queue
+        self.assertLess(process_status(worker, "Threads"), 8 + 64)
+        self.assertEqual(round_trip(self.other), b"neighbour")
+
     def test_idle_closes_are_logged_throttled(self):
         server = self.start(idle_timeout="1s")
         held = self.connect_silently(300)
@@ -288,20 +319,35 @@ class SilentPeers(WharfTestCase):
         self.wait_for(server, lambda s: s["active"] == 0 and s["total"] == 2)
 
 
-class DatagramFlood(WharfTestCase):
-    """Hundreds of thousands of datagrams: a thread listener runs at most
-    max_connections (default 1024) datagram threads at once, memory stays
-    bounded, and a neighbouring listener keeps serving."""
+def descendants_of(pid):
+    """Every process below `pid` (a fork listener's helper and its sessions)."""
+    found = []
+    for child in children_of(pid):
+        found += [child] + descendants_of(child)
+    return found
 
-    def test_thread_mode_bounds_its_datagram_threads(self):
+
+class DatagramFlood(WharfTestCase):
+    """Hundreds of thousands of datagrams against every mode: threads and
+    processes stay bounded (a thread listener runs at most max_connections,
+    default 1024, datagram threads at once; a fork listener max_children
+    processes), memory stays bounded, and a neighbouring listener keeps
+    serving during the flood."""
+
+    def test_every_mode_stays_bounded(self):
+        for mode, datagrams in [("thread", 300000), ("pool", 100000), ("fork", 20000),
+                                ("sync", 100000), ("reactor", 100000)]:
+            with self.subTest(mode=mode):
+                self.check_flood(mode, datagrams)
+
+    def check_flood(self, mode, datagrams):
         port, other = free_port(), free_port()
         server = self.wharfd({"flooded": {"transport": "udp", "listen": f"127.0.0.1:{port}",
-                                          "plugin": "echo", "mode": "thread"},
+                                          "plugin": "echo", "mode": mode},
                               "other": {"transport": "tcp", "listen": f"127.0.0.1:{other}",
-                                        "plugin": "echo", "mode": "thread"}},
+                                        "plugin": "echo", "mode": "thread", "isolate": "true"}},
                              host={"admin": "admin.sock"})
-        self.addCleanup(self.assertStops, server)
-        worker = server.worker_pid()
+        workers = server.worker_pids()
         stop = threading.Event()
         sent = [0]
 
@@ -309,7 +355,7 @@ class DatagramFlood(WharfTestCase):
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
                 sender.setblocking(False)
                 payload = b"f" * 512
-                while not stop.is_set() and sent[0] < 300000:
+                while not stop.is_set() and sent[0] < datagrams:
                     try:
                         sender.sendto(payload, ("127.0.0.1", port))
                         sent[0] += 1
@@ -319,19 +365,26 @@ class DatagramFlood(WharfTestCase):
         flooders = [threading.Thread(target=flood) for _ in range(2)]
         for flooder in flooders:
             flooder.start()
-        most_threads = 0
+        most_threads = most_processes = 0
         try:
+            served = round_trip(other)
             while any(flooder.is_alive() for flooder in flooders):
-                most_threads = max(most_threads, process_status(worker, "Threads"))
+                most_threads = max(most_threads,
+                                   max(process_status(pid, "Threads") for pid in workers))
+                most_processes = max(most_processes,
+                                     sum(len(descendants_of(pid)) for pid in workers))
                 time.sleep(0.01)
-            self.assertEqual(round_trip(other), b"neighbour")
         finally:
             stop.set()
             for flooder in flooders:
                 flooder.join()
+        self.assertEqual(served, b"neighbour")
         self.assertLess(most_threads, 1024 + 64)
-        self.assertLess(process_status(worker, "VmRSS"), 512 * 1024)
+        self.assertLessEqual(most_processes, 64 + 1)  # max_children and the helper
+        for pid in workers:
+            self.assertLess(process_status(pid, "VmRSS"), 512 * 1024)
         self.assertGreater(status_of(server)["flooded"]["sessions"]["total"], 0)
+        self.assertStops(server)
 
 
 class OutOfDescriptors(WharfTestCase):
