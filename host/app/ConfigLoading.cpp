@@ -18,7 +18,7 @@ std::filesystem::path defaultPluginDir() {
 }  // namespace
 
 config::ConfigLoader makeConfigLoader() {
-  return config::ConfigLoader({defaultPluginDir(), dispatch::dispatchModeKeys()});
+  return config::ConfigLoader({defaultPluginDir(), dispatch::dispatchModeDescriptions()});
 }
 
 }  // namespace wharf::app

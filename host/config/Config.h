@@ -90,11 +90,13 @@ struct HostConfig {
 
 // Upper bounds of counts, checked when the config is read (README, "Limits
 // and defaults").
-constexpr size_t kMaxWorkers = 256;               // [host] workers
-constexpr size_t kMaxListeners = 1024;            // [listener.*] sections
-constexpr size_t kMaxGenerationsBound = 64;       // [host] max_generations
-constexpr size_t kMaxSessionsBound = 1000000;     // max_connections, max_per_source
-constexpr size_t kThreadModeSessions = 1024;      // mode = thread's default max_connections
+constexpr size_t kMaxWorkers = 256;            // [host] workers
+constexpr size_t kMaxListeners = 1024;         // [listener.*] sections
+constexpr size_t kMaxGenerationsBound = 64;    // [host] max_generations
+constexpr size_t kMaxSessionsBound = 1000000;  // max_connections, max_per_source
+constexpr size_t kThreadModeSessions = 1024;   // mode = thread's default max_connections
+// Modes where a session holds a thread, worker or process: idle_timeout's default.
+constexpr std::chrono::minutes kBlockingIdleTimeout{5};
 constexpr size_t kMaxBacklog = 65535;             // backlog
 constexpr size_t kMaxPoolThreads = 4096;          // pool workers
 constexpr size_t kMaxQueue = 1000000;             // pool queue

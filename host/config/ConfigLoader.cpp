@@ -30,11 +30,11 @@ const std::set<std::string> kListenerKeys = {
     "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
     "idle_timeout",    "max_datagram",   "isolate"};
 
-// Without max_connections, a listener still has a bound that holds: a thread
-// per session is costly (kThreadModeSessions); other modes get half the
-// descriptors the process may open (its hard limit, which wharfd raises to).
-size_t defaultMaxConnections(const std::string &mode) {
-  if (mode == "thread") return kThreadModeSessions;
+// Without max_connections, a listener still has a bound that holds: the
+// mode's own (a thread per session is costly), else half the descriptors the
+// process may open (its hard limit, which wharfd raises to).
+size_t defaultMaxConnections(const ModeDescription &mode) {
+  if (mode.sessionsDefault != 0) return mode.sessionsDefault;
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_max == RLIM_INFINITY)
     return kMaxSessionsBound;
@@ -42,12 +42,13 @@ size_t defaultMaxConnections(const std::string &mode) {
 }
 
 ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
-                          const std::string &mode) {
+                          const ModeDescription &mode) {
   ListenerLimits limits;
   limits.maxConnections =
       reader.count("max_connections", 1, kMaxSessionsBound).value_or(defaultMaxConnections(mode));
   limits.maxPerSource = reader.count("max_per_source", 0, kMaxSessionsBound).value_or(0);
   limits.acceptRate = reader.rate("accept_rate").value_or(0);
+  if (mode.holdsSessions && net::isStream(transport)) limits.idleTimeout = kBlockingIdleTimeout;
   limits.idleTimeout = reader.duration("idle_timeout").value_or(limits.idleTimeout);
   limits.allow = reader.networks("allow");
   limits.deny = reader.networks("deny");
@@ -104,17 +105,16 @@ std::optional<rlim_t> softLimit(int resource) {
 // Threads and processes a mode starts at once must fit the process's limits
 // (ulimit -u, and for threads ulimit -v at one stack each), or the listener
 // would fail at start instead of here.
-void checkProcessLimits(const SectionReader &reader, const ListenerConfig &listener) {
-  auto [key, count] = listener.mode == "pool" ? std::pair{"workers", listener.pool.workers}
-                      : listener.mode == "fork"
-                          ? std::pair{"max_children", listener.fork.maxChildren}
-                          : std::pair{"", size_t{0}};
-  if (count == 0) return;
+void checkProcessLimits(const SectionReader &reader, const ModeDescription &mode,
+                        const ListenerConfig &listener) {
+  const std::string &key = mode.threadsKey.empty() ? mode.processesKey : mode.threadsKey;
+  if (key.empty()) return;
+  size_t count = key == "workers" ? listener.pool.workers : listener.fork.maxChildren;
   if (auto processes = softLimit(RLIMIT_NPROC); processes && count >= *processes)
     reader.fail(key, std::to_string(count) + " is not below the process limit (ulimit -u: " +
                          std::to_string(*processes) + ")");
   auto space = softLimit(RLIMIT_AS);
-  if (!space || listener.mode != "pool") return;
+  if (!space || mode.threadsKey.empty()) return;
   rlim_t stack = softLimit(RLIMIT_STACK).value_or(2u << 20);  // glibc's thread stack size
   if (static_cast<double>(count) * static_cast<double>(stack) > static_cast<double>(*space) / 2)
     reader.fail(key, std::to_string(count) + " threads of " + std::to_string(stack >> 10) +
@@ -215,11 +215,14 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.mode = mode ? *mode : "thread";
   std::vector<std::string> modeNames;
   std::set<std::string> known = kListenerKeys;
+  const ModeDescription *chosen = nullptr;
   for (const auto &offered : defaults_.modes) {
     modeNames.push_back(offered.mode);
-    if (offered.mode == listener.mode) known.insert(offered.keys.begin(), offered.keys.end());
+    if (offered.mode != listener.mode) continue;
+    known.insert(offered.keys.begin(), offered.keys.end());
+    chosen = &offered;
   }
-  if (std::find(modeNames.begin(), modeNames.end(), listener.mode) == modeNames.end())
+  if (chosen == nullptr)
     reader.fail("mode",
                 "unknown mode '" + listener.mode + "' (expected one of " + joined(modeNames) + ")");
   for (const auto &offered : defaults_.modes)
@@ -261,7 +264,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
 
   if (auto backlog = reader.count("backlog", 1, kMaxBacklog))
     listener.backlog = static_cast<int>(*backlog);  // the kernel caps it at net.core.somaxconn
-  listener.limits = readLimits(reader, *transport, listener.mode);
+  listener.limits = readLimits(reader, *transport, *chosen);
   listener.pool.workers =
       reader.count("workers", 1, kMaxPoolThreads).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue", 0, kMaxQueue).value_or(listener.pool.queue);
@@ -273,7 +276,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   if (listener.waitForData.count() > 0 && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");
   listener.isolate = reader.flag("isolate").value_or(false);
-  checkProcessLimits(reader, listener);
+  checkProcessLimits(reader, *chosen, listener);
 
   for (const auto &entry : section.entries)
     if (entry.key.starts_with(kOptionPrefix))

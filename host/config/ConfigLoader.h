@@ -12,14 +12,25 @@
 
 namespace wharf::config {
 
-struct ModeKeys {
+// What the loader needs to know of a dispatch mode: its own keys, and what a
+// session costs in it, which sets the defaults and bounds of its limits.
+struct ModeDescription {
   std::string mode;               // a dispatch mode this build offers
   std::vector<std::string> keys;  // the listener keys that only this mode takes
+  // A stream session holds a thread, worker or process while it waits for
+  // input: idle_timeout defaults to kBlockingIdleTimeout.
+  bool holdsSessions = false;
+  // max_connections without the key; 0: half the open-files hard limit.
+  size_t sessionsDefault = 0;
+  // The key counting the threads (or processes) the mode runs at once,
+  // checked against ulimit -u (and, for threads, -v).
+  std::string threadsKey;
+  std::string processesKey;
 };
 
 struct LoaderDefaults {
   std::filesystem::path pluginDir;  // when [host] plugin_dir is absent
-  std::vector<ModeKeys> modes;
+  std::vector<ModeDescription> modes;
 };
 
 // "a, b, c": names as messages list them (modes, listeners).

@@ -16,22 +16,41 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
   return std::make_unique<ConcreteDispatcher>(context);
 }
 
+// A thread per session costs enough that thread mode gets a session bound
+// of its own; a pool's and a fork listener's own counts bound theirs.
 const std::array<DispatchMode, 5> kModes{{
-    {"sync", true, 0, false, make<SyncDispatcher>, {"wait_for_data"}},
-    {"thread", true, WHARF_CAP_CONCURRENT, false, make<ThreadDispatcher>, {"wait_for_data"}},
+    {"sync", true, 0, false, make<SyncDispatcher>, {"wait_for_data"}, true, 0, "", ""},
+    {"thread",
+     true,
+     WHARF_CAP_CONCURRENT,
+     false,
+     make<ThreadDispatcher>,
+     {"wait_for_data"},
+     true,
+     config::kThreadModeSessions,
+     "",
+     ""},
     {"pool",
      true,
      WHARF_CAP_CONCURRENT,
      false,
      make<PoolDispatcher>,
-     {"workers", "queue", "wait_for_data"}},
+     {"workers", "queue", "wait_for_data"},
+     true,
+     0,
+     "workers",
+     ""},
     {"fork",
      true,
      WHARF_CAP_FORK_SAFE,
      true,
      make<ForkDispatcher>,
-     {"max_children", "wait_for_data"}},
-    {"reactor", false, 0, false, make<ReactorDispatcher>, {"output_high_water"}},
+     {"max_children", "wait_for_data"},
+     true,
+     0,
+     "",
+     "max_children"},
+    {"reactor", false, 0, false, make<ReactorDispatcher>, {"output_high_water"}, false, 0, "", ""},
 }};
 
 }  // namespace
@@ -47,9 +66,11 @@ const DispatchMode *findDispatchMode(std::string_view name) {
   return nullptr;
 }
 
-std::vector<config::ModeKeys> dispatchModeKeys() {
-  std::vector<config::ModeKeys> modes;
-  for (const auto &mode : kModes) modes.push_back({std::string(mode.name), mode.keys});
+std::vector<config::ModeDescription> dispatchModeDescriptions() {
+  std::vector<config::ModeDescription> modes;
+  for (const auto &mode : kModes)
+    modes.push_back({std::string(mode.name), mode.keys, mode.holdsSessions, mode.sessionsDefault,
+                     std::string(mode.threadsKey), std::string(mode.processesKey)});
   return modes;
 }
 

@@ -36,6 +36,11 @@ struct DispatchMode {
   bool startsOnlyAtLaunch;        // forks a helper: safe only before wharfd has threads
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
   std::vector<std::string> keys;  // listener keys only this mode takes
+  // For the config's defaults and bounds (config::ModeDescription).
+  bool holdsSessions;
+  size_t sessionsDefault;
+  std::string_view threadsKey;
+  std::string_view processesKey;
 
   // The style a plugin's sessions run in under this mode: serve() where the
   // mode allows it and the plugin has it, else the event hooks.
@@ -43,7 +48,7 @@ struct DispatchMode {
 };
 
 const DispatchMode *findDispatchMode(std::string_view name);
-// Each mode's name and its own keys, for the config loader.
-std::vector<config::ModeKeys> dispatchModeKeys();
+// Each mode as the config loader needs to know it.
+std::vector<config::ModeDescription> dispatchModeDescriptions();
 
 }  // namespace wharf::dispatch

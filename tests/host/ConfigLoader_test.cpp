@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "config/ConfigError.h"
+#include "dispatch/DispatchMode.h"
 
 using namespace wharf::config;
 
@@ -12,9 +13,7 @@ namespace {
 const std::string kHost = std::string("[host]\nplugin_dir = ") + WHARF_SHIPPED_PLUGIN_DIR + "\n";
 
 Config build(const std::string &text) {
-  ConfigLoader loader(
-      {"/default/plugins",
-       {{"sync", {}}, {"thread", {}}, {"pool", {"workers", "queue"}}, {"fork", {"max_children"}}}});
+  ConfigLoader loader({"/default/plugins", wharf::dispatch::dispatchModeDescriptions()});
   return loader.build(IniDocument::parse("/etc/wharf/wharf.ini", text));
 }
 
@@ -76,7 +75,7 @@ TEST(ConfigLoader, NamesFileLineSectionAndKeyOfEachError) {
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nmode = fast\n"
                             "plugin = echo\n"),
             "/etc/wharf/wharf.ini:6: [listener.e] mode: unknown mode 'fast' (expected one of "
-            "sync, thread, pool, fork)");
+            "sync, thread, pool, fork, reactor)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\n"),
             "/etc/wharf/wharf.ini:3: [listener.e] plugin: missing (required)");
   EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = tcp\nlisten = 1.2.3.4:5\nplugin = nope\n"),
@@ -211,4 +210,24 @@ TEST(ConfigLoader, RefusesBadProcessModelValuesByKey) {
   EXPECT_EQ(errorOf(kHost + kListener + "isolate = maybe\n"),
             "/etc/wharf/wharf.ini:8: [listener.e] isolate: 'maybe' is not a yes/no value (true, "
             "yes, on, false, no, off)");
+}
+
+TEST(ConfigLoader, DefaultLimitsHoldWhereASessionHoldsAThread) {
+  Config thread =
+      build(kHost + "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n");
+  EXPECT_EQ(thread.listeners[0].limits.maxConnections, kThreadModeSessions);
+  EXPECT_EQ(thread.listeners[0].limits.idleTimeout, kBlockingIdleTimeout);
+  Config reactor = build(kHost +
+                         "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n"
+                         "mode = reactor\n");
+  EXPECT_EQ(reactor.listeners[0].limits.idleTimeout.count(), 0);  // a silent peer costs no thread
+  EXPECT_GE(reactor.listeners[0].limits.maxConnections, 1u);
+  Config off = build(kHost +
+                     "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n"
+                     "idle_timeout = 0\n");
+  EXPECT_EQ(off.listeners[0].limits.idleTimeout.count(), 0);
+  Config datagrams = build(kHost +
+                           "[listener.e]\ntransport = udp\nlisten = 127.0.0.1:7\n"
+                           "plugin = echo\n");
+  EXPECT_EQ(datagrams.listeners[0].limits.idleTimeout.count(), 0);
 }
