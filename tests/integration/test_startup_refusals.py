@@ -6,7 +6,8 @@ import os
 import socket
 import subprocess
 
-from wharf_harness import PLUGIN_DIR, WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import (PLUGIN_DIR, WHARFD, Wharfd, WharfTestCase, free_port,
+                           sanitized_build, test_plugin, under_address_space_limit)
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -166,9 +167,11 @@ class HostileConfig(WharfTestCase):
             "[listener.local] listen: address already used by [listener.any]")
 
     def test_a_threads_count_beyond_the_address_space_limit(self):
+        if sanitized_build():
+            self.skipTest("a sanitizer build does not run under ulimit -v")
         server, _ = self.check({"e": self.echo(mode="pool", workers="1000")})
-        result = subprocess.run(["sh", "-c", f'ulimit -v 3000000; exec "$0" --config "$1" '
-                                 "--check-config", WHARFD, server.config_path],
+        result = subprocess.run(under_address_space_limit(3000000) +
+                                [WHARFD, "--config", server.config_path, "--check-config"],
                                 capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
         self.assertIn("[listener.e] workers: 1000 threads of", result.stdout + result.stderr)

@@ -53,6 +53,19 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def under_address_space_limit(kilobytes):
+    """A launcher prefix that runs a command under `ulimit -v kilobytes`."""
+    return ["sh", "-c", f'ulimit -v {kilobytes} && exec "$@"', "sh"]
+
+
+def sanitized_build():
+    """Whether wharfd is built with ASan+UBSan. It then reserves terabytes of
+    shadow memory at start, so ulimit -v stops it before main (the probe)."""
+    probe = subprocess.run(under_address_space_limit(2000000) + [WHARFD, "--version"],
+                           capture_output=True, text=True, timeout=60)
+    return probe.returncode != 0
+
+
 def test_plugin(name):
     return os.path.join(TEST_PLUGIN_DIR, name + ".so")
 
