@@ -107,14 +107,14 @@ std::optional<rlim_t> softLimit(int resource) {
 // would fail at start instead of here.
 void checkProcessLimits(const SectionReader &reader, const ModeDescription &mode,
                         const ListenerConfig &listener) {
-  const std::string &key = mode.threadsKey.empty() ? mode.processesKey : mode.threadsKey;
+  const std::string &key = mode.concurrencyKey;
   if (key.empty()) return;
-  size_t count = key == "workers" ? listener.pool.workers : listener.fork.maxChildren;
+  size_t count = mode.concurrency(listener);
   if (auto processes = softLimit(RLIMIT_NPROC); processes && count >= *processes)
     reader.fail(key, std::to_string(count) + " is not below the process limit (ulimit -u: " +
                          std::to_string(*processes) + ")");
   auto space = softLimit(RLIMIT_AS);
-  if (!space || mode.threadsKey.empty()) return;
+  if (!space || !mode.concurrencyInThreads) return;
   rlim_t stack = softLimit(RLIMIT_STACK).value_or(2u << 20);  // glibc's thread stack size
   if (static_cast<double>(count) * static_cast<double>(stack) > static_cast<double>(*space) / 2)
     reader.fail(key, std::to_string(count) + " threads of " + std::to_string(stack >> 10) +

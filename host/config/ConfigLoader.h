@@ -22,10 +22,12 @@ struct ModeDescription {
   bool holdsSessions = false;
   // max_connections without the key; 0: half the open-files hard limit.
   size_t sessionsDefault = 0;
-  // The key counting the threads (or processes) the mode runs at once,
-  // checked against ulimit -u (and, for threads, -v).
-  std::string threadsKey;
-  std::string processesKey;
+  // The key that sets how many threads (or processes) the mode runs at once,
+  // and that count of a listener, checked against ulimit -u (and for
+  // threads -v). An empty key: nothing to check.
+  std::string concurrencyKey;
+  bool concurrencyInThreads = false;
+  size_t (*concurrency)(const ListenerConfig &) = nullptr;
 };
 
 struct LoaderDefaults {

@@ -16,10 +16,18 @@ std::unique_ptr<Dispatcher> make(const DispatchContext &context) {
   return std::make_unique<ConcreteDispatcher>(context);
 }
 
+size_t poolWorkers(const config::ListenerConfig &listener) {
+  return listener.pool.workers;
+}
+
+size_t forkChildren(const config::ListenerConfig &listener) {
+  return listener.fork.maxChildren;
+}
+
 // A thread per session costs enough that thread mode gets a session bound
 // of its own; a pool's and a fork listener's own counts bound theirs.
 const std::array<DispatchMode, 5> kModes{{
-    {"sync", true, 0, false, make<SyncDispatcher>, {"wait_for_data"}, true, 0, "", ""},
+    {"sync", true, 0, false, make<SyncDispatcher>, {"wait_for_data"}, true, 0, "", false, nullptr},
     {"thread",
      true,
      WHARF_CAP_CONCURRENT,
@@ -29,7 +37,8 @@ const std::array<DispatchMode, 5> kModes{{
      true,
      config::kThreadModeSessions,
      "",
-     ""},
+     false,
+     nullptr},
     {"pool",
      true,
      WHARF_CAP_CONCURRENT,
@@ -39,7 +48,8 @@ const std::array<DispatchMode, 5> kModes{{
      true,
      0,
      "workers",
-     ""},
+     true,
+     poolWorkers},
     {"fork",
      true,
      WHARF_CAP_FORK_SAFE,
@@ -48,9 +58,20 @@ const std::array<DispatchMode, 5> kModes{{
      {"max_children", "wait_for_data"},
      true,
      0,
+     "max_children",
+     false,
+     forkChildren},
+    {"reactor",
+     false,
+     0,
+     false,
+     make<ReactorDispatcher>,
+     {"output_high_water"},
+     false,
+     0,
      "",
-     "max_children"},
-    {"reactor", false, 0, false, make<ReactorDispatcher>, {"output_high_water"}, false, 0, "", ""},
+     false,
+     nullptr},
 }};
 
 }  // namespace
@@ -70,7 +91,8 @@ std::vector<config::ModeDescription> dispatchModeDescriptions() {
   std::vector<config::ModeDescription> modes;
   for (const auto &mode : kModes)
     modes.push_back({std::string(mode.name), mode.keys, mode.holdsSessions, mode.sessionsDefault,
-                     std::string(mode.threadsKey), std::string(mode.processesKey)});
+                     std::string(mode.concurrencyKey), mode.concurrencyInThreads,
+                     mode.concurrency});
   return modes;
 }
 

@@ -39,8 +39,9 @@ struct DispatchMode {
   // For the config's defaults and bounds (config::ModeDescription).
   bool holdsSessions;
   size_t sessionsDefault;
-  std::string_view threadsKey;
-  std::string_view processesKey;
+  std::string_view concurrencyKey;
+  bool concurrencyInThreads;
+  size_t (*concurrency)(const config::ListenerConfig &);
 
   // The style a plugin's sessions run in under this mode: serve() where the
   // mode allows it and the plugin has it, else the event hooks.
