@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,7 @@ struct HostConfig {
   size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)
   std::string user;           // workers switch to this user (empty: stay who wharfd is)
   std::string group;          // and this group (empty: the user's own)
+  std::optional<net::Endpoint> metrics;  // GET /metrics over HTTP here (none: off)
 };
 
 // Upper bounds of counts, checked when the config is read (README, "Limits

@@ -20,11 +20,10 @@ namespace {
 const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
-const std::set<std::string> kHostKeys = {"plugin_dir",    "admin",
-                                         "log_level",     "shutdown_timeout",
-                                         "drain_timeout", "max_generations",
-                                         "watch",         "workers",
-                                         "user",          "group"};
+const std::set<std::string> kHostKeys = {
+    "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
+    "drain_timeout", "max_generations", "watch",     "workers",
+    "user",          "group",           "metrics"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",   "plugin", "backlog",
     "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
@@ -165,6 +164,8 @@ Config ConfigLoader::build(const IniDocument &document) const {
       if (other.endpoint.conflictsWith(listener.endpoint))
         SectionReader(document, section)
             .fail("listen", "address already used by [" + other.section() + "]");
+    if (config.host.metrics && config.host.metrics->conflictsWith(listener.endpoint))
+      SectionReader(document, section).fail("listen", "address already used by [host] metrics");
     config.listeners.push_back(std::move(listener));
   }
   if (config.listeners.empty())
@@ -200,6 +201,13 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
       reader.count("max_generations", 2, kMaxGenerationsBound).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);
   host.workers = readWorkers(reader);
+  if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
+    try {
+      host.metrics = net::parseEndpoint(net::Transport::Tcp, *metrics);
+    } catch (const std::invalid_argument &error) {
+      reader.fail("metrics", "bad address '" + *metrics + "': " + error.what());
+    }
+  }
   readIdentity(reader, host);
   return host;
 }

@@ -21,7 +21,9 @@
 #include "master/ActivatedSockets.h"
 #include "master/MasterCapabilities.h"
 #include "master/StatusMerge.h"
+#include "metrics/PrometheusText.h"
 #include "process/Identity.h"
+#include "process/ProcessSample.h"
 
 namespace wharf::master {
 namespace {
@@ -79,7 +81,7 @@ void Master::start() {
   SocketSet sockets = SocketSet::bindFor(config, SocketSet(), &activated);
   if (!activated.empty())
     logger().warning("sockets systemd passed for no listener (closed): " + activated.unclaimed());
-  admin_ = openAdminSocket(config);
+  openControl(config);
   if (::geteuid() == 0 && !config.host.user.empty()) logger().information(keepMasterCapabilities());
   workers_ =
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
@@ -100,6 +102,23 @@ void Master::announceReady() {
 
 void Master::tellReady() const {
   service_.ready("wharfd " + std::string(app::version()) + ": " + summary());
+}
+
+void Master::openControl(const config::Config &config) {
+  admin_ = openAdminSocket(config);
+  if (const auto &endpoint = config.host.metrics)
+    metrics_ = std::make_unique<metrics::MetricsServer>(*endpoint, [this] {
+      Poco::JSON::Object status;
+      tasks_.runOnMain([&] { reportStatus(status); });
+      return metrics::prometheusText(
+          status, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+    });
+}
+
+void Master::closeControl() {
+  metrics_.reset();
+  admin_.reset();
 }
 
 std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Config &config) {
@@ -248,6 +267,7 @@ void Master::reportStatus(Poco::JSON::Object &reply) {
   reply.set("uptime_ms", static_cast<int64_t>(uptime().count()));
   reply.set("user", process::currentUserName());
   reply.set("upgrades", upgrades_);
+  reply.set("process", process::sampleThisProcess());
   if (lastUpgrade_) reply.set("last_upgrade", lastUpgrade_);
   Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
   std::vector<Poco::JSON::Object::Ptr> statuses;
@@ -301,7 +321,7 @@ void Master::stop(int signal) {
       signalAll(SIGKILL);
     }
   }
-  admin_.reset();
+  closeControl();
   logger().notice("stopped");
 }
 

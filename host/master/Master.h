@@ -27,6 +27,7 @@
 #include "master/TaskQueue.h"
 #include "master/Upgrade.h"
 #include "master/WorkerSet.h"
+#include "metrics/MetricsServer.h"
 #include "net/FileDescriptor.h"
 
 namespace wharf::master {
@@ -57,6 +58,10 @@ class Master {
   // start() in a master exec'd by an upgrade: adopts what the old one held,
   // then starts new workers (or keeps the old ones serving).
   void resume(const Inheritance &inheritance);
+  // The control socket and the metrics endpoint, as `config` says; closed
+  // before an exec (their threads end) and at the end.
+  void openControl(const config::Config &config);
+  void closeControl();
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
   // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
   void announceReady();
@@ -90,6 +95,7 @@ class Master {
   std::unique_ptr<WorkerSet> workers_;  // serving the current config
   std::vector<Retiring> retiring_;      // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;
+  std::unique_ptr<metrics::MetricsServer> metrics_;
   bool upgradeRequested_ = false;
   uint64_t upgrades_ = 0;                // binary upgrades this master's PID has seen
   Poco::JSON::Object::Ptr lastUpgrade_;  // its result, for status

@@ -52,12 +52,12 @@ void Master::upgradeNow() {
   inheritance.upgrades = upgrades_;
   logger().notice("upgrading: executing " + options_.binary.string());
   service_.reloading("upgrading to " + options_.binary.string());
-  admin_.reset();  // its thread ends (any reply in flight sent): exec keeps one thread
+  closeControl();  // their threads end (any reply in flight sent): exec keeps one thread
   execUpgrade(options_.binary, options_.configFile, inheritance);
   std::string error = std::strerror(errno);
   logger().error("upgrade failed, the old binary serves on: exec: " + error);
   recordUpgrade("refused", app::version(), "exec: " + error);
-  admin_ = openAdminSocket(workers_->config());
+  openControl(workers_->config());
   announceReady();
 }
 
@@ -98,7 +98,7 @@ void Master::resume(const Inheritance &inheritance) {
     set->stop(0);
     retiring_.push_back({std::move(set), Clock::now()});
   }
-  admin_ = openAdminSocket(served);
+  openControl(served);
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);

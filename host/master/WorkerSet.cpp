@@ -268,6 +268,7 @@ void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Objec
         auto status = slot.process->ask(request, kStatusTimeout);
         entry->set("user", status->optValue<std::string>("user", ""));
         entry->set("version", status->optValue<std::string>("version", ""));
+        if (status->has("process")) entry->set("process", status->getObject("process"));
         statuses.push_back(status);
       } catch (const std::exception &error) {
         entry->set("error", std::string(error.what()));

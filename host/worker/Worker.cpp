@@ -15,6 +15,7 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "process/Identity.h"
+#include "process/ProcessSample.h"
 #include "worker/PrivilegeDrop.h"
 
 namespace wharf::worker {
@@ -119,6 +120,7 @@ void Worker::reportStatus(Poco::JSON::Object &reply) {
   std::lock_guard lock(mutex_);
   control::reportStatus(listeners_, reply);
   reply.set("user", process::currentUserName());
+  reply.set("process", process::sampleThisProcess());
 }
 
 void Worker::updateWatcher() {

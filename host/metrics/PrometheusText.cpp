@@ -1,0 +1,158 @@
+#include "metrics/PrometheusText.h"
+
+#include <Poco/JSON/Array.h>
+
+#include <map>
+#include <sstream>
+#include <utility>
+#include <vector>
+
+namespace wharf::metrics {
+namespace {
+
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// A label value with \, " and newline escaped, as the format requires.
+std::string escaped(const std::string &value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c == '\n' ? std::string("\\n") : std::string(1, c);
+  }
+  return out;
+}
+
+// Metric families in order of first use; each one's samples together, as
+// the format requires.
+class Exposition {
+ public:
+  void add(const std::string &name, const char *type, const char *help, const Labels &labels,
+           double value) {
+    auto family = families_.find(name);
+    if (family == families_.end()) {
+      order_.push_back(name);
+      family = families_.emplace(name, Family{type, help, {}}).first;
+    }
+    std::ostringstream sample;
+    sample << name;
+    if (!labels.empty()) {
+      sample << '{';
+      for (size_t i = 0; i < labels.size(); ++i)
+        sample << (i ? "," : "") << labels[i].first << "=\"" << escaped(labels[i].second) << '"';
+      sample << '}';
+    }
+    sample.precision(17);
+    sample << ' ' << value << '\n';
+    family->second.samples += sample.str();
+  }
+
+  std::string text() const {
+    std::string out;
+    for (const auto &name : order_) {
+      const Family &family = families_.at(name);
+      out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n" +
+             family.samples;
+    }
+    return out;
+  }
+
+ private:
+  struct Family {
+    const char *type;
+    const char *help;
+    std::string samples;
+  };
+  std::vector<std::string> order_;
+  std::map<std::string, Family> families_;
+};
+
+double number(const Poco::JSON::Object &object, const std::string &key) {
+  return object.has(key) ? object.getValue<double>(key) : 0;
+}
+
+void addProcess(Exposition &out, const Poco::JSON::Object &process, const Labels &labels) {
+  if (process.has("rss_bytes"))
+    out.add("wharf_process_resident_memory_bytes", "gauge", "Resident memory of the process.",
+            labels, number(process, "rss_bytes"));
+  if (process.has("open_fds"))
+    out.add("wharf_process_open_fds", "gauge", "Open file descriptors of the process.", labels,
+            number(process, "open_fds"));
+  if (process.has("threads"))
+    out.add("wharf_process_threads", "gauge", "Threads of the process.", labels,
+            number(process, "threads"));
+}
+
+void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
+  for (size_t i = 0; i < listeners.size(); ++i) {
+    Poco::JSON::Object::Ptr listener = listeners.getObject(static_cast<unsigned>(i));
+    Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
+    Poco::JSON::Object::Ptr sessions = listener->getObject("sessions");
+    Labels labels{{"listener", listener->getValue<std::string>("name")},
+                  {"state", listener->getValue<std::string>("state")},
+                  {"transport", listener->getValue<std::string>("transport")},
+                  {"mode", listener->getValue<std::string>("mode")},
+                  {"plugin", plugin->getValue<std::string>("name")}};
+    out.add("wharf_listener_sessions_active", "gauge", "Sessions being served.", labels,
+            number(*sessions, "active"));
+    out.add("wharf_listener_sessions_accepted_total", "counter",
+            "Sessions admitted since the workers started.", labels, number(*sessions, "total"));
+    Poco::JSON::Object::Ptr refused = sessions->getObject("refused");
+    for (const auto &[reason, count] : *refused) {
+      Labels withReason = labels;
+      withReason.emplace_back("reason", reason);
+      out.add("wharf_listener_sessions_refused_total", "counter",
+              "Sessions refused, by reason (as in wharfctl status --json).", withReason,
+              count.convert<double>());
+    }
+    out.add("wharf_listener_plugin_generation", "gauge", "The plugin generation new sessions get.",
+            labels, number(*plugin, "generation"));
+    out.add("wharf_listener_plugin_generations_loaded", "gauge",
+            "Plugin generations loaded, the current one included.", labels,
+            number(*plugin, "generations_loaded"));
+  }
+}
+
+void addWorkers(Exposition &out, const Poco::JSON::Array &workers, double now) {
+  std::map<std::string, int> slots;  // per group, in the order the master lists them
+  for (size_t i = 0; i < workers.size(); ++i) {
+    Poco::JSON::Object::Ptr worker = workers.getObject(static_cast<unsigned>(i));
+    std::string group = worker->getValue<std::string>("group");
+    Labels labels{{"group", group},
+                  {"slot", std::to_string(slots[group]++)},
+                  {"state", worker->getValue<std::string>("state")}};
+    out.add("wharf_worker_restarts_total", "counter",
+            "Times this worker slot's process was replaced after it died.", labels,
+            number(*worker, "restarts"));
+    out.add("wharf_worker_up", "gauge", "1 if the worker answered the master's status request.",
+            labels, worker->has("error") || !worker->has("pid") ? 0 : 1);
+    if (!worker->has("pid")) continue;
+    Labels process = {{"role", "worker"}, {"group", group}, {"pid", worker->get("pid").toString()}};
+    out.add("wharf_process_start_time_seconds", "gauge",
+            "Start of the process, seconds since the Unix epoch.", process,
+            now - number(*worker, "uptime_ms") / 1000);
+    if (Poco::JSON::Object::Ptr sample = worker->getObject("process"))
+      addProcess(out, *sample, process);
+  }
+}
+
+}  // namespace
+
+std::string prometheusText(const Poco::JSON::Object &status, double now) {
+  Exposition out;
+  out.add("wharf_build_info", "gauge", "The wharfd version serving (always 1).",
+          {{"version", status.getValue<std::string>("version")}}, 1);
+  out.add("wharf_upgrades_total", "counter", "Binary upgrades since the service started.", {},
+          number(status, "upgrades"));
+  if (Poco::JSON::Array::Ptr listeners = status.getArray("listeners"))
+    addListeners(out, *listeners);
+  if (Poco::JSON::Array::Ptr workers = status.getArray("workers")) addWorkers(out, *workers, now);
+  Labels master = {{"role", "master"}, {"group", ""}, {"pid", status.get("pid").toString()}};
+  out.add("wharf_process_start_time_seconds", "gauge",
+          "Start of the process, seconds since the Unix epoch.", master,
+          now - number(status, "uptime_ms") / 1000);
+  if (Poco::JSON::Object::Ptr sample = status.getObject("process"))
+    addProcess(out, *sample, master);
+  return out.text();
+}
+
+}  // namespace wharf::metrics

@@ -1,0 +1,58 @@
+#include "metrics/PrometheusText.h"
+
+#include <Poco/JSON/Parser.h>
+#include <gtest/gtest.h>
+
+using wharf::metrics::prometheusText;
+
+namespace {
+
+Poco::JSON::Object::Ptr parse(const std::string &text) {
+  return Poco::JSON::Parser().parse(text).extract<Poco::JSON::Object::Ptr>();
+}
+
+const char *kStatus = R"({
+  "version": "1.2.3", "pid": 10, "uptime_ms": 5000, "upgrades": 1,
+  "process": {"rss_bytes": 4096, "open_fds": 7, "threads": 3},
+  "workers": [
+    {"group": "main", "state": "serving", "restarts": 2, "pid": 11, "uptime_ms": 2000,
+     "process": {"rss_bytes": 8192}},
+    {"group": "main", "state": "replacing", "restarts": 3}],
+  "listeners": [
+    {"name": "a\"b", "state": "serving", "transport": "tcp", "mode": "reactor",
+     "plugin": {"name": "echo", "generation": 2, "generations_loaded": 1},
+     "sessions": {"active": 1, "total": 9, "refused": {"access": 4}}}]})";
+
+}  // namespace
+
+TEST(PrometheusText, EachFamilyOnceWithItsSamplesTogether) {
+  std::string text = prometheusText(*parse(kStatus), 1000);
+  EXPECT_NE(text.find("wharf_build_info{version=\"1.2.3\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("# TYPE wharf_upgrades_total counter\nwharf_upgrades_total 1\n"),
+            std::string::npos);
+  // The master's and the worker's samples of one family follow one TYPE line.
+  size_t type = text.find("# TYPE wharf_process_resident_memory_bytes gauge\n");
+  ASSERT_NE(type, std::string::npos);
+  EXPECT_EQ(text.find("# TYPE wharf_process_resident_memory_bytes", type + 1), std::string::npos);
+  std::string family = text.substr(type, text.find("# HELP", type) - type);
+  EXPECT_NE(family.find("{role=\"worker\",group=\"main\",pid=\"11\"} 8192\n"), std::string::npos);
+  EXPECT_NE(family.find("{role=\"master\",group=\"\",pid=\"10\"} 4096\n"), std::string::npos);
+  EXPECT_NE(text.find("wharf_process_start_time_seconds{role=\"worker\",group=\"main\","
+                      "pid=\"11\"} 998\n"),
+            std::string::npos);
+}
+
+TEST(PrometheusText, EscapesLabelValuesAndCountsWorkersThatDoNotAnswer) {
+  std::string text = prometheusText(*parse(kStatus), 1000);
+  EXPECT_NE(text.find("wharf_listener_sessions_accepted_total{listener=\"a\\\"b\",state="
+                      "\"serving\",transport=\"tcp\",mode=\"reactor\",plugin=\"echo\"} 9\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("reason=\"access\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("wharf_worker_up{group=\"main\",slot=\"0\",state=\"serving\"} 1\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_worker_up{group=\"main\",slot=\"1\",state=\"replacing\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_worker_restarts_total{group=\"main\",slot=\"1\","
+                      "state=\"replacing\"} 3\n"),
+            std::string::npos);
+}

@@ -1,0 +1,162 @@
+"""[host] metrics: GET /metrics in the Prometheus text format, checked by
+Debian's promtool and scraped by a real Prometheus server; the counts are
+the sessions the test made. A scraper that stalls never affects serving."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+from clients import receive_exactly
+from wharf_harness import Wharfd, WharfTestCase, free_port
+
+PROMTOOL = shutil.which("promtool")
+PROMETHEUS = shutil.which("prometheus")
+
+
+def fetch(url, timeout=30):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.headers.get("Content-Type"), response.read().decode()
+
+
+def samples(text, name):
+    """{labels text: value} of one metric in an exposition."""
+    found = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            labels, value = line[len(name):].rsplit(" ", 1)
+            found[labels] = float(value)
+    return found
+
+
+def echo(port, payload=b"ping"):
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(payload)
+        return receive_exactly(client, len(payload))
+
+
+class Metrics(WharfTestCase):
+    def setUp(self):
+        self.port, self.metrics = free_port(), free_port()
+        self.server = self.wharfd(
+            {"e": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}", "plugin": "echo",
+                   "mode": "reactor", "deny": "127.0.0.9"}},
+            host={"metrics": f"127.0.0.1:{self.metrics}", "workers": "2",
+                  "admin": "admin.sock"})
+        self.addCleanup(self.assertStops, self.server)
+        self.url = f"http://127.0.0.1:{self.metrics}/metrics"
+
+    def test_the_exposition_counts_what_happened_and_passes_promtool(self):
+        for _ in range(5):
+            self.assertEqual(echo(self.port), b"ping")
+        with socket.socket() as denied:
+            denied.bind(("127.0.0.9", 0))
+            denied.connect(("127.0.0.1", self.port))
+            denied.settimeout(30)
+            self.assertEqual(denied.recv(1), b"")
+        status, content_type, text = fetch(self.url)
+        self.assertEqual(status, 200)
+        self.assertEqual(content_type, "text/plain; version=0.0.4; charset=utf-8")
+        labels = '{listener="e",state="serving",transport="tcp",mode="reactor",plugin="echo"'
+        self.assertEqual(samples(text, "wharf_listener_sessions_accepted_total"),
+                         {labels + "}": 5.0})
+        refused = samples(text, "wharf_listener_sessions_refused_total")
+        self.assertEqual(refused[labels + ',reason="access"}'], 1.0)
+        self.assertEqual(refused[labels + ',reason="max_connections"}'], 0.0)
+        self.assertEqual(list(samples(text, "wharf_build_info").values()), [1.0])
+        workers = sorted(self.server.worker_pids())
+        rss = samples(text, "wharf_process_resident_memory_bytes")
+        for pid in workers:
+            self.assertIn(f'{{role="worker",group="main",pid="{pid}"}}', rss)
+        self.assertIn(f'{{role="master",group="",pid="{self.server.process.pid}"}}', rss)
+        self.assertEqual(sorted(samples(text, "wharf_worker_up").values()), [1.0, 1.0])
+        if PROMTOOL:
+            check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
+                                   capture_output=True, text=True, timeout=60)
+            self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        else:
+            self.fail("promtool (Debian's prometheus package) is not installed")
+
+    def test_other_paths_are_not_found(self):
+        with self.assertRaises(urllib.error.HTTPError) as caught:
+            fetch(f"http://127.0.0.1:{self.metrics}/")
+        self.assertEqual(caught.exception.code, 404)
+
+    def test_stalled_scrapers_never_affect_serving(self):
+        stalled = []
+        self.addCleanup(lambda: [client.close() for client in stalled])
+        for _ in range(50):  # far more than the endpoint's threads and queue
+            stalled.append(socket.create_connection(("127.0.0.1", self.metrics), timeout=30))
+        for _ in range(20):
+            self.assertEqual(echo(self.port), b"ping")
+        result = self.server.ctl("status", "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        for client in stalled:
+            client.close()
+        stalled.clear()
+        for _ in range(100):  # the endpoint serves again once they are gone
+            try:
+                if fetch(self.url, timeout=5)[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            self.fail("the metrics endpoint did not recover")
+
+    def test_a_real_prometheus_scrapes_the_session_count(self):
+        if not PROMETHEUS:
+            self.fail("prometheus (Debian's prometheus package) is not installed")
+        for _ in range(7):
+            self.assertEqual(echo(self.port), b"ping")
+        directory = tempfile.mkdtemp(prefix="wharf-prometheus-")
+        self.addCleanup(shutil.rmtree, directory)
+        config = os.path.join(directory, "prometheus.yml")
+        with open(config, "w") as out:
+            out.write("global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                      "  - job_name: wharf\n    static_configs:\n"
+                      f"      - targets: ['127.0.0.1:{self.metrics}']\n")
+        web = free_port()
+        prometheus = subprocess.Popen(
+            [PROMETHEUS, f"--config.file={config}", f"--storage.tsdb.path={directory}/data",
+             f"--web.listen-address=127.0.0.1:{web}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.addCleanup(prometheus.wait)
+        self.addCleanup(prometheus.terminate)
+        query = urllib.parse.urlencode(
+            {"query": 'sum(wharf_listener_sessions_accepted_total{listener="e",job="wharf"})'})
+        value = None
+        for _ in range(300):
+            try:
+                _, _, body = fetch(f"http://127.0.0.1:{web}/api/v1/query?{query}", timeout=5)
+                result = json.loads(body)["data"]["result"]
+                if result:
+                    value = float(result[0]["value"][1])
+                    break
+            except OSError:
+                pass
+            time.sleep(0.1)
+        self.assertEqual(value, 7.0)
+
+
+class MetricsRefusals(WharfTestCase):
+    def test_a_taken_or_clashing_address_starts_nothing(self):
+        port = free_port()
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            busy = taken.getsockname()[1]
+            server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                         "plugin": "echo"}},
+                            {"metrics": f"127.0.0.1:{busy}"})
+            self.assertEqual(server.start(expect_ready=False), 2)
+            self.assertIn(f"metrics 127.0.0.1:{busy}: Net Exception: Address already in use",
+                          server.log())
+        clash = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "plugin": "echo"}}, {"metrics": f"*:{port}"})
+        self.assertEqual(clash.start(expect_ready=False), 2)
+        self.assertIn("[listener.e] listen: address already used by [host] metrics", clash.log())
