@@ -41,6 +41,9 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
       ::fcntl(end, F_SETFD, 0);
     else if (::dup2(end, kWorkerChannelFd) < 0)
       ::_exit(127);
+    // A worker inherits stdio and its channel only, even a descriptor another
+    // thread opened without close-on-exec (Poco's HTTP server accepts so).
+    ::close_range(kWorkerChannelFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     ::execve(argv[0], argv.data(), environment.data());
     ::_exit(127);
   }

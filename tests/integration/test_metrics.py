@@ -4,7 +4,9 @@ the sessions the test made. A scraper that stalls never affects serving."""
 
 import json
 import os
+import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -107,6 +109,23 @@ class Metrics(WharfTestCase):
                 time.sleep(0.1)
         else:
             self.fail("the metrics endpoint did not recover")
+
+    def test_a_replacement_worker_inherits_no_scrape_connection(self):
+        scrapers = []
+        self.addCleanup(lambda: [client.close() for client in scrapers])
+        for _ in range(5):  # accepted by the endpoint, held open
+            scrapers.append(socket.create_connection(("127.0.0.1", self.metrics), timeout=30))
+        time.sleep(0.2)
+        victim = self.server.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        self.server.wait_for_log(r"serving in place of the one that died")
+        replacement = [pid for pid in self.server.worker_pids() if pid != victim]
+        listing = subprocess.run(["ss", "-tnpH", "state", "established", "( sport = :%d )"
+                                  % self.metrics], capture_output=True, text=True, timeout=30)
+        owners = set(re.findall(r"pid=(\d+)", listing.stdout))
+        self.assertTrue(owners, listing.stdout)  # the master holds them
+        for pid in replacement:
+            self.assertNotIn(str(pid), owners, listing.stdout)
 
     def test_a_real_prometheus_scrapes_the_session_count(self):
         if not PROMETHEUS:
