@@ -254,8 +254,10 @@ std::vector<std::string> Master::reload() {
       changes.push_back("[host] admin: a new control socket path takes effect at restart");
     if (next.host.logLevel != host.logLevel) app::setLogLevel(next.host.logLevel);
     for (const auto &change : changes) logger().notice("reload: " + change);
+    ++reloadsApplied_;
     return changes;
   } catch (const std::exception &error) {
+    ++reloadsRefused_;
     logger().error(std::string("reload refused, nothing changed: ") + error.what());
     throw;
   }
@@ -268,6 +270,10 @@ void Master::reportStatus(Poco::JSON::Object &reply) {
   reply.set("user", process::currentUserName());
   reply.set("upgrades", upgrades_);
   reply.set("process", process::sampleThisProcess());
+  Poco::JSON::Object::Ptr reloads = new Poco::JSON::Object;
+  reloads->set("applied", reloadsApplied_);
+  reloads->set("refused", reloadsRefused_);
+  reply.set("reloads", reloads);
   if (lastUpgrade_) reply.set("last_upgrade", lastUpgrade_);
   Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;
   std::vector<Poco::JSON::Object::Ptr> statuses;

@@ -97,7 +97,9 @@ class Master {
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   bool upgradeRequested_ = false;
-  uint64_t upgrades_ = 0;                // binary upgrades this master's PID has seen
+  uint64_t upgrades_ = 0;        // binary upgrades this master's PID has seen
+  uint64_t reloadsApplied_ = 0;  // by this master process, for status
+  uint64_t reloadsRefused_ = 0;
   Poco::JSON::Object::Ptr lastUpgrade_;  // its result, for status
 };
 

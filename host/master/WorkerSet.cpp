@@ -63,7 +63,7 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
       groups_(workerGroupsOf(config_)) {
   for (size_t group = 0; group < groups_.size(); ++group)
     for (size_t i = 0; i < config_.host.workers; ++i)
-      slots_.push_back(Slot{group, nullptr, 0, {}, std::nullopt});
+      slots_.push_back(Slot{group, nullptr, 0, 0, {}, std::nullopt});
 }
 
 WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
@@ -77,7 +77,7 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
     size_t group = 0;
     while (group < groups_.size() && groups_[group].name != process->group()) ++group;
     if (group == groups_.size()) groups_.push_back({process->group(), {}});
-    slots_.push_back(Slot{group, std::move(process), 0, {}, std::nullopt});
+    slots_.push_back(Slot{group, std::move(process), 0, 0, {}, std::nullopt});
   }
 }
 
@@ -172,6 +172,7 @@ bool WorkerSet::reaped(pid_t pid, int status) {
     std::string what = "worker " + std::to_string(pid) + " (" + groups_[slot.group].name +
                        ", serving " + config::joined(groups_[slot.group].listeners) + ") " +
                        describeExit(status);
+    if (WIFSIGNALED(status)) slot.lastSignal = WTERMSIG(status);
     slot.process.reset();
     if (retired_) {
       logger().information(what);
@@ -258,6 +259,7 @@ void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Objec
     Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
     entry->set("group", groups_[slot.group].name);
     entry->set("restarts", slot.restarts);
+    if (slot.lastSignal) entry->set("last_signal", slot.lastSignal);
     entry->set("state", std::string(slot.process ? state : "replacing"));
     if (slot.process) {
       entry->set("pid", static_cast<int>(slot.process->pid()));

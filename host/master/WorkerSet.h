@@ -85,6 +85,7 @@ class WorkerSet {
     size_t group;                            // index in groups_
     std::unique_ptr<WorkerProcess> process;  // null while waiting to be replaced
     unsigned restarts = 0;
+    int lastSignal = 0;  // that killed this slot's last worker to die (0: none)
     CrashBackoff backoff;
     std::optional<Clock::time_point> replaceAt;
   };

@@ -125,6 +125,9 @@ void addWorkers(Exposition &out, const Poco::JSON::Array &workers, double now) {
             number(*worker, "restarts"));
     out.add("wharf_worker_up", "gauge", "1 if the worker answered the master's status request.",
             labels, worker->has("error") || !worker->has("pid") ? 0 : 1);
+    out.add("wharf_worker_last_crash_signal", "gauge",
+            "The signal that killed this slot's last worker to die (0: none).", labels,
+            number(*worker, "last_signal"));
     if (!worker->has("pid")) continue;
     Labels process = {{"role", "worker"}, {"group", group}, {"pid", worker->get("pid").toString()}};
     out.add("wharf_process_start_time_seconds", "gauge",
@@ -143,6 +146,10 @@ std::string prometheusText(const Poco::JSON::Object &status, double now) {
           {{"version", status.getValue<std::string>("version")}}, 1);
   out.add("wharf_upgrades_total", "counter", "Binary upgrades since the service started.", {},
           number(status, "upgrades"));
+  if (Poco::JSON::Object::Ptr reloads = status.getObject("reloads"))
+    for (const char *outcome : {"applied", "refused"})
+      out.add("wharf_reloads_total", "counter", "Reloads since the master (re)started, by outcome.",
+              {{"outcome", outcome}}, number(*reloads, outcome));
   if (Poco::JSON::Array::Ptr listeners = status.getArray("listeners"))
     addListeners(out, *listeners);
   if (Poco::JSON::Array::Ptr workers = status.getArray("workers")) addWorkers(out, *workers, now);

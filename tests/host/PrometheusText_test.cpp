@@ -13,11 +13,12 @@ Poco::JSON::Object::Ptr parse(const std::string &text) {
 
 const char *kStatus = R"({
   "version": "1.2.3", "pid": 10, "uptime_ms": 5000, "upgrades": 1,
+  "reloads": {"applied": 4, "refused": 1},
   "process": {"rss_bytes": 4096, "open_fds": 7, "threads": 3},
   "workers": [
     {"group": "main", "state": "serving", "restarts": 2, "pid": 11, "uptime_ms": 2000,
      "process": {"rss_bytes": 8192}},
-    {"group": "main", "state": "replacing", "restarts": 3}],
+    {"group": "main", "state": "replacing", "restarts": 3, "last_signal": 11}],
   "listeners": [
     {"name": "a\"b", "state": "serving", "transport": "tcp", "mode": "reactor",
      "plugin": {"name": "echo", "generation": 2, "generations_loaded": 1},
@@ -51,6 +52,10 @@ TEST(PrometheusText, EscapesLabelValuesAndCountsWorkersThatDoNotAnswer) {
   EXPECT_NE(text.find("wharf_worker_up{group=\"main\",slot=\"0\",state=\"serving\"} 1\n"),
             std::string::npos);
   EXPECT_NE(text.find("wharf_worker_up{group=\"main\",slot=\"1\",state=\"replacing\"} 0\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_reloads_total{outcome=\"refused\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("wharf_worker_last_crash_signal{group=\"main\",slot=\"1\","
+                      "state=\"replacing\"} 11\n"),
             std::string::npos);
   EXPECT_NE(text.find("wharf_worker_restarts_total{group=\"main\",slot=\"1\","
                       "state=\"replacing\"} 3\n"),

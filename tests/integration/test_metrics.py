@@ -126,6 +126,22 @@ class Metrics(WharfTestCase):
         self.assertTrue(owners, listing.stdout)  # the master holds them
         for pid in replacement:
             self.assertNotIn(str(pid), owners, listing.stdout)
+        for client in scrapers:
+            client.close()
+        scrapers.clear()
+        text = fetch(self.url)[2]
+        signals = samples(text, "wharf_worker_last_crash_signal")
+        restarts = samples(text, "wharf_worker_restarts_total")
+        self.assertEqual(sorted(signals.values()), [0.0, float(signal.SIGKILL)])
+        self.assertEqual(sorted(restarts.values()), [0.0, 1.0])
+
+    def test_reloads_are_counted_by_outcome(self):
+        self.assertEqual(self.server.ctl("reload").returncode, 0)
+        with open(self.server.config_path, "a") as config:
+            config.write("colour = blue\n")  # an unknown key: refused
+        self.assertEqual(self.server.ctl("reload").returncode, 1)
+        self.assertEqual(samples(fetch(self.url)[2], "wharf_reloads_total"),
+                         {'{outcome="applied"}': 1.0, '{outcome="refused"}': 1.0})
 
     def test_a_real_prometheus_scrapes_the_session_count(self):
         if not PROMETHEUS:
