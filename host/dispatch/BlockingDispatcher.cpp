@@ -62,13 +62,12 @@ void BlockingDispatcher::loop() noexcept {
 
 void BlockingDispatcher::closeSilentSessions() {
   size_t closed = waitingRoom_.closeExpired();
-  for (size_t i = 0; i < closed; ++i)
-    context_.admission.countRefusal(listener::Refusal::WaitForData);
   if (closed == 0) return;
+  context_.admission.countRefusal(listener::Refusal::WaitForData, closed);
   if (std::optional<uint64_t> leftOut = context_.admission.refusalLog().admit())
-    context_.logger.notice(
-        "wait_for_data: closed " + std::to_string(closed) + " connections that sent nothing" +
-        (*leftOut ? " (after " + std::to_string(*leftOut) + " more lines not logged)" : ""));
+    context_.logger.notice("wait_for_data: closed " + std::to_string(closed) +
+                           " connections that sent nothing" +
+                           listener::leftOutNote(*leftOut, "refusals"));
 }
 
 void BlockingDispatcher::takeNext() {
@@ -88,8 +87,7 @@ void BlockingDispatcher::dispatch(PendingSessionPtr session) {
   } catch (const std::bad_alloc &) {
     refusal = listener::Refusal::Resources;
   }
-  context_.admission.countRefusal(refusal);
-  logRefusal(context_, peer, refusal);
+  refuse(context_, peer, refusal);
 }
 
 void BlockingDispatcher::serve(PendingSession &session) noexcept {

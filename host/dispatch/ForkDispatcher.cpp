@@ -128,11 +128,10 @@ void ForkDispatcher::readReports() noexcept {
       if (running_.empty()) idle_.notify_all();
     }
     if (report->header.kind == fork::Kind::Unforked) {
-      context().admission.countRefusal(listener::Refusal::Resources);
-      logRefusal(context(),
-                 net::SocketAddress(reinterpret_cast<const sockaddr *>(&report->header.peer),
-                                    report->header.peerLength),
-                 listener::Refusal::Resources);
+      refuse(context(),
+             net::SocketAddress(reinterpret_cast<const sockaddr *>(&report->header.peer),
+                                report->header.peerLength),
+             listener::Refusal::Resources);
     }
   }
   std::lock_guard lock(mutex_);  // the helper has gone: nothing more will end

@@ -21,10 +21,9 @@ Accepted acceptOne(const DispatchContext &context, int flags) {
     accepted.resourceShortage =
         error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
     if (std::optional<uint64_t> leftOut = context.admission.acceptErrorLog().admit())
-      context.logger.warning(
-          std::string("accept: ") + std::strerror(error) +
-          (accepted.resourceShortage ? "; pausing accepts briefly" : "") +
-          (*leftOut ? " (" + std::to_string(*leftOut) + " more not logged)" : std::string()));
+      context.logger.warning(std::string("accept: ") + std::strerror(error) +
+                             (accepted.resourceShortage ? "; pausing accepts briefly" : "") +
+                             listener::leftOutNote(*leftOut, "failed accepts"));
     return accepted;
   }
   if (accepted.peer.family() != AF_UNIX) {
@@ -38,9 +37,14 @@ void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
                 listener::Refusal refusal) {
   std::optional<uint64_t> leftOut = context.admission.refusalLog().admit();
   if (!leftOut) return;
-  context.logger.warning(
-      "refused " + peer.toString() + " (" + listener::refusalName(refusal) + ")" +
-      (*leftOut ? " after " + std::to_string(*leftOut) + " more refusals not logged" : ""));
+  context.logger.warning("refused " + peer.toString() + " (" + listener::refusalName(refusal) +
+                         ")" + listener::leftOutNote(*leftOut, "refusals"));
+}
+
+void refuse(const DispatchContext &context, const net::SocketAddress &peer,
+            listener::Refusal refusal) {
+  context.admission.countRefusal(refusal);
+  logRefusal(context, peer, refusal);
 }
 
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
@@ -54,8 +58,7 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
 
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer) {
   if (length <= context.config.limits.maxDatagram) return true;
-  context.admission.countRefusal(listener::Refusal::MaxDatagram);
-  logRefusal(context, peer, listener::Refusal::MaxDatagram);
+  refuse(context, peer, listener::Refusal::MaxDatagram);
   return false;
 }
 

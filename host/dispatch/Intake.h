@@ -24,6 +24,9 @@ Accepted acceptOne(const DispatchContext &context, int flags);
 // Logs a refusal, at most 10 a second per listener (the counters count all).
 void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
                 listener::Refusal refusal);
+// Counts a refusal decided outside Admission::admit, and logs it as above.
+void refuse(const DispatchContext &context, const net::SocketAddress &peer,
+            listener::Refusal refusal);
 
 // A ticket for `peer`, or nullopt after logging why it was refused.
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,

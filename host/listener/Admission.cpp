@@ -80,8 +80,8 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
   return Ticket(this, std::move(source));
 }
 
-void Admission::countRefusal(Refusal refusal) {
-  refused_[static_cast<size_t>(refusal)].fetch_add(1, std::memory_order_relaxed);
+void Admission::countRefusal(Refusal refusal, uint64_t count) {
+  refused_[static_cast<size_t>(refusal)].fetch_add(count, std::memory_order_relaxed);
 }
 
 std::chrono::nanoseconds Admission::acceptPause() {

@@ -58,8 +58,8 @@ class Admission {
 
   // A ticket for `peer`, or nullopt with `refused` set (and counted).
   std::optional<Ticket> admit(const net::SocketAddress &peer, Refusal &refused);
-  // Counts a refusal decided elsewhere (a full pool queue).
-  void countRefusal(Refusal refusal);
+  // Counts refusals decided elsewhere (a full pool queue, silent peers closed).
+  void countRefusal(Refusal refusal, uint64_t count = 1);
   // How long to pause before accepting again under accept_rate (zero: go).
   std::chrono::nanoseconds acceptPause();
   // Counts a session taken off the socket against accept_rate. Only what was

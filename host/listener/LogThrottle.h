@@ -8,8 +8,14 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace wharf::listener {
+
+// " after N more WHAT not logged" when `leftOut` is N > 0, else empty: what
+// every throttled line adds, so each says what was left out the same way.
+std::string leftOutNote(uint64_t leftOut, std::string_view what);
 
 class LogThrottle {
  public:

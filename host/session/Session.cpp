@@ -35,9 +35,7 @@ void Session::logIdleClose() const {
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
   log(Poco::Message::PRIO_NOTICE,
-      "idle_timeout: no input; closing" +
-          (*leftOut ? " (after " + std::to_string(*leftOut) + " more idle closes not logged)"
-                    : std::string()));
+      "idle_timeout: no input; closing" + listener::leftOutNote(*leftOut, "idle closes"));
 }
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) const {

@@ -17,3 +17,8 @@ TEST(LogThrottle, LetsThroughAFewPerSecondThenCountsTheRest) {
   EXPECT_EQ(throttle.admit(start + 1100ms), 0u);
   EXPECT_FALSE(throttle.admit(start + 1200ms));
 }
+
+TEST(LogThrottle, TheLeftOutNoteSaysHowManyOfWhat) {
+  EXPECT_EQ(wharf::listener::leftOutNote(0, "refusals"), "");
+  EXPECT_EQ(wharf::listener::leftOutNote(312, "refusals"), " after 312 more refusals not logged");
+}
