@@ -33,7 +33,7 @@ const std::set<std::string> kListenerKeys = {
 // mode's own (a thread per session is costly), else half the descriptors the
 // process may open (its hard limit, which wharfd raises to).
 size_t defaultMaxConnections(const ModeDescription &mode) {
-  if (mode.sessionsDefault != 0) return mode.sessionsDefault;
+  if (mode.limits.sessionsDefault != 0) return mode.limits.sessionsDefault;
   rlimit files{};
   if (::getrlimit(RLIMIT_NOFILE, &files) != 0 || files.rlim_max == RLIM_INFINITY)
     return kMaxSessionsBound;
@@ -47,7 +47,8 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
       reader.count("max_connections", 1, kMaxSessionsBound).value_or(defaultMaxConnections(mode));
   limits.maxPerSource = reader.count("max_per_source", 0, kMaxSessionsBound).value_or(0);
   limits.acceptRate = reader.rate("accept_rate").value_or(0);
-  if (mode.holdsSessions && net::isStream(transport)) limits.idleTimeout = kBlockingIdleTimeout;
+  if (mode.limits.holdsSessions && net::isStream(transport))
+    limits.idleTimeout = kBlockingIdleTimeout;
   limits.idleTimeout = reader.duration("idle_timeout").value_or(limits.idleTimeout);
   limits.allow = reader.networks("allow");
   limits.deny = reader.networks("deny");
@@ -106,14 +107,14 @@ std::optional<rlim_t> softLimit(int resource) {
 // would fail at start instead of here.
 void checkProcessLimits(const SectionReader &reader, const ModeDescription &mode,
                         const ListenerConfig &listener) {
-  const std::string &key = mode.concurrencyKey;
+  const std::string key = mode.limits.concurrencyKey;
   if (key.empty()) return;
-  size_t count = mode.concurrency(listener);
+  size_t count = mode.limits.concurrency(listener);
   if (auto processes = softLimit(RLIMIT_NPROC); processes && count >= *processes)
     reader.fail(key, std::to_string(count) + " is not below the process limit (ulimit -u: " +
                          std::to_string(*processes) + ")");
   auto space = softLimit(RLIMIT_AS);
-  if (!space || !mode.concurrencyInThreads) return;
+  if (!space || !mode.limits.concurrencyInThreads) return;
   rlim_t stack = softLimit(RLIMIT_STACK).value_or(2u << 20);  // glibc's thread stack size
   if (static_cast<double>(count) * static_cast<double>(stack) > static_cast<double>(*space) / 2)
     reader.fail(key, std::to_string(count) + " threads of " + std::to_string(stack >> 10) +

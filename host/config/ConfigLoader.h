@@ -12,11 +12,9 @@
 
 namespace wharf::config {
 
-// What the loader needs to know of a dispatch mode: its own keys, and what a
-// session costs in it, which sets the defaults and bounds of its limits.
-struct ModeDescription {
-  std::string mode;               // a dispatch mode this build offers
-  std::vector<std::string> keys;  // the listener keys that only this mode takes
+// What a session costs in a dispatch mode, which sets the defaults and
+// bounds of its listeners' limits. DispatchMode holds one per mode.
+struct ModeLimits {
   // A stream session holds a thread, worker or process while it waits for
   // input: idle_timeout defaults to kBlockingIdleTimeout.
   bool holdsSessions = false;
@@ -25,9 +23,16 @@ struct ModeDescription {
   // The key that sets how many threads (or processes) the mode runs at once,
   // and that count of a listener, checked against ulimit -u (and for
   // threads -v). An empty key: nothing to check.
-  std::string concurrencyKey;
+  const char *concurrencyKey = "";
   bool concurrencyInThreads = false;
   size_t (*concurrency)(const ListenerConfig &) = nullptr;
+};
+
+// What the loader needs to know of a dispatch mode.
+struct ModeDescription {
+  std::string mode;               // a dispatch mode this build offers
+  std::vector<std::string> keys;  // the listener keys that only this mode takes
+  ModeLimits limits;
 };
 
 struct LoaderDefaults {

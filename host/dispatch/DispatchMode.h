@@ -36,12 +36,7 @@ struct DispatchMode {
   bool startsOnlyAtLaunch;        // forks a helper: safe only before wharfd has threads
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
   std::vector<std::string> keys;  // listener keys only this mode takes
-  // For the config's defaults and bounds (config::ModeDescription).
-  bool holdsSessions;
-  size_t sessionsDefault;
-  std::string_view concurrencyKey;
-  bool concurrencyInThreads;
-  size_t (*concurrency)(const config::ListenerConfig &);
+  config::ModeLimits limits;      // what a session costs: the limits' defaults and bounds
 
   // The style a plugin's sessions run in under this mode: serve() where the
   // mode allows it and the plugin has it, else the event hooks.

@@ -75,8 +75,7 @@ TEST(Compatibility, PassesTheInstanceHooksOwnRefusal) {
 
 TEST(Compatibility, RefusesABlockingOnlyPluginInAnEventOnlyMode) {
   // The reactor will be such a mode; the rule is the mode's, not the name's.
-  const dispatch::DispatchMode eventOnly{"event-only", false, 0,  false, nullptr, {},
-                                         false,        0,     "", false, nullptr};
+  const dispatch::DispatchMode eventOnly{"event-only", false, 0, false, nullptr, {}, {}};
   config::ListenerConfig config = listenerConfig(net::Transport::Tcp, "event-only");
   try {
     listener::checkCompatibility(config, eventOnly,
