@@ -42,7 +42,7 @@ def children_of(pid):
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as listing:
             return [int(child) for child in listing.read().split()]
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # it has gone (before or while reading)
         return []
 
 
