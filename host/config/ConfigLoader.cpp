@@ -1,12 +1,14 @@
 #include "config/ConfigLoader.h"
 
 #include <Poco/Logger.h>
+#include <elf.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <vector>
@@ -126,10 +128,8 @@ void checkProcessLimits(const SectionReader &reader, const ModeDescription &mode
 // without the config line): say it here, with file:line.
 bool looksLikeSharedLibrary(const std::filesystem::path &path) {
   std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  return in.read(magic, sizeof magic) && std::string(magic, 4) ==
-                                             "\x7f"
-                                             "ELF";
+  char magic[SELFMAG] = {};
+  return in.read(magic, SELFMAG) && std::memcmp(magic, ELFMAG, SELFMAG) == 0;
 }
 
 }  // namespace
