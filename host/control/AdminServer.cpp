@@ -62,7 +62,11 @@ void AdminServer::serve() noexcept {
   loop_.watch(socket_.fd(), EPOLLIN, this);
   for (;;) {
     try {
-      loop_.run([this] { return !stopping_; }, kTick, [this] { closeExpired(); });
+      loop_.run([this] { return !stopping_; }, kTick,
+                [this] {
+                  resumeAccepting();
+                  closeExpired();
+                });
       return;
     } catch (const std::exception &error) {
       Poco::Logger::get("admin").error(std::string("control socket loop: ") + error.what());
@@ -104,19 +108,19 @@ void AdminServer::evictOldest() {
   if (oldest) oldest->evict();
 }
 
+void AdminServer::resumeAccepting() {
+  if (!acceptPaused_) return;
+  acceptPaused_ = false;
+  loop_.watch(socket_.fd(), EPOLLIN, this);
+}
+
 void AdminServer::closeExpired() {
-  if (acceptPaused_) {
-    acceptPaused_ = false;
-    loop_.watch(socket_.fd(), EPOLLIN, this);
-  }
   auto now = AdminConnection::Clock::now();
-  for (auto it = connections_.begin(); it != connections_.end();)
-    if (it->second->deadline() <= now) {
-      loop_.unwatch(it->second->fd());
-      it = connections_.erase(it);
-    } else {
-      ++it;
-    }
+  std::erase_if(connections_, [&](const auto &entry) {
+    if (entry.second->deadline() > now) return false;
+    loop_.unwatch(entry.second->fd());
+    return true;
+  });
 }
 
 void AdminServer::remove(AdminConnection *connection) {

@@ -41,7 +41,8 @@ class AdminServer : private net::IoHandler {
  private:
   void serve() noexcept;
   void onEvents(uint32_t events) override;  // the listening socket: accept
-  void pauseAccepting();
+  void pauseAccepting();                    // until the next tick's resumeAccepting()
+  void resumeAccepting();
   void evictOldest();
   void closeExpired();
   void remove(AdminConnection *connection);
