@@ -54,6 +54,13 @@ def receive_until_closed(sock):
         data += chunk
 
 
+def echo_round_trip(port, payload):
+    """One TCP exchange with an echo on 127.0.0.1:port: what came back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+        client.sendall(payload)
+        return receive_exactly(client, len(payload))
+
+
 def stream_round_trip(transport, address, payload):
     """Sends payload (from a thread, so a large echo cannot deadlock on full
     buffers), half-closes, returns everything received until the server closes."""

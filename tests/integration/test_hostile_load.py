@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from clients import receive_exactly
+from clients import echo_round_trip, receive_exactly
 from wharf_harness import (Wharfd, WharfTestCase, children_of, cpu_seconds, free_port,
                            sanitized_build, under_address_space_limit)
 
@@ -46,10 +46,23 @@ def send_without_reading(port, limit):
     return client, sent
 
 
-def round_trip(port, payload=b"neighbour"):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-        client.sendall(payload)
-        return receive_exactly(client, len(payload))
+def round_trip(port):
+    return echo_round_trip(port, b"neighbour")
+
+
+def hold_connections(testcase, port, count, until_refused=False):
+    """`count` connections to 127.0.0.1:port that send nothing, closed when
+    the test ends; with `until_refused`, fewer if a connect fails."""
+    held = []
+    testcase.addCleanup(lambda: [client.close() for client in held])
+    for _ in range(count):
+        try:
+            held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+        except OSError:
+            if not until_refused:
+                raise
+            break
+    return held
 
 
 class NonReadingClients(WharfTestCase):
@@ -142,16 +155,6 @@ class OutOfThreadsAndProcesses(WharfTestCase):
                 time.sleep(0.1)
         self.fail("not served again:\n" + server.log())
 
-    def hold(self, port, count):
-        held = []
-        self.addCleanup(lambda: [client.close() for client in held])
-        for _ in range(count):
-            try:
-                held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
-            except OSError:
-                break
-        return held
-
     def test_a_reload_that_cannot_start_its_threads_is_refused_and_rolled_back(self):
         port, first, second = free_port(), free_port(), free_port()
         echo = {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}
@@ -188,7 +191,7 @@ class OutOfThreadsAndProcesses(WharfTestCase):
                                    "plugin": "echo", "mode": "thread"}},
                             under_address_space_limit(1000000))
         self.addCleanup(self.assertStops, server)
-        held = self.hold(port, 400)  # more 8 MiB stacks than 1 GB of address space holds
+        held = hold_connections(self, port, 400, until_refused=True)  # more 8 MiB stacks than 1 GB of address space holds
         self.assertRefusedForResources(server, held)
         self.assertServedAgain(server, port)
 
@@ -205,7 +208,7 @@ class OutOfThreadsAndProcesses(WharfTestCase):
                             ["bash", "-c", 'ulimit -u 12 && exec "$@"', "bash"],
                             host={"user": "nobody"})
         self.addCleanup(self.assertStops, server)
-        held = self.hold(port, 11)
+        held = hold_connections(self, port, 11, until_refused=True)
         self.assertRefusedForResources(server, held)
         self.assertServedAgain(server, port)
 
@@ -241,13 +244,6 @@ class SilentPeers(WharfTestCase):
         self.addCleanup(self.assertStops, server)
         return server
 
-    def connect_silently(self, count):
-        held = []
-        self.addCleanup(lambda: [client.close() for client in held])
-        for _ in range(count):
-            held.append(socket.create_connection(("127.0.0.1", self.port), timeout=30))
-        return held
-
     def wait_for(self, server, predicate):
         for _ in range(600):
             listener = status_of(server)["silent"]
@@ -259,7 +255,7 @@ class SilentPeers(WharfTestCase):
     def test_a_thread_listener_without_limits_is_bounded_by_default(self):
         server = self.start()
         worker = server.worker_pid()
-        self.connect_silently(1500)
+        hold_connections(self, self.port, 1500)
         sessions = self.wait_for(server, lambda s: s["active"] + s["refused"]["max_connections"]
                                  == 1500)
         self.assertEqual(sessions["active"], 1024)  # the thread mode's default max_connections
@@ -272,7 +268,7 @@ class SilentPeers(WharfTestCase):
     def test_a_pool_without_limits_is_bounded_by_its_workers_and_queue(self):
         server = self.start(mode="pool")
         worker = server.worker_pid()
-        self.connect_silently(500)
+        hold_connections(self, self.port, 500)
         sessions = self.wait_for(server, lambda s: s["active"] + s["refused"]["queue_full"]
                                  == 500)
         self.assertEqual(sessions["active"], 8 + 64)  # the default workers and queue
@@ -281,7 +277,7 @@ class SilentPeers(WharfTestCase):
 
     def test_idle_closes_are_logged_throttled(self):
         server = self.start(idle_timeout="1s")
-        held = self.connect_silently(300)
+        held = hold_connections(self, self.port, 300)
         for client in held:
             self.assertEqual(client.recv(1), b"")  # closed by idle_timeout
         self.wait_for(server, lambda s: s["active"] == 0 and s["total"] == 300)
@@ -292,7 +288,7 @@ class SilentPeers(WharfTestCase):
 
     def test_a_pool_with_wait_for_data_is_not_held_by_silent_peers(self):
         server = self.start(mode="pool", workers="2", queue="2", wait_for_data="2s")
-        held = self.connect_silently(50)  # far more than workers + queue
+        held = hold_connections(self, self.port, 50)  # far more than workers + queue
         self.assertEqual(round_trip(self.port), b"neighbour")  # served at once, not queued
         for client in held:
             self.assertEqual(client.recv(1), b"")  # closed once 2 s passed in silence
@@ -401,10 +397,8 @@ class OutOfDescriptors(WharfTestCase):
         server.start()
         self.addCleanup(self.assertStops, server)
         worker = server.worker_pid()
-        held = []
-        self.addCleanup(lambda: [client.close() for client in held])
-        for _ in range(100):  # more than 64 descriptors' worth: the rest wait in the backlog
-            held.append(socket.create_connection(("127.0.0.1", port), timeout=30))
+        # More than 64 descriptors' worth: the rest wait in the backlog.
+        held = hold_connections(self, port, 100)
         server.wait_for_log(r"accept: Too many open files; pausing accepts briefly")
         cpu_before = cpu_seconds(worker)
         time.sleep(3)

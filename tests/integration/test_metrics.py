@@ -14,7 +14,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from clients import receive_exactly
+from clients import echo_round_trip
 from wharf_harness import Wharfd, WharfTestCase, free_port
 
 PROMTOOL = shutil.which("promtool")
@@ -36,12 +36,6 @@ def samples(text, name):
     return found
 
 
-def echo(port, payload=b"ping"):
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
-        client.sendall(payload)
-        return receive_exactly(client, len(payload))
-
-
 class Metrics(WharfTestCase):
     def setUp(self):
         self.port, self.metrics = free_port(), free_port()
@@ -55,7 +49,7 @@ class Metrics(WharfTestCase):
 
     def test_the_exposition_counts_what_happened_and_passes_promtool(self):
         for _ in range(5):
-            self.assertEqual(echo(self.port), b"ping")
+            self.assertEqual(echo_round_trip(self.port, b"ping"), b"ping")
         with socket.socket() as denied:
             denied.bind(("127.0.0.9", 0))
             denied.connect(("127.0.0.1", self.port))
@@ -95,7 +89,7 @@ class Metrics(WharfTestCase):
         for _ in range(50):  # far more than the endpoint's threads and queue
             stalled.append(socket.create_connection(("127.0.0.1", self.metrics), timeout=30))
         for _ in range(20):
-            self.assertEqual(echo(self.port), b"ping")
+            self.assertEqual(echo_round_trip(self.port, b"ping"), b"ping")
         result = self.server.ctl("status", "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
         for client in stalled:
@@ -147,7 +141,7 @@ class Metrics(WharfTestCase):
         if not PROMETHEUS:
             self.fail("prometheus (Debian's prometheus package) is not installed")
         for _ in range(7):
-            self.assertEqual(echo(self.port), b"ping")
+            self.assertEqual(echo_round_trip(self.port, b"ping"), b"ping")
         directory = tempfile.mkdtemp(prefix="wharf-prometheus-")
         self.addCleanup(shutil.rmtree, directory)
         config = os.path.join(directory, "prometheus.yml")
