@@ -5,19 +5,28 @@
 #include <Poco/Logger.h>
 #include <Poco/PatternFormatter.h>
 
-#include "app/LineChannel.h"
+#include "logging/LineChannel.h"
 
 namespace wharf::app {
 
-void configureLogging(const std::string &level) {
-  Poco::AutoPtr<Poco::PatternFormatter> formatter(
-      new Poco::PatternFormatter("%Y-%m-%d %H:%M:%S.%i %p [%P] %s: %t"));
+void configureLogging(const std::string &level, const std::string &destination) {
+  auto sink = logging::openLineSink(destination, "wharfd");
+  // Syslog stamps each line with the time, "wharfd" and the process id.
+  Poco::AutoPtr<Poco::PatternFormatter> formatter(new Poco::PatternFormatter(
+      sink->stampsLines() ? "%p %s: %t" : "%Y-%m-%d %H:%M:%S.%i %p [%P] %s: %t"));
   Poco::AutoPtr<Poco::FormattingChannel> channel(
-      new Poco::FormattingChannel(formatter, new LineChannel));
+      new Poco::FormattingChannel(formatter, new logging::LineChannel(std::move(sink))));
   Poco::Logger::root().setChannel(channel);
   // Loggers made before this call (per listener) take the new settings too.
   Poco::Logger::setChannel("", channel);
   setLogLevel(level);
+}
+
+void reopenLogFiles() {
+  std::vector<std::string> failures = logging::reopenFiles();
+  Poco::Logger &logger = Poco::Logger::get("wharfd");
+  for (const auto &failure : failures) logger.error("SIGUSR1: " + failure);
+  if (failures.empty()) logger.information("SIGUSR1: log files reopened");
 }
 
 void setLogLevel(const std::string &level) {

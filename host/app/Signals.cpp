@@ -11,7 +11,8 @@ namespace wharf::app {
 sigset_t daemonSignals() {
   sigset_t set;
   sigemptyset(&set);
-  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2, SIGCHLD}) sigaddset(&set, signal);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGCHLD})
+    sigaddset(&set, signal);
   return set;
 }
 

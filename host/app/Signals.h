@@ -9,9 +9,9 @@
 
 namespace wharf::app {
 
-// SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR2 and SIGCHLD: the signals wharfd
-// takes synchronously (the master acts on all of them, a worker on the first
-// three).
+// SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2 and SIGCHLD: the signals
+// wharfd takes synchronously (the master acts on all of them, a worker on the
+// first three and SIGUSR1).
 sigset_t daemonSignals();
 // THREAD: main, before any other thread starts.
 void blockDaemonSignals();

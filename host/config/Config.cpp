@@ -25,7 +25,7 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
          reactor.outputHighWater == other.reactor.outputHighWater &&
-         waitForData == other.waitForData;
+         waitForData == other.waitForData && accessLog == other.accessLog;
 }
 
 }  // namespace wharf::config

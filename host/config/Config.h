@@ -65,8 +65,9 @@ struct ListenerConfig {
   // Blocking modes: a connection gets a thread, worker or process only once
   // its peer has sent data; silent this long, it is closed. 0: at once.
   std::chrono::milliseconds waitForData{0};
-  bool isolate = false;  // served by worker processes of its own
-  int line = 0;          // of the section header, for messages
+  bool isolate = false;   // served by worker processes of its own
+  std::string accessLog;  // "syslog", a file path, or empty: none
+  int line = 0;           // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
   // Whether `other` differs from this at most in its plugin and options: then
@@ -88,6 +89,8 @@ struct HostConfig {
   std::string user;           // workers switch to this user (empty: stay who wharfd is)
   std::string group;          // and this group (empty: the user's own)
   std::optional<net::Endpoint> metrics;  // GET /metrics over HTTP here (none: off)
+  std::string log = "stderr";            // wharfd's log: "stderr", "syslog" or a file path
+  std::string accessLog;                 // listeners' default: "syslog", a file path, or none
 };
 
 // Upper bounds of counts, checked when the config is read (README, "Limits

@@ -25,11 +25,31 @@ const std::string kOptionPrefix = "option.";
 const std::set<std::string> kHostKeys = {
     "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
     "drain_timeout", "max_generations", "watch",     "workers",
-    "user",          "group",           "metrics"};
+    "user",          "group",           "metrics",   "log",
+    "access_log"};
 const std::set<std::string> kListenerKeys = {
-    "transport",       "listen",         "mode",   "plugin", "backlog",
-    "max_connections", "max_per_source", "allow",  "deny",   "accept_rate",
-    "idle_timeout",    "max_datagram",   "isolate"};
+    "transport",       "listen",         "mode",    "plugin",    "backlog",
+    "max_connections", "max_per_source", "allow",   "deny",      "accept_rate",
+    "idle_timeout",    "max_datagram",   "isolate", "access_log"};
+
+// `log` or `access_log`: "syslog", a file (its folder must exist), "stderr"
+// where `allowed` has it, or "" for "off" where it has that.
+std::optional<std::string> readLogDestination(const SectionReader &reader, const char *key,
+                                              const std::set<std::string> &allowed) {
+  const std::string *value = reader.get(key);
+  if (value == nullptr) return std::nullopt;
+  if (allowed.contains(*value)) return *value == "off" ? "" : *value;
+  if (value->empty() || value->find('/') == std::string::npos)
+    reader.fail(key, "expected " + joined({allowed.begin(), allowed.end()}) +
+                         " or a file path, not '" + *value + "'");
+  std::filesystem::path file = reader.path(*value);
+  std::error_code error;
+  if (!std::filesystem::is_directory(file.parent_path(), error))
+    reader.fail(key, "folder " + file.parent_path().string() + " does not exist");
+  if (std::filesystem::is_directory(file, error))
+    reader.fail(key, file.string() + " is a folder, not a file");
+  return file.string();
+}
 
 // Without max_connections, a listener still has a bound that holds: the
 // mode's own (a thread per session is costly), else half the descriptors the
@@ -209,6 +229,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
       reader.fail("metrics", "bad address '" + *metrics + "': " + error.what());
     }
   }
+  host.log = readLogDestination(reader, "log", {"stderr", "syslog"}).value_or(host.log);
+  host.accessLog =
+      readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
   readIdentity(reader, host);
   return host;
 }
@@ -285,6 +308,8 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   if (listener.waitForData.count() > 0 && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");
   listener.isolate = reader.flag("isolate").value_or(false);
+  listener.accessLog =
+      readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
   checkProcessLimits(reader, *chosen, listener);
 
   for (const auto &entry : section.entries)

@@ -27,6 +27,22 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
     refused->set(listener::refusalName(static_cast<listener::Refusal>(reason)),
                  admission.refused(static_cast<listener::Refusal>(reason)));
   sessions->set("refused", refused);
+  const session::Traffic &traffic = listener.traffic();
+  Poco::JSON::Object::Ptr ended = new Poco::JSON::Object;
+  for (size_t how = 0; how < static_cast<size_t>(session::Ending::Count); ++how)
+    ended->set(session::endingName(static_cast<session::Ending>(how)),
+               traffic.ended(static_cast<session::Ending>(how)));
+  sessions->set("ended", ended);
+  // Not cumulative; bucket i holds durations up to kDurationBounds[i], the last one the rest.
+  Poco::JSON::Array::Ptr buckets = new Poco::JSON::Array;
+  for (size_t i = 0; i <= session::kDurationBounds.size(); ++i)
+    buckets->add(traffic.durationBucket(i));
+  sessions->set("duration_buckets", buckets);
+  sessions->set("duration_us_sum", traffic.durationSumMicros());
+  sessions->set("bytes_in", traffic.bytesIn());
+  sessions->set("bytes_out", traffic.bytesOut());
+  sessions->set("hook_errors", traffic.hookErrors());
+  sessions->set("access_log_dropped", traffic.accessLogDropped());
   Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
   entry->set("name", config.name);
   entry->set("state", std::string(draining ? "draining" : "serving"));

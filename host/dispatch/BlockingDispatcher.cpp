@@ -94,10 +94,11 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
   listener::Generation &generation = *session.generation;
   if (session.connection.valid())
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
-                              std::move(session.connection), session.peer);
+                              std::move(session.connection), session.peer,
+                              context_.ledger(generation));
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
-                                session.peer, session.datagram);
+                                session.peer, session.datagram, context_.ledger(generation));
 }
 
 void BlockingDispatcher::acceptConnection() {

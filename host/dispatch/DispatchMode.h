@@ -25,8 +25,14 @@ struct DispatchContext {
   const net::ListenSocket &socket;
   listener::Admission &admission;
   Poco::Logger &logger;  // the listener's
+  session::Traffic &traffic;
+  session::AccessLog *accessLog;  // null: the listener keeps none
 
   bool streams() const { return net::isStream(config.endpoint.transport); }
+  // Where a session served by `generation` is written down when it ends.
+  session::Ledger ledger(const listener::Generation &generation) const {
+    return {traffic, accessLog, generation.number()};
+  }
 };
 
 struct DispatchMode {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "dispatch/ForkChannel.h"
+#include "logging/LineSink.h"
 #include "plugin/PluginError.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
@@ -22,6 +23,8 @@ namespace {
 struct Child {
   uint64_t id;
   std::string peer;
+  uint64_t generation;
+  std::chrono::steady_clock::time_point started;
 };
 
 class Helper {
@@ -32,6 +35,7 @@ class Helper {
         logger_(context.logger),
         inherited_(context.generations.current()),
         instance_(&inherited_->instance()),
+        generation_(inherited_->number()),
         style_(inherited_->style()) {}
 
   [[noreturn]] void run() {
@@ -80,6 +84,8 @@ class Helper {
   void spawn(fork::Message &message) {
     net::SocketAddress peer(reinterpret_cast<const sockaddr *>(&message.header.peer),
                             message.header.peerLength);
+    // The helper takes no signals: it finds out here that SIGUSR1 moved a log.
+    logging::reopenMovedFiles();
     pid_t pid = ::fork();
     if (pid == 0) serveInChild(message, peer);
     if (pid < 0) {  // wharfd counts and logs it (throttled); the socket closes here
@@ -88,7 +94,8 @@ class Helper {
       fork::send(channel_, unforked, -1, {});
       return;
     }
-    children_[pid] = {message.header.id, peer.toString()};
+    children_[pid] = {message.header.id, peer.toString(), generation_,
+                      std::chrono::steady_clock::now()};
   }
 
   // Loads a new generation from wharfd's staged copy of the plugin. wharfd
@@ -104,6 +111,7 @@ class Helper {
       style_ = findDispatchMode(config.mode)->styleFor(*plugin);
       loaded_ = std::move(next);  // the previous one's children have their own copies
       instance_ = loaded_.get();
+      generation_ = message.header.id;
     } catch (const std::exception &error) {
       failure = error.what();
     }
@@ -120,11 +128,14 @@ class Helper {
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // SIGTERM (a cut) ends the child
+    // The counters are in memory shared with wharfd: this process adds to them.
+    session::Ledger ledger{context_.traffic, context_.accessLog, generation_};
     if (message.socket.valid()) {
       session::LiveSessions live;
-      session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer);
+      session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer, ledger);
     } else {
-      session::runDatagramSession(*instance_, style_, context_.socket.fd(), peer, message.payload);
+      session::runDatagramSession(*instance_, style_, context_.socket.fd(), peer, message.payload,
+                                  ledger);
     }
     ::_exit(0);  // no destructors: wharfd's objects belong to wharfd
   }
@@ -137,6 +148,7 @@ class Helper {
     for (pid_t pid; (pid = ::waitpid(-1, &status, WNOHANG)) > 0;) {
       auto child = children_.find(pid);
       if (child == children_.end()) continue;
+      if (WIFSIGNALED(status)) recordKilled(child->second, WTERMSIG(status));
       if (WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM)
         logger_.error("session process " + std::to_string(pid) + " (peer " + child->second.peer +
                       ") killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
@@ -147,6 +159,18 @@ class Helper {
       reportDone(child->second.id);
       children_.erase(child);
     }
+  }
+
+  // A child killed by a signal never wrote its session down: a cut (SIGTERM)
+  // or a crash, with the bytes it moved unknown.
+  void recordKilled(const Child &child, int signal) {
+    session::SessionTally tally;
+    tally.duration = std::chrono::steady_clock::now() - child.started;
+    tally.ending = signal == SIGTERM ? session::Ending::Cut : session::Ending::Error;
+    std::string error =
+        signal == SIGTERM ? "" : "session process killed by signal " + std::to_string(signal);
+    session::Ledger{context_.traffic, context_.accessLog, child.generation}.record(
+        context_.config.name, child.peer, tally, error);
   }
 
   void reportDone(uint64_t id) {
@@ -164,6 +188,7 @@ class Helper {
   listener::GenerationPtr inherited_;
   std::unique_ptr<plugin::PluginInstance> loaded_;
   plugin::PluginInstance *instance_;  // what new children serve with
+  uint64_t generation_;               // its number
   session::Style style_;
   int exits_ = -1;  // a signalfd for SIGCHLD
   std::map<pid_t, Child> children_;

@@ -38,7 +38,8 @@ class ReactorDispatcher::Connection : public net::IoHandler {
         ticket_(std::move(ticket)),
         generation_(std::move(generation)),
         session_(generation_->instance(), std::move(socket), peer,
-                 owner.context_.config.reactor.outputHighWater),
+                 owner.context_.config.reactor.outputHighWater,
+                 owner.context_.ledger(*generation_)),
         registered_(generation_->live(), session_) {}
 
   bool open() {
@@ -55,7 +56,7 @@ class ReactorDispatcher::Connection : public net::IoHandler {
     if (wanted != events_) owner_.loop_.modify(session_.fd(), events_ = wanted, this);
   }
 
-  const session::ReactorSession &session() const { return session_; }
+  session::ReactorSession &session() { return session_; }
   int fd() const { return session_.fd(); }
 
  private:
@@ -147,7 +148,8 @@ bool ReactorDispatcher::receiveDatagram() {
   listener::GenerationPtr generation = context_.generations.current();
   session::runDatagramSession(generation->instance(), session::Style::Event, context_.socket.fd(),
                               peer,
-                              std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)));
+                              std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)),
+                              context_.ledger(*generation));
   return true;
 }
 
@@ -174,7 +176,7 @@ void ReactorDispatcher::closeIdleSessions() {
   for (const auto &[raw, connection] : connections_)
     if (connection->session().lastInput() < oldest) expired.push_back(raw);
   for (Connection *connection : expired) {
-    connection->session().logIdleClose();
+    connection->session().endIdle();
     remove(connection);
   }
 }

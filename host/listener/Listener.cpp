@@ -22,6 +22,15 @@ GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &conf
       number, std::make_unique<plugin::PluginInstance>(std::move(plugin), config), style);
 }
 
+std::unique_ptr<session::AccessLog> accessLogOf(const config::ListenerConfig &config) {
+  if (config.accessLog.empty()) return nullptr;
+  try {
+    return std::make_unique<session::AccessLog>(logging::openLineSink(config.accessLog, "wharfd"));
+  } catch (const std::exception &error) {
+    throw ListenerError("listener [" + config.section() + "]: access_log: " + error.what());
+  }
+}
+
 }  // namespace
 
 Listener::Listener(const config::ListenerConfig &config,
@@ -30,6 +39,8 @@ Listener::Listener(const config::ListenerConfig &config,
       mode_(modeNamed(config)),
       logger_(Poco::Logger::get("listener." + config.name)),
       admission_(config_.limits),
+      traffic_(session::Traffic::create()),
+      accessLog_(accessLogOf(config_)),
       generations_(makeGeneration(1, config_, mode_, std::move(plugin))) {}
 
 Listener::~Listener() {
@@ -52,7 +63,8 @@ void Listener::install(GenerationPtr next, const DrainLimits &limits) {
 
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
   socket_ = std::move(socket);
-  dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_});
+  dispatcher_ = mode_.create(
+      {config_, generations_, *socket_, admission_, logger_, *traffic_, accessLog_.get()});
 }
 
 void Listener::start() {

@@ -59,12 +59,15 @@ class Listener {
   const std::shared_ptr<net::ListenSocket> &socket() const { return socket_; }
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }
   const Admission &admission() const { return admission_; }
+  const session::Traffic &traffic() const { return *traffic_; }
 
  private:
   config::ListenerConfig config_;  // its plugin and options: those of generation 1
   const dispatch::DispatchMode &mode_;
   Poco::Logger &logger_;
   Admission admission_;
+  std::shared_ptr<session::Traffic> traffic_;
+  std::unique_ptr<session::AccessLog> accessLog_;  // null: none
   Generations generations_;
   std::shared_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;

@@ -73,7 +73,7 @@ void Master::start() {
   if (auto inheritance = takeInheritance()) return resume(*inheritance);
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
-  app::configureLogging(config.host.logLevel);
+  app::configureLogging(config.host.logLevel, config.host.log);
   if (::geteuid() == 0 && config.host.user.empty())
     logger().warning("running as root with no [host] user: plugins run as root");
   logger().information(app::raiseOpenFileLimit());
@@ -166,6 +166,10 @@ void Master::supervise() {
         } catch (const std::exception &) {
           // logged by reload(); the old state keeps serving
         }
+      } else if (signal == SIGUSR1) {
+        app::reopenLogFiles();
+        workers_->signalAll(SIGUSR1);
+        for (auto &retiring : retiring_) retiring.workers->signalAll(SIGUSR1);
       } else if (signal == SIGUSR2) {
         logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
         try {

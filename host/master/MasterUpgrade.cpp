@@ -89,7 +89,7 @@ void Master::resume(const Inheritance &inheritance) {
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);
-  app::configureLogging(served.host.logLevel);
+  app::configureLogging(served.host.logLevel, served.host.log);
   workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
                                          std::move(serving));
   if (!draining.empty()) {

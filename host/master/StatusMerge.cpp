@@ -7,12 +7,20 @@
 namespace wharf::master {
 namespace {
 
-// Adds every number of `from` into `into`, recursively.
+// Adds every number of `from` into `into`, recursively; arrays (histogram
+// buckets) element by element.
 void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
   for (const auto &[key, value] : from) {
     if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
       Poco::JSON::Object::Ptr mine = into.getObject(key);
       if (mine) addCounters(*mine, *value.extract<Poco::JSON::Object::Ptr>());
+    } else if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
+      Poco::JSON::Array::Ptr mine = into.getArray(key);
+      const Poco::JSON::Array &theirs = *value.extract<Poco::JSON::Array::Ptr>();
+      Poco::JSON::Array::Ptr sum = new Poco::JSON::Array;
+      for (unsigned i = 0; mine && i < mine->size() && i < theirs.size(); ++i)
+        sum->add(mine->getElement<uint64_t>(i) + theirs.getElement<uint64_t>(i));
+      into.set(key, sum);
     } else if (value.isInteger() && into.has(key)) {
       into.set(key, into.get(key).convert<uint64_t>() + value.convert<uint64_t>());
     }

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "session/Traffic.h"
+
 namespace wharf::metrics {
 namespace {
 
@@ -28,13 +30,19 @@ class Exposition {
  public:
   void add(const std::string &name, const char *type, const char *help, const Labels &labels,
            double value) {
+    addSample(name, "", type, help, labels, value);
+  }
+
+  // A sample named `name` + `suffix` in family `name` (a histogram's _bucket, _sum, _count).
+  void addSample(const std::string &name, const char *suffix, const char *type, const char *help,
+                 const Labels &labels, double value) {
     auto family = families_.find(name);
     if (family == families_.end()) {
       order_.push_back(name);
       family = families_.emplace(name, Family{type, help, {}}).first;
     }
     std::ostringstream sample;
-    sample << name;
+    sample << name << suffix;
     if (!labels.empty()) {
       sample << '{';
       for (size_t i = 0; i < labels.size(); ++i)
@@ -82,6 +90,47 @@ void addProcess(Exposition &out, const Poco::JSON::Object &process, const Labels
             number(process, "threads"));
 }
 
+bool isStream(const std::string &transport) {
+  return transport == "tcp" || transport == "unix";
+}
+
+// What finished sessions amount to: bytes, endings, errors, durations.
+void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Labels &labels) {
+  out.add("wharf_listener_received_bytes_total", "counter",
+          "Bytes received from peers by finished sessions.", labels, number(sessions, "bytes_in"));
+  out.add("wharf_listener_sent_bytes_total", "counter", "Bytes sent to peers by finished sessions.",
+          labels, number(sessions, "bytes_out"));
+  out.add("wharf_listener_hook_errors_total", "counter",
+          "Plugin hooks that failed (each closes its session).", labels,
+          number(sessions, "hook_errors"));
+  out.add("wharf_listener_access_log_dropped_total", "counter",
+          "Access log lines dropped (the log could not take them at once).", labels,
+          number(sessions, "access_log_dropped"));
+  if (Poco::JSON::Object::Ptr ended = sessions.getObject("ended"))
+    for (const auto &[how, count] : *ended) {
+      Labels withHow = labels;
+      withHow.emplace_back("how", how);
+      out.add("wharf_listener_sessions_ended_total", "counter",
+              "Finished sessions, by how they ended (client, plugin, idle_timeout, cut, error).",
+              withHow, count.convert<double>());
+    }
+  Poco::JSON::Array::Ptr buckets = sessions.getArray("duration_buckets");
+  if (!buckets) return;
+  const char *name = "wharf_listener_session_duration_seconds";
+  const char *help = "How long finished sessions lasted.";
+  double cumulative = 0;
+  for (unsigned i = 0; i < buckets->size(); ++i) {
+    cumulative += buckets->getElement<double>(i);
+    std::ostringstream bound;
+    bound << (i < session::kDurationBounds.size() ? session::kDurationBounds[i] : 0);
+    Labels withBound = labels;
+    withBound.emplace_back("le", i < session::kDurationBounds.size() ? bound.str() : "+Inf");
+    out.addSample(name, "_bucket", "histogram", help, withBound, cumulative);
+  }
+  out.addSample(name, "_sum", "histogram", help, labels, number(sessions, "duration_us_sum") / 1e6);
+  out.addSample(name, "_count", "histogram", help, labels, cumulative);
+}
+
 void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
   for (size_t i = 0; i < listeners.size(); ++i) {
     Poco::JSON::Object::Ptr listener = listeners.getObject(static_cast<unsigned>(i));
@@ -103,6 +152,16 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
       out.add("wharf_listener_sessions_refused_total", "counter",
               "Sessions refused, by reason (as in wharfctl status --json).", withReason,
               count.convert<double>());
+    }
+    addTraffic(out, *sessions, labels);
+    if (!isStream(listener->getValue<std::string>("transport"))) {
+      double dropped = 0;
+      for (const auto &[reason, count] : *refused) dropped += count.convert<double>();
+      out.add("wharf_listener_datagrams_received_total", "counter",
+              "Datagrams read from the socket (served or dropped).", labels,
+              number(*sessions, "total") + dropped);
+      out.add("wharf_listener_datagrams_dropped_total", "counter",
+              "Datagrams dropped unserved (the refusals, by any reason).", labels, dropped);
     }
     out.add("wharf_listener_plugin_generation", "gauge", "The plugin generation new sessions get.",
             labels, number(*plugin, "generation"));

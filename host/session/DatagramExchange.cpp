@@ -11,8 +11,10 @@ namespace wharf::session {
 
 DatagramExchange::DatagramExchange(plugin::PluginInstance &instance, int socketFd,
                                    const net::SocketAddress &peer,
-                                   std::span<const uint8_t> datagram)
-    : Session(instance, peer), socketFd_(socketFd), datagram_(datagram) {}
+                                   std::span<const uint8_t> datagram, const Ledger &ledger)
+    : Session(instance, peer, ledger), socketFd_(socketFd), datagram_(datagram) {
+  countIn(datagram.size());
+}
 
 wharf_status DatagramExchange::write(const void *data, size_t len) {
   if (closeRequested()) return WHARF_CLOSED;
@@ -20,7 +22,10 @@ wharf_status DatagramExchange::write(const void *data, size_t len) {
     ssize_t sent =
         ::sendto(socketFd_, data, len, MSG_NOSIGNAL, peerAddress().get(), peerAddress().length());
     if (sent < 0 && errno == EINTR) continue;
-    if (sent >= 0) return WHARF_OK;
+    if (sent >= 0) {
+      countOut(static_cast<size_t>(sent));
+      return WHARF_OK;
+    }
     log(Poco::Message::PRIO_DEBUG, std::string("reply not sent: ") + std::strerror(errno));
     return WHARF_CLOSED;
   }

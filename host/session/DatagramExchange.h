@@ -15,7 +15,7 @@ class DatagramExchange : public Session {
  public:
   // OWNERSHIP: `datagram` is borrowed for the exchange's life.
   DatagramExchange(plugin::PluginInstance &instance, int socketFd, const net::SocketAddress &peer,
-                   std::span<const uint8_t> datagram);
+                   std::span<const uint8_t> datagram, const Ledger &ledger);
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;

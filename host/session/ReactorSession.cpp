@@ -15,8 +15,9 @@ constexpr int kReadsPerEvent = 4;
 }  // namespace
 
 ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                               const net::SocketAddress &peer, size_t outputHighWater)
-    : Session(instance, peer),
+                               const net::SocketAddress &peer, size_t outputHighWater,
+                               const Ledger &ledger)
+    : Session(instance, peer, ledger),
       connection_(std::move(connection)),
       outputHighWater_(outputHighWater),
       lastInput_(std::chrono::steady_clock::now()) {}
@@ -50,6 +51,7 @@ bool ReactorSession::wantsInput() const {
 
 void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {
   if (events & EPOLLERR) {
+    noteEnding(Ending::Client);
     finished_ = true;
     return;
   }
@@ -63,6 +65,7 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
   for (int reads = 0; reads < kReadsPerEvent && !finished_ && wantsInput(); ++reads) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got > 0) {
+      countIn(static_cast<size_t>(got));
       lastInput_ = std::chrono::steady_clock::now();
       hookSucceeded(hooks.on_session_data(instance().state(), state_, handle(), buffer,
                                           static_cast<size_t>(got)),
@@ -70,10 +73,13 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
       if (static_cast<size_t>(got) < capacity) return;  // drained for now
       continue;
     }
-    if (got == 0)
+    if (got == 0) {
+      noteEnding(Ending::Client);
       peerClosed_ = true;
-    else if (errno != EAGAIN && errno != EINTR)
+    } else if (errno != EAGAIN && errno != EINTR) {
+      noteEnding(Ending::Client);
       finished_ = true;
+    }
     return;
   }
 }
@@ -84,10 +90,12 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
   if (pendingOutput() == 0) {
     ssize_t sent = ::send(connection_.fd(), bytes, len, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN && errno != EINTR) {
+      noteEnding(Ending::Client);
       finished_ = true;
       return WHARF_CLOSED;
     }
     if (sent > 0) {
+      countOut(static_cast<size_t>(sent));
       bytes += sent;
       len -= static_cast<size_t>(sent);
     }
@@ -103,9 +111,11 @@ void ReactorSession::flush() {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
     if (sent <= 0) {
+      noteEnding(Ending::Client);
       finished_ = true;
       return;
     }
+    countOut(static_cast<size_t>(sent));
     outputSent_ += static_cast<size_t>(sent);
   }
   output_.clear();
@@ -127,6 +137,7 @@ bool ReactorSession::hookSucceeded(wharf_status status, const char *hook) {
 }
 
 void ReactorSession::cut() {
+  noteCut();
   ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 

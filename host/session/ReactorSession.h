@@ -16,7 +16,7 @@ namespace wharf::session {
 class ReactorSession : public Session {
  public:
   ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                 const net::SocketAddress &peer, size_t outputHighWater);
+                 const net::SocketAddress &peer, size_t outputHighWater, const Ledger &ledger);
   ~ReactorSession() override;  // on_session_close, if it opened
 
   // on_session_open; false: the session ends at once.

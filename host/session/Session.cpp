@@ -31,18 +31,43 @@ const std::string &Session::peer() const {
   return peerText_;
 }
 
-void Session::logIdleClose() const {
+Session::~Session() {
+  tally_.duration = std::chrono::steady_clock::now() - started_;
+  if (std::uncaught_exceptions() > uncaughtAtStart_) {
+    tally_.ending = Ending::Error;
+    if (error_.empty()) error_ = "the host failed (logged)";
+  } else if (cut_.load(std::memory_order_relaxed) && tally_.ending != Ending::Error) {
+    tally_.ending = Ending::Cut;
+  }
+  std::string_view peerText;
+  try {
+    peerText = peer();
+  } catch (...) {  // no memory for the peer's text: the line goes without it
+  }
+  ledger_.record(instance_.listenerName(), peerText, tally_, error_);
+}
+
+void Session::endIdle() {
+  noteEnding(Ending::IdleTimeout);
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
   log(Poco::Message::PRIO_NOTICE,
       "idle_timeout: no input; closing" + listener::leftOutNote(*leftOut, "idle closes"));
 }
 
-bool Session::hookSucceeded(wharf_status status, const char *hook) const {
+bool Session::hookSucceeded(wharf_status status, const char *hook) {
   if (status == WHARF_OK) return true;
-  log(Poco::Message::PRIO_WARNING,
-      std::string(hook) + " failed (status " + std::to_string(status) + "); closing the session");
+  ++tally_.hookErrors;
+  std::string failure = std::string(hook) + " failed (status " + std::to_string(status) + ")";
+  log(Poco::Message::PRIO_WARNING, failure + "; closing the session");
+  noteError(std::move(failure));
   return false;
+}
+
+void Session::noteError(std::string message) {
+  tally_.ending = Ending::Error;
+  endingNoted_ = true;
+  if (error_.empty()) error_ = std::move(message);
 }
 
 void Session::log(int priority, std::string_view message) const {

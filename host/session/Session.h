@@ -5,12 +5,17 @@
 
 #include <wharf/wharf.h>
 
+#include <atomic>
+#include <chrono>
+#include <exception>
 #include <string>
 #include <string_view>
 
 #include "net/SocketAddress.h"
 #include "plugin/PluginInstance.h"
 #include "session/Cuttable.h"
+#include "session/Ledger.h"
+#include "session/Traffic.h"
 
 namespace wharf::session {
 class Session;
@@ -27,9 +32,11 @@ enum class Style { Event, Blocking };
 
 class Session : public Cuttable {
  public:
-  Session(plugin::PluginInstance &instance, const net::SocketAddress &peer) noexcept
-      : instance_(instance), peerAddress_(peer) {}
-  ~Session() override = default;
+  Session(plugin::PluginInstance &instance, const net::SocketAddress &peer,
+          const Ledger &ledger) noexcept
+      : instance_(instance), peerAddress_(peer), ledger_(ledger) {}
+  // Writes the session down in its ledger: counters, and the access log line.
+  ~Session() override;
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
@@ -54,19 +61,45 @@ class Session : public Cuttable {
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
-  // Logs that idle_timeout closes the session: at most 10 such lines a second
-  // per listener, so thousands of silent peers cannot flood the log.
-  void logIdleClose() const;
+  // idle_timeout closes the session: noted, and logged at most 10 times a
+  // second per listener, so thousands of silent peers cannot flood the log.
+  void endIdle();
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
-  bool hookSucceeded(wharf_status status, const char *hook) const;
+  bool hookSucceeded(wharf_status status, const char *hook);
+
+ protected:
+  // THREAD: the session's. Bytes that went through the host for this session.
+  void countIn(size_t bytes) { tally_.bytesIn += bytes; }
+  void countOut(size_t bytes) { tally_.bytesOut += bytes; }
+  // How the session ends: the first reason noted wins (the plugin closing it,
+  // if none is); a cut overrides all but an error.
+  void noteEnding(Ending ending) {
+    if (!endingNoted_) tally_.ending = ending;
+    endingNoted_ = true;
+  }
+  // THREAD: any (cut() runs on another thread).
+  void noteCut() { cut_.store(true, std::memory_order_relaxed); }
+  // For a plugin that used the socket itself: the counts the kernel kept.
+  void setBytes(uint64_t in, uint64_t out) {
+    tally_.bytesIn = in;
+    tally_.bytesOut = out;
+  }
 
  private:
+  void noteError(std::string message);
   plugin::PluginInstance &instance_;
   net::SocketAddress peerAddress_;
   mutable std::string peerText_;
   mutable bool peerFormatted_ = false;
   wharf_session handle_{this};
   bool closeRequested_ = false;
+  Ledger ledger_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  SessionTally tally_;
+  bool endingNoted_ = false;
+  std::atomic<bool> cut_{false};
+  std::string error_;
+  int uncaughtAtStart_ = std::uncaught_exceptions();
 };
 
 }  // namespace wharf::session

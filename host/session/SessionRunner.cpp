@@ -60,9 +60,10 @@ void guarded(plugin::PluginInstance &instance, Serve serve) noexcept {
 }  // namespace
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
-                      net::FileDescriptor connection, const net::SocketAddress &peer) noexcept {
+                      net::FileDescriptor connection, const net::SocketAddress &peer,
+                      const Ledger &ledger) noexcept {
   guarded(instance, [&] {
-    StreamSession session(instance, std::move(connection), peer, style);
+    StreamSession session(instance, std::move(connection), peer, style, ledger);
     LiveSessions::Entry registered(live, session);
     if (style == Style::Event) return driveEvents(session);
     session.hookSucceeded(instance.hooks().serve(instance.state(), session.handle()), "serve");
@@ -70,10 +71,10 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
 }
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
-                        const net::SocketAddress &peer,
-                        std::span<const uint8_t> datagram) noexcept {
+                        const net::SocketAddress &peer, std::span<const uint8_t> datagram,
+                        const Ledger &ledger) noexcept {
   guarded(instance, [&] {
-    DatagramExchange exchange(instance, socketFd, peer, datagram);
+    DatagramExchange exchange(instance, socketFd, peer, datagram, ledger);
     const wharf_plugin &hooks = instance.hooks();
     wharf_status status =
         style == Style::Event

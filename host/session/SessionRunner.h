@@ -17,9 +17,11 @@
 namespace wharf::session {
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
-                      net::FileDescriptor connection, const net::SocketAddress &peer) noexcept;
+                      net::FileDescriptor connection, const net::SocketAddress &peer,
+                      const Ledger &ledger) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
-                        const net::SocketAddress &peer, std::span<const uint8_t> datagram) noexcept;
+                        const net::SocketAddress &peer, std::span<const uint8_t> datagram,
+                        const Ledger &ledger) noexcept;
 
 }  // namespace wharf::session

@@ -1,6 +1,8 @@
 #include "session/StreamSession.h"
 
 #include <Poco/Message.h>
+#include <linux/tcp.h>  // tcp_info with byte counts (glibc's lacks them)
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -8,8 +10,25 @@
 namespace wharf::session {
 
 StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                             const net::SocketAddress &peer, Style style)
-    : Session(instance, peer), connection_(std::move(connection)), style_(style) {}
+                             const net::SocketAddress &peer, Style style, const Ledger &ledger)
+    : Session(instance, peer, ledger), connection_(std::move(connection)), style_(style) {}
+
+// A plugin that had the socket (FTP's control connection) read and wrote past
+// the host; on TCP the kernel counted every byte.
+StreamSession::~StreamSession() {
+  if (!socketLent_) return;
+  ::tcp_info info{};
+  socklen_t length = sizeof info;
+  if (::getsockopt(connection_.fd(), IPPROTO_TCP, TCP_INFO, &info, &length) == 0 &&
+      length >= offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
+    setBytes(info.tcpi_bytes_received, info.tcpi_bytes_acked);
+}
+
+int StreamSession::socket() const {
+  if (style_ != Style::Blocking) return -1;
+  socketLent_ = true;
+  return connection_.fd();
+}
 
 wharf_status StreamSession::write(const void *data, size_t len) {
   if (closeRequested()) return WHARF_CLOSED;
@@ -28,6 +47,7 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
 }
 
 void StreamSession::cut() {
+  noteCut();
   ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 
@@ -41,8 +61,13 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
   for (;;) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got < 0 && errno == EINTR) continue;
-    // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN.
-    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) logIdleClose();
+    if (got > 0) {
+      countIn(static_cast<size_t>(got));
+    } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      endIdle();  // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN
+    } else {
+      noteEnding(Ending::Client);  // closed, or reset
+    }
     return got;
   }
 }
@@ -51,7 +76,11 @@ bool StreamSession::sendAll(const char *data, size_t len) {
   while (len > 0) {
     ssize_t sent = ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
-    if (sent <= 0) return false;
+    if (sent <= 0) {
+      noteEnding(Ending::Client);
+      return false;
+    }
+    countOut(static_cast<size_t>(sent));
     data += sent;
     len -= static_cast<size_t>(sent);
   }

@@ -13,12 +13,13 @@ namespace wharf::session {
 class StreamSession : public Session {
  public:
   StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                const net::SocketAddress &peer, Style style);
+                const net::SocketAddress &peer, Style style, const Ledger &ledger);
+  ~StreamSession() override;
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
   size_t pendingOutput() const override { return output_.size(); }
-  int socket() const override { return style_ == Style::Blocking ? connection_.fd() : -1; }
+  int socket() const override;
   void cut() override;
 
   // For the runner. flush: sends the queued output (false: the peer is gone).
@@ -32,6 +33,7 @@ class StreamSession : public Session {
   net::FileDescriptor connection_;
   Style style_;
   std::string output_;
+  mutable bool socketLent_ = false;  // the plugin may read and write it unseen
 };
 
 }  // namespace wharf::session

@@ -14,6 +14,7 @@
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
 #include "control/StatusReport.h"
+#include "logging/LineSink.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "worker/PrivilegeDrop.h"
@@ -74,7 +75,11 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
 
 void Worker::prepare(const Poco::JSON::Object &request) {
   config_ = configIn(request);
-  app::configureLogging(config_.host.logLevel);
+  app::configureLogging(config_.host.logLevel, config_.host.log);
+  // Log files are opened while the worker may still write where root may.
+  for (const auto &listener : config_.listeners)
+    if (!listener.accessLog.empty())
+      accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
   listeners_.load(config_, plugins_);
   listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
@@ -164,6 +169,8 @@ void Worker::serveUntilStopped() {
     } else if (signal == 0) {
       std::lock_guard lock(mutex_);
       listeners_.enforce(drainLimitsOf(config_.host));
+    } else if (signal == SIGUSR1) {
+      app::reopenLogFiles();  // the master forwards it
     } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
       return stop(signal);
     }  // SIGHUP and the others are the master's to act on

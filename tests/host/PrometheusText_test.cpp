@@ -22,7 +22,13 @@ const char *kStatus = R"({
   "listeners": [
     {"name": "a\"b", "state": "serving", "transport": "tcp", "mode": "reactor",
      "plugin": {"name": "echo", "generation": 2, "generations_loaded": 1},
-     "sessions": {"active": 1, "total": 9, "refused": {"access": 4}}}]})";
+     "sessions": {"active": 1, "total": 9, "refused": {"access": 4}}},
+    {"name": "d", "state": "serving", "transport": "udp", "mode": "pool",
+     "plugin": {"name": "echo", "generation": 1, "generations_loaded": 1},
+     "sessions": {"active": 0, "total": 7, "refused": {"access": 1, "max_datagram": 2},
+                  "bytes_in": 70, "bytes_out": 60, "hook_errors": 1,
+                  "ended": {"plugin": 6, "error": 1},
+                  "duration_buckets": [5, 0, 1, 0, 0, 0, 0, 0, 1], "duration_us_sum": 2500000}}]})";
 
 }  // namespace
 
@@ -60,4 +66,32 @@ TEST(PrometheusText, EscapesLabelValuesAndCountsWorkersThatDoNotAnswer) {
   EXPECT_NE(text.find("wharf_worker_restarts_total{group=\"main\",slot=\"1\","
                       "state=\"replacing\"} 3\n"),
             std::string::npos);
+}
+
+TEST(PrometheusText, DurationsAreACumulativeHistogramAndDatagramsCountTheirDrops) {
+  std::string text = prometheusText(*parse(kStatus), 1000);
+  const std::string labels =
+      "listener=\"d\",state=\"serving\",transport=\"udp\",mode=\"pool\",plugin=\"echo\"";
+  EXPECT_NE(text.find("# TYPE wharf_listener_session_duration_seconds histogram\n"),
+            std::string::npos);
+  for (const auto &[bound, count] : std::vector<std::pair<std::string, int>>{
+           {"0.001", 5}, {"0.01", 5}, {"0.1", 6}, {"3600", 6}, {"+Inf", 7}})
+    EXPECT_NE(text.find("wharf_listener_session_duration_seconds_bucket{" + labels + ",le=\"" +
+                        bound + "\"} " + std::to_string(count) + "\n"),
+              std::string::npos)
+        << bound;
+  EXPECT_NE(text.find("wharf_listener_session_duration_seconds_sum{" + labels + "} 2.5\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_listener_session_duration_seconds_count{" + labels + "} 7\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_listener_datagrams_received_total{" + labels + "} 10\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_listener_datagrams_dropped_total{" + labels + "} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_listener_received_bytes_total{" + labels + "} 70\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("wharf_listener_sessions_ended_total{" + labels + ",how=\"error\"} 1\n"),
+            std::string::npos);
+  // A stream listener has no datagram counters.
+  EXPECT_EQ(text.find("wharf_listener_datagrams_received_total{listener=\"a"), std::string::npos);
 }

@@ -19,7 +19,8 @@ std::string listener(const std::string &name, const std::string &state, int gene
          "\", \"plugin\": {\"name\": \"echo\", \"generation\": " + std::to_string(generation) +
          "}, \"sessions\": {\"active\": " + std::to_string(active) +
          ", \"total\": " + std::to_string(total) +
-         ", \"refused\": {\"access\": " + std::to_string(refusedAccess) + "}}}";
+         ", \"refused\": {\"access\": " + std::to_string(refusedAccess) +
+         "}, \"duration_buckets\": [" + std::to_string(total) + ", 1]}}";
 }
 
 }  // namespace
@@ -37,6 +38,10 @@ TEST(StatusMerge, SumsEachListenersCountersOverItsWorkers) {
   EXPECT_EQ(serving->getObject("sessions")->getValue<int>("total"), 30);
   EXPECT_EQ(serving->getObject("sessions")->getObject("refused")->getValue<int>("access"), 6);
   EXPECT_EQ(serving->getObject("plugin")->getValue<int>("generation"), 2);  // the newest
+  auto buckets = serving->getObject("sessions")->getArray("duration_buckets");
+  ASSERT_EQ(buckets->size(), 2u);  // histogram buckets: summed bucket by bucket
+  EXPECT_EQ(buckets->getElement<int>(0), 30);
+  EXPECT_EQ(buckets->getElement<int>(1), 2);
   auto draining = merged->getObject(1);
   EXPECT_EQ(draining->getValue<int>("workers"), 1);
   EXPECT_EQ(draining->getObject("sessions")->getValue<int>("total"), 4);
@@ -49,4 +54,10 @@ TEST(StatusMerge, LeavesTheWorkersRepliesAsTheyWere) {
   EXPECT_EQ(
       first->getArray("listeners")->getObject(0)->getObject("sessions")->getValue<int>("total"),
       10);
+  EXPECT_EQ(first->getArray("listeners")
+                ->getObject(0)
+                ->getObject("sessions")
+                ->getArray("duration_buckets")
+                ->getElement<int>(0),
+            10);
 }

@@ -109,23 +109,46 @@ class Wharfd:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(self.env or {})))
         self.testcase.addCleanup(self._kill)
-        threading.Thread(target=self._read_output, daemon=True).start()
+        threading.Thread(target=self._read_output, args=(self.process.stdout,),
+                         daemon=True).start()
+        if self.host.get("log", "stderr") not in ("stderr", "syslog"):
+            threading.Thread(target=self._follow_log_file, args=(self.host["log"],),
+                             daemon=True).start()
         if not expect_ready:
             return self.wait()
         deadline = time.monotonic() + START_TIMEOUT
         while not self._ready.wait(0.05):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                self.process.wait()
+                self._kill()  # a wharfd that never says it is ready must not hang the test
                 time.sleep(0.1)
                 raise AssertionError("wharfd did not start:\n" + self.log())
         return self
 
-    def _read_output(self):
-        for line in self.process.stdout:
+    def _read_output(self, stream):
+        for line in stream:
             with self._lock:
                 self.lines.append(line)
             if " ready, " in line:
                 self._ready.set()
+
+    def _follow_log_file(self, path):
+        """[host] log = FILE: its lines count as output too (until wharfd
+        exits; a file moved away is followed to the new one at that path)."""
+        position, inode = 0, None
+        while self.process.poll() is None:
+            try:
+                with open(path) as log:
+                    if os.fstat(log.fileno()).st_ino != inode:
+                        position, inode = 0, os.fstat(log.fileno()).st_ino
+                    log.seek(position)
+                    lines = log.readlines()
+                    if lines and not lines[-1].endswith("\n"):
+                        lines.pop()
+                    position += sum(len(line.encode()) for line in lines)
+                    self._read_output(lines)
+            except FileNotFoundError:
+                pass
+            time.sleep(0.02)
 
     def log(self):
         with self._lock:

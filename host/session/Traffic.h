@@ -1,0 +1,77 @@
+// Internal. What a listener's finished sessions amount to: bytes each way,
+// hook errors, how they ended and how long they lasted. A session counts in
+// plain members of its own while it runs and adds them here once, when it
+// ends, so the hot path shares no cache line with other sessions.
+//
+// The counters live in a shared anonymous mapping made before the listener
+// forks anything: a `fork` listener's session processes add to the same
+// counters as its threads would. THREAD: any; lock-free.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace wharf::session {
+
+// How a session ended, as the access log and the metrics name it.
+enum class Ending {
+  Client,       // the peer closed or went away
+  Plugin,       // the plugin closed it (or its serve() returned)
+  IdleTimeout,  // no input within idle_timeout
+  Cut,          // cut by a deadline: shutdown, drain, SIGQUIT
+  Error,        // a hook failed or the host ran out of something
+  Count
+};
+const char *endingName(Ending ending);  // "client", "plugin", "idle_timeout", ...
+
+// Upper bounds (seconds) of the session duration histogram's buckets; one
+// more bucket, +Inf, follows.
+inline constexpr std::array<double, 8> kDurationBounds{0.001, 0.01, 0.1, 1, 10, 60, 600, 3600};
+
+struct SessionTally {
+  uint64_t bytesIn = 0;
+  uint64_t bytesOut = 0;
+  uint64_t hookErrors = 0;
+  Ending ending = Ending::Plugin;
+  std::chrono::nanoseconds duration{0};
+};
+
+class Traffic {
+ public:
+  // Maps the counters, zeroed. Throws std::system_error if mmap fails.
+  static std::shared_ptr<Traffic> create();
+
+  void add(const SessionTally &tally) noexcept;
+  void countDroppedLogLine() noexcept { relaxedAdd(accessLogDropped_, 1); }
+
+  uint64_t bytesIn() const { return load(bytesIn_); }
+  uint64_t bytesOut() const { return load(bytesOut_); }
+  uint64_t hookErrors() const { return load(hookErrors_); }
+  uint64_t ended(Ending ending) const { return load(ended_[static_cast<size_t>(ending)]); }
+  // Sessions in bucket `index` (not cumulative); index kDurationBounds.size() is +Inf.
+  uint64_t durationBucket(size_t index) const { return load(durationBuckets_[index]); }
+  uint64_t durationSumMicros() const { return load(durationSumMicros_); }
+  uint64_t accessLogDropped() const { return load(accessLogDropped_); }
+
+ private:
+  Traffic() = default;
+  static void relaxedAdd(std::atomic<uint64_t> &counter, uint64_t amount) {
+    counter.fetch_add(amount, std::memory_order_relaxed);
+  }
+  static uint64_t load(const std::atomic<uint64_t> &counter) {
+    return counter.load(std::memory_order_relaxed);
+  }
+
+  std::atomic<uint64_t> bytesIn_{0};
+  std::atomic<uint64_t> bytesOut_{0};
+  std::atomic<uint64_t> hookErrors_{0};
+  std::atomic<uint64_t> ended_[static_cast<size_t>(Ending::Count)] = {};
+  std::atomic<uint64_t> durationBuckets_[kDurationBounds.size() + 1] = {};
+  std::atomic<uint64_t> durationSumMicros_{0};
+  std::atomic<uint64_t> accessLogDropped_{0};
+};
+
+}  // namespace wharf::session

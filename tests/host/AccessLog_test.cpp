@@ -1,0 +1,47 @@
+#include "session/AccessLog.h"
+
+#include <gtest/gtest.h>
+
+using namespace wharf::session;
+
+namespace {
+
+std::chrono::system_clock::time_point at(int64_t millis) {
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(millis));
+}
+
+}  // namespace
+
+TEST(AccessLog, OneLogfmtLinePerSession) {
+  SessionTally tally{.bytesIn = 5,
+                     .bytesOut = 7,
+                     .ending = Ending::Client,
+                     .duration = std::chrono::microseconds(1500)};
+  EXPECT_EQ(accessLine({"echo", "192.0.2.7:40112", 3, tally, ""}, at(1764526309123)),
+            "time=2025-11-30T18:11:49.123Z listener=echo peer=192.0.2.7:40112 generation=3 "
+            "duration=0.001500 in=5 out=7 ended=client");
+}
+
+TEST(AccessLog, ValuesThatCouldStartAFieldOrALineAreQuoted) {
+  SessionTally tally{.ending = Ending::Error};
+  std::string line =
+      accessLine({"e", "/run/a b.sock", 1, tally, "said \"no\"\n ended=client"}, at(0));
+  EXPECT_EQ(line,
+            "time=1970-01-01T00:00:00.000Z listener=e peer=\"/run/a b.sock\" generation=1 "
+            "duration=0.000000 in=0 out=0 ended=error error=\"said \\\"no\\\"\\x0a ended=client\"");
+  EXPECT_NE(accessLine({"e", "", 1, tally, ""}, at(0)).find(" listener=e peer=\"\" "),
+            std::string::npos);  // an unnamed unix peer
+}
+
+TEST(Traffic, ADurationCountsInTheFirstBucketThatHoldsIt) {
+  auto traffic = Traffic::create();
+  for (auto duration : {std::chrono::microseconds(1000), std::chrono::microseconds(1001),
+                        std::chrono::microseconds(7200000000)})
+    traffic->add({.bytesIn = 1, .duration = duration});
+  EXPECT_EQ(traffic->durationBucket(0), 1u);  // le 0.001 holds 0.001 itself
+  EXPECT_EQ(traffic->durationBucket(1), 1u);
+  EXPECT_EQ(traffic->durationBucket(kDurationBounds.size()), 1u);  // +Inf
+  EXPECT_EQ(traffic->bytesIn(), 3u);
+  EXPECT_EQ(traffic->ended(Ending::Plugin), 3u);
+  EXPECT_EQ(traffic->durationSumMicros(), 7200002001u);
+}

@@ -1,0 +1,269 @@
+"""Logs: the access log (one logfmt line per finished session, from every
+mode, with bytes, generation and how it ended), `[host] log = FILE`, SIGUSR1
+reopening both after logrotate moved them, lines that never tear when many
+fork children log at once, and a full disk that drops lines (counted) while
+serving goes on."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from clients import receive_exactly, receive_until_closed, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+
+ACCESS_LINE = re.compile(
+    r'^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z listener=(?P<listener>\S+) '
+    r'peer=(?P<peer>\S+|"[^"]*") generation=(?P<generation>\d+) duration=(?P<duration>\d+\.\d{6}) '
+    r'in=(?P<in>\d+) out=(?P<out>\d+) ended=(?P<ended>client|plugin|idle_timeout|cut|error)'
+    r'(?: error="(?P<error>(?:[^"\\]|\\.)*)")?$')
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Z][a-z]+ \[\d+\] [\w.-]+: \S")
+
+
+def read_lines(path):
+    try:
+        with open(path) as log:
+            return log.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+def access_entries(path):
+    """The access log's lines, parsed; fails on a line that does not parse.
+    A last line without its newline (cut short by a full disk) is left out:
+    the writer counted it as dropped."""
+    entries = []
+    try:
+        with open(path) as log:
+            text = log.read()
+    except FileNotFoundError:
+        return []
+    for line in text.split("\n")[:-1]:
+        match = ACCESS_LINE.match(line)
+        if not match:
+            raise AssertionError(f"access log line does not parse: {line!r}")
+        entries.append(match.groupdict())
+    return entries
+
+
+def wait_for_entries(path, count, limit=30):
+    deadline = time.monotonic() + limit
+    while len(entries := access_entries(path)) < count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{len(entries)} access log lines, expected {count}: {entries}")
+        time.sleep(0.02)
+    return entries
+
+
+def exchange(port, payload, transport="tcp"):
+    """One session: `payload` sent, its echo read, closed by the client. The
+    client's own address, as the access log names the peer."""
+    if transport == "udp":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(20)
+            client.sendto(payload, ("127.0.0.1", port))
+            assert client.recv(65536) == payload
+            return "127.0.0.1:%d" % client.getsockname()[1]
+    with stream_connect("tcp", f"127.0.0.1:{port}") as client:
+        client.sendall(payload)
+        assert receive_exactly(client, len(payload)) == payload
+        return "127.0.0.1:%d" % client.getsockname()[1]
+
+
+class AccessLog(WharfTestCase):
+    def start(self, listeners, **host):
+        self.server = Wharfd(self, listeners, host=dict({"admin": "admin.sock"}, **host))
+        self.access = self.server.path("access.log")
+        self.server.host.setdefault("access_log", self.access)
+        self.server.host.setdefault("log", self.server.path("wharfd.log"))
+        self.server.write_config()
+        return self.server.start()
+
+    def status(self):
+        reply = self.server.ctl("status", "--json")
+        self.assertEqual(reply.returncode, 0, reply.stderr)
+        return {entry["name"]: entry["sessions"] for entry in json.loads(reply.stdout)["listeners"]}
+
+    def test_every_mode_writes_one_line_per_session(self):
+        ports = {}
+        listeners = {}
+        for mode in ("sync", "thread", "pool", "fork", "reactor"):
+            ports[mode] = free_port()
+            listeners[mode] = {"transport": "tcp", "listen": f"127.0.0.1:{ports[mode]}",
+                               "mode": mode, "plugin": "echo"}
+        ports["udp"] = free_port(socket.AF_INET)
+        listeners["udp"] = {"transport": "udp", "listen": f"127.0.0.1:{ports['udp']}",
+                            "mode": "pool", "plugin": "echo"}
+        self.start(listeners)
+        peers = {}
+        for name, port in ports.items():
+            peers[name] = exchange(port, b"hello wharf", "udp" if name == "udp" else "tcp")
+        entries = {entry["listener"]: entry for entry in wait_for_entries(self.access, len(ports))}
+        self.assertEqual(sorted(entries), sorted(ports))
+        for name, entry in entries.items():
+            self.assertEqual(entry["peer"], peers[name])
+            self.assertEqual((entry["in"], entry["out"], entry["generation"]), ("11", "11", "1"))
+            self.assertEqual(entry["ended"], "plugin" if name == "udp" else "client", entry)
+        status = self.status()
+        for name in ports:
+            self.assertEqual((status[name]["bytes_in"], status[name]["bytes_out"]), (11, 11))
+            self.assertEqual(sum(status[name]["duration_buckets"]), 1)
+        self.assertStops(self.server)
+
+    def test_idle_timeouts_failing_hooks_and_crashes_are_the_endings(self):
+        thread, fork = free_port(), free_port()
+        self.start({
+            "idle": {"transport": "tcp", "listen": f"127.0.0.1:{thread}", "mode": "thread",
+                     "plugin": test_plugin("faulty"), "idle_timeout": "300ms"},
+            "forked": {"transport": "tcp", "listen": f"127.0.0.1:{fork}", "mode": "fork",
+                       "plugin": test_plugin("faulty")}},
+            log_level="notice")
+        with stream_connect("tcp", f"127.0.0.1:{thread}") as silent:
+            self.assertEqual(receive_until_closed(silent), b"")
+        with stream_connect("tcp", f"127.0.0.1:{thread}") as failing:
+            failing.sendall(b"fail now")
+            self.assertEqual(receive_until_closed(failing), b"")
+        with stream_connect("tcp", f"127.0.0.1:{fork}") as crashing:
+            crashing.sendall(b"crash now")
+            self.assertEqual(receive_until_closed(crashing), b"")
+        endings = sorted((entry["listener"], entry["ended"], entry["error"] or "")
+                         for entry in wait_for_entries(self.access, 3))
+        self.assertEqual(endings, [
+            ("forked", "error", "session process killed by signal 11"),
+            ("idle", "error", "on_session_data failed (status -1)"),
+            ("idle", "idle_timeout", "")])
+        status = self.status()
+        self.assertEqual(status["idle"]["hook_errors"], 1)
+        self.assertEqual(status["idle"]["ended"], {"client": 0, "plugin": 0, "idle_timeout": 1,
+                                                   "cut": 0, "error": 1})
+        self.assertEqual(status["forked"]["ended"]["error"], 1)
+
+    def test_a_listener_may_keep_its_own_or_none(self):
+        own, none = free_port(), free_port()
+        self.start({
+            "own": {"transport": "tcp", "listen": f"127.0.0.1:{own}", "plugin": "echo",
+                    "access_log": "./own.log"},
+            "none": {"transport": "tcp", "listen": f"127.0.0.1:{none}", "plugin": "echo",
+                     "access_log": "off"}})
+        exchange(none, b"unlogged")
+        exchange(own, b"logged")
+        self.assertEqual([entry["in"] for entry in wait_for_entries(self.server.path("own.log"), 1)],
+                         ["6"])
+        self.assertEqual(access_entries(self.access), [])
+
+    def test_sigusr1_reopens_the_logs_logrotate_moved(self):
+        thread, fork = free_port(), free_port()
+        self.start({
+            "t": {"transport": "tcp", "listen": f"127.0.0.1:{thread}", "plugin": "echo"},
+            "f": {"transport": "tcp", "listen": f"127.0.0.1:{fork}", "mode": "fork",
+                  "plugin": "echo"}},
+            workers="2")
+        exchange(thread, b"before")
+        exchange(fork, b"before")
+        wait_for_entries(self.access, 2)
+        own_log = self.server.path("wharfd.log")
+        self.assertTrue(any(" ready, " in line for line in read_lines(own_log)))
+        os.rename(self.access, self.access + ".1")
+        os.rename(own_log, own_log + ".1")
+        self.server.signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 30
+        # The master and both workers reopen.
+        while sum("SIGUSR1: log files reopened" in line for line in read_lines(own_log)) < 3:
+            self.assertLess(time.monotonic(), deadline, read_lines(own_log + ".1"))
+            time.sleep(0.02)
+        exchange(thread, b"after!")
+        exchange(fork, b"after!")
+        self.assertEqual(sorted(entry["listener"] + entry["in"]
+                                for entry in wait_for_entries(self.access, 2)), ["f6", "t6"])
+        self.assertEqual(len(access_entries(self.access + ".1")), 2)
+        self.assertStops(self.server)
+        self.assertTrue(any("stopped" in line or "signal" in line for line in read_lines(own_log)))
+
+    def test_a_missing_folder_is_a_config_error(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo", "access_log": "/nonexistent/a.log"}})
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertRegex(server.log(), re.escape(server.config_path) +
+                         r":\d+: \[listener\.e\] access_log: folder /nonexistent does not exist")
+
+
+class ManyWriters(WharfTestCase):
+    def test_lines_of_many_fork_children_never_tear(self):
+        # Every child logs a warning (its hook fails) and writes its access
+        # line, all at once, to a pipe (standard error) and to two files.
+        port = free_port()
+        server = Wharfd(self, {"f": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "fork", "plugin": test_plugin("faulty"),
+                                     "max_children": "400"}})
+        server.host.update({"access_log": server.path("access.log"), "log_level": "debug"})
+        server.write_config()
+        server.start()
+        sessions = 300
+        barrier = threading.Barrier(30)
+        failures = []
+
+        def client():
+            try:
+                barrier.wait()
+                for _ in range(sessions // 30):
+                    with stream_connect("tcp", f"127.0.0.1:{port}") as connection:
+                        connection.sendall(b"fail " + b"x" * 200)
+                        receive_until_closed(connection)
+            except (OSError, threading.BrokenBarrierError) as error:
+                failures.append(error)
+
+        threads = [threading.Thread(target=client) for _ in range(30)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(failures, [])
+        entries = wait_for_entries(server.path("access.log"), sessions)
+        self.assertEqual(len(entries), sessions)
+        self.assertTrue(all(entry["ended"] == "error" for entry in entries))
+        deadline = time.monotonic() + 30
+        while server.log().count("on_session_data failed") < sessions:
+            self.assertLess(time.monotonic(), deadline, server.log())
+            time.sleep(0.05)
+        self.assertStops(server)
+        torn = [line for line in server.log().splitlines() if not LOG_LINE.match(line)]
+        self.assertEqual(torn, [])
+
+
+class FullDisk(WharfTestCase):
+    def test_a_full_disk_drops_access_lines_and_counts_them(self):
+        disk = tempfile.mkdtemp(prefix="wharf-full-")
+        self.addCleanup(shutil.rmtree, disk)
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16k", "tmpfs", disk],
+                                 capture_output=True, text=True)
+        if mounted.returncode != 0:
+            self.skipTest("needs permission to mount a small tmpfs: " + mounted.stderr.strip())
+        self.addCleanup(subprocess.run, ["umount", "-l", disk])
+        port = free_port()
+        access = os.path.join(disk, "access.log")
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "reactor", "plugin": "echo"}},
+                        host={"admin": "admin.sock", "access_log": access}).start()
+        sessions = 400  # about 150 bytes a line: the disk fills after some 100
+        for number in range(sessions):
+            exchange(port, b"still served %d" % number)
+        deadline = time.monotonic() + 30
+        while True:
+            reply = json.loads(server.ctl("status", "--json").stdout)
+            counts = reply["listeners"][0]["sessions"]
+            if counts["total"] - counts["active"] == sessions and \
+                    sum(counts["ended"].values()) == sessions:
+                break
+            self.assertLess(time.monotonic(), deadline, counts)
+            time.sleep(0.05)
+        written = len(access_entries(access))
+        self.assertGreater(written, 0)
+        self.assertGreater(counts["access_log_dropped"], 0)
+        self.assertEqual(written + counts["access_log_dropped"], sessions)
+        self.assertStops(server)
