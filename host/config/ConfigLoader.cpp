@@ -224,7 +224,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.workers = readWorkers(reader);
   if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
     try {
-      host.metrics = net::parseEndpoint(net::Transport::Tcp, *metrics);
+      bool socketPath = metrics->find('/') != std::string::npos;  // a socket path
+      host.metrics = net::parseEndpoint(socketPath ? net::Transport::Unix : net::Transport::Tcp,
+                                        socketPath ? reader.path(*metrics).string() : *metrics);
     } catch (const std::invalid_argument &error) {
       reader.fail("metrics", "bad address '" + *metrics + "': " + error.what());
     }

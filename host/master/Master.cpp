@@ -21,7 +21,6 @@
 #include "master/ActivatedSockets.h"
 #include "master/MasterCapabilities.h"
 #include "master/StatusMerge.h"
-#include "metrics/PrometheusText.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 
@@ -106,14 +105,32 @@ void Master::tellReady() const {
 
 void Master::openControl(const config::Config &config) {
   admin_ = openAdminSocket(config);
-  if (const auto &endpoint = config.host.metrics)
-    metrics_ = std::make_unique<metrics::MetricsServer>(*endpoint, [this] {
-      Poco::JSON::Object status;
-      tasks_.runOnMain([&] { reportStatus(status); });
-      return metrics::prometheusText(
-          status, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-                      .count());
-    });
+  if (const auto &endpoint = config.host.metrics) metrics_ = openMetrics(*endpoint);
+}
+
+std::unique_ptr<metrics::MetricsServer> Master::openMetrics(const net::Endpoint &endpoint) {
+  return std::make_unique<metrics::MetricsServer>(endpoint, [this] {
+    Poco::JSON::Object::Ptr status = new Poco::JSON::Object;
+    tasks_.runOnMain([&] { reportStatus(*status); });
+    return status;
+  });
+}
+
+std::optional<std::string> Master::moveMetrics(const std::optional<net::Endpoint> &next) {
+  std::string now = metrics_ ? metrics_->endpoint().text : "";
+  if ((next ? next->text : "") == now) return std::nullopt;
+  if (!next) {
+    metrics_.reset();
+    return "[host] metrics: off (was " + now + ")";
+  }
+  try {
+    auto moved = openMetrics(*next);  // before the old one closes: a failure keeps it
+    metrics_ = std::move(moved);
+    return "[host] metrics: now " + next->text + (now.empty() ? "" : " (was " + now + ")");
+  } catch (const std::exception &error) {
+    return std::string("[host] metrics: kept ") + (now.empty() ? "off" : now) + ": " +
+           error.what();
+  }
 }
 
 void Master::closeControl() {
@@ -257,11 +274,16 @@ std::vector<std::string> Master::reload() {
     if (next.host.adminSocket != host.adminSocket)
       changes.push_back("[host] admin: a new control socket path takes effect at restart");
     if (next.host.logLevel != host.logLevel) app::setLogLevel(next.host.logLevel);
+    if (next.host.log != host.log)
+      changes.push_back("[host] log: a new destination takes effect at restart or upgrade");
+    if (auto moved = moveMetrics(next.host.metrics)) changes.push_back(*moved);
     for (const auto &change : changes) logger().notice("reload: " + change);
     ++reloadsApplied_;
+    lastReload_ = std::chrono::system_clock::now();
     return changes;
   } catch (const std::exception &error) {
     ++reloadsRefused_;
+    lastReload_ = std::chrono::system_clock::now();
     logger().error(std::string("reload refused, nothing changed: ") + error.what());
     throw;
   }
@@ -277,6 +299,10 @@ void Master::reportStatus(Poco::JSON::Object &reply) {
   Poco::JSON::Object::Ptr reloads = new Poco::JSON::Object;
   reloads->set("applied", reloadsApplied_);
   reloads->set("refused", reloadsRefused_);
+  if (lastReload_)
+    reloads->set("last_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                lastReload_->time_since_epoch())
+                                .count());
   reply.set("reloads", reloads);
   if (lastUpgrade_) reply.set("last_upgrade", lastUpgrade_);
   Poco::JSON::Array::Ptr workers = new Poco::JSON::Array;

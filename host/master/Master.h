@@ -18,6 +18,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,10 @@ class Master {
   // before an exec (their threads end) and at the end.
   void openControl(const config::Config &config);
   void closeControl();
+  std::unique_ptr<metrics::MetricsServer> openMetrics(const net::Endpoint &endpoint);
+  // A reload's change of [host] metrics: the new address is bound before the
+  // old one closes (if it cannot be, the old one stays). What changed, if anything.
+  std::optional<std::string> moveMetrics(const std::optional<net::Endpoint> &next);
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
   // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
   void announceReady();
@@ -100,6 +105,7 @@ class Master {
   uint64_t upgrades_ = 0;        // binary upgrades this master's PID has seen
   uint64_t reloadsApplied_ = 0;  // by this master process, for status
   uint64_t reloadsRefused_ = 0;
+  std::optional<std::chrono::system_clock::time_point> lastReload_;  // applied or refused
   Poco::JSON::Object::Ptr lastUpgrade_;  // its result, for status
 };
 
