@@ -185,6 +185,32 @@ class AccessLog(WharfTestCase):
         self.assertStops(self.server)
         self.assertTrue(any("stopped" in line or "signal" in line for line in read_lines(own_log)))
 
+    def test_logrotate_with_the_shipped_snippet(self):
+        if shutil.which("logrotate") is None:
+            self.skipTest("needs Debian's logrotate")
+        port = free_port()
+        self.start({"t": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}})
+        exchange(port, b"before")
+        wait_for_entries(self.access, 1)
+        # etc/logrotate.d/wharf, pointed at this test's folder, its owner and
+        # its wharfd instead of the service's.
+        with open(os.path.join(os.environ["WHARF_SOURCE_DIR"], "etc/logrotate.d/wharf")) as shipped:
+            snippet = shipped.read()
+        snippet = snippet.replace("/var/log/wharf/", self.server.dir + "/")
+        snippet = snippet.replace("create 0640 wharf adm", "create 0640 root root")
+        snippet = re.sub(r"systemctl kill .*", f"kill -USR1 {self.server.process.pid}", snippet)
+        config = self.server.path("logrotate.conf")
+        with open(config, "w") as out:
+            out.write(snippet)
+        rotated = subprocess.run(["logrotate", "--force", "--state", self.server.path("state"),
+                                  config], capture_output=True, text=True, timeout=60)
+        self.assertEqual(rotated.returncode, 0, rotated.stderr)
+        self.assertEqual(len(access_entries(self.access + ".1")), 1)
+        self.server.wait_for_log("SIGUSR1: log files reopened")
+        exchange(port, b"after")
+        self.assertEqual([entry["in"] for entry in wait_for_entries(self.access, 1)], ["5"])
+        self.assertEqual(len(access_entries(self.access + ".1")), 1)
+
     def test_a_missing_folder_is_a_config_error(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
                                      "plugin": "echo", "access_log": "/nonexistent/a.log"}})

@@ -50,13 +50,15 @@ class Packages(unittest.TestCase):
     def test_wharf_holds_the_programs_plugins_config_and_units(self):
         files = self.contents(self.runtime)
         for path in ["/usr/bin/wharfd", "/usr/bin/wharfctl", "/etc/wharf/wharf.ini",
+                     "/etc/logrotate.d/wharf",
                      "/lib/systemd/system/wharfd.service", "/lib/systemd/system/wharfd.socket",
                      "/usr/share/doc/wharf/copyright", "/usr/share/doc/wharf/changelog.gz"] + \
                 [f"/usr/lib/{TRIPLET}/wharf/plugins/{name}.so" for name in ("echo", "time", "ftp")]:
             self.assertIn(path, files)
         self.assertEqual(run("dpkg-deb", "-f", self.runtime, "Package").strip(), "wharf")
         self.assertIn("adduser", run("dpkg-deb", "-f", self.runtime, "Depends"))
-        self.assertEqual(self.control_file(self.runtime, "conffiles"), "/etc/wharf/wharf.ini\n")
+        self.assertEqual(self.control_file(self.runtime, "conffiles"),
+                         "/etc/wharf/wharf.ini\n/etc/logrotate.d/wharf\n")
         self.assertIn("adduser --system", self.control_file(self.runtime, "postinst"))
         with open(os.path.join(self.root, "lib/systemd/system/wharfd.service")) as unit:
             self.assertIn("ExecStart=/usr/bin/wharfd --config /etc/wharf/wharf.ini", unit.read())
