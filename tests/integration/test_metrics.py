@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import time
@@ -79,9 +80,44 @@ class Metrics(WharfTestCase):
             self.fail("promtool (Debian's prometheus package) is not installed")
 
     def test_other_paths_are_not_found(self):
-        with self.assertRaises(urllib.error.HTTPError) as caught:
-            fetch(f"http://127.0.0.1:{self.metrics}/")
-        self.assertEqual(caught.exception.code, 404)
+        for path in ("/nope", "/metrics/extra", "/status.json?x=1"):
+            with self.assertRaises(urllib.error.HTTPError) as caught:
+                fetch(f"http://127.0.0.1:{self.metrics}{path}")
+            self.assertEqual(caught.exception.code, 404)
+
+    def test_status_json_is_the_status_with_the_time(self):
+        echo_round_trip(self.port, b"abc")
+        before = time.time() * 1000
+        status, content_type, text = fetch(f"http://127.0.0.1:{self.metrics}/status.json")
+        self.assertEqual((status, content_type), (200, "application/json"))
+        reply = json.loads(text)
+        self.assertLessEqual(abs(reply["time_ms"] - before), 60000)
+        listener, = reply["listeners"]
+        self.assertEqual((listener["name"], listener["workers"]), ("e", 2))
+        self.assertEqual((listener["sessions"]["bytes_in"], listener["sessions"]["bytes_out"]),
+                         (3, 3))
+
+    def test_a_reload_moves_the_endpoint(self):
+        moved = free_port()
+        self.server.host["metrics"] = f"127.0.0.1:{moved}"
+        self.server.write_config()
+        reply = self.server.ctl("reload")
+        self.assertEqual(reply.returncode, 0, reply.stderr)
+        self.assertIn(f"[host] metrics: now 127.0.0.1:{moved} (was 127.0.0.1:{self.metrics})",
+                      reply.stdout)
+        self.assertEqual(fetch(f"http://127.0.0.1:{moved}/metrics")[0], 200)
+        with self.assertRaises(urllib.error.URLError):
+            fetch(self.url)
+        # An address that cannot be bound: the endpoint stays where it is.
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            self.server.host["metrics"] = "127.0.0.1:%d" % taken.getsockname()[1]
+            self.server.write_config()
+            reply = self.server.ctl("reload")
+        self.assertEqual(reply.returncode, 0, reply.stderr)
+        self.assertIn(f"[host] metrics: kept 127.0.0.1:{moved}: metrics 127.0.0.1:", reply.stdout)
+        self.assertEqual(fetch(f"http://127.0.0.1:{moved}/metrics")[0], 200)
 
     def test_stalled_scrapers_never_affect_serving(self):
         stalled = []
@@ -173,6 +209,19 @@ class Metrics(WharfTestCase):
 
 
 class MetricsRefusals(WharfTestCase):
+    def test_a_unix_socket_endpoint(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}},
+                        {"metrics": "./metrics.sock"}).start()
+        path = server.path("metrics.sock")
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o660)
+        scrape = subprocess.run(["curl", "-sS", "--unix-socket", path, "http://wharf/metrics"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(scrape.returncode, 0, scrape.stderr)
+        self.assertEqual(list(samples(scrape.stdout, "wharf_build_info").values()), [1.0])
+        self.assertStops(server)
+        self.assertFalse(os.path.exists(path))
+
     def test_a_taken_or_clashing_address_starts_nothing(self):
         port = free_port()
         with socket.socket() as taken:
