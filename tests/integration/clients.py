@@ -206,3 +206,13 @@ class Traffic:
                         self._stop.wait(0.005)
             except (OSError, ValueError) as error:
                 self._failed(error)
+
+
+def run_at_once(client, count):
+    """Runs client(0) … client(count - 1) on threads of their own, all at
+    once, and returns when every one has."""
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -4,10 +4,9 @@ runs them, checked with random payloads from Python sockets and with socat."""
 
 import os
 import socket
-import threading
 
-from clients import (DatagramClient, receive_exactly, socat_round_trip, stream_connect,
-                     stream_round_trip)
+from clients import (DatagramClient, receive_exactly, run_at_once, socat_round_trip,
+                     stream_connect, stream_round_trip)
 from wharf_harness import WharfTestCase, free_port, test_plugin
 
 STREAM_SIZES = [1, 1000, 1 << 20]
@@ -142,10 +141,6 @@ class ConcurrentModes(WharfTestCase):
                     if datagrams.exchange(payload) != payload:
                         failures.append((number, sequence))
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_at_once(client, 8)
         self.assertEqual(failures, [])
         self.assertStops(server)

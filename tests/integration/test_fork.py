@@ -5,10 +5,9 @@ with debug logging neither deadlocks nor loses a session."""
 
 import os
 import signal
-import threading
 import time
 
-from clients import receive_exactly, receive_until_closed, stream_connect
+from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
 from wharf_harness import Wharfd, WharfTestCase, children_of, free_port, test_plugin
 
 
@@ -100,11 +99,7 @@ class ForkMode(WharfTestCase):
             except OSError as error:
                 failures.append((number, error))
 
-        threads = [threading.Thread(target=client, args=(n,)) for n in range(60)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_at_once(client, 60)
         self.assertEqual(failures, [])
         self.assertStops(server)
 

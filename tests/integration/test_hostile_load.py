@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 
-from clients import echo_round_trip, receive_exactly
+from clients import echo_round_trip, receive_exactly, run_at_once
 from wharf_harness import (Wharfd, WharfTestCase, children_of, cpu_seconds, free_port,
                            sanitized_build, under_address_space_limit)
 
@@ -80,17 +80,13 @@ class NonReadingClients(WharfTestCase):
         results = []
         lock = threading.Lock()
 
-        def hog():
+        def hog(_):
             client, sent = send_without_reading(port, 256 * MB)
             with lock:
                 hogs.append(client)
                 results.append(sent)
 
-        threads = [threading.Thread(target=hog) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_at_once(hog, 4)
         self.addCleanup(lambda: [client.close() for client in hogs])
         # Each hog is stopped by full buffers (the kernel's and at most the
         # default 1 MiB high-water mark), long before its 256 MB.

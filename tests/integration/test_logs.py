@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 
-from clients import receive_exactly, receive_until_closed, stream_connect
+from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
 from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 
 ACCESS_LINE = re.compile(
@@ -234,7 +234,7 @@ class ManyWriters(WharfTestCase):
         barrier = threading.Barrier(30)
         failures = []
 
-        def client():
+        def client(_):
             try:
                 barrier.wait()
                 for _ in range(sessions // 30):
@@ -244,11 +244,7 @@ class ManyWriters(WharfTestCase):
             except (OSError, threading.BrokenBarrierError) as error:
                 failures.append(error)
 
-        threads = [threading.Thread(target=client) for _ in range(30)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        run_at_once(client, 30)
         self.assertEqual(failures, [])
         entries = wait_for_entries(server.path("access.log"), sessions)
         self.assertEqual(len(entries), sessions)
