@@ -128,8 +128,7 @@ std::optional<std::string> Master::moveMetrics(const std::optional<net::Endpoint
     metrics_ = std::move(moved);
     return "[host] metrics: now " + next->text + (now.empty() ? "" : " (was " + now + ")");
   } catch (const std::exception &error) {
-    return std::string("[host] metrics: kept ") + (now.empty() ? "off" : now) + ": " +
-           error.what();
+    return std::string("[host] metrics: kept ") + (now.empty() ? "off" : now) + ": " + error.what();
   }
 }
 

@@ -106,7 +106,7 @@ class Master {
   uint64_t reloadsApplied_ = 0;  // by this master process, for status
   uint64_t reloadsRefused_ = 0;
   std::optional<std::chrono::system_clock::time_point> lastReload_;  // applied or refused
-  Poco::JSON::Object::Ptr lastUpgrade_;  // its result, for status
+  Poco::JSON::Object::Ptr lastUpgrade_;                              // its result, for status
 };
 
 }  // namespace wharf::master

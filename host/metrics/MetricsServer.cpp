@@ -28,8 +28,7 @@ struct Page {
 };
 
 double secondsSinceEpoch() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 // The page at `path`; nullopt for a path this server does not serve.

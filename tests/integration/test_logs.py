@@ -78,7 +78,10 @@ def exchange(port, payload, transport="tcp"):
 
 class AccessLog(WharfTestCase):
     def start(self, listeners, **host):
-        self.server = Wharfd(self, listeners, host=dict({"admin": "admin.sock"}, **host))
+        # Under ASan, let a crash be a crash (ASan would catch SIGSEGV and abort).
+        sanitizer = {"ASAN_OPTIONS": "handle_segv=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        self.server = Wharfd(self, listeners, host=dict({"admin": "admin.sock"}, **host),
+                             env=sanitizer)
         self.access = self.server.path("access.log")
         self.server.host.setdefault("access_log", self.access)
         self.server.host.setdefault("log", self.server.path("wharfd.log"))
