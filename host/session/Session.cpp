@@ -33,18 +33,23 @@ const std::string &Session::peer() const {
 
 Session::~Session() {
   tally_.duration = std::chrono::steady_clock::now() - started_;
-  if (std::uncaught_exceptions() > uncaughtAtStart_) {
+  std::string_view error = error_;
+  if (std::uncaught_exceptions() > 0) {  // a session is never made while one unwinds
     tally_.ending = Ending::Error;
-    if (error_.empty()) error_ = "the host failed (logged)";
+    if (error.empty()) error = "the host failed (logged)";
   } else if (cut_.load(std::memory_order_relaxed) && tally_.ending != Ending::Error) {
     tally_.ending = Ending::Cut;
   }
+  // Only the access log needs the peer as text: formatting it costs more
+  // than all the rest of a datagram's serving.
   std::string_view peerText;
-  try {
-    peerText = peer();
-  } catch (...) {  // no memory for the peer's text: the line goes without it
+  if (ledger_.accessLog != nullptr) {
+    try {
+      peerText = peer();
+    } catch (...) {  // no memory for the peer's text: the line goes without it
+    }
   }
-  ledger_.record(instance_.listenerName(), peerText, tally_, error_);
+  ledger_.record(instance_.listenerName(), peerText, tally_, error);
 }
 
 void Session::endIdle() {

@@ -99,7 +99,6 @@ class Session : public Cuttable {
   bool endingNoted_ = false;
   std::atomic<bool> cut_{false};
   std::string error_;
-  int uncaughtAtStart_ = std::uncaught_exceptions();
 };
 
 }  // namespace wharf::session

@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <new>
 #include <system_error>
@@ -11,6 +10,14 @@ namespace wharf::session {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
               "counters shared between processes must be lock-free");
+
+// kDurationBounds in nanoseconds: a session's bucket without floating point.
+constexpr auto kBoundsNanos = [] {
+  std::array<int64_t, kDurationBounds.size()> nanos{};
+  for (size_t i = 0; i < nanos.size(); ++i)
+    nanos[i] = static_cast<int64_t>(kDurationBounds[i] * 1e9 + 0.5);
+  return nanos;
+}();
 
 const char *endingName(Ending ending) {
   switch (ending) {
@@ -46,10 +53,8 @@ void Traffic::add(const SessionTally &tally) noexcept {
   relaxedAdd(bytesOut_, tally.bytesOut);
   if (tally.hookErrors != 0) relaxedAdd(hookErrors_, tally.hookErrors);
   relaxedAdd(ended_[static_cast<size_t>(tally.ending)], 1);
-  double seconds = std::chrono::duration<double>(tally.duration).count();
-  size_t bucket = static_cast<size_t>(
-      std::lower_bound(kDurationBounds.begin(), kDurationBounds.end(), seconds) -
-      kDurationBounds.begin());
+  size_t bucket = 0;
+  while (bucket < kBoundsNanos.size() && tally.duration.count() > kBoundsNanos[bucket]) ++bucket;
   relaxedAdd(durationBuckets_[bucket], 1);
   relaxedAdd(durationSumMicros_,
              static_cast<uint64_t>(

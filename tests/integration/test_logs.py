@@ -292,3 +292,106 @@ class FullDisk(WharfTestCase):
         self.assertGreater(counts["access_log_dropped"], 0)
         self.assertEqual(written + counts["access_log_dropped"], sessions)
         self.assertStops(server)
+
+
+# Run as `sh -c SCRIPT sh WHARFD ARGS...` under `unshare --mount`: /dev is a
+# fresh tmpfs holding the usual device nodes and, as /dev/log, the test's own
+# syslog socket ($1 is its folder). Nothing outside the namespace changes.
+PRIVATE_DEV_LOG = """set -e
+folder=$1; shift
+mkdir -p "$folder/realdev"
+mount --rbind /dev "$folder/realdev"
+mount -t tmpfs -o mode=755 none /dev
+for node in null zero full random urandom tty; do
+  if [ -e "$folder/realdev/$node" ]; then touch "/dev/$node"; mount --bind "$folder/realdev/$node" "/dev/$node"; fi
+done
+touch /dev/log
+mount --bind "$folder/log.sock" /dev/log
+exec "$@"
+"""
+
+SYSLOG_LINE = re.compile(r"^<(?P<priority>\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d wharfd\[(?P<pid>\d+)\]: "
+                         r"(?P<text>.*)$")
+
+
+class Syslog(WharfTestCase):
+    def start(self, host):
+        """wharfd with /dev/log a datagram socket of this test's."""
+        if shutil.which("unshare") is None:
+            self.skipTest("needs unshare (util-linux)")
+        self.port = free_port()
+        self.server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                                          "mode": "thread", "plugin": "echo"}},
+                             host=dict({"admin": "admin.sock"}, **host))
+        self.syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.addCleanup(self.syslog.close)
+        self.syslog.bind(self.server.path("log.sock"))
+        probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                PRIVATE_DEV_LOG, "sh", self.server.dir, "true"],
+                               capture_output=True, text=True, timeout=60)
+        if probe.returncode != 0:
+            self.skipTest("needs permission for a mount namespace: " + probe.stderr.strip())
+        self.server.launcher = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                PRIVATE_DEV_LOG, "sh", self.server.dir]
+
+    def received(self, timeout):
+        """The next datagram's text, parsed; None if none comes within
+        `timeout` seconds (0: none is queued)."""
+        self.syslog.settimeout(timeout)
+        try:
+            datagram = self.syslog.recv(65536).decode()
+        except (socket.timeout, BlockingIOError):
+            return None
+        match = SYSLOG_LINE.match(datagram)
+        self.assertIsNotNone(match, datagram)
+        return match.groupdict()
+
+    def test_log_and_access_log_to_syslog(self):
+        self.start({"log": "syslog", "access_log": "syslog"})
+        received = []
+        done = threading.Event()
+
+        def collect():  # the syslog daemon: its lines are wharfd's output
+            while not done.is_set():
+                entry = self.received(0.1)
+                if entry:
+                    received.append(entry)
+                    self.server.add_output([entry["text"] + "\n"])
+
+        collector = threading.Thread(target=collect)
+        collector.start()
+        self.addCleanup(collector.join)
+        self.addCleanup(done.set)
+        self.server.start()  # its " ready, " line came through syslog
+        peer = exchange(self.port, b"to syslog")
+        self.server.wait_for_log(r"listener=e peer=")
+        access, = [entry for entry in received if entry["text"].startswith("time=")]
+        fields = ACCESS_LINE.match(access["text"]).groupdict()
+        self.assertEqual((fields["peer"], fields["in"], fields["ended"]), (peer, "9", "client"))
+        self.assertEqual(int(access["priority"]), 3 * 8 + 6)  # daemon.info
+        self.assertIn(int(access["pid"]), self.server.worker_pids())
+        ready, = [entry for entry in received if " ready, " in entry["text"]]
+        self.assertEqual(int(ready["priority"]), 3 * 8 + 5)  # daemon.notice
+        self.assertEqual(int(ready["pid"]), self.server.process.pid)
+        self.assertRegex(ready["text"], r"^Notice master: wharfd \S+ ready, ")
+        self.assertStops(self.server)
+
+    def test_a_syslog_that_never_reads_costs_lines_not_service(self):
+        self.start({"access_log": "syslog"})
+        self.server.start()
+        sessions = 1500  # far more than the socket's queue holds
+        for number in range(sessions):
+            exchange(self.port, b"%d" % number)
+        deadline = time.monotonic() + 30
+        while True:
+            counts = json.loads(self.server.ctl("status", "--json").stdout)["listeners"][0]["sessions"]
+            if sum(counts["ended"].values()) == sessions:
+                break
+            self.assertLess(time.monotonic(), deadline, counts)
+            time.sleep(0.05)
+        queued = 0
+        while self.received(0.0) is not None:  # what the queue holds, without waiting
+            queued += 1
+        self.assertGreater(counts["access_log_dropped"], 0)
+        self.assertEqual(queued + counts["access_log_dropped"], sessions)
+        self.assertStops(self.server)

@@ -124,6 +124,10 @@ class Wharfd:
                 raise AssertionError("wharfd did not start:\n" + self.log())
         return self
 
+    def add_output(self, lines):
+        """Lines wharfd wrote elsewhere (a fake syslog), taken as its output."""
+        self._read_output(lines)
+
     def _read_output(self, stream):
         for line in stream:
             with self._lock:
