@@ -17,6 +17,10 @@ bool sameLimits(const ListenerLimits &a, const ListenerLimits &b) {
          sameNetworks(a.deny, b.deny);
 }
 
+bool sameProxy(const ProxySettings &a, const ProxySettings &b) {
+  return a.accepted == b.accepted && a.timeout == b.timeout && sameNetworks(a.from, b.from);
+}
+
 }  // namespace
 
 bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
@@ -25,7 +29,8 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
          reactor.outputHighWater == other.reactor.outputHighWater &&
-         waitForData == other.waitForData && accessLog == other.accessLog;
+         waitForData == other.waitForData && accessLog == other.accessLog &&
+         sameProxy(proxy, other.proxy);
 }
 
 }  // namespace wharf::config

@@ -11,6 +11,7 @@
 
 #include "net/Cidr.h"
 #include "net/Endpoint.h"
+#include "net/ProxyHeader.h"
 
 namespace wharf::config {
 
@@ -33,6 +34,15 @@ struct ListenerLimits {
 };
 
 // mode = pool: a fixed set of worker threads and a bounded queue before them.
+// PROXY protocol: a load balancer in front names each connection's client.
+struct ProxySettings {
+  std::optional<net::proxy::Accepted> accepted;  // none: off
+  std::vector<net::Cidr> from;                   // tcp: who may send a header
+  std::chrono::milliseconds timeout{5000};       // for the whole header
+
+  bool enabled() const { return accepted.has_value(); }
+};
+
 struct PoolSettings {
   size_t workers = 8;
   size_t queue = 64;
@@ -62,6 +72,7 @@ struct ListenerConfig {
   PoolSettings pool;
   ForkSettings fork;
   ReactorSettings reactor;
+  ProxySettings proxy;
   // Blocking modes: a connection gets a thread, worker or process only once
   // its peer has sent data; silent this long, it is closed. 0: at once.
   std::chrono::milliseconds waitForData{0};
@@ -102,11 +113,12 @@ constexpr size_t kMaxSessionsBound = 1000000;  // max_connections, max_per_sourc
 constexpr size_t kThreadModeSessions = 1024;   // mode = thread's default max_connections
 // Modes where a session holds a thread, worker or process: idle_timeout's default.
 constexpr std::chrono::minutes kBlockingIdleTimeout{5};
-constexpr size_t kMaxBacklog = 65535;             // backlog
-constexpr size_t kMaxPoolThreads = 4096;          // pool workers
-constexpr size_t kMaxQueue = 1000000;             // pool queue
-constexpr size_t kMaxChildrenBound = 4096;        // fork max_children
-constexpr size_t kMaxOutputHighWater = 1u << 30;  // reactor output_high_water
+constexpr size_t kMaxBacklog = 65535;                 // backlog
+constexpr size_t kMaxPoolThreads = 4096;              // pool workers
+constexpr size_t kMaxQueue = 1000000;                 // pool queue
+constexpr size_t kMaxChildrenBound = 4096;            // fork max_children
+constexpr size_t kMaxOutputHighWater = 1u << 30;      // reactor output_high_water
+constexpr std::chrono::seconds kMaxProxyTimeout{60};  // proxy_timeout
 
 struct Config {
   std::filesystem::path file;

@@ -28,9 +28,10 @@ const std::set<std::string> kHostKeys = {
     "user",          "group",           "metrics",   "log",
     "access_log"};
 const std::set<std::string> kListenerKeys = {
-    "transport",       "listen",         "mode",    "plugin",    "backlog",
-    "max_connections", "max_per_source", "allow",   "deny",      "accept_rate",
-    "idle_timeout",    "max_datagram",   "isolate", "access_log"};
+    "transport",       "listen",         "mode",    "plugin",     "backlog",
+    "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
+    "idle_timeout",    "max_datagram",   "isolate", "access_log", "proxy_protocol",
+    "proxy_from",      "proxy_timeout"};
 
 // `log` or `access_log`: "syslog", a file (its folder must exist), "stderr"
 // where `allowed` has it, or "" for "off" where it has that.
@@ -49,6 +50,42 @@ std::optional<std::string> readLogDestination(const SectionReader &reader, const
   if (std::filesystem::is_directory(file, error))
     reader.fail(key, file.string() + " is a folder, not a file");
   return file.string();
+}
+
+// proxy_protocol, proxy_from, proxy_timeout. A header is trusted from no one
+// by default: on tcp, proxy_from must name the balancers.
+ProxySettings readProxy(const SectionReader &reader, net::Transport transport) {
+  ProxySettings proxy;
+  const std::string *version = reader.get("proxy_protocol");
+  if (version != nullptr && *version != "off") {
+    if (*version == "v1")
+      proxy.accepted = net::proxy::Accepted::V1;
+    else if (*version == "v2")
+      proxy.accepted = net::proxy::Accepted::V2;
+    else if (*version == "any")
+      proxy.accepted = net::proxy::Accepted::Any;
+    else
+      reader.fail("proxy_protocol", "expected off, v1, v2 or any, not '" + *version + "'");
+    if (!net::isStream(transport))
+      reader.fail("proxy_protocol", "applies to stream transports (tcp, unix) only");
+  }
+  proxy.from = reader.networks("proxy_from");
+  if (!proxy.enabled()) {
+    for (const char *key : {"proxy_from", "proxy_timeout"})
+      if (reader.get(key)) reader.fail(key, "applies with proxy_protocol = v1, v2 or any only");
+    return proxy;
+  }
+  if (net::isUnix(transport) && reader.get("proxy_from"))
+    reader.fail("proxy_from",
+                "applies to tcp only (unix peers have no IP: the socket's "
+                "permissions say who may connect)");
+  if (!net::isUnix(transport) && proxy.from.empty())
+    reader.fail("proxy_protocol",
+                "needs proxy_from: the addresses of the balancers that may send a header");
+  proxy.timeout = reader.duration("proxy_timeout").value_or(proxy.timeout);
+  if (proxy.timeout.count() == 0 || proxy.timeout > kMaxProxyTimeout)
+    reader.fail("proxy_timeout", "must be more than 0 and at most 60s");
+  return proxy;
 }
 
 // Without max_connections, a listener still has a bound that holds: the
@@ -312,6 +349,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.isolate = reader.flag("isolate").value_or(false);
   listener.accessLog =
       readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
+  listener.proxy = readProxy(reader, *transport);
   checkProcessLimits(reader, *chosen, listener);
 
   for (const auto &entry : section.entries)

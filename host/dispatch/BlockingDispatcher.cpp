@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "dispatch/Intake.h"
+#include "dispatch/ProxyGate.h"
 #include "session/FailureLog.h"
 #include "session/SessionRunner.h"
 
@@ -49,7 +50,8 @@ void BlockingDispatcher::loop() noexcept {
     if (wait == net::StopSignal::Wait::Stopped) return;
     try {
       WaitingRoom::Ready ready = waitingRoom_.takeReady();
-      for (auto &session : ready.spoke) dispatch(std::move(session));
+      for (auto &session : ready.spoke)
+        session->headerDeadline ? readHeader(std::move(session)) : dispatch(std::move(session));
       closeSilentSessions();
       if (ready.listening) takeNext();
     } catch (const std::exception &error) {
@@ -61,11 +63,14 @@ void BlockingDispatcher::loop() noexcept {
 }
 
 void BlockingDispatcher::closeSilentSessions() {
-  size_t closed = waitingRoom_.closeExpired();
-  if (closed == 0) return;
-  context_.admission.countRefusal(listener::Refusal::WaitForData, closed);
+  size_t silent = 0, slowHeaders = 0;
+  for (const auto &session : waitingRoom_.takeExpired())
+    ++(session->headerDeadline ? slowHeaders : silent);
+  refuseSlowHeaders(context_, slowHeaders);
+  if (silent == 0) return;
+  context_.admission.countRefusal(listener::Refusal::WaitForData, silent);
   if (std::optional<uint64_t> leftOut = context_.admission.refusalLog().admit())
-    context_.logger.notice("wait_for_data: closed " + std::to_string(closed) +
+    context_.logger.notice("wait_for_data: closed " + std::to_string(silent) +
                            " connections that sent nothing" +
                            listener::leftOutNote(*leftOut, "refusals"));
 }
@@ -110,15 +115,37 @@ void BlockingDispatcher::acceptConnection() {
     if (resourceShortage) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     return;
   }
-  auto ticket = admitPeer(context_, peer);
+  auto session = std::make_shared<PendingSession>();
+  session->peer = peer;
+  session->connection = std::move(connection);
+  if (!context_.config.proxy.enabled()) return admit(std::move(session));
+  if (!proxyTrusted(context_, peer)) return;  // closed at once
+  session->headerDeadline = WaitingRoom::Clock::now() + context_.config.proxy.timeout;
+  waitingRoom_.add(session, *session->headerDeadline);
+}
+
+void BlockingDispatcher::readHeader(PendingSessionPtr session) {
+  switch (readProxyHeader(context_, session->connection.fd(), session->peer)) {
+    case HeaderRead::Waiting:
+      return waitingRoom_.add(session, *session->headerDeadline);
+    case HeaderRead::Refused:
+      return;  // closed
+    case HeaderRead::Done:
+      session->headerDeadline.reset();
+      return admit(std::move(session));
+  }
+}
+
+void BlockingDispatcher::admit(PendingSessionPtr session) {
+  auto ticket = admitPeer(context_, session->peer);
   if (!ticket) return;  // closed at once
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
     timeval timeout{static_cast<time_t>(idle.count() / 1000),
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
-    ::setsockopt(connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(session->connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
   }
-  auto session = std::make_shared<PendingSession>(PendingSession{
-      context_.generations.current(), peer, std::move(connection), {}, std::move(ticket)});
+  session->generation = context_.generations.current();
+  session->ticket.emplace(std::move(*ticket));
   if (auto patience = context_.config.waitForData; patience.count() > 0)
     waitingRoom_.add(std::move(session), WaitingRoom::Clock::now() + patience);
   else
@@ -143,7 +170,7 @@ void BlockingDispatcher::receiveDatagram() {
   dispatch(std::make_shared<PendingSession>(
       PendingSession{context_.generations.current(), peer, net::FileDescriptor(),
                      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
-                     std::move(ticket)}));
+                     std::move(ticket), std::nullopt}));
 }
 
 }  // namespace wharf::dispatch

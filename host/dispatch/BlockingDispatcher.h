@@ -40,6 +40,9 @@ class BlockingDispatcher : public Dispatcher {
   void loop() noexcept;
   void takeNext();
   void acceptConnection();
+  // A connection's PROXY header has come, or some of it: admit it, or wait on.
+  void readHeader(PendingSessionPtr session);
+  void admit(PendingSessionPtr session);
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
   void closeSilentSessions();

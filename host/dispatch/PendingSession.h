@@ -2,6 +2,7 @@
 // be served: what a blocking mode's schedule() receives.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -15,11 +16,13 @@
 namespace wharf::dispatch {
 
 struct PendingSession {
-  listener::GenerationPtr generation;  // pinned at admission
-  net::SocketAddress peer;
+  listener::GenerationPtr generation;                 // pinned at admission
+  net::SocketAddress peer;                            // the client (a PROXY header's, once read)
   net::FileDescriptor connection;                     // a stream session's socket (blocking)
   std::vector<uint8_t> datagram;                      // a datagram session's bytes
   std::optional<listener::Admission::Ticket> ticket;  // its place, until it is destroyed
+  // Waiting for its PROXY header (proxy_protocol), until this; not yet admitted.
+  std::optional<std::chrono::steady_clock::time_point> headerDeadline;
 };
 
 using PendingSessionPtr = std::shared_ptr<PendingSession>;

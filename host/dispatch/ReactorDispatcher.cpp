@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dispatch/Intake.h"
+#include "dispatch/ProxyGate.h"
 #include "session/FailureLog.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
@@ -68,6 +69,29 @@ class ReactorDispatcher::Connection : public net::IoHandler {
   uint32_t events_ = 0;
 };
 
+// A connection not yet admitted: its PROXY header has not all come.
+class ReactorDispatcher::HeaderWait : public net::IoHandler {
+ public:
+  HeaderWait(ReactorDispatcher &owner, net::FileDescriptor socket, const net::SocketAddress &peer)
+      : owner_(owner),
+        socket_(std::move(socket)),
+        peer_(peer),
+        deadline_(std::chrono::steady_clock::now() + owner.context_.config.proxy.timeout) {}
+
+  void onEvents(uint32_t) override { owner_.readHeader(this); }
+
+  int fd() const { return socket_.fd(); }
+  net::FileDescriptor takeSocket() { return std::move(socket_); }
+  net::SocketAddress &peer() { return peer_; }
+  bool expired(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
+
+ private:
+  ReactorDispatcher &owner_;
+  net::FileDescriptor socket_;
+  net::SocketAddress peer_;
+  std::chrono::steady_clock::time_point deadline_;
+};
+
 ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
     : context_(context),
       buffer_(std::max(kReadBuffer, context.config.limits.maxDatagram)),
@@ -98,6 +122,7 @@ void ReactorDispatcher::run() noexcept {
     if (stopAccepting_ && listening_) {
       loop_.unwatch(context_.socket.fd());
       listening_ = false;
+      while (!headerWaits_.empty()) dropHeaderWait(headerWaits_.begin()->first);
     }
     return listening_ || !connections_.empty();
   };
@@ -127,14 +152,42 @@ bool ReactorDispatcher::acceptConnection() {
     if (resourceShortage) pauseAccepting(kShortagePause);
     return false;
   }
+  if (!context_.config.proxy.enabled()) {
+    admitConnection(std::move(socket), peer);
+    return true;
+  }
+  if (!proxyTrusted(context_, peer)) return true;  // closed at once
+  auto wait = std::make_unique<HeaderWait>(*this, std::move(socket), peer);
+  HeaderWait *raw = wait.get();
+  headerWaits_.emplace(raw, std::move(wait));
+  loop_.watch(raw->fd(), EPOLLIN | EPOLLRDHUP, raw);
+  return true;
+}
+
+void ReactorDispatcher::admitConnection(net::FileDescriptor socket,
+                                        const net::SocketAddress &peer) {
   auto ticket = admitPeer(context_, peer);
-  if (!ticket) return true;
+  if (!ticket) return;
   auto connection = std::make_unique<Connection>(
       *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
   Connection *raw = connection.get();
   connections_.emplace(raw, std::move(connection));
   if (!raw->open()) remove(raw);
-  return true;
+}
+
+void ReactorDispatcher::readHeader(HeaderWait *wait) {
+  HeaderRead read = readProxyHeader(context_, wait->fd(), wait->peer());
+  if (read == HeaderRead::Waiting) return;
+  net::SocketAddress peer = wait->peer();
+  net::FileDescriptor socket = wait->takeSocket();
+  loop_.unwatch(socket.fd());
+  headerWaits_.erase(wait);
+  if (read == HeaderRead::Done) admitConnection(std::move(socket), peer);
+}
+
+void ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
+  loop_.unwatch(wait->fd());
+  headerWaits_.erase(wait);
 }
 
 bool ReactorDispatcher::receiveDatagram() {
@@ -169,6 +222,12 @@ void ReactorDispatcher::resumeAccepting() {
 }
 
 void ReactorDispatcher::closeIdleSessions() {
+  auto now = std::chrono::steady_clock::now();
+  std::vector<HeaderWait *> slow;
+  for (const auto &[raw, wait] : headerWaits_)
+    if (wait->expired(now)) slow.push_back(raw);
+  for (HeaderWait *wait : slow) dropHeaderWait(wait);
+  refuseSlowHeaders(context_, slow.size());
   auto idle = context_.config.limits.idleTimeout;
   if (idle.count() == 0) return;
   auto oldest = std::chrono::steady_clock::now() - idle;

@@ -27,11 +27,16 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
 
  private:
   class Connection;
+  class HeaderWait;
 
   void run() noexcept;
   void onEvents(uint32_t events) override;  // the listening socket
   // Each takes one session off the socket; false when there was none.
   bool acceptConnection();
+  void admitConnection(net::FileDescriptor socket, const net::SocketAddress &peer);
+  // Some of a connection's PROXY header came: admit it once all has.
+  void readHeader(HeaderWait *wait);
+  void dropHeaderWait(HeaderWait *wait);
   bool receiveDatagram();
   void pauseAccepting(std::chrono::nanoseconds pause);
   void resumeAccepting();
@@ -42,6 +47,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   net::EventLoop loop_;
   std::vector<uint8_t> buffer_;
   std::map<Connection *, std::unique_ptr<Connection>> connections_;
+  std::map<HeaderWait *, std::unique_ptr<HeaderWait>> headerWaits_;  // proxy_protocol
   std::atomic<bool> stopAccepting_ = false;
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)

@@ -31,7 +31,7 @@ void WaitingRoom::add(PendingSessionPtr session, Clock::time_point deadline) {
   int fd = session->connection.fd();
   watch(epoll_.fd(), fd);
   waiting_[fd] = {std::move(session), ++arrivals_};
-  expiries_.push_back({deadline, fd, arrivals_});
+  expiries_.emplace(deadline, Expiry{fd, arrivals_});
 }
 
 void WaitingRoom::remove(std::map<int, Waiting>::iterator entry) {
@@ -57,23 +57,23 @@ WaitingRoom::Ready WaitingRoom::takeReady() {
   return ready;
 }
 
-size_t WaitingRoom::closeExpired(Clock::time_point now) {
-  size_t closed = 0;
-  while (!expiries_.empty() && expiries_.front().deadline <= now) {
-    Expiry expiry = expiries_.front();
-    expiries_.pop_front();
+std::vector<PendingSessionPtr> WaitingRoom::takeExpired(Clock::time_point now) {
+  std::vector<PendingSessionPtr> expired;
+  while (!expiries_.empty() && expiries_.begin()->first <= now) {
+    Expiry expiry = expiries_.begin()->second;
+    expiries_.erase(expiries_.begin());
     auto entry = waiting_.find(expiry.fd);
     if (entry == waiting_.end() || entry->second.ticket != expiry.ticket) continue;  // left
-    remove(entry);  // closes the connection, frees its place
-    ++closed;
+    expired.push_back(std::move(entry->second.session));
+    remove(entry);
   }
-  return closed;
+  return expired;
 }
 
 std::chrono::milliseconds WaitingRoom::untilNextDeadline(Clock::time_point now) const {
   if (waiting_.empty() || expiries_.empty()) return std::chrono::milliseconds(-1);
   return std::max(std::chrono::milliseconds(0),
-                  std::chrono::ceil<std::chrono::milliseconds>(expiries_.front().deadline - now));
+                  std::chrono::ceil<std::chrono::milliseconds>(expiries_.begin()->first - now));
 }
 
 }  // namespace wharf::dispatch

@@ -1,4 +1,4 @@
-// Internal. `wait_for_data`: accepted connections wait here, costing a
+// Internal. `wait_for_data` and the PROXY header: accepted connections wait here, costing a
 // descriptor but no thread, worker or process, until their peer sends
 // something (or closes); only then does the mode get them. One that stays
 // silent past its deadline is closed. The listening socket is watched by the
@@ -8,7 +8,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <vector>
 
@@ -26,7 +25,6 @@ class WaitingRoom {
 
   // Readable when the listening socket or a waiting connection is.
   int fd() const { return epoll_.fd(); }
-  // `deadline` must not be earlier than that of any session added before.
   void add(PendingSessionPtr session, Clock::time_point deadline);
 
   struct Ready {
@@ -34,8 +32,9 @@ class WaitingRoom {
     std::vector<PendingSessionPtr> spoke;  // sent data (or closed): serve them now
   };
   Ready takeReady();
-  // Removes the sessions past their deadline (closing them); how many.
-  size_t closeExpired(Clock::time_point now = Clock::now());
+  // Removes the sessions past their deadline and returns them (to be counted
+  // by why they waited, then closed).
+  std::vector<PendingSessionPtr> takeExpired(Clock::time_point now = Clock::now());
   // How long until the next deadline; -1 (no limit) when none waits.
   std::chrono::milliseconds untilNextDeadline(Clock::time_point now = Clock::now()) const;
   size_t size() const { return waiting_.size(); }
@@ -46,7 +45,6 @@ class WaitingRoom {
     uint64_t ticket;  // which arrival: a descriptor number is reused
   };
   struct Expiry {
-    Clock::time_point deadline;
     int fd;
     uint64_t ticket;
   };
@@ -56,9 +54,8 @@ class WaitingRoom {
   int listening_;
   net::FileDescriptor epoll_;
   std::map<int, Waiting> waiting_;  // by connection descriptor
-  // In arrival order, which is deadline order (one timeout for all); an
-  // entry whose session has left already is skipped.
-  std::deque<Expiry> expiries_;
+  // By deadline; an entry whose session has left already is skipped.
+  std::multimap<Clock::time_point, Expiry> expiries_;
   uint64_t arrivals_ = 0;
 };
 

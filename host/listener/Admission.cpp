@@ -35,6 +35,10 @@ const char *refusalName(Refusal refusal) {
       return "wait_for_data";
     case Refusal::MaxDatagram:
       return "max_datagram";
+    case Refusal::ProxyFrom:
+      return "proxy_from";
+    case Refusal::ProxyHeader:
+      return "proxy_header";
     case Refusal::Count:
       break;
   }

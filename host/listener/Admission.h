@@ -21,7 +21,9 @@ namespace wharf::listener {
 // Why a session was refused. Resources: no thread or process could be had
 // for it (a limit of the system, not of the config). WaitForData: its peer
 // sent nothing within wait_for_data. MaxDatagram: a datagram larger than
-// max_datagram, dropped.
+// max_datagram, dropped. ProxyFrom: a connection from outside proxy_from on
+// a PROXY protocol listener. ProxyHeader: its PROXY header was missing,
+// malformed, or not whole within proxy_timeout.
 enum class Refusal {
   Access,
   MaxConnections,
@@ -31,6 +33,8 @@ enum class Refusal {
   Resources,
   WaitForData,
   MaxDatagram,
+  ProxyFrom,
+  ProxyHeader,
   Count
 };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...

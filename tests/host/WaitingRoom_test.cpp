@@ -26,7 +26,7 @@ Pair connectedPair() {
 
 dispatch::PendingSessionPtr sessionOn(net::FileDescriptor socket) {
   return std::make_shared<PendingSession>(
-      PendingSession{nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt});
+      PendingSession{nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt, {}});
 }
 
 const WaitingRoom::Clock::time_point kStart{};
@@ -64,11 +64,11 @@ TEST(WaitingRoom, ClosesTheSilentAtTheirDeadlineInArrivalOrder) {
   room.add(sessionOn(std::move(first.server)), kStart + kSecond);
   room.add(sessionOn(std::move(second.server)), kStart + 2 * kSecond);
   EXPECT_EQ(room.untilNextDeadline(kStart), std::chrono::milliseconds(1000));
-  EXPECT_EQ(room.closeExpired(kStart + kSecond), 1u);
+  EXPECT_EQ(room.takeExpired(kStart + kSecond).size(), 1u);
   char byte;
   EXPECT_EQ(::read(first.peer.fd(), &byte, 1), 0);  // its connection was closed
   EXPECT_EQ(room.size(), 1u);
-  EXPECT_EQ(room.closeExpired(kStart + 2 * kSecond), 1u);
+  EXPECT_EQ(room.takeExpired(kStart + 2 * kSecond).size(), 1u);
   EXPECT_EQ(room.untilNextDeadline(kStart), std::chrono::milliseconds(-1));
 }
 
@@ -85,7 +85,7 @@ TEST(WaitingRoom, ADescriptorNumberReusedByALaterArrivalKeepsItsOwnDeadline) {
   if (late.server.fd() != number) std::swap(late.server, late.peer);
   ASSERT_EQ(late.server.fd(), number);  // the lowest free number comes back
   room.add(sessionOn(std::move(late.server)), kStart + 5 * kSecond);
-  EXPECT_EQ(room.closeExpired(kStart + kSecond), 0u);  // the early one's deadline is not its
+  EXPECT_EQ(room.takeExpired(kStart + kSecond).size(), 0u);  // the early one's deadline is not its
   EXPECT_EQ(room.size(), 1u);
-  EXPECT_EQ(room.closeExpired(kStart + 5 * kSecond), 1u);
+  EXPECT_EQ(room.takeExpired(kStart + 5 * kSecond).size(), 1u);
 }
