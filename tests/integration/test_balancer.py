@@ -1,0 +1,245 @@
+"""Wharf behind a real HAProxy (Debian's package), on three hosts made of
+network namespaces: a client (10.77.1.1 and 10.77.1.3), a balancer running
+HAProxy with send-proxy-v2 round-robin (10.77.1.2, and 10.77.2.1 towards the
+servers), and a server host with two wharfd instances (10.77.2.2). The
+balancer routes between the two sides, so the client can also bypass it.
+Skipped where the test may not create namespaces."""
+
+import ctypes
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+
+from wharf_harness import Wharfd, WharfTestCase
+
+HAPROXY = shutil.which("haproxy")
+CLONE_NEWNET = 0x40000000
+LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def run(*command):
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+
+
+def in_namespace(name, work):
+    """work() on a thread that has entered network namespace `name`: the
+    sockets it makes are that host's."""
+    outcome = {}
+
+    def enter_and_work():
+        try:
+            with open(f"/run/netns/{name}") as namespace:
+                if LIBC.setns(namespace.fileno(), CLONE_NEWNET) != 0:
+                    raise OSError(ctypes.get_errno(), "setns")
+            outcome["value"] = work()
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=enter_and_work)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def echo(address, payload, source=None):
+    """One session to `address` (from `source`): what came back, b"" if closed."""
+    with socket.socket() as client:
+        client.settimeout(20)
+        if source:
+            client.bind((source, 0))
+        client.connect(address)
+        client.sendall(payload)
+        received = b""
+        try:
+            while len(received) < len(payload):
+                chunk = client.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except ConnectionResetError:
+            pass
+        return received
+
+
+class Hosts:
+    """The three namespaces and the links between them; removed on cleanup."""
+
+    def __init__(self, testcase):
+        tag = uuid.uuid4().hex[:6]
+        self.client, self.balancer, self.server = (f"wharf-{role}-{tag}" for role in "cbs")
+        for name in (self.client, self.balancer, self.server):
+            run("ip", "netns", "add", name)
+            testcase.addCleanup(subprocess.run, ["ip", "netns", "del", name], capture_output=True)
+            run("ip", "-n", name, "link", "set", "lo", "up")
+        self.link(self.client, "10.77.1.1/24", self.balancer, "10.77.1.2/24", f"wc{tag}", f"wb{tag}")
+        self.link(self.balancer, "10.77.2.1/24", self.server, "10.77.2.2/24", f"wd{tag}", f"ws{tag}")
+        run("ip", "-n", self.client, "addr", "add", "10.77.1.3/24", "dev", f"wc{tag}")
+        run("ip", "-n", self.client, "route", "add", "10.77.2.0/24", "via", "10.77.1.2")
+        run("ip", "-n", self.server, "route", "add", "10.77.1.0/24", "via", "10.77.2.1")
+        run("ip", "netns", "exec", self.balancer, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+
+    @staticmethod
+    def link(left, left_address, right, right_address, left_name, right_name):
+        run("ip", "link", "add", left_name, "netns", left, "type", "veth", "peer", "name",
+            right_name, "netns", right)
+        for namespace, device, address in ((left, left_name, left_address),
+                                           (right, right_name, right_address)):
+            run("ip", "-n", namespace, "addr", "add", address, "dev", device)
+            run("ip", "-n", namespace, "link", "set", device, "up")
+
+
+class BehindHAProxy(WharfTestCase):
+    def setUp(self):
+        if HAPROXY is None:
+            self.skipTest("needs Debian's haproxy")
+        if os.geteuid() != 0:
+            self.skipTest("needs root to create network namespaces")
+        probe = subprocess.run(["ip", "netns", "add", "wharf-probe"], capture_output=True,
+                               text=True)
+        if probe.returncode != 0:
+            self.skipTest("cannot create network namespaces: " + probe.stderr.strip())
+        subprocess.run(["ip", "netns", "del", "wharf-probe"], capture_output=True)
+        self.hosts = Hosts(self)
+        self.instances = [self.instance(7001), self.instance(7002)]
+        self.start_haproxy()
+
+    def instance(self, port):
+        server = Wharfd(self, {"echo": {
+            "transport": "tcp", "listen": f"10.77.2.2:{port}", "mode": "reactor",
+            "plugin": "echo", "proxy_protocol": "v2", "proxy_from": "10.77.2.1",
+            "deny": "10.77.1.3", "max_per_source": "4"}},
+            host={"admin": "admin.sock", "workers": "2"})
+        server.host["access_log"] = server.path("access.log")
+        server.write_config()
+        server.launcher = ["ip", "netns", "exec", self.hosts.server]
+        return server.start()
+
+    def start_haproxy(self):
+        folder = tempfile.mkdtemp(prefix="wharf-haproxy-")
+        self.addCleanup(shutil.rmtree, folder, True)
+        config = os.path.join(folder, "haproxy.cfg")
+        with open(config, "w") as out:
+            out.write("global\n  maxconn 2000\n"
+                      "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n"
+                      "  timeout server 30s\n"
+                      "frontend echo\n  bind 10.77.1.2:7000\n  default_backend wharf\n"
+                      "backend wharf\n  balance roundrobin\n"
+                      "  server a 10.77.2.2:7001 send-proxy-v2\n"
+                      "  server b 10.77.2.2:7002 send-proxy-v2\n")
+        haproxy = subprocess.Popen(["ip", "netns", "exec", self.hosts.balancer, HAPROXY, "-db",
+                                    "-f", config], stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+
+        def stop():
+            haproxy.terminate()
+            haproxy.wait(30)
+            haproxy.stdout.close()
+
+        self.addCleanup(stop)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if in_namespace(self.hosts.client,
+                                lambda: echo(("10.77.1.2", 7000), b"up?")) == b"up?":
+                    return
+            except OSError:
+                pass
+            self.assertLess(time.monotonic(), deadline, "haproxy did not start")
+            time.sleep(0.1)
+
+    def sessions(self, server):
+        reply = server.ctl("status", "--json")
+        self.assertEqual(reply.returncode, 0, reply.stderr)
+        return json.loads(reply.stdout)["listeners"][0]["sessions"]
+
+    def through_balancer(self, payload, source="10.77.1.1"):
+        return in_namespace(self.hosts.client,
+                            lambda: echo(("10.77.1.2", 7000), payload, source))
+
+    def test_echo_reaches_both_instances_as_the_client(self):
+        for number in range(20):
+            payload = b"round %d" % number
+            self.assertEqual(self.through_balancer(payload), payload)
+        totals = [self.sessions(server)["total"] for server in self.instances]
+        self.assertEqual(sum(totals), 21)  # and the readiness probe
+        self.assertTrue(all(total >= 10 for total in totals), totals)
+        for server in self.instances:
+            with open(server.path("access.log")) as log:
+                peers = {field.split("=", 1)[1].rsplit(":", 1)[0]
+                         for line in log for field in line.split() if field.startswith("peer=")}
+            self.assertEqual(peers, {"10.77.1.1"})  # never HAProxy's 10.77.2.1
+
+    def test_deny_and_max_per_source_act_on_the_client_address(self):
+        self.assertEqual(self.through_balancer(b"denied", source="10.77.1.3"), b"")
+        refused = [self.sessions(server)["refused"]["access"] for server in self.instances]
+        self.assertEqual(sum(refused), 1)
+
+        def hold_many():
+            held = []
+            try:
+                for _ in range(12):  # 4 per instance are allowed: 8 in all
+                    client = socket.create_connection(("10.77.1.2", 7000), timeout=20,
+                                                      source_address=("10.77.1.1", 0))
+                    held.append(client)
+                    client.sendall(b"x")
+                served = 0
+                for client in held:
+                    try:
+                        served += client.recv(1) == b"x"
+                    except ConnectionResetError:
+                        pass
+                return served
+            finally:
+                for client in held:
+                    client.close()
+
+        self.assertEqual(in_namespace(self.hosts.client, hold_many), 8)
+        over = sum(self.sessions(server)["refused"]["max_per_source"] for server in self.instances)
+        self.assertEqual(over, 4)
+
+    def test_a_forged_header_that_bypasses_the_balancer_is_refused(self):
+        def forge():
+            body = (socket.inet_aton("192.0.2.1") + socket.inet_aton("10.77.2.2") +
+                    (4000).to_bytes(2, "big") + (7001).to_bytes(2, "big"))
+            header = b"\r\n\r\n\x00\r\nQUIT\n\x21\x11" + len(body).to_bytes(2, "big") + body
+            return echo(("10.77.2.2", 7001), header + b"trust me")
+
+        self.assertEqual(in_namespace(self.hosts.client, forge), b"")
+        self.assertEqual(self.sessions(self.instances[0])["refused"]["proxy_from"], 1)
+
+    def test_a_rolling_reload_and_upgrade_drop_no_connection(self):
+        failures, served = [], [0]
+        stop = threading.Event()
+
+        def connect_loop():
+            while not stop.is_set():
+                try:
+                    if echo(("10.77.1.2", 7000), b"rolling") != b"rolling":
+                        failures.append("short reply")
+                    served[0] += 1
+                except OSError as error:
+                    failures.append(error)
+
+        looping = threading.Thread(target=in_namespace, args=(self.hosts.client, connect_loop))
+        looping.start()
+        try:
+            time.sleep(0.3)
+            first, second = self.instances
+            self.assertEqual(first.ctl("reload").returncode, 0)
+            time.sleep(0.3)
+            upgrade = second.ctl("upgrade")
+            self.assertEqual(upgrade.returncode, 0, upgrade.stdout + upgrade.stderr)
+            time.sleep(0.3)
+        finally:
+            stop.set()
+            looping.join()
+        self.assertEqual(failures, [])
+        self.assertGreater(served[0], 10)
