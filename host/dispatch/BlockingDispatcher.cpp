@@ -121,7 +121,7 @@ void BlockingDispatcher::acceptConnection() {
   if (!context_.config.proxy.enabled()) return admit(std::move(session));
   if (!proxyTrusted(context_, peer)) return;  // closed at once
   session->headerDeadline = WaitingRoom::Clock::now() + context_.config.proxy.timeout;
-  waitingRoom_.add(session, *session->headerDeadline);
+  readHeader(std::move(session));  // a balancer sends it at once: usually it is there already
 }
 
 void BlockingDispatcher::readHeader(PendingSessionPtr session) {

@@ -157,6 +157,17 @@ bool ReactorDispatcher::acceptConnection() {
     return true;
   }
   if (!proxyTrusted(context_, peer)) return true;  // closed at once
+  // A balancer sends the header at once: usually it is there already.
+  net::SocketAddress client = peer;
+  switch (readProxyHeader(context_, socket.fd(), client)) {
+    case HeaderRead::Done:
+      admitConnection(std::move(socket), client);
+      return true;
+    case HeaderRead::Refused:
+      return true;
+    case HeaderRead::Waiting:
+      break;
+  }
   auto wait = std::make_unique<HeaderWait>(*this, std::move(socket), peer);
   HeaderWait *raw = wait.get();
   headerWaits_.emplace(raw, std::move(wait));

@@ -1,5 +1,8 @@
 #include "listener/Listener.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include "listener/Compatibility.h"
 #include "listener/ListenerError.h"
 
@@ -63,6 +66,14 @@ void Listener::install(GenerationPtr next, const DrainLimits &limits) {
 
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
   socket_ = std::move(socket);
+  if (config_.endpoint.transport == net::Transport::Tcp) {
+    // Behind a balancer, the kernel hands over a connection only once data
+    // (the PROXY header) has come, up to proxy_timeout: no wake-up is spent
+    // on a header not there yet. 0 (a reload turned it off): at once again.
+    auto timeout = std::chrono::ceil<std::chrono::seconds>(config_.proxy.timeout);
+    int seconds = config_.proxy.enabled() ? static_cast<int>(timeout.count()) : 0;
+    ::setsockopt(socket_->fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
+  }
   dispatcher_ = mode_.create(
       {config_, generations_, *socket_, admission_, logger_, *traffic_, accessLog_.get()});
 }
