@@ -116,7 +116,8 @@ class BehindHAProxy(WharfTestCase):
             "transport": "tcp", "listen": f"10.77.2.2:{port}", "mode": "reactor",
             "plugin": "echo", "proxy_protocol": "v2", "proxy_from": "10.77.2.1",
             "deny": "10.77.1.3", "max_per_source": "4"}},
-            host={"admin": "admin.sock", "workers": "2"})
+            # One worker: limits such as max_per_source are per worker.
+            host={"admin": "admin.sock", "workers": "1"})
         server.host["access_log"] = server.path("access.log")
         server.write_config()
         server.launcher = ["ip", "netns", "exec", self.hosts.server]
