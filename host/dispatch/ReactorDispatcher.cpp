@@ -137,8 +137,12 @@ void ReactorDispatcher::run() noexcept {
 }
 
 void ReactorDispatcher::onEvents(uint32_t) {
-  // A stopped stream socket stays readable (shut down) until the loop unwatches it.
-  if (stopAccepting_) return;
+  // Stopping, a stream listener still takes the connection that woke it: with
+  // EPOLLEXCLUSIVE no other worker was woken for it, and one handed over
+  // (reload, upgrade) would wait in the queue for the next connection's
+  // wake-up. A socket shut down (wharfd stopping) accepts nothing (EINVAL).
+  // A datagram socket shut down would read as empty datagrams: left alone.
+  if (stopAccepting_ && !context_.streams()) return;
   for (int i = 0; i < kAcceptsPerEvent; ++i) {
     if (auto pause = context_.admission.acceptPause(); pause.count() > 0)
       return pauseAccepting(pause);  // accept_rate
