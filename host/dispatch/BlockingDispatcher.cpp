@@ -67,12 +67,7 @@ void BlockingDispatcher::closeSilentSessions() {
   for (const auto &session : waitingRoom_.takeExpired())
     ++(session->headerDeadline ? slowHeaders : silent);
   refuseSlowHeaders(context_, slowHeaders);
-  if (silent == 0) return;
-  context_.admission.countRefusal(listener::Refusal::WaitForData, silent);
-  if (std::optional<uint64_t> leftOut = context_.admission.refusalLog().admit())
-    context_.logger.notice("wait_for_data: closed " + std::to_string(silent) +
-                           " connections that sent nothing" +
-                           listener::leftOutNote(*leftOut, "refusals"));
+  refuseWaited(context_, listener::Refusal::WaitForData, silent, "that sent nothing");
 }
 
 void BlockingDispatcher::takeNext() {

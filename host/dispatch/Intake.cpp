@@ -47,6 +47,16 @@ void refuse(const DispatchContext &context, const net::SocketAddress &peer,
   logRefusal(context, peer, refusal);
 }
 
+void refuseWaited(const DispatchContext &context, listener::Refusal refusal, size_t count,
+                  const std::string &what) {
+  if (count == 0) return;
+  context.admission.countRefusal(refusal, count);
+  if (std::optional<uint64_t> leftOut = context.admission.refusalLog().admit())
+    context.logger.notice(std::string(listener::refusalName(refusal)) + ": closed " +
+                          std::to_string(count) + " connections " + what +
+                          listener::leftOutNote(*leftOut, "refusals"));
+}
+
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer) {
   context.admission.spendAcceptToken();

@@ -28,6 +28,11 @@ void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
 void refuse(const DispatchContext &context, const net::SocketAddress &peer,
             listener::Refusal refusal);
 
+// Counts `count` connections closed together for `refusal` (their wait ran
+// out) and logs, throttled, that they were: "closed N connections " + `what`.
+void refuseWaited(const DispatchContext &context, listener::Refusal refusal, size_t count,
+                  const std::string &what);
+
 // A ticket for `peer`, or nullopt after logging why it was refused.
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer);

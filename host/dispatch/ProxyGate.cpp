@@ -66,12 +66,8 @@ HeaderRead readProxyHeader(const DispatchContext &context, int socket, net::Sock
 }
 
 void refuseSlowHeaders(const DispatchContext &context, size_t count) {
-  if (count == 0) return;
-  context.admission.countRefusal(listener::Refusal::ProxyHeader, count);
-  if (std::optional<uint64_t> leftOut = context.admission.refusalLog().admit())
-    context.logger.warning("proxy_timeout: closed " + std::to_string(count) +
-                           " connections whose PROXY header did not come whole" +
-                           listener::leftOutNote(*leftOut, "refusals"));
+  refuseWaited(context, listener::Refusal::ProxyHeader, count,
+               "whose PROXY header did not come whole within proxy_timeout");
 }
 
 }  // namespace wharf::dispatch

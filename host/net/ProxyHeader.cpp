@@ -98,6 +98,22 @@ Result parseV1(std::span<const uint8_t> received) {
   return result;
 }
 
+// An address from v2's network-order bytes: the IP (4 or 16 bytes) and the port (2).
+SocketAddress inetAddress(int family, const uint8_t *ip, const uint8_t *port) {
+  if (family == AF_INET) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    std::memcpy(&address.sin_addr, ip, 4);
+    std::memcpy(&address.sin_port, port, 2);
+    return SocketAddress(reinterpret_cast<sockaddr *>(&address), sizeof address);
+  }
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  std::memcpy(&address.sin6_addr, ip, 16);
+  std::memcpy(&address.sin6_port, port, 2);
+  return SocketAddress(reinterpret_cast<sockaddr *>(&address), sizeof address);
+}
+
 // TLVs: type, 16-bit length, value; each must fit in what the header says.
 bool tlvsWellFormed(std::span<const uint8_t> tlvs) {
   while (!tlvs.empty()) {
@@ -132,30 +148,15 @@ Result parseV2(std::span<const uint8_t> received) {
   uint8_t family = familyProtocol >> 4, transport = familyProtocol & 0x0F;
   if (transport != 1 && transport != 2 && familyProtocol != 0)
     return invalid("v2 header with unknown transport " + std::to_string(transport));
-  if (family == 1) {
-    addresses = 12;
-    if (body.size() < addresses) return invalid("v2 IPv4 header too short");
-    sockaddr_in source{}, destination{};
-    source.sin_family = destination.sin_family = AF_INET;
-    std::memcpy(&source.sin_addr, body.data(), 4);
-    std::memcpy(&destination.sin_addr, body.data() + 4, 4);
-    std::memcpy(&source.sin_port, body.data() + 8, 2);
-    std::memcpy(&destination.sin_port, body.data() + 10, 2);
-    result.header.source = SocketAddress(reinterpret_cast<sockaddr *>(&source), sizeof source);
-    result.header.destination =
-        SocketAddress(reinterpret_cast<sockaddr *>(&destination), sizeof destination);
-  } else if (family == 2) {
-    addresses = 36;
-    if (body.size() < addresses) return invalid("v2 IPv6 header too short");
-    sockaddr_in6 source{}, destination{};
-    source.sin6_family = destination.sin6_family = AF_INET6;
-    std::memcpy(&source.sin6_addr, body.data(), 16);
-    std::memcpy(&destination.sin6_addr, body.data() + 16, 16);
-    std::memcpy(&source.sin6_port, body.data() + 32, 2);
-    std::memcpy(&destination.sin6_port, body.data() + 34, 2);
-    result.header.source = SocketAddress(reinterpret_cast<sockaddr *>(&source), sizeof source);
-    result.header.destination =
-        SocketAddress(reinterpret_cast<sockaddr *>(&destination), sizeof destination);
+  if (family == 1 || family == 2) {
+    bool v4 = family == 1;
+    size_t ip = v4 ? 4 : 16;
+    addresses = 2 * ip + 4;
+    if (body.size() < addresses)
+      return invalid(std::string("v2 ") + (v4 ? "IPv4" : "IPv6") + " header too short");
+    int inet = v4 ? AF_INET : AF_INET6;
+    result.header.source = inetAddress(inet, body.data(), body.data() + 2 * ip);
+    result.header.destination = inetAddress(inet, body.data() + ip, body.data() + 2 * ip + 2);
   } else if (family == 3) {
     addresses = 216;
     if (body.size() < addresses) return invalid("v2 unix header too short");
