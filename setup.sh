@@ -5,13 +5,16 @@
 #   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
 #   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/); the Debian
 #                              packages from the Release build, and their test
+#   ./setup.sh fuzz [SECONDS]  the libFuzzer targets (clang, in build-fuzz/), each run for
+#                              SECONDS (default 30) from its seed corpus
 set -euo pipefail
 cd "$(dirname "$0")"
 
 PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev libgtest-dev
   libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev
   python3 socat rdate ntpdate faketime curl wget lftp openssl systemd
-  lintian dpkg-dev adduser prometheus logrotate chromium haproxy iproute2 python3-yaml)
+  lintian dpkg-dev adduser prometheus logrotate chromium haproxy iproute2 python3-yaml
+  clang libclang-rt-14-dev)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
@@ -55,8 +58,15 @@ case "${1:-}" in
     build build-debug -DCMAKE_BUILD_TYPE=Debug -DWHARF_BUILD_TESTS=OFF
     (cd tests/package && WHARF_PACKAGE_BUILD=../../build-release python3 -m unittest -v test_package)
     ;;
+  fuzz)
+    install_packages
+    CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHARF_WERROR=ON \
+      -DWHARF_FUZZ=ON -DWHARF_BUILD_TESTS=OFF
+    cmake --build build-fuzz -j"$(nproc)" --target fuzzers
+    tests/fuzz/run --build build-fuzz --seconds "${2:-30}"
+    ;;
   *)
-    sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

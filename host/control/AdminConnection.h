@@ -15,7 +15,7 @@
 
 namespace wharf::control {
 
-class AdminConnection : public net::IoHandler {
+class AdminConnection final : public net::IoHandler {
  public:
   using Clock = std::chrono::steady_clock;
   using Answer = std::function<std::string(const std::string &request)>;

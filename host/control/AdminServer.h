@@ -23,7 +23,7 @@
 
 namespace wharf::control {
 
-class AdminServer : private net::IoHandler {
+class AdminServer final : private net::IoHandler {
  public:
   static constexpr size_t kMaxConnections = 512;
   static constexpr auto kRequestDeadline = std::chrono::seconds(10);

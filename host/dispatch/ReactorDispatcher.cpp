@@ -30,7 +30,7 @@ constexpr uint32_t kListeningEvents = EPOLLIN | EPOLLEXCLUSIVE;
 // unregistered, then the session closes (on_session_close, socket), then the
 // generation is released (unloaded if it was the last session of a retired
 // one), then its admission place.
-class ReactorDispatcher::Connection : public net::IoHandler {
+class ReactorDispatcher::Connection final : public net::IoHandler {
  public:
   Connection(ReactorDispatcher &owner, listener::Admission::Ticket ticket,
              listener::GenerationPtr generation, net::FileDescriptor socket,
@@ -70,7 +70,7 @@ class ReactorDispatcher::Connection : public net::IoHandler {
 };
 
 // A connection not yet admitted: its PROXY header has not all come.
-class ReactorDispatcher::HeaderWait : public net::IoHandler {
+class ReactorDispatcher::HeaderWait final : public net::IoHandler {
  public:
   HeaderWait(ReactorDispatcher &owner, net::FileDescriptor socket, const net::SocketAddress &peer)
       : owner_(owner),
