@@ -120,13 +120,15 @@ void BlockingDispatcher::acceptConnection() {
 }
 
 void BlockingDispatcher::readHeader(PendingSessionPtr session) {
-  switch (readProxyHeader(context_, session->connection.fd(), session->peer)) {
+  switch (
+      readProxyHeader(context_, session->connection.fd(), session->headerSoFar, session->peer)) {
     case HeaderRead::Waiting:
       return waitingRoom_.add(session, *session->headerDeadline);
     case HeaderRead::Refused:
       return;  // closed
     case HeaderRead::Done:
       session->headerDeadline.reset();
+      session->headerSoFar = {};
       return admit(std::move(session));
   }
 }
@@ -163,9 +165,13 @@ void BlockingDispatcher::receiveDatagram() {
   auto ticket = admitPeer(context_, peer);
   if (!ticket) return;
   dispatch(std::make_shared<PendingSession>(
-      PendingSession{context_.generations.current(), peer, net::FileDescriptor(),
+      PendingSession{context_.generations.current(),
+                     peer,
+                     net::FileDescriptor(),
                      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
-                     std::move(ticket), std::nullopt}));
+                     std::move(ticket),
+                     std::nullopt,
+                     {}}));
 }
 
 }  // namespace wharf::dispatch

@@ -23,6 +23,7 @@ struct PendingSession {
   std::optional<listener::Admission::Ticket> ticket;  // its place, until it is destroyed
   // Waiting for its PROXY header (proxy_protocol), until this; not yet admitted.
   std::optional<std::chrono::steady_clock::time_point> headerDeadline;
+  std::vector<uint8_t> headerSoFar;  // what came of the header already
 };
 
 using PendingSessionPtr = std::shared_ptr<PendingSession>;

@@ -33,34 +33,36 @@ bool proxyTrusted(const DispatchContext &context, const net::SocketAddress &peer
   return false;
 }
 
-HeaderRead readProxyHeader(const DispatchContext &context, int socket, net::SocketAddress &peer) {
-  std::array<uint8_t, net::proxy::kMaxLength> received;
+HeaderRead readProxyHeader(const DispatchContext &context, int socket,
+                           std::vector<uint8_t> &received, net::SocketAddress &peer) {
+  size_t before = received.size();
+  received.resize(net::proxy::kMaxLength);
   ssize_t got;
   do {
-    got = ::recv(socket, received.data(), received.size(), MSG_PEEK | MSG_DONTWAIT);
+    got =
+        ::recv(socket, received.data() + before, received.size() - before, MSG_PEEK | MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
+  received.resize(before + std::max<ssize_t>(got, 0));
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return HeaderRead::Waiting;
   if (got <= 0) {
     refuseHeader(context, peer, got == 0 ? "closed before its header" : std::strerror(errno));
     return HeaderRead::Refused;
   }
-  auto result = net::proxy::parse(std::span(received.data(), static_cast<size_t>(got)),
-                                  *context.config.proxy.accepted);
-  switch (result.status) {
-    case net::proxy::Result::Status::Incomplete:
-      return HeaderRead::Waiting;
-    case net::proxy::Result::Status::Invalid:
-      refuseHeader(context, peer, result.error);
-      return HeaderRead::Refused;
-    case net::proxy::Result::Status::Complete:
-      break;
+  auto result = net::proxy::parse(received, *context.config.proxy.accepted);
+  if (result.status == net::proxy::Result::Status::Invalid) {
+    refuseHeader(context, peer, result.error);
+    return HeaderRead::Refused;
   }
-  // The peeked header is in the socket's queue: this takes exactly it.
-  if (::recv(socket, received.data(), result.header.length, MSG_DONTWAIT) !=
-      static_cast<ssize_t>(result.header.length)) {
+  // Incomplete: every byte peeked belongs to the header; complete: its rest.
+  size_t take = result.status == net::proxy::Result::Status::Complete
+                    ? result.header.length - before
+                    : received.size() - before;
+  std::array<uint8_t, net::proxy::kMaxLength> discard;
+  if (::recv(socket, discard.data(), take, MSG_DONTWAIT) != static_cast<ssize_t>(take)) {
     refuseHeader(context, peer, "could not take the header off the socket");
     return HeaderRead::Refused;
   }
+  if (result.status == net::proxy::Result::Status::Incomplete) return HeaderRead::Waiting;
   if (!result.header.local) peer = result.header.source;
   return HeaderRead::Done;
 }

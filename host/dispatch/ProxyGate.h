@@ -6,6 +6,9 @@
 // blocks on a header: the connection waits in the mode's event loop.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "dispatch/DispatchMode.h"
 
 namespace wharf::dispatch {
@@ -19,9 +22,12 @@ enum class HeaderRead {
   Done,     // consumed from the socket; `peer` is the client now (or stays, for LOCAL)
 };
 
-// Reads what `socket` has without blocking and, when the header is whole,
-// consumes exactly it (the data after it stays for the session).
-HeaderRead readProxyHeader(const DispatchContext &context, int socket, net::SocketAddress &peer);
+// Reads what `socket` has without blocking. Bytes of a header not yet whole
+// are taken off the socket into `received` (so the socket is not readable
+// again until more come: no busy loop on a slow sender); once it is whole,
+// exactly the rest of it is taken, and the data after it stays for the session.
+HeaderRead readProxyHeader(const DispatchContext &context, int socket,
+                           std::vector<uint8_t> &received, net::SocketAddress &peer);
 
 // Counts and logs connections closed because their header took too long.
 void refuseSlowHeaders(const DispatchContext &context, size_t count);

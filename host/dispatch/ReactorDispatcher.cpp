@@ -83,12 +83,14 @@ class ReactorDispatcher::HeaderWait final : public net::IoHandler {
   int fd() const { return socket_.fd(); }
   net::FileDescriptor takeSocket() { return std::move(socket_); }
   net::SocketAddress &peer() { return peer_; }
+  std::vector<uint8_t> &received() { return received_; }
   bool expired(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
 
  private:
   ReactorDispatcher &owner_;
   net::FileDescriptor socket_;
   net::SocketAddress peer_;
+  std::vector<uint8_t> received_;  // what came of the header already
   std::chrono::steady_clock::time_point deadline_;
 };
 
@@ -163,7 +165,8 @@ bool ReactorDispatcher::acceptConnection() {
   if (!proxyTrusted(context_, peer)) return true;  // closed at once
   // A balancer sends the header at once: usually it is there already.
   net::SocketAddress client = peer;
-  switch (readProxyHeader(context_, socket.fd(), client)) {
+  std::vector<uint8_t> received;
+  switch (readProxyHeader(context_, socket.fd(), received, client)) {
     case HeaderRead::Done:
       admitConnection(std::move(socket), client);
       return true;
@@ -173,6 +176,7 @@ bool ReactorDispatcher::acceptConnection() {
       break;
   }
   auto wait = std::make_unique<HeaderWait>(*this, std::move(socket), peer);
+  wait->received() = std::move(received);
   HeaderWait *raw = wait.get();
   headerWaits_.emplace(raw, std::move(wait));
   loop_.watch(raw->fd(), EPOLLIN | EPOLLRDHUP, raw);
@@ -191,7 +195,7 @@ void ReactorDispatcher::admitConnection(net::FileDescriptor socket,
 }
 
 void ReactorDispatcher::readHeader(HeaderWait *wait) {
-  HeaderRead read = readProxyHeader(context_, wait->fd(), wait->peer());
+  HeaderRead read = readProxyHeader(context_, wait->fd(), wait->received(), wait->peer());
   if (read == HeaderRead::Waiting) return;
   net::SocketAddress peer = wait->peer();
   net::FileDescriptor socket = wait->takeSocket();

@@ -26,7 +26,7 @@ Pair connectedPair() {
 
 dispatch::PendingSessionPtr sessionOn(net::FileDescriptor socket) {
   return std::make_shared<PendingSession>(
-      PendingSession{nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt, {}});
+      PendingSession{nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt, {}, {}});
 }
 
 const WaitingRoom::Clock::time_point kStart{};

@@ -12,7 +12,7 @@ import struct
 import time
 
 from clients import receive_exactly, receive_until_closed
-from wharf_harness import Wharfd, WharfTestCase, free_port
+from wharf_harness import Wharfd, WharfTestCase, cpu_seconds, free_port
 
 MODES = ("sync", "thread", "pool", "fork", "reactor")
 
@@ -145,6 +145,27 @@ class ProxyProtocol(WharfTestCase):
                     client.sendall(b"whole")
                     self.assertEqual(receive_exactly(client, 5), b"whole")
                 self.assertEqual(self.peers_logged(1), ["192.0.2.44:4444"])
+                self.assertStops(self.server)
+
+    def test_half_headers_cost_no_cpu_while_they_wait(self):
+        # What came of a header is taken off the socket, so a connection that
+        # sends half of one is not readable again until more comes: the loop
+        # sleeps instead of trying it again and again.
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.start(mode, proxy_timeout="3s")
+                worker = self.server.worker_pid()
+                halves = [connect(self.port) for _ in range(20)]
+                for half in halves:
+                    half.sendall(v2("203.0.113.9", 1)[:20])
+                time.sleep(0.2)
+                before = cpu_seconds(worker)
+                time.sleep(1.5)
+                self.assertLess(cpu_seconds(worker) - before, 0.5, "spinning on half headers")
+                for half in halves:
+                    self.assertTrue(closed(half))  # proxy_timeout
+                    half.close()
+                self.assertEqual(self.counts()["refused"]["proxy_header"], 20)
                 self.assertStops(self.server)
 
     def test_config_never_trusts_a_header_by_default(self):
