@@ -7,7 +7,10 @@ test_balancer.py puts a real HAProxy in front."""
 
 import json
 import os
+import re
+import shutil
 import socket
+import subprocess
 import struct
 import time
 
@@ -167,6 +170,43 @@ class ProxyProtocol(WharfTestCase):
                     half.close()
                 self.assertEqual(self.counts()["refused"]["proxy_header"], 20)
                 self.assertStops(self.server)
+
+    def test_behind_nginx_with_the_shipped_stream_example(self):
+        # etc/nginx/wharf-stream.conf, pointed at this wharfd: nginx sends v1.
+        nginx, module = shutil.which("nginx"), "/usr/lib/nginx/modules/ngx_stream_module.so"
+        if nginx is None or not os.path.exists(module):
+            self.skipTest("needs Debian's nginx and libnginx-mod-stream")
+        self.start("reactor", version="v1")
+        front = free_port()
+        with open(os.path.join(os.environ["WHARF_SOURCE_DIR"], "etc/nginx/wharf-stream.conf")) as f:
+            example = f.read()
+        example = re.sub(r"server 10\.0\.2\.11:7007;\s*server 10\.0\.2\.12:7007;",
+                         f"server 127.0.0.1:{self.port};", example)
+        example = example.replace("listen 7007;", f"listen 127.0.0.1:{front};")
+        config = self.server.path("nginx.conf")
+        with open(config, "w") as out:
+            out.write(f"load_module {module};\npid {self.server.path('nginx.pid')};\n"
+                      "error_log stderr;\nevents {}\n" + example)
+        output = self.server.path("nginx.log")
+        with open(output, "w") as log:
+            balancer = subprocess.Popen([nginx, "-p", self.server.dir, "-c", config, "-g",
+                                         "daemon off;"], stdout=log, stderr=subprocess.STDOUT)
+        self.addCleanup(balancer.wait, 30)
+        self.addCleanup(balancer.terminate)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", front), timeout=20,
+                                              source_address=("127.0.0.5", 0)) as client:
+                    client.sendall(b"via nginx")
+                    self.assertEqual(receive_exactly(client, 9), b"via nginx")
+                    port = client.getsockname()[1]
+                break
+            except (ConnectionRefusedError, ConnectionResetError):
+                with open(output) as log:
+                    self.assertLess(time.monotonic(), deadline, "nginx did not start: " + log.read())
+                time.sleep(0.1)
+        self.assertEqual(self.peers_logged(1), [f"127.0.0.5:{port}"])  # not nginx's 127.0.0.1
 
     def test_config_never_trusts_a_header_by_default(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
