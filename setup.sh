@@ -5,6 +5,8 @@
 #   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
 #   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/); the Debian
 #                              packages from the Release build, and their test
+#   ./setup.sh test-tsan       ThreadSanitizer (in build-tsan/): the unit tests and the integration
+#                              tests of the threaded modes, reloads and the control socket
 #   ./setup.sh fuzz [SECONDS]  the libFuzzer targets (clang, in build-fuzz/), each run for
 #                              SECONDS (default 30) from its seed corpus
 set -euo pipefail
@@ -58,6 +60,14 @@ case "${1:-}" in
     build build-debug -DCMAKE_BUILD_TYPE=Debug -DWHARF_BUILD_TESTS=OFF
     (cd tests/package && WHARF_PACKAGE_BUILD=../../build-release python3 -m unittest -v test_package)
     ;;
+  test-tsan)
+    install_packages
+    build build-tsan -DWHARF_SANITIZE=thread
+    export TSAN_OPTIONS=halt_on_error=1
+    ctest --test-dir build-tsan --output-on-failure -E '^(integration|style|sdk|monitoring|plugins)\.'
+    ctest --test-dir build-tsan --output-on-failure \
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits)$'
+    ;;
   fuzz)
     install_packages
     CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWHARF_WERROR=ON \
@@ -66,7 +76,7 @@ case "${1:-}" in
     tests/fuzz/run --build build-fuzz --seconds "${2:-30}"
     ;;
   *)
-    sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

@@ -15,7 +15,7 @@ TaskQueue::TaskQueue() : ready_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
 }
 
 void TaskQueue::runOnMain(std::function<void()> task) {
-  std::future<void> done;
+  std::future<std::string> done;
   {
     std::lock_guard lock(mutex_);
     if (!closed_.empty()) throw std::runtime_error(closed_);
@@ -24,7 +24,7 @@ void TaskQueue::runOnMain(std::function<void()> task) {
   }
   uint64_t one = 1;
   (void)!::write(ready_.fd(), &one, sizeof one);
-  done.get();
+  if (std::string failure = done.get(); !failure.empty()) throw std::runtime_error(failure);
 }
 
 void TaskQueue::runPending() {
@@ -38,20 +38,22 @@ void TaskQueue::runPending() {
       task = std::move(tasks_.front());
       tasks_.pop_front();
     }
+    std::string failure;
     try {
       task.work();
-      task.done.set_value();
+    } catch (const std::exception &error) {
+      failure = *error.what() != '\0' ? error.what() : "failed";
     } catch (...) {
-      task.done.set_exception(std::current_exception());
+      failure = "unknown error";
     }
+    task.done.set_value(failure);
   }
 }
 
 void TaskQueue::close(const std::string &reason) {
   std::lock_guard lock(mutex_);
   closed_ = reason;
-  for (auto &task : tasks_)
-    task.done.set_exception(std::make_exception_ptr(std::runtime_error(reason)));
+  for (auto &task : tasks_) task.done.set_value(reason);
   tasks_.clear();
 }
 
