@@ -95,10 +95,11 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
   if (session.connection.valid())
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer,
-                              context_.ledger(generation));
+                              context_.ledger(generation.number()));
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
-                                session.peer, session.datagram, context_.ledger(generation));
+                                session.peer, session.datagram,
+                                context_.ledger(generation.number()));
 }
 
 void BlockingDispatcher::acceptConnection() {

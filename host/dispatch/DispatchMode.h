@@ -29,10 +29,8 @@ struct DispatchContext {
   session::AccessLog *accessLog;  // null: the listener keeps none
 
   bool streams() const { return net::isStream(config.endpoint.transport); }
-  // Where a session served by `generation` is written down when it ends.
-  session::Ledger ledger(const listener::Generation &generation) const {
-    return {traffic, accessLog, generation.number()};
-  }
+  // Where a session served by plugin generation `generation` is written down when it ends.
+  session::Ledger ledger(uint64_t generation) const { return {traffic, accessLog, generation}; }
 };
 
 struct DispatchMode {

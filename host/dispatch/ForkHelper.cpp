@@ -129,7 +129,7 @@ class Helper {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);  // SIGTERM (a cut) ends the child
     // The counters are in memory shared with wharfd: this process adds to them.
-    session::Ledger ledger{context_.traffic, context_.accessLog, generation_};
+    session::Ledger ledger = context_.ledger(generation_);
     if (message.socket.valid()) {
       session::LiveSessions live;
       session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer, ledger);
@@ -169,8 +169,7 @@ class Helper {
     tally.ending = signal == SIGTERM ? session::Ending::Cut : session::Ending::Error;
     std::string error =
         signal == SIGTERM ? "" : "session process killed by signal " + std::to_string(signal);
-    session::Ledger{context_.traffic, context_.accessLog, child.generation}.record(
-        context_.config.name, child.peer, tally, error);
+    context_.ledger(child.generation).record(context_.config.name, child.peer, tally, error);
   }
 
   void reportDone(uint64_t id) {

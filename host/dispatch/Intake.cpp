@@ -34,17 +34,18 @@ Accepted acceptOne(const DispatchContext &context, int flags) {
 }
 
 void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
-                listener::Refusal refusal) {
+                listener::Refusal refusal, std::string_view detail) {
   std::optional<uint64_t> leftOut = context.admission.refusalLog().admit();
   if (!leftOut) return;
   context.logger.warning("refused " + peer.toString() + " (" + listener::refusalName(refusal) +
-                         ")" + listener::leftOutNote(*leftOut, "refusals"));
+                         ")" + (detail.empty() ? "" : ": " + std::string(detail)) +
+                         listener::leftOutNote(*leftOut, "refusals"));
 }
 
 void refuse(const DispatchContext &context, const net::SocketAddress &peer,
-            listener::Refusal refusal) {
+            listener::Refusal refusal, std::string_view detail) {
   context.admission.countRefusal(refusal);
-  logRefusal(context, peer, refusal);
+  logRefusal(context, peer, refusal, detail);
 }
 
 void refuseWaited(const DispatchContext &context, listener::Refusal refusal, size_t count,

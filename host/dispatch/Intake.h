@@ -4,6 +4,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 
 #include "dispatch/DispatchMode.h"
 
@@ -22,11 +23,12 @@ struct Accepted {
 Accepted acceptOne(const DispatchContext &context, int flags);
 
 // Logs a refusal, at most 10 a second per listener (the counters count all).
+// `detail`, if any, says more than the reason's name ("v2 header with malformed TLVs").
 void logRefusal(const DispatchContext &context, const net::SocketAddress &peer,
-                listener::Refusal refusal);
+                listener::Refusal refusal, std::string_view detail = {});
 // Counts a refusal decided outside Admission::admit, and logs it as above.
 void refuse(const DispatchContext &context, const net::SocketAddress &peer,
-            listener::Refusal refusal);
+            listener::Refusal refusal, std::string_view detail = {});
 
 // Counts `count` connections closed together for `refusal` (their wait ran
 // out) and logs, throttled, that they were: "closed N connections " + `what`.

@@ -1,28 +1,14 @@
 #include "dispatch/ProxyGate.h"
 
-#include <Poco/Logger.h>
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 
 #include "dispatch/Intake.h"
 
 namespace wharf::dispatch {
-namespace {
-
-void refuseHeader(const DispatchContext &context, const net::SocketAddress &peer,
-                  const std::string &reason) {
-  context.admission.countRefusal(listener::Refusal::ProxyHeader);
-  if (std::optional<uint64_t> leftOut = context.admission.refusalLog().admit())
-    context.logger.warning("refused " + peer.toString() + " (proxy_header): " + reason +
-                           listener::leftOutNote(*leftOut, "refusals"));
-}
-
-}  // namespace
-
 bool proxyTrusted(const DispatchContext &context, const net::SocketAddress &peer) {
   if (peer.family() == AF_UNIX) return true;
   const auto &from = context.config.proxy.from;
@@ -45,21 +31,23 @@ HeaderRead readProxyHeader(const DispatchContext &context, int socket,
   received.resize(before + std::max<ssize_t>(got, 0));
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return HeaderRead::Waiting;
   if (got <= 0) {
-    refuseHeader(context, peer, got == 0 ? "closed before its header" : std::strerror(errno));
+    refuse(context, peer, listener::Refusal::ProxyHeader,
+           got == 0 ? "closed before its header" : std::strerror(errno));
     return HeaderRead::Refused;
   }
   auto result = net::proxy::parse(received, *context.config.proxy.accepted);
   if (result.status == net::proxy::Result::Status::Invalid) {
-    refuseHeader(context, peer, result.error);
+    refuse(context, peer, listener::Refusal::ProxyHeader, result.error);
     return HeaderRead::Refused;
   }
   // Incomplete: every byte peeked belongs to the header; complete: its rest.
   size_t take = result.status == net::proxy::Result::Status::Complete
                     ? result.header.length - before
                     : received.size() - before;
-  std::array<uint8_t, net::proxy::kMaxLength> discard;
-  if (::recv(socket, discard.data(), take, MSG_DONTWAIT) != static_cast<ssize_t>(take)) {
-    refuseHeader(context, peer, "could not take the header off the socket");
+  // The same bytes again, now taken off the socket.
+  if (::recv(socket, received.data() + before, take, MSG_DONTWAIT) != static_cast<ssize_t>(take)) {
+    refuse(context, peer, listener::Refusal::ProxyHeader,
+           "could not take the header off the socket");
     return HeaderRead::Refused;
   }
   if (result.status == net::proxy::Result::Status::Incomplete) return HeaderRead::Waiting;

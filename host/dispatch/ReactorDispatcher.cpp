@@ -40,7 +40,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
         generation_(std::move(generation)),
         session_(generation_->instance(), std::move(socket), peer,
                  owner.context_.config.reactor.outputHighWater,
-                 owner.context_.ledger(*generation_)),
+                 owner.context_.ledger(generation_->number())),
         registered_(generation_->live(), session_) {}
 
   bool open() {
@@ -198,15 +198,15 @@ void ReactorDispatcher::readHeader(HeaderWait *wait) {
   HeaderRead read = readProxyHeader(context_, wait->fd(), wait->received(), wait->peer());
   if (read == HeaderRead::Waiting) return;
   net::SocketAddress peer = wait->peer();
-  net::FileDescriptor socket = wait->takeSocket();
-  loop_.unwatch(socket.fd());
-  headerWaits_.erase(wait);
+  net::FileDescriptor socket = dropHeaderWait(wait);
   if (read == HeaderRead::Done) admitConnection(std::move(socket), peer);
 }
 
-void ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
+net::FileDescriptor ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
   loop_.unwatch(wait->fd());
+  net::FileDescriptor socket = wait->takeSocket();
   headerWaits_.erase(wait);
+  return socket;
 }
 
 bool ReactorDispatcher::receiveDatagram() {
@@ -221,7 +221,7 @@ bool ReactorDispatcher::receiveDatagram() {
   session::runDatagramSession(generation->instance(), session::Style::Event, context_.socket.fd(),
                               peer,
                               std::span<const uint8_t>(buffer_.data(), static_cast<size_t>(got)),
-                              context_.ledger(*generation));
+                              context_.ledger(generation->number()));
   return true;
 }
 
@@ -249,7 +249,7 @@ void ReactorDispatcher::closeIdleSessions() {
   refuseSlowHeaders(context_, slow.size());
   auto idle = context_.config.limits.idleTimeout;
   if (idle.count() == 0) return;
-  auto oldest = std::chrono::steady_clock::now() - idle;
+  auto oldest = now - idle;
   std::vector<Connection *> expired;
   for (const auto &[raw, connection] : connections_)
     if (connection->session().lastInput() < oldest) expired.push_back(raw);

@@ -36,7 +36,8 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void admitConnection(net::FileDescriptor socket, const net::SocketAddress &peer);
   // Some of a connection's PROXY header came: admit it once all has.
   void readHeader(HeaderWait *wait);
-  void dropHeaderWait(HeaderWait *wait);
+  // Unwatches and forgets `wait`; its socket (closed unless kept).
+  net::FileDescriptor dropHeaderWait(HeaderWait *wait);
   bool receiveDatagram();
   void pauseAccepting(std::chrono::nanoseconds pause);
   void resumeAccepting();

@@ -246,11 +246,15 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
 
 std::vector<std::string> Master::reload() {
   service_.reloading("reloading " + options_.configFile.string());
-  // Ready again whatever the outcome: a refused reload leaves the old state serving.
-  struct ReadyAgain {
-    const Master &master;
-    ~ReadyAgain() { master.tellReady(); }
-  } readyAgain{*this};
+  // Whatever the outcome, the reload is over (status keeps its time) and the
+  // service is ready again: a refused reload leaves the old state serving.
+  struct Over {
+    Master &master;
+    ~Over() {
+      master.lastReload_ = std::chrono::system_clock::now();
+      master.tellReady();
+    }
+  } over{*this};
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
@@ -278,11 +282,9 @@ std::vector<std::string> Master::reload() {
     if (auto moved = moveMetrics(next.host.metrics)) changes.push_back(*moved);
     for (const auto &change : changes) logger().notice("reload: " + change);
     ++reloadsApplied_;
-    lastReload_ = std::chrono::system_clock::now();
     return changes;
   } catch (const std::exception &error) {
     ++reloadsRefused_;
-    lastReload_ = std::chrono::system_clock::now();
     logger().error(std::string("reload refused, nothing changed: ") + error.what());
     throw;
   }

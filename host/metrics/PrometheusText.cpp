@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "net/Endpoint.h"
 #include "session/Traffic.h"
 
 namespace wharf::metrics {
@@ -90,10 +91,6 @@ void addProcess(Exposition &out, const Poco::JSON::Object &process, const Labels
             number(process, "threads"));
 }
 
-bool isStream(const std::string &transport) {
-  return transport == "tcp" || transport == "unix";
-}
-
 // What finished sessions amount to: bytes, endings, errors, durations.
 void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Labels &labels) {
   out.add("wharf_listener_received_bytes_total", "counter",
@@ -154,7 +151,8 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
               count.convert<double>());
     }
     addTraffic(out, *sessions, labels);
-    if (!isStream(listener->getValue<std::string>("transport"))) {
+    auto transport = net::parseTransport(listener->getValue<std::string>("transport"));
+    if (transport && !net::isStream(*transport)) {
       double dropped = 0;
       for (const auto &[reason, count] : *refused) dropped += count.convert<double>();
       out.add("wharf_listener_datagrams_received_total", "counter",

@@ -51,8 +51,7 @@ bool ReactorSession::wantsInput() const {
 
 void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {
   if (events & EPOLLERR) {
-    noteEnding(Ending::Client);
-    finished_ = true;
+    endByPeer();
     return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) receive(buffer, capacity);
@@ -77,8 +76,7 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
       noteEnding(Ending::Client);
       peerClosed_ = true;
     } else if (errno != EAGAIN && errno != EINTR) {
-      noteEnding(Ending::Client);
-      finished_ = true;
+      endByPeer();
     }
     return;
   }
@@ -90,8 +88,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
   if (pendingOutput() == 0) {
     ssize_t sent = ::send(connection_.fd(), bytes, len, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN && errno != EINTR) {
-      noteEnding(Ending::Client);
-      finished_ = true;
+      endByPeer();
       return WHARF_CLOSED;
     }
     if (sent > 0) {
@@ -111,8 +108,7 @@ void ReactorSession::flush() {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
     if (sent <= 0) {
-      noteEnding(Ending::Client);
-      finished_ = true;
+      endByPeer();
       return;
     }
     countOut(static_cast<size_t>(sent));
@@ -124,6 +120,11 @@ void ReactorSession::flush() {
   if (hooks.on_session_writable != nullptr)
     hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),
                   "on_session_writable");
+}
+
+void ReactorSession::endByPeer() {
+  noteEnding(Ending::Client);
+  finished_ = true;
 }
 
 void ReactorSession::finishIfDone() {

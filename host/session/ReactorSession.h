@@ -38,6 +38,8 @@ class ReactorSession : public Session {
   void receive(uint8_t *buffer, size_t capacity);
   void flush();
   bool hookSucceeded(wharf_status status, const char *hook);
+  // The peer closed with an error or went away: the session ends, by the client.
+  void endByPeer();
   void finishIfDone();
   bool wantsInput() const;
 

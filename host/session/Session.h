@@ -15,7 +15,6 @@
 #include "plugin/PluginInstance.h"
 #include "session/Cuttable.h"
 #include "session/Ledger.h"
-#include "session/Traffic.h"
 
 namespace wharf::session {
 class Session;

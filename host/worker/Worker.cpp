@@ -76,9 +76,10 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
 void Worker::prepare(const Poco::JSON::Object &request) {
   config_ = configIn(request);
   app::configureLogging(config_.host.logLevel, config_.host.log);
-  // Log files are opened while the worker may still write where root may.
+  // Log files are opened while the worker may still write where root may
+  // (syslog needs no such thing).
   for (const auto &listener : config_.listeners)
-    if (!listener.accessLog.empty())
+    if (!listener.accessLog.empty() && listener.accessLog != "syslog")
       accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
   listeners_.load(config_, plugins_);
