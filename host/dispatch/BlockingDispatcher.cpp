@@ -140,7 +140,9 @@ void BlockingDispatcher::admit(PendingSessionPtr session) {
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
     timeval timeout{static_cast<time_t>(idle.count() / 1000),
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
+    // Both ways: a peer that stops reading must not hold a thread in send() forever.
     ::setsockopt(session->connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(session->connection.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   }
   session->generation = context_.generations.current();
   session->ticket.emplace(std::move(*ticket));

@@ -252,7 +252,7 @@ void ReactorDispatcher::closeIdleSessions() {
   auto oldest = now - idle;
   std::vector<Connection *> expired;
   for (const auto &[raw, connection] : connections_)
-    if (connection->session().lastInput() < oldest) expired.push_back(raw);
+    if (connection->session().lastTraffic() < oldest) expired.push_back(raw);
   for (Connection *connection : expired) {
     connection->session().endIdle();
     remove(connection);

@@ -20,7 +20,7 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
     : Session(instance, peer, ledger),
       connection_(std::move(connection)),
       outputHighWater_(outputHighWater),
-      lastInput_(std::chrono::steady_clock::now()) {}
+      lastTraffic_(std::chrono::steady_clock::now()) {}
 
 ReactorSession::~ReactorSession() {
   const wharf_plugin &hooks = instance().hooks();
@@ -65,7 +65,7 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
     ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got > 0) {
       countIn(static_cast<size_t>(got));
-      lastInput_ = std::chrono::steady_clock::now();
+      lastTraffic_ = std::chrono::steady_clock::now();
       hookSucceeded(hooks.on_session_data(instance().state(), state_, handle(), buffer,
                                           static_cast<size_t>(got)),
                     "on_session_data");
@@ -92,7 +92,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
       return WHARF_CLOSED;
     }
     if (sent > 0) {
-      countOut(static_cast<size_t>(sent));
+      countSent(static_cast<size_t>(sent));
       bytes += sent;
       len -= static_cast<size_t>(sent);
     }
@@ -111,7 +111,7 @@ void ReactorSession::flush() {
       endByPeer();
       return;
     }
-    countOut(static_cast<size_t>(sent));
+    countSent(static_cast<size_t>(sent));
     outputSent_ += static_cast<size_t>(sent);
   }
   output_.clear();
@@ -120,6 +120,11 @@ void ReactorSession::flush() {
   if (hooks.on_session_writable != nullptr)
     hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),
                   "on_session_writable");
+}
+
+void ReactorSession::countSent(size_t bytes) {
+  countOut(bytes);
+  lastTraffic_ = std::chrono::steady_clock::now();
 }
 
 void ReactorSession::endByPeer() {

@@ -26,7 +26,9 @@ class ReactorSession : public Session {
   // The EPOLL* events the session waits for now.
   uint32_t wantedEvents() const;
   bool finished() const { return finished_; }
-  std::chrono::steady_clock::time_point lastInput() const { return lastInput_; }
+  // When bytes last moved either way: idle_timeout closes a session whose peer neither sends
+  // nor reads (a long download keeps its session).
+  std::chrono::steady_clock::time_point lastTraffic() const { return lastTraffic_; }
   int fd() const { return connection_.fd(); }
 
   wharf_status write(const void *data, size_t len) override;
@@ -41,6 +43,7 @@ class ReactorSession : public Session {
   // The peer closed with an error or went away: the session ends, by the client.
   void endByPeer();
   void finishIfDone();
+  void countSent(size_t bytes);
   bool wantsInput() const;
 
   net::FileDescriptor connection_;
@@ -51,7 +54,7 @@ class ReactorSession : public Session {
   bool opened_ = false;
   bool peerClosed_ = false;
   bool finished_ = false;
-  std::chrono::steady_clock::time_point lastInput_;
+  std::chrono::steady_clock::time_point lastTraffic_;
 };
 
 }  // namespace wharf::session

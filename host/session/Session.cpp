@@ -57,7 +57,7 @@ void Session::endIdle() {
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
   log(Poco::Message::PRIO_NOTICE,
-      "idle_timeout: no input; closing" + listener::leftOutNote(*leftOut, "idle closes"));
+      "idle_timeout: no traffic; closing" + listener::leftOutNote(*leftOut, "idle closes"));
 }
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) {

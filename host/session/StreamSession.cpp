@@ -76,6 +76,10 @@ bool StreamSession::sendAll(const char *data, size_t len) {
   while (len > 0) {
     ssize_t sent = ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      endIdle();  // SO_SNDTIMEO, set from idle_timeout: the peer has read nothing for that long
+      return false;
+    }
     if (sent <= 0) {
       noteEnding(Ending::Client);
       return false;

@@ -20,7 +20,7 @@ namespace wharf::session {
 enum class Ending {
   Client,       // the peer closed or went away
   Plugin,       // the plugin closed it (or its serve() returned)
-  IdleTimeout,  // no input within idle_timeout
+  IdleTimeout,  // no traffic either way within idle_timeout
   Cut,          // cut by a deadline: shutdown, drain, SIGQUIT
   Error,        // a hook failed or the host ran out of something
   Count

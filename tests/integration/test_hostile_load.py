@@ -278,7 +278,7 @@ class SilentPeers(WharfTestCase):
             self.assertEqual(client.recv(1), b"")  # closed by idle_timeout
         self.wait_for(server, lambda s: s["active"] == 0 and s["total"] == 300)
         time.sleep(0.2)  # the reader thread may lag behind the last line
-        lines = server.log().count("idle_timeout: no input; closing")
+        lines = server.log().count("idle_timeout: no traffic; closing")
         self.assertGreater(lines, 0)
         self.assertLess(lines, 100, "300 idle closes, one line each")
 

@@ -122,7 +122,31 @@ class Limits(WharfTestCase):
         self.assertTrue(echoes(client))
         self.assertEqual(receive_until_closed(client), b"")  # no input: wharfd closed it
         client.close()
-        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no input; closing")
+        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no traffic; closing")
+
+    def test_idle_timeout_closes_a_peer_that_never_reads(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                self.check_peer_that_never_reads(mode)
+
+    def check_peer_that_never_reads(self, mode):
+        self.start(idle_timeout="300ms", mode=mode)
+        client = connect_from("127.0.0.1", self.port)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.settimeout(2)
+        sent = 0
+        try:  # until the echoes fill both sides' buffers and wharfd stops reading
+            while sent < 256 << 20:
+                sent += client.send(b"x" * 65536)
+        except (socket.timeout, ConnectionResetError, BrokenPipeError):
+            pass
+        self.assertLess(sent, 256 << 20)
+        # Neither sending nor reading: closed, and the thread or descriptor is free again.
+        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no traffic; closing")
+        client.close()
+        other = connect_from("127.0.0.1", self.port)
+        self.assertTrue(echoes(other))
+        other.close()
 
     def test_accept_rate_pauses_and_never_refuses(self):
         for mode in ("thread", "reactor"):
