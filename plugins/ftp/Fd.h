@@ -1,39 +1,8 @@
-// A file descriptor owned by the FTP plugin: closed when it goes.
+// The FTP plugin's descriptors are the shared plugins/common one.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "common/Fd.h"
 
 namespace ftp {
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { reset(); }
-  Fd(Fd &&other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd &operator=(Fd &&other) noexcept {
-    if (this != &other) {
-      reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd &) = delete;
-  Fd &operator=(const Fd &) = delete;
-
-  int get() const { return fd_; }
-  // Gives the descriptor up to a new owner.
-  int release() { return std::exchange(fd_, -1); }
-  bool valid() const { return fd_ >= 0; }
-  void reset() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
-
+using common::Fd;
 }  // namespace ftp

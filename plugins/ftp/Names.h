@@ -5,13 +5,13 @@
 
 #include <string>
 
+#include "common/Text.h"
+
 namespace ftp {
 
-bool validUtf8(const std::string &text);
+using common::escapedForLog;
+using common::validUtf8;
 // Valid UTF-8 without control characters (below 0x20, or DEL).
 bool listableName(const std::string &name);
-// `text` with control characters (an ESC sequence, a CR rewriting a log
-// line) written as \xNN.
-std::string escapedForLog(const std::string &text);
 
 }  // namespace ftp

@@ -1,0 +1,48 @@
+#include "BlockingChannel.h"
+
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <vector>
+
+namespace xfer {
+namespace {
+
+constexpr uint64_t kMostPerCall = 1 << 30;  // sendfile moves at most ~2 GiB a call
+constexpr size_t kCopyChunk = 256 * 1024;
+
+}  // namespace
+
+bool BlockingChannel::sendFile(common::Fd file, uint64_t size) {
+  int socket = session_.socket();
+  off_t offset = 0;
+  uint64_t remaining = size;
+  while (remaining > 0 && socket >= 0) {
+    ssize_t sent = ::sendfile(socket, file.get(), &offset,
+                              static_cast<size_t>(std::min(remaining, kMostPerCall)));
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent < 0 && (errno == EINVAL || errno == ENOSYS)) break;  // not this file system
+    if (sent < 0 && errno == EAGAIN)
+      throw std::runtime_error("idle_timeout: the peer stopped reading");
+    if (sent < 0) throw std::runtime_error(std::string("send failed: ") + std::strerror(errno));
+    if (sent == 0) throw std::runtime_error("the file shrank while being sent");
+    remaining -= static_cast<uint64_t>(sent);
+  }
+  // A host without session_socket, or a file sendfile cannot read: copy.
+  std::vector<char> chunk(remaining > 0 ? kCopyChunk : 0);
+  while (remaining > 0) {
+    size_t wanted = static_cast<size_t>(std::min<uint64_t>(remaining, kCopyChunk));
+    ssize_t got = ::pread(file.get(), chunk.data(), wanted, offset);
+    if (got <= 0) throw std::runtime_error("the file shrank or failed while being sent");
+    session_.write(chunk.data(), static_cast<size_t>(got));
+    offset += got;
+    remaining -= static_cast<uint64_t>(got);
+  }
+  return true;
+}
+
+}  // namespace xfer

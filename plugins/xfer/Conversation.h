@@ -1,0 +1,63 @@
+// One client's session, whichever the dialect and the concurrency mode:
+// commands in, files stored or sent, replies out. Fed with the bytes the
+// client sends; answers through a Channel.
+//
+//   Request --put--> Receiving (filesize bytes) --------------> Request
+//   Request --get--> GoAhead (pipe: "second_active") --> Sending --> Request
+//
+// A malformed header, a refused put whose bytes follow its header, or a
+// failed store end the session after the reply; a get that finds nothing
+// is answered and the session goes on. Input is held only up to the header
+// limit: a client that sends more while a reply is due is refused.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "Channel.h"
+#include "Dialect.h"
+#include "Store.h"
+
+namespace xfer {
+
+class Conversation {
+ public:
+  Conversation(const Dialect &dialect, const Store &store, const XferOptions &options,
+               Channel &channel)
+      : dialect_(dialect), store_(store), options_(options), channel_(channel) {}
+  ~Conversation();  // an upload still under way is discarded (and logged)
+
+  void receive(std::string_view bytes);
+  // The file handed to Channel::sendFile has all gone.
+  void fileSent();
+  bool closed() const { return state_ == State::Closed; }
+
+ private:
+  enum class State { Request, Receiving, GoAhead, Sending, Closed };
+
+  void advance();
+  bool step();  // one move on the held input; false when it must wait
+  void handle(Request request);
+  void put();
+  void get();
+  void store(std::string_view bytes);
+  void finishUpload();
+  void startSending();
+  void noteSent();
+  // Logs `reason`, sends `reply` (if any) and ends the session.
+  void end(const std::string &reason, const std::string &reply);
+  void checkHeldInput();
+
+  const Dialect &dialect_;
+  const Store &store_;
+  const XferOptions &options_;
+  Channel &channel_;
+  State state_ = State::Request;
+  std::string held_;  // input not yet used
+  Request current_;
+  Store::Upload upload_;
+  uint64_t remaining_ = 0;  // of the upload
+  Store::Download download_;
+};
+
+}  // namespace xfer

@@ -1,0 +1,37 @@
+// The channel of an event-style session (any mode; the only one on the
+// reactor). A file goes a chunk at a time: the next is read and queued only
+// when the host has sent the last (on_session_writable), so a download holds
+// one chunk of memory however large the file and however slow the peer.
+#pragma once
+
+#include <vector>
+#include <wharf/wharf.hpp>
+
+#include "Channel.h"
+
+namespace xfer {
+
+class EventChannel final : public Channel {
+ public:
+  explicit EventChannel(wharf::Session &session) : session_(session.handle()) {}
+
+  void send(std::string_view bytes) override { wharf::Session(session_).write(bytes); }
+  bool sendFile(common::Fd file, uint64_t size) override;
+  void close() override { wharf::Session(session_).close(); }
+  void log(wharf_log_level level, std::string_view message) override {
+    wharf::Session(session_).log(level, message);
+  }
+
+  // On on_session_writable: queues more of the file. True once it has all gone.
+  bool sendMore();
+  bool sending() const { return file_.valid(); }
+
+ private:
+  wharf_session *session_;  // valid until on_session_close, which ends this channel
+  common::Fd file_;
+  uint64_t offset_ = 0;
+  uint64_t remaining_ = 0;
+  std::vector<char> chunk_;
+};
+
+}  // namespace xfer

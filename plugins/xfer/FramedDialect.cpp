@@ -1,0 +1,121 @@
+#include "FramedDialect.h"
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
+#include <cstring>
+#include <sstream>
+#include <stdexcept>
+
+namespace xfer {
+namespace {
+
+constexpr size_t kLengthSize = 4;
+
+uint32_t decodeLength(const char *bytes, ByteOrder order) {
+  uint32_t value = 0;
+  for (size_t i = 0; i < kLengthSize; ++i) {
+    size_t index = order == ByteOrder::Little ? kLengthSize - 1 - i : i;
+    value = value << 8 | static_cast<unsigned char>(bytes[index]);
+  }
+  return value;
+}
+
+std::string encodeLength(uint32_t value, ByteOrder order) {
+  std::string bytes(kLengthSize, '\0');
+  for (size_t i = 0; i < kLengthSize; ++i) {
+    size_t index = order == ByteOrder::Little ? i : kLengthSize - 1 - i;
+    bytes[index] = static_cast<char>(value >> (8 * i) & 0xff);
+  }
+  return bytes;
+}
+
+std::string stringified(const Poco::JSON::Object &object) {
+  std::ostringstream text;
+  object.stringify(text);
+  return text.str();
+}
+
+}  // namespace
+
+Parsed FramedDialect::parseRequest(std::string_view input) const {
+  if (input.size() < kLengthSize) return Parsed::needMore();
+  // struct.pack('i'): signed, so a length with the top bit set is negative.
+  auto length = static_cast<int32_t>(decodeLength(input.data(), byteOrder_));
+  if (length <= 0 || static_cast<size_t>(length) > maxHeader_)
+    return Parsed::malformed("header length " + std::to_string(length) + " is not 1 to " +
+                             std::to_string(maxHeader_));
+  size_t total = kLengthSize + static_cast<size_t>(length);
+  if (input.size() < total) return Parsed::needMore();
+  try {
+    return Parsed::complete(
+        total, requestFrom(std::string(input.substr(kLengthSize, total - kLengthSize))));
+  } catch (const std::invalid_argument &bad) {
+    return Parsed::malformed(bad.what());
+  }
+}
+
+Request FramedDialect::requestFrom(const std::string &json) const {
+  Poco::JSON::Parser parser;
+  parser.setDepth(2);  // one object of plain values
+  Poco::Dynamic::Var parsed;
+  try {
+    parsed = parser.parse(json);
+  } catch (const Poco::Exception &bad) {
+    throw std::invalid_argument("header is not JSON: " + bad.message());
+  } catch (const std::exception &bad) {
+    throw std::invalid_argument(std::string("header is not JSON: ") + bad.what());
+  }
+  if (parsed.type() != typeid(Poco::JSON::Object::Ptr))
+    throw std::invalid_argument("header is not a JSON object");
+  auto object = parsed.extract<Poco::JSON::Object::Ptr>();
+  auto text = [&](const char *key) {
+    Poco::Dynamic::Var value = object->get(key);
+    if (value.isEmpty()) throw std::invalid_argument(std::string("header has no \"") + key + "\"");
+    if (!value.isString())
+      throw std::invalid_argument(std::string("header's \"") + key + "\" is not a string");
+    return value.extract<std::string>();
+  };
+  Request request;
+  std::string command = text("cmd");
+  if (command == "put")
+    request.command = Request::Command::Put;
+  else if (command == "get")
+    request.command = Request::Command::Get;
+  else
+    throw std::invalid_argument("unknown cmd (expected put or get)");
+  request.filename = text("filename");
+  Poco::Dynamic::Var size = object->get("filesize");
+  if (size.isEmpty()) {
+    if (request.command == Request::Command::Put)
+      throw std::invalid_argument("header has no \"filesize\"");
+    return request;  // a get's size is the server's to tell
+  }
+  if (!size.isInteger() || size.isBoolean())
+    throw std::invalid_argument("header's \"filesize\" is not a whole number");
+  if (size.isSigned() && size.convert<int64_t>() < 0)
+    throw std::invalid_argument("header's \"filesize\" is negative");
+  request.filesize = size.convert<uint64_t>();
+  return request;
+}
+
+std::string FramedDialect::getAccepted(const std::string &filename, uint64_t size) const {
+  Poco::JSON::Object header;
+  header.set("cmd", "get");
+  header.set("filename", filename);
+  header.set("filesize", size);
+  return framed(stringified(header));
+}
+
+std::string FramedDialect::refused(std::string_view reason) const {
+  Poco::JSON::Object header;
+  header.set("error", std::string(reason));
+  return framed(stringified(header));
+}
+
+std::string FramedDialect::framed(const std::string &json) const {
+  return encodeLength(static_cast<uint32_t>(json.size()), byteOrder_) + json;
+}
+
+}  // namespace xfer

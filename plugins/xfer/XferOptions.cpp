@@ -1,0 +1,36 @@
+#include "XferOptions.h"
+
+#include "common/OptionValues.h"
+
+namespace xfer {
+
+using common::optionBytes;
+using common::optionChoice;
+using common::refuseOption;
+
+XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::string>> &options) {
+  XferOptions parsed;
+  for (const auto &[key, value] : options) {
+    if (key == "root") {
+      parsed.root = value;
+    } else if (key == "dialect") {
+      parsed.dialect = optionChoice<DialectKind>(
+          key, value, {{"framed", DialectKind::Framed}, {"pipe", DialectKind::Pipe}});
+    } else if (key == "byte_order") {
+      parsed.byteOrder = optionChoice<ByteOrder>(
+          key, value, {{"little", ByteOrder::Little}, {"big", ByteOrder::Big}});
+    } else if (key == "max_file_size") {
+      parsed.maxFileSize = optionBytes(key, value, kMaxFileSizeLimit);
+    } else if (key == "max_header") {
+      parsed.maxHeader = optionBytes(key, value, kMaxHeaderLimit);
+      if (parsed.maxHeader < 64) refuseOption(key, "at least 64 bytes");
+    } else {
+      refuseOption(key,
+                   "unknown (xfer knows root, dialect, byte_order, max_file_size, max_header)");
+    }
+  }
+  if (parsed.root.empty()) refuseOption("root", "missing: the folder files are stored in");
+  return parsed;
+}
+
+}  // namespace xfer

@@ -1,0 +1,34 @@
+// The xfer listener's option.* keys, parsed and checked once when the
+// listener is made: a bad value or an unknown key refuses the listener.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace xfer {
+
+enum class DialectKind { Framed, Pipe };
+enum class ByteOrder { Little, Big };
+
+struct XferOptions {
+  static constexpr uint64_t kMaxFileSizeLimit = uint64_t{1} << 44;  // 16 TiB, ext4's largest file
+  static constexpr size_t kMaxHeaderLimit = 65536;
+
+  std::string root;  // the one folder puts land in and gets read from (required)
+  DialectKind dialect = DialectKind::Framed;
+  ByteOrder byteOrder = ByteOrder::Little;  // of the framed dialect's length prefix
+  uint64_t maxFileSize = uint64_t{1} << 30;
+  size_t maxHeader = 4096;  // a command's header (the JSON, or the text line)
+
+  // `options` are the listener's option.* entries (key without "option.").
+  // Throws std::invalid_argument naming the key and the reason.
+  static XferOptions parse(const std::vector<std::pair<std::string, std::string>> &options);
+};
+
+}  // namespace xfer

@@ -1,0 +1,85 @@
+// xfer: the socketserver tutorials' file server, in both of their dialects
+// (option.dialect = framed | pipe), safe and fast. Event hooks on the reactor;
+// serve() with large reads and sendfile(2) in sync, thread, pool and fork.
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+#include <wharf/wharf.hpp>
+
+#include "BlockingChannel.h"
+#include "Conversation.h"
+#include "Dialect.h"
+#include "EventChannel.h"
+#include "Store.h"
+#include "XferOptions.h"
+
+namespace xfer {
+namespace {
+
+constexpr size_t kBlockingRead = 1 << 20;
+
+XferOptions optionsOf(const wharf::Instance &instance) {
+  std::vector<std::pair<std::string, std::string>> options;
+  for (size_t i = 0; i < instance.optionCount(); ++i) {
+    auto [key, value] = instance.optionAt(i);
+    options.emplace_back(key, value);
+  }
+  return XferOptions::parse(options);
+}
+
+}  // namespace
+
+class XferListener {
+ public:
+  explicit XferListener(wharf::Instance &instance)
+      : options_(optionsOf(instance)), store_(options_.root), dialect_(Dialect::make(options_)) {}
+
+  // An event-style session.
+  class Session {
+   public:
+    Session(XferListener &listener, wharf::Session &session)
+        : channel_(session),
+          conversation_(*listener.dialect_, listener.store_, listener.options_, channel_) {}
+    void onData(wharf::Session &, wharf::Bytes data) {
+      conversation_.receive(
+          std::string_view(reinterpret_cast<const char *>(data.data()), data.size()));
+    }
+    void onWritable(wharf::Session &) {
+      if (channel_.sending() && channel_.sendMore()) conversation_.fileSent();
+    }
+
+   private:
+    EventChannel channel_;
+    Conversation conversation_;
+  };
+
+  void serve(wharf::Session &session) {
+    BlockingChannel channel(session);
+    Conversation conversation(*dialect_, store_, options_, channel);
+    std::vector<char> buffer(kBlockingRead);
+    while (!conversation.closed()) {
+      size_t got = 0;
+      try {
+        got = session.read(buffer.data(), buffer.size());
+      } catch (const wharf::Error &) {  // closed, reset or idle_timeout: the host logged it
+        return;
+      }
+      if (got == 0) return;
+      conversation.receive(std::string_view(buffer.data(), got));
+    }
+  }
+
+ private:
+  XferOptions options_;
+  Store store_;
+  std::unique_ptr<Dialect> dialect_;
+};
+
+}  // namespace xfer
+
+WHARF_PLUGIN(xfer::XferListener, "xfer", "1.0.0",
+             "the socketserver tutorials' file transfer protocols (framed, pipe)",
+             WHARF_CAP_EVENT | WHARF_CAP_BLOCKING | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT |
+                 WHARF_CAP_FORK_SAFE)
