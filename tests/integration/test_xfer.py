@@ -1,0 +1,399 @@
+"""The xfer plugin with the tutorials' own clients (examples/xfer, run as
+separate processes): files of 0 B, 1 B, 1 MiB and 100 MiB go up and come
+back with the same SHA-256 in both dialects and in thread, pool, fork and
+reactor modes, 50 clients at once; malformed headers, path escapes, odd file
+types, the size limit, a client that leaves mid-upload, a peer that stops
+reading and a hot reload during an upload, on raw sockets."""
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+from clients import receive_exactly, receive_until_closed
+from wharf_harness import PLUGIN_DIR, Wharfd, WharfTestCase, free_port
+
+CLIENTS = os.path.join(os.environ["WHARF_SOURCE_DIR"], "examples", "xfer")
+MODES = ("thread", "pool", "fork", "reactor")
+SIZES = {"zero.bin": 0, "one.bin": 1, "mib.bin": 1 << 20, "hundred.bin": 100 << 20}
+
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run_client(dialect, port, commands, cwd):
+    """The tutorial client for `dialect`, fed `commands` (lines) on stdin."""
+    result = subprocess.run(
+        [sys.executable, os.path.join(CLIENTS, f"{dialect}_client.py"), "127.0.0.1", str(port)],
+        input="".join(line + "\n" for line in commands), capture_output=True, text=True,
+        cwd=cwd, timeout=240)
+    if result.returncode != 0:
+        raise AssertionError(f"{dialect} client failed: {result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def framed(head, order="<"):
+    body = json.dumps(head).encode() if isinstance(head, dict) else head
+    return struct.pack(order + "i", len(body)) + body
+
+
+def read_framed(sock, order="<"):
+    length, = struct.unpack(order + "i", receive_exactly(sock, 4))
+    return json.loads(receive_exactly(sock, length))
+
+
+def connect(port):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    return sock
+
+
+def closed_after(sock):
+    """True if the server closed the connection (end of input or a reset)."""
+    try:
+        receive_until_closed(sock)
+        return True
+    except ConnectionResetError:
+        return True
+
+
+class XferCase(WharfTestCase):
+    def make_dir(self, prefix):
+        directory = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, directory, True)
+        return directory
+
+    def serve(self, listeners, host=None):
+        """wharfd with xfer listeners: name -> (mode, dialect, extra keys); returns ports."""
+        self.root = self.make_dir("wharf-xfer-root-")
+        ports, config = {}, {}
+        for name, (mode, dialect, extra) in listeners.items():
+            ports[name] = free_port()
+            config[name] = dict({"transport": "tcp", "listen": f"127.0.0.1:{ports[name]}",
+                                 "mode": mode, "plugin": "xfer", "option.root": self.root,
+                                 "option.dialect": dialect}, **extra)
+        self.server = self.wharfd(config, host)
+        self.addCleanup(self.assertStops, self.server)
+        return ports
+
+
+class RoundTrips(XferCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.source = tempfile.mkdtemp(prefix="wharf-xfer-source-")
+        cls.digests = {}
+        for name, size in SIZES.items():
+            path = os.path.join(cls.source, name)
+            with open(path, "wb") as f:
+                f.write(os.urandom(size))
+            cls.digests[name] = sha256(path)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.source, True)
+
+    def test_every_size_both_dialects_every_mode(self):
+        ports = self.serve({f"{mode}-{dialect}": (mode, dialect, {})
+                            for mode in MODES for dialect in ("framed", "pipe")})
+        for name, port in ports.items():
+            mode, dialect = name.split("-")
+            with self.subTest(mode=mode, dialect=dialect):
+                for stored in os.listdir(self.root):
+                    os.remove(os.path.join(self.root, stored))
+                output = run_client(dialect, port, [f"put {os.path.join(self.source, n)}"
+                                                    for n in SIZES], self.source)
+                self.assertEqual(output.count("upload successful"), len(SIZES), output)
+                self.assertEqual(sorted(os.listdir(self.root)), sorted(SIZES))
+                for stored in SIZES:
+                    self.assertEqual(sha256(os.path.join(self.root, stored)),
+                                     self.digests[stored])
+                target = self.make_dir("wharf-xfer-got-")
+                output = run_client(dialect, port, [f"get {n}" for n in SIZES], target)
+                self.assertEqual(output.count("download successful"), len(SIZES), output)
+                for got in SIZES:
+                    self.assertEqual(sha256(os.path.join(target, got)), self.digests[got])
+
+    def test_fifty_clients_at_once(self):
+        ports = self.serve({mode: (mode, "framed", {"workers": "64"} if mode == "pool" else {})
+                            for mode in MODES})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                self.check_fifty_clients(mode, port)
+
+    def check_fifty_clients(self, mode, port):
+        uploads = self.make_dir("wharf-xfer-fifty-")
+        expected = {}
+        for index in range(50):
+            name = f"{mode}-{index}.bin"
+            data = os.urandom(64 * 1024 + index)
+            with open(os.path.join(uploads, name), "wb") as f:
+                f.write(data)
+            expected[name] = hashlib.sha256(data).hexdigest()
+
+        def one_client(name):
+            target = self.make_dir("wharf-xfer-fifty-got-")
+            output = run_client("framed", port, [f"put {os.path.join(uploads, name)}",
+                                                 f"get {name}"], target)
+            return name, output, sha256(os.path.join(target, name))
+
+        with concurrent.futures.ThreadPoolExecutor(50) as pool:
+            for name, output, digest in pool.map(one_client, expected):
+                self.assertIn("download successful", output)
+                self.assertEqual(digest, expected[name], name)
+                self.assertEqual(sha256(os.path.join(self.root, name)), expected[name])
+
+
+class Refusals(XferCase):
+    def setUp(self):
+        self.ports = self.serve({
+            "reactor": ("reactor", "framed", {"option.max_file_size": "1000"}),
+            "thread": ("thread", "framed", {"option.max_file_size": "1000"}),
+            "pipe": ("reactor", "pipe", {"option.max_file_size": "1000"}),
+            "big": ("thread", "framed", {"option.byte_order": "big"}),
+        })
+
+    def framed_ports(self):
+        return {"reactor": self.ports["reactor"], "thread": self.ports["thread"]}
+
+    def assertRefusedAndClosed(self, port, request, reason):
+        with connect(port) as sock:
+            sock.sendall(request)
+            reply = read_framed(sock)
+            self.assertIn(reason, reply.get("error", ""), reply)
+            self.assertTrue(closed_after(sock))
+
+    def test_malformed_headers_get_an_error_and_the_session_ends(self):
+        cases = [
+            (struct.pack("<i", 0), "header length 0"),
+            (struct.pack("<i", -5), "header length -5"),
+            (struct.pack("<i", 1 << 20), "header length 1048576"),
+            (framed(b"{not json"), "not JSON"),
+            (framed(b"[1, 2]"), "not a JSON object"),
+            (framed({"filename": "a", "filesize": 1}), 'no "cmd"'),
+            (framed({"cmd": "put", "filesize": 1}), 'no "filename"'),
+            (framed({"cmd": "put", "filename": "a"}), 'no "filesize"'),
+            (framed({"cmd": "put", "filename": 5, "filesize": 1}), "not a string"),
+            (framed({"cmd": "put", "filename": "a", "filesize": "12"}), "not a whole number"),
+            (framed({"cmd": "put", "filename": "a", "filesize": 1.5}), "not a whole number"),
+            (framed({"cmd": "put", "filename": "a", "filesize": True}), "not a whole number"),
+            (framed({"cmd": "put", "filename": "a", "filesize": -1}), "negative"),
+            (framed({"cmd": "delete", "filename": "a"}), "unknown cmd"),
+            (framed(b'{"cmd": {"cmd": {"cmd": "put"}}}'), "not JSON"),
+        ]
+        for mode, port in self.framed_ports().items():
+            for request, reason in cases:
+                with self.subTest(mode=mode, reason=reason):
+                    self.assertRefusedAndClosed(port, request, reason)
+        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: malformed header: unknown cmd")
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_names_that_escape_or_hide_are_refused(self):
+        outside = os.path.join(os.path.dirname(self.root), "escaped.bin")
+        names = ["../escaped.bin", "a/b", "..", ".", ".hidden", "a\x00b", "a\nb", "a\\b", "",
+                 "x" * 256, "/etc/passwd"]
+        for mode, port in self.framed_ports().items():
+            for name in names:
+                with self.subTest(mode=mode, name=name):
+                    with connect(port) as sock:  # a get is refused; the session goes on
+                        sock.sendall(framed({"cmd": "get", "filename": name}))
+                        self.assertIn("filename", read_framed(sock)["error"])
+                        sock.sendall(framed({"cmd": "get", "filename": "missing"}))
+                        self.assertEqual(read_framed(sock), {"error": "no such file"})
+                    self.assertRefusedAndClosed(
+                        port, framed({"cmd": "put", "filename": name, "filesize": 3}) + b"abc",
+                        "filename")
+        self.assertFalse(os.path.exists(outside))
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_the_size_limit_is_checked_before_any_byte_is_stored(self):
+        for mode, port in self.framed_ports().items():
+            with self.subTest(mode=mode):
+                self.assertRefusedAndClosed(
+                    port, framed({"cmd": "put", "filename": "large", "filesize": 1001}),
+                    "filesize 1001 is over the limit of 1000 bytes")
+                self.assertRefusedAndClosed(
+                    port, framed({"cmd": "put", "filename": "large", "filesize": 1 << 62}),
+                    "over the limit")
+                self.assertEqual(os.listdir(self.root), [])
+                with connect(port) as sock:
+                    sock.sendall(framed({"cmd": "put", "filename": "fits", "filesize": 1000})
+                                 + b"f" * 1000 + framed({"cmd": "get", "filename": "fits"}))
+                    self.assertEqual(read_framed(sock), {"cmd": "get", "filename": "fits",
+                                                         "filesize": 1000})
+                    self.assertEqual(receive_exactly(sock, 1000), b"f" * 1000)
+                os.remove(os.path.join(self.root, "fits"))
+
+    def test_odd_file_types_are_not_served(self):
+        os.mkfifo(os.path.join(self.root, "fifo"))
+        os.mkdir(os.path.join(self.root, "folder"))
+        os.symlink("/etc/passwd", os.path.join(self.root, "link"))
+        for mode, port in self.framed_ports().items():
+            for name in ("fifo", "folder", "link"):
+                with self.subTest(mode=mode, name=name):
+                    with connect(port) as sock:
+                        sock.sendall(framed({"cmd": "get", "filename": name}))
+                        self.assertEqual(read_framed(sock), {"error": "not a regular file"})
+                    self.assertRefusedAndClosed(
+                        port, framed({"cmd": "put", "filename": name, "filesize": 1}) + b"x",
+                        "not a regular file")
+        self.assertTrue(os.path.islink(os.path.join(self.root, "link")))
+
+    def test_a_client_that_leaves_mid_upload_leaves_the_old_file_and_no_partial_one(self):
+        keep = os.path.join(self.root, "keep.bin")
+        for mode, port in self.framed_ports().items():
+            with self.subTest(mode=mode):
+                with open(keep, "wb") as f:
+                    f.write(b"old contents")
+                with connect(port) as sock:
+                    sock.sendall(framed({"cmd": "put", "filename": "keep.bin", "filesize": 1000})
+                                 + b"n" * 500)
+                    time.sleep(0.2)  # let the server take the first half
+                self.server.wait_for_log(
+                    r"peer 127\.0\.0\.1:\d+: put 'keep\.bin' discarded: the client left after "
+                    r"500 of 1000 bytes")
+                with open(keep, "rb") as f:
+                    self.assertEqual(f.read(), b"old contents")
+                self.assertEqual(os.listdir(self.root), ["keep.bin"])
+                self.server.lines.clear()
+
+    def test_pipe_dialect_replies(self):
+        port = self.ports["pipe"]
+        with connect(port) as sock:
+            sock.sendall(b"get|missing|0")
+            self.assertEqual(sock.recv(100), b"NO|0")
+            sock.sendall(b"put|../up|5")
+            self.assertEqual(sock.recv(100), b"NO|filename holds a path separator")
+            sock.sendall(b"put|big|1001")
+            self.assertEqual(sock.recv(100), b"NO|filesize 1001 is over the limit of 1000 bytes")
+            sock.sendall(b"put|ok.txt|5")  # the session went on
+            self.assertEqual(sock.recv(100), b"OK")
+            sock.sendall(b"hello")
+            sock.sendall(b"get|ok.txt|0\n")
+            self.assertEqual(sock.recv(100), b"YES|5")
+            sock.sendall(b"second_active")
+            self.assertEqual(receive_exactly(sock, 5), b"hello")
+            sock.sendall(b"get|ok.txt|0")
+            self.assertEqual(sock.recv(100), b"YES|5")
+            sock.sendall(b"third_active")
+            self.assertEqual(sock.recv(100), b"NO|expected second_active")
+            self.assertTrue(closed_after(sock))
+        for header, reason in ((b"delete|a|0", b"NO|unknown cmd (expected put or get)"),
+                               (b"put|a|b|c\n", b"NO|header has more than three fields"),
+                               (b"put|a|-3\n", b"NO|filesize is not a whole number"),
+                               (b"x" * 5000, b"NO|header longer than 4096 bytes")):
+            with self.subTest(header=header[:20]), connect(port) as sock:
+                sock.sendall(header)
+                self.assertEqual(sock.recv(100), reason)
+                self.assertTrue(closed_after(sock))
+
+    def test_big_endian_lengths(self):
+        with connect(self.ports["big"]) as sock:
+            sock.sendall(framed({"cmd": "put", "filename": "b", "filesize": 2}, ">") + b"hi"
+                         + framed({"cmd": "get", "filename": "b"}, ">"))
+            self.assertEqual(read_framed(sock, ">")["filesize"], 2)
+            self.assertEqual(receive_exactly(sock, 2), b"hi")
+            sock.sendall(struct.pack("<i", 30))  # little-endian 30 is big-endian 503316480
+            self.assertIn("header length 503316480", read_framed(sock, ">")["error"])
+
+
+class StalledPeers(XferCase):
+    def test_a_download_to_a_peer_that_never_reads_ends_at_idle_timeout(self):
+        ports = self.serve({mode: (mode, "framed", {"idle_timeout": "300ms"})
+                            for mode in ("thread", "reactor")})
+        with open(os.path.join(self.root, "large.bin"), "wb") as f:
+            f.truncate(64 << 20)
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                sock = connect(port)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.sendall(framed({"cmd": "get", "filename": "large.bin"}))
+                self.server.wait_for_log(rf"listener\.{mode}: peer 127\.0\.0\.1:\d+: "
+                                         r"idle_timeout")
+                sock.close()
+
+    def test_a_slow_reader_keeps_its_download(self):
+        ports = self.serve({"reactor": ("reactor", "framed", {"idle_timeout": "500ms"})})
+        data = os.urandom(4 << 20)
+        with open(os.path.join(self.root, "slow.bin"), "wb") as f:
+            f.write(data)
+        with connect(ports["reactor"]) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            sock.sendall(framed({"cmd": "get", "filename": "slow.bin"}))
+            self.assertEqual(read_framed(sock)["filesize"], len(data))
+            got = bytearray()
+            while len(got) < len(data):  # seconds in all, never silent for 500 ms
+                got += sock.recv(65536)
+                time.sleep(0.05)
+            self.assertEqual(bytes(got), data)
+
+
+class Configuration(WharfTestCase):
+    def refused(self, options):
+        root = tempfile.mkdtemp(prefix="wharf-xfer-root-")
+        self.addCleanup(shutil.rmtree, root, True)
+        keys = {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}", "plugin": "xfer",
+                "option.root": root}
+        keys.update(options)
+        server = Wharfd(self, {"x": keys})
+        self.assertEqual(server.start(expect_ready=False), 2, server.log())
+        return server.log()
+
+    def test_bad_options_refuse_the_listener_by_key(self):
+        for options, message in (
+                ({"option.dialect": "xml"}, "option.dialect: 'xml' (expected one of framed, pipe)"),
+                ({"option.max_file_size": "lots"}, "option.max_file_size: 'lots' is not a size"),
+                ({"option.max_file_size": "17T"}, "option.max_file_size: '17T' is not a size"),
+                ({"option.byte_order": "middle"}, "option.byte_order: 'middle'"),
+                ({"option.max_header": "10"}, "option.max_header: at least 64 bytes"),
+                ({"option.rot": "/tmp"}, "option.rot: unknown"),
+                ({"option.root": "/nonexistent/folder"}, "option.root '/nonexistent/folder'")):
+            with self.subTest(options=options):
+                log = self.refused(options)
+                self.assertIn("[listener.x]", log)
+                self.assertIn(message, log)
+
+
+class HotReload(XferCase):
+    def test_an_upload_in_flight_completes_on_the_old_generation(self):
+        self.root = self.make_dir("wharf-xfer-root-")
+        plugin = os.path.join(self.make_dir("wharf-xfer-plugin-"), "xfer.so")
+        shutil.copy(os.path.join(PLUGIN_DIR, "xfer.so"), plugin)
+        port = free_port()
+        self.server = self.wharfd({"x": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                         "mode": "reactor", "plugin": plugin,
+                                         "option.root": self.root}},
+                                  host={"admin": "admin.sock"})
+        self.addCleanup(self.assertStops, self.server)
+        data = os.urandom(8 << 20)
+        with connect(port) as sock:
+            sock.sendall(framed({"cmd": "put", "filename": "long.bin", "filesize": len(data)})
+                         + data[:len(data) // 2])
+            shutil.copy(plugin, plugin + ".new")  # a new build, installed by rename
+            os.rename(plugin + ".new", plugin)
+            result = self.server.ctl("reload")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            self.assertIn("[listener.x] generation 2", result.stdout)
+            with connect(port) as fresh:  # new sessions go to generation 2 meanwhile
+                fresh.sendall(framed({"cmd": "get", "filename": "long.bin"}))
+                self.assertEqual(read_framed(fresh), {"error": "no such file"})
+            sock.sendall(data[len(data) // 2:] + framed({"cmd": "get", "filename": "long.bin"}))
+            self.assertEqual(read_framed(sock)["filesize"], len(data))
+            self.assertEqual(receive_exactly(sock, len(data)), data)
+        with open(os.path.join(self.root, "long.bin"), "rb") as f:
+            self.assertEqual(f.read(), data)
+
+
+if __name__ == "__main__":
+    unittest.main()
