@@ -251,8 +251,10 @@ void ReactorDispatcher::closeIdleSessions() {
   if (idle.count() == 0) return;
   auto oldest = now - idle;
   std::vector<Connection *> expired;
-  for (const auto &[raw, connection] : connections_)
-    if (connection->session().lastTraffic() < oldest) expired.push_back(raw);
+  for (const auto &[raw, connection] : connections_) {
+    session::ReactorSession &session = connection->session();
+    if (session.lastTraffic() < oldest && !session.peerStillReading(now)) expired.push_back(raw);
+  }
   for (Connection *connection : expired) {
     connection->session().endIdle();
     remove(connection);

@@ -20,7 +20,8 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
     : Session(instance, peer, ledger),
       connection_(std::move(connection)),
       outputHighWater_(outputHighWater),
-      lastTraffic_(std::chrono::steady_clock::now()) {}
+      lastTraffic_(std::chrono::steady_clock::now()),
+      sendProgress_(connection_.fd()) {}
 
 ReactorSession::~ReactorSession() {
   const wharf_plugin &hooks = instance().hooks();
@@ -120,6 +121,12 @@ void ReactorSession::flush() {
   if (hooks.on_session_writable != nullptr)
     hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),
                   "on_session_writable");
+}
+
+bool ReactorSession::peerStillReading(std::chrono::steady_clock::time_point now) {
+  if (!sendProgress_.advanced()) return false;
+  lastTraffic_ = now;
+  return true;
 }
 
 void ReactorSession::countSent(size_t bytes) {

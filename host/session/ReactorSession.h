@@ -9,6 +9,7 @@
 #include <string>
 
 #include "net/FileDescriptor.h"
+#include "net/SendProgress.h"
 #include "session/Session.h"
 
 namespace wharf::session {
@@ -29,6 +30,9 @@ class ReactorSession : public Session {
   // When bytes last moved either way: idle_timeout closes a session whose peer neither sends
   // nor reads (a long download keeps its session).
   std::chrono::steady_clock::time_point lastTraffic() const { return lastTraffic_; }
+  // For a session that looks idle: true (and traffic now) if the peer has read some of what
+  // the kernel still holds for it since the last look.
+  bool peerStillReading(std::chrono::steady_clock::time_point now);
   int fd() const { return connection_.fd(); }
 
   wharf_status write(const void *data, size_t len) override;
@@ -55,6 +59,7 @@ class ReactorSession : public Session {
   bool peerClosed_ = false;
   bool finished_ = false;
   std::chrono::steady_clock::time_point lastTraffic_;
+  net::SendProgress sendProgress_;
 };
 
 }  // namespace wharf::session

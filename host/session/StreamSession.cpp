@@ -7,6 +7,8 @@
 
 #include <cerrno>
 
+#include "net/SendProgress.h"
+
 namespace wharf::session {
 
 StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
@@ -73,10 +75,12 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
 }
 
 bool StreamSession::sendAll(const char *data, size_t len) {
+  net::SendProgress sendProgress(connection_.fd());
   while (len > 0) {
     ssize_t sent = ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (sendProgress.advanced()) continue;  // a slow reader, not a stopped one
       endIdle();  // SO_SNDTIMEO, set from idle_timeout: the peer has read nothing for that long
       return false;
     }

@@ -1,5 +1,7 @@
 #include "BlockingChannel.h"
 
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -7,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 namespace xfer {
@@ -15,19 +18,31 @@ namespace {
 constexpr uint64_t kMostPerCall = 1 << 30;  // sendfile moves at most ~2 GiB a call
 constexpr size_t kCopyChunk = 256 * 1024;
 
+// Whether the kernel's unsent bytes for `socket` differ from `last` (updated).
+bool unsentChanged(int socket, int &last) {
+  int unsent = 0;
+  if (::ioctl(socket, SIOCOUTQ, &unsent) != 0) return false;
+  return std::exchange(last, unsent) != unsent;
+}
+
 }  // namespace
 
 bool BlockingChannel::sendFile(common::Fd file, uint64_t size) {
   int socket = session_.socket();
   off_t offset = 0;
+  int unsent = 0;
   uint64_t remaining = size;
   while (remaining > 0 && socket >= 0) {
     ssize_t sent = ::sendfile(socket, file.get(), &offset,
                               static_cast<size_t>(std::min(remaining, kMostPerCall)));
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EINVAL || errno == ENOSYS)) break;  // not this file system
-    if (sent < 0 && errno == EAGAIN)
+    if (sent < 0 && errno == EAGAIN) {
+      // SO_SNDTIMEO (idle_timeout) ran out. A slow reader may still be emptying a send
+      // buffer of megabytes (the kernel wakes writers only when a third is free).
+      if (unsentChanged(socket, unsent)) continue;
       throw std::runtime_error("idle_timeout: the peer stopped reading");
+    }
     if (sent < 0) throw std::runtime_error(std::string("send failed: ") + std::strerror(errno));
     if (sent == 0) throw std::runtime_error("the file shrank while being sent");
     remaining -= static_cast<uint64_t>(sent);

@@ -324,19 +324,25 @@ class StalledPeers(XferCase):
                 sock.close()
 
     def test_a_slow_reader_keeps_its_download(self):
-        ports = self.serve({"reactor": ("reactor", "framed", {"idle_timeout": "500ms"})})
+        ports = self.serve({mode: (mode, "framed", {"idle_timeout": "500ms"})
+                            for mode in ("thread", "reactor")})
         data = os.urandom(4 << 20)
         with open(os.path.join(self.root, "slow.bin"), "wb") as f:
             f.write(data)
-        with connect(ports["reactor"]) as sock:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-            sock.sendall(framed({"cmd": "get", "filename": "slow.bin"}))
-            self.assertEqual(read_framed(sock)["filesize"], len(data))
-            got = bytearray()
-            while len(got) < len(data):  # seconds in all, never silent for 500 ms
-                got += sock.recv(65536)
-                time.sleep(0.05)
-            self.assertEqual(bytes(got), data)
+        for mode, port in ports.items():
+            with self.subTest(mode=mode), connect(port) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                sock.sendall(framed({"cmd": "get", "filename": "slow.bin"}))
+                self.assertEqual(read_framed(sock)["filesize"], len(data))
+                got = bytearray()
+                while len(got) < len(data):  # seconds in all, never silent for 500 ms
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    got += chunk
+                    time.sleep(0.05)
+                self.assertEqual(len(got), len(data))
+                self.assertEqual(bytes(got), data)
 
 
 class Configuration(WharfTestCase):
