@@ -41,6 +41,7 @@ case "${1:-}" in
     # The folder etc/wharf.ini's FTP listener serves, with a sample file.
     mkdir -p /tmp/wharf-ftp/pub
     echo "Served by Wharf's ftp plugin." > /tmp/wharf-ftp/pub/welcome.txt
+    mkdir -p /tmp/wharf-xfer  # and the one its xfer listener stores files in
     exec build/bin/wharfd --config etc/wharf.ini
     ;;
   test)

@@ -78,13 +78,9 @@ Request FramedDialect::requestFrom(const std::string &json) const {
     return value.extract<std::string>();
   };
   Request request;
-  std::string command = text("cmd");
-  if (command == "put")
-    request.command = Request::Command::Put;
-  else if (command == "get")
-    request.command = Request::Command::Get;
-  else
-    throw std::invalid_argument("unknown cmd (expected put or get)");
+  auto command = commandNamed(text("cmd"));
+  if (!command) throw std::invalid_argument(kUnknownCommand);
+  request.command = *command;
   request.filename = text("filename");
   Poco::Dynamic::Var size = object->get("filesize");
   if (size.isEmpty()) {

@@ -37,12 +37,9 @@ Parsed PipeDialect::parseRequest(std::string_view input) const {
   if (size.find('|') != std::string_view::npos)
     return Parsed::malformed("header has more than three fields");
   Request request;
-  if (command == "put")
-    request.command = Request::Command::Put;
-  else if (command == "get")
-    request.command = Request::Command::Get;
-  else
-    return Parsed::malformed("unknown cmd (expected put or get)");
+  auto named = commandNamed(command);
+  if (!named) return Parsed::malformed(kUnknownCommand);
+  request.command = *named;
   request.filename = std::string(line.substr(first + 1, second - first - 1));
   auto [end, error] = std::from_chars(size.data(), size.data() + size.size(), request.filesize);
   if (error != std::errc() || end != size.data() + size.size())

@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace xfer {
 
@@ -14,6 +16,14 @@ struct Request {
   std::string filename;   // as sent: Store checks it
   uint64_t filesize = 0;  // put: the bytes that follow; get: unused
 };
+
+// The command a header names ("put", "get"), or nothing.
+inline std::optional<Request::Command> commandNamed(std::string_view name) {
+  if (name == "put") return Request::Command::Put;
+  if (name == "get") return Request::Command::Get;
+  return std::nullopt;
+}
+constexpr const char *kUnknownCommand = "unknown cmd (expected put or get)";
 
 struct Parsed {
   enum class Status {

@@ -91,6 +91,7 @@ class StartupRefusals(WharfTestCase):
 
     def test_check_config_accepts_the_shipped_example_without_binding(self):
         os.makedirs("/tmp/wharf-ftp/pub", exist_ok=True)  # as `setup.sh start` does
+        os.makedirs("/tmp/wharf-xfer", exist_ok=True)
         result = subprocess.run([WHARFD, "--config", os.path.join(REPO, "etc", "wharf.ini"),
                                  "--check-config"], capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
