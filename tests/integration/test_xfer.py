@@ -115,6 +115,9 @@ class RoundTrips(XferCase):
                 output = run_client(dialect, port, [f"put {os.path.join(self.source, n)}"
                                                     for n in SIZES], self.source)
                 self.assertEqual(output.count("upload successful"), len(SIZES), output)
+                for stored in SIZES:  # the client does not wait for the last one to be stored
+                    self.server.wait_for_log(rf"listener\.{name}: peer [^ ]+: put "
+                                             rf"'{stored}': {SIZES[stored]} bytes stored")
                 self.assertEqual(sorted(os.listdir(self.root)), sorted(SIZES))
                 for stored in SIZES:
                     self.assertEqual(sha256(os.path.join(self.root, stored)),
