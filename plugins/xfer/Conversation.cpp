@@ -26,20 +26,35 @@ Conversation::~Conversation() {
                                        std::to_string(current_.filesize) + " bytes");
 }
 
+template <typename Body>
+void Conversation::guarded(Body &&body) {
+  try {
+    body();
+  } catch (const std::runtime_error &failure) {
+    // Mid-file, a reply would be read as the file's bytes: the session just ends.
+    end(failure.what(),
+        state_ == State::Sending ? std::string() : dialect_.refused(failure.what()));
+  }
+}
+
 void Conversation::receive(std::string_view bytes) {
   if (state_ == State::Closed) return;
-  if (state_ == State::Receiving && held_.empty()) {
-    size_t taken = static_cast<size_t>(std::min<uint64_t>(remaining_, bytes.size()));
-    store(bytes.substr(0, taken));  // straight to the file: no copy
-    bytes.remove_prefix(taken);
-  }
-  held_.append(bytes);
-  advance();
+  guarded([&] {
+    if (state_ == State::Receiving && held_.empty()) {
+      size_t taken = static_cast<size_t>(std::min<uint64_t>(remaining_, bytes.size()));
+      store(bytes.substr(0, taken));  // straight to the file: no copy
+      bytes.remove_prefix(taken);
+    }
+    held_.append(bytes);
+    advance();
+  });
 }
 
 void Conversation::fileSent() {
-  noteSent();
-  advance();
+  guarded([&] {
+    noteSent();
+    advance();
+  });
 }
 
 void Conversation::noteSent() {
@@ -49,15 +64,9 @@ void Conversation::noteSent() {
 }
 
 void Conversation::advance() {
-  try {
-    while (state_ != State::Closed && step()) {
-    }
-    checkHeldInput();
-  } catch (const std::runtime_error &failure) {
-    // Mid-file, a reply would be read as the file's bytes: the session just ends.
-    end(failure.what(),
-        state_ == State::Sending ? std::string() : dialect_.refused(failure.what()));
+  while (state_ != State::Closed && step()) {
   }
+  checkHeldInput();
 }
 
 bool Conversation::step() {

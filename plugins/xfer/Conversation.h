@@ -35,6 +35,9 @@ class Conversation {
  private:
   enum class State { Request, Receiving, GoAhead, Sending, Closed };
 
+  // Runs `body`; a failure to store or send ends the session with its reason.
+  template <typename Body>
+  void guarded(Body &&body);
   void advance();
   bool step();  // one move on the held input; false when it must wait
   void handle(Request request);

@@ -311,6 +311,38 @@ class Refusals(XferCase):
             self.assertIn("header length 503316480", read_framed(sock, ">")["error"])
 
 
+class FullDisk(XferCase):
+    def test_a_full_file_system_refuses_the_put_and_keeps_nothing(self):
+        tiny = self.make_dir("wharf-xfer-tiny-")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny],
+                                 capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        self.addCleanup(subprocess.run, ["umount", "-l", tiny])
+        ports = {mode: free_port() for mode in ("thread", "reactor")}
+        self.server = self.wharfd({mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                          "mode": mode, "plugin": "xfer", "option.root": tiny}
+                                   for mode, port in ports.items()})
+        self.addCleanup(self.assertStops, self.server)
+        for mode, port in ports.items():
+            with self.subTest(mode=mode), connect(port) as sock:
+                size = 2 << 20
+                sock.sendall(framed({"cmd": "put", "filename": "full.bin", "filesize": size}))
+                try:
+                    sock.sendall(b"z" * size)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # refused mid-way: what matters is the reply below
+                try:  # the reply, unless the bytes still in flight made the close a reset
+                    self.assertIn("No space left on device", read_framed(sock)["error"])
+                    self.assertTrue(closed_after(sock))
+                except ConnectionResetError:
+                    pass
+                self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: cannot store: "
+                                         r"No space left on device; closing")
+                self.assertEqual(os.listdir(tiny), [])
+                self.assertEqual(os.statvfs(tiny).f_bfree, os.statvfs(tiny).f_blocks)
+
+
 class StalledPeers(XferCase):
     def test_a_download_to_a_peer_that_never_reads_ends_at_idle_timeout(self):
         ports = self.serve({mode: (mode, "framed", {"idle_timeout": "300ms"})
