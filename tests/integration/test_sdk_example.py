@@ -1,8 +1,11 @@
 """The SDK as a third party uses it: install it, build the plain-C example
-(sdk/examples/caesar) out of tree with find_package(WharfSDK) and with
-pkg-config, and load both builds into wharfd."""
+(sdk/examples/caesar) and the C++ one (sdk/examples/upper) out of tree with
+find_package(WharfSDK) and with pkg-config, with no flags of the author's
+own (a default g++ is C++17: the SDK must ask for C++20 itself), and load
+every build into wharfd. The versions the SDK states agree."""
 
 import os
+import re
 import subprocess
 import tempfile
 
@@ -12,6 +15,7 @@ from wharf_harness import Wharfd, WharfTestCase, free_port
 SOURCE = os.environ["WHARF_SOURCE_DIR"]
 BUILD = os.environ["WHARF_BUILD_DIR"]
 EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "caesar")
+CXX_EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "upper")
 
 
 def run(*command, env=None):
@@ -38,6 +42,16 @@ class OutOfTreeExample(WharfTestCase):
         cls.pkgconfig_plugin = os.path.join(cls.work.name, "caesar-pc.so")
         run("cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
             os.path.join(EXAMPLE, "caesar.c"), *flags, "-o", cls.pkgconfig_plugin)
+        cxx_build = os.path.join(cls.work.name, "cxx-cmake-build")
+        run("cmake", "-S", CXX_EXAMPLE, "-B", cxx_build, f"-DCMAKE_PREFIX_PATH={prefix}")
+        run("cmake", "--build", cxx_build)
+        cls.cxx_cmake_plugin = os.path.join(cxx_build, "upper.so")
+        cxx_flags = run("pkg-config", "--cflags", "--libs", "wharf-sdk-cxx", env=env).split()
+        cls.cxx_pkgconfig_plugin = os.path.join(cls.work.name, "upper-pc.so")
+        run("c++", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+            "-fvisibility=hidden", os.path.join(CXX_EXAMPLE, "upper.cpp"), *cxx_flags,
+            "-o", cls.cxx_pkgconfig_plugin)
+        cls.prefix, cls.env = prefix, env
 
     @classmethod
     def tearDownClass(cls):
@@ -63,8 +77,40 @@ class OutOfTreeExample(WharfTestCase):
     def test_built_with_pkg_config(self):
         self.check_plugin(self.pkgconfig_plugin)
 
+    def check_cxx_plugin(self, plugin):
+        port = free_port()
+        server = self.wharfd({"u": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "plugin": plugin, "mode": "reactor", "option.prefix": "up:"}})
+        self.assertEqual(stream_round_trip("tcp", f"127.0.0.1:{port}", b"hello\n"), b"up:HELLO\n")
+        self.assertIn("plugin upper 1.0.0", server.log())
+        self.assertStops(server)
+
+    def test_cxx_example_built_with_find_package(self):
+        self.check_cxx_plugin(self.cxx_cmake_plugin)
+
+    def test_cxx_example_built_with_pkg_config(self):
+        self.check_cxx_plugin(self.cxx_pkgconfig_plugin)
+
+    def test_the_sdk_states_one_version(self):
+        with open(os.path.join(SOURCE, "sdk", "include", "wharf", "wharf.h")) as header:
+            text = header.read()
+        version = re.search(r'#define WHARF_SDK_VERSION "([0-9.]+)"', text).group(1)
+        major = re.search(r"#define WHARF_ABI_MAJOR (\d+)", text).group(1)
+        minor = re.search(r"#define WHARF_ABI_MINOR (\d+)", text).group(1)
+        self.assertTrue(version.startswith(f"{major}.{minor}."), version)
+        for module in ("wharf-sdk", "wharf-sdk-cxx"):
+            self.assertEqual(run("pkg-config", "--modversion", module, env=self.env).strip(),
+                             version)
+        with open(os.path.join(self.prefix, "share", "cmake", "WharfSDK",
+                               "WharfSDKConfigVersion.cmake")) as config:
+            self.assertIn(f'set(PACKAGE_VERSION "{version}")', config.read())
+        for example in (EXAMPLE, CXX_EXAMPLE):
+            with open(os.path.join(example, "CMakeLists.txt")) as lists:
+                self.assertIn(f"find_package(WharfSDK {major}.{minor} REQUIRED)", lists.read())
+
     def test_both_builds_export_only_the_entry_point(self):
-        for plugin in (self.cmake_plugin, self.pkgconfig_plugin):
+        for plugin in (self.cmake_plugin, self.pkgconfig_plugin, self.cxx_cmake_plugin,
+                       self.cxx_pkgconfig_plugin):
             with self.subTest(plugin=plugin):
                 symbols = run("nm", "-D", "--defined-only", plugin).split()
                 self.assertEqual(symbols[2::3], ["wharf_plugin_entry"])

@@ -68,6 +68,8 @@ class Packages(unittest.TestCase):
         for path in ["/usr/include/wharf/wharf.h", "/usr/include/wharf/wharf.hpp",
                      "/usr/share/cmake/WharfSDK/WharfSDKConfig.cmake",
                      "/usr/share/pkgconfig/wharf-sdk.pc",
+                     "/usr/share/pkgconfig/wharf-sdk-cxx.pc",
+                     "/usr/share/doc/wharf-dev/examples/upper/upper.cpp",
                      "/usr/share/doc/wharf-dev/examples/caesar/caesar.c",
                      "/usr/share/doc/wharf-dev/copyright"]:
             self.assertIn(path, files)

@@ -73,7 +73,7 @@ extern "C" {
 
 #define WHARF_ABI_MAJOR 1
 #define WHARF_ABI_MINOR 1
-#define WHARF_SDK_VERSION "1.0.0"
+#define WHARF_SDK_VERSION "1.1.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
