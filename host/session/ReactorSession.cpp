@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <utility>
 
 namespace wharf::session {
 namespace {
@@ -41,9 +42,14 @@ bool ReactorSession::open() {
 }
 
 uint32_t ReactorSession::wantedEvents() const {
-  uint32_t events = pendingOutput() > 0 ? static_cast<uint32_t>(EPOLLOUT) : 0u;
+  bool owesWritable = writableOwed_ && hasWritableHook();
+  uint32_t events = pendingOutput() > 0 || owesWritable ? static_cast<uint32_t>(EPOLLOUT) : 0u;
   if (wantsInput()) events |= EPOLLIN | EPOLLRDHUP;
   return events;
+}
+
+bool ReactorSession::hasWritableHook() const {
+  return instance().hooks().on_session_writable != nullptr;
 }
 
 bool ReactorSession::wantsInput() const {
@@ -99,6 +105,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
     }
   }
   output_.append(bytes, len);
+  writableOwed_ = true;
   return WHARF_OK;
 }
 
@@ -117,6 +124,7 @@ void ReactorSession::flush() {
   }
   output_.clear();
   outputSent_ = 0;
+  if (!std::exchange(writableOwed_, false)) return;
   const wharf_plugin &hooks = instance().hooks();
   if (hooks.on_session_writable != nullptr)
     hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),

@@ -48,6 +48,7 @@ class ReactorSession : public Session {
   void endByPeer();
   void finishIfDone();
   void countSent(size_t bytes);
+  bool hasWritableHook() const;
   bool wantsInput() const;
 
   net::FileDescriptor connection_;
@@ -57,6 +58,10 @@ class ReactorSession : public Session {
   void *state_ = nullptr;
   bool opened_ = false;
   bool peerClosed_ = false;
+  // A hook wrote since on_session_writable last ran: it runs once all of that has gone, even
+  // if it went straight out (then on the next loop turn, so a plugin that writes from
+  // on_session_writable takes turns with the loop's other sessions).
+  bool writableOwed_ = false;
   bool finished_ = false;
   std::chrono::steady_clock::time_point lastTraffic_;
   net::SendProgress sendProgress_;

@@ -20,19 +20,18 @@ bool EventChannel::sendFile(common::Fd file, uint64_t size) {
 }
 
 bool EventChannel::sendMore() {
-  wharf::Session session(session_);
-  // Queue chunks while the socket takes them at once; once some wait in the
-  // host's queue, on_session_writable calls again when they have gone.
-  while (remaining_ > 0 && session.pendingOutput() == 0) {
+  // One chunk a turn: the host calls on_session_writable when it has gone, and the loop's
+  // other sessions go in between.
+  if (remaining_ > 0) {
     chunk_.resize(kChunk);
     size_t wanted = static_cast<size_t>(std::min<uint64_t>(remaining_, kChunk));
     ssize_t got = ::pread(file_.get(), chunk_.data(), wanted, static_cast<off_t>(offset_));
     if (got <= 0) throw std::runtime_error("the file shrank or failed while being sent");
-    session.write(chunk_.data(), static_cast<size_t>(got));
+    wharf::Session(session_).write(chunk_.data(), static_cast<size_t>(got));
     offset_ += static_cast<uint64_t>(got);
     remaining_ -= static_cast<uint64_t>(got);
+    return false;
   }
-  if (remaining_ > 0) return false;
   file_.reset();
   chunk_ = {};
   return true;

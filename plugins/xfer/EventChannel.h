@@ -1,5 +1,5 @@
 // The channel of an event-style session (any mode; the only one on the
-// reactor). A file goes a chunk at a time: the next is read and queued only
+// reactor). A file goes a chunk at a time: the next is read and written only
 // when the host has sent the last (on_session_writable), so a download holds
 // one chunk of memory however large the file and however slow the peer.
 #pragma once
@@ -22,7 +22,7 @@ class EventChannel final : public Channel {
     wharf::Session(session_).log(level, message);
   }
 
-  // On on_session_writable: queues more of the file. True once it has all gone.
+  // On on_session_writable: writes the next chunk of the file. True once it has all gone.
   bool sendMore();
   bool sending() const { return file_.valid(); }
 

@@ -27,6 +27,22 @@ class PluginSessions(WharfTestCase):
             self.assertEqual(client.exchange(b"there"), b"ahoy there")
         self.assertStops(server)
 
+    def test_on_session_writable_means_the_same_in_every_mode(self):
+        # Called once after each hook that wrote, once that output has gone, also when it went
+        # straight out (the reactor used to skip it then, and a streaming plugin stalled).
+        modes = ("sync", "thread", "pool", "fork", "reactor")
+        ports = {mode: free_port() for mode in modes}
+        server = self.wharfd({mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": mode, "plugin": test_plugin("pump")}
+                              for mode, port in ports.items()})
+        expected = b"start\n" + b"".join(b"part %d\n" % i for i in range(1, 6)) + \
+            b"end after 6 writable calls\n"
+        for mode, port in ports.items():
+            with self.subTest(mode=mode), stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                sock.sendall(b"5\n")
+                self.assertEqual(receive_until_closed(sock), expected)
+        self.assertStops(server)
+
     def test_a_throwing_cpp_plugin_closes_only_that_session(self):
         for mode in ("thread", "reactor"):
             with self.subTest(mode=mode):

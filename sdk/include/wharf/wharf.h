@@ -289,7 +289,10 @@ typedef struct wharf_plugin {
    * failure closes the session. */
   wharf_status (*on_session_data)(void *instance_state, void *session_state, wharf_session *session,
                                   const uint8_t *data, size_t len);
-  /* Everything queued has been sent. Optional. */
+  /* Everything the plugin wrote has been sent (handed to the kernel). Called
+   * once after any hook in which the plugin wrote, in every mode, and not
+   * after a hook that wrote nothing: the place to write the next part of a
+   * long reply (writing here earns another call). Optional. */
   wharf_status (*on_session_writable)(void *instance_state, void *session_state,
                                       wharf_session *session);
   /* The session ends (peer closed, session_close, failure, shutdown). Free
