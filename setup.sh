@@ -67,7 +67,7 @@ case "${1:-}" in
     export TSAN_OPTIONS=halt_on_error=1
     ctest --test-dir build-tsan --output-on-failure -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure \
-      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits)$'
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions)$'
     ;;
   fuzz)
     install_packages
