@@ -9,6 +9,8 @@
 #                              tests of the threaded modes, reloads and the control socket
 #   ./setup.sh fuzz [SECONDS]  the libFuzzer targets (clang, in build-fuzz/), each run for
 #                              SECONDS (default 30) from its seed corpus
+#   ./setup.sh soak [MINUTES]  bench/soak for MINUTES (default 2): fails if wharfd's memory,
+#                              descriptors, threads or plugin copies grow, or a session fails
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -16,7 +18,7 @@ PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev
   libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev
   python3 socat rdate ntpdate faketime curl wget lftp openssl systemd
   lintian dpkg-dev adduser prometheus logrotate chromium haproxy iproute2 python3-yaml
-  clang libclang-rt-14-dev nginx libnginx-mod-stream)
+  clang libclang-rt-14-dev nginx libnginx-mod-stream gnuplot-nox)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
@@ -76,8 +78,13 @@ case "${1:-}" in
     cmake --build build-fuzz -j"$(nproc)" --target fuzzers
     tests/fuzz/run --build build-fuzz --seconds "${2:-30}"
     ;;
+  soak)
+    install_packages
+    build build
+    bench/soak --build build --minutes "${2:-2}" --check --out build/soak
+    ;;
   *)
-    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac
