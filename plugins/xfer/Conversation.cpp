@@ -50,6 +50,23 @@ void Conversation::receive(std::string_view bytes) {
   });
 }
 
+std::optional<Conversation::Destination> Conversation::uploadDestination() const {
+  if (state_ != State::Receiving || !held_.empty()) return std::nullopt;
+  return Destination{upload_.fd(), remaining_};
+}
+
+void Conversation::storedDirectly(size_t count) {
+  guarded([&] {
+    remaining_ -= count;
+    if (remaining_ == 0) finishUpload();
+    advance();
+  });
+}
+
+void Conversation::storeFailed(const std::string &reason) {
+  end(reason, dialect_.refused(reason));
+}
+
 void Conversation::fileSent() {
   guarded([&] {
     noteSent();

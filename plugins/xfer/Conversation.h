@@ -11,6 +11,8 @@
 // limit: a client that sends more while a reply is due is refused.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +33,18 @@ class Conversation {
   // The file handed to Channel::sendFile has all gone.
   void fileSent();
   bool closed() const { return state_ == State::Closed; }
+
+  // While an upload waits for bytes and no input is held: the file they go to and how many
+  // are still due, so that a blocking session can move them from its socket itself.
+  struct Destination {
+    int file;
+    uint64_t remaining;
+  };
+  std::optional<Destination> uploadDestination() const;
+  // `count` bytes went into that file directly.
+  void storedDirectly(size_t count);
+  // Storing them directly failed (`reason`): the session ends as any failed store does.
+  void storeFailed(const std::string &reason);
 
  private:
   enum class State { Request, Receiving, GoAhead, Sending, Closed };

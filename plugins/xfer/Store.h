@@ -39,6 +39,7 @@ class Store {
     ~Upload();
 
     bool active() const { return file_.valid(); }
+    int fd() const { return file_.get(); }
     // Throws std::runtime_error (no space, I/O error).
     void write(const void *data, size_t length);
     // Puts the whole file in place under its name. Throws std::runtime_error.

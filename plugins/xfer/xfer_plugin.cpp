@@ -1,6 +1,7 @@
 // xfer: the socketserver tutorials' file server, in both of their dialects
 // (option.dialect = framed | pipe), safe and fast. Event hooks on the reactor;
-// serve() with large reads and sendfile(2) in sync, thread, pool and fork.
+// serve() with splice(2) uploads and sendfile(2) downloads in sync, thread, pool and fork.
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,7 @@
 #include "Conversation.h"
 #include "Dialect.h"
 #include "EventChannel.h"
+#include "SocketToFile.h"
 #include "Store.h"
 #include "XferOptions.h"
 
@@ -58,8 +60,22 @@ class XferListener {
   void serve(wharf::Session &session) {
     BlockingChannel channel(session);
     Conversation conversation(*dialect_, store_, options_, channel);
+    SocketToFile splicer(session.socket());
     std::vector<char> buffer(kBlockingRead);
     while (!conversation.closed()) {
+      if (auto upload = conversation.uploadDestination(); upload && splicer.usable()) {
+        try {  // kernel to kernel, as downloads go with sendfile
+          conversation.storedDirectly(splicer.move(
+              upload->file,
+              static_cast<size_t>(std::min<uint64_t>(upload->remaining, kBlockingRead))));
+        } catch (const SocketToFile::SocketEnded &ended) {
+          if (ended.why != SocketToFile::End::Peer) session.log(WHARF_LOG_NOTICE, ended.what());
+          return;
+        } catch (const std::runtime_error &failure) {
+          conversation.storeFailed(failure.what());
+        }
+        continue;
+      }
       size_t got = 0;
       try {
         got = session.read(buffer.data(), buffer.size());

@@ -358,6 +358,19 @@ class StalledPeers(XferCase):
                                          r"idle_timeout")
                 sock.close()
 
+    def test_an_upload_that_stalls_ends_at_idle_timeout_and_leaves_nothing(self):
+        ports = self.serve({mode: (mode, "framed", {"idle_timeout": "300ms"})
+                            for mode in ("thread", "reactor")})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode), connect(port) as sock:
+                sock.sendall(framed({"cmd": "put", "filename": "stalled.bin", "filesize": 1000})
+                             + b"s" * 10)
+                self.assertTrue(closed_after(sock))  # closed by wharfd, not by the test
+                self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: idle_timeout")
+                self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: put 'stalled\.bin' "
+                                         r"discarded: the client left after 10 of 1000 bytes")
+        self.assertEqual(os.listdir(self.root), [])
+
     def test_a_slow_reader_keeps_its_download(self):
         ports = self.serve({mode: (mode, "framed", {"idle_timeout": "500ms"})
                             for mode in ("thread", "reactor")})
