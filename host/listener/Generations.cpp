@@ -13,7 +13,7 @@ void Generations::install(GenerationPtr next, const DrainLimits &limits) {
   {
     std::lock_guard lock(mutex_);
     current_->retire();
-    retired_.push_back({current_, std::chrono::steady_clock::now()});
+    retired_.push_back({current_, std::chrono::steady_clock::now(), {}});
     current_ = std::move(next);
   }
   enforce(limits);
@@ -35,14 +35,17 @@ void Generations::enforce(const DrainLimits &limits) {
 }
 
 void Generations::cut(Retired &retired, const std::string &reason) {
-  if (retired.cut) return;
   GenerationPtr generation = retired.generation.lock();
   if (!generation) return;
-  retired.cut = true;
+  auto step = retired.cut.next(std::chrono::steady_clock::now());
+  if (step == session::CutProgress::Step::None) return;
   size_t sessions = generation->live().cutAll();
-  generation->instance().logger().warning(reason + ": closing " + std::to_string(sessions) +
-                                          " sessions still on generation " +
-                                          std::to_string(generation->number()));
+  std::string generationText = " on generation " + std::to_string(generation->number());
+  generation->instance().logger().warning(
+      step == session::CutProgress::Step::Ask
+          ? reason + ": closing " + std::to_string(sessions) + " sessions still" + generationText
+          : reason + ": " + std::to_string(sessions) + " sessions still" + generationText +
+                " after being closed: closing their sockets");
 }
 
 size_t Generations::cutAll() {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "listener/Generation.h"
+#include "session/Cuttable.h"
 
 namespace wharf::listener {
 
@@ -39,7 +40,7 @@ class Generations {
   struct Retired {
     std::weak_ptr<Generation> generation;
     std::chrono::steady_clock::time_point since;
-    bool cut = false;
+    session::CutProgress cut;
   };
 
   void cut(Retired &retired, const std::string &reason);

@@ -152,18 +152,24 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
 
 void ListenerSet::retire(std::unique_ptr<Listener> listener) {
   drainQueue_.push(listener.get());
-  draining_.push_back({std::move(listener), std::chrono::steady_clock::now()});
+  draining_.push_back({std::move(listener), std::chrono::steady_clock::now(), {}});
 }
 
 void ListenerSet::enforce(const DrainLimits &limits) {
   for (auto &listener : serving_) listener->generations().enforce(limits);
   auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
   for (auto &draining : draining_) {
-    if (draining.cut || draining.since > deadline) continue;
-    draining.cut = true;
+    if (draining.since > deadline) continue;
+    auto step = draining.cut.next(std::chrono::steady_clock::now());
+    if (step == session::CutProgress::Step::None) continue;
+    size_t sessions = draining.listener->cutSessions();
     Poco::Logger::get("listener." + draining.listener->config().name)
-        .warning("drain_timeout: closing " + std::to_string(draining.listener->cutSessions()) +
-                 " sessions of this removed listener");
+        .warning(step == session::CutProgress::Step::Ask
+                     ? "drain_timeout: closing " + std::to_string(sessions) +
+                           " sessions of this removed listener"
+                     : "drain_timeout: " + std::to_string(sessions) +
+                           " sessions of this removed listener after being closed: closing "
+                           "their sockets");
   }
   std::erase_if(draining_, [this](const Draining &draining) {
     return drainQueue_.takeDrained(draining.listener.get());

@@ -19,6 +19,7 @@
 #include "listener/DrainQueue.h"
 #include "listener/Listener.h"
 #include "plugin/PluginSet.h"
+#include "session/Cuttable.h"
 
 namespace wharf::listener {
 
@@ -63,7 +64,7 @@ class ListenerSet {
   struct Draining {
     std::unique_ptr<Listener> listener;
     std::chrono::steady_clock::time_point since;
-    bool cut = false;
+    session::CutProgress cut;
   };
 
   void retire(std::unique_ptr<Listener> listener);

@@ -50,7 +50,9 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
 
 void StreamSession::cut() {
   noteCut();
-  ::shutdown(connection_.fd(), SHUT_RDWR);
+  // A plugin with the socket gets the end of input first, and a chance to say goodbye.
+  bool gentle = cuts_.fetch_add(1) == 0 && socketLent_;
+  ::shutdown(connection_.fd(), gentle ? SHUT_RD : SHUT_RDWR);
 }
 
 bool StreamSession::flush() {

@@ -3,6 +3,7 @@
 // blocking style: writes and reads go straight to the socket.
 #pragma once
 
+#include <atomic>
 #include <string>
 
 #include "net/FileDescriptor.h"
@@ -33,7 +34,9 @@ class StreamSession : public Session {
   net::FileDescriptor connection_;
   Style style_;
   std::string output_;
-  mutable bool socketLent_ = false;  // the plugin may read and write it unseen
+  // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
+  mutable std::atomic<bool> socketLent_ = false;
+  std::atomic<int> cuts_ = 0;
 };
 
 }  // namespace wharf::session

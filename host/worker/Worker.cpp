@@ -17,6 +17,7 @@
 #include "logging/LineSink.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
+#include "session/Cuttable.h"
 #include "worker/PrivilegeDrop.h"
 
 namespace wharf::worker {
@@ -202,18 +203,25 @@ void Worker::stop(int signal) {
     drained = true;
   });
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  bool cut = false;
+  session::CutProgress cut;
+  const char *reason = nullptr;
   while (!drained) {
     int next = signal == SIGQUIT ? SIGQUIT : app::waitForSignal(std::chrono::milliseconds(50));
     signal = 0;
-    const char *reason = next == SIGQUIT                               ? strsignal(next)
-                         : std::chrono::steady_clock::now() < deadline ? nullptr
-                         : retired_                                    ? "drain_timeout"
-                                                                       : "shutdown_timeout";
-    if (reason == nullptr || cut) continue;
-    cut = true;
-    logger().warning(std::string(reason) + ": closing " + std::to_string(listeners_.cutSessions()) +
-                     " remaining sessions");
+    auto now = std::chrono::steady_clock::now();
+    if (reason == nullptr)
+      reason = next == SIGQUIT  ? strsignal(next)
+               : now < deadline ? nullptr
+               : retired_       ? "drain_timeout"
+                                : "shutdown_timeout";
+    if (reason == nullptr) continue;
+    auto step = cut.next(now);
+    if (step == session::CutProgress::Step::Ask)
+      logger().warning(std::string(reason) + ": closing " +
+                       std::to_string(listeners_.cutSessions()) + " remaining sessions");
+    else if (step == session::CutProgress::Step::Force)
+      logger().warning(std::string(reason) + ": " + std::to_string(listeners_.cutSessions()) +
+                       " sessions remain after being closed: closing their sockets");
   }
   drainer.join();
   logger().notice("stopped");

@@ -73,8 +73,8 @@ void FtpSession::run() {
         control_.reply(421, "Timeout: no command for " +
                                 std::to_string(options_.idleTimeout.count()) + " s. Goodbye.");
         return;
-      case Control::Read::Closed:
-        return;
+      case Control::Read::Closed:  // the client left (nothing reads this), or wharfd is closing
+        return control_.reply(421, "Service not available, closing control connection.");
       case Control::Read::TooLong:
         control_.reply(500, "Command line too long.");
         break;

@@ -67,9 +67,10 @@ void FtpSession::endTransfer(Transfer::Outcome outcome, const std::string &done)
       return control_.reply(426, "Data connection timed out; transfer aborted.");
     case Transfer::Outcome::LocalError:
       return control_.reply(451, "Local error; transfer aborted.");
-    case Transfer::Outcome::ControlGone:
+    case Transfer::Outcome::ControlGone:  // the client left, or wharfd is closing the session
       done_ = true;
-      return;
+      control_.reply(426, "Connection closed; transfer aborted.");
+      return control_.reply(421, "Service not available, closing control connection.");
   }
 }
 

@@ -5,6 +5,8 @@ active and passive modes on IPv4 and IPv6, and ABOR during a transfer."""
 import ftplib
 import io
 import os
+import signal
+import time
 
 from ftp_fixture import PASSWORD, FtpServer, sha256
 from wharf_harness import WharfTestCase
@@ -424,3 +426,38 @@ class FtpInEveryBlockingMode(WharfTestCase):
                 self.assertEqual(sha256(back), sha256(data))
                 ftp.quit()
                 self.assertStops(server.server)
+
+
+class FtpWhenWharfdStops(WharfTestCase):
+    """A transfer cut by shutdown_timeout ends with 426 and 421 on the control
+    connection, not a bare close (thread and pool modes: the session gets the
+    end of its control input first and says goodbye)."""
+
+    def test_a_cut_transfer_is_answered_426_then_421(self):
+        for mode in ("thread", "pool"):
+            with self.subTest(mode=mode):
+                self.check_cut_transfer(mode)
+
+    def check_cut_transfer(self, mode):
+        ftp_server = FtpServer(self, mode=mode)
+        ftp_server.server.host["shutdown_timeout"] = "300ms"
+        ftp_server.server.write_config()
+        ftp_server.start()
+        ftp_server.put("pub/large.bin", os.urandom(64 << 20))
+        ftp = ftp_server.client("anonymous")
+        ftp.voidcmd("TYPE I")
+        data = ftp.transfercmd("RETR /pub/large.bin")
+        self.assertTrue(data.recv(65536))  # under way; the reader is slow (10 s for the file)
+        ftp_server.server.signal(signal.SIGTERM)
+        received = 0
+        while chunk := data.recv(65536):  # wharfd ends the transfer after shutdown_timeout
+            received += len(chunk)
+            time.sleep(0.01)
+        data.close()
+        self.assertLess(received, 48 << 20)
+        with self.assertRaises(ftplib.error_temp) as aborted:
+            ftp.voidresp()
+        self.assertTrue(str(aborted.exception).startswith("426 "), aborted.exception)
+        self.assertTrue(ftp.getline().startswith("421 "))
+        self.assertEqual(ftp_server.server.wait(), 0)
+        self.assertIn("shutdown_timeout: closing 1 remaining sessions", ftp_server.server.log())
