@@ -27,8 +27,8 @@ struct ListenerLimits {
   size_t maxConnections = 1024;  // sessions at once (ConfigLoader sets the default)
   size_t maxPerSource = 0;       // sessions at once from one IP address
   double acceptRate = 0;         // new sessions per second; beyond it, accepting pauses
-  std::chrono::milliseconds idleTimeout{
-      0};                      // a stream session with no traffic either way this long ends
+  // A stream session with no traffic either way for this long ends.
+  std::chrono::milliseconds idleTimeout{0};
   size_t maxDatagram = 65507;  // larger datagrams are dropped
   std::vector<net::Cidr> allow;
   std::vector<net::Cidr> deny;

@@ -37,15 +37,11 @@ void Generations::enforce(const DrainLimits &limits) {
 void Generations::cut(Retired &retired, const std::string &reason) {
   GenerationPtr generation = retired.generation.lock();
   if (!generation) return;
-  auto step = retired.cut.next(std::chrono::steady_clock::now());
-  if (step == session::CutProgress::Step::None) return;
-  size_t sessions = generation->live().cutAll();
-  std::string generationText = " on generation " + std::to_string(generation->number());
-  generation->instance().logger().warning(
-      step == session::CutProgress::Step::Ask
-          ? reason + ": closing " + std::to_string(sessions) + " sessions still" + generationText
-          : reason + ": " + std::to_string(sessions) + " sessions still" + generationText +
-                " after being closed: closing their sockets");
+  if (auto line = retired.cut.advance(
+          std::chrono::steady_clock::now(), reason,
+          "sessions still on generation " + std::to_string(generation->number()),
+          [&] { return generation->live().cutAll(); }))
+    generation->instance().logger().warning(*line);
 }
 
 size_t Generations::cutAll() {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "listener/Generation.h"
-#include "session/Cuttable.h"
+#include "session/CutProgress.h"
 
 namespace wharf::listener {
 

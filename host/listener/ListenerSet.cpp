@@ -160,16 +160,10 @@ void ListenerSet::enforce(const DrainLimits &limits) {
   auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
   for (auto &draining : draining_) {
     if (draining.since > deadline) continue;
-    auto step = draining.cut.next(std::chrono::steady_clock::now());
-    if (step == session::CutProgress::Step::None) continue;
-    size_t sessions = draining.listener->cutSessions();
-    Poco::Logger::get("listener." + draining.listener->config().name)
-        .warning(step == session::CutProgress::Step::Ask
-                     ? "drain_timeout: closing " + std::to_string(sessions) +
-                           " sessions of this removed listener"
-                     : "drain_timeout: " + std::to_string(sessions) +
-                           " sessions of this removed listener after being closed: closing "
-                           "their sockets");
+    if (auto line = draining.cut.advance(std::chrono::steady_clock::now(), "drain_timeout",
+                                         "sessions of this removed listener",
+                                         [&] { return draining.listener->cutSessions(); }))
+      Poco::Logger::get("listener." + draining.listener->config().name).warning(*line);
   }
   std::erase_if(draining_, [this](const Draining &draining) {
     return drainQueue_.takeDrained(draining.listener.get());

@@ -19,7 +19,7 @@
 #include "listener/DrainQueue.h"
 #include "listener/Listener.h"
 #include "plugin/PluginSet.h"
-#include "session/Cuttable.h"
+#include "session/CutProgress.h"
 
 namespace wharf::listener {
 

@@ -17,7 +17,7 @@
 #include "logging/LineSink.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
-#include "session/Cuttable.h"
+#include "session/CutProgress.h"
 #include "worker/PrivilegeDrop.h"
 
 namespace wharf::worker {
@@ -215,13 +215,9 @@ void Worker::stop(int signal) {
                : retired_       ? "drain_timeout"
                                 : "shutdown_timeout";
     if (reason == nullptr) continue;
-    auto step = cut.next(now);
-    if (step == session::CutProgress::Step::Ask)
-      logger().warning(std::string(reason) + ": closing " +
-                       std::to_string(listeners_.cutSessions()) + " remaining sessions");
-    else if (step == session::CutProgress::Step::Force)
-      logger().warning(std::string(reason) + ": " + std::to_string(listeners_.cutSessions()) +
-                       " sessions remain after being closed: closing their sockets");
+    if (auto line = cut.advance(now, reason, "remaining sessions",
+                                [this] { return listeners_.cutSessions(); }))
+      logger().warning(*line);
   }
   drainer.join();
   logger().notice("stopped");
