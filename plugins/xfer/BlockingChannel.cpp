@@ -10,13 +10,13 @@
 #include <cstring>
 #include <stdexcept>
 #include <utility>
-#include <vector>
+
+#include "FileChunks.h"
 
 namespace xfer {
 namespace {
 
 constexpr uint64_t kMostPerCall = 1 << 30;  // sendfile moves at most ~2 GiB a call
-constexpr size_t kCopyChunk = 256 * 1024;
 
 // Whether the kernel's unsent bytes for `socket` differ from `last` (updated).
 bool unsentChanged(int socket, int &last) {
@@ -48,14 +48,8 @@ bool BlockingChannel::sendFile(common::Fd file, uint64_t size) {
     remaining -= static_cast<uint64_t>(sent);
   }
   // A host without session_socket, or a file sendfile cannot read: copy.
-  std::vector<char> chunk(remaining > 0 ? kCopyChunk : 0);
-  while (remaining > 0) {
-    size_t wanted = static_cast<size_t>(std::min<uint64_t>(remaining, kCopyChunk));
-    ssize_t got = ::pread(file.get(), chunk.data(), wanted, offset);
-    if (got <= 0) throw std::runtime_error("the file shrank or failed while being sent");
-    session_.write(chunk.data(), static_cast<size_t>(got));
-    offset += got;
-    remaining -= static_cast<uint64_t>(got);
+  FileChunks rest(std::move(file), static_cast<uint64_t>(offset), remaining);
+  while (rest.writeNext(session_)) {
   }
   return true;
 }

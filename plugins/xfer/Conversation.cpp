@@ -57,8 +57,7 @@ std::optional<Conversation::Destination> Conversation::uploadDestination() const
 
 void Conversation::storedDirectly(size_t count) {
   guarded([&] {
-    remaining_ -= count;
-    if (remaining_ == 0) finishUpload();
+    noteStored(count);
     advance();
   });
 }
@@ -186,7 +185,11 @@ void Conversation::get() {
 void Conversation::store(std::string_view bytes) {
   if (bytes.empty()) return;
   upload_.write(bytes.data(), bytes.size());
-  remaining_ -= bytes.size();
+  noteStored(bytes.size());
+}
+
+void Conversation::noteStored(size_t count) {
+  remaining_ -= count;
   if (remaining_ == 0) finishUpload();
 }
 

@@ -58,6 +58,7 @@ class Conversation {
   void put();
   void get();
   void store(std::string_view bytes);
+  void noteStored(size_t count);  // `count` more bytes of the upload are in its file
   void finishUpload();
   void startSending();
   void noteSent();

@@ -4,10 +4,11 @@
 // one chunk of memory however large the file and however slow the peer.
 #pragma once
 
-#include <vector>
+#include <optional>
 #include <wharf/wharf.hpp>
 
 #include "Channel.h"
+#include "FileChunks.h"
 
 namespace xfer {
 
@@ -24,14 +25,11 @@ class EventChannel final : public Channel {
 
   // On on_session_writable: writes the next chunk of the file. True once it has all gone.
   bool sendMore();
-  bool sending() const { return file_.valid(); }
+  bool sending() const { return file_.has_value(); }
 
  private:
-  wharf_session *session_;  // valid until on_session_close, which ends this channel
-  common::Fd file_;
-  uint64_t offset_ = 0;
-  uint64_t remaining_ = 0;
-  std::vector<char> chunk_;
+  wharf_session *session_;          // valid until on_session_close, which ends this channel
+  std::optional<FileChunks> file_;  // while a file is being sent
 };
 
 }  // namespace xfer
