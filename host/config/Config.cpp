@@ -1,5 +1,7 @@
 #include "config/Config.h"
 
+#include <sys/socket.h>
+
 #include <algorithm>
 
 namespace wharf::config {
@@ -22,6 +24,12 @@ bool sameProxy(const ProxySettings &a, const ProxySettings &b) {
 }
 
 }  // namespace
+
+bool ProxySettings::trusts(const net::SocketAddress &peer) const {
+  if (peer.family() == AF_UNIX) return true;
+  return std::any_of(from.begin(), from.end(),
+                     [&](const net::Cidr &network) { return network.contains(peer); });
+}
 
 bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
   return name == other.name && endpoint.transport == other.endpoint.transport &&

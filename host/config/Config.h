@@ -42,6 +42,10 @@ struct ProxySettings {
   std::chrono::milliseconds timeout{5000};       // for the whole header
 
   bool enabled() const { return accepted.has_value(); }
+  // Whether a connection from `peer` may carry a header (and, on a listener
+  // with proxy_protocol, must): any peer of a unix socket (its permissions
+  // say who connects), else one of proxy_from.
+  bool trusts(const net::SocketAddress &peer) const;
 };
 
 struct PoolSettings {

@@ -22,10 +22,8 @@ enum class HeaderRead {
   Done,     // consumed from the socket; `peer` is the client now (or stays, for LOCAL)
 };
 
-// Reads what `socket` has without blocking. Bytes of a header not yet whole
-// are taken off the socket into `received` (so the socket is not readable
-// again until more come: no busy loop on a slow sender); once it is whole,
-// exactly the rest of it is taken, and the data after it stays for the session.
+// Reads what `socket` has without blocking (net::proxy::take): the data
+// after the header stays for the session.
 HeaderRead readProxyHeader(const DispatchContext &context, int socket,
                            std::vector<uint8_t> &received, net::SocketAddress &peer);
 

@@ -14,6 +14,18 @@ SocketAddress::SocketAddress(const sockaddr *address, socklen_t length)
   std::memcpy(&storage_, address, length_);
 }
 
+std::optional<SocketAddress> SocketAddress::localOf(int socket) {
+  SocketAddress address;
+  if (::getsockname(socket, address.get(), address.lengthPointer()) != 0) return std::nullopt;
+  return address;
+}
+
+std::optional<SocketAddress> SocketAddress::peerOf(int socket) {
+  SocketAddress address;
+  if (::getpeername(socket, address.get(), address.lengthPointer()) != 0) return std::nullopt;
+  return address;
+}
+
 std::string SocketAddress::toString() const {
   char text[INET6_ADDRSTRLEN] = {};
   switch (storage_.ss_family) {

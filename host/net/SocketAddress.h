@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <optional>
 #include <string>
 
 namespace wharf::net {
@@ -19,6 +20,10 @@ class SocketAddress {
   socklen_t *lengthPointer() { return &length_; }
   static socklen_t capacity() { return sizeof(sockaddr_storage); }
   int family() const { return storage_.ss_family; }
+
+  // A socket's own address and its peer's; nullopt if the kernel says none.
+  static std::optional<SocketAddress> localOf(int socket);
+  static std::optional<SocketAddress> peerOf(int socket);
 
   // "1.2.3.4:80", "[::1]:80", a unix path, or "" for an unnamed unix peer.
   std::string toString() const;

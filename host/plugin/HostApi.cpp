@@ -8,6 +8,7 @@
 
 #include "app/Version.h"
 #include "plugin/PluginInstance.h"
+#include "session/AcceptedClient.h"
 #include "session/Session.h"
 
 namespace wharf::plugin {
@@ -136,6 +137,35 @@ int sessionSocket(const wharf_session *session) {
   return Session::from(session).socket();
 }
 
+// Copies `address` out through the C ABI.
+wharf_status copyAddress(const net::SocketAddress &address, sockaddr_storage *out,
+                         socklen_t *length) {
+  std::memcpy(out, address.get(), address.length());
+  if (length != nullptr) *length = address.length();
+  return WHARF_OK;
+}
+
+wharf_status sessionAddress(const wharf_session *session, wharf_address which,
+                            sockaddr_storage *address, socklen_t *length) {
+  if (address == nullptr) return WHARF_INVALID;
+  return guarded([&] {
+    std::optional<net::SocketAddress> found = Session::from(session).address(which);
+    return found ? copyAddress(*found, address, length) : WHARF_NOT_FOUND;
+  });
+}
+
+wharf_status sessionAcceptedClient(const wharf_session *session, int fd, sockaddr_storage *client,
+                                   socklen_t *length) {
+  if (client == nullptr || fd < 0) return WHARF_INVALID;
+  const Session &self = Session::from(session);
+  if (!self.mayBlock()) return WHARF_UNSUPPORTED;
+  return guarded([&] {
+    net::SocketAddress found;
+    wharf_status status = session::acceptedClient(self, fd, found);
+    return status == WHARF_OK ? copyAddress(found, client, length) : status;
+  });
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -154,6 +184,8 @@ const wharf_host_api kHostApi = {
     .session_peer = sessionPeer,
     .session_pending_output = sessionPendingOutput,
     .session_socket = sessionSocket,
+    .session_address = sessionAddress,
+    .session_accepted_client = sessionAcceptedClient,
 };
 
 }  // namespace

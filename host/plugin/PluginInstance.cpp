@@ -12,6 +12,7 @@ PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
       socketKind_(net::isStream(listener.endpoint.transport) ? WHARF_SOCKET_STREAM
                                                              : WHARF_SOCKET_DATAGRAM),
       options_(listener.options),
+      proxy_(listener.proxy),
       logger_(Poco::Logger::get("listener." + listener.name)) {
   if (hooks().on_instance_new == nullptr) return;
   HookError error;

@@ -41,6 +41,8 @@ class PluginInstance {
   const std::string &listenerName() const { return listenerName_; }
   wharf_socket_kind socketKind() const { return socketKind_; }
   const std::vector<config::PluginOption> &options() const { return options_; }
+  // The listener's proxy_protocol: who names its sessions' clients.
+  const config::ProxySettings &proxy() const { return proxy_; }
   const config::PluginOption *option(std::string_view key) const;
   Poco::Logger &logger() const { return logger_; }
 
@@ -49,6 +51,7 @@ class PluginInstance {
   std::string listenerName_;
   wharf_socket_kind socketKind_;
   std::vector<config::PluginOption> options_;
+  config::ProxySettings proxy_;
   Poco::Logger &logger_;
   wharf_instance handle_{this};
   void *state_ = nullptr;

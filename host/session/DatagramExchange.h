@@ -19,6 +19,7 @@ class DatagramExchange : public Session {
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
+  int carrier() const override { return socketFd_; }
 
   std::span<const uint8_t> datagram() const { return datagram_; }
 

@@ -38,6 +38,8 @@ class ReactorSession : public Session {
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
   size_t pendingOutput() const override { return output_.size() - outputSent_; }
+  int carrier() const override { return connection_.fd(); }
+  bool mayBlock() const override { return false; }
   void cut() override;
 
  private:

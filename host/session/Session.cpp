@@ -31,6 +31,21 @@ const std::string &Session::peer() const {
   return peerText_;
 }
 
+std::optional<net::SocketAddress> Session::address(wharf_address which) const {
+  switch (which) {
+    case WHARF_ADDRESS_PEER:
+      return peerAddress_;
+    case WHARF_ADDRESS_LOCAL:
+      return net::SocketAddress::localOf(carrier());
+    case WHARF_ADDRESS_BALANCER:
+      // Every connection such a listener admits came with a header.
+      if (!instance_.proxy().enabled() || instance_.socketKind() != WHARF_SOCKET_STREAM)
+        return std::nullopt;
+      return net::SocketAddress::peerOf(carrier());
+  }
+  return std::nullopt;
+}
+
 Session::~Session() {
   tally_.duration = std::chrono::steady_clock::now() - started_;
   std::string_view error = error_;

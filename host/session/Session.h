@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,11 @@ class Session : public Cuttable {
   virtual size_t pendingOutput() const { return 0; }
   // The socket a blocking-style stream session may use directly; -1 otherwise.
   virtual int socket() const { return -1; }
+  // The socket that carries the session, for its addresses: a stream
+  // session's connection, a datagram exchange's listener (shared).
+  virtual int carrier() const = 0;
+  // Whether the session's thread may block in a host call (not a reactor's).
+  virtual bool mayBlock() const { return true; }
   void requestClose() { closeRequested_ = true; }
   // Any thread: ends the session from outside (a deadline passed). A blocked
   // read or write returns; the plugin sees the peer gone.
@@ -58,6 +64,8 @@ class Session : public Cuttable {
   // The peer as text, formatted on first use (most sessions never need it).
   const std::string &peer() const;
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
+  // One of the session's addresses (session_address); nullopt if it has none such.
+  std::optional<net::SocketAddress> address(wharf_address which) const;
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
   // idle_timeout closes the session: noted, and logged at most 10 times a

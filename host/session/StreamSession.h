@@ -19,6 +19,7 @@ class StreamSession : public Session {
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *buffer, size_t capacity, size_t *received) override;
+  int carrier() const override { return connection_.fd(); }
   size_t pendingOutput() const override { return output_.size(); }
   int socket() const override;
   void cut() override;

@@ -157,14 +157,13 @@ Fd DataChannel::acceptFrom(const sockaddr_storage &controlPeer, std::chrono::mil
       error = "Failed to establish connection (timed out).";
       return Fd();
     }
-    sockaddr_storage peer{};
-    socklen_t length = sizeof peer;
-    Fd connection(::accept4(listener_.get(), reinterpret_cast<sockaddr *>(&peer), &length,
-                            SOCK_CLOEXEC | SOCK_NONBLOCK));
+    Fd connection(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
     if (!connection.valid()) continue;
-    if (!sameIp(peer, controlPeer)) {
+    std::optional<sockaddr_storage> client = clientOf_(connection.get());
+    if (!client) continue;
+    if (!sameIp(*client, controlPeer)) {
       // Someone else raced the client to the port (data connection theft).
-      log_("refused a data connection from " + ipText(peer) + " (the client is " +
+      log_("refused a data connection from " + ipText(*client) + " (the client is " +
            ipText(controlPeer) + ")");
       continue;
     }

@@ -1,7 +1,9 @@
 // The data connection of the next transfer, as PASV/EPSV (we listen) or
 // PORT/EPRT (we connect) set it up. Passive connections are taken only from
-// the control connection's IP address; others are closed and logged, and the
-// real client is still awaited. One transfer per setup, as RFC 959 has it.
+// the control connection's client; others are closed and logged, and the
+// real client is still awaited. Behind a load balancer, the client of a
+// connection is the one its PROXY header names. One transfer per setup, as
+// RFC 959 has it.
 #pragma once
 
 #include <sys/socket.h>
@@ -18,9 +20,15 @@ namespace ftp {
 class DataChannel {
  public:
   using Log = std::function<void(const std::string &)>;
+  // The client of an accepted connection, as the host judges it; nullopt:
+  // refuse it (the host logged why).
+  using ClientOf = std::function<std::optional<sockaddr_storage>(int fd)>;
 
-  DataChannel(uint16_t firstPort, uint16_t lastPort, Log log)
-      : firstPort_(firstPort), lastPort_(lastPort), log_(std::move(log)) {}
+  DataChannel(uint16_t firstPort, uint16_t lastPort, ClientOf clientOf, Log log)
+      : firstPort_(firstPort),
+        lastPort_(lastPort),
+        clientOf_(std::move(clientOf)),
+        log_(std::move(log)) {}
 
   // Listens on `local`'s address (the control connection's); false with errno.
   bool listenPassive(const sockaddr_storage &local, uint16_t &port);
@@ -46,6 +54,7 @@ class DataChannel {
                    std::string &error);
 
   uint16_t firstPort_, lastPort_;
+  ClientOf clientOf_;
   Log log_;
   Fd listener_;
   std::chrono::steady_clock::time_point listeningSince_;

@@ -34,7 +34,8 @@ const FtpSession::Command *FtpSession::find(const std::string &verb) {
   return nullptr;
 }
 
-FtpSession::FtpSession(const ServerContext &server, int controlFd, Log log)
+FtpSession::FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
+                       DataChannel::ClientOf dataClient, Log log)
     : server_(server),
       options_(server.options),
       control_(controlFd),
@@ -42,12 +43,11 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, Log log)
       log_([log = std::move(log)](int level, const std::string &text) {
         log(level, escapedForLog(text));
       }),
-      data_(options_.passiveFirst, options_.passiveLast,
+      data_(options_.passiveFirst, options_.passiveLast, std::move(dataClient),
             [this](const std::string &message) { log_(WHARF_LOG_WARNING, message); }) {
   socklen_t length = sizeof local_;
   ::getsockname(controlFd, reinterpret_cast<sockaddr *>(&local_), &length);
-  length = sizeof peer_;
-  ::getpeername(controlFd, reinterpret_cast<sockaddr *>(&peer_), &length);
+  peer_ = client;
   control_.setStallTimeout(options_.idleTimeout);
 }
 void FtpSession::run() {

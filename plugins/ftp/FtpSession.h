@@ -38,7 +38,11 @@ class FtpSession {
  public:
   using Log = std::function<void(int level, const std::string &)>;  // level: WHARF_LOG_*
 
-  FtpSession(const ServerContext &server, int controlFd, Log log);
+  // `client`: the control connection's client; `dataClient` judges the
+  // passive data connections' (both as the host sees them: behind a load
+  // balancer, the clients its PROXY headers name).
+  FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
+             DataChannel::ClientOf dataClient, Log log);
   void run();
 
  private:

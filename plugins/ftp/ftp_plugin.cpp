@@ -115,18 +115,21 @@ class FtpServer {
   void serve(wharf::Session &session) {
     int control = session.socket();
     if (control < 0) throw wharf::Error("this host does not give plugins the control socket");
-    sockaddr_storage peer{};
-    socklen_t length = sizeof peer;
-    ::getpeername(control, reinterpret_cast<sockaddr *>(&peer), &length);
+    // The client: behind a load balancer, the one its PROXY header names.
+    std::optional<sockaddr_storage> client = session.address(WHARF_ADDRESS_PEER);
+    if (!client) throw wharf::Error("this host does not give plugins the client's address");
     std::string reason;
-    auto place = limits_.take(ftp::ipText(peer), reason);
+    auto place = limits_.take(ftp::ipText(*client), reason);
     if (!place) {
       session.write("421 " + reason + "\r\n");
       return;
     }
-    ftp::FtpSession(context_, control, [&session](int level, const std::string &message) {
-      session.log(static_cast<wharf_log_level>(level), message);
-    }).run();
+    ftp::FtpSession(
+        context_, control, *client, [&session](int fd) { return session.acceptedClient(fd); },
+        [&session](int level, const std::string &message) {
+          session.log(static_cast<wharf_log_level>(level), message);
+        })
+        .run();
   }
 
  private:

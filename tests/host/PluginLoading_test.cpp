@@ -62,13 +62,13 @@ TEST(PluginLoading, RefusesASharedObjectWithoutTheEntrySymbol) {
 TEST(PluginLoading, RefusesAnotherMajor) {
   EXPECT_EQ(refusal(fixture("abi_major_mismatch")),
             "plugin " + fixture("abi_major_mismatch") +
-                ": built for Wharf ABI 2.1, this host speaks ABI major 1");
+                ": built for Wharf ABI 2.2, this host speaks ABI major 1");
 }
 
 TEST(PluginLoading, RefusesANewerMinorByName) {
   EXPECT_EQ(refusal(fixture("abi_minor_newer")),
             "plugin " + fixture("abi_minor_newer") +
-                ": needs Wharf ABI 1.2, this host offers 1.1: upgrade wharfd");
+                ": needs Wharf ABI 1.3, this host offers 1.2: upgrade wharfd");
 }
 
 TEST(PluginLoading, RefusesABadMagic) {

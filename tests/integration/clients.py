@@ -54,6 +54,17 @@ def receive_until_closed(sock):
         data += chunk
 
 
+def receive_line(sock):
+    """Bytes up to and with the first newline (or all, if the peer closes first)."""
+    data = bytearray()
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
 def echo_round_trip(port, payload):
     """One TCP exchange with an echo on 127.0.0.1:port: what came back."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as client:

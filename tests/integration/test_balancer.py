@@ -6,6 +6,7 @@ balancer routes between the two sides, so the client can also bypass it.
 Skipped where the test may not create namespaces."""
 
 import ctypes
+import ftplib
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import threading
 import time
 import uuid
 
+from ftp_fixture import PASSWORD, crypt_hash, sha256
 from wharf_harness import Wharfd, WharfTestCase
 
 HAPROXY = shutil.which("haproxy")
@@ -96,7 +98,9 @@ class Hosts:
             run("ip", "-n", namespace, "link", "set", device, "up")
 
 
-class BehindHAProxy(WharfTestCase):
+class HAProxyTestCase(WharfTestCase):
+    """Three hosts and an HAProxy between them; a subclass says what it balances."""
+
     def setUp(self):
         if HAPROXY is None:
             self.skipTest("needs Debian's haproxy")
@@ -108,33 +112,17 @@ class BehindHAProxy(WharfTestCase):
             self.skipTest("cannot create network namespaces: " + probe.stderr.strip())
         subprocess.run(["ip", "netns", "del", "wharf-probe"], capture_output=True)
         self.hosts = Hosts(self)
-        self.instances = [self.instance(7001), self.instance(7002)]
-        self.start_haproxy()
 
-    def instance(self, port):
-        server = Wharfd(self, {"echo": {
-            "transport": "tcp", "listen": f"10.77.2.2:{port}", "mode": "reactor",
-            "plugin": "echo", "proxy_protocol": "v2", "proxy_from": "10.77.2.1",
-            "deny": "10.77.1.3", "max_per_source": "4"}},
-            # One worker: limits such as max_per_source are per worker.
-            host={"admin": "admin.sock", "workers": "1"})
-        server.host["access_log"] = server.path("access.log")
-        server.write_config()
-        server.launcher = ["ip", "netns", "exec", self.hosts.server]
-        return server.start()
-
-    def start_haproxy(self):
+    def start_haproxy(self, sections, is_up):
+        """HAProxy with these config `sections`, once is_up() (run on the client
+        host) says it serves."""
         folder = tempfile.mkdtemp(prefix="wharf-haproxy-")
         self.addCleanup(shutil.rmtree, folder, True)
         config = os.path.join(folder, "haproxy.cfg")
         with open(config, "w") as out:
             out.write("global\n  maxconn 2000\n"
                       "defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 30s\n"
-                      "  timeout server 30s\n"
-                      "frontend echo\n  bind 10.77.1.2:7000\n  default_backend wharf\n"
-                      "backend wharf\n  balance roundrobin\n"
-                      "  server a 10.77.2.2:7001 send-proxy-v2\n"
-                      "  server b 10.77.2.2:7002 send-proxy-v2\n")
+                      "  timeout server 30s\n" + sections)
         haproxy = subprocess.Popen(["ip", "netns", "exec", self.hosts.balancer, HAPROXY, "-db",
                                     "-f", config], stdout=subprocess.PIPE,
                                    stderr=subprocess.STDOUT, text=True)
@@ -148,18 +136,48 @@ class BehindHAProxy(WharfTestCase):
         deadline = time.monotonic() + 30
         while True:
             try:
-                if in_namespace(self.hosts.client,
-                                lambda: echo(("10.77.1.2", 7000), b"up?")) == b"up?":
+                if in_namespace(self.hosts.client, is_up):
                     return
             except OSError:
                 pass
             self.assertLess(time.monotonic(), deadline, "haproxy did not start")
             time.sleep(0.1)
 
+    def on_server_host(self, listeners, host=None):
+        """A wharfd on the server host."""
+        server = Wharfd(self, listeners, host={"admin": "admin.sock", **(host or {})})
+        server.host["access_log"] = server.path("access.log")
+        server.write_config()
+        server.launcher = ["ip", "netns", "exec", self.hosts.server]
+        return server.start()
+
     def sessions(self, server):
         reply = server.ctl("status", "--json")
         self.assertEqual(reply.returncode, 0, reply.stderr)
         return json.loads(reply.stdout)["listeners"][0]["sessions"]
+
+    def access_log_peers(self, server):
+        with open(server.path("access.log")) as log:
+            return {field.split("=", 1)[1].rsplit(":", 1)[0]
+                    for line in log for field in line.split() if field.startswith("peer=")}
+
+
+class BehindHAProxy(HAProxyTestCase):
+    def setUp(self):
+        super().setUp()
+        self.instances = [self.instance(7001), self.instance(7002)]
+        self.start_haproxy("frontend echo\n  bind 10.77.1.2:7000\n  default_backend wharf\n"
+                           "backend wharf\n  balance roundrobin\n"
+                           "  server a 10.77.2.2:7001 send-proxy-v2\n"
+                           "  server b 10.77.2.2:7002 send-proxy-v2\n",
+                           lambda: echo(("10.77.1.2", 7000), b"up?") == b"up?")
+
+    def instance(self, port):
+        # One worker: limits such as max_per_source are per worker.
+        return self.on_server_host({"echo": {
+            "transport": "tcp", "listen": f"10.77.2.2:{port}", "mode": "reactor",
+            "plugin": "echo", "proxy_protocol": "v2", "proxy_from": "10.77.2.1",
+            "deny": "10.77.1.3", "max_per_source": "4"}}, host={"workers": "1"})
 
     def through_balancer(self, payload, source="10.77.1.1"):
         return in_namespace(self.hosts.client,
@@ -172,11 +190,8 @@ class BehindHAProxy(WharfTestCase):
         totals = [self.sessions(server)["total"] for server in self.instances]
         self.assertEqual(sum(totals), 21)  # and the readiness probe
         self.assertTrue(all(total >= 10 for total in totals), totals)
-        for server in self.instances:
-            with open(server.path("access.log")) as log:
-                peers = {field.split("=", 1)[1].rsplit(":", 1)[0]
-                         for line in log for field in line.split() if field.startswith("peer=")}
-            self.assertEqual(peers, {"10.77.1.1"})  # never HAProxy's 10.77.2.1
+        for server in self.instances:  # never HAProxy's 10.77.2.1
+            self.assertEqual(self.access_log_peers(server), {"10.77.1.1"})
 
     def test_deny_and_max_per_source_act_on_the_client_address(self):
         self.assertEqual(self.through_balancer(b"denied", source="10.77.1.3"), b"")
@@ -244,3 +259,111 @@ class BehindHAProxy(WharfTestCase):
             looping.join()
         self.assertEqual(failures, [])
         self.assertGreater(served[0], 10)
+
+
+class FtpBehindHAProxy(HAProxyTestCase):
+    """FTP through the balancer: the control connection with PROXY v2, round
+    robin over two wharfd instances serving one folder, and each instance's
+    passive port range forwarded by the balancer to that instance, with PROXY
+    v2 as well, so that the data connections' client is checked."""
+
+    RANGES = {2121: "30000-30009", 2122: "30010-30019"}
+
+    def setUp(self):
+        super().setUp()
+        self.root = tempfile.mkdtemp(prefix="wharf-ftp-root-")
+        self.addCleanup(shutil.rmtree, self.root, True)
+        os.makedirs(os.path.join(self.root, "home", "alice"))
+        self.users = os.path.join(self.root, "users")
+        with open(self.users, "w") as out:
+            out.write(f"alice:{crypt_hash(PASSWORD)}:home/alice:rw\n")
+        self.instances = [self.instance(port) for port in self.RANGES]
+        sections = ("frontend ftp\n  bind 10.77.1.2:21\n  default_backend ftp\n"
+                    "backend ftp\n  balance roundrobin\n")
+        for name, port in zip("ab", self.RANGES):
+            sections += f"  server {name} 10.77.2.2:{port} send-proxy-v2\n"
+        for name, passive in zip("ab", self.RANGES.values()):
+            # No port on the server: a connection goes to the port it came to.
+            sections += (f"listen data-{name}\n  bind 10.77.1.2:{passive}\n"
+                         f"  server {name} 10.77.2.2 send-proxy-v2\n")
+        self.start_haproxy(sections, self.greets)
+
+    def instance(self, port):
+        return self.on_server_host({"ftp": {
+            "transport": "tcp", "listen": f"10.77.2.2:{port}", "mode": "thread", "plugin": "ftp",
+            "proxy_protocol": "v2", "proxy_from": "10.77.2.1",
+            "option.root": self.root, "option.users": self.users,
+            "option.passive_ports": self.RANGES[port], "option.masquerade_address": "10.77.1.2"}})
+
+    @staticmethod
+    def greets():
+        with socket.create_connection(("10.77.1.2", 21), timeout=5) as control:
+            return control.recv(100).startswith(b"220")
+
+    def curl(self, *arguments):
+        return subprocess.run(["ip", "netns", "exec", self.hosts.client, "curl", "-sS",
+                               "--max-time", "60", "--interface", "10.77.1.1", *arguments],
+                              capture_output=True, timeout=90)
+
+    def test_curl_uploads_and_downloads_through_the_balancer_in_passive_mode(self):
+        payload = os.urandom(3 * 1024 * 1024)
+        source = os.path.join(self.root, "payload.bin")
+        with open(source, "wb") as out:
+            out.write(payload)
+        url = f"ftp://alice:{PASSWORD}@10.77.1.2/"
+        # EPSV (curl's first choice) and PASV (the masquerade address), four
+        # times each: the round robin sends two of each to either instance.
+        for number in range(8):
+            passive = [] if number % 2 == 0 else ["--disable-epsv"]
+            upload = self.curl(*passive, "-T", source, url + f"up{number}.bin")
+            self.assertEqual(upload.returncode, 0, upload.stderr)
+            download = self.curl(*passive, url + f"up{number}.bin")
+            self.assertEqual(download.returncode, 0, download.stderr)
+            self.assertEqual(sha256(download.stdout), sha256(payload))
+        for server in self.instances:
+            self.assertGreaterEqual(self.sessions(server)["total"], 8)
+            self.assertEqual(self.access_log_peers(server), {"10.77.1.1"})  # not HAProxy's
+
+    def test_a_data_connection_from_another_client_is_refused(self):
+        with open(os.path.join(self.root, "home", "alice", "file.txt"), "wb") as out:
+            out.write(b"for alice only\n")
+
+        def steal_then_fetch():
+            ftp = ftplib.FTP(timeout=20, source_address=("10.77.1.1", 0))
+            ftp.connect("10.77.1.2", 21)
+            ftp.login("alice", PASSWORD)
+            host, port = ftplib.parse227(ftp.sendcmd("PASV"))
+            self.assertEqual(host, "10.77.1.2")
+            # Another host of the client's side races alice to her port,
+            # through the balancer: its PROXY header names 10.77.1.3.
+            thief = socket.create_connection((host, port), timeout=20,
+                                             source_address=("10.77.1.3", 0))
+            time.sleep(0.5)  # so that HAProxy has passed it on first
+            try:
+                ftp.sendcmd("TYPE I")
+                data = socket.create_connection((host, port), timeout=20,
+                                                source_address=("10.77.1.1", 0))
+                reply = ftp.sendcmd("RETR file.txt")
+                received = b""
+                while chunk := data.recv(65536):
+                    received += chunk
+                data.close()
+                try:
+                    stolen = thief.recv(100)
+                except ConnectionResetError:
+                    stolen = b""
+                return reply, received, ftp.voidresp(), stolen
+            finally:
+                thief.close()
+                ftp.close()
+
+        opened, received, done, stolen = in_namespace(self.hosts.client, steal_then_fetch)
+        self.assertEqual(opened[:3], "150")
+        self.assertEqual(received, b"for alice only\n")
+        self.assertEqual(done[:3], "226")
+        self.assertEqual(stolen, b"")
+        refusal = "refused a data connection from 10.77.1.3 (the client is 10.77.1.1)"
+        deadline = time.monotonic() + 30  # the log comes through a reader thread
+        while not any(refusal in server.log() for server in self.instances):
+            self.assertLess(time.monotonic(), deadline, "no instance logged the refusal")
+            time.sleep(0.05)

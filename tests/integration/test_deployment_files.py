@@ -64,7 +64,9 @@ class HAProxyExample(unittest.TestCase):
                                capture_output=True, text=True, timeout=60)
         self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
         with open(etc("haproxy", "wharf.cfg")) as config:
-            servers = [line for line in config if line.strip().startswith("server ")]
-        self.assertEqual(len(servers), 2)
-        self.assertTrue(all("send-proxy-v2" in line and "check-send-proxy" in line
-                            for line in servers))
+            servers = [line.split() for line in config if line.strip().startswith("server ")]
+        self.assertEqual(len(servers), 6)  # echo and FTP control: 2 each; FTP data: 1 each
+        self.assertTrue(all("send-proxy-v2" in server for server in servers))
+        # Health checks carry a header too (on the data ranges there are none).
+        self.assertTrue(all("check-send-proxy" in server for server in servers if "check" in server))
+        self.assertEqual(sum("check" in server for server in servers), 4)

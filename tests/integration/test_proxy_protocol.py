@@ -14,8 +14,8 @@ import subprocess
 import struct
 import time
 
-from clients import receive_exactly, receive_until_closed
-from wharf_harness import Wharfd, WharfTestCase, cpu_seconds, free_port
+from clients import receive_exactly, receive_line, receive_until_closed
+from wharf_harness import Wharfd, WharfTestCase, cpu_seconds, free_port, test_plugin
 
 MODES = ("sync", "thread", "pool", "fork", "reactor")
 
@@ -85,6 +85,38 @@ class ProxyProtocol(WharfTestCase):
                 self.assertEqual(sorted(self.peers_logged(2)),
                                  ["198.51.100.7:5000", "203.0.113.9:4000"])
                 self.assertStops(self.server)
+
+    def test_plugins_see_the_client_this_end_and_the_balancer(self):
+        for mode in MODES:
+            with self.subTest(mode=mode):
+                self.start(mode, plugin=test_plugin("addresses"))
+                with connect(self.port) as client:
+                    client.sendall(v2("198.51.100.7", 5000) + b"?")
+                    balancer = "127.0.0.1:%d" % client.getsockname()[1]
+                    self.assertEqual(receive_line(client),
+                                     f"peer=198.51.100.7:5000 local=127.0.0.1:{self.port} "
+                                     f"balancer={balancer}\n".encode())
+                self.assertStops(self.server)
+
+    def test_without_a_balancer_plugins_see_the_socket_s_ends(self):
+        port = free_port()
+        server = Wharfd(self, {
+            "tcp": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "reactor",
+                    "plugin": test_plugin("addresses")},
+            "udp": {"transport": "udp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+                    "plugin": test_plugin("addresses")}}).start()
+        with connect(port) as client:
+            client.sendall(b"?")
+            self.assertEqual(receive_line(client),
+                             f"peer=127.0.0.1:{client.getsockname()[1]} local=127.0.0.1:{port} "
+                             f"balancer=none\n".encode())
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+            client.settimeout(20)
+            client.sendto(b"?", ("127.0.0.1", port))
+            self.assertEqual(client.recv(256),
+                             f"peer=127.0.0.1:{client.getsockname()[1]} local=127.0.0.1:{port} "
+                             f"balancer=none\n".encode())
+        self.assertStops(server)
 
     def test_access_control_and_limits_act_on_the_client(self):
         self.start("reactor", deny="203.0.113.0/24", max_per_source="1")

@@ -44,8 +44,8 @@ class StartupRefusals(WharfTestCase):
     def test_broken_plugins_are_refused_by_file_and_reason(self):
         for fixture, reason in [
             ("no_entry", "no entry symbol wharf_plugin_entry"),
-            ("abi_major_mismatch", "built for Wharf ABI 2.1"),
-            ("abi_minor_newer", "needs Wharf ABI 1.2, this host offers 1.1"),
+            ("abi_major_mismatch", "built for Wharf ABI 2.2"),
+            ("abi_minor_newer", "needs Wharf ABI 1.3, this host offers 1.2"),
             ("load_fails", "'load-fails' failed to initialise: licence file /nonexistent/licence missing"),
             ("instance_refuses", "'instance-refuses' refused listener [listener.e]: option.required is missing"),
         ]:

@@ -61,6 +61,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -72,8 +73,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 1
-#define WHARF_SDK_VERSION "1.1.0" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_ABI_MINOR 2
+#define WHARF_SDK_VERSION "1.2.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -119,6 +120,18 @@ typedef enum wharf_socket_kind {
   WHARF_SOCKET_STREAM = 1,  /* tcp, unix: byte streams, one session per connection */
   WHARF_SOCKET_DATAGRAM = 2 /* udp, unix-dgram: one session per received datagram */
 } wharf_socket_kind;
+
+/* A session's addresses (session_address, 1.2). Behind a load balancer that
+ * sends PROXY headers (the listener's `proxy_protocol`), the connection's
+ * socket joins the balancer to wharfd, and the header names the client. */
+typedef enum wharf_address {
+  WHARF_ADDRESS_PEER = 1,    /* the client: the PROXY header's source behind a balancer,
+                                else the socket's peer (what session_peer spells) */
+  WHARF_ADDRESS_LOCAL = 2,   /* this end: the socket's local address (for a datagram
+                                session, the listener's) */
+  WHARF_ADDRESS_BALANCER = 3 /* the balancer that sent the PROXY header: the socket's peer.
+                                WHARF_NOT_FOUND unless the listener has proxy_protocol */
+} wharf_address;
 
 /* Capabilities a plugin declares in wharf_plugin.capabilities. The host
  * refuses, at config check, a listener whose needs they do not cover. */
@@ -224,6 +237,25 @@ typedef struct wharf_host_api {
    * address, sendfile). -1 for any other session. OWNERSHIP: the host's; the
    * plugin must not close it, and must not use it after serve() returns. */
   int (*session_socket)(const wharf_session *session);
+
+  /* --- added in 1.2 */
+
+  /* One of the session's addresses (wharf_address) as a socket address,
+   * its length in *length. WHARF_NOT_FOUND if the session has none such. */
+  wharf_status (*session_address)(const wharf_session *session, wharf_address which,
+                                  struct sockaddr_storage *address, socklen_t *length);
+
+  /* BLOCKING style: who is at the other end of a connection the plugin
+   * accepted itself for this session (as FTP's passive data connections),
+   * judged as the listener judges its own connections. On a listener with
+   * proxy_protocol, a connection from proxy_from must open with a PROXY
+   * header: the host takes it off `fd` (waiting up to proxy_timeout), leaves
+   * the data after it, and writes the client it names. Any other
+   * connection's client is its socket peer. WHARF_INVALID: a header was due
+   * and did not come whole and valid in time (the host logs why): close `fd`.
+   * OWNERSHIP: `fd` stays the plugin's. */
+  wharf_status (*session_accepted_client)(const wharf_session *session, int fd,
+                                          struct sockaddr_storage *client, socklen_t *length);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

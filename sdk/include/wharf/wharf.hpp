@@ -120,6 +120,25 @@ class Session {
   int socket() const {
     return WHARF_HOST_HAS(detail::api, session_socket) ? detail::api->session_socket(handle_) : -1;
   }
+  // 1.2+: one of the session's addresses (WHARF_ADDRESS_*); nullopt if it has
+  // none such, or the host is older.
+  std::optional<sockaddr_storage> address(wharf_address which) const {
+    sockaddr_storage found{};
+    if (!WHARF_HOST_HAS(detail::api, session_address) ||
+        detail::api->session_address(handle_, which, &found, nullptr) != WHARF_OK)
+      return std::nullopt;
+    return found;
+  }
+  // 1.2+, blocking style: the client of a connection the plugin accepted for
+  // this session (behind a balancer, from its PROXY header). nullopt: close
+  // `fd` (the host logged why), as on a host older than 1.2.
+  std::optional<sockaddr_storage> acceptedClient(int fd) const {
+    sockaddr_storage client{};
+    if (!WHARF_HOST_HAS(detail::api, session_accepted_client) ||
+        detail::api->session_accepted_client(handle_, fd, &client, nullptr) != WHARF_OK)
+      return std::nullopt;
+    return client;
+  }
   void log(wharf_log_level level, std::string_view message) const {
     detail::api->session_log(handle_, level, message.data(), message.size());
   }
