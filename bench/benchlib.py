@@ -57,6 +57,15 @@ class Server:
         with open(f"/proc/{pid}/task/{pid}/children") as listing:
             return [int(child) for child in listing.read().split()]
 
+    def cpu_seconds(self):
+        """User + system time of the server and its children (wharfd's workers)."""
+        total = 0
+        for pid in [self.process.pid] + self.children():
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total / os.sysconf("SC_CLK_TCK")
+
     def stop(self):
         self.process.terminate()
         try:

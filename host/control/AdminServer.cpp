@@ -85,7 +85,7 @@ void AdminServer::onEvents(uint32_t) {
     if (connections_.size() >= kMaxConnections) evictOldest();
     auto connection = std::make_unique<AdminConnection>(
         loop_, std::move(socket), AdminConnection::Clock::now() + kRequestDeadline,
-        [this](const std::string &request) { return reply(request); },
+        [this](const std::string &request) { return answer(commands_, request); },
         [this](AdminConnection *done) { remove(done); });
     AdminConnection *raw = connection.get();
     loop_.watch(raw->fd(), EPOLLIN, raw);
@@ -128,7 +128,8 @@ void AdminServer::remove(AdminConnection *connection) {
   connections_.erase(connection);
 }
 
-std::string AdminServer::reply(const std::string &request) {
+std::string AdminServer::answer(const std::map<std::string, Handler> &commands,
+                                const std::string &request) {
   Poco::JSON::Object reply;
   try {
     Poco::JSON::Object::Ptr parsed;
@@ -140,8 +141,8 @@ std::string AdminServer::reply(const std::string &request) {
     if (!parsed || !parsed->has("command") || !parsed->get("command").isString())
       throw std::runtime_error("no \"command\" string");
     std::string command = parsed->getValue<std::string>("command");
-    auto handler = commands_.find(command);
-    if (handler == commands_.end()) throw std::runtime_error("unknown command '" + command + "'");
+    auto handler = commands.find(command);
+    if (handler == commands.end()) throw std::runtime_error("unknown command '" + command + "'");
     handler->second(*parsed, reply);
     reply.set("ok", true);
   } catch (const std::exception &error) {

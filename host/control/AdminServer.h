@@ -38,6 +38,12 @@ class AdminServer final : private net::IoHandler {
   AdminServer(const AdminServer &) = delete;
   AdminServer &operator=(const AdminServer &) = delete;
 
+  // The reply to one request line: {"command": NAME, ...} runs that
+  // command's handler; anything else (not JSON, not an object, no such
+  // command, a handler that throws) gets {"ok": false, "error": ...}.
+  static std::string answer(const std::map<std::string, Handler> &commands,
+                            const std::string &request);
+
  private:
   void serve() noexcept;
   void onEvents(uint32_t events) override;  // the listening socket: accept
@@ -46,7 +52,6 @@ class AdminServer final : private net::IoHandler {
   void evictOldest();
   void closeExpired();
   void remove(AdminConnection *connection);
-  std::string reply(const std::string &request);
 
   std::filesystem::path path_;
   std::map<std::string, Handler> commands_;

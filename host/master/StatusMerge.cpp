@@ -39,6 +39,18 @@ Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object) {
   return copy;
 }
 
+// What the merge reads of a worker's listener. A worker runs third-party
+// plugins: what it sends is checked like any input, and a listener that
+// lacks a part is left out rather than trusted.
+bool wellFormed(const Poco::JSON::Object::Ptr &listener) {
+  if (!listener || !listener->has("name") || !listener->get("name").isString() ||
+      !listener->has("state") || !listener->get("state").isString() ||
+      !listener->getObject("sessions"))
+    return false;
+  Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
+  return plugin && plugin->has("generation") && plugin->get("generation").isInteger();
+}
+
 }  // namespace
 
 Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr> &statuses) {
@@ -48,6 +60,7 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
     Poco::JSON::Array::Ptr listeners = status->getArray("listeners");
     for (size_t i = 0; listeners && i < listeners->size(); ++i) {
       Poco::JSON::Object::Ptr listener = listeners->getObject(static_cast<unsigned>(i));
+      if (!wellFormed(listener)) continue;
       auto key = std::make_pair(listener->getValue<std::string>("name"),
                                 listener->getValue<std::string>("state"));
       auto found = byName.find(key);

@@ -61,3 +61,18 @@ TEST(StatusMerge, LeavesTheWorkersRepliesAsTheyWere) {
                 ->getElement<int>(0),
             10);
 }
+
+TEST(StatusMerge, LeavesOutListenersAWorkerSentMalformed) {
+  // A worker runs third-party plugins: a reply with holes must not crash the master.
+  auto odd = workerStatus(
+      "1, \"text\", {}, {\"name\": \"e\"}, {\"name\": \"e\", \"state\": \"serving\"}, "
+      "{\"name\": \"e\", \"state\": \"serving\", \"sessions\": 3, \"plugin\": {}}, "
+      "{\"name\": 7, \"state\": \"serving\", \"sessions\": {}, \"plugin\": {\"generation\": 1}}, "
+      "{\"name\": \"e\", \"state\": \"serving\", \"sessions\": {}, \"plugin\": {\"generation\": "
+      "\"new\"}}");
+  auto good = workerStatus(listener("e", "serving", 1, 2, 10, 1));
+  auto merged = mergeListeners({odd, good, odd});
+  ASSERT_EQ(merged->size(), 1u);
+  EXPECT_EQ(merged->getObject(0)->getValue<int>("workers"), 1);
+  EXPECT_EQ(merged->getObject(0)->getObject("sessions")->getValue<int>("total"), 10);
+}
