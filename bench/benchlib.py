@@ -23,6 +23,13 @@ def pin_cores():
     return PLACEMENT
 
 
+def cpu_seconds(pid):
+    """User + system time process `pid` has used so far."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
 def _placed(role):
     cores = PLACEMENT[role]
     return (lambda: os.sched_setaffinity(0, cores)) if cores else None
@@ -59,12 +66,7 @@ class Server:
 
     def cpu_seconds(self):
         """User + system time of the server and its children (wharfd's workers)."""
-        total = 0
-        for pid in [self.process.pid] + self.children():
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total / os.sysconf("SC_CLK_TCK")
+        return sum(cpu_seconds(pid) for pid in [self.process.pid] + self.children())
 
     def stop(self):
         self.process.terminate()

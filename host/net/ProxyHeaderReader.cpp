@@ -17,26 +17,29 @@ Result invalid(std::string why) {
 }  // namespace
 
 Result take(int socket, std::vector<uint8_t> &received, Accepted accepted) {
-  size_t before = received.size();
-  received.resize(kMaxLength);
+  // On the stack: the usual header comes whole at the first try, and costs
+  // no allocation. What came of it before is in front.
+  uint8_t bytes[kMaxLength];
+  size_t before = std::min(received.size(), kMaxLength);
+  if (before > 0) std::memcpy(bytes, received.data(), before);
   ssize_t got;
   do {
-    got =
-        ::recv(socket, received.data() + before, received.size() - before, MSG_PEEK | MSG_DONTWAIT);
+    got = ::recv(socket, bytes + before, kMaxLength - before, MSG_PEEK | MSG_DONTWAIT);
   } while (got < 0 && errno == EINTR);
-  received.resize(before + std::max<ssize_t>(got, 0));
   if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return {Result::Status::Incomplete, {}, {}};
   if (got <= 0) return invalid(got == 0 ? "closed before its header" : std::strerror(errno));
-  Result result = parse(received, accepted);
+  Result result =
+      parse(std::span<const uint8_t>(bytes, before + static_cast<size_t>(got)), accepted);
   if (result.status == Result::Status::Invalid) return result;
   // Incomplete: every byte peeked belongs to the header; complete: its rest.
   size_t taken = result.status == Result::Status::Complete ? result.header.length - before
-                                                           : received.size() - before;
+                                                           : static_cast<size_t>(got);
   // The same bytes again, now taken off the socket.
-  if (::recv(socket, received.data() + before, taken, MSG_DONTWAIT) != static_cast<ssize_t>(taken))
+  if (::recv(socket, bytes + before, taken, MSG_DONTWAIT) != static_cast<ssize_t>(taken))
     return invalid("could not take the header off the socket");
-  received.resize(before + taken);
+  if (result.status == Result::Status::Incomplete)
+    received.assign(bytes, bytes + before + taken);
   return result;
 }
 
