@@ -43,30 +43,67 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
                  owner.context_.ledger(generation_->number())),
         registered_(generation_->live(), session_) {}
 
+  ~Connection() {
+    for (int fd : agendaWatched_)
+      if (fd >= 0) owner_.loop_.unwatch(fd);
+  }
+
   bool open() {
     if (!session_.open()) return false;
     events_ = session_.wantedEvents();
     owner_.loop_.watch(session_.fd(), events_, this);
+    watchAgenda();
     return true;
   }
 
   void onEvents(uint32_t events) override {
     session_.onReady(events, owner_.buffer_.data(), owner_.buffer_.size());
-    if (session_.finished()) return owner_.remove(this);  // deletes this
-    uint32_t wanted = session_.wantedEvents();
-    if (wanted != events_) owner_.loop_.modify(session_.fd(), events_ = wanted, this);
+    settle();  // may delete this
   }
 
   session::ReactorSession &session() { return session_; }
   int fd() const { return session_.fd(); }
 
  private:
+  // The session's timer and mailbox descriptors, once it has them.
+  class AgendaWatch final : public net::IoHandler {
+   public:
+    explicit AgendaWatch(Connection &connection) : connection_(connection) {}
+    void onEvents(uint32_t) override {
+      connection_.session_.runAgenda();
+      connection_.settle();  // may delete the connection, and this
+    }
+
+   private:
+    Connection &connection_;
+  };
+
+  // After a hook ran: the session ends, or waits for what it wants now.
+  void settle() {
+    if (session_.finished()) return owner_.remove(this);  // deletes this
+    uint32_t wanted = session_.wantedEvents();
+    if (wanted != events_) owner_.loop_.modify(session_.fd(), events_ = wanted, this);
+    watchAgenda();
+  }
+
+  void watchAgenda() {
+    const session::Agenda &agenda = *session_.agenda();
+    int fds[2] = {agenda.timerFd(), agenda.mailFd()};
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0 || agendaWatched_[i] == fds[i]) continue;
+      owner_.loop_.watch(fds[i], EPOLLIN, &agendaWatch_);
+      agendaWatched_[i] = fds[i];
+    }
+  }
+
   ReactorDispatcher &owner_;
   listener::Admission::Ticket ticket_;
   listener::GenerationPtr generation_;
   session::ReactorSession session_;
   session::LiveSessions::Entry registered_;
   uint32_t events_ = 0;
+  AgendaWatch agendaWatch_{*this};
+  int agendaWatched_[2] = {-1, -1};  // the timer's and the mailbox's descriptors, once watched
 };
 
 // A connection not yet admitted: its PROXY header has not all come.

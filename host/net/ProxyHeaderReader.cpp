@@ -38,8 +38,7 @@ Result take(int socket, std::vector<uint8_t> &received, Accepted accepted) {
   // The same bytes again, now taken off the socket.
   if (::recv(socket, bytes + before, taken, MSG_DONTWAIT) != static_cast<ssize_t>(taken))
     return invalid("could not take the header off the socket");
-  if (result.status == Result::Status::Incomplete)
-    received.assign(bytes, bytes + before + taken);
+  if (result.status == Result::Status::Incomplete) received.assign(bytes, bytes + before + taken);
   return result;
 }
 

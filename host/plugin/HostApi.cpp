@@ -9,6 +9,7 @@
 #include "app/Version.h"
 #include "plugin/PluginInstance.h"
 #include "session/AcceptedClient.h"
+#include "session/Agenda.h"
 #include "session/Session.h"
 
 namespace wharf::plugin {
@@ -166,6 +167,42 @@ wharf_status sessionAcceptedClient(const wharf_session *session, int fd, sockadd
   });
 }
 
+wharf_status sessionTimerStart(wharf_session *session, uint64_t delayMs, uint64_t repeatMs,
+                               wharf_session_callback callback, void *user, uint64_t *timerId) {
+  session::Agenda *agenda = Session::from(session).agenda();
+  if (agenda == nullptr) return WHARF_UNSUPPORTED;
+  return guarded([&] { return agenda->startTimer(delayMs, repeatMs, callback, user, timerId); });
+}
+
+wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {
+  session::Agenda *agenda = Session::from(session).agenda();
+  return agenda == nullptr ? WHARF_UNSUPPORTED : agenda->cancelTimer(timerId);
+}
+
+wharf_status sessionPauseInput(wharf_session *session, int paused) {
+  return Session::from(session).pauseInput(paused != 0);
+}
+
+wharf_waker *sessionWaker(wharf_session *session) {
+  try {
+    session::Agenda *agenda = Session::from(session).agenda();
+    std::shared_ptr<session::Mailbox> mailbox = agenda ? agenda->mailbox() : nullptr;
+    return mailbox ? new wharf_waker{std::move(mailbox)} : nullptr;
+  } catch (...) {  // no memory, or no eventfd
+    return nullptr;
+  }
+}
+
+wharf_status wakerPost(wharf_waker *waker, wharf_session_callback callback,
+                       wharf_dropped_callback dropped, void *user) {
+  if (waker == nullptr) return WHARF_INVALID;
+  return guarded([&] { return waker->mailbox->post(callback, dropped, user); });
+}
+
+void wakerRelease(wharf_waker *waker) {
+  delete waker;
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -186,6 +223,12 @@ const wharf_host_api kHostApi = {
     .session_socket = sessionSocket,
     .session_address = sessionAddress,
     .session_accepted_client = sessionAcceptedClient,
+    .session_timer_start = sessionTimerStart,
+    .session_timer_cancel = sessionTimerCancel,
+    .session_pause_input = sessionPauseInput,
+    .session_waker = sessionWaker,
+    .waker_post = wakerPost,
+    .waker_release = wakerRelease,
 };
 
 }  // namespace

@@ -25,6 +25,7 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
       sendProgress_(connection_.fd()) {}
 
 ReactorSession::~ReactorSession() {
+  agenda_.close();  // no timer fires, no post runs, from here on
   const wharf_plugin &hooks = instance().hooks();
   if (opened_ && hooks.on_session_close != nullptr)
     hooks.on_session_close(instance().state(), state_, handle());
@@ -53,7 +54,19 @@ bool ReactorSession::hasWritableHook() const {
 }
 
 bool ReactorSession::wantsInput() const {
-  return !peerClosed_ && !closeRequested() && pendingOutput() < outputHighWater_;
+  return !paused_ && !peerClosed_ && !closeRequested() && pendingOutput() < outputHighWater_;
+}
+
+wharf_status ReactorSession::pauseInput(bool paused) {
+  if (paused == paused_) return WHARF_INVALID;
+  paused_ = paused;
+  return WHARF_OK;
+}
+
+void ReactorSession::runAgenda() {
+  if (finished_) return;
+  hookSucceeded(agenda_.runDue(instance().state(), state_, handle()), "a timer or posted callback");
+  finishIfDone();
 }
 
 void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {

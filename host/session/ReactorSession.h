@@ -10,6 +10,7 @@
 
 #include "net/FileDescriptor.h"
 #include "net/SendProgress.h"
+#include "session/Agenda.h"
 #include "session/Session.h"
 
 namespace wharf::session {
@@ -40,6 +41,10 @@ class ReactorSession : public Session {
   size_t pendingOutput() const override { return output_.size() - outputSent_; }
   int carrier() const override { return connection_.fd(); }
   bool mayBlock() const override { return false; }
+  Agenda *agenda() override { return &agenda_; }
+  wharf_status pauseInput(bool paused) override;
+  // A timer or a post is due (its descriptor was readable): runs it.
+  void runAgenda();
   void cut() override;
 
  private:
@@ -54,6 +59,8 @@ class ReactorSession : public Session {
   bool wantsInput() const;
 
   net::FileDescriptor connection_;
+  Agenda agenda_;
+  bool paused_ = false;
   const size_t outputHighWater_;
   std::string output_;
   size_t outputSent_ = 0;

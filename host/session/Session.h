@@ -19,7 +19,8 @@
 
 namespace wharf::session {
 class Session;
-}
+class Agenda;
+}  // namespace wharf::session
 
 struct wharf_session {
   wharf::session::Session *self;
@@ -52,6 +53,10 @@ class Session : public Cuttable {
   // The socket that carries the session, for its addresses: a stream
   // session's connection, a datagram exchange's listener (shared).
   virtual int carrier() const = 0;
+  // Event-style stream sessions (SDK 1.2): what they have scheduled, and
+  // whether they read. nullptr and WHARF_UNSUPPORTED for the others.
+  virtual Agenda *agenda() { return nullptr; }
+  virtual wharf_status pauseInput(bool) { return WHARF_UNSUPPORTED; }
   // Whether the session's thread may block in a host call (not a reactor's).
   virtual bool mayBlock() const { return true; }
   void requestClose() { closeRequested_ = true; }

@@ -33,6 +33,18 @@ void driveEvents(StreamSession &session) {
       continue;
     }
     if (session.closeRequested()) break;
+    if (session.mustWait()) {
+      StreamSession::Wait woke = session.wait();
+      if (woke == StreamSession::Wait::Idle) session.endIdle();
+      if (woke == StreamSession::Wait::Idle || woke == StreamSession::Wait::Gone) break;
+      if (woke == StreamSession::Wait::Agenda) {
+        if (!session.hookSucceeded(
+                session.agenda()->runDue(instanceState, sessionState, session.handle()),
+                "a timer or posted callback"))
+          break;
+        continue;
+      }
+    }
     ssize_t got = session.receive(buffer.data(), buffer.size());
     if (got <= 0) break;
     if (!session.hookSucceeded(hooks.on_session_data(instanceState, sessionState, session.handle(),
@@ -40,6 +52,7 @@ void driveEvents(StreamSession &session) {
                                "on_session_data"))
       break;
   }
+  session.agenda()->close();  // no timer fires, no post runs, from here on
   if (hooks.on_session_close != nullptr)
     hooks.on_session_close(instanceState, sessionState, session.handle());
 }

@@ -3,6 +3,7 @@
 #include <Poco/Message.h>
 #include <linux/tcp.h>  // tcp_info with byte counts (glibc's lacks them)
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -48,6 +49,41 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
   return got >= 0 ? WHARF_OK : WHARF_CLOSED;
 }
 
+wharf_status StreamSession::pauseInput(bool paused) {
+  if (style_ != Style::Event) return WHARF_UNSUPPORTED;
+  if (paused == paused_) return WHARF_INVALID;
+  paused_ = paused;
+  return WHARF_OK;
+}
+
+StreamSession::Wait StreamSession::wait() {
+  timeval idle{};
+  socklen_t length = sizeof idle;
+  ::getsockopt(connection_.fd(), SOL_SOCKET, SO_RCVTIMEO, &idle, &length);  // idle_timeout
+  auto limit = std::chrono::seconds(idle.tv_sec) + std::chrono::microseconds(idle.tv_usec);
+  for (;;) {
+    // The socket's hang-up and errors come even while paused: a cut is seen.
+    pollfd ready[3] = {{connection_.fd(), static_cast<short>(paused_ ? 0 : POLLIN), 0},
+                       {agenda_.timerFd(), POLLIN, 0},
+                       {agenda_.mailFd(), POLLIN, 0}};
+    int timeout = -1;
+    if (limit.count() > 0) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(lastTraffic_ + limit -
+                                                               std::chrono::steady_clock::now());
+      if (left.count() <= 0) return Wait::Idle;
+      timeout = static_cast<int>(left.count());
+    }
+    int count = ::poll(ready, 3, timeout);
+    if (count < 0 && errno != EINTR) return Wait::Input;  // receive() finds out what is wrong
+    if (count <= 0) continue;
+    if ((ready[1].revents | ready[2].revents) & POLLIN) return Wait::Agenda;
+    if (ready[0].revents == 0) continue;
+    if (!paused_) return Wait::Input;
+    noteEnding(Ending::Client);  // hung up or failed while paused: nothing more to read
+    return Wait::Gone;
+  }
+}
+
 void StreamSession::cut() {
   noteCut();
   // A plugin with the socket gets the end of input first, and a chance to say goodbye.
@@ -67,6 +103,7 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
       countIn(static_cast<size_t>(got));
+      lastTraffic_ = std::chrono::steady_clock::now();
     } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       endIdle();  // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN
     } else {
@@ -91,6 +128,7 @@ bool StreamSession::sendAll(const char *data, size_t len) {
       return false;
     }
     countOut(static_cast<size_t>(sent));
+    lastTraffic_ = std::chrono::steady_clock::now();
     data += sent;
     len -= static_cast<size_t>(sent);
   }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "net/FileDescriptor.h"
+#include "session/Agenda.h"
 #include "session/Session.h"
 
 namespace wharf::session {
@@ -24,10 +25,20 @@ class StreamSession : public Session {
   int socket() const override;
   void cut() override;
 
+  Agenda *agenda() override { return style_ == Style::Event ? &agenda_ : nullptr; }
+  wharf_status pauseInput(bool paused) override;
+
   // For the runner. flush: sends the queued output (false: the peer is gone).
   bool flush();
   // Blocks for input; 0 when the peer closed, -1 on error.
   ssize_t receive(void *buffer, size_t capacity);
+
+  enum class Wait { Input, Agenda, Idle, Gone };
+  // Event style, for a session that paused or scheduled something: waits for
+  // input (unless paused), a timer or a post, up to idle_timeout without
+  // traffic. Plain sessions just block in receive().
+  bool mustWait() const { return paused_ || agenda_.inUse(); }
+  Wait wait();
 
  private:
   bool sendAll(const char *data, size_t len);
@@ -35,6 +46,9 @@ class StreamSession : public Session {
   net::FileDescriptor connection_;
   Style style_;
   std::string output_;
+  Agenda agenda_;
+  bool paused_ = false;
+  std::chrono::steady_clock::time_point lastTraffic_ = std::chrono::steady_clock::now();
   // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;

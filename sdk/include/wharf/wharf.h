@@ -165,6 +165,17 @@ typedef struct wharf_abi_header {
 /* Callbacks the host implements                                              */
 /* ------------------------------------------------------------------------ */
 
+/* Scheduling (1.2): timers and posted calls of an event-style stream
+ * session. A callback runs where the session's hooks run (the reactor's loop
+ * thread, or the session's own thread in the other modes), never at the same
+ * time as one of them; its status counts as a hook's (a failure closes the
+ * session). A waker is the plugin's handle to post to a session from any
+ * thread. */
+typedef wharf_status (*wharf_session_callback)(void *instance_state, void *session_state,
+                                               wharf_session *session, void *user);
+typedef void (*wharf_dropped_callback)(void *user);
+typedef struct wharf_waker wharf_waker;
+
 /*
  * The host's function table. Append-only: a function added in minor N sits
  * after every function of minor N-1. Check with WHARF_HOST_HAS before calling
@@ -256,6 +267,40 @@ typedef struct wharf_host_api {
    * OWNERSHIP: `fd` stays the plugin's. */
   wharf_status (*session_accepted_client)(const wharf_session *session, int fd,
                                           struct sockaddr_storage *client, socklen_t *length);
+
+  /* EVENT style on a stream session: run `callback(…, user)` `delay_ms` from
+   * now, then every `repeat_ms` if that is not 0, until cancelled or the
+   * session ends (a timer never fires after on_session_close). *timer_id (if
+   * not NULL) names it for session_timer_cancel. At most 64 at once per
+   * session (WHARF_ERROR beyond); delays of at most a day (WHARF_INVALID).
+   * WHARF_UNSUPPORTED in blocking style or on a datagram session;
+   * WHARF_CLOSED from on_session_close. */
+  wharf_status (*session_timer_start)(wharf_session *session, uint64_t delay_ms, uint64_t repeat_ms,
+                                      wharf_session_callback callback, void *user,
+                                      uint64_t *timer_id);
+  /* WHARF_NOT_FOUND if it has fired (one-shot), was cancelled, or never was. */
+  wharf_status (*session_timer_cancel)(wharf_session *session, uint64_t timer_id);
+
+  /* EVENT style on a stream session: stop (paused != 0) or resume reading.
+   * While paused the host reads nothing and calls no on_session_data; the
+   * peer's bytes wait in the kernel, and TCP slows the peer down. Resume from
+   * on_session_writable, a timer or a posted call. WHARF_INVALID to resume a
+   * session that is not paused (or pause one that is). */
+  wharf_status (*session_pause_input)(wharf_session *session, int paused);
+
+  /* EVENT style on a stream session: a new waker for it (NULL: out of
+   * memory, or not an event-style stream session). OWNERSHIP: the plugin's,
+   * released with waker_release, from any thread, at any time, even after
+   * the session ended. */
+  wharf_waker *(*session_waker)(wharf_session *session);
+  /* THREAD: any. Runs `callback(…, user)` on the session's thread or loop
+   * soon. If the session ends first, `dropped(user)` (if not NULL) runs
+   * instead, on the thread ending it. WHARF_CLOSED: the session has already
+   * ended, nothing will run and `user` stays the caller's. WHARF_ERROR: 10,000
+   * posts already wait (a session that cannot keep up). */
+  wharf_status (*waker_post)(wharf_waker *waker, wharf_session_callback callback,
+                             wharf_dropped_callback dropped, void *user);
+  void (*waker_release)(wharf_waker *waker);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

@@ -1,0 +1,78 @@
+"""Timers, posted calls and paused input (SDK 1.2), with the scheduler
+fixture: the same answers in every mode, misuse answered with an error
+status, a waker that outlives its session refused, and a thousand sessions
+answered later from the plugin's own thread, in the reactor."""
+
+import random
+import resource
+import time
+
+from clients import receive_line, stream_connect
+from wharf_harness import WharfTestCase, free_port, test_plugin
+
+MODES = ("sync", "thread", "pool", "fork", "reactor")
+
+
+def listener(mode, port, **keys):
+    return {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+            "plugin": test_plugin("scheduler"), **keys}
+
+
+def ask(sock, line, replies=1):
+    sock.sendall(line + b"\n")
+    return b"".join(receive_line(sock) for _ in range(replies))
+
+
+class Scheduling(WharfTestCase):
+    def test_timers_posts_and_paused_input_in_every_mode(self):
+        ports = {mode: free_port() for mode in MODES}
+        server = self.wharfd({mode: listener(mode, port) for mode, port in ports.items()})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode), stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                self.assertEqual(ask(sock, b"tick 3 20", 4),
+                                 b"tick 1\ntick 2\ntick 3\nticks done\n")
+                self.assertEqual(ask(sock, b"later 50 hello"), b"LATER HELLO\n")
+                self.assertEqual(ask(sock, b"pause 300"), b"paused\n")
+                # Sent while paused: read only once resumed, after the timer's line.
+                self.assertEqual(ask(sock, b"misuse", 2),
+                                 b"resumed 0\nmisuse -4 -5 -4\n")
+        self.assertStops(server)
+
+    def test_a_waker_that_outlives_its_session_is_refused(self):
+        for mode in ("thread", "reactor"):  # fork: each session has its own process
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"s": listener(mode, port)})
+                with stream_connect("tcp", f"127.0.0.1:{port}") as first:
+                    self.assertEqual(ask(first, b"orphan"), b"kept\n")
+                deadline = time.monotonic() + 30
+                while True:  # once the first session has closed
+                    with stream_connect("tcp", f"127.0.0.1:{port}") as second:
+                        reply = ask(second, b"post-orphan")
+                    # WHARF_CLOSED for the post, and for a timer started in on_session_close
+                    if reply == b"orphan -2 -2\n":
+                        break
+                    self.assertEqual(reply, b"orphan 0 1\n")  # not closed yet
+                    self.assertLess(time.monotonic(), deadline)
+                    time.sleep(0.05)
+                self.assertStops(server)
+
+    def test_a_thousand_sessions_answered_later_from_another_thread_in_the_reactor(self):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+        self.addCleanup(resource.setrlimit, resource.RLIMIT_NOFILE, (soft, hard))
+        port = free_port()
+        server = self.wharfd({"s": listener("reactor", port, max_connections="2000")},
+                             host={"workers": "1"})
+        sessions = []
+        try:
+            for number in range(1000):
+                sock = stream_connect("tcp", f"127.0.0.1:{port}")
+                sessions.append(sock)
+                sock.sendall(b"later %d word%d\n" % (random.randrange(300), number))
+            for number, sock in enumerate(sessions):
+                self.assertEqual(receive_line(sock), b"LATER WORD%d\n" % number)
+        finally:
+            for sock in sessions:
+                sock.close()
+        self.assertStops(server)
