@@ -168,10 +168,12 @@ wharf_status sessionAcceptedClient(const wharf_session *session, int fd, sockadd
 }
 
 wharf_status sessionTimerStart(wharf_session *session, uint64_t delayMs, uint64_t repeatMs,
-                               wharf_session_callback callback, void *user, uint64_t *timerId) {
+                               wharf_session_callback callback, wharf_dropped_callback release,
+                               void *user, uint64_t *timerId) {
   session::Agenda *agenda = Session::from(session).agenda();
   if (agenda == nullptr) return WHARF_UNSUPPORTED;
-  return guarded([&] { return agenda->startTimer(delayMs, repeatMs, callback, user, timerId); });
+  return guarded(
+      [&] { return agenda->startTimer(delayMs, repeatMs, callback, release, user, timerId); });
 }
 
 wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {

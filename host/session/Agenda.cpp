@@ -50,7 +50,8 @@ Agenda::~Agenda() {
 }
 
 wharf_status Agenda::startTimer(uint64_t delayMs, uint64_t repeatMs,
-                                wharf_session_callback callback, void *user, uint64_t *id) {
+                                wharf_session_callback callback, wharf_dropped_callback release,
+                                void *user, uint64_t *id) {
   if (callback == nullptr) return WHARF_INVALID;
   if (closed_) return WHARF_CLOSED;
   // A day at the most: a longer delay is a unit mistake, not a plan.
@@ -63,15 +64,19 @@ wharf_status Agenda::startTimer(uint64_t delayMs, uint64_t repeatMs,
   }
   uint64_t number = nextId_++;
   timers_[number] = {Clock::now() + std::chrono::milliseconds(delayMs),
-                     std::chrono::milliseconds(repeatMs), callback, user};
+                     std::chrono::milliseconds(repeatMs), callback, release, user};
   if (id != nullptr) *id = number;
   arm();
   return WHARF_OK;
 }
 
 wharf_status Agenda::cancelTimer(uint64_t id) {
-  if (timers_.erase(id) == 0) return WHARF_NOT_FOUND;
+  auto found = timers_.find(id);
+  if (found == timers_.end()) return WHARF_NOT_FOUND;
+  Timer timer = found->second;
+  timers_.erase(found);
   arm();
+  timer.released();
   return WHARF_OK;
 }
 
@@ -112,6 +117,7 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
       else
         timers_.erase(due);
       wharf_status status = timer.callback(instanceState, sessionState, session, timer.user);
+      if (timer.repeat.count() == 0) timer.released();
       if (status != WHARF_OK) return status;
     }
     arm();
@@ -130,8 +136,9 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
 
 void Agenda::close() {
   closed_ = true;
-  timers_.clear();
+  std::map<uint64_t, Timer> ending = std::exchange(timers_, {});
   arm();
+  for (const auto &entry : ending) entry.second.released();
   if (mailbox_) mailbox_->close();
 }
 

@@ -58,7 +58,7 @@ class Agenda {
   Agenda &operator=(const Agenda &) = delete;
 
   wharf_status startTimer(uint64_t delayMs, uint64_t repeatMs, wharf_session_callback callback,
-                          void *user, uint64_t *id);
+                          wharf_dropped_callback release, void *user, uint64_t *id);
   wharf_status cancelTimer(uint64_t id);
   std::shared_ptr<Mailbox> mailbox();  // made on first call
 
@@ -79,7 +79,11 @@ class Agenda {
     Clock::time_point due;
     std::chrono::milliseconds repeat;
     wharf_session_callback callback;
+    wharf_dropped_callback release;
     void *user;
+    void released() const {
+      if (release != nullptr) release(user);
+    }
   };
   void arm();
 

@@ -4,7 +4,8 @@ plugin closes its own session only, and wharfd keeps serving."""
 
 import os
 
-from clients import DatagramClient, receive_exactly, receive_until_closed, stream_connect
+from clients import (DatagramClient, receive_exactly, receive_line, receive_until_closed,
+                     stream_connect)
 from wharf_harness import WharfTestCase, free_port, test_plugin
 
 
@@ -42,6 +43,21 @@ class PluginSessions(WharfTestCase):
                 sock.sendall(b"5\n")
                 self.assertEqual(receive_until_closed(sock), expected)
         self.assertStops(server)
+
+    def test_the_cpp_wrapper_s_timers_and_wakers(self):
+        for mode in ("sync", "thread", "pool", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"greet": {"transport": "tcp", "mode": mode,
+                                                "listen": f"127.0.0.1:{port}",
+                                                "plugin": test_plugin("greeter")}})
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    receive_line(sock)  # the greeting
+                    sock.sendall(b"later")
+                    # From a timer and from another thread: in either order.
+                    self.assertEqual(sorted([receive_line(sock), receive_line(sock)]),
+                                     [b"tock\n", b"woken\n"])
+                self.assertStops(server)
 
     def test_a_throwing_cpp_plugin_closes_only_that_session(self):
         for mode in ("thread", "reactor"):

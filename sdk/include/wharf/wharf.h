@@ -270,13 +270,17 @@ typedef struct wharf_host_api {
 
   /* EVENT style on a stream session: run `callback(…, user)` `delay_ms` from
    * now, then every `repeat_ms` if that is not 0, until cancelled or the
-   * session ends (a timer never fires after on_session_close). *timer_id (if
-   * not NULL) names it for session_timer_cancel. At most 64 at once per
-   * session (WHARF_ERROR beyond); delays of at most a day (WHARF_INVALID).
-   * WHARF_UNSUPPORTED in blocking style or on a datagram session;
-   * WHARF_CLOSED from on_session_close. */
+   * session ends (a timer never fires after on_session_close). `release(user)`
+   * (if not NULL) runs once the timer will never run again: after a one-shot
+   * ran, when cancelled, or as the session ends; free `user` there.
+   * *timer_id (if not NULL) names it for session_timer_cancel. At most 64 at
+   * once per session (WHARF_ERROR beyond); delays of at most a day
+   * (WHARF_INVALID). WHARF_UNSUPPORTED in blocking style or on a datagram
+   * session; WHARF_CLOSED from on_session_close. On any failure nothing
+   * runs, `release` included. */
   wharf_status (*session_timer_start)(wharf_session *session, uint64_t delay_ms, uint64_t repeat_ms,
-                                      wharf_session_callback callback, void *user,
+                                      wharf_session_callback callback,
+                                      wharf_dropped_callback release, void *user,
                                       uint64_t *timer_id);
   /* WHARF_NOT_FOUND if it has fired (one-shot), was cancelled, or never was. */
   wharf_status (*session_timer_cancel)(wharf_session *session, uint64_t timer_id);

@@ -29,14 +29,17 @@
 
 #include <wharf/wharf.h>
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace wharf {
 
@@ -139,6 +142,23 @@ class Session {
       return std::nullopt;
     return client;
   }
+  // 1.2, event style on a stream session: runs `task(session)` after `delay`,
+  // then every `repeat` unless it is zero, on the session's thread, until
+  // cancelled or the session ends; an exception closes the session. Returns
+  // the id for cancelTimer. Throws Error if the host refuses.
+  template <typename Task>
+  uint64_t startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat, Task task);
+  // False if it already ran (one-shot), was cancelled or never was.
+  bool cancelTimer(uint64_t id) {
+    return detail::api->session_timer_cancel(handle_, id) == WHARF_OK;
+  }
+  // 1.2, event style: stops or resumes reading. Throws Error if refused.
+  void pauseInput(bool paused) {
+    if (detail::api->session_pause_input(handle_, paused ? 1 : 0) != WHARF_OK)
+      throw Error(paused ? "cannot pause input" : "cannot resume input");
+  }
+  // 1.2, event style: a Waker, to post to this session from any thread.
+  class Waker waker();
   void log(wharf_log_level level, std::string_view message) const {
     detail::api->session_log(handle_, level, message.data(), message.size());
   }
@@ -172,6 +192,26 @@ wharf_status guard(wharf_session *session, Body &&body) noexcept {
     api->session_log(session, WHARF_LOG_ERROR, message.data(), message.size());
   }
   return WHARF_ERROR;
+}
+
+// A task for a session's thread, from a timer or a Waker: on the heap, freed
+// by the host's release (or dropped) callback.
+using SessionTask = std::function<void(Session &)>;
+
+inline wharf_status runTask(void *, void *, wharf_session *handle, void *user) noexcept {
+  return guard(handle, [&] {
+    Session session(handle);
+    (*static_cast<SessionTask *>(user))(session);
+  });
+}
+inline wharf_status runTaskOnce(void *instance, void *state, wharf_session *handle,
+                                void *user) noexcept {
+  wharf_status status = runTask(instance, state, handle, user);
+  delete static_cast<SessionTask *>(user);
+  return status;
+}
+inline void deleteTask(void *user) noexcept {
+  delete static_cast<SessionTask *>(user);
 }
 
 template <typename L>
@@ -268,6 +308,58 @@ struct Adapter {
 };
 
 }  // namespace detail
+
+// A handle to post work to one session from any thread (SDK 1.2). Movable;
+// releases its hold on the session when destroyed, at any time.
+class Waker {
+ public:
+  Waker() = default;
+  explicit Waker(wharf_waker *waker) : waker_(waker) {}
+  Waker(Waker &&other) noexcept : waker_(std::exchange(other.waker_, nullptr)) {}
+  Waker &operator=(Waker other) noexcept {
+    std::swap(waker_, other.waker_);
+    return *this;
+  }
+  ~Waker() {
+    if (waker_ != nullptr) detail::api->waker_release(waker_);
+  }
+
+  // THREAD: any. Runs `task(session)` on the session's thread soon. False if
+  // the session has ended (or too many posts wait): the task never runs.
+  template <typename Task>
+  bool post(Task task) const {
+    if (waker_ == nullptr) return false;
+    auto *queued = new detail::SessionTask(std::move(task));
+    if (detail::api->waker_post(waker_, detail::runTaskOnce, detail::deleteTask, queued) ==
+        WHARF_OK)
+      return true;
+    delete queued;
+    return false;
+  }
+
+ private:
+  wharf_waker *waker_ = nullptr;
+};
+
+inline Waker Session::waker() {
+  wharf_waker *made = detail::api->session_waker(handle_);
+  if (made == nullptr) throw Error("cannot make a waker for this session");
+  return Waker(made);
+}
+
+template <typename Task>
+uint64_t Session::startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                             Task task) {
+  auto *scheduled = new detail::SessionTask(std::move(task));
+  uint64_t id = 0;
+  if (detail::api->session_timer_start(handle_, static_cast<uint64_t>(delay.count()),
+                                       static_cast<uint64_t>(repeat.count()), detail::runTask,
+                                       detail::deleteTask, scheduled, &id) != WHARF_OK) {
+    delete scheduled;
+    throw Error("the host refused the timer");
+  }
+  return id;
+}
 }  // namespace wharf
 
 // Defines the plugin's entry point for listener class LISTENER.
