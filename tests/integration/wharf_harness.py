@@ -18,6 +18,11 @@ WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 PLUGIN_DIR = os.environ["WHARF_PLUGIN_DIR"]
 TEST_PLUGIN_DIR = os.environ.get("WHARF_TEST_PLUGIN_DIR", "")
 
+# Under ThreadSanitizer (./setup.sh test-tsan), a race it reports in any
+# wharfd process fails the test, even when the clients saw nothing wrong.
+SANITIZER_REPORT = re.compile(r"WARNING: ThreadSanitizer: ") \
+    if os.environ.get("WHARF_FAIL_ON_TSAN_REPORT") else None
+
 START_TIMEOUT = 30  # generous: sanitizer builds start slowly on a loaded machine
 
 
@@ -108,6 +113,7 @@ class Wharfd:
             self.launcher + [self.binary, "--config", self.config_path],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, **(self.env or {})))
+        self.testcase.addCleanup(self._check_sanitizer_reports)  # runs after _kill
         self.testcase.addCleanup(self._kill)
         threading.Thread(target=self._read_output, args=(self.process.stdout,),
                          daemon=True).start()
@@ -205,6 +211,12 @@ class Wharfd:
             self.process.wait()
         if self.process:
             self.process.stdout.close()
+
+    def _check_sanitizer_reports(self):
+        report = SANITIZER_REPORT.search(self.log()) if SANITIZER_REPORT else None
+        if report:
+            raise AssertionError("a sanitizer reported in wharfd:\n" +
+                                 self.log()[report.start():report.start() + 6000])
 
     def _remove_dir(self):
         shutil.rmtree(self.dir)  # never follows symlinks out of the folder
