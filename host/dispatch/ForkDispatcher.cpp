@@ -32,7 +32,7 @@ class ForkDispatcher::Child : public session::Cuttable {
         session_(std::move(session)),
         registered_(session_->generation->live(), *this) {}
 
-  void cut() override { owner_.cutChild(id_); }
+  void cut(session::CutReason) override { owner_.cutChild(id_); }
 
  private:
   ForkDispatcher &owner_;

@@ -40,11 +40,11 @@ void Generations::cut(Retired &retired, const std::string &reason) {
   if (auto line = retired.cut.advance(
           std::chrono::steady_clock::now(), reason,
           "sessions still on generation " + std::to_string(generation->number()),
-          [&] { return generation->live().cutAll(); }))
+          [&] { return generation->live().cutAll(session::CutReason::Drain); }))
     generation->instance().logger().warning(*line);
 }
 
-size_t Generations::cutAll() {
+size_t Generations::cutAll(session::CutReason why) {
   std::vector<GenerationPtr> all;
   {
     std::lock_guard lock(mutex_);
@@ -53,7 +53,7 @@ size_t Generations::cutAll() {
       if (GenerationPtr generation = retired.generation.lock()) all.push_back(generation);
   }
   size_t cut = 0;
-  for (const auto &generation : all) cut += generation->live().cutAll();
+  for (const auto &generation : all) cut += generation->live().cutAll(why);
   return cut;
 }
 

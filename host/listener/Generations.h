@@ -32,7 +32,7 @@ class Generations {
   // forgets those that have ended. Call it periodically.
   void enforce(const DrainLimits &limits);
   // THREAD: any. Cuts every session of every generation; returns how many.
-  size_t cutAll();
+  size_t cutAll(session::CutReason why);
   // Generations still loaded: the current one and retired ones with sessions.
   size_t liveCount() const;
 

@@ -92,9 +92,9 @@ void Listener::handOver() {
   if (started_) dispatcher_->stopAccepting();
 }
 
-size_t Listener::cutSessions() {
+size_t Listener::cutSessions(session::CutReason why) {
   size_t queued = dispatcher_ ? dispatcher_->cutHeldSessions() : 0;
-  return queued + generations_.cutAll();
+  return queued + generations_.cutAll(why);
 }
 
 void Listener::drain() {

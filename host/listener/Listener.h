@@ -37,7 +37,7 @@ class Listener {
   void drain();
   // THREAD: any, after stopAccepting. Closes every session still running or
   // queued (shutdown past its deadline, SIGQUIT); returns how many.
-  size_t cutSessions();
+  size_t cutSessions(session::CutReason why);
 
   // THREAD: main. A generation of this listener serving `config`'s plugin
   // and options (whose shape must be this listener's), not yet current.

@@ -108,7 +108,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     // Sessions a listener took in this moment are cut: it never served.
     for (Listener *listener : started) {
       listener->handOver();
-      listener->cutSessions();
+      listener->cutSessions(session::CutReason::Drain);
       listener->drain();
     }
     throw ListenerError(starting + error.what());
@@ -160,9 +160,9 @@ void ListenerSet::enforce(const DrainLimits &limits) {
   auto deadline = std::chrono::steady_clock::now() - limits.drainTimeout;
   for (auto &draining : draining_) {
     if (draining.since > deadline) continue;
-    if (auto line = draining.cut.advance(std::chrono::steady_clock::now(), "drain_timeout",
-                                         "sessions of this removed listener",
-                                         [&] { return draining.listener->cutSessions(); }))
+    if (auto line = draining.cut.advance(
+            std::chrono::steady_clock::now(), "drain_timeout", "sessions of this removed listener",
+            [&] { return draining.listener->cutSessions(session::CutReason::Drain); }))
       Poco::Logger::get("listener." + draining.listener->config().name).warning(*line);
   }
   std::erase_if(draining_, [this](const Draining &draining) {
@@ -179,10 +179,10 @@ void ListenerSet::drain() {
   drainQueue_.finish();
 }
 
-size_t ListenerSet::cutSessions() {
+size_t ListenerSet::cutSessions(session::CutReason why) {
   size_t cut = 0;
-  for (auto &listener : serving_) cut += listener->cutSessions();
-  for (auto &draining : draining_) cut += draining.listener->cutSessions();
+  for (auto &listener : serving_) cut += listener->cutSessions(why);
+  for (auto &draining : draining_) cut += draining.listener->cutSessions(why);
   return cut;
 }
 

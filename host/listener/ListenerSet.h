@@ -54,7 +54,7 @@ class ListenerSet {
   // cut what remains if needed.
   void stopAccepting();
   void drain();
-  size_t cutSessions();
+  size_t cutSessions(session::CutReason why);
 
   const std::vector<std::unique_ptr<Listener>> &serving() const { return serving_; }
   // Listeners no longer accepting whose sessions are finishing.

@@ -205,6 +205,10 @@ void wakerRelease(wharf_waker *waker) {
   delete waker;
 }
 
+wharf_end_reason sessionEndReason(const wharf_session *session) {
+  return Session::from(session).endReason();
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -231,6 +235,7 @@ const wharf_host_api kHostApi = {
     .session_waker = sessionWaker,
     .waker_post = wakerPost,
     .waker_release = wakerRelease,
+    .session_end_reason = sessionEndReason,
 };
 
 }  // namespace

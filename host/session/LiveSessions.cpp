@@ -6,7 +6,7 @@ LiveSessions::Entry::Entry(LiveSessions &registry, Cuttable &session)
     : registry_(registry), session_(session) {
   std::lock_guard lock(registry_.mutex_);
   registry_.sessions_.insert(&session_);
-  if (registry_.cutting_) session_.cut();
+  if (registry_.cutting_) session_.cut(*registry_.cutting_);
 }
 
 LiveSessions::Entry::~Entry() {
@@ -14,10 +14,10 @@ LiveSessions::Entry::~Entry() {
   registry_.sessions_.erase(&session_);
 }
 
-size_t LiveSessions::cutAll() {
+size_t LiveSessions::cutAll(CutReason why) {
   std::lock_guard lock(mutex_);
-  cutting_ = true;
-  for (Cuttable *session : sessions_) session->cut();
+  cutting_ = why;
+  for (Cuttable *session : sessions_) session->cut(why);
   return sessions_.size();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "session/Cuttable.h"
@@ -28,12 +29,12 @@ class LiveSessions {
 
   // Cuts every live session, and every one registered from now on.
   // Returns how many were live.
-  size_t cutAll();
+  size_t cutAll(CutReason why);
 
  private:
   std::mutex mutex_;
   std::set<Cuttable *> sessions_;
-  bool cutting_ = false;
+  std::optional<CutReason> cutting_;  // set once cutAll ran
 };
 
 }  // namespace wharf::session

@@ -170,8 +170,8 @@ bool ReactorSession::hookSucceeded(wharf_status status, const char *hook) {
   return false;
 }
 
-void ReactorSession::cut() {
-  noteCut();
+void ReactorSession::cut(CutReason why) {
+  noteCut(why);
   ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 

@@ -45,7 +45,7 @@ class ReactorSession : public Session {
   wharf_status pauseInput(bool paused) override;
   // A timer or a post is due (its descriptor was readable): runs it.
   void runAgenda();
-  void cut() override;
+  void cut(CutReason why) override;
 
  private:
   void receive(uint8_t *buffer, size_t capacity);

@@ -46,6 +46,29 @@ std::optional<net::SocketAddress> Session::address(wharf_address which) const {
   return std::nullopt;
 }
 
+wharf_end_reason Session::endReason() const {
+  if (endingNoted_ && tally_.ending == Ending::Error) return WHARF_END_ERROR;
+  if (cut_.load(std::memory_order_relaxed))
+    return cutWhy_.load(std::memory_order_relaxed) == CutReason::Drain ? WHARF_END_DRAIN
+                                                                       : WHARF_END_SHUTDOWN;
+  if (!endingNoted_) return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;
+  switch (tally_.ending) {
+    case Ending::Client:
+      return WHARF_END_PEER;
+    case Ending::IdleTimeout:
+      return WHARF_END_IDLE;
+    case Ending::Cut:
+      return WHARF_END_SHUTDOWN;
+    default:
+      return WHARF_END_PLUGIN;
+  }
+}
+
+bool Session::endedByHost() const {
+  wharf_end_reason reason = endReason();
+  return reason == WHARF_END_IDLE || reason == WHARF_END_DRAIN || reason == WHARF_END_SHUTDOWN;
+}
+
 Session::~Session() {
   tally_.duration = std::chrono::steady_clock::now() - started_;
   std::string_view error = error_;
@@ -77,6 +100,7 @@ void Session::endIdle() {
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) {
   if (status == WHARF_OK) return true;
+  if (status == WHARF_ENDED && endedByHost()) return false;  // passed on, as it came: no failure
   ++tally_.hookErrors;
   std::string failure = std::string(hook) + " failed (status " + std::to_string(status) + ")";
   log(Poco::Message::PRIO_WARNING, failure + "; closing the session");

@@ -62,8 +62,12 @@ class Session : public Cuttable {
   void requestClose() { closeRequested_ = true; }
   // Any thread: ends the session from outside (a deadline passed). A blocked
   // read or write returns; the plugin sees the peer gone.
-  void cut() override {}
+  void cut(CutReason) override {}
   bool closeRequested() const { return closeRequested_; }
+  // Why the session ends (session_end_reason); WHARF_END_NONE while it goes on.
+  wharf_end_reason endReason() const;
+  // The host ended it: a cut, or idle_timeout.
+  bool endedByHost() const;
 
   plugin::PluginInstance &instance() const { return instance_; }
   // The peer as text, formatted on first use (most sessions never need it).
@@ -90,7 +94,10 @@ class Session : public Cuttable {
     endingNoted_ = true;
   }
   // THREAD: any (cut() runs on another thread).
-  void noteCut() { cut_.store(true, std::memory_order_relaxed); }
+  void noteCut(CutReason why) {
+    cutWhy_.store(why, std::memory_order_relaxed);
+    cut_.store(true, std::memory_order_relaxed);
+  }
   // For a plugin that used the socket itself: the counts the kernel kept.
   void setBytes(uint64_t in, uint64_t out) {
     tally_.bytesIn = in;
@@ -110,6 +117,7 @@ class Session : public Cuttable {
   SessionTally tally_;
   bool endingNoted_ = false;
   std::atomic<bool> cut_{false};
+  std::atomic<CutReason> cutWhy_{CutReason::Shutdown};
   std::string error_;
 };
 

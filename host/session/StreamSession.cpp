@@ -46,6 +46,8 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
   if (style_ != Style::Blocking) return WHARF_UNSUPPORTED;
   ssize_t got = receive(buffer, capacity);
   *received = got > 0 ? static_cast<size_t>(got) : 0;
+  // A plugin built for 1.2 or later learns that the host ended it.
+  if (got <= 0 && instance().hooks().header.abi_minor >= 2 && endedByHost()) return WHARF_ENDED;
   return got >= 0 ? WHARF_OK : WHARF_CLOSED;
 }
 
@@ -84,8 +86,8 @@ StreamSession::Wait StreamSession::wait() {
   }
 }
 
-void StreamSession::cut() {
-  noteCut();
+void StreamSession::cut(CutReason why) {
+  noteCut(why);
   // A plugin with the socket gets the end of input first, and a chance to say goodbye.
   bool gentle = cuts_.fetch_add(1) == 0 && socketLent_;
   ::shutdown(connection_.fd(), gentle ? SHUT_RD : SHUT_RDWR);

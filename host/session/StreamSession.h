@@ -23,7 +23,7 @@ class StreamSession : public Session {
   int carrier() const override { return connection_.fd(); }
   size_t pendingOutput() const override { return output_.size(); }
   int socket() const override;
-  void cut() override;
+  void cut(CutReason why) override;
 
   Agenda *agenda() override { return style_ == Style::Event ? &agenda_ : nullptr; }
   wharf_status pauseInput(bool paused) override;

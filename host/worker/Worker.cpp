@@ -215,8 +215,9 @@ void Worker::stop(int signal) {
                : retired_       ? "drain_timeout"
                                 : "shutdown_timeout";
     if (reason == nullptr) continue;
-    if (auto line = cut.advance(now, reason, "remaining sessions",
-                                [this] { return listeners_.cutSessions(); }))
+    if (auto line = cut.advance(now, reason, "remaining sessions", [this] {
+          return listeners_.cutSessions(session::CutReason::Shutdown);
+        }))
       logger().warning(*line);
   }
   drainer.join();

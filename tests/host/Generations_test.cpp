@@ -37,7 +37,7 @@ listener::GenerationPtr generation(uint64_t number) {
 
 // A session that only records being cut.
 struct FakeSession : session::Cuttable {
-  void cut() override { ++cuts; }
+  void cut(wharf::session::CutReason) override { ++cuts; }
   int cuts = 0;
 };
 
@@ -87,7 +87,7 @@ TEST_F(RetiredAndCurrent, DrainTimeoutCutsTheSessionsOfRetiredGenerationsOnly) {
 }
 
 TEST_F(RetiredAndCurrent, CutAllReachesEveryGeneration) {
-  EXPECT_EQ(generations.cutAll(), 2u);
+  EXPECT_EQ(generations.cutAll(wharf::session::CutReason::Shutdown), 2u);
   EXPECT_EQ(onOld.cuts + onNew.cuts, 2);
 }
 

@@ -7,8 +7,8 @@ import random
 import resource
 import time
 
-from clients import receive_line, stream_connect
-from wharf_harness import WharfTestCase, free_port, test_plugin
+from clients import receive_line, receive_until_closed, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 
 MODES = ("sync", "thread", "pool", "fork", "reactor")
 
@@ -76,3 +76,51 @@ class Scheduling(WharfTestCase):
             for sock in sessions:
                 sock.close()
         self.assertStops(server)
+
+
+class EndReasons(WharfTestCase):
+    """Why a session ended (session_end_reason), as on_session_close sees it,
+    and WHARF_ENDED from a blocking read when the host ended the session."""
+
+    def ends(self, port, reason, count):
+        """Waits until `count` sessions have ended for `reason` (a WHARF_END_* value)."""
+        deadline = time.monotonic() + 30
+        while True:
+            with stream_connect("tcp", f"127.0.0.1:{port}") as probe:
+                counts = ask(probe, b"ends").split()[1:]
+            if int(counts[reason]) >= count:
+                return
+            self.assertLess(time.monotonic(), deadline, counts)
+            time.sleep(0.05)
+
+    def test_on_session_close_says_why(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = Wharfd(self, {"s": listener(mode, port, idle_timeout="2s")},
+                                host={"admin": "admin.sock", "drain_timeout": "200ms"})
+                server.start()
+                self.ends(port, 1, 1)  # WHARF_END_PEER: the probes themselves
+                with stream_connect("tcp", f"127.0.0.1:{port}") as idle:
+                    self.assertEqual(receive_until_closed(idle), b"")
+                self.ends(port, 3, 1)  # WHARF_END_IDLE
+                with stream_connect("tcp", f"127.0.0.1:{port}") as held:
+                    self.assertEqual(ask(held, b"tick 1 1", 2), b"tick 1\nticks done\n")
+                    server.listeners["s"]["option.generation"] = "2"  # a new instance
+                    server.write_config()
+                    self.assertEqual(server.ctl("reload").returncode, 0)
+                    self.assertEqual(receive_until_closed(held), b"")  # drain_timeout cut it
+                self.ends(port, 4, 1)  # WHARF_END_DRAIN
+                self.assertStops(server)
+
+    def test_a_blocking_read_says_the_host_ended_the_session(self):
+        port = free_port()
+        server = Wharfd(self, {"b": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "thread", "plugin": test_plugin("blocking_echo")}},
+                        host={"shutdown_timeout": "200ms"}).start()
+        with stream_connect("tcp", f"127.0.0.1:{port}") as held:
+            held.sendall(b"x")
+            self.assertEqual(held.recv(1), b"x")
+            self.assertEqual(server.stop(), 0)
+        self.assertIn("ended by the host: reason 5", server.log())  # WHARF_END_SHUTDOWN
+        self.assertNotIn("serve failed", server.log())

@@ -99,13 +99,28 @@ typedef struct wharf_session wharf_session;   /* a connection or a datagram exch
 /* Status codes: zero is success, every failure is negative. */
 typedef enum wharf_status {
   WHARF_OK = 0,
-  WHARF_ERROR = -1,           /* generic failure; the session is closed */
-  WHARF_CLOSED = -2,          /* the peer closed, or the session was closed */
-  WHARF_UNSUPPORTED = -3,     /* this call is not available in this style or mode */
-  WHARF_INVALID = -4,         /* a bad argument */
-  WHARF_NOT_FOUND = -5,       /* no such option, or index out of range */
-  WHARF_BUFFER_TOO_SMALL = -6 /* the output did not fit; nothing was written */
+  WHARF_ERROR = -1,            /* generic failure; the session is closed */
+  WHARF_CLOSED = -2,           /* the peer closed, or the session was closed */
+  WHARF_UNSUPPORTED = -3,      /* this call is not available in this style or mode */
+  WHARF_INVALID = -4,          /* a bad argument */
+  WHARF_NOT_FOUND = -5,        /* no such option, or index out of range */
+  WHARF_BUFFER_TOO_SMALL = -6, /* the output did not fit; nothing was written */
+  WHARF_ENDED = -7             /* 1.2: the host ended the session (idle_timeout, a drain,
+                                  shutdown): session_end_reason says which. A hook may return
+                                  it as it got it */
 } wharf_status;
+
+/* Why a session ends (session_end_reason, 1.2). */
+typedef enum wharf_end_reason {
+  WHARF_END_NONE = 0,     /* it has not begun to end */
+  WHARF_END_PEER = 1,     /* the peer closed, reset or went away */
+  WHARF_END_PLUGIN = 2,   /* the plugin closed it (session_close, or serve returned) */
+  WHARF_END_IDLE = 3,     /* idle_timeout: no traffic either way */
+  WHARF_END_DRAIN = 4,    /* a reload's drain ran out (drain_timeout, max_generations, a
+                             removed listener) */
+  WHARF_END_SHUTDOWN = 5, /* wharfd is stopping (shutdown_timeout, SIGQUIT) */
+  WHARF_END_ERROR = 6     /* a hook failed, or the host ran out of something */
+} wharf_end_reason;
 
 typedef enum wharf_log_level {
   WHARF_LOG_ERROR = 3,
@@ -305,6 +320,13 @@ typedef struct wharf_host_api {
   wharf_status (*waker_post)(wharf_waker *waker, wharf_session_callback callback,
                              wharf_dropped_callback dropped, void *user);
   void (*waker_release)(wharf_waker *waker);
+
+  /* Why the session is ending, from on_session_close (or, in blocking style,
+   * once session_read or session_write has failed); WHARF_END_NONE before.
+   * A plugin built for 1.2 or later also gets WHARF_ENDED from session_read
+   * when the host ended the session (a cut or idle_timeout), where older
+   * ones get end of input (*received == 0) or WHARF_CLOSED. */
+  wharf_end_reason (*session_end_reason)(const wharf_session *session);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

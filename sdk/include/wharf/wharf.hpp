@@ -106,11 +106,15 @@ class Session {
   // Blocking style only. Returns 0 at end of input.
   size_t read(void *buffer, size_t capacity) {
     size_t received = 0;
-    if (detail::api->session_read(handle_, buffer, capacity, &received) != WHARF_OK)
-      throw Error("read failed: session closed");
+    wharf_status status = detail::api->session_read(handle_, buffer, capacity, &received);
+    if (status == WHARF_ENDED) return 0;  // the host ended it: endReason() says why
+    if (status != WHARF_OK) throw Error("read failed: session closed");
     return received;
   }
   void close() { detail::api->session_close(handle_); }
+  // 1.2: why the session is ending (WHARF_END_*), from on_session_close or
+  // after a read returned 0; WHARF_END_NONE while it goes on.
+  wharf_end_reason endReason() const { return detail::api->session_end_reason(handle_); }
   std::string peer() const {
     char buffer[256];
     size_t length = 0;
