@@ -15,18 +15,9 @@ import time
 
 from clients import echo_round_trip, receive_exactly, run_at_once
 from wharf_harness import (Wharfd, WharfTestCase, children_of, cpu_seconds, free_port,
-                           sanitized_build, under_address_space_limit)
+                           process_status, sanitized_build, under_address_space_limit)
 
 MB = 1 << 20
-
-
-def process_status(pid, field):
-    """A number from /proc/PID/status (VmRSS in kB, Threads)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} for {pid}")
 
 
 def send_without_reading(port, limit):

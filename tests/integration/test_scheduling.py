@@ -5,10 +5,11 @@ answered later from the plugin's own thread, in the reactor."""
 
 import random
 import resource
+import socket
 import time
 
 from clients import receive_line, receive_until_closed, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import Wharfd, WharfTestCase, free_port, process_status, test_plugin
 
 MODES = ("sync", "thread", "pool", "fork", "reactor")
 
@@ -37,6 +38,27 @@ class Scheduling(WharfTestCase):
                 self.assertEqual(ask(sock, b"misuse", 2),
                                  b"resumed 0\nmisuse -4 -5 -4\n")
         self.assertStops(server)
+
+    def test_a_long_reply_to_a_reader_that_stops_keeps_wharfd_s_memory_bounded(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"s": listener(mode, port)}, host={"workers": "1"})
+                worker = server.worker_pid()
+                before = process_status(worker, "VmRSS")
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+                    self.assertEqual(ask(sock, b"stream 256"), b"streaming\n")
+                    time.sleep(1)  # reads nothing: the plugin must wait, not queue 256 MiB
+                    held = process_status(worker, "VmRSS")
+                    received = 0
+                    while received < 256 << 20:
+                        chunk = sock.recv(1 << 20)
+                        self.assertTrue(chunk)
+                        received += len(chunk)
+                self.assertEqual(received, 256 << 20)
+                self.assertLess(held - before, 16 * 1024)  # kB: a few chunks, not the reply
+                self.assertStops(server)
 
     def test_a_waker_that_outlives_its_session_is_refused(self):
         for mode in ("thread", "reactor"):  # fork: each session has its own process

@@ -58,6 +58,15 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_status(pid, field):
+    """A number from /proc/PID/status (VmRSS in kB, Threads)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
 def under_address_space_limit(kilobytes):
     """A launcher prefix that runs a command under `ulimit -v kilobytes`."""
     return ["sh", "-c", f'ulimit -v {kilobytes} && exec "$@"', "sh"]
