@@ -76,7 +76,10 @@ wharf_status Agenda::cancelTimer(uint64_t id) {
   Timer timer = found->second;
   timers_.erase(found);
   arm();
-  timer.released();
+  if (id == running_)
+    cancelledWhileRunning_ = true;  // its callback is on the stack: released when it returns
+  else
+    timer.released();
   return WHARF_OK;
 }
 
@@ -112,12 +115,15 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
                               [&](const auto &entry) { return entry.second.due <= now; });
       if (due == timers_.end()) break;
       Timer timer = due->second;
+      running_ = due->first;
+      cancelledWhileRunning_ = false;
       if (timer.repeat.count() > 0)
         due->second.due = now + timer.repeat;
       else
         timers_.erase(due);
       wharf_status status = timer.callback(instanceState, sessionState, session, timer.user);
-      if (timer.repeat.count() == 0) timer.released();
+      running_ = 0;
+      if (timer.repeat.count() == 0 || cancelledWhileRunning_) timer.released();
       if (status != WHARF_OK) return status;
     }
     arm();

@@ -89,6 +89,10 @@ class Agenda {
 
   std::map<uint64_t, Timer> timers_;
   uint64_t nextId_ = 1;
+  // The timer whose callback runs now: cancelling it from there releases it
+  // only once the callback has returned.
+  uint64_t running_ = 0;
+  bool cancelledWhileRunning_ = false;
   net::FileDescriptor timerFd_;
   std::shared_ptr<Mailbox> mailbox_;
   bool closed_ = false;

@@ -1,21 +1,24 @@
 """The SDK as a third party uses it: install it, build the plain-C example
-(sdk/examples/caesar) and the C++ one (sdk/examples/upper) out of tree with
+(sdk/examples/caesar) and the C++ ones (sdk/examples/upper, and paced with
+1.2's timers and paused input) out of tree with
 find_package(WharfSDK) and with pkg-config, with no flags of the author's
 own (a default g++ is C++17: the SDK must ask for C++20 itself), and load
 every build into wharfd. The versions the SDK states agree."""
 
 import os
 import re
+import socket
 import subprocess
 import tempfile
 
-from clients import DatagramClient, stream_round_trip
+from clients import DatagramClient, receive_exactly, stream_round_trip
 from wharf_harness import Wharfd, WharfTestCase, free_port
 
 SOURCE = os.environ["WHARF_SOURCE_DIR"]
 BUILD = os.environ["WHARF_BUILD_DIR"]
 EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "caesar")
 CXX_EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "upper")
+TIMER_EXAMPLE = os.path.join(SOURCE, "sdk", "examples", "paced")
 
 
 def run(*command, env=None):
@@ -51,6 +54,10 @@ class OutOfTreeExample(WharfTestCase):
         run("c++", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
             "-fvisibility=hidden", os.path.join(CXX_EXAMPLE, "upper.cpp"), *cxx_flags,
             "-o", cls.cxx_pkgconfig_plugin)
+        paced_build = os.path.join(cls.work.name, "paced-build")
+        run("cmake", "-S", TIMER_EXAMPLE, "-B", paced_build, f"-DCMAKE_PREFIX_PATH={prefix}")
+        run("cmake", "--build", paced_build)
+        cls.paced_plugin = os.path.join(paced_build, "paced.so")
         cls.prefix, cls.env = prefix, env
 
     @classmethod
@@ -90,6 +97,23 @@ class OutOfTreeExample(WharfTestCase):
 
     def test_cxx_example_built_with_pkg_config(self):
         self.check_cxx_plugin(self.cxx_pkgconfig_plugin)
+
+    def test_the_timer_example_paces_lines_and_pauses_a_flood(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"p": {
+                    "transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+                    "plugin": self.paced_plugin, "option.lines_per_second": "1000",
+                    "option.backlog": "20"}})
+                lines = b"".join(b"line %d\n" % number for number in range(200))
+                with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+                    client.sendall(lines)  # all at once: more than the backlog
+                    self.assertEqual(receive_exactly(client, len(lines)), lines)
+                    client.sendall(b"after\n")  # read only if input was resumed
+                    self.assertEqual(receive_exactly(client, 6), b"after\n")
+                server.wait_for_log(r"pausing input: \d+ lines waiting")
+                self.assertStops(server)
 
     def test_the_sdk_states_one_version(self):
         with open(os.path.join(SOURCE, "sdk", "include", "wharf", "wharf.h")) as header:
