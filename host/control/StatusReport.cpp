@@ -51,6 +51,7 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   entry->set("mode", config.mode);
   entry->set("plugin", pluginInfo);
   entry->set("sessions", sessions);
+  entry->set("plugin_metrics", listener.metrics().report());
   return entry;
 }
 

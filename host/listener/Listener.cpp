@@ -18,11 +18,14 @@ const dispatch::DispatchMode &modeNamed(const config::ListenerConfig &config) {
 
 GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &config,
                              const dispatch::DispatchMode &mode,
-                             std::shared_ptr<const plugin::Plugin> plugin) {
+                             std::shared_ptr<const plugin::Plugin> plugin,
+                             std::shared_ptr<plugin::PluginMetrics> metrics) {
   checkCompatibility(config, mode, *plugin);
   session::Style style = mode.styleFor(*plugin);
   return std::make_shared<Generation>(
-      number, std::make_unique<plugin::PluginInstance>(std::move(plugin), config), style);
+      number,
+      std::make_unique<plugin::PluginInstance>(std::move(plugin), config, std::move(metrics)),
+      style);
 }
 
 std::unique_ptr<session::AccessLog> accessLogOf(const config::ListenerConfig &config) {
@@ -44,7 +47,8 @@ Listener::Listener(const config::ListenerConfig &config,
       admission_(config_.limits),
       traffic_(session::Traffic::create()),
       accessLog_(accessLogOf(config_)),
-      generations_(makeGeneration(1, config_, mode_, std::move(plugin))) {}
+      metrics_(std::make_shared<plugin::PluginMetrics>()),
+      generations_(makeGeneration(1, config_, mode_, std::move(plugin), metrics_)) {}
 
 Listener::~Listener() {
   handOver();  // the socket closes with its last owner
@@ -53,7 +57,7 @@ Listener::~Listener() {
 
 GenerationPtr Listener::prepareGeneration(const config::ListenerConfig &config,
                                           std::shared_ptr<const plugin::Plugin> plugin) const {
-  return makeGeneration(current()->number() + 1, config, mode_, std::move(plugin));
+  return makeGeneration(current()->number() + 1, config, mode_, std::move(plugin), metrics_);
 }
 
 void Listener::adopt(const Generation &next) {

@@ -60,6 +60,7 @@ class Listener {
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }
   const Admission &admission() const { return admission_; }
   const session::Traffic &traffic() const { return *traffic_; }
+  const plugin::PluginMetrics &metrics() const { return *metrics_; }
 
  private:
   config::ListenerConfig config_;  // its plugin and options: those of generation 1
@@ -67,7 +68,8 @@ class Listener {
   Poco::Logger &logger_;
   Admission admission_;
   std::shared_ptr<session::Traffic> traffic_;
-  std::unique_ptr<session::AccessLog> accessLog_;  // null: none
+  std::unique_ptr<session::AccessLog> accessLog_;   // null: none
+  std::shared_ptr<plugin::PluginMetrics> metrics_;  // before generations_: they use it
   Generations generations_;
   std::shared_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;

@@ -7,13 +7,20 @@
 namespace wharf::master {
 namespace {
 
+Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object);
+
 // Adds every number of `from` into `into`, recursively; arrays (histogram
-// buckets) element by element.
+// buckets) element by element. What only `from` has is copied (a plugin
+// metric one worker has declared and another not yet).
 void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
   for (const auto &[key, value] : from) {
     if (value.type() == typeid(Poco::JSON::Object::Ptr)) {
       Poco::JSON::Object::Ptr mine = into.getObject(key);
-      if (mine) addCounters(*mine, *value.extract<Poco::JSON::Object::Ptr>());
+      const Poco::JSON::Object &theirs = *value.extract<Poco::JSON::Object::Ptr>();
+      if (mine)
+        addCounters(*mine, theirs);
+      else if (!into.has(key))
+        into.set(key, copyOf(theirs));
     } else if (value.type() == typeid(Poco::JSON::Array::Ptr)) {
       Poco::JSON::Array::Ptr mine = into.getArray(key);
       const Poco::JSON::Array &theirs = *value.extract<Poco::JSON::Array::Ptr>();
@@ -21,8 +28,10 @@ void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
       for (unsigned i = 0; mine && i < mine->size() && i < theirs.size(); ++i)
         sum->add(mine->getElement<uint64_t>(i) + theirs.getElement<uint64_t>(i));
       into.set(key, sum);
-    } else if (value.isInteger() && into.has(key)) {
-      into.set(key, into.get(key).convert<uint64_t>() + value.convert<uint64_t>());
+    } else if (value.isInteger() && into.has(key) && into.get(key).isInteger()) {
+      into.set(key, into.get(key).convert<Poco::Int64>() + value.convert<Poco::Int64>());
+    } else if (value.isInteger() && !into.has(key)) {
+      into.set(key, value);
     }
   }
 }
@@ -74,6 +83,12 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
       Poco::JSON::Object &into = *found->second;
       into.set("workers", into.getValue<int>("workers") + 1);
       addCounters(*into.getObject("sessions"), *listener->getObject("sessions"));
+      if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics")) {
+        if (Poco::JSON::Object::Ptr mine = into.getObject("plugin_metrics"))
+          addCounters(*mine, *metrics);
+        else
+          into.set("plugin_metrics", copyOf(*metrics));
+      }
       Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
       if (plugin->getValue<uint64_t>("generation") >
           into.getObject("plugin")->getValue<uint64_t>("generation"))

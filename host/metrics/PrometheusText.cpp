@@ -2,8 +2,10 @@
 
 #include <Poco/JSON/Array.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,14 @@ namespace wharf::metrics {
 namespace {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// HELP text with \ and newline escaped, as the format requires.
+std::string escapedHelp(const std::string &help) {
+  std::string out;
+  for (char c : help)
+    out += c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
+  return out;
+}
 
 // A label value with \, " and newline escaped, as the format requires.
 std::string escaped(const std::string &value) {
@@ -29,19 +39,22 @@ std::string escaped(const std::string &value) {
 // the format requires.
 class Exposition {
  public:
-  void add(const std::string &name, const char *type, const char *help, const Labels &labels,
-           double value) {
+  void add(const std::string &name, const std::string &type, const std::string &help,
+           const Labels &labels, double value) {
     addSample(name, "", type, help, labels, value);
   }
 
   // A sample named `name` + `suffix` in family `name` (a histogram's _bucket, _sum, _count).
-  void addSample(const std::string &name, const char *suffix, const char *type, const char *help,
-                 const Labels &labels, double value) {
+  // A sample of a family of another type is left out (two plugins' metrics
+  // of one name but different kinds).
+  void addSample(const std::string &name, const char *suffix, const std::string &type,
+                 const std::string &help, const Labels &labels, double value) {
     auto family = families_.find(name);
     if (family == families_.end()) {
       order_.push_back(name);
       family = families_.emplace(name, Family{type, help, {}}).first;
     }
+    if (family->second.type != type) return;
     std::ostringstream sample;
     sample << name << suffix;
     if (!labels.empty()) {
@@ -67,8 +80,8 @@ class Exposition {
 
  private:
   struct Family {
-    const char *type;
-    const char *help;
+    std::string type;
+    std::string help;
     std::string samples;
   };
   std::vector<std::string> order_;
@@ -128,6 +141,32 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
   out.addSample(name, "_count", "histogram", help, labels, cumulative);
 }
 
+// What the listener's plugin declared (metric_declare): wharf_plugin_NAME,
+// with the listener's labels and the series' own.
+void addPluginMetrics(Exposition &out, const Poco::JSON::Object &metrics, const Labels &labels) {
+  for (const auto &[name, value] : metrics) {
+    if (value.type() != typeid(Poco::JSON::Object::Ptr)) continue;
+    const Poco::JSON::Object &metric = *value.extract<Poco::JSON::Object::Ptr>();
+    Poco::JSON::Object::Ptr series = metric.getObject("series");
+    if (!series || !metric.has("kind") || !metric.has("help")) continue;
+    std::string kind = metric.getValue<std::string>("kind");
+    std::string help = escapedHelp(metric.getValue<std::string>("help"));
+    for (const auto &[declared, count] : *series) {
+      Labels withOwn = labels;
+      std::string_view rest = declared;
+      while (!rest.empty()) {  // "key=value,key=value", checked when declared
+        std::string_view pair = rest.substr(0, rest.find(','));
+        size_t equals = pair.find('=');
+        withOwn.emplace_back(std::string(pair.substr(0, equals)),
+                             std::string(pair.substr(equals + 1)));
+        rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
+      }
+      out.add("wharf_plugin_" + name, kind, help.empty() ? "Declared by the plugin." : help,
+              withOwn, count.convert<double>());
+    }
+  }
+}
+
 void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
   for (size_t i = 0; i < listeners.size(); ++i) {
     Poco::JSON::Object::Ptr listener = listeners.getObject(static_cast<unsigned>(i));
@@ -166,6 +205,8 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
     out.add("wharf_listener_plugin_generations_loaded", "gauge",
             "Plugin generations loaded, the current one included.", labels,
             number(*plugin, "generations_loaded"));
+    if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics"))
+      addPluginMetrics(out, *metrics, {labels[0], labels[1]});
   }
 }
 

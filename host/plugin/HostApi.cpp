@@ -209,6 +209,36 @@ wharf_end_reason sessionEndReason(const wharf_session *session) {
   return Session::from(session).endReason();
 }
 
+wharf_metric *metricDeclare(wharf_instance *instance, wharf_metric_kind kind, const char *name,
+                            const char *help, const char *labels) {
+  if (instance == nullptr || name == nullptr) return nullptr;
+  PluginInstance &self = PluginInstance::from(instance);
+  try {
+    std::string why;
+    wharf_metric *metric =
+        self.metrics().declare(kind, name, help ? help : "", labels ? labels : "", why);
+    if (metric == nullptr)
+      self.logger().warning("listener [" + self.listenerName() + "]: plugin '" +
+                            self.plugin().name() + "': metric refused: " + why);
+    return metric;
+  } catch (...) {  // no memory
+    return nullptr;
+  }
+}
+
+wharf_status metricAdd(wharf_metric *metric, int64_t delta) {
+  if (metric == nullptr || (metric->kind == WHARF_METRIC_COUNTER && delta < 0))
+    return WHARF_INVALID;
+  metric->value.fetch_add(delta, std::memory_order_relaxed);
+  return WHARF_OK;
+}
+
+wharf_status metricSet(wharf_metric *metric, int64_t value) {
+  if (metric == nullptr || metric->kind != WHARF_METRIC_GAUGE) return WHARF_INVALID;
+  metric->value.store(value, std::memory_order_relaxed);
+  return WHARF_OK;
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -236,6 +266,9 @@ const wharf_host_api kHostApi = {
     .waker_post = wakerPost,
     .waker_release = wakerRelease,
     .session_end_reason = sessionEndReason,
+    .metric_declare = metricDeclare,
+    .metric_add = metricAdd,
+    .metric_set = metricSet,
 };
 
 }  // namespace

@@ -6,13 +6,15 @@
 namespace wharf::plugin {
 
 PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
-                               const config::ListenerConfig &listener)
+                               const config::ListenerConfig &listener,
+                               std::shared_ptr<PluginMetrics> metrics)
     : plugin_(std::move(plugin)),
       listenerName_(listener.name),
       socketKind_(net::isStream(listener.endpoint.transport) ? WHARF_SOCKET_STREAM
                                                              : WHARF_SOCKET_DATAGRAM),
       options_(listener.options),
       proxy_(listener.proxy),
+      metrics_(std::move(metrics)),
       logger_(Poco::Logger::get("listener." + listener.name)) {
   if (hooks().on_instance_new == nullptr) return;
   HookError error;

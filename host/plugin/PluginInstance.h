@@ -12,6 +12,7 @@
 
 #include "config/Config.h"
 #include "plugin/Plugin.h"
+#include "plugin/PluginMetrics.h"
 
 namespace wharf::plugin {
 class PluginInstance;
@@ -27,7 +28,9 @@ class PluginInstance {
  public:
   // THREAD: main. Calls on_instance_new; throws PluginError with the
   // plugin's own message if it refuses.
-  PluginInstance(std::shared_ptr<const Plugin> plugin, const config::ListenerConfig &listener);
+  // `metrics`: the listener's, which outlive its generations.
+  PluginInstance(std::shared_ptr<const Plugin> plugin, const config::ListenerConfig &listener,
+                 std::shared_ptr<PluginMetrics> metrics = std::make_shared<PluginMetrics>());
   ~PluginInstance();  // on_instance_destroy
   PluginInstance(const PluginInstance &) = delete;
   PluginInstance &operator=(const PluginInstance &) = delete;
@@ -43,6 +46,7 @@ class PluginInstance {
   const std::vector<config::PluginOption> &options() const { return options_; }
   // The listener's proxy_protocol: who names its sessions' clients.
   const config::ProxySettings &proxy() const { return proxy_; }
+  PluginMetrics &metrics() const { return *metrics_; }
   const config::PluginOption *option(std::string_view key) const;
   Poco::Logger &logger() const { return logger_; }
 
@@ -52,6 +56,7 @@ class PluginInstance {
   wharf_socket_kind socketKind_;
   std::vector<config::PluginOption> options_;
   config::ProxySettings proxy_;
+  std::shared_ptr<PluginMetrics> metrics_;
   Poco::Logger &logger_;
   wharf_instance handle_{this};
   void *state_ = nullptr;

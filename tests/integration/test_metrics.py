@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 
 from clients import echo_round_trip
-from wharf_harness import Wharfd, WharfTestCase, free_port
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -238,3 +238,52 @@ class MetricsRefusals(WharfTestCase):
                                     "plugin": "echo"}}, {"metrics": f"*:{port}"})
         self.assertEqual(clash.start(expect_ready=False), 2)
         self.assertIn("[listener.e] listen: address already used by [host] metrics", clash.log())
+
+
+class PluginMetrics(WharfTestCase):
+    """Metrics a plugin declares (SDK 1.2), summed over two workers, kept across
+    a reload, in the status JSON and in /metrics."""
+
+    def test_declared_counters_and_gauges_reach_status_and_metrics(self):
+        port, metrics = free_port(), free_port()
+        server = Wharfd(self, {"m": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "reactor", "plugin": test_plugin("metered")}},
+                        host={"metrics": f"127.0.0.1:{metrics}", "workers": "2",
+                              "admin": "admin.sock"})
+        server.start()
+        held = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.addCleanup(held.close)
+        for line in (b"apple\n", b"pear\n", b"avocado\n") * 4:  # 12 sessions, 4 of each
+            self.assertEqual(echo_round_trip(port, line), line)
+        total = (6 + 5 + 8) * 4
+        url = f"http://127.0.0.1:{metrics}/metrics"
+        labels = '{listener="m",state="serving"'
+
+        def echoed():
+            return samples(fetch(url)[2], "wharf_plugin_echoed_bytes_total").get(labels + "}")
+
+        self.assertEqual(echoed(), total)  # both workers' sessions, summed
+        text = fetch(url)[2]
+        self.assertEqual(samples(text, "wharf_plugin_lines_total"),
+                         {labels + ',kind="a"}': 8.0, labels + ',kind="other"}': 4.0})
+        self.assertEqual(samples(text, "wharf_plugin_open_sessions"), {labels + "}": 1.0})
+        check = subprocess.run([PROMTOOL, "check", "metrics"], input=text, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(check.returncode, 0, check.stdout + check.stderr)
+        status = json.loads(server.ctl("status", "--json").stdout)
+        metric = status["listeners"][0]["plugin_metrics"]["echoed_bytes_total"]
+        self.assertEqual((metric["kind"], metric["help"], metric["series"]),
+                         ("counter", "Bytes echoed.", {"": total}))
+        # A reload makes new instances; the counter goes on from where it was.
+        server.listeners["m"]["option.generation"] = "2"
+        server.write_config()
+        self.assertEqual(server.ctl("reload").returncode, 0)
+        server.wait_for_log(r"generation 2 \(metered 0\.0\.1\) serving")
+        self.assertEqual(echo_round_trip(port, b"again\n"), b"again\n")
+        self.assertEqual(echoed(), total + 6)
+        # Misuse is refused with a reason, the host untouched.
+        self.assertIn("metric misuse: 1 1 1 -4 -4", server.log())
+        self.assertIn("metric refused: bad name 'Bad-Name'", server.log())
+        self.assertIn("metric refused: counter 'no_suffix' must end in _total", server.log())
+        held.close()
+        self.assertStops(server)

@@ -148,6 +148,13 @@ typedef enum wharf_address {
                                 WHARF_NOT_FOUND unless the listener has proxy_protocol */
 } wharf_address;
 
+/* Metrics a plugin declares (metric_declare, 1.2). */
+typedef struct wharf_metric wharf_metric; /* one series: the host's */
+typedef enum wharf_metric_kind {
+  WHARF_METRIC_COUNTER = 1, /* only grows; its name ends in _total */
+  WHARF_METRIC_GAUGE = 2    /* goes up and down */
+} wharf_metric_kind;
+
 /* Capabilities a plugin declares in wharf_plugin.capabilities. The host
  * refuses, at config check, a listener whose needs they do not cover. */
 #define WHARF_CAP_EVENT (1u << 0)        /* implements the event hooks */
@@ -327,6 +334,24 @@ typedef struct wharf_host_api {
    * when the host ended the session (a cut or idle_timeout), where older
    * ones get end of input (*received == 0) or WHARF_CLOSED. */
   wharf_end_reason (*session_end_reason)(const wharf_session *session);
+
+  /* From on_instance_new: one series of a metric of this listener, shown in
+   * `wharfctl status` and in /metrics as wharf_plugin_NAME{listener="…",…}.
+   * `name`: [a-z_][a-z0-9_]*, at most 64 bytes, a counter's ending in _total;
+   * `labels`: NULL or "key=value,key=value" (fixed for the series). The same
+   * name, kind and labels again (say, in a reload's new instance) give the
+   * same series, which goes on counting. NULL if refused (bad name or
+   * labels, another kind under the same name, more than 64 series a
+   * listener): the host logs why. In fork mode, updates made in session
+   * processes are not seen. OWNERSHIP: the host's, valid until
+   * on_instance_destroy returns; `help` and `labels` are copied. */
+  wharf_metric *(*metric_declare)(wharf_instance *instance, wharf_metric_kind kind,
+                                  const char *name, const char *help, const char *labels);
+  /* THREAD: any. Adds `delta` (a counter's must not be negative:
+   * WHARF_INVALID). */
+  wharf_status (*metric_add)(wharf_metric *metric, int64_t delta);
+  /* THREAD: any. Gauges only (WHARF_INVALID for a counter). */
+  wharf_status (*metric_set)(wharf_metric *metric, int64_t value);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

@@ -72,6 +72,9 @@ pub struct wharf_host_api {
     pub waker_post: AnyFn,
     pub waker_release: AnyFn,
     pub session_end_reason: AnyFn,
+    pub metric_declare: AnyFn,
+    pub metric_add: AnyFn,
+    pub metric_set: AnyFn,
 }
 
 #[repr(C)]
@@ -131,7 +134,8 @@ pub fn layout() -> Vec<(String, usize)> {
         option_at, instance_name, instance_socket_kind, session_write, session_read,
         session_close, session_peer, session_pending_output, session_socket, session_address,
         session_accepted_client, session_timer_start, session_timer_cancel, session_pause_input,
-        session_waker, waker_post, waker_release, session_end_reason
+        session_waker, waker_post, waker_release, session_end_reason, metric_declare,
+        metric_add, metric_set
     });
     layout_of!(out, wharf_plugin {
         header, name, version, description, capabilities, reserved, on_plugin_load,
