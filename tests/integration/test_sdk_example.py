@@ -5,6 +5,7 @@ find_package(WharfSDK) and with pkg-config, with no flags of the author's
 own (a default g++ is C++17: the SDK must ask for C++20 itself), and load
 every build into wharfd. The versions the SDK states agree."""
 
+import json
 import os
 import re
 import socket
@@ -105,7 +106,7 @@ class OutOfTreeExample(WharfTestCase):
                 server = self.wharfd({"p": {
                     "transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
                     "plugin": self.paced_plugin, "option.lines_per_second": "1000",
-                    "option.backlog": "20"}})
+                    "option.backlog": "20"}}, host={"admin": "admin.sock"})
                 lines = b"".join(b"line %d\n" % number for number in range(200))
                 with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
                     client.sendall(lines)  # all at once: more than the backlog
@@ -113,6 +114,9 @@ class OutOfTreeExample(WharfTestCase):
                     client.sendall(b"after\n")  # read only if input was resumed
                     self.assertEqual(receive_exactly(client, 6), b"after\n")
                 server.wait_for_log(r"pausing input: \d+ lines waiting")
+                status = json.loads(server.ctl("status", "--json").stdout)
+                pauses = status["listeners"][0]["plugin_metrics"]["pauses_total"]["series"]
+                self.assertEqual(pauses, {"": 1})
                 self.assertStops(server)
 
     def test_the_sdk_states_one_version(self):

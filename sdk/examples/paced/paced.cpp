@@ -3,7 +3,8 @@
 // and its 1.2 timers. Lines that come faster wait in a queue that a
 // repeating timer empties; once option.backlog lines wait (default 100), the
 // session stops reading (the peer's bytes wait in the kernel, and TCP slows
-// the peer down) until half of them have gone.
+// the peer down) until half of them have gone, and the plugin metric
+// pauses_total counts it.
 #include <algorithm>
 #include <chrono>
 #include <deque>
@@ -14,7 +15,8 @@ class Paced {
  public:
   explicit Paced(wharf::Instance &instance)
       : period_(std::max<long>(1, 1000 / number(instance, "lines_per_second", 10))),
-        backlog_(static_cast<size_t>(number(instance, "backlog", 100))) {}
+        backlog_(static_cast<size_t>(number(instance, "backlog", 100))),
+        pauses_(instance.counter("pauses_total", "Times a session stopped reading.")) {}
 
   class Session {
    public:
@@ -40,6 +42,7 @@ class Paced {
       if (!paused_ && waiting_.size() >= listener_.backlog_) {
         session.pauseInput(true);
         paused_ = true;
+        listener_.pauses_.add(1);
         session.log(WHARF_LOG_INFO,
                     "pausing input: " + std::to_string(waiting_.size()) + " lines waiting");
       }
@@ -85,6 +88,7 @@ class Paced {
 
   std::chrono::milliseconds period_;
   size_t backlog_;
+  wharf::Metric pauses_;
 };
 
 WHARF_PLUGIN(Paced, "paced", "1.0.0", "echoes lines, at most so many a second",

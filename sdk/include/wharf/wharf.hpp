@@ -55,6 +55,18 @@ class Error : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A plugin metric (1.2): a counter or gauge series of the listener. A plain
+// handle, valid for the instance's life; add/set from any thread.
+class Metric {
+ public:
+  explicit Metric(wharf_metric *metric) : metric_(metric) {}
+  void add(int64_t delta) const { detail::api->metric_add(metric_, delta); }
+  void set(int64_t value) const { detail::api->metric_set(metric_, value); }
+
+ private:
+  wharf_metric *metric_;
+};
+
 // The host's view of one listener instance. Borrowed; do not store past the
 // instance's life.
 class Instance {
@@ -86,8 +98,26 @@ class Instance {
   void log(wharf_log_level level, std::string_view message) const {
     detail::api->log(handle_, level, message.data(), message.size());
   }
+  // 1.2, in the listener class's constructor: declares a metric series.
+  // Throws Error if the host refuses (it logs why).
+  Metric counter(const std::string &name, const std::string &help,
+                 const std::string &labels = "") const {
+    return declare(WHARF_METRIC_COUNTER, name, help, labels);
+  }
+  Metric gauge(const std::string &name, const std::string &help,
+               const std::string &labels = "") const {
+    return declare(WHARF_METRIC_GAUGE, name, help, labels);
+  }
 
  private:
+  Metric declare(wharf_metric_kind kind, const std::string &name, const std::string &help,
+                 const std::string &labels) const {
+    wharf_metric *metric = detail::api->metric_declare(handle_, kind, name.c_str(), help.c_str(),
+                                                       labels.empty() ? nullptr : labels.c_str());
+    if (metric == nullptr) throw Error("metric '" + name + "' refused");
+    return Metric(metric);
+  }
+
   wharf_instance *handle_;
 };
 
