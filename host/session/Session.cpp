@@ -48,7 +48,7 @@ std::optional<net::SocketAddress> Session::address(wharf_address which) const {
 
 wharf_end_reason Session::endReason() const {
   if (endingNoted_ && tally_.ending == Ending::Error) return WHARF_END_ERROR;
-  if (cut_.load(std::memory_order_relaxed))
+  if (cut_.load(std::memory_order_acquire))
     return cutWhy_.load(std::memory_order_relaxed) == CutReason::Drain ? WHARF_END_DRAIN
                                                                        : WHARF_END_SHUTDOWN;
   if (!endingNoted_) return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;

@@ -96,7 +96,7 @@ class Session : public Cuttable {
   // THREAD: any (cut() runs on another thread).
   void noteCut(CutReason why) {
     cutWhy_.store(why, std::memory_order_relaxed);
-    cut_.store(true, std::memory_order_relaxed);
+    cut_.store(true, std::memory_order_release);  // endReason() sees the reason with it
   }
   // For a plugin that used the socket itself: the counts the kernel kept.
   void setBytes(uint64_t in, uint64_t out) {
