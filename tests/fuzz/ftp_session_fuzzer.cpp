@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -94,10 +95,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Server &s = server();
   resetTree(s.root);
   int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (::connect(client, reinterpret_cast<sockaddr *>(&s.address), sizeof s.address) != 0)
+  if (::connect(client, reinterpret_cast<sockaddr *>(&s.address), sizeof s.address) != 0) {
+    std::perror("the fuzzer's own loopback connection");  // the harness's failure, not FTP's
     std::abort();
+  }
   int control = ::accept4(s.listener, nullptr, nullptr, SOCK_CLOEXEC);
   if (control < 0) std::abort();
+  // Closed with a reset: a hundred thousand runs must not leave their ports in
+  // TIME_WAIT (the loopback's ephemeral ports ran out after 120,000 runs).
+  linger reset{1, 0};
+  ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  ::setsockopt(control, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
   // The client sends everything, then reads every reply until the server closes.
   std::thread peer([&] {
     for (size_t sent = 0; sent < size;) {
@@ -120,9 +128,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         [](int, const std::string &) {});
     session.run();
   }
-  ::shutdown(control, SHUT_RDWR);
+  ::close(control);  // a reset (SO_LINGER 0): the peer's read ends
   peer.join();
-  ::close(control);
   ::close(client);
   return 0;
 }
