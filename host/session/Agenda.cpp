@@ -21,9 +21,9 @@ wharf_status Mailbox::post(wharf_session_callback callback, wharf_dropped_callba
   if (closed_) return WHARF_CLOSED;
   if (queued_.size() >= kMaxQueued) return WHARF_ERROR;
   queued_.push_back({callback, dropped, user});
+  // Fails only when the count is full, and then it is readable anyway.
   uint64_t one = 1;
-  (void)!::write(signal_.fd(), &one,
-                 sizeof one);  // only fails when the count is full: still readable
+  (void)!::write(signal_.fd(), &one, sizeof one);
   return WHARF_OK;
 }
 

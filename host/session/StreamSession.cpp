@@ -59,10 +59,13 @@ wharf_status StreamSession::pauseInput(bool paused) {
 }
 
 StreamSession::Wait StreamSession::wait() {
-  timeval idle{};
-  socklen_t length = sizeof idle;
-  ::getsockopt(connection_.fd(), SOL_SOCKET, SO_RCVTIMEO, &idle, &length);  // idle_timeout
-  auto limit = std::chrono::seconds(idle.tv_sec) + std::chrono::microseconds(idle.tv_usec);
+  if (!idleLimit_) {  // idle_timeout, as the dispatcher set it on the socket
+    timeval idle{};
+    socklen_t length = sizeof idle;
+    ::getsockopt(connection_.fd(), SOL_SOCKET, SO_RCVTIMEO, &idle, &length);
+    idleLimit_ = std::chrono::seconds(idle.tv_sec) + std::chrono::microseconds(idle.tv_usec);
+  }
+  auto limit = *idleLimit_;
   for (;;) {
     // The socket's hang-up and errors come even while paused: a cut is seen.
     pollfd ready[3] = {{connection_.fd(), static_cast<short>(paused_ ? 0 : POLLIN), 0},

@@ -4,6 +4,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <string>
 
 #include "net/FileDescriptor.h"
@@ -49,6 +51,7 @@ class StreamSession : public Session {
   Agenda agenda_;
   bool paused_ = false;
   std::chrono::steady_clock::time_point lastTraffic_ = std::chrono::steady_clock::now();
+  std::optional<std::chrono::microseconds> idleLimit_;  // read once, by wait()
   // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;
