@@ -17,19 +17,12 @@ namespace {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
-// HELP text with \ and newline escaped, as the format requires.
-std::string escapedHelp(const std::string &help) {
-  std::string out;
-  for (char c : help)
-    out += c == '\\' ? std::string("\\\\") : c == '\n' ? std::string("\\n") : std::string(1, c);
-  return out;
-}
-
-// A label value with \, " and newline escaped, as the format requires.
-std::string escaped(const std::string &value) {
+// \ and newline escaped, as the format requires of HELP text; a label value
+// (`quoted`) has its " escaped too.
+std::string escaped(const std::string &value, bool quoted = true) {
   std::string out;
   for (char c : value) {
-    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\\' || (quoted && c == '"')) out += '\\';
     out += c == '\n' ? std::string("\\n") : std::string(1, c);
   }
   return out;
@@ -150,7 +143,7 @@ void addPluginMetrics(Exposition &out, const Poco::JSON::Object &metrics, const 
     Poco::JSON::Object::Ptr series = metric.getObject("series");
     if (!series || !metric.has("kind") || !metric.has("help")) continue;
     std::string kind = metric.getValue<std::string>("kind");
-    std::string help = escapedHelp(metric.getValue<std::string>("help"));
+    std::string help = escaped(metric.getValue<std::string>("help"), false);
     for (const auto &[declared, count] : *series) {
       Labels withOwn = labels;
       std::string_view rest = declared;
