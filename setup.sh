@@ -18,7 +18,7 @@ PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev
   libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev
   python3 socat rdate ntpdate faketime curl wget lftp openssl systemd
   lintian dpkg-dev adduser prometheus logrotate chromium haproxy iproute2 python3-yaml
-  clang libclang-rt-14-dev nginx libnginx-mod-stream gnuplot-nox cargo)
+  clang libclang-rt-14-dev nginx libnginx-mod-stream gnuplot-nox cargo redis-server redis-tools)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
@@ -55,7 +55,7 @@ case "${1:-}" in
     install_packages
     build build-sanitized -DWHARF_SANITIZE=ON
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      ctest --test-dir build-sanitized --output-on-failure
+      WHARF_FAIL_ON_SANITIZER_REPORT=1 ctest --test-dir build-sanitized --output-on-failure
     ;;
   build-types)
     install_packages
@@ -67,10 +67,10 @@ case "${1:-}" in
     install_packages
     build build-tsan -DWHARF_SANITIZE=thread
     # handle_segv=0: the tests' deliberately crashing plugins die by SIGSEGV, as without TSan.
-    export TSAN_OPTIONS="halt_on_error=1 handle_segv=0" WHARF_FAIL_ON_TSAN_REPORT=1
+    export TSAN_OPTIONS="halt_on_error=1 handle_segv=0" WHARF_FAIL_ON_SANITIZER_REPORT=1
     ctest --test-dir build-tsan --output-on-failure -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure \
-      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|fork|workers|metrics|balancer|time)$'
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|metrics|balancer|time)$'
     ;;
   fuzz)
     install_packages

@@ -30,7 +30,7 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
-def _placed(role):
+def placed(role):
     cores = PLACEMENT[role]
     return (lambda: os.sched_setaffinity(0, cores)) if cores else None
 
@@ -50,7 +50,7 @@ class Server:
     def __init__(self, command, ready_text):
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True,
-                                        preexec_fn=_placed("server"), start_new_session=True)
+                                        preexec_fn=placed("server"), start_new_session=True)
         for line in self.process.stdout:
             if ready_text in line:
                 # Keep reading, so a chatty server never blocks on a full pipe.
@@ -84,7 +84,7 @@ class Server:
 def loadgen(build, *arguments):
     result = subprocess.run([os.path.join(build, "bin", "loadgen"), *map(str, arguments)],
                             capture_output=True, text=True, timeout=600,
-                            preexec_fn=_placed("load"))
+                            preexec_fn=placed("load"))
     if result.returncode != 0:
         raise RuntimeError(f"loadgen {arguments}: {result.stderr}")
     return dict(line.split() for line in result.stdout.splitlines())

@@ -52,6 +52,17 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   entry->set("plugin", pluginInfo);
   entry->set("sessions", sessions);
   entry->set("plugin_metrics", listener.metrics().report());
+  // Shared by every worker: the master shows one worker's view.
+  Poco::JSON::Array::Ptr zones = new Poco::JSON::Array;
+  for (const auto &zone : generation->instance().zones()) {
+    Poco::JSON::Object::Ptr described = new Poco::JSON::Object;
+    described->set("name", zone->name());
+    described->set("layout", zone->request().layout);
+    described->set("size", zone->request().size);
+    described->set("used", zone->used());
+    zones->add(described);
+  }
+  entry->set("zones", zones);
   return entry;
 }
 

@@ -107,7 +107,10 @@ class Helper {
     try {
       auto plugin = plugin::Plugin::load(std::make_unique<plugin::PluginLibrary>(
           std::move(message.socket), inherited_->instance().plugin().file()));
-      auto next = std::make_unique<plugin::PluginInstance>(plugin, config);
+      // The listener's metrics, as wharfd held them at the fork: their values are
+      // shared with it, so this generation's series add to wharfd's numbers.
+      auto next = std::make_unique<plugin::PluginInstance>(
+          plugin, config, inherited_->instance().sharedMetrics(), plugin::ClockThread::Refused);
       style_ = findDispatchMode(config.mode)->styleFor(*plugin);
       loaded_ = std::move(next);  // the previous one's children have their own copies
       instance_ = loaded_.get();

@@ -24,7 +24,10 @@ GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &conf
   session::Style style = mode.styleFor(*plugin);
   return std::make_shared<Generation>(
       number,
-      std::make_unique<plugin::PluginInstance>(std::move(plugin), config, std::move(metrics)),
+      std::make_unique<plugin::PluginInstance>(
+          std::move(plugin), config, std::move(metrics),
+          // A helper forked for sessions needs a process without threads.
+          mode.startsOnlyAtLaunch ? plugin::ClockThread::Refused : plugin::ClockThread::Allowed),
       style);
 }
 

@@ -359,6 +359,8 @@ void Master::stop(int signal) {
     }
   }
   closeControl();
+  if (size_t removed = zones_.removeZones())
+    logger().information("removed " + std::to_string(removed) + " shared zones");
   logger().notice("stopped");
 }
 

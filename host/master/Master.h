@@ -28,6 +28,7 @@
 #include "master/TaskQueue.h"
 #include "master/Upgrade.h"
 #include "master/WorkerSet.h"
+#include "master/ZoneSpace.h"
 #include "metrics/MetricsServer.h"
 #include "net/FileDescriptor.h"
 
@@ -97,6 +98,7 @@ class Master {
   net::FileDescriptor signals_;  // a signalfd of app::daemonSignals()
   ServiceManager service_;
   TaskQueue tasks_;
+  ZoneSpace zones_;                     // before any worker starts
   std::unique_ptr<WorkerSet> workers_;  // serving the current config
   std::vector<Retiring> retiring_;      // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;

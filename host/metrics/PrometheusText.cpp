@@ -160,6 +160,20 @@ void addPluginMetrics(Exposition &out, const Poco::JSON::Object &metrics, const 
   }
 }
 
+void addZones(Exposition &out, const Poco::JSON::Array &zones, const Labels &labels) {
+  for (size_t i = 0; i < zones.size(); ++i) {
+    Poco::JSON::Object::Ptr zone = zones.getObject(static_cast<unsigned>(i));
+    if (!zone || !zone->has("name")) continue;
+    Labels withZone = labels;
+    withZone.emplace_back("zone", zone->getValue<std::string>("name"));
+    out.add("wharf_zone_size_bytes", "gauge", "A shared zone's size (zone_declare).", withZone,
+            number(*zone, "size"));
+    out.add("wharf_zone_used_bytes", "gauge",
+            "Bytes of a shared zone in blocks the plugin holds (power-of-two sized).", withZone,
+            number(*zone, "used"));
+  }
+}
+
 void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
   for (size_t i = 0; i < listeners.size(); ++i) {
     Poco::JSON::Object::Ptr listener = listeners.getObject(static_cast<unsigned>(i));
@@ -200,6 +214,8 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
             number(*plugin, "generations_loaded"));
     if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics"))
       addPluginMetrics(out, *metrics, {labels[0], labels[1]});
+    if (Poco::JSON::Array::Ptr zones = listener->getArray("zones"))
+      addZones(out, *zones, {labels[0], labels[1]});
   }
 }
 

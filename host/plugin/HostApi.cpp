@@ -11,6 +11,7 @@
 #include "session/AcceptedClient.h"
 #include "session/Agenda.h"
 #include "session/Session.h"
+#include "zone/SharedZone.h"
 
 namespace wharf::plugin {
 namespace {
@@ -122,12 +123,16 @@ wharf_status sessionClose(wharf_session *session) {
   return WHARF_OK;
 }
 
-wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity, size_t *len) {
-  const std::string &peer = Session::from(session).peer();
-  if (len != nullptr) *len = peer.size();
-  if (peer.size() > capacity) return WHARF_BUFFER_TOO_SMALL;
-  std::memcpy(buffer, peer.data(), peer.size());
+// Copies `text` out through the C ABI, without a NUL.
+wharf_status copyText(const std::string &text, char *buffer, size_t capacity, size_t *len) {
+  if (len != nullptr) *len = text.size();
+  if (text.size() > capacity) return WHARF_BUFFER_TOO_SMALL;
+  std::memcpy(buffer, text.data(), text.size());
   return WHARF_OK;
+}
+
+wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity, size_t *len) {
+  return copyText(Session::from(session).peer(), buffer, capacity, len);
 }
 
 size_t sessionPendingOutput(const wharf_session *session) {
@@ -217,9 +222,7 @@ wharf_metric *metricDeclare(wharf_instance *instance, wharf_metric_kind kind, co
     std::string why;
     wharf_metric *metric =
         self.metrics().declare(kind, name, help ? help : "", labels ? labels : "", why);
-    if (metric == nullptr)
-      self.logger().warning("listener [" + self.listenerName() + "]: plugin '" +
-                            self.plugin().name() + "': metric refused: " + why);
+    if (metric == nullptr) self.logger().warning(self.describe() + ": metric refused: " + why);
     return metric;
   } catch (...) {  // no memory
     return nullptr;
@@ -229,14 +232,81 @@ wharf_metric *metricDeclare(wharf_instance *instance, wharf_metric_kind kind, co
 wharf_status metricAdd(wharf_metric *metric, int64_t delta) {
   if (metric == nullptr || (metric->kind == WHARF_METRIC_COUNTER && delta < 0))
     return WHARF_INVALID;
-  metric->value.fetch_add(delta, std::memory_order_relaxed);
+  metric->value->fetch_add(delta, std::memory_order_relaxed);
   return WHARF_OK;
 }
 
 wharf_status metricSet(wharf_metric *metric, int64_t value) {
   if (metric == nullptr || metric->kind != WHARF_METRIC_GAUGE) return WHARF_INVALID;
-  metric->value.store(value, std::memory_order_relaxed);
+  metric->value->store(value, std::memory_order_relaxed);
   return WHARF_OK;
+}
+
+wharf_status instanceTimerStart(wharf_instance *instance, uint64_t delayMs, uint64_t repeatMs,
+                                wharf_instance_callback callback, wharf_dropped_callback release,
+                                void *user, uint64_t *timerId) {
+  if (instance == nullptr) return WHARF_INVALID;
+  return guarded([&] {
+    return PluginInstance::from(instance).clock().start(delayMs, repeatMs, callback, release, user,
+                                                        timerId);
+  });
+}
+
+wharf_status instanceTimerCancel(wharf_instance *instance, uint64_t timerId) {
+  if (instance == nullptr) return WHARF_INVALID;
+  return PluginInstance::from(instance).clock().cancel(timerId);
+}
+
+wharf_status sessionAddressText(const wharf_session *session, wharf_address which, char *buffer,
+                                size_t capacity, size_t *len) {
+  if (buffer == nullptr && capacity > 0) return WHARF_INVALID;
+  return guarded([&] {
+    std::optional<net::SocketAddress> found = Session::from(session).address(which);
+    return found ? copyText(found->toString(), buffer, capacity, len) : WHARF_NOT_FOUND;
+  });
+}
+
+const char *sessionTransport(const wharf_session *session) {
+  // The names are literals: their views end in a NUL.
+  return net::transportName(Session::from(session).instance().transport()).data();
+}
+
+wharf_zone *zoneDeclare(wharf_instance *instance, const char *name, size_t size, uint32_t layout,
+                        int *fresh) {
+  if (instance == nullptr || name == nullptr) return nullptr;
+  bool made = false;
+  wharf_zone *zone = PluginInstance::from(instance).declareZone(name, size, layout, made);
+  if (zone != nullptr && fresh != nullptr) *fresh = made ? 1 : 0;
+  return zone;
+}
+
+wharf_status zoneLock(wharf_zone *zone, int *recovered) {
+  if (zone == nullptr) return WHARF_INVALID;
+  bool wasRecovered = false;
+  wharf_status status = zone::SharedZone::from(zone).lock(wasRecovered);
+  if (recovered != nullptr) *recovered = wasRecovered ? 1 : 0;
+  return status;
+}
+
+wharf_status zoneUnlock(wharf_zone *zone) {
+  return zone == nullptr ? WHARF_INVALID : zone::SharedZone::from(zone).unlock();
+}
+
+uint64_t zoneAlloc(wharf_zone *zone, size_t size) {
+  return zone == nullptr ? 0 : zone::SharedZone::from(zone).allocate(size);
+}
+
+wharf_status zoneFree(wharf_zone *zone, uint64_t offset) {
+  if (zone == nullptr) return WHARF_INVALID;
+  return zone::SharedZone::from(zone).release(offset) ? WHARF_OK : WHARF_INVALID;
+}
+
+void *zoneAt(wharf_zone *zone, uint64_t offset) {
+  return zone == nullptr ? nullptr : zone::SharedZone::from(zone).at(offset);
+}
+
+uint64_t *zoneRoot(wharf_zone *zone) {
+  return zone == nullptr ? nullptr : zone::SharedZone::from(zone).root();
 }
 
 const wharf_host_api kHostApi = {
@@ -269,6 +339,17 @@ const wharf_host_api kHostApi = {
     .metric_declare = metricDeclare,
     .metric_add = metricAdd,
     .metric_set = metricSet,
+    .instance_timer_start = instanceTimerStart,
+    .instance_timer_cancel = instanceTimerCancel,
+    .session_address_text = sessionAddressText,
+    .session_transport = sessionTransport,
+    .zone_declare = zoneDeclare,
+    .zone_lock = zoneLock,
+    .zone_unlock = zoneUnlock,
+    .zone_alloc = zoneAlloc,
+    .zone_free = zoneFree,
+    .zone_at = zoneAt,
+    .zone_root = zoneRoot,
 };
 
 }  // namespace

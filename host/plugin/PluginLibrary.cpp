@@ -7,12 +7,24 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 
 #include "net/FileDescriptor.h"
 #include "plugin/PluginError.h"
 
 namespace wharf::plugin {
 namespace {
+
+// Held around dlopen and dlclose. glibc's loader lock already serializes
+// them, but ThreadSanitizer cannot see that lock (nor the loader's own munmap
+// and mmap): a copy mapped where an unloaded one was would be reported as
+// racing with the old copy's last reads on other threads. Recursive: a
+// library's constructors and destructors may load and unload others. Never
+// destroyed: a library may be unloaded as the process exits.
+std::recursive_mutex &loaderLock() {
+  static auto *lock = new std::recursive_mutex;
+  return *lock;
+}
 
 // Copies the file into an anonymous memory file; returns its descriptor.
 net::FileDescriptor stageCopy(const std::filesystem::path &file) {
@@ -61,12 +73,23 @@ PluginLibrary::PluginLibrary(net::FileDescriptor staged, const std::filesystem::
 
 void PluginLibrary::open() {
   std::string stagedPath = "/proc/self/fd/" + std::to_string(staged_.fd());
-  handle_ = ::dlopen(stagedPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  {
+    std::lock_guard lock(loaderLock());
+    handle_ = ::dlopen(stagedPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  }
   if (handle_ == nullptr) throw PluginError(file_, loaderMessage(stagedPath));
 }
 
 PluginLibrary::~PluginLibrary() {
-  if (handle_ != nullptr && !keepMapped_) ::dlclose(handle_);
+  if (handle_ == nullptr) return;
+  if (keepMapped_) {
+    // The image stays loaded under "/proc/self/fd/N": N must never be reused,
+    // or the next copy staged there would be handed this image instead.
+    staged_.release();
+    return;
+  }
+  std::lock_guard lock(loaderLock());
+  ::dlclose(handle_);
 }
 
 void *PluginLibrary::symbol(const char *name) const {

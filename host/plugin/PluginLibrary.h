@@ -5,7 +5,9 @@
 // the same path or inode, so reloading the same path must never reach it, and
 // nothing is left on disk if the host dies. The memfd stays open while the
 // library is loaded: glibc also matches on the path, and a closed descriptor's
-// number (hence "/proc/self/fd/N") would be reused by the next load.
+// number (hence "/proc/self/fd/N") would be reused by the next load; a copy
+// kept mapped (keepMapped) keeps its memfd for good. dlopen and dlclose run
+// under one lock of ours, which ThreadSanitizer can see.
 // Poco::SharedLibrary is not used
 // because it opens with RTLD_LAZY and cannot load from a descriptor.
 #pragma once
@@ -24,7 +26,7 @@ class PluginLibrary {
   // Loads a copy staged by another PluginLibrary (a fork helper receives
   // wharfd's); `file` names it in messages.
   PluginLibrary(net::FileDescriptor staged, const std::filesystem::path &file);
-  ~PluginLibrary();  // dlclose, unless keepMapped() was called
+  ~PluginLibrary();  // dlclose, unless keepMapped() was called (then the memfd stays open too)
   PluginLibrary(const PluginLibrary &) = delete;
   PluginLibrary &operator=(const PluginLibrary &) = delete;
 

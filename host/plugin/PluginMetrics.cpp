@@ -1,7 +1,12 @@
 #include "plugin/PluginMetrics.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <memory>
+#include <system_error>
 
 namespace wharf::plugin {
 namespace {
@@ -35,7 +40,40 @@ bool validLabels(std::string_view labels) {
   return true;
 }
 
+// FNV-1a over the kind, the name and the labels; never 0, which marks a free slot.
+uint64_t seriesKey(wharf_metric_kind kind, std::string_view name, std::string_view labels) {
+  uint64_t hash = 14695981039346656037ull;
+  auto mix = [&hash](unsigned char byte) { hash = (hash ^ byte) * 1099511628211ull; };
+  mix(static_cast<unsigned char>(kind));
+  for (char c : name) mix(static_cast<unsigned char>(c));
+  mix('{');  // no name holds it: "ab"+"c" differs from "a"+"bc"
+  for (char c : labels) mix(static_cast<unsigned char>(c));
+  return hash == 0 ? 1 : hash;
+}
+
 }  // namespace
+
+PluginMetrics::PluginMetrics() {
+  void *memory = ::mmap(nullptr, kMaxSeries * sizeof(Slot), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (memory == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mapping a listener's plugin metrics");
+  slots_ = static_cast<Slot *>(memory);
+  std::uninitialized_value_construct_n(slots_, kMaxSeries);
+}
+
+PluginMetrics::~PluginMetrics() {
+  ::munmap(slots_, kMaxSeries * sizeof(Slot));
+}
+
+std::atomic<int64_t> *PluginMetrics::valueFor(uint64_t key) {
+  for (size_t i = 0; i < kMaxSeries; ++i) {
+    uint64_t held = 0;
+    if (slots_[i].key.compare_exchange_strong(held, key, std::memory_order_acq_rel) || held == key)
+      return &slots_[i].value;
+  }
+  return nullptr;
+}
 
 wharf_metric *PluginMetrics::declare(wharf_metric_kind kind, std::string_view name,
                                      std::string_view help, std::string_view labels,
@@ -65,7 +103,8 @@ wharf_metric *PluginMetrics::declare(wharf_metric_kind kind, std::string_view na
     }
     if (series.labels == labels) return &series;  // a reload's new instance: the same series
   }
-  if (series_.size() >= kMaxSeries) {
+  std::atomic<int64_t> *value = valueFor(seriesKey(kind, name, labels));
+  if (value == nullptr) {
     why = "more than " + std::to_string(kMaxSeries) + " series";
     return nullptr;
   }
@@ -74,6 +113,7 @@ wharf_metric *PluginMetrics::declare(wharf_metric_kind kind, std::string_view na
   made.name = name;
   made.help = help;
   made.labels = labels;
+  made.value = value;
   return &made;
 }
 
@@ -89,7 +129,7 @@ Poco::JSON::Object::Ptr PluginMetrics::report() const {
       metric->set("series", Poco::JSON::Object::Ptr(new Poco::JSON::Object));
       metrics->set(series.name, metric);
     }
-    metric->getObject("series")->set(series.labels, static_cast<Poco::Int64>(series.value.load()));
+    metric->getObject("series")->set(series.labels, static_cast<Poco::Int64>(series.value->load()));
   }
   return metrics;
 }

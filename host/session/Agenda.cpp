@@ -52,35 +52,28 @@ Agenda::~Agenda() {
 wharf_status Agenda::startTimer(uint64_t delayMs, uint64_t repeatMs,
                                 wharf_session_callback callback, wharf_dropped_callback release,
                                 void *user, uint64_t *id) {
-  if (callback == nullptr) return WHARF_INVALID;
-  if (closed_) return WHARF_CLOSED;
-  // A day at the most: a longer delay is a unit mistake, not a plan.
-  constexpr uint64_t kMaxDelayMs = 24ull * 3600 * 1000;
-  if (delayMs > kMaxDelayMs || repeatMs > kMaxDelayMs) return WHARF_INVALID;
-  if (timers_.size() >= kMaxTimers) return WHARF_ERROR;
+  uint64_t number = 0;
+  wharf_status status = timers_.start(delayMs, repeatMs, callback, release, user, &number);
+  if (status != WHARF_OK) return status;
   if (!timerFd_.valid()) {
     timerFd_ = net::FileDescriptor(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK));
-    if (!timerFd_.valid()) return WHARF_ERROR;
+    if (!timerFd_.valid()) {
+      std::optional<plugin::TimerRelease> unused;  // refused: nothing runs, release included
+      timers_.cancel(number, unused);
+      return WHARF_ERROR;
+    }
   }
-  uint64_t number = nextId_++;
-  timers_[number] = {Clock::now() + std::chrono::milliseconds(delayMs),
-                     std::chrono::milliseconds(repeatMs), callback, release, user};
-  if (id != nullptr) *id = number;
   arm();
+  if (id != nullptr) *id = number;
   return WHARF_OK;
 }
 
 wharf_status Agenda::cancelTimer(uint64_t id) {
-  auto found = timers_.find(id);
-  if (found == timers_.end()) return WHARF_NOT_FOUND;
-  Timer timer = found->second;
-  timers_.erase(found);
+  std::optional<plugin::TimerRelease> released;
+  wharf_status status = timers_.cancel(id, released);
   arm();
-  if (id == running_)
-    cancelledWhileRunning_ = true;  // its callback is on the stack: released when it returns
-  else
-    timer.released();
-  return WHARF_OK;
+  if (released) (*released)();
+  return status;
 }
 
 std::shared_ptr<Mailbox> Agenda::mailbox() {
@@ -92,11 +85,9 @@ std::shared_ptr<Mailbox> Agenda::mailbox() {
 void Agenda::arm() {
   if (!timerFd_.valid()) return;
   itimerspec when{};  // all zero: disarmed
-  if (!timers_.empty()) {
-    auto next = std::min_element(timers_.begin(), timers_.end(), [](const auto &a, const auto &b) {
-                  return a.second.due < b.second.due;
-                })->second.due;
-    auto left = std::max(next - Clock::now(), Clock::duration(1));  // zero would disarm
+  if (auto next = timers_.nextDue()) {
+    using plugin::TimerClock;
+    auto left = std::max(*next - TimerClock::now(), TimerClock::duration(1));  // 0 would disarm
     auto seconds = std::chrono::duration_cast<std::chrono::seconds>(left);
     when.it_value.tv_sec = seconds.count();
     when.it_value.tv_nsec = std::chrono::nanoseconds(left - seconds).count();
@@ -108,22 +99,11 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
   if (timerFd_.valid()) {
     uint64_t expirations;
     (void)!::read(timerFd_.fd(), &expirations, sizeof expirations);
-    auto now = Clock::now();
+    auto now = plugin::TimerClock::now();
     // Callbacks may start and cancel timers: pick each due one afresh.
-    for (;;) {
-      auto due = std::find_if(timers_.begin(), timers_.end(),
-                              [&](const auto &entry) { return entry.second.due <= now; });
-      if (due == timers_.end()) break;
-      Timer timer = due->second;
-      running_ = due->first;
-      cancelledWhileRunning_ = false;
-      if (timer.repeat.count() > 0)
-        due->second.due = now + timer.repeat;
-      else
-        timers_.erase(due);
-      wharf_status status = timer.callback(instanceState, sessionState, session, timer.user);
-      running_ = 0;
-      if (timer.repeat.count() == 0 || cancelledWhileRunning_) timer.released();
+    while (auto due = timers_.takeDue(now)) {
+      wharf_status status = due->callback(instanceState, sessionState, session, due->user);
+      if (auto released = timers_.finish()) (*released)();
       if (status != WHARF_OK) return status;
     }
     arm();
@@ -142,9 +122,9 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
 
 void Agenda::close() {
   closed_ = true;
-  std::map<uint64_t, Timer> ending = std::exchange(timers_, {});
+  std::vector<plugin::TimerRelease> ending = timers_.close();
   arm();
-  for (const auto &entry : ending) entry.second.released();
+  for (const plugin::TimerRelease &released : ending) released();
   if (mailbox_) mailbox_->close();
 }
 

@@ -8,14 +8,13 @@
 
 #include <wharf/wharf.h>
 
-#include <chrono>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 
 #include "net/FileDescriptor.h"
+#include "plugin/TimerTable.h"
 
 namespace wharf::session {
 
@@ -49,9 +48,6 @@ class Mailbox {
 
 class Agenda {
  public:
-  using Clock = std::chrono::steady_clock;
-  static constexpr size_t kMaxTimers = 64;  // running at once, per session
-
   Agenda() = default;
   ~Agenda();  // close()
   Agenda(const Agenda &) = delete;
@@ -75,24 +71,9 @@ class Agenda {
   void close();
 
  private:
-  struct Timer {
-    Clock::time_point due;
-    std::chrono::milliseconds repeat;
-    wharf_session_callback callback;
-    wharf_dropped_callback release;
-    void *user;
-    void released() const {
-      if (release != nullptr) release(user);
-    }
-  };
   void arm();
 
-  std::map<uint64_t, Timer> timers_;
-  uint64_t nextId_ = 1;
-  // The timer whose callback runs now: cancelling it from there releases it
-  // only once the callback has returned.
-  uint64_t running_ = 0;
-  bool cancelledWhileRunning_ = false;
+  plugin::TimerTable<wharf_session_callback> timers_;
   net::FileDescriptor timerFd_;
   std::shared_ptr<Mailbox> mailbox_;
   bool closed_ = false;

@@ -15,10 +15,12 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "logging/LineSink.h"
+#include "plugin/InstanceClock.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
 #include "worker/PrivilegeDrop.h"
+#include "zone/SharedZone.h"
 
 namespace wharf::worker {
 namespace {
@@ -83,8 +85,11 @@ void Worker::prepare(const Poco::JSON::Object &request) {
     if (!listener.accessLog.empty() && listener.accessLog != "syslog")
       accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
+  // Instance timers' threads wait until the fork-mode helpers have been forked.
+  plugin::InstanceClock::holdThreads();
   listeners_.load(config_, plugins_);
   listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
+  plugin::InstanceClock::allowThreads();
   logger().information(app::raiseOpenFileLimit());
   // Serving before the answer goes back: the master's "ready" means it.
   std::lock_guard lock(mutex_);
@@ -184,6 +189,7 @@ void Worker::serveUntilStopped() {
 // SIGTERM does not cut here, unlike in the master: `killall wharfd` sends
 // one to the worker and one to the master, which forwards its own.
 void Worker::stop(int signal) {
+  zone::SharedZone::keepNames();  // for the workers that replace this one
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

@@ -155,6 +155,9 @@ void FtpSession::epsv(const std::string &argument) {
     epsvOnly_ = true;
     return control_.reply(200, "EPSV ALL ok.");
   }
+  // A control connection over a unix socket has no address to offer a data port on.
+  if (local_.ss_family != AF_INET && local_.ss_family != AF_INET6)
+    return control_.reply(425, "Passive mode needs a TCP control connection.");
   int family = local_.ss_family == AF_INET ? 1 : 2;
   if (!kind.empty() && kind != std::to_string(family))
     return control_.reply(522,

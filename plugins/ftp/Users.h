@@ -25,6 +25,11 @@ class Users {
   // after the same work, so timing does not tell names apart).
   std::optional<Account> verify(const std::string &name, const std::string &password) const;
 
+  // The hash a password for `name` is checked against: the account's own, or for
+  // an unknown name one of the file's accounts' (picked by the name), so that it
+  // costs what a known name's check costs whatever crypt(3) method the file uses.
+  const std::string &hashFor(const std::string &name) const;
+
  private:
   struct Entry {
     Account account;

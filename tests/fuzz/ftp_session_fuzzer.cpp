@@ -1,21 +1,25 @@
 // libFuzzer: a whole FTP control session. The input is what a client sends on
 // the control connection (commands, arguments, telnet bytes, over-long and
-// invalid UTF-8 lines, then the end of input); a real FtpSession serves it on
-// a loopback connection, over a folder of odd files reset before each run,
-// with alice's read-write account. Data connections never come (data_timeout
-// is 0, and PORT may only name the client, 192.0.2.1, which nothing answers),
-// so every transfer command ends in its error reply. The session must end
-// without a crash, a hang or a leak, and never touch a file outside the folder.
+// invalid UTF-8 lines, then the end of input); a real FtpSession serves it
+// over a socket pair, no network, and a folder of odd files in memory (on the
+// tmpfs /dev/shm) reset before each run, with alice's read-write account.
+// Data connections never come: the control connection is a unix socket, so
+// passive mode is refused, and PORT may only name the client, 192.0.2.1,
+// with data_timeout 0; every transfer command ends in its error reply. The
+// session must end without a crash, a hang or a leak, and never touch a file
+// outside the folder.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -43,15 +47,15 @@ void resetTree(const fs::path &root) {
 }
 
 struct Server {
-  fs::path folder = fs::temp_directory_path() / ("wharf-ftp-fuzz-" + std::to_string(::getpid()));
+  fs::path folder =
+      (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
+      ("wharf-ftp-fuzz-" + std::to_string(::getpid()));
   fs::path root = folder / "root";
   ftp::FtpOptions options;
   std::optional<ftp::Users> users;
   std::optional<ftp::Jail> jail;
   ftp::AccountLockout lockout{10, std::chrono::seconds(900)};
   std::optional<ftp::ServerContext> context;
-  int listener = -1;
-  sockaddr_in address{};
 
   Server() {
     fs::create_directories(root);
@@ -68,16 +72,72 @@ struct Server {
     users.emplace(ftp::Users::load(options.usersFile));
     jail.emplace(options.root);
     context.emplace(ftp::ServerContext{options, *users, *jail, nullptr, lockout});
-    listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (::bind(listener, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0 ||
-        ::listen(listener, 4) != 0 ||
-        ::getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) != 0)
-      throw std::runtime_error("cannot listen on loopback");
   }
 };
+
+// The client: one thread for the process that, for each run, sends the input,
+// half-closes, and reads every reply until the server closes. A thread a run
+// cost more than the session (ASan maps and unmaps each thread's stacks).
+class Client {
+ public:
+  Client() {
+    std::thread([this] { serve(); }).detach();
+  }
+
+  void start(int socket, const uint8_t *data, size_t size) {
+    std::lock_guard lock(mutex_);
+    job_ = Job{socket, data, size};
+    changed_.notify_all();
+  }
+
+  void finish() {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [this] { return !job_; });
+  }
+
+ private:
+  struct Job {
+    int socket;
+    const uint8_t *data;
+    size_t size;
+  };
+
+  [[noreturn]] void serve() {
+    for (;;) {
+      Job job;
+      {
+        std::unique_lock lock(mutex_);
+        changed_.wait(lock, [this] { return job_.has_value(); });
+        job = *job_;
+      }
+      converse(job);
+      std::lock_guard lock(mutex_);
+      job_.reset();
+      changed_.notify_all();
+    }
+  }
+
+  static void converse(const Job &job) {
+    for (size_t sent = 0; sent < job.size;) {
+      ssize_t n = ::send(job.socket, job.data + sent, job.size - sent, MSG_NOSIGNAL);
+      if (n <= 0) break;
+      sent += static_cast<size_t>(n);
+    }
+    ::shutdown(job.socket, SHUT_WR);
+    char sink[65536];
+    while (::recv(job.socket, sink, sizeof sink, 0) > 0) {
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::optional<Job> job_;
+};
+
+Client &theClient() {
+  static Client *instance = new Client();  // its thread runs until the process exits
+  return *instance;
+}
 
 Server &server() {
   // Lives for the process (a fuzzer exits, never returns); its folder goes at exit.
@@ -94,30 +154,14 @@ Server &server() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   Server &s = server();
   resetTree(s.root);
-  int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (::connect(client, reinterpret_cast<sockaddr *>(&s.address), sizeof s.address) != 0) {
-    std::perror("the fuzzer's own loopback connection");  // the harness's failure, not FTP's
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) {
+    std::perror("the fuzzer's own socket pair");  // the harness's failure, not FTP's
     std::abort();
   }
-  int control = ::accept4(s.listener, nullptr, nullptr, SOCK_CLOEXEC);
-  if (control < 0) std::abort();
-  // Closed with a reset: a hundred thousand runs must not leave their ports in
-  // TIME_WAIT (the loopback's ephemeral ports ran out after 120,000 runs).
-  linger reset{1, 0};
-  ::setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  ::setsockopt(control, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  // The client sends everything, then reads every reply until the server closes.
-  std::thread peer([&] {
-    for (size_t sent = 0; sent < size;) {
-      ssize_t n = ::send(client, data + sent, size - sent, MSG_NOSIGNAL);
-      if (n <= 0) break;
-      sent += static_cast<size_t>(n);
-    }
-    ::shutdown(client, SHUT_WR);
-    char sink[65536];
-    while (::recv(client, sink, sizeof sink, 0) > 0) {
-    }
-  });
+  int client = pair[0], control = pair[1];
+  Client &peer = theClient();
+  peer.start(client, data, size);
   sockaddr_storage clientAddress{};
   auto &v4 = reinterpret_cast<sockaddr_in &>(clientAddress);
   v4.sin_family = AF_INET;
@@ -128,8 +172,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         [](int, const std::string &) {});
     session.run();
   }
-  ::close(control);  // a reset (SO_LINGER 0): the peer's read ends
-  peer.join();
+  ::close(control);  // the peer's read ends
+  peer.finish();
   ::close(client);
   return 0;
 }

@@ -1,12 +1,15 @@
 // libFuzzer: an xfer client's whole conversation, in either dialect, against a
-// store in a scratch folder. The first byte picks the dialect and the byte
-// order, the second how the rest is cut into reads. Whatever is sent, nothing
-// crashes or leaks, input held stays bounded, and no file appears outside the
-// folder or under a refused name.
+// store in a scratch folder that holds one file, seed.txt, as each run starts
+// (and nothing else: a run's files are removed after it, so an input always
+// meets the same store). The first byte picks the dialect and the byte order,
+// the second how the rest is cut into reads. Whatever is sent, nothing crashes
+// or leaks, input held stays bounded, and no file appears outside the folder
+// or under a refused name.
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "Conversation.h"
@@ -56,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   size -= 2;
 
   static const xfer::Store store(scratch());
+  std::ofstream(scratch() / "seed.txt", std::ios::trunc) << "seed\n";
   auto dialect = xfer::Dialect::make(options);
   RecordingChannel channel;
   {
@@ -68,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::string name = entry.path().filename();
     if (xfer::fileNameRefusal(name) || !entry.is_regular_file()) std::abort();
     if (entry.file_size() > options.maxFileSize) std::abort();
+    std::filesystem::remove(entry.path());
   }
   return 0;
 }

@@ -6,6 +6,7 @@ import ftplib
 import io
 import os
 import signal
+import socket
 import time
 
 from ftp_fixture import PASSWORD, FtpServer, sha256
@@ -410,6 +411,33 @@ class FtpOverIpv6(WharfTestCase):
         with self.assertRaises(ftplib.error_temp):  # 425: PASV is IPv4 only
             ftp.sendcmd("PASV")
         ftp.quit()
+        self.assertStops(server.server)
+
+
+class FtpOverAUnixSocket(WharfTestCase):
+    def test_passive_mode_is_refused_as_there_is_no_address_to_offer(self):
+        server = FtpServer(self)
+        server.server.listeners["ftp"].update({"transport": "unix", "listen": "ftp.sock"})
+        server.server.write_config()
+        server.start()
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(20)
+            sock.connect(server.server.path("ftp.sock"))
+            control = sock.makefile("rwb")
+
+            def command(line):
+                control.write(line + b"\r\n")
+                control.flush()
+                return control.readline()
+
+            self.assertTrue(control.readline().startswith(b"220"))
+            self.assertTrue(command(b"USER anonymous").startswith(b"331"))
+            self.assertTrue(command(b"PASS guest").startswith(b"230"))
+            # Before, EPSV bound an abstract unix socket named after the listener's path.
+            self.assertEqual(command(b"EPSV"),
+                             b"425 Passive mode needs a TCP control connection.\r\n")
+            self.assertTrue(command(b"PASV").startswith(b"425"))
+            self.assertTrue(command(b"QUIT").startswith(b"221"))
         self.assertStops(server.server)
 
 

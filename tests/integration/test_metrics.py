@@ -16,7 +16,7 @@ import urllib.parse
 import urllib.request
 
 from clients import echo_round_trip
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin, wait_until
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -286,4 +286,42 @@ class PluginMetrics(WharfTestCase):
         self.assertIn("metric refused: bad name 'Bad-Name'", server.log())
         self.assertIn("metric refused: counter 'no_suffix' must end in _total", server.log())
         held.close()
+        self.assertStops(server)
+
+    def test_fork_mode_session_processes_count_in_the_listeners_series(self):
+        port, metrics = free_port(), free_port()
+        server = Wharfd(self, {"f": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "fork", "plugin": test_plugin("metered")}},
+                        host={"metrics": f"127.0.0.1:{metrics}", "admin": "admin.sock"})
+        server.start()
+        url = f"http://127.0.0.1:{metrics}/metrics"
+        labels = '{listener="f",state="serving"}'
+
+        def series(name):
+            return samples(fetch(url)[2], "wharf_plugin_" + name).get(labels)
+
+        def eventually(name, expected):  # a session process closes after its client has read
+            wait_until(lambda: series(name) == expected, f"{name} is {expected}")
+
+        # Each session is a process of its own; it counts before it echoes.
+        for line in (b"apple\n", b"pear\n") * 3:
+            self.assertEqual(echo_round_trip(port, line), line)
+        self.assertEqual(series("echoed_bytes_total"), (6 + 5) * 3)
+        eventually("open_sessions", 0)
+        # A reload's generation is loaded in the fork helper too; its sessions go on counting.
+        server.listeners["f"]["option.generation"] = "2"
+        server.write_config()
+        self.assertEqual(server.ctl("reload").returncode, 0)
+        server.wait_for_log(r"generation 2 \(metered 0\.0\.1\) serving")
+        held = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.addCleanup(held.close)
+        held.sendall(b"again\n")
+        self.assertEqual(held.recv(100), b"again\n")
+        self.assertEqual(series("echoed_bytes_total"), (6 + 5) * 3 + 6)
+        self.assertEqual(series("open_sessions"), 1)
+        status = json.loads(server.ctl("status", "--json").stdout)
+        lines = status["listeners"][0]["plugin_metrics"]["lines_total"]["series"]
+        self.assertEqual(lines, {"kind=a": 4, "kind=other": 3})
+        held.close()
+        eventually("open_sessions", 0)
         self.assertStops(server)

@@ -44,7 +44,7 @@ class PluginSessions(WharfTestCase):
                 self.assertEqual(receive_until_closed(sock), expected)
         self.assertStops(server)
 
-    def test_the_cpp_wrapper_s_timers_and_wakers(self):
+    def test_the_cpp_wrapper_s_timers_wakers_and_session_facts(self):
         for mode in ("sync", "thread", "pool", "reactor"):
             with self.subTest(mode=mode):
                 port = free_port()
@@ -54,9 +54,11 @@ class PluginSessions(WharfTestCase):
                 with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
                     receive_line(sock)  # the greeting
                     sock.sendall(b"later")
-                    # From a timer and from another thread: in either order.
-                    self.assertEqual(sorted([receive_line(sock), receive_line(sock)]),
-                                     [b"tock\n", b"woken\n"])
+                    # From a session timer, another thread and an instance timer: in any order.
+                    self.assertEqual(sorted(receive_line(sock) for _ in range(3)),
+                                     [b"chimed\n", b"tock\n", b"woken\n"])
+                    sock.sendall(b"where")
+                    self.assertEqual(receive_line(sock), b"tcp 127.0.0.1:%d\n" % port)
                 self.assertStops(server)
 
     def test_a_throwing_cpp_plugin_closes_only_that_session(self):

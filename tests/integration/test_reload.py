@@ -439,4 +439,10 @@ class ReloadLeavesNothingBehind(Reloading):
         with stream_connect("tcp", address) as session:
             self.assertEqual(ask(session, b"x"), b"2.0.0:x")
         self.assertEqual(self.loaded_copies()[0], baseline + 1)  # v2, and 3.0.0 kept mapped
+        # The kept image's name stays its own: the next loads get the code installed.
+        for release in ("versioned_v1", "versioned_v2", "versioned_v1"):
+            self.install(release)
+            self.reload()
+            with stream_connect("tcp", address) as session:
+                self.assertEqual(ask(session, b"x"), release[-1].encode() + b".0.0:x")
         self.assertStops(self.server)

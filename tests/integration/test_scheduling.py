@@ -146,3 +146,92 @@ class EndReasons(WharfTestCase):
             self.assertEqual(server.stop(), 0)
         self.assertIn("ended by the host: reason 5", server.log())  # WHARF_END_SHUTDOWN
         self.assertNotIn("serve failed", server.log())
+
+
+def clock_listener(mode, port, **keys):
+    return {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+            "plugin": test_plugin("clock"), **keys}
+
+
+class InstanceTimers(WharfTestCase):
+    """Timers of an instance (instance_timer_start), with the clock fixture:
+    they run on the instance's own thread in every mode, are refused in a
+    fork-mode session process, and end before on_instance_destroy."""
+
+    def ticks(self, port, at_least):
+        """Asks new sessions until the ticker has ticked `at_least` times; the last answer."""
+        deadline = time.monotonic() + 30
+        while True:
+            with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                answer = ask(sock, b"ticks").split()
+            if int(answer[1]) >= at_least:
+                return answer
+            self.assertLess(time.monotonic(), deadline, answer)
+            time.sleep(0.02)
+
+    def test_they_run_on_the_instance_s_own_thread_in_every_mode(self):
+        ports = {mode: free_port() for mode in MODES}
+        server = self.wharfd({mode: clock_listener(mode, port) for mode, port in ports.items()})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                if mode != "fork":  # ticks N released 0 threads 1: it runs, on one thread
+                    self.assertEqual(self.ticks(port, 3)[2:],
+                                     [b"released", b"0", b"threads", b"1"])
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    self.assertEqual(ask(sock, b"where"),  # -6: WHARF_BUFFER_TOO_SMALL
+                                     b"tcp 127.0.0.1:%d small -6\n" % port)
+                    if mode == "fork":  # sessions in processes of their own: WHARF_UNSUPPORTED
+                        self.assertEqual(ask(sock, b"ticks"), b"ticks 0 released 0 threads 0\n")
+                        self.assertEqual(ask(sock, b"once 1"), b"refused -3\n")
+                        self.assertEqual(ask(sock, b"misuse"), b"misuse -3 -3 -3 0 -3\n")
+                        continue
+                    self.assertEqual(ask(sock, b"once 1"), b"chimed\n")
+                    # NULL callback and a two-day delay: WHARF_INVALID; an unknown id:
+                    # WHARF_NOT_FOUND; 63 more beside the ticker, then WHARF_ERROR.
+                    self.assertEqual(ask(sock, b"misuse"), b"misuse -4 -4 -5 63 -1\n")
+                self.assertEqual(self.ticks(port, 1)[5], b"1")  # "once" ran on the same thread
+        self.assertStops(server)
+
+    def test_session_facts_name_the_transport_and_this_end(self):
+        port = free_port()
+        server = self.wharfd({
+            "v6": {**clock_listener("thread", port), "listen": f"[::1]:{port}"},
+            "u": {**clock_listener("reactor", 0), "transport": "unix", "listen": "u.sock"},
+        })
+        with stream_connect("tcp", f"[::1]:{port}") as sock:
+            self.assertEqual(ask(sock, b"where"), b"tcp [::1]:%d small -6\n" % port)
+        path = server.path("u.sock")
+        with stream_connect("unix", path) as sock:
+            self.assertEqual(ask(sock, b"where"), b"unix %s small -6\n" % path.encode())
+        self.assertStops(server)
+
+    def test_a_failing_callback_ends_its_timer_only(self):
+        port = free_port()
+        server = self.wharfd({"c": clock_listener("thread", port, **{"option.fail_at": "3"})})
+        server.wait_for_log(r"an instance timer's callback failed \(status -1\); "
+                            r"the timer is cancelled")
+        answer = self.ticks(port, 3)
+        self.assertEqual(answer[:4], [b"ticks", b"3", b"released", b"1"])
+        with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+            self.assertEqual(ask(sock, b"once 1"), b"chimed\n")  # the instance goes on
+        self.assertStops(server)
+
+    def test_no_timer_outlives_its_instance_across_reloads(self):
+        port = free_port()
+        server = Wharfd(self, {"c": clock_listener("reactor", port, **{"option.tick_ms": "1"})},
+                        host={"admin": "admin.sock"})
+        server.start()
+        for generation in range(2, 7):
+            self.ticks(port, 1)
+            with stream_connect("tcp", f"127.0.0.1:{port}") as held:
+                held.sendall(b"once 200\n")  # pending as its instance goes
+                server.listeners["c"]["option.generation"] = str(generation)
+                server.write_config()
+                self.assertEqual(server.ctl("reload").returncode, 0)
+                self.assertEqual(receive_line(held), b"chimed\n")  # drained, not cut
+        self.assertStops(server)
+        log = server.log()
+        # WHARF_CLOSED for a timer started from on_instance_destroy
+        self.assertEqual(log.count("clock: ticker released 1, running callbacks 0, "
+                                   "a new timer -2"), 6, log)
+        self.assertNotIn("ticker released 0", log)

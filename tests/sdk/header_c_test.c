@@ -2,6 +2,7 @@
  * WHARF_HOST_HAS tells present, absent and beyond-the-table functions apart. */
 #include <stdio.h>
 #include <wharf/wharf.h>
+#include <wharf/wharf_kv.h>
 
 static void free_nothing(void *pointer) {
   (void)pointer;

@@ -1,5 +1,6 @@
 // wharf.h and wharf.hpp compile as C++ with -Wall -Wextra -pedantic -Werror.
 #include <wharf/wharf.h>
+#include <wharf/wharf_kv.h>
 
 #include <cstdio>
 #include <wharf/wharf.hpp>

@@ -51,7 +51,7 @@ class Paced {
    private:
     void releaseOne(wharf::Session &session) {
       if (waiting_.empty()) {
-        session.cancelTimer(timer_);  // from its own callback: released once it returns
+        timer_.cancel();  // from its own callback: released once it returns
         ticking_ = false;
         return;
       }
@@ -66,7 +66,7 @@ class Paced {
     Paced &listener_;
     std::string line_;
     std::deque<std::string> waiting_;
-    uint64_t timer_ = 0;
+    wharf::Timer timer_;  // cancelled with the session state, if still running
     bool ticking_ = false;
     bool paused_ = false;
   };

@@ -155,6 +155,10 @@ typedef enum wharf_metric_kind {
   WHARF_METRIC_GAUGE = 2    /* goes up and down */
 } wharf_metric_kind;
 
+/* A shared zone (zone_declare, 1.2): memory of a listener that every worker
+ * maps and that a reload's new instance gets again. */
+typedef struct wharf_zone wharf_zone;
+
 /* Capabilities a plugin declares in wharf_plugin.capabilities. The host
  * refuses, at config check, a listener whose needs they do not cover. */
 #define WHARF_CAP_EVENT (1u << 0)        /* implements the event hooks */
@@ -197,6 +201,9 @@ typedef wharf_status (*wharf_session_callback)(void *instance_state, void *sessi
                                                wharf_session *session, void *user);
 typedef void (*wharf_dropped_callback)(void *user);
 typedef struct wharf_waker wharf_waker;
+/* An instance timer's callback (instance_timer_start, 1.2). A failure is
+ * logged and cancels that timer. */
+typedef wharf_status (*wharf_instance_callback)(void *instance_state, void *user);
 
 /*
  * The host's function table. Append-only: a function added in minor N sits
@@ -342,9 +349,10 @@ typedef struct wharf_host_api {
    * name, kind and labels again (say, in a reload's new instance) give the
    * same series, which goes on counting. NULL if refused (bad name or
    * labels, another kind under the same name, more than 64 series a
-   * listener): the host logs why. In fork mode, updates made in session
-   * processes are not seen. OWNERSHIP: the host's, valid until
-   * on_instance_destroy returns; `help` and `labels` are copied. */
+   * listener): the host logs why. In fork mode, session processes add to
+   * the same series (the values are in memory shared with wharfd).
+   * OWNERSHIP: the host's, valid until on_instance_destroy returns; `help`
+   * and `labels` are copied. */
   wharf_metric *(*metric_declare)(wharf_instance *instance, wharf_metric_kind kind,
                                   const char *name, const char *help, const char *labels);
   /* THREAD: any. Adds `delta` (a counter's must not be negative:
@@ -352,6 +360,83 @@ typedef struct wharf_host_api {
   wharf_status (*metric_add)(wharf_metric *metric, int64_t delta);
   /* THREAD: any. Gauges only (WHARF_INVALID for a counter). */
   wharf_status (*metric_set)(wharf_metric *metric, int64_t value);
+
+  /* From on_instance_new on: run `callback(instance_state, user)` `delay_ms`
+   * from now, then every `repeat_ms` if that is not 0, until cancelled or the
+   * instance is destroyed. THREAD: any; the callbacks run on a thread of the
+   * instance's own (one for all its timers, made with the first), one at a
+   * time, in every mode. So they run while session hooks may run too: guard
+   * what they share, or post to a session through a waker to act on its
+   * thread. Before on_instance_destroy the host waits for a running callback
+   * and releases every timer: none fires afterwards. `release`, *timer_id and
+   * the limits (64 at once, delays of at most a day) are as for session
+   * timers. WHARF_UNSUPPORTED with mode = fork, whose sessions run in
+   * processes of their own that the thread could not reach; WHARF_CLOSED
+   * from on_instance_destroy. */
+  wharf_status (*instance_timer_start)(wharf_instance *instance, uint64_t delay_ms,
+                                       uint64_t repeat_ms, wharf_instance_callback callback,
+                                       wharf_dropped_callback release, void *user,
+                                       uint64_t *timer_id);
+  /* WHARF_NOT_FOUND if it has fired (one-shot), was cancelled, or never was. */
+  wharf_status (*instance_timer_cancel)(wharf_instance *instance, uint64_t timer_id);
+
+  /* One of the session's addresses (wharf_address) as text, spelled as
+   * session_peer spells the peer, copied into `buffer`, not NUL-terminated.
+   * WHARF_NOT_FOUND if the session has none such; WHARF_BUFFER_TOO_SMALL if
+   * it does not fit (*len says how much is needed). */
+  wharf_status (*session_address_text)(const wharf_session *session, wharf_address which,
+                                       char *buffer, size_t capacity, size_t *len);
+  /* The session's transport as the config spells it: "tcp", "udp", "unix" or
+   * "unix-dgram" (an address's family tells IPv4 from IPv6). OWNERSHIP: the
+   * host's, NUL-terminated, valid while the plugin is loaded. */
+  const char *(*session_transport)(const wharf_session *session);
+
+  /* --- shared zones (1.2). WHERE STATE LIVES: instance state is per worker
+   * process and per generation (a reload makes a new instance; each worker
+   * has its own). A zone is per listener, across workers and generations:
+   * shared memory that every worker of the listener maps, that a reload's
+   * new instance gets again, and that outlives a worker's crash. It goes
+   * when no generation declares it any more (a removed listener, a new
+   * layout version) and when wharfd stops. In mode = fork, session
+   * processes see it too (they inherit the mapping). */
+
+  /* From on_instance_new: the zone `name` ([a-z0-9_], at most 64 bytes, one
+   * listener's: names are global to the daemon) of `size` bytes (64 KiB to
+   * 1 GiB, rounded up to a page), whose contents the plugin lays out as
+   * version `layout`. The same name, size and layout as a zone that exists
+   * (another worker's, an old generation's) give that zone, with *fresh = 0
+   * (`fresh` may be NULL); else a new zone, all zero (root 0), with
+   * *fresh = 1. A new layout version gets a new zone: old sessions go on
+   * with the old one until their generation ends. To migrate, declare the
+   * old layout too (the same name, from the same instance) and copy; the old
+   * zone goes once no generation declares it. NULL if refused (bad name or
+   * size, another listener's name, the same layout with another size while
+   * in use, more than 16 zones an instance, no memory, a name another user
+   * took in /dev/shm): the host logs why; a plugin usually refuses its
+   * instance then. OWNERSHIP: the host's, valid until on_instance_destroy
+   * returns. Each process maps the zone at an address of its own: store
+   * offsets in it, never pointers. */
+  wharf_zone *(*zone_declare)(wharf_instance *instance, const char *name, size_t size,
+                              uint32_t layout, int *fresh);
+  /* THREAD: any; for every process that maps the zone. A process-shared
+   * lock, robust: if its holder died (a worker killed mid-update), the next
+   * locker gets it with *recovered = 1, and the host logs it; what the dead
+   * holder was changing may be half done, so check or repair it. Hold it
+   * briefly: other workers wait for it. WHARF_ERROR if it cannot be had. */
+  wharf_status (*zone_lock)(wharf_zone *zone, int *recovered);
+  /* WHARF_INVALID if this thread does not hold it. */
+  wharf_status (*zone_unlock)(wharf_zone *zone);
+  /* With the lock held: `size` bytes in the zone, 16-aligned; their offset,
+   * or 0 when the zone has no room (an error the plugin handles, never a
+   * crash). Blocks are power-of-two sized and never merged. */
+  uint64_t (*zone_alloc)(wharf_zone *zone, size_t size);
+  /* With the lock held. WHARF_INVALID if `offset` is not a block in use. */
+  wharf_status (*zone_free)(wharf_zone *zone, uint64_t offset);
+  /* The address of `offset` in this process (NULL outside the zone's heap). */
+  void *(*zone_at)(wharf_zone *zone, uint64_t offset);
+  /* The zone's root: one offset the plugin keeps its entry point in (0 in a
+   * fresh zone). Read and write it with the lock held. */
+  uint64_t *(*zone_root)(wharf_zone *zone);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

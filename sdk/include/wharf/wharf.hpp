@@ -49,6 +49,12 @@ namespace detail {
 inline const wharf_host_api *api = nullptr;  // set once by the entry point
 }  // namespace detail
 
+// The host's C function table, for what the wrapper does not wrap (shared
+// zones and wharf_kv.h, say). Valid from the listener class's constructor on.
+inline const wharf_host_api *hostApi() {
+  return detail::api;
+}
+
 // A failure the wrapper reports as a hook status (and message).
 class Error : public std::runtime_error {
  public:
@@ -67,8 +73,41 @@ class Metric {
   wharf_metric *metric_;
 };
 
-// The host's view of one listener instance. Borrowed; do not store past the
-// instance's life.
+// 1.2: a running timer of a session or an instance, cancelled when this
+// handle is destroyed unless detached. Keep a session's in its Session state
+// (it must not outlive the session) and an instance's in the listener object.
+class Timer {
+ public:
+  using Cancel = wharf_status (*)(void *owner, uint64_t id);
+  Timer() = default;
+  Timer(Cancel cancel, void *owner, uint64_t id) : cancel_(cancel), owner_(owner), id_(id) {}
+  Timer(Timer &&other) noexcept
+      : cancel_(other.cancel_), owner_(other.owner_), id_(std::exchange(other.id_, 0)) {}
+  Timer &operator=(Timer other) noexcept {
+    std::swap(cancel_, other.cancel_);
+    std::swap(owner_, other.owner_);
+    std::swap(id_, other.id_);
+    return *this;
+  }
+  ~Timer() { cancel(); }
+
+  // Stops it; from its own task too (the task is freed once it returns).
+  // False if it had ended already (a one-shot that ran), or was detached.
+  bool cancel() noexcept {
+    if (id_ == 0) return false;
+    return cancel_(owner_, std::exchange(id_, 0)) == WHARF_OK;
+  }
+  // Lets it run on by itself, until it ends or its session or instance does.
+  void detach() noexcept { id_ = 0; }
+
+ private:
+  Cancel cancel_ = nullptr;
+  void *owner_ = nullptr;
+  uint64_t id_ = 0;
+};
+
+// The host's view of one listener instance: a handle, which the listener
+// object may keep for its own life.
 class Instance {
  public:
   explicit Instance(wharf_instance *handle) : handle_(handle) {}
@@ -95,6 +134,7 @@ class Instance {
     return std::string_view(name, length);
   }
   wharf_socket_kind socketKind() const { return detail::api->instance_socket_kind(handle_); }
+  wharf_instance *handle() const { return handle_; }
   void log(wharf_log_level level, std::string_view message) const {
     detail::api->log(handle_, level, message.data(), message.size());
   }
@@ -108,6 +148,13 @@ class Instance {
                const std::string &labels = "") const {
     return declare(WHARF_METRIC_GAUGE, name, help, labels);
   }
+  // 1.2: runs `task()` after `delay`, then every `repeat` unless it is zero,
+  // on the instance's own timer thread (at the same time as session hooks may
+  // run), until cancelled or the instance is destroyed. An exception is
+  // logged and ends the timer. Throws Error if the host refuses.
+  template <typename Task>
+  [[nodiscard]] Timer startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                                 Task task);
 
  private:
   Metric declare(wharf_metric_kind kind, const std::string &name, const std::string &help,
@@ -176,16 +223,29 @@ class Session {
       return std::nullopt;
     return client;
   }
+  // 1.2+: the session's transport ("tcp", "udp", "unix", "unix-dgram"); empty
+  // on an older host.
+  std::string_view transport() const {
+    return WHARF_HOST_HAS(detail::api, session_transport) ? detail::api->session_transport(handle_)
+                                                          : std::string_view();
+  }
+  // 1.2+: one of the session's addresses as text; empty if it has none such.
+  std::string addressText(wharf_address which) const {
+    char buffer[256];
+    size_t length = 0;
+    if (!WHARF_HOST_HAS(detail::api, session_address_text) ||
+        detail::api->session_address_text(handle_, which, buffer, sizeof buffer, &length) !=
+            WHARF_OK)
+      return {};
+    return std::string(buffer, length);
+  }
   // 1.2, event style on a stream session: runs `task(session)` after `delay`,
   // then every `repeat` unless it is zero, on the session's thread, until
-  // cancelled or the session ends; an exception closes the session. Returns
-  // the id for cancelTimer. Throws Error if the host refuses.
+  // cancelled or the session ends; an exception closes the session. Throws
+  // Error if the host refuses.
   template <typename Task>
-  uint64_t startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat, Task task);
-  // False if it already ran (one-shot), was cancelled or never was.
-  bool cancelTimer(uint64_t id) {
-    return detail::api->session_timer_cancel(handle_, id) == WHARF_OK;
-  }
+  [[nodiscard]] Timer startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                                 Task task);
   // 1.2, event style: stops or resumes reading. Throws Error if refused.
   void pauseInput(bool paused) {
     if (detail::api->session_pause_input(handle_, paused ? 1 : 0) != WHARF_OK)
@@ -246,6 +306,30 @@ inline wharf_status runTaskOnce(void *instance, void *state, wharf_session *hand
 }
 inline void deleteTask(void *user) noexcept {
   delete static_cast<SessionTask *>(user);
+}
+
+// An instance timer's task, with the instance to log its failure through.
+struct InstanceTask {
+  wharf_instance *instance;
+  std::function<void()> task;
+};
+
+inline wharf_status runInstanceTask(void *, void *user) noexcept {
+  auto *scheduled = static_cast<InstanceTask *>(user);
+  std::string message = "plugin error in an instance timer: ";
+  try {
+    scheduled->task();
+    return WHARF_OK;
+  } catch (const std::exception &error) {
+    message += error.what();
+  } catch (...) {
+    message += "unknown exception";
+  }
+  api->log(scheduled->instance, WHARF_LOG_ERROR, message.data(), message.size());
+  return WHARF_ERROR;
+}
+inline void deleteInstanceTask(void *user) noexcept {
+  delete static_cast<InstanceTask *>(user);
 }
 
 template <typename L>
@@ -382,8 +466,8 @@ inline Waker Session::waker() {
 }
 
 template <typename Task>
-uint64_t Session::startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
-                             Task task) {
+Timer Session::startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                          Task task) {
   auto *scheduled = new detail::SessionTask(std::move(task));
   uint64_t id = 0;
   if (detail::api->session_timer_start(handle_, static_cast<uint64_t>(delay.count()),
@@ -392,7 +476,30 @@ uint64_t Session::startTimer(std::chrono::milliseconds delay, std::chrono::milli
     delete scheduled;
     throw Error("the host refused the timer");
   }
-  return id;
+  return Timer(
+      [](void *owner, uint64_t timer) {
+        return detail::api->session_timer_cancel(static_cast<wharf_session *>(owner), timer);
+      },
+      handle_, id);
+}
+
+template <typename Task>
+Timer Instance::startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
+                           Task task) {
+  auto *scheduled = new detail::InstanceTask{handle_, std::move(task)};
+  uint64_t id = 0;
+  if (!WHARF_HOST_HAS(detail::api, instance_timer_start) ||
+      detail::api->instance_timer_start(
+          handle_, static_cast<uint64_t>(delay.count()), static_cast<uint64_t>(repeat.count()),
+          detail::runInstanceTask, detail::deleteInstanceTask, scheduled, &id) != WHARF_OK) {
+    delete scheduled;
+    throw Error("the host refused the instance timer");
+  }
+  return Timer(
+      [](void *owner, uint64_t timer) {
+        return detail::api->instance_timer_cancel(static_cast<wharf_instance *>(owner), timer);
+      },
+      handle_, id);
 }
 }  // namespace wharf
 

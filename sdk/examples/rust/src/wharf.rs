@@ -75,6 +75,17 @@ pub struct wharf_host_api {
     pub metric_declare: AnyFn,
     pub metric_add: AnyFn,
     pub metric_set: AnyFn,
+    pub instance_timer_start: AnyFn,
+    pub instance_timer_cancel: AnyFn,
+    pub session_address_text: AnyFn,
+    pub session_transport: AnyFn,
+    pub zone_declare: AnyFn,
+    pub zone_lock: AnyFn,
+    pub zone_unlock: AnyFn,
+    pub zone_alloc: AnyFn,
+    pub zone_free: AnyFn,
+    pub zone_at: AnyFn,
+    pub zone_root: AnyFn,
 }
 
 #[repr(C)]
@@ -135,7 +146,9 @@ pub fn layout() -> Vec<(String, usize)> {
         session_close, session_peer, session_pending_output, session_socket, session_address,
         session_accepted_client, session_timer_start, session_timer_cancel, session_pause_input,
         session_waker, waker_post, waker_release, session_end_reason, metric_declare,
-        metric_add, metric_set
+        metric_add, metric_set, instance_timer_start, instance_timer_cancel,
+        session_address_text, session_transport, zone_declare, zone_lock, zone_unlock,
+        zone_alloc, zone_free, zone_at, zone_root
     });
     layout_of!(out, wharf_plugin {
         header, name, version, description, capabilities, reserved, on_plugin_load,

@@ -1,0 +1,155 @@
+#include "plugin/InstanceClock.h"
+
+#include <unistd.h>
+
+#include <optional>
+#include <set>
+#include <system_error>
+#include <vector>
+
+namespace wharf::plugin {
+namespace {
+
+// holdThreads() to allowThreads(): the clocks that wait to start their thread.
+std::mutex gateMutex;
+bool threadsHeld = false;
+std::set<InstanceClock *> waitingClocks;
+
+}  // namespace
+
+InstanceClock::InstanceClock(Poco::Logger &logger, std::string owner, ClockThread thread)
+    : logger_(logger), owner_(std::move(owner)), process_(::getpid()), threadUse_(thread) {}
+
+InstanceClock::~InstanceClock() {
+  stop();
+}
+
+void InstanceClock::holdThreads() {
+  std::lock_guard lock(gateMutex);
+  threadsHeld = true;
+}
+
+void InstanceClock::allowThreads() {
+  std::set<InstanceClock *> waiting;
+  {
+    std::lock_guard lock(gateMutex);
+    threadsHeld = false;
+    waiting.swap(waitingClocks);
+  }
+  for (InstanceClock *clock : waiting) {  // no other thread yet: none of them can go meanwhile
+    std::lock_guard lock(clock->mutex_);
+    try {
+      clock->ensureThread();
+    } catch (const std::system_error &error) {
+      clock->logger_.error(clock->owner_ + ": no thread for the instance's timers (" +
+                           error.what() + "); they will not run");
+    }
+  }
+}
+
+bool InstanceClock::inOwnProcess() const {
+  return ::getpid() == process_;
+}
+
+void InstanceClock::ensureThread() {
+  if (!open_ || thread_.joinable() || stopping_) return;
+  {
+    std::lock_guard lock(gateMutex);
+    if (threadsHeld) {
+      waitingClocks.insert(this);
+      return;
+    }
+  }
+  thread_ = std::thread([this] { run(); });
+}
+
+void InstanceClock::open(void *instanceState) {
+  std::lock_guard lock(mutex_);
+  state_ = instanceState;
+  open_ = true;
+  if (!timers_.empty()) ensureThread();
+}
+
+wharf_status InstanceClock::start(uint64_t delayMs, uint64_t repeatMs,
+                                  wharf_instance_callback callback, wharf_dropped_callback release,
+                                  void *user, uint64_t *id) {
+  if (threadUse_ == ClockThread::Refused || !inOwnProcess()) return WHARF_UNSUPPORTED;
+  std::lock_guard lock(mutex_);
+  if (stopping_) return WHARF_CLOSED;
+  uint64_t number = 0;
+  wharf_status status = timers_.start(delayMs, repeatMs, callback, release, user, &number);
+  if (status != WHARF_OK) return status;
+  try {
+    ensureThread();
+  } catch (const std::system_error &) {
+    std::optional<TimerRelease> unused;  // refused: nothing runs, release included
+    timers_.cancel(number, unused);
+    return WHARF_ERROR;
+  }
+  changed_.notify_one();
+  if (id != nullptr) *id = number;
+  return WHARF_OK;
+}
+
+wharf_status InstanceClock::cancel(uint64_t id) {
+  if (!inOwnProcess()) return WHARF_UNSUPPORTED;
+  std::optional<TimerRelease> released;
+  wharf_status status;
+  {
+    std::lock_guard lock(mutex_);
+    status = timers_.cancel(id, released);
+    changed_.notify_one();
+  }
+  if (released) (*released)();
+  return status;
+}
+
+void InstanceClock::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    std::optional<TimerTable<wharf_instance_callback>::Due> due =
+        timers_.takeDue(TimerClock::now());
+    if (!due) {
+      if (auto next = timers_.nextDue())
+        changed_.wait_until(lock, *next);
+      else
+        changed_.wait(lock);
+      continue;
+    }
+    lock.unlock();
+    wharf_status status = due->callback(state_, due->user);
+    if (status != WHARF_OK)
+      logger_.error(owner_ + ": an instance timer's callback failed (status " +
+                    std::to_string(status) + "); the timer is cancelled");
+    lock.lock();
+    std::optional<TimerRelease> unused;  // finish() hands the release over
+    if (status != WHARF_OK) timers_.cancel(due->id, unused);
+    if (std::optional<TimerRelease> released = timers_.finish()) {
+      lock.unlock();
+      (*released)();
+      lock.lock();
+    }
+  }
+}
+
+void InstanceClock::stop() {
+  if (!inOwnProcess()) return;  // a fork-mode session process: the clock is not here
+  {
+    std::lock_guard lock(gateMutex);
+    waitingClocks.erase(this);
+  }
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    changed_.notify_all();
+  }
+  if (thread_.joinable()) thread_.join();
+  std::vector<TimerRelease> left;
+  {
+    std::lock_guard lock(mutex_);
+    left = timers_.close();
+  }
+  for (const TimerRelease &released : left) released();
+}
+
+}  // namespace wharf::plugin
