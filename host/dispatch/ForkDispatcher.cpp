@@ -53,7 +53,7 @@ ForkDispatcher::ForkDispatcher(const DispatchContext &context)
     runForkHelper(ends[1], this->context());
   }
   ::close(ends[1]);
-  channel_ = net::FileDescriptor(ends[0]);
+  channel_ = net::HostDescriptor(ends[0]);
   context.logger.information("fork helper process " + std::to_string(helper_));
 }
 

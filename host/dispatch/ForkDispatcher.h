@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "dispatch/BlockingDispatcher.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::dispatch {
 
@@ -39,7 +40,7 @@ class ForkDispatcher : public BlockingDispatcher {
   void stopHelper();
 
   const size_t maxChildren_;
-  net::FileDescriptor channel_;
+  net::HostDescriptor channel_;
   pid_t helper_ = -1;
   std::mutex mutex_;
   std::condition_variable idle_;

@@ -13,6 +13,7 @@
 
 #include "dispatch/ForkChannel.h"
 #include "logging/LineSink.h"
+#include "net/HostDescriptor.h"
 #include "plugin/PluginError.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
@@ -200,6 +201,9 @@ class Helper {
 }  // namespace
 
 void runForkHelper(int channel, const DispatchContext &context) {
+  // What the worker's own machinery holds stays out of session processes; a
+  // datagram session replies through the listening socket.
+  net::HostDescriptor::closeAllBut(context.streams() ? -1 : context.socket.fd());
   try {
     Helper(channel, context).run();
   } catch (...) {

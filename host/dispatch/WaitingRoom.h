@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "dispatch/PendingSession.h"
-#include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::dispatch {
 
@@ -52,7 +52,7 @@ class WaitingRoom {
   void remove(std::map<int, Waiting>::iterator entry);
 
   int listening_;
-  net::FileDescriptor epoll_;
+  net::HostDescriptor epoll_;
   std::map<int, Waiting> waiting_;  // by connection descriptor
   // By deadline; an entry whose session has left already is skipped.
   std::multimap<Clock::time_point, Expiry> expiries_;

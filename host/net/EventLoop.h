@@ -7,7 +7,7 @@
 #include <chrono>
 #include <functional>
 
-#include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::net {
 
@@ -36,8 +36,8 @@ class EventLoop {
   void wake();
 
  private:
-  FileDescriptor epoll_;
-  FileDescriptor wakeup_;  // an eventfd
+  HostDescriptor epoll_;
+  HostDescriptor wakeup_;  // an eventfd
 };
 
 }  // namespace wharf::net

@@ -21,7 +21,7 @@ namespace {
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(endpoint) {
   if (isUnix(endpoint.transport)) removeStaleUnixSocket();
-  socket_ = FileDescriptor(
+  socket_ = HostDescriptor(
       ::socket(endpoint.address.family(), endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket_.valid()) fail(endpoint, "socket", errno);
   int on = 1;

@@ -9,6 +9,7 @@
 
 #include "net/Endpoint.h"
 #include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::net {
 
@@ -45,7 +46,7 @@ class ListenSocket {
   void removeUnixSocketFile();
 
   Endpoint endpoint_;
-  FileDescriptor socket_;
+  HostDescriptor socket_;
   ino_t unixInode_ = 0;  // the file we created, so we never unlink a successor's
   bool owner_ = true;
 };

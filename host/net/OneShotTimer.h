@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "net/EventLoop.h"
-#include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::net {
 
@@ -25,7 +25,7 @@ class OneShotTimer : private IoHandler {
 
   EventLoop &loop_;
   std::function<void()> expired_;
-  FileDescriptor timer_;
+  HostDescriptor timer_;
 };
 
 }  // namespace wharf::net

@@ -4,7 +4,7 @@
 
 #include <chrono>
 
-#include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::net {
 
@@ -25,7 +25,7 @@ class StopSignal {
   bool sleepFor(std::chrono::nanoseconds duration) const;
 
  private:
-  FileDescriptor event_;  // an eventfd, readable once a stop is requested
+  HostDescriptor event_;  // an eventfd, readable once a stop is requested
 };
 
 }  // namespace wharf::net

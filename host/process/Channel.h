@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 
 namespace wharf::process {
 
@@ -37,10 +38,10 @@ class Channel {
 
   int fd() const { return end_.fd(); }
   bool valid() const { return end_.valid(); }
-  net::FileDescriptor release() { return std::move(end_); }
+  net::FileDescriptor release() { return end_.release(); }
 
  private:
-  net::FileDescriptor end_;
+  net::HostDescriptor end_;
 };
 
 }  // namespace wharf::process

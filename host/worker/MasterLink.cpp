@@ -34,7 +34,7 @@ net::FileDescriptor MasterLink::takeSocket(const std::string &name) {
   std::lock_guard lock(socketsMutex_);
   auto found = sockets_.find(name);
   if (found == sockets_.end()) return net::FileDescriptor();
-  net::FileDescriptor socket = std::move(found->second);
+  net::FileDescriptor socket = found->second.release();
   sockets_.erase(found);
   return socket;
 }
@@ -51,7 +51,8 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
   std::string command = request.optValue<std::string>("command", "");
   if (command == "socket") {
     std::lock_guard lock(socketsMutex_);
-    sockets_[request.optValue<std::string>("listener", "")] = std::move(message->socket);
+    sockets_[request.optValue<std::string>("listener", "")] =
+        net::HostDescriptor(std::move(message->socket));
     return std::string();
   }
   Poco::JSON::Object reply;

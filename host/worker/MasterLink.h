@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "net/FileDescriptor.h"
+#include "net/HostDescriptor.h"
 #include "process/Channel.h"
 
 namespace wharf::worker {
@@ -53,7 +54,7 @@ class MasterLink {
 
   process::Channel channel_;
   std::mutex socketsMutex_;
-  std::map<std::string, net::FileDescriptor> sockets_;
+  std::map<std::string, net::HostDescriptor> sockets_;
   std::thread thread_;
 };
 

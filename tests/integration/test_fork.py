@@ -3,6 +3,7 @@ that crashes is reaped and logged while other sessions go on; max_children
 refuses the excess; no zombie is left; shutdown cuts children; heavy load
 with debug logging neither deadlocks nor loses a session."""
 
+import collections
 import os
 import signal
 import time
@@ -13,6 +14,37 @@ from wharf_harness import Wharfd, WharfTestCase, children_of, free_port, test_pl
 
 def helper_pid(server):
     return int(server.log().split("fork helper process ")[1].split()[0])
+
+
+def descriptors(pid):
+    """Each descriptor of `pid` past the standard streams, with what it is."""
+    listing = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        if int(fd) > 2:
+            listing[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+    return listing
+
+
+def descriptor_kinds(pid):
+    """How many of each kind `pid` holds past the standard streams; the
+    plugin copies it runs (memfds) are left out."""
+    kinds = collections.Counter()
+    for target in descriptors(pid).values():
+        if not target.startswith("/memfd:wharf-"):
+            kinds[target.split(":[")[0] if target.startswith("socket:") else target] += 1
+    return dict(kinds)
+
+
+def session_socket_port(pid):
+    """The peer port of the TCP socket `pid` holds (its only socket)."""
+    inode = next(target[len("socket:["):-1] for target in descriptors(pid).values()
+                 if target.startswith("socket:"))
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            if fields[9] == inode:
+                return int(fields[2].split(":")[1], 16)
+    return None
 
 
 class ForkMode(WharfTestCase):
@@ -101,6 +133,36 @@ class ForkMode(WharfTestCase):
 
         run_at_once(client, 60)
         self.assertEqual(failures, [])
+        self.assertStops(server)
+
+    def test_a_session_process_holds_none_of_the_workers_own_descriptors(self):
+        # Listeners on both sides of the fork listener in the config, and a
+        # second fork listener: the helper is forked while the worker holds the
+        # master's channel, listening sockets passed or taken, dispatchers'
+        # epoll sets and eventfds, and the other helper's channel.
+        port = free_port()
+        listeners = {
+            "before": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}"},
+            "loop": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                     "mode": "reactor"},
+            "other": {"transport": "udp", "listen": f"127.0.0.1:{free_port()}", "mode": "fork"},
+            "f": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "fork"},
+            "after": {"transport": "unix", "listen": "after.sock"},
+        }
+        for keys in listeners.values():
+            keys["plugin"] = "echo"
+        server = Wharfd(self, listeners).start()
+        with stream_connect("tcp", f"127.0.0.1:{port}") as client:
+            client.sendall(b"hello")
+            self.assertEqual(receive_exactly(client, 5), b"hello")
+            worker = server.worker_pid()
+            helper = next(pid for pid in children_of(worker) if children_of(pid))
+            session = children_of(helper)[0]
+            self.assertEqual(descriptor_kinds(session), {"socket": 1}, descriptors(session))
+            self.assertEqual(session_socket_port(session), client.getsockname()[1])
+            self.assertEqual(descriptor_kinds(helper), {"socket": 1, "anon_inode:[signalfd]": 1},
+                             descriptors(helper))
+            self.assertGreater(descriptor_kinds(worker)["socket"], 6, descriptors(worker))
         self.assertStops(server)
 
     def test_a_plugin_that_is_not_fork_safe_is_refused(self):

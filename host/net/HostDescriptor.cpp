@@ -1,0 +1,61 @@
+#include "net/HostDescriptor.h"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <set>
+
+namespace wharf::net {
+namespace {
+
+struct Listed {
+  std::mutex mutex;
+  std::multiset<int> fds;
+};
+
+// Never destroyed: static objects that hold descriptors may outlive it otherwise.
+Listed &listed() {
+  static auto *all = new Listed;
+  return *all;
+}
+
+}  // namespace
+
+HostDescriptor::HostDescriptor(FileDescriptor descriptor) : descriptor_(std::move(descriptor)) {
+  if (!valid()) return;
+  std::lock_guard lock(listed().mutex);
+  listed().fds.insert(fd());
+}
+
+HostDescriptor &HostDescriptor::operator=(HostDescriptor &&other) noexcept {
+  if (this != &other) {
+    unlist();
+    descriptor_ = std::move(other.descriptor_);
+  }
+  return *this;
+}
+
+HostDescriptor::~HostDescriptor() {
+  unlist();
+}
+
+FileDescriptor HostDescriptor::release() {
+  unlist();
+  return std::move(descriptor_);
+}
+
+void HostDescriptor::unlist() {
+  if (!valid()) return;
+  std::lock_guard lock(listed().mutex);
+  auto found = listed().fds.find(fd());
+  if (found != listed().fds.end()) listed().fds.erase(found);
+}
+
+void HostDescriptor::closeAllBut(int kept) {
+  std::lock_guard lock(listed().mutex);  // free: no other thread was there to hold it at the fork
+  for (int fd : listed().fds)
+    if (fd != kept) ::close(fd);
+  std::erase_if(listed().fds, [kept](int fd) { return fd != kept; });
+}
+
+}  // namespace wharf::net

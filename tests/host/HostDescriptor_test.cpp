@@ -1,0 +1,75 @@
+#include "net/HostDescriptor.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
+
+using wharf::net::FileDescriptor;
+using wharf::net::HostDescriptor;
+
+namespace {
+
+int anEventFd() {
+  return ::eventfd(0, EFD_CLOEXEC);
+}
+
+bool isOpen(int fd) {
+  return ::fcntl(fd, F_GETFD) != -1;
+}
+
+// Runs `check` in a forked child (as a fork helper is): its result, or false
+// if the child did not exit normally.
+bool inForkedChild(const std::function<bool()> &check) {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(check() ? 0 : 1);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+TEST(HostDescriptor, AForkedChildClosesEveryListedOneButTheKeptOne) {
+  HostDescriptor kept(anEventFd());
+  HostDescriptor closed(anEventFd());
+  FileDescriptor unlisted(anEventFd());
+  ASSERT_TRUE(kept.valid() && closed.valid() && unlisted.valid());
+  EXPECT_TRUE(inForkedChild([&] {
+    HostDescriptor::closeAllBut(kept.fd());
+    return isOpen(kept.fd()) && !isOpen(closed.fd()) && isOpen(unlisted.fd());
+  }));
+  EXPECT_TRUE(isOpen(kept.fd()) && isOpen(closed.fd()));  // the parent's are its own
+}
+
+TEST(HostDescriptor, ANumberClosedAndReusedIsNotListedAnyMore) {
+  int number;
+  {
+    HostDescriptor gone(anEventFd());
+    number = gone.fd();
+  }
+  FileDescriptor reused(anEventFd());  // the lowest free number: the one just closed
+  ASSERT_EQ(reused.fd(), number);
+  EXPECT_TRUE(inForkedChild([&] {
+    HostDescriptor::closeAllBut(-1);
+    return isOpen(reused.fd());
+  }));
+}
+
+TEST(HostDescriptor, MovedOrReleasedItStaysListedOnceOrNotAtAll) {
+  HostDescriptor first(anEventFd());
+  HostDescriptor moved(std::move(first));
+  HostDescriptor assigned;
+  assigned = std::move(moved);
+  HostDescriptor releasing(anEventFd());
+  FileDescriptor released = releasing.release();
+  EXPECT_FALSE(first.valid());
+  EXPECT_FALSE(releasing.valid());
+  EXPECT_TRUE(inForkedChild([&] {
+    HostDescriptor::closeAllBut(-1);
+    return !isOpen(assigned.fd()) && isOpen(released.fd());
+  }));
+}
