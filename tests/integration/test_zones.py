@@ -3,6 +3,7 @@ store over wharf_kv.h): keys survive reloads while clients write and read,
 two workers share one store, a new layout gets a fresh zone, a worker killed
 holding the lock leaves it recovered, and misuse is refused by name."""
 
+import concurrent.futures
 import glob
 import json
 import os
@@ -146,6 +147,36 @@ class SharedZones(WharfTestCase):
             else:
                 found[pid] = redis
         return found
+
+    def test_the_cpp_wrapper_s_zone_counts_across_workers_and_a_reload(self):
+        # greeter counts the sessions it greeted in a zone through wharf::Zone
+        # (Lock, allocate, root, at): 2 workers, 4 threads at once, a reload.
+        port = free_port()
+        greeter = {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": "thread",
+                   "plugin": test_plugin("greeter"), "option.zone": "greeted"}
+        server = self.serve({"g": greeter}, workers="2")
+
+        def greet(_):
+            with stream_connect("tcp", f"127.0.0.1:{port}") as session:
+                self.assertIn(b" from g to 127.0.0.1:", session.makefile("rb").readline())
+
+        def count():
+            with stream_connect("tcp", f"127.0.0.1:{port}") as session:
+                replies = session.makefile("rb")
+                replies.readline()  # the greeting: this session counts too
+                session.sendall(b"count")
+                return int(replies.readline())
+
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(greet, range(30)))
+        self.assertEqual(count(), 31)
+        server.listeners["g"]["option.greeting"] = "ahoy"  # a new generation, the same zone
+        self.reload(server)
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            list(pool.map(greet, range(30)))
+        self.assertEqual(count(), 62)
+        self.assertIn("zone 'greeted' (65536 bytes, layout 1) kept", server.log())
+        self.assertStops(server)
 
     def test_a_key_written_through_one_worker_is_read_through_the_other(self):
         port = free_port()

@@ -49,8 +49,8 @@ namespace detail {
 inline const wharf_host_api *api = nullptr;  // set once by the entry point
 }  // namespace detail
 
-// The host's C function table, for what the wrapper does not wrap (shared
-// zones and wharf_kv.h, say). Valid from the listener class's constructor on.
+// The host's C function table, for what the wrapper does not wrap
+// (wharf_kv.h, say). Valid from the listener class's constructor on.
 inline const wharf_host_api *hostApi() {
   return detail::api;
 }
@@ -71,6 +71,61 @@ class Metric {
 
  private:
   wharf_metric *metric_;
+};
+
+// 1.2: a shared zone, from Instance::zone(): memory of the listener that
+// every worker maps and a reload's new instance gets again (zone_declare in
+// wharf.h says what lives where). Each process maps it at an address of its
+// own: keep offsets in it, never pointers. A plain handle, valid for the
+// instance's life.
+class Zone {
+ public:
+  Zone(wharf_zone *zone, bool fresh) : zone_(zone), fresh_(fresh) {}
+  wharf_zone *handle() const { return zone_; }
+  // Whether the host made it for this declaration: all zero, root() 0.
+  bool fresh() const { return fresh_; }
+
+  // The zone's lock, held for a scope; other workers wait for it, so keep
+  // the scope short. Throws Error if it cannot be had.
+  class Lock {
+   public:
+    explicit Lock(const Zone &zone) : zone_(zone.zone_) {
+      int recovered = 0;
+      if (detail::api->zone_lock(zone_, &recovered) != WHARF_OK)
+        throw Error("the zone's lock cannot be had");
+      recovered_ = recovered != 0;
+    }
+    ~Lock() { detail::api->zone_unlock(zone_); }
+    Lock(const Lock &) = delete;
+    Lock &operator=(const Lock &) = delete;
+    // Its last holder died holding it (a worker killed mid-update): what
+    // that holder was changing may be half done, so check or repair it.
+    bool recovered() const { return recovered_; }
+
+   private:
+    wharf_zone *zone_;
+    bool recovered_ = false;
+  };
+
+  // The rest with a Lock held. `size` bytes, 16-aligned: their offset, or 0
+  // when the zone has no room.
+  uint64_t allocate(size_t size) const { return detail::api->zone_alloc(zone_, size); }
+  // Throws Error if `offset` is not a block in use.
+  void free(uint64_t offset) const {
+    if (detail::api->zone_free(zone_, offset) != WHARF_OK)
+      throw Error("offset " + std::to_string(offset) + " is not a block of the zone");
+  }
+  // What lives at `offset`, in this process (nullptr outside the zone).
+  template <typename T>
+  T *at(uint64_t offset) const {
+    return static_cast<T *>(detail::api->zone_at(zone_, offset));
+  }
+  // The one offset the plugin keeps its entry point in (0 in a fresh zone).
+  uint64_t &root() const { return *detail::api->zone_root(zone_); }
+
+ private:
+  wharf_zone *zone_;
+  bool fresh_;
 };
 
 // 1.2: a running timer of a session or an instance, cancelled when this
@@ -147,6 +202,15 @@ class Instance {
   Metric gauge(const std::string &name, const std::string &help,
                const std::string &labels = "") const {
     return declare(WHARF_METRIC_GAUGE, name, help, labels);
+  }
+  // 1.2, in the listener class's constructor: the listener's zone `name` of
+  // `size` bytes, laid out as version `layout` (zone_declare in wharf.h).
+  // Throws Error if the host refuses (it logs why).
+  Zone zone(const std::string &name, size_t size, uint32_t layout) const {
+    int fresh = 0;
+    wharf_zone *zone = detail::api->zone_declare(handle_, name.c_str(), size, layout, &fresh);
+    if (zone == nullptr) throw Error("zone '" + name + "' refused");
+    return Zone(zone, fresh != 0);
   }
   // 1.2: runs `task()` after `delay`, then every `repeat` unless it is zero,
   // on the instance's own timer thread (at the same time as session hooks may
