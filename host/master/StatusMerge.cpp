@@ -1,5 +1,6 @@
 #include "master/StatusMerge.h"
 
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -8,6 +9,15 @@ namespace wharf::master {
 namespace {
 
 Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object);
+
+// a + b, or the nearest value T has: a worker's numbers are input, and two
+// near the limit must not overflow (undefined for a signed T).
+template <typename T>
+T saturatingSum(T a, T b) {
+  T sum;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b < T{} ? std::numeric_limits<T>::min() : std::numeric_limits<T>::max();
+}
 
 // Adds every number of `from` into `into`, recursively; arrays (histogram
 // buckets) element by element. What only `from` has is copied (a plugin
@@ -26,10 +36,11 @@ void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
       const Poco::JSON::Array &theirs = *value.extract<Poco::JSON::Array::Ptr>();
       Poco::JSON::Array::Ptr sum = new Poco::JSON::Array;
       for (unsigned i = 0; mine && i < mine->size() && i < theirs.size(); ++i)
-        sum->add(mine->getElement<uint64_t>(i) + theirs.getElement<uint64_t>(i));
+        sum->add(saturatingSum(mine->getElement<uint64_t>(i), theirs.getElement<uint64_t>(i)));
       into.set(key, sum);
     } else if (value.isInteger() && into.has(key) && into.get(key).isInteger()) {
-      into.set(key, into.get(key).convert<Poco::Int64>() + value.convert<Poco::Int64>());
+      into.set(key,
+               saturatingSum(into.get(key).convert<Poco::Int64>(), value.convert<Poco::Int64>()));
     } else if (value.isInteger() && !into.has(key)) {
       into.set(key, value);
     }

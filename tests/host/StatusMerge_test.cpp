@@ -3,6 +3,8 @@
 #include <Poco/JSON/Parser.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+
 using wharf::master::mergeListeners;
 
 namespace {
@@ -75,4 +77,20 @@ TEST(StatusMerge, LeavesOutListenersAWorkerSentMalformed) {
   ASSERT_EQ(merged->size(), 1u);
   EXPECT_EQ(merged->getObject(0)->getValue<int>("workers"), 1);
   EXPECT_EQ(merged->getObject(0)->getObject("sessions")->getValue<int>("total"), 10);
+}
+
+// A worker runs third-party plugins: its numbers are input. Sums near the
+// limit stay there (a signed overflow was undefined; the control fuzzer found it).
+TEST(StatusMerge, SumsThatWouldOverflowStayAtTheLimit) {
+  std::string huge =
+      "{\"name\": \"e\", \"state\": \"serving\", \"plugin\": {\"generation\": 1}, "
+      "\"sessions\": {\"total\": 9223372036854775000, \"active\": "
+      "-9223372036854775000, \"duration_buckets\": [18446744073709551000]}}";
+  auto merged = mergeListeners({workerStatus(huge), workerStatus(huge)});
+  ASSERT_EQ(merged->size(), 1u);
+  auto sessions = merged->getObject(0)->getObject("sessions");
+  EXPECT_EQ(sessions->getValue<Poco::Int64>("total"), std::numeric_limits<Poco::Int64>::max());
+  EXPECT_EQ(sessions->getValue<Poco::Int64>("active"), std::numeric_limits<Poco::Int64>::min());
+  EXPECT_EQ(sessions->getArray("duration_buckets")->getElement<uint64_t>(0),
+            std::numeric_limits<uint64_t>::max());
 }
