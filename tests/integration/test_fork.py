@@ -9,28 +9,20 @@ import signal
 import time
 
 from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, children_of, free_port, test_plugin
+from wharf_harness import (Wharfd, WharfTestCase, children_of, descriptors, free_port,
+                           test_plugin)
 
 
 def helper_pid(server):
     return int(server.log().split("fork helper process ")[1].split()[0])
 
 
-def descriptors(pid):
-    """Each descriptor of `pid` past the standard streams, with what it is."""
-    listing = {}
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        if int(fd) > 2:
-            listing[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
-    return listing
-
-
 def descriptor_kinds(pid):
     """How many of each kind `pid` holds past the standard streams; the
     plugin copies it runs (memfds) are left out."""
     kinds = collections.Counter()
-    for target in descriptors(pid).values():
-        if not target.startswith("/memfd:wharf-"):
+    for fd, target in descriptors(pid).items():
+        if fd > 2 and not target.startswith("/memfd:wharf-"):
             kinds[target.split(":[")[0] if target.startswith("socket:") else target] += 1
     return dict(kinds)
 

@@ -18,7 +18,7 @@ import threading
 import time
 
 from clients import DatagramClient, receive_exactly, stream_connect
-from wharf_harness import WharfTestCase, Wharfd, free_port, test_plugin
+from wharf_harness import WharfTestCase, Wharfd, descriptors, free_port, test_plugin
 
 WAIT = 30  # seconds: a bound for events, never a measured time
 
@@ -417,17 +417,6 @@ class ReloadLeavesNothingBehind(Reloading):
             time.sleep(0.05)
         return min(samples)
 
-    def descriptors(self):
-        """What the worker's descriptors are, for a failure's message."""
-        pid = self.server.worker_pid()
-        targets = []
-        for fd in sorted(os.listdir(f"/proc/{pid}/fd"), key=int):
-            try:
-                targets.append(f"{fd}: {os.readlink(f'/proc/{pid}/fd/{fd}')}")
-            except OSError:
-                pass  # closed meanwhile
-        return "\n".join(targets)
-
     def test_100_reloads_then_drain_return_to_baseline(self):
         address = f"127.0.0.1:{free_port()}"
         self.start({"t": {"transport": "tcp", "listen": address, "mode": "thread",
@@ -435,7 +424,7 @@ class ReloadLeavesNothingBehind(Reloading):
                     "r": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
                           "mode": "reactor", "plugin": "PLUGIN"}})
         baseline = self.settled_copies()
-        at_start = self.descriptors()
+        at_start = descriptors(self.server.worker_pid())
         with stream_connect("tcp", address) as held:  # pins generation 1 until closed
             ask(held, b"a")
             for reload_number in range(100):
@@ -446,7 +435,7 @@ class ReloadLeavesNothingBehind(Reloading):
         while self.loaded_copies() != baseline and time.monotonic() < deadline:
             time.sleep(0.05)
         self.assertEqual(self.loaded_copies(), baseline,
-                         f"at the start:\n{at_start}\nnow:\n{self.descriptors()}")
+                         f"at the start: {at_start}\nnow: {descriptors(self.server.worker_pid())}")
         self.assertEqual(os.listdir(self.server.dir).count("versioned.so.new"), 0)
         self.assertStops(self.server)
 

@@ -56,6 +56,17 @@ def free_port(family=socket.AF_INET):
     raise RuntimeError("no free port")
 
 
+def descriptors(pid):
+    """{fd: what it is} of process `pid` now; one closed while listing is left out."""
+    listing = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            listing[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return dict(sorted(listing.items()))
+
+
 def children_of(pid):
     """The process ids of `pid`'s children now."""
     try:
