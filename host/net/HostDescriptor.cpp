@@ -1,5 +1,6 @@
 #include "net/HostDescriptor.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -13,9 +14,21 @@ struct Listed {
   std::multiset<int> fds;
 };
 
+Listed *theList = nullptr;
+
 // Never destroyed: static objects that hold descriptors may outlive it otherwise.
+// The list is locked across every fork(): another thread listing or unlisting
+// a descriptor at that moment would leave the child a mutex nobody can unlock
+// and a list half changed. A worker forks its helpers before it starts
+// threads, so that cannot happen today; this keeps the list safe if that
+// changes (glibc guards malloc's own locks the same way).
 Listed &listed() {
-  static auto *all = new Listed;
+  static Listed *all = [] {
+    theList = new Listed;
+    ::pthread_atfork([] { theList->mutex.lock(); }, [] { theList->mutex.unlock(); },
+                     [] { theList->mutex.unlock(); });
+    return theList;
+  }();
   return *all;
 }
 
@@ -52,7 +65,7 @@ void HostDescriptor::unlist() {
 }
 
 void HostDescriptor::closeAllBut(int kept) {
-  std::lock_guard lock(listed().mutex);  // free: no other thread was there to hold it at the fork
+  std::lock_guard lock(listed().mutex);
   for (int fd : listed().fds)
     if (fd != kept) ::close(fd);
   std::erase_if(listed().fds, [kept](int fd) { return fd != kept; });

@@ -6,7 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <functional>
+#include <thread>
 
 using wharf::net::FileDescriptor;
 using wharf::net::HostDescriptor;
@@ -72,4 +74,27 @@ TEST(HostDescriptor, MovedOrReleasedItStaysListedOnceOrNotAtAll) {
     HostDescriptor::closeAllBut(-1);
     return !isOpen(assigned.fd()) && isOpen(released.fd());
   }));
+}
+
+// A child forked while another thread lists and unlists descriptors still
+// finds the list free (a worker forks its helpers before it starts threads,
+// but the list does not rely on that); a child that did not is ended by its
+// alarm.
+TEST(HostDescriptor, AChildForkedWhileAnotherThreadListsFindsTheListFree) {
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop.load(std::memory_order_relaxed)) HostDescriptor listedForAMoment(anEventFd());
+  });
+  int stuck = 0;
+  for (int fork = 0; fork < 200; ++fork) {
+    if (!inForkedChild([] {
+          ::alarm(10);
+          HostDescriptor::closeAllBut(-1);
+          return true;
+        }))
+      ++stuck;
+  }
+  stop = true;
+  churn.join();
+  EXPECT_EQ(stuck, 0) << "children that could not take the list's lock";
 }
