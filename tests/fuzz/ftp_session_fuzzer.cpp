@@ -25,6 +25,7 @@
 
 #include "AccountLockout.h"
 #include "FtpSession.h"
+#include "ScratchFolder.h"
 #include "Users.h"
 
 namespace {
@@ -87,9 +88,7 @@ class TreeWatch {
 };
 
 struct Server {
-  fs::path folder =
-      (fs::is_directory("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()) /
-      ("wharf-ftp-fuzz-" + std::to_string(::getpid()));
+  fs::path folder = fuzz::scratchFolder("ftp");
   fs::path root = folder / "root";
   ftp::FtpOptions options;
   std::optional<ftp::Users> users;
@@ -147,12 +146,7 @@ void sendAll(int socket, const uint8_t *data, size_t size) {
 }
 
 Server &server() {
-  // Lives for the process (a fuzzer exits, never returns); its folder goes at exit.
-  static Server *instance = [] {
-    auto *made = new Server();
-    std::atexit([] { fs::remove_all(server().folder); });
-    return made;
-  }();
+  static Server *instance = new Server();  // lives for the process: a fuzzer exits, never returns
   return *instance;
 }
 

@@ -15,6 +15,7 @@
 
 #include "Conversation.h"
 #include "FileName.h"
+#include "ScratchFolder.h"
 
 namespace {
 
@@ -33,20 +34,8 @@ class RecordingChannel final : public xfer::Channel {
   bool closed = false;
 };
 
-// In memory (the tmpfs /dev/shm) where there is one: on ext4, millions of
-// files made and removed slow every new one (its inode allocator skips the
-// recently deleted), which was over half of a run after an hour. Removed at
-// exit; a plain array, so it outlives every static destructor.
-char scratchName[64];
-
 const std::filesystem::path &scratch() {
-  static const std::filesystem::path folder = [] {
-    std::snprintf(scratchName, sizeof scratchName, "%s/wharf-xfer-fuzz-XXXXXX",
-                  std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "/tmp");
-    if (::mkdtemp(scratchName) == nullptr) std::abort();
-    std::atexit([] { std::filesystem::remove_all(scratchName); });
-    return std::filesystem::path(scratchName);
-  }();
+  static const std::filesystem::path folder = fuzz::scratchFolder("xfer");
   return folder;
 }
 
