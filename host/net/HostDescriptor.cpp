@@ -14,8 +14,6 @@ struct Listed {
   std::multiset<int> fds;
 };
 
-Listed *theList = nullptr;
-
 // Never destroyed: static objects that hold descriptors may outlive it otherwise.
 // The list is locked across every fork(): another thread listing or unlisting
 // a descriptor at that moment would leave the child a mutex nobody can unlock
@@ -24,10 +22,9 @@ Listed *theList = nullptr;
 // changes (glibc guards malloc's own locks the same way).
 Listed &listed() {
   static Listed *all = [] {
-    theList = new Listed;
-    ::pthread_atfork([] { theList->mutex.lock(); }, [] { theList->mutex.unlock(); },
-                     [] { theList->mutex.unlock(); });
-    return theList;
+    ::pthread_atfork([] { listed().mutex.lock(); }, [] { listed().mutex.unlock(); },
+                     [] { listed().mutex.unlock(); });
+    return new Listed;
   }();
   return *all;
 }

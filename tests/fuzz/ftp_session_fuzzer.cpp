@@ -119,10 +119,10 @@ struct Server {
 // Room in the socket pair for the whole input and every reply to it, so that
 // one thread writes the input ahead and runs the session; the replies are
 // never read (nothing checks them). A client thread woken on every reply cost
-// a third of a run. The default room (a few hundred replies) is raised by
-// SO_SNDBUFFORCE, which needs CAP_NET_ADMIN (root); without it, an input with
-// more replies than room stalls, and its session ends after the idle timeout:
-// slower, never wrong.
+// a third of a run. The room is raised by SO_SNDBUFFORCE, which needs
+// CAP_NET_ADMIN (root); without it, SO_SNDBUF's cap (wmem_max) held 5,000
+// one-line replies here, and an input with more replies than room stalls:
+// its session ends after the idle timeout, slower, never wrong.
 void makeRoom(int socket) {
   constexpr int kRoom = 256 << 20;
   if (::setsockopt(socket, SOL_SOCKET, SO_SNDBUFFORCE, &kRoom, sizeof kRoom) == 0) return;

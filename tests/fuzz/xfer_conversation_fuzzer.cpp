@@ -5,9 +5,6 @@
 // the second how the rest is cut into reads. Whatever is sent, nothing crashes
 // or leaks, input held stays bounded, and no file appears outside the folder
 // or under a refused name.
-#include <unistd.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
