@@ -29,6 +29,11 @@ Listed &listed() {
   return *all;
 }
 
+// Made at load time, before main() can start a thread: a fork while another
+// thread was still making the list would leave the child waiting forever on
+// an initialisation nobody finishes.
+[[maybe_unused]] const Listed &listedAtLoad = listed();
+
 }  // namespace
 
 HostDescriptor::HostDescriptor(FileDescriptor descriptor) : descriptor_(std::move(descriptor)) {
