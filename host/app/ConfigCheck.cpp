@@ -17,7 +17,8 @@ int checkConfig(const std::filesystem::path &configFile) {
     config::Config config = makeConfigLoader().load(configFile);
     plugin::PluginSet plugins;
     listener::ListenerSet listeners;
-    listeners.load(config, plugins);
+    listeners.open(config);
+    listeners.load(plugins);
     std::cout << configFile.string() << ": OK (" << listeners.serving().size() << " listeners)\n";
     return 0;
   } catch (const std::exception &error) {

@@ -26,7 +26,8 @@ struct DispatchContext {
   listener::Admission &admission;
   Poco::Logger &logger;  // the listener's
   session::Traffic &traffic;
-  session::AccessLog *accessLog;  // null: the listener keeps none
+  session::AccessLog *accessLog;                   // null: the listener keeps none
+  std::shared_ptr<plugin::PluginMetrics> metrics;  // the listener's, shared by its generations
 
   bool streams() const { return net::isStream(config.endpoint.transport); }
   // Where a session served by plugin generation `generation` is written down when it ends.
@@ -37,7 +38,7 @@ struct DispatchMode {
   std::string_view name;
   bool runsBlockingStyle;         // a session has a thread or process of its own
   uint32_t requiredCapabilities;  // WHARF_CAP_* a plugin must declare to run in this mode
-  bool startsOnlyAtLaunch;        // forks a helper: safe only before wharfd has threads
+  bool startsOnlyAtLaunch;        // forks a helper: only before a worker has threads or plugins
   std::unique_ptr<Dispatcher> (*create)(const DispatchContext &context);
   std::vector<std::string> keys;  // listener keys only this mode takes
   config::ModeLimits limits;      // what a session costs: the limits' defaults and bounds

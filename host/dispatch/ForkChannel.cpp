@@ -10,6 +10,19 @@ namespace {
 
 constexpr size_t kMaxPayload = 65536;
 
+void appendText(std::vector<uint8_t> &payload, const std::string &text) {
+  payload.insert(payload.end(), text.c_str(), text.c_str() + text.size() + 1);
+}
+
+// The text at `at` up to its NUL (or the payload's end); `at` moves past both.
+std::string takeText(std::span<const uint8_t> payload, size_t &at) {
+  if (at >= payload.size()) return "";
+  const auto *text = reinterpret_cast<const char *>(payload.data()) + at;
+  std::string taken(text, ::strnlen(text, payload.size() - at));
+  at += taken.size() + 1;
+  return taken;
+}
+
 }  // namespace
 
 bool send(int channel, const Header &header, int socket, std::span<const uint8_t> payload) {
@@ -30,27 +43,25 @@ std::optional<Message> receive(int channel) {
   return received;
 }
 
-std::vector<uint8_t> encodeOptions(const std::vector<config::PluginOption> &options) {
+std::vector<uint8_t> encodeLoad(const LoadRequest &request) {
   std::vector<uint8_t> payload;
-  for (const auto &option : options)
-    for (const std::string *text : {&option.key, &option.value})
-      payload.insert(payload.end(), text->c_str(), text->c_str() + text->size() + 1);
+  appendText(payload, request.file.string());
+  for (const auto &option : request.options) {
+    appendText(payload, option.key);
+    appendText(payload, option.value);
+  }
   return payload;
 }
 
-std::vector<config::PluginOption> decodeOptions(std::span<const uint8_t> payload) {
-  std::vector<config::PluginOption> options;
-  const auto *text = reinterpret_cast<const char *>(payload.data());
-  for (size_t at = 0; at < payload.size();) {
-    std::string key(text + at, ::strnlen(text + at, payload.size() - at));
-    at += key.size() + 1;
-    std::string value(at < payload.size()
-                          ? std::string(text + at, ::strnlen(text + at, payload.size() - at))
-                          : "");
-    at += value.size() + 1;
-    options.push_back({key, value});
+LoadRequest decodeLoad(std::span<const uint8_t> payload) {
+  LoadRequest request;
+  size_t at = 0;
+  request.file = takeText(payload, at);
+  while (at < payload.size()) {
+    std::string key = takeText(payload, at);
+    request.options.push_back({std::move(key), takeText(payload, at)});
   }
-  return options;
+  return request;
 }
 
 }  // namespace wharf::dispatch::fork

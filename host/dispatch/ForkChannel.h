@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <span>
 #include <vector>
@@ -20,8 +21,9 @@ enum class Kind : uint32_t {
   Cut = 2,       // wharfd → helper: end session `id`'s child now
   Stop = 3,      // wharfd → helper: exit once every child has ended
   Done = 4,      // helper → wharfd: session `id` has ended
-  Load = 5,      // wharfd → helper: serve new sessions with generation `id`: the
-                 // plugin's staged copy passed along, its options as the payload
+  Load = 5,      // wharfd → helper: serve new sessions with generation `id` (the
+                 // first included): the plugin's staged copy passed along, a LoadRequest
+                 // as the payload
   Loaded = 6,    // helper → wharfd: generation `id` serves (no payload) or not (the reason)
   Unforked = 7,  // helper → wharfd: session `id` got no process (fork failed); it is closed
 };
@@ -44,8 +46,14 @@ bool send(int channel, const Header &header, int socket, std::span<const uint8_t
 // Receives one message; nullopt when the other end has gone.
 std::optional<Message> receive(int channel);
 
-// Load's payload: the options as "key\0value\0" pairs.
-std::vector<uint8_t> encodeOptions(const std::vector<config::PluginOption> &options);
-std::vector<config::PluginOption> decodeOptions(std::span<const uint8_t> payload);
+// What a Load asks besides the plugin's copy.
+struct LoadRequest {
+  std::filesystem::path file;  // the plugin's file, which names it in messages
+  std::vector<config::PluginOption> options;
+};
+
+// Load's payload: "file\0" then the options as "key\0value\0" pairs.
+std::vector<uint8_t> encodeLoad(const LoadRequest &request);
+LoadRequest decodeLoad(std::span<const uint8_t> payload);
 
 }  // namespace wharf::dispatch::fork

@@ -1,6 +1,7 @@
 #include "dispatch/ForkDispatcher.h"
 
 #include <Poco/Logger.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +17,13 @@
 namespace wharf::dispatch {
 namespace {
 
-// How long a reload waits for the helper to load a new generation.
-constexpr auto kLoadTimeout = std::chrono::seconds(30);
+// How long a worker's start or a reload waits for the helper to load a generation.
+constexpr auto kLoadTimeout = std::chrono::milliseconds(30000);
+
+std::runtime_error loadTimedOut(uint64_t generation) {
+  return std::runtime_error("the fork helper did not load generation " +
+                            std::to_string(generation) + " in time");
+}
 
 }  // namespace
 
@@ -67,28 +73,44 @@ void ForkDispatcher::start() {
 }
 
 void ForkDispatcher::adopt(const listener::Generation &generation) {
+  uint64_t number = generation.number();
   fork::Header load{};
   load.kind = fork::Kind::Load;
-  load.id = generation.number();
+  load.id = number;
   if (!fork::send(channel_.fd(), load, generation.instance().plugin().stagedFd(),
-                  fork::encodeOptions(generation.instance().options())))
-    throw std::runtime_error(std::string("handing generation ") +
-                             std::to_string(generation.number()) +
+                  fork::encodeLoad(
+                      {generation.instance().plugin().file(), generation.instance().options()})))
+    throw std::runtime_error("handing generation " + std::to_string(number) +
                              " to the fork helper: " + std::strerror(errno));
   // Acknowledged only once the helper serves it: then every later session does.
-  std::unique_lock lock(mutex_);
-  if (!loaded_.wait_for(lock, kLoadTimeout, [&] {
-        return helperGone_ || loadResults_.count(generation.number()) != 0;
-      }))
-    throw std::runtime_error("the fork helper did not load generation " +
-                             std::to_string(generation.number()) + " in time");
-  if (loadResults_.count(generation.number()) == 0)
-    throw std::runtime_error("the fork helper has gone");
-  std::string failure = std::move(loadResults_[generation.number()]);
-  loadResults_.erase(generation.number());
+  std::string failure = reports_.joinable() ? awaitLoaded(number) : readLoaded(number);
   if (!failure.empty())
-    throw std::runtime_error("the fork helper could not load generation " +
-                             std::to_string(generation.number()) + ": " + failure);
+    throw std::runtime_error("the fork helper could not load generation " + std::to_string(number) +
+                             ": " + failure);
+}
+
+std::string ForkDispatcher::awaitLoaded(uint64_t generation) {
+  std::unique_lock lock(mutex_);
+  if (!loaded_.wait_for(lock, kLoadTimeout,
+                        [&] { return helperGone_ || loadResults_.count(generation) != 0; }))
+    throw loadTimedOut(generation);
+  auto result = loadResults_.find(generation);
+  if (result == loadResults_.end()) throw std::runtime_error("the fork helper has gone");
+  std::string failure = std::move(result->second);
+  loadResults_.erase(result);
+  return failure;
+}
+
+std::string ForkDispatcher::readLoaded(uint64_t generation) {
+  // Before start(): no session yet, so the helper's next message is the answer.
+  pollfd answer{channel_.fd(), POLLIN, 0};
+  if (::poll(&answer, 1, static_cast<int>(kLoadTimeout.count())) <= 0)
+    throw loadTimedOut(generation);
+  std::optional<fork::Message> report = fork::receive(channel_.fd());
+  if (!report) throw std::runtime_error("the fork helper has gone");
+  if (report->header.kind != fork::Kind::Loaded || report->header.id != generation)
+    throw std::runtime_error("the fork helper answered out of turn");
+  return std::string(report->payload.begin(), report->payload.end());
 }
 
 bool ForkDispatcher::schedule(PendingSessionPtr session) {

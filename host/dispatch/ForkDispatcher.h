@@ -2,8 +2,9 @@
 // once (more are refused), every child reaped. wharfd's side: it passes each
 // accepted socket (or datagram) to the listener's helper process and holds
 // the session's admission place until the helper reports the child's end.
-// A new plugin generation is sent to the helper, which loads it for the
-// children it forks from then on; children keep the code they were born with.
+// Every plugin generation, the first included, is sent to the helper, which
+// loads it for the children it forks from then on; children keep the code
+// they were born with.
 #pragma once
 
 #include <sys/types.h>
@@ -20,7 +21,7 @@ namespace wharf::dispatch {
 
 class ForkDispatcher : public BlockingDispatcher {
  public:
-  // THREAD: main, before any thread starts: forks the helper.
+  // THREAD: main, before any thread starts or plugin loads: forks the helper.
   explicit ForkDispatcher(const DispatchContext &context);
   ~ForkDispatcher() override;
 
@@ -35,6 +36,11 @@ class ForkDispatcher : public BlockingDispatcher {
  private:
   class Child;
 
+  // The helper's answer to Load `generation`: "" or why it failed. Throws if
+  // none comes in time. awaitLoaded once the reports reader runs (start()),
+  // readLoaded before.
+  std::string awaitLoaded(uint64_t generation);
+  std::string readLoaded(uint64_t generation);
   void readReports() noexcept;
   void cutChild(uint64_t id);
   void stopHelper();

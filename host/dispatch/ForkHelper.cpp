@@ -31,13 +31,7 @@ struct Child {
 class Helper {
  public:
   Helper(int channel, const DispatchContext &context)
-      : channel_(channel),
-        context_(context),
-        logger_(context.logger),
-        inherited_(context.generations.current()),
-        instance_(&inherited_->instance()),
-        generation_(inherited_->number()),
-        style_(inherited_->style()) {}
+      : channel_(channel), context_(context), logger_(context.logger) {}
 
   [[noreturn]] void run() {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive wharfd
@@ -87,7 +81,8 @@ class Helper {
                             message.header.peerLength);
     // The helper takes no signals: it finds out here that SIGUSR1 moved a log.
     logging::reopenMovedFiles();
-    pid_t pid = ::fork();
+    // wharfd starts taking sessions only once generation 1 has loaded here.
+    pid_t pid = instance_ ? ::fork() : -1;
     if (pid == 0) serveInChild(message, peer);
     if (pid < 0) {  // wharfd counts and logs it (throttled); the socket closes here
       fork::Header unforked = message.header;
@@ -99,22 +94,23 @@ class Helper {
                       std::chrono::steady_clock::now()};
   }
 
-  // Loads a new generation from wharfd's staged copy of the plugin. wharfd
-  // has loaded the same bytes already; a failure here keeps the previous one.
+  // Loads a generation (the first included) from wharfd's staged copy of the
+  // plugin. wharfd has loaded the same bytes already; a failure here keeps
+  // the previous one.
   void load(fork::Message &message) {
+    fork::LoadRequest request = fork::decodeLoad(message.payload);
     config::ListenerConfig config = context_.config;
-    config.options = fork::decodeOptions(message.payload);
+    config.options = std::move(request.options);
     std::string failure;
     try {
-      auto plugin = plugin::Plugin::load(std::make_unique<plugin::PluginLibrary>(
-          std::move(message.socket), inherited_->instance().plugin().file()));
-      // The listener's metrics, as wharfd held them at the fork: their values are
-      // shared with it, so this generation's series add to wharfd's numbers.
-      auto next = std::make_unique<plugin::PluginInstance>(
-          plugin, config, inherited_->instance().sharedMetrics(), plugin::ClockThread::Refused);
+      auto plugin = plugin::Plugin::load(
+          std::make_unique<plugin::PluginLibrary>(std::move(message.socket), request.file));
+      // The listener's metrics: their values are shared with wharfd, so this
+      // generation's series add to wharfd's numbers.
+      auto next = std::make_unique<plugin::PluginInstance>(plugin, config, context_.metrics,
+                                                           plugin::ClockThread::Refused);
       style_ = findDispatchMode(config.mode)->styleFor(*plugin);
-      loaded_ = std::move(next);  // the previous one's children have their own copies
-      instance_ = loaded_.get();
+      instance_ = std::move(next);  // the previous one's children have their own copies
       generation_ = message.header.id;
     } catch (const std::exception &error) {
       failure = error.what();
@@ -186,13 +182,11 @@ class Helper {
   int channel_;
   const DispatchContext &context_;
   Poco::Logger &logger_;
-  // The generation current when the helper was forked: wharfd's objects,
-  // never destroyed here. Later generations are the helper's own.
-  listener::GenerationPtr inherited_;
-  std::unique_ptr<plugin::PluginInstance> loaded_;
-  plugin::PluginInstance *instance_;  // what new children serve with
-  uint64_t generation_;               // its number
-  session::Style style_;
+  // What new children serve with: the helper's own instance of the newest
+  // generation loaded (none before the first Load), its number and style.
+  std::unique_ptr<plugin::PluginInstance> instance_;
+  uint64_t generation_ = 0;
+  session::Style style_{};
   int exits_ = -1;  // a signalfd for SIGCHLD
   std::map<pid_t, Child> children_;
   bool stopping_ = false;

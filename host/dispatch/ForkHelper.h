@@ -1,9 +1,12 @@
-// Internal. The helper process of `mode = fork`. wharfd forks it while still
-// single-threaded, so no lock is held by a thread that does not exist in the
-// copy; the helper stays single-threaded and forks a child per session from
-// there, as forking a multi-threaded process is not safe. It first closes the
-// worker's own descriptors (net::HostDescriptor): a session process holds its
-// session's socket, the plugins' copies and descriptors, and the log files.
+// Internal. The helper process of `mode = fork`. A worker forks it while
+// still single-threaded and before it loads any plugin, so the copy inherits
+// no lock held by a thread it does not have (wharfd's or a plugin's: glibc's
+// time-zone lock, a logger's). It closes the worker's own descriptors
+// (net::HostDescriptor), loads each generation of the listener's plugin from
+// the copy wharfd passes, and forks a child per session from there, staying
+// single-threaded, as forking a multi-threaded process is not safe. A session
+// process holds its session's socket, its plugin's copy and what the plugin
+// opened, and the log files.
 #pragma once
 
 #include "dispatch/DispatchMode.h"

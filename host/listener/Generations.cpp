@@ -12,8 +12,10 @@ GenerationPtr Generations::current() const {
 void Generations::install(GenerationPtr next, const DrainLimits &limits) {
   {
     std::lock_guard lock(mutex_);
-    current_->retire();
-    retired_.push_back({current_, std::chrono::steady_clock::now(), {}});
+    if (current_) {
+      current_->retire();
+      retired_.push_back({current_, std::chrono::steady_clock::now(), {}});
+    }
     current_ = std::move(next);
   }
   enforce(limits);
@@ -48,7 +50,7 @@ size_t Generations::cutAll(session::CutReason why) {
   std::vector<GenerationPtr> all;
   {
     std::lock_guard lock(mutex_);
-    all.push_back(current_);
+    if (current_) all.push_back(current_);
     for (const auto &retired : retired_)
       if (GenerationPtr generation = retired.generation.lock()) all.push_back(generation);
   }
@@ -59,8 +61,9 @@ size_t Generations::cutAll(session::CutReason why) {
 
 size_t Generations::liveCount() const {
   std::lock_guard lock(mutex_);
-  return 1 + static_cast<size_t>(std::count_if(retired_.begin(), retired_.end(),
-                                               [](auto &r) { return !r.generation.expired(); }));
+  return (current_ ? 1 : 0) +
+         static_cast<size_t>(std::count_if(retired_.begin(), retired_.end(),
+                                           [](auto &r) { return !r.generation.expired(); }));
 }
 
 }  // namespace wharf::listener

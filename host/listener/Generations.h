@@ -21,12 +21,11 @@ struct DrainLimits {
 
 class Generations {
  public:
-  explicit Generations(GenerationPtr first) : current_(std::move(first)) {}
-
-  // THREAD: any. The generation a session admitted now is served by.
+  // THREAD: any. The generation a session admitted now is served by; null
+  // until the first is installed.
   GenerationPtr current() const;
-  // THREAD: main. Makes `next` current and retires the one before it; then
-  // applies max_generations at once.
+  // THREAD: main. Makes `next` current and retires the one before it, if
+  // any; then applies max_generations at once.
   void install(GenerationPtr next, const DrainLimits &limits);
   // THREAD: main. Cuts the sessions of retired generations past drain_timeout;
   // forgets those that have ended. Call it periodically.

@@ -26,7 +26,7 @@ GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &conf
       number,
       std::make_unique<plugin::PluginInstance>(
           std::move(plugin), config, std::move(metrics),
-          // A helper forked for sessions needs a process without threads.
+          // mode = fork: sessions run in processes the clock's thread is not in.
           mode.startsOnlyAtLaunch ? plugin::ClockThread::Refused : plugin::ClockThread::Allowed),
       style);
 }
@@ -42,20 +42,24 @@ std::unique_ptr<session::AccessLog> accessLogOf(const config::ListenerConfig &co
 
 }  // namespace
 
-Listener::Listener(const config::ListenerConfig &config,
-                   std::shared_ptr<const plugin::Plugin> plugin)
+Listener::Listener(const config::ListenerConfig &config)
     : config_(config),
       mode_(modeNamed(config)),
       logger_(Poco::Logger::get("listener." + config.name)),
       admission_(config_.limits),
       traffic_(session::Traffic::create()),
       accessLog_(accessLogOf(config_)),
-      metrics_(std::make_shared<plugin::PluginMetrics>()),
-      generations_(makeGeneration(1, config_, mode_, std::move(plugin), metrics_)) {}
+      metrics_(std::make_shared<plugin::PluginMetrics>()) {}
 
 Listener::~Listener() {
   handOver();  // the socket closes with its last owner
   drain();
+}
+
+void Listener::load(std::shared_ptr<const plugin::Plugin> plugin) {
+  GenerationPtr first = makeGeneration(1, config_, mode_, std::move(plugin), metrics_);
+  adopt(*first);
+  generations_.install(std::move(first), {});
 }
 
 GenerationPtr Listener::prepareGeneration(const config::ListenerConfig &config,
@@ -81,8 +85,9 @@ void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
     int seconds = config_.proxy.enabled() ? static_cast<int>(timeout.count()) : 0;
     ::setsockopt(socket_->fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
   }
-  dispatcher_ = mode_.create(
-      {config_, generations_, *socket_, admission_, logger_, *traffic_, accessLog_.get()});
+  dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_, *traffic_,
+                              accessLog_.get(), metrics_});
+  if (GenerationPtr first = current()) dispatcher_->adopt(*first);  // loaded before binding
 }
 
 void Listener::start() {

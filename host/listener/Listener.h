@@ -1,8 +1,10 @@
 // Internal. One configured listener: its socket, the dispatcher of its mode
-// and its plugin generations. Built in two steps so that --check-config and a
-// reload can do everything but serve: construct (plugin instance and all
-// compatibility checks), then bind() to the socket the master bound, and
-// start().
+// and its plugin generations. Built in steps so that --check-config and a
+// reload can do everything but serve, and so that a worker forks mode =
+// fork's helpers before any plugin code runs: construct (no plugin code),
+// bind() to the socket the master bound, load() the plugin (generation 1:
+// the instance and all compatibility checks), and start(). --check-config
+// only constructs and loads.
 #pragma once
 
 #include <memory>
@@ -17,16 +19,23 @@ namespace wharf::listener {
 
 class Listener {
  public:
-  // THREAD: main. Throws ListenerError (a pairing the host cannot honour) or
-  // PluginError (the plugin refused the listener).
-  Listener(const config::ListenerConfig &config, std::shared_ptr<const plugin::Plugin> plugin);
+  // THREAD: main. Throws ListenerError (an unknown mode, an access log that
+  // cannot be opened).
+  explicit Listener(const config::ListenerConfig &config);
   ~Listener();
   Listener(const Listener &) = delete;
   Listener &operator=(const Listener &) = delete;
 
   // THREAD: main. Serves a socket already bound (a reload keeps the socket
-  // of the listener this one replaces, and its accept queue).
+  // of the listener this one replaces, and its accept queue). Makes the
+  // dispatcher: mode = fork forks its helper here, so a worker binds every
+  // listener while it is single-threaded and has loaded no plugin.
   void bind(std::shared_ptr<net::ListenSocket> socket);
+  // THREAD: main, once. Generation 1, serving the config's plugin (a fork
+  // helper loads it too). Throws ListenerError (a pairing the host cannot
+  // honour), PluginError (the plugin refused the listener) or what adopt()
+  // throws.
+  void load(std::shared_ptr<const plugin::Plugin> plugin);
   void start();
   // THREAD: main. Stops taking sessions, and the socket stops listening;
   // then drain() waits for the sessions running.
@@ -41,7 +50,7 @@ class Listener {
 
   // THREAD: main. A generation of this listener serving `config`'s plugin
   // and options (whose shape must be this listener's), not yet current.
-  // Throws as the constructor does.
+  // Throws as load() does.
   GenerationPtr prepareGeneration(const config::ListenerConfig &config,
                                   std::shared_ptr<const plugin::Plugin> plugin) const;
   // THREAD: main. Readies the dispatcher for `next` (a fork helper loads

@@ -36,14 +36,17 @@ ListenerSet::~ListenerSet() {
   drain();
 }
 
-void ListenerSet::load(const config::Config &config, plugin::PluginSet &plugins) {
+void ListenerSet::open(const config::Config &config) {
   for (const auto &listenerConfig : config.listeners)
-    serving_.push_back(
-        std::make_unique<Listener>(listenerConfig, plugins.get(listenerConfig.pluginPath)));
+    serving_.push_back(std::make_unique<Listener>(listenerConfig));
 }
 
 void ListenerSet::bind(const SocketSource &sockets) {
   for (auto &listener : serving_) listener->bind(sockets(listener->config()));
+}
+
+void ListenerSet::load(plugin::PluginSet &plugins) {
+  for (auto &listener : serving_) listener->load(plugins.get(listener->config().pluginPath));
 }
 
 void ListenerSet::start() {
@@ -76,8 +79,9 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
       if (mode != nullptr && mode->startsOnlyAtLaunch)  // the master starts new workers instead
         throw ListenerError("listener [" + config.section() + "]: mode " + config.mode +
                             " cannot start in a running worker (its helper process is forked "
-                            "before the worker starts threads)");
-      change.fresh = std::make_unique<Listener>(config, plugin);
+                            "before the worker loads plugins or starts threads)");
+      change.fresh = std::make_unique<Listener>(config);
+      change.fresh->load(plugin);
     }
     changes.push_back(std::move(change));
   }

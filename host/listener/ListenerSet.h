@@ -35,10 +35,13 @@ class ListenerSet {
   ListenerSet(const ListenerSet &) = delete;
   ListenerSet &operator=(const ListenerSet &) = delete;
 
-  // THREAD: main, before any thread starts. Makes the config's listeners;
-  // throws on the first error.
-  void load(const config::Config &config, plugin::PluginSet &plugins);
+  // THREAD: main, before any thread starts, in this order (--check-config
+  // skips bind and start); each throws on the first error. open() makes the
+  // config's listeners, bind() their dispatchers (mode = fork forks its
+  // helpers: no plugin has been loaded yet), load() loads their plugins.
+  void open(const config::Config &config);
   void bind(const SocketSource &sockets);
+  void load(plugin::PluginSet &plugins);
   void start();
 
   // THREAD: any, one at a time with the other calls. Applies `next` as a

@@ -3,19 +3,10 @@
 #include <unistd.h>
 
 #include <optional>
-#include <set>
 #include <system_error>
 #include <vector>
 
 namespace wharf::plugin {
-namespace {
-
-// holdThreads() to allowThreads(): the clocks that wait to start their thread.
-std::mutex gateMutex;
-bool threadsHeld = false;
-std::set<InstanceClock *> waitingClocks;
-
-}  // namespace
 
 InstanceClock::InstanceClock(Poco::Logger &logger, std::string owner, ClockThread thread)
     : logger_(logger), owner_(std::move(owner)), process_(::getpid()), threadUse_(thread) {}
@@ -24,42 +15,12 @@ InstanceClock::~InstanceClock() {
   stop();
 }
 
-void InstanceClock::holdThreads() {
-  std::lock_guard lock(gateMutex);
-  threadsHeld = true;
-}
-
-void InstanceClock::allowThreads() {
-  std::set<InstanceClock *> waiting;
-  {
-    std::lock_guard lock(gateMutex);
-    threadsHeld = false;
-    waiting.swap(waitingClocks);
-  }
-  for (InstanceClock *clock : waiting) {  // no other thread yet: none of them can go meanwhile
-    std::lock_guard lock(clock->mutex_);
-    try {
-      clock->ensureThread();
-    } catch (const std::system_error &error) {
-      clock->logger_.error(clock->owner_ + ": no thread for the instance's timers (" +
-                           error.what() + "); they will not run");
-    }
-  }
-}
-
 bool InstanceClock::inOwnProcess() const {
   return ::getpid() == process_;
 }
 
 void InstanceClock::ensureThread() {
   if (!open_ || thread_.joinable() || stopping_) return;
-  {
-    std::lock_guard lock(gateMutex);
-    if (threadsHeld) {
-      waitingClocks.insert(this);
-      return;
-    }
-  }
   thread_ = std::thread([this] { run(); });
 }
 
@@ -134,10 +95,6 @@ void InstanceClock::run() {
 
 void InstanceClock::stop() {
   if (!inOwnProcess()) return;  // a fork-mode session process: the clock is not here
-  {
-    std::lock_guard lock(gateMutex);
-    waitingClocks.erase(this);
-  }
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;

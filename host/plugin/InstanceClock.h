@@ -44,13 +44,6 @@ class InstanceClock {
   // THREAD: main. No callback runs after it returns; every timer is released.
   void stop();
 
-  // THREAD: main, while the process has no other thread. A worker makes its
-  // instances before it forks mode = fork's helpers, which must be forked
-  // single-threaded: clocks start no thread between holdThreads() and
-  // allowThreads() (their timers wait, then run).
-  static void holdThreads();
-  static void allowThreads();
-
  private:
   void run();
   bool inOwnProcess() const;

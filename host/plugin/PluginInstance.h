@@ -53,7 +53,6 @@ class PluginInstance {
   // The listener's proxy_protocol: who names its sessions' clients.
   const config::ProxySettings &proxy() const { return proxy_; }
   PluginMetrics &metrics() const { return *metrics_; }
-  const std::shared_ptr<PluginMetrics> &sharedMetrics() const { return metrics_; }
   const config::PluginOption *option(std::string_view key) const;
   Poco::Logger &logger() const { return logger_; }
   // "listener [NAME]: plugin 'NAME'", to open the instance's log lines.

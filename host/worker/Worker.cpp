@@ -15,7 +15,6 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "logging/LineSink.h"
-#include "plugin/InstanceClock.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
@@ -85,11 +84,12 @@ void Worker::prepare(const Poco::JSON::Object &request) {
     if (!listener.accessLog.empty() && listener.accessLog != "syslog")
       accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
-  // Instance timers' threads wait until the fork-mode helpers have been forked.
-  plugin::InstanceClock::holdThreads();
-  listeners_.load(config_, plugins_);
+  // mode = fork's helpers are forked in bind(), before any plugin code runs
+  // here: a plugin may start threads, and a lock one of them held at the
+  // fork would stay held in the helper for good.
+  listeners_.open(config_);
   listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
-  plugin::InstanceClock::allowThreads();
+  listeners_.load(plugins_);
   logger().information(app::raiseOpenFileLimit());
   // Serving before the answer goes back: the master's "ready" means it.
   std::lock_guard lock(mutex_);

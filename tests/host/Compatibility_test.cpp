@@ -28,7 +28,8 @@ config::ListenerConfig listenerConfig(net::Transport transport, const std::strin
 template <typename Error>
 std::string refusal(const config::ListenerConfig &config, const std::string &plugin) {
   try {
-    listener::Listener listener(config, plugin::Plugin::load(fixture(plugin)));
+    listener::Listener listener(config);
+    listener.load(plugin::Plugin::load(fixture(plugin)));
   } catch (const Error &error) {
     return error.what();
   }

@@ -45,8 +45,19 @@ const listener::DrainLimits kRoomy{1h, 4};
 
 }  // namespace
 
+TEST(Generations, NoneIsCurrentUntilTheFirstIsInstalled) {
+  listener::Generations generations;
+  EXPECT_EQ(generations.current(), nullptr);
+  EXPECT_EQ(generations.liveCount(), 0u);
+  EXPECT_EQ(generations.cutAll(wharf::session::CutReason::Shutdown), 0u);
+  generations.install(generation(1), kRoomy);
+  EXPECT_EQ(generations.current()->number(), 1u);
+  EXPECT_EQ(generations.liveCount(), 1u);
+}
+
 TEST(Generations, NewSessionsPinTheCurrentOneAndOldOnesLiveWhilePinned) {
-  listener::Generations generations(generation(1));
+  listener::Generations generations;
+  generations.install(generation(1), kRoomy);
   listener::GenerationPtr pinned = generations.current();
   generations.install(generation(2), kRoomy);
   EXPECT_EQ(generations.current()->number(), 2u);
@@ -59,7 +70,8 @@ TEST(Generations, NewSessionsPinTheCurrentOneAndOldOnesLiveWhilePinned) {
 }
 
 TEST(Generations, AnUnpinnedGenerationGoesAtOnce) {
-  listener::Generations generations(generation(1));
+  listener::Generations generations;
+  generations.install(generation(1), kRoomy);
   std::weak_ptr<listener::Generation> first = generations.current();
   generations.install(generation(2), kRoomy);
   EXPECT_TRUE(first.expired());
@@ -68,7 +80,8 @@ TEST(Generations, AnUnpinnedGenerationGoesAtOnce) {
 // Generation 1, with one session, retired by generation 2, with another.
 class RetiredAndCurrent : public ::testing::Test {
  protected:
-  listener::Generations generations{generation(1)};
+  listener::Generations generations;
+  bool first = (generations.install(generation(1), kRoomy), true);
   listener::GenerationPtr old = generations.current();
   FakeSession onOld, onNew;
   session::LiveSessions::Entry oldEntry{old->live(), onOld};
@@ -92,7 +105,8 @@ TEST_F(RetiredAndCurrent, CutAllReachesEveryGeneration) {
 }
 
 TEST(Generations, MaxGenerationsCutsTheOldestBeyondTheCap) {
-  listener::Generations generations(generation(1));
+  listener::Generations generations;
+  generations.install(generation(1), kRoomy);
   listener::GenerationPtr first = generations.current();
   FakeSession onFirst, onSecond;
   session::LiveSessions::Entry firstEntry(first->live(), onFirst);

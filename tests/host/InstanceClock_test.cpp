@@ -8,7 +8,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
-#include <thread>
 
 namespace wharf::plugin {
 namespace {
@@ -80,22 +79,6 @@ TEST(InstanceClock, ARefusedClockRefusesTimers) {
   clock.open(nullptr);
   EXPECT_EQ(clock.start(0, 0, call, release, &probe, nullptr), WHARF_UNSUPPORTED);
   EXPECT_EQ(clock.cancel(1), WHARF_NOT_FOUND);
-}
-
-TEST(InstanceClock, HeldThreadsStartOnlyOnceAllowed) {
-  InstanceClock::holdThreads();
-  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", ClockThread::Allowed);
-  Probe probe;
-  clock.open(nullptr);
-  ASSERT_EQ(clock.start(0, 0, call, release, &probe, nullptr), WHARF_OK);
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  {
-    std::lock_guard lock(probe.mutex);
-    EXPECT_EQ(probe.calls, 0);  // due, but no thread may run it yet
-  }
-  InstanceClock::allowThreads();
-  EXPECT_TRUE(probe.waitFor([](Probe &p) { return p.calls == 1 && p.releases == 1; }));
-  clock.stop();
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ import time
 
 from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
 from wharf_harness import (Wharfd, WharfTestCase, children_of, descriptors, free_port,
-                           test_plugin)
+                           test_plugin, wait_until)
 
 
 def helper_pid(server):
@@ -155,6 +155,38 @@ class ForkMode(WharfTestCase):
             self.assertEqual(descriptor_kinds(helper), {"socket": 1, "anon_inode:[signalfd]": 1},
                              descriptors(helper))
             self.assertGreater(descriptor_kinds(worker)["socket"], 6, descriptors(worker))
+        self.assertStops(server)
+
+    def test_a_thread_another_plugin_runs_holds_no_lock_a_session_process_needs(self):
+        # busy_thread's instance runs a thread that converts times in a loop,
+        # holding glibc's time-zone lock most of the time. A helper forked
+        # after it started would inherit that lock held at random, and every
+        # child it forks would hang for good on the access-log line's
+        # timestamp (gmtime_r takes the same lock). The helpers are forked
+        # before any plugin is loaded: every fork listener logs its session.
+        ports = [free_port() for _ in range(4)]
+        listeners = {"busy": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                              "mode": "thread", "plugin": test_plugin("busy_thread")}}
+        for number, port in enumerate(ports):
+            listeners[f"f{number}"] = {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                       "mode": "fork", "plugin": "echo"}
+        server = Wharfd(self, listeners)
+        access = server.path("access.log")
+        server.host["access_log"] = access
+        server.write_config()
+        server.start()
+        for port in ports:
+            with stream_connect("tcp", f"127.0.0.1:{port}") as client:
+                client.sendall(b"hello")
+                self.assertEqual(receive_exactly(client, 5), b"hello")
+
+        def logged():
+            with open(access) as lines:
+                return {field for line in lines for field in line.split()
+                        if field.startswith("listener=")}
+
+        wait_until(lambda: len(logged()) == len(ports), "every fork listener logs its session")
+        self.assertEqual(logged(), {f"listener=f{number}" for number in range(len(ports))})
         self.assertStops(server)
 
     def test_a_plugin_that_is_not_fork_safe_is_refused(self):

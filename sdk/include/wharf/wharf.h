@@ -485,7 +485,10 @@ typedef struct wharf_plugin {
   /* A listener that names this plugin is being set up. Read and check the
    * options here: a failure refuses the listener and names `error`.
    * OWNERSHIP: *instance_state is the plugin's, freed in on_instance_destroy.
-   * Optional (the state is then NULL). */
+   * In mode = fork it runs in the worker and again in the listener's fork
+   * helper, whose instance the session processes inherit: start no thread
+   * there (only the forking thread exists in a child). Optional (the state
+   * is then NULL). */
   wharf_status (*on_instance_new)(wharf_instance *instance, void **instance_state, char *error,
                                   size_t error_size);
   /* No session of this instance remains. Optional. */
