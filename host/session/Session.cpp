@@ -46,19 +46,25 @@ std::optional<net::SocketAddress> Session::address(wharf_address which) const {
   return std::nullopt;
 }
 
+Ending Session::ending() const {
+  if (endingNoted_ && tally_.ending == Ending::Error) return Ending::Error;
+  if (cut_.load(std::memory_order_acquire)) return Ending::Cut;
+  return tally_.ending;
+}
+
 wharf_end_reason Session::endReason() const {
-  if (endingNoted_ && tally_.ending == Ending::Error) return WHARF_END_ERROR;
-  if (cut_.load(std::memory_order_acquire))
-    return cutWhy_.load(std::memory_order_relaxed) == CutReason::Drain ? WHARF_END_DRAIN
-                                                                       : WHARF_END_SHUTDOWN;
-  if (!endingNoted_) return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;
-  switch (tally_.ending) {
+  if (!endingNoted_ && !cut_.load(std::memory_order_acquire))
+    return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;
+  switch (ending()) {
+    case Ending::Error:
+      return WHARF_END_ERROR;
+    case Ending::Cut:
+      return cutWhy_.load(std::memory_order_relaxed) == CutReason::Drain ? WHARF_END_DRAIN
+                                                                         : WHARF_END_SHUTDOWN;
     case Ending::Client:
       return WHARF_END_PEER;
     case Ending::IdleTimeout:
       return WHARF_END_IDLE;
-    case Ending::Cut:
-      return WHARF_END_SHUTDOWN;
     default:
       return WHARF_END_PLUGIN;
   }
@@ -75,8 +81,8 @@ Session::~Session() {
   if (std::uncaught_exceptions() > 0) {  // a session is never made while one unwinds
     tally_.ending = Ending::Error;
     if (error.empty()) error = "the host failed (logged)";
-  } else if (cut_.load(std::memory_order_relaxed) && tally_.ending != Ending::Error) {
-    tally_.ending = Ending::Cut;
+  } else {
+    tally_.ending = ending();
   }
   // Only the access log needs the peer as text: formatting it costs more
   // than all the rest of a datagram's serving.

@@ -106,6 +106,9 @@ class Session : public Cuttable {
 
  private:
   void noteError(std::string message);
+  // The ending as it stands: an error outranks a cut, which outranks the
+  // first ending noted (Plugin if none was).
+  Ending ending() const;
   plugin::PluginInstance &instance_;
   net::SocketAddress peerAddress_;
   mutable std::string peerText_;
