@@ -43,6 +43,16 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   sessions->set("bytes_out", traffic.bytesOut());
   sessions->set("hook_errors", traffic.hookErrors());
   sessions->set("access_log_dropped", traffic.accessLogDropped());
+  if (config.mode == "reactor") {
+    // Not cumulative, as duration_buckets.
+    Poco::JSON::Object::Ptr lag = new Poco::JSON::Object;
+    Poco::JSON::Array::Ptr lagBuckets = new Poco::JSON::Array;
+    for (size_t i = 0; i <= session::kLoopLagBounds.size(); ++i)
+      lagBuckets->add(traffic.loopLagBucket(i));
+    lag->set("buckets", lagBuckets);
+    lag->set("us_sum", traffic.loopLagSumMicros());
+    sessions->set("loop_lag", lag);
+  }
   Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
   entry->set("name", config.name);
   entry->set("state", std::string(draining ? "draining" : "serving"));

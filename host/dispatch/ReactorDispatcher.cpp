@@ -29,8 +29,10 @@ constexpr uint32_t kListeningEvents = EPOLLIN | EPOLLEXCLUSIVE;
 // it pinned and its registration. Members are destroyed in reverse:
 // unregistered, then the session closes (on_session_close, socket), then the
 // generation is released (unloaded if it was the last session of a retired
-// one), then its admission place.
-class ReactorDispatcher::Connection final : public net::IoHandler {
+// one), then its admission place. Once retired (remove()), it is unwatched
+// and waits for the end of the loop's batch to be destroyed; events of that
+// batch that still name it are ignored.
+class ReactorDispatcher::Connection final : public net::IoHandler, public net::Deferred {
  public:
   Connection(ReactorDispatcher &owner, listener::Admission::Ticket ticket,
              listener::GenerationPtr generation, net::FileDescriptor socket,
@@ -43,7 +45,10 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
                  owner.context_.ledger(generation_->number())),
         registered_(generation_->live(), session_) {}
 
-  ~Connection() {
+  // Unwatches every descriptor of the session: no later batch names it.
+  void retire() {
+    retired_ = true;
+    owner_.loop_.unwatch(session_.fd());
     for (int fd : agendaWatched_)
       if (fd >= 0) owner_.loop_.unwatch(fd);
   }
@@ -57,8 +62,9 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
   }
 
   void onEvents(uint32_t events) override {
+    if (retired_) return;  // ended earlier in this batch
     session_.onReady(events, owner_.buffer_.data(), owner_.buffer_.size());
-    settle();  // may delete this
+    settle();  // may retire this
   }
 
   session::ReactorSession &session() { return session_; }
@@ -70,8 +76,9 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
    public:
     explicit AgendaWatch(Connection &connection) : connection_(connection) {}
     void onEvents(uint32_t) override {
+      if (connection_.retired_) return;  // ended earlier in this batch
       connection_.session_.runAgenda();
-      connection_.settle();  // may delete the connection, and this
+      connection_.settle();  // may retire the connection
     }
 
    private:
@@ -80,7 +87,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
 
   // After a hook ran: the session ends, or waits for what it wants now.
   void settle() {
-    if (session_.finished()) return owner_.remove(this);  // deletes this
+    if (session_.finished()) return owner_.remove(this);  // retires this
     uint32_t wanted = session_.wantedEvents();
     if (wanted != events_) owner_.loop_.modify(session_.fd(), events_ = wanted, this);
     watchAgenda();
@@ -104,10 +111,11 @@ class ReactorDispatcher::Connection final : public net::IoHandler {
   uint32_t events_ = 0;
   AgendaWatch agendaWatch_{*this};
   int agendaWatched_[2] = {-1, -1};  // the timer's and the mailbox's descriptors, once watched
+  bool retired_ = false;
 };
 
 // A connection not yet admitted: its PROXY header has not all come.
-class ReactorDispatcher::HeaderWait final : public net::IoHandler {
+class ReactorDispatcher::HeaderWait final : public net::IoHandler, public net::Deferred {
  public:
   HeaderWait(ReactorDispatcher &owner, net::FileDescriptor socket, const net::SocketAddress &peer)
       : owner_(owner),
@@ -115,7 +123,9 @@ class ReactorDispatcher::HeaderWait final : public net::IoHandler {
         peer_(peer),
         deadline_(std::chrono::steady_clock::now() + owner.context_.config.proxy.timeout) {}
 
-  void onEvents(uint32_t) override { owner_.readHeader(this); }
+  void onEvents(uint32_t) override {
+    if (socket_.valid()) owner_.readHeader(this);  // else dropped earlier in this batch
+  }
 
   int fd() const { return socket_.fd(); }
   net::FileDescriptor takeSocket() { return std::move(socket_); }
@@ -142,6 +152,8 @@ ReactorDispatcher::~ReactorDispatcher() {
 }
 
 void ReactorDispatcher::start() {
+  loop_.observeBatches(
+      [this](std::chrono::nanoseconds held) { context_.traffic.addLoopLag(held); });
   loop_.watch(context_.socket.fd(), kListeningEvents, this);
   listening_ = true;
   thread_ = std::thread([this] { run(); });
@@ -242,7 +254,9 @@ void ReactorDispatcher::readHeader(HeaderWait *wait) {
 net::FileDescriptor ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
   loop_.unwatch(wait->fd());
   net::FileDescriptor socket = wait->takeSocket();
-  headerWaits_.erase(wait);
+  auto entry = headerWaits_.find(wait);
+  loop_.deferDelete(std::move(entry->second));
+  headerWaits_.erase(entry);
   return socket;
 }
 
@@ -299,8 +313,10 @@ void ReactorDispatcher::closeIdleSessions() {
 }
 
 void ReactorDispatcher::remove(Connection *connection) {
-  loop_.unwatch(connection->fd());
-  connections_.erase(connection);
+  auto entry = connections_.find(connection);
+  connection->retire();
+  loop_.deferDelete(std::move(entry->second));
+  connections_.erase(entry);
 }
 
 }  // namespace wharf::dispatch

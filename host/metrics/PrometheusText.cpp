@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <algorithm>
+#include <array>
 #include <map>
 #include <sstream>
 #include <string_view>
@@ -95,6 +96,29 @@ void addProcess(Exposition &out, const Poco::JSON::Object &process, const Labels
   if (process.has("threads"))
     out.add("wharf_process_threads", "gauge", "Threads of the process.", labels,
             number(process, "threads"));
+  if (process.has("plugin_stale_handles"))
+    out.add("wharf_plugin_stale_handles_total", "counter",
+            "Plugin calls with a session, instance or waker handle that had ended (each got "
+            "WHARF_CLOSED and reached nothing).",
+            labels, number(process, "plugin_stale_handles"));
+}
+
+// A histogram from non-cumulative `buckets` (the last one +Inf) over `bounds`.
+template <size_t N>
+void addHistogram(Exposition &out, const char *name, const char *help, const Labels &labels,
+                  const Poco::JSON::Array &buckets, const std::array<double, N> &bounds,
+                  double sumSeconds) {
+  double cumulative = 0;
+  for (unsigned i = 0; i < buckets.size(); ++i) {
+    cumulative += buckets.getElement<double>(i);
+    std::ostringstream bound;
+    bound << (i < N ? bounds[i] : 0);
+    Labels withBound = labels;
+    withBound.emplace_back("le", i < N ? bound.str() : "+Inf");
+    out.addSample(name, "_bucket", "histogram", help, withBound, cumulative);
+  }
+  out.addSample(name, "_sum", "histogram", help, labels, sumSeconds);
+  out.addSample(name, "_count", "histogram", help, labels, cumulative);
 }
 
 // What finished sessions amount to: bytes, endings, errors, durations.
@@ -117,21 +141,17 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
               "Finished sessions, by how they ended (client, plugin, idle_timeout, cut, error).",
               withHow, count.convert<double>());
     }
-  Poco::JSON::Array::Ptr buckets = sessions.getArray("duration_buckets");
-  if (!buckets) return;
-  const char *name = "wharf_listener_session_duration_seconds";
-  const char *help = "How long finished sessions lasted.";
-  double cumulative = 0;
-  for (unsigned i = 0; i < buckets->size(); ++i) {
-    cumulative += buckets->getElement<double>(i);
-    std::ostringstream bound;
-    bound << (i < session::kDurationBounds.size() ? session::kDurationBounds[i] : 0);
-    Labels withBound = labels;
-    withBound.emplace_back("le", i < session::kDurationBounds.size() ? bound.str() : "+Inf");
-    out.addSample(name, "_bucket", "histogram", help, withBound, cumulative);
-  }
-  out.addSample(name, "_sum", "histogram", help, labels, number(sessions, "duration_us_sum") / 1e6);
-  out.addSample(name, "_count", "histogram", help, labels, cumulative);
+  if (Poco::JSON::Array::Ptr buckets = sessions.getArray("duration_buckets"))
+    addHistogram(out, "wharf_listener_session_duration_seconds",
+                 "How long finished sessions lasted.", labels, *buckets, session::kDurationBounds,
+                 number(sessions, "duration_us_sum") / 1e6);
+  Poco::JSON::Object::Ptr lag = sessions.getObject("loop_lag");
+  Poco::JSON::Array::Ptr lagBuckets = lag ? lag->getArray("buckets") : nullptr;
+  if (lagBuckets)
+    addHistogram(out, "wharf_loop_lag_seconds",
+                 "How long each batch of events held a reactor listener's loop: the most a "
+                 "ready event waited.",
+                 labels, *lagBuckets, session::kLoopLagBounds, number(*lag, "us_sum") / 1e6);
 }
 
 // What the listener's plugin declared (metric_declare): wharf_plugin_NAME,

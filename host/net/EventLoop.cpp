@@ -29,6 +29,10 @@ EventLoop::EventLoop()
   control(epoll_.fd(), EPOLL_CTL_ADD, wakeup_.fd(), EPOLLIN, nullptr);
 }
 
+EventLoop::~EventLoop() {
+  destroyDeferred();
+}
+
 void EventLoop::watch(int fd, uint32_t events, IoHandler *handler) {
   control(epoll_.fd(), EPOLL_CTL_ADD, fd, events, handler);
 }
@@ -39,6 +43,24 @@ void EventLoop::modify(int fd, uint32_t events, IoHandler *handler) {
 
 void EventLoop::unwatch(int fd) {
   ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
+}
+
+void EventLoop::deferDelete(std::unique_ptr<Deferred> object) {
+  if (!dispatching_) return;  // `object` goes now: no batch can name it
+  deferred_.push_back(std::move(object));
+}
+
+// A destructor may retire more (a plugin's close hook ending another session).
+void EventLoop::destroyDeferred() noexcept {
+  while (!deferred_.empty()) {
+    std::vector<std::unique_ptr<Deferred>> batch;
+    batch.swap(deferred_);
+    batch.clear();
+  }
+}
+
+void EventLoop::observeBatches(std::function<void(std::chrono::nanoseconds)> observe) {
+  observeBatch_ = std::move(observe);
 }
 
 void EventLoop::wake() {
@@ -57,19 +79,30 @@ void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::millise
                              static_cast<int>(std::max<int64_t>(0, wait.count())));
     if (ready < 0 && errno != EINTR)
       throw std::system_error(errno, std::generic_category(), "epoll_wait");
-    for (int i = 0; i < ready; ++i) {
-      auto *handler = static_cast<IoHandler *>(events[i].data.ptr);
-      if (handler != nullptr) {
-        handler->onEvents(events[i].events);
-        continue;
+    auto batchStart = std::chrono::steady_clock::now();
+    dispatching_ = true;
+    try {
+      for (int i = 0; i < ready; ++i) {
+        auto *handler = static_cast<IoHandler *>(events[i].data.ptr);
+        if (handler != nullptr) {
+          handler->onEvents(events[i].events);
+          continue;
+        }
+        uint64_t count = 0;
+        [[maybe_unused]] ssize_t got = ::read(wakeup_.fd(), &count, sizeof count);
       }
-      uint64_t count = 0;
-      [[maybe_unused]] ssize_t got = ::read(wakeup_.fd(), &count, sizeof count);
+      if (std::chrono::steady_clock::now() >= nextTick) {
+        onTick();
+        nextTick = std::chrono::steady_clock::now() + tick;
+      }
+    } catch (...) {  // the owner's handlers threw: what they retired goes all the same
+      dispatching_ = false;
+      destroyDeferred();
+      throw;
     }
-    if (std::chrono::steady_clock::now() >= nextTick) {
-      onTick();
-      nextTick = std::chrono::steady_clock::now() + tick;
-    }
+    dispatching_ = false;
+    destroyDeferred();
+    if (observeBatch_ && ready > 0) observeBatch_(std::chrono::steady_clock::now() - batchStart);
   }
 }
 

@@ -8,6 +8,7 @@
 
 #include "app/Version.h"
 #include "plugin/PluginInstance.h"
+#include "plugin/WakerTable.h"
 #include "session/AcceptedClient.h"
 #include "session/Agenda.h"
 #include "session/Session.h"
@@ -17,6 +18,21 @@ namespace wharf::plugin {
 namespace {
 
 using session::Session;
+
+std::atomic<uint64_t> staleUses{0};
+
+// The session or instance a handle names; nullptr (and counted) for one that
+// has ended: a kept handle reaches nothing, never another session.
+Session *live(const wharf_session *handle) {
+  Session *session = Session::find(handle);
+  if (session == nullptr) staleUses.fetch_add(1, std::memory_order_relaxed);
+  return session;
+}
+PluginInstance *live(const wharf_instance *handle) {
+  PluginInstance *instance = PluginInstance::find(handle);
+  if (instance == nullptr) staleUses.fetch_add(1, std::memory_order_relaxed);
+  return instance;
+}
 
 // Runs a host function body; anything it throws becomes WHARF_ERROR.
 template <typename Body>
@@ -53,7 +69,9 @@ void hostFree(void *pointer) {
 void hostLog(const wharf_instance *instance, wharf_log_level level, const char *message,
              size_t len) {
   guarded([&] {
-    Poco::Logger &logger = PluginInstance::from(instance).logger();
+    PluginInstance *self = live(instance);
+    if (self == nullptr) return WHARF_CLOSED;
+    Poco::Logger &logger = self->logger();
     if (logger.is(priority(level)))
       logger.log(Poco::Message(logger.name(), std::string(message, len), priority(level)));
     return WHARF_OK;
@@ -63,7 +81,9 @@ void hostLog(const wharf_instance *instance, wharf_log_level level, const char *
 void hostSessionLog(const wharf_session *session, wharf_log_level level, const char *message,
                     size_t len) {
   guarded([&] {
-    Session::from(session).log(priority(level), std::string_view(message, len));
+    Session *self = live(session);
+    if (self == nullptr) return WHARF_CLOSED;
+    self->log(priority(level), std::string_view(message, len));
     return WHARF_OK;
   });
 }
@@ -80,46 +100,59 @@ wharf_status giveOption(const config::PluginOption &option, const char **key, si
 wharf_status optionGet(const wharf_instance *instance, const char *key, size_t keyLen,
                        const char **value, size_t *valueLen) {
   return guarded([&] {
-    const config::PluginOption *option =
-        PluginInstance::from(instance).option(std::string_view(key, keyLen));
+    PluginInstance *self = live(instance);
+    if (self == nullptr) return WHARF_CLOSED;
+    const config::PluginOption *option = self->option(std::string_view(key, keyLen));
     return option ? giveOption(*option, nullptr, nullptr, value, valueLen) : WHARF_NOT_FOUND;
   });
 }
 
 size_t optionCount(const wharf_instance *instance) {
-  return PluginInstance::from(instance).options().size();
+  PluginInstance *self = live(instance);
+  return self == nullptr ? 0 : self->options().size();
 }
 
 wharf_status optionAt(const wharf_instance *instance, size_t index, const char **key,
                       size_t *keyLen, const char **value, size_t *valueLen) {
-  const auto &options = PluginInstance::from(instance).options();
+  PluginInstance *self = live(instance);
+  if (self == nullptr) return WHARF_CLOSED;
+  const auto &options = self->options();
   if (index >= options.size()) return WHARF_NOT_FOUND;
   return giveOption(options[index], key, keyLen, value, valueLen);
 }
 
 wharf_status instanceName(const wharf_instance *instance, const char **name, size_t *nameLen) {
-  const std::string &listener = PluginInstance::from(instance).listenerName();
+  PluginInstance *self = live(instance);
+  if (self == nullptr) return WHARF_CLOSED;
+  const std::string &listener = self->listenerName();
   *name = listener.c_str();
   *nameLen = listener.size();
   return WHARF_OK;
 }
 
 wharf_socket_kind instanceSocketKind(const wharf_instance *instance) {
-  return PluginInstance::from(instance).socketKind();
+  PluginInstance *self = live(instance);
+  return self == nullptr ? WHARF_SOCKET_STREAM : self->socketKind();
 }
 
 wharf_status sessionWrite(wharf_session *session, const void *data, size_t len) {
   if (data == nullptr && len > 0) return WHARF_INVALID;
-  return guarded([&] { return Session::from(session).write(data, len); });
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  return guarded([&] { return self->write(data, len); });
 }
 
 wharf_status sessionRead(wharf_session *session, void *buffer, size_t capacity, size_t *received) {
   if (buffer == nullptr || received == nullptr) return WHARF_INVALID;
-  return guarded([&] { return Session::from(session).read(buffer, capacity, received); });
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  return guarded([&] { return self->read(buffer, capacity, received); });
 }
 
 wharf_status sessionClose(wharf_session *session) {
-  Session::from(session).requestClose();
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  self->requestClose();
   return WHARF_OK;
 }
 
@@ -132,15 +165,19 @@ wharf_status copyText(const std::string &text, char *buffer, size_t capacity, si
 }
 
 wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capacity, size_t *len) {
-  return copyText(Session::from(session).peer(), buffer, capacity, len);
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  return guarded([&] { return copyText(self->peer(), buffer, capacity, len); });
 }
 
 size_t sessionPendingOutput(const wharf_session *session) {
-  return Session::from(session).pendingOutput();
+  Session *self = live(session);
+  return self == nullptr ? 0 : self->pendingOutput();
 }
 
 int sessionSocket(const wharf_session *session) {
-  return Session::from(session).socket();
+  Session *self = live(session);
+  return self == nullptr ? -1 : self->socket();
 }
 
 // Copies `address` out through the C ABI.
@@ -154,8 +191,10 @@ wharf_status copyAddress(const net::SocketAddress &address, sockaddr_storage *ou
 wharf_status sessionAddress(const wharf_session *session, wharf_address which,
                             sockaddr_storage *address, socklen_t *length) {
   if (address == nullptr) return WHARF_INVALID;
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
   return guarded([&] {
-    std::optional<net::SocketAddress> found = Session::from(session).address(which);
+    std::optional<net::SocketAddress> found = self->address(which);
     return found ? copyAddress(*found, address, length) : WHARF_NOT_FOUND;
   });
 }
@@ -163,11 +202,12 @@ wharf_status sessionAddress(const wharf_session *session, wharf_address which,
 wharf_status sessionAcceptedClient(const wharf_session *session, int fd, sockaddr_storage *client,
                                    socklen_t *length) {
   if (client == nullptr || fd < 0) return WHARF_INVALID;
-  const Session &self = Session::from(session);
-  if (!self.mayBlock()) return WHARF_UNSUPPORTED;
+  const Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  if (!self->mayBlock()) return WHARF_UNSUPPORTED;
   return guarded([&] {
     net::SocketAddress found;
-    wharf_status status = session::acceptedClient(self, fd, found);
+    wharf_status status = session::acceptedClient(*self, fd, found);
     return status == WHARF_OK ? copyAddress(found, client, length) : status;
   });
 }
@@ -175,26 +215,33 @@ wharf_status sessionAcceptedClient(const wharf_session *session, int fd, sockadd
 wharf_status sessionTimerStart(wharf_session *session, uint64_t delayMs, uint64_t repeatMs,
                                wharf_session_callback callback, wharf_dropped_callback release,
                                void *user, uint64_t *timerId) {
-  session::Agenda *agenda = Session::from(session).agenda();
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  session::Agenda *agenda = self->agenda();
   if (agenda == nullptr) return WHARF_UNSUPPORTED;
   return guarded(
       [&] { return agenda->startTimer(delayMs, repeatMs, callback, release, user, timerId); });
 }
 
 wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {
-  session::Agenda *agenda = Session::from(session).agenda();
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  session::Agenda *agenda = self->agenda();
   return agenda == nullptr ? WHARF_UNSUPPORTED : agenda->cancelTimer(timerId);
 }
 
 wharf_status sessionPauseInput(wharf_session *session, int paused) {
-  return Session::from(session).pauseInput(paused != 0);
+  Session *self = live(session);
+  return self == nullptr ? WHARF_CLOSED : self->pauseInput(paused != 0);
 }
 
 wharf_waker *sessionWaker(wharf_session *session) {
+  Session *self = live(session);
+  if (self == nullptr) return nullptr;
   try {
-    session::Agenda *agenda = Session::from(session).agenda();
+    session::Agenda *agenda = self->agenda();
     std::shared_ptr<session::Mailbox> mailbox = agenda ? agenda->mailbox() : nullptr;
-    return mailbox ? new wharf_waker{std::move(mailbox)} : nullptr;
+    return mailbox ? wakers::make(std::move(mailbox)) : nullptr;
   } catch (...) {  // no memory, or no eventfd
     return nullptr;
   }
@@ -203,21 +250,32 @@ wharf_waker *sessionWaker(wharf_session *session) {
 wharf_status wakerPost(wharf_waker *waker, wharf_session_callback callback,
                        wharf_dropped_callback dropped, void *user) {
   if (waker == nullptr) return WHARF_INVALID;
-  return guarded([&] { return waker->mailbox->post(callback, dropped, user); });
+  return guarded([&] {
+    std::shared_ptr<session::Mailbox> mailbox = wakers::find(waker);
+    if (mailbox == nullptr) {
+      staleUses.fetch_add(1, std::memory_order_relaxed);
+      return WHARF_CLOSED;
+    }
+    return mailbox->post(callback, dropped, user);
+  });
 }
 
 void wakerRelease(wharf_waker *waker) {
-  delete waker;
+  if (waker != nullptr && !wakers::release(waker))
+    staleUses.fetch_add(1, std::memory_order_relaxed);
 }
 
 wharf_end_reason sessionEndReason(const wharf_session *session) {
-  return Session::from(session).endReason();
+  Session *self = live(session);
+  return self == nullptr ? WHARF_END_NONE : self->endReason();
 }
 
 wharf_metric *metricDeclare(wharf_instance *instance, wharf_metric_kind kind, const char *name,
                             const char *help, const char *labels) {
   if (instance == nullptr || name == nullptr) return nullptr;
-  PluginInstance &self = PluginInstance::from(instance);
+  PluginInstance *found = live(instance);
+  if (found == nullptr) return nullptr;
+  PluginInstance &self = *found;
   try {
     std::string why;
     wharf_metric *metric =
@@ -246,36 +304,42 @@ wharf_status instanceTimerStart(wharf_instance *instance, uint64_t delayMs, uint
                                 wharf_instance_callback callback, wharf_dropped_callback release,
                                 void *user, uint64_t *timerId) {
   if (instance == nullptr) return WHARF_INVALID;
-  return guarded([&] {
-    return PluginInstance::from(instance).clock().start(delayMs, repeatMs, callback, release, user,
-                                                        timerId);
-  });
+  PluginInstance *self = live(instance);
+  if (self == nullptr) return WHARF_CLOSED;
+  return guarded(
+      [&] { return self->clock().start(delayMs, repeatMs, callback, release, user, timerId); });
 }
 
 wharf_status instanceTimerCancel(wharf_instance *instance, uint64_t timerId) {
   if (instance == nullptr) return WHARF_INVALID;
-  return PluginInstance::from(instance).clock().cancel(timerId);
+  PluginInstance *self = live(instance);
+  return self == nullptr ? WHARF_CLOSED : self->clock().cancel(timerId);
 }
 
 wharf_status sessionAddressText(const wharf_session *session, wharf_address which, char *buffer,
                                 size_t capacity, size_t *len) {
   if (buffer == nullptr && capacity > 0) return WHARF_INVALID;
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
   return guarded([&] {
-    std::optional<net::SocketAddress> found = Session::from(session).address(which);
+    std::optional<net::SocketAddress> found = self->address(which);
     return found ? copyText(found->toString(), buffer, capacity, len) : WHARF_NOT_FOUND;
   });
 }
 
 const char *sessionTransport(const wharf_session *session) {
   // The names are literals: their views end in a NUL.
-  return net::transportName(Session::from(session).instance().transport()).data();
+  Session *self = live(session);
+  return self == nullptr ? "" : net::transportName(self->instance().transport()).data();
 }
 
 wharf_zone *zoneDeclare(wharf_instance *instance, const char *name, size_t size, uint32_t layout,
                         int *fresh) {
   if (instance == nullptr || name == nullptr) return nullptr;
+  PluginInstance *self = live(instance);
+  if (self == nullptr) return nullptr;
   bool made = false;
-  wharf_zone *zone = PluginInstance::from(instance).declareZone(name, size, layout, made);
+  wharf_zone *zone = self->declareZone(name, size, layout, made);
   if (zone != nullptr && fresh != nullptr) *fresh = made ? 1 : 0;
   return zone;
 }
@@ -353,6 +417,10 @@ const wharf_host_api kHostApi = {
 };
 
 }  // namespace
+
+uint64_t staleHandleUses() {
+  return staleUses.load(std::memory_order_relaxed);
+}
 
 const wharf_host &hostDescriptor() {
   static const std::string version = std::string("wharfd ") + app::version();

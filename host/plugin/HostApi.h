@@ -5,8 +5,14 @@
 
 #include <wharf/wharf.h>
 
+#include <cstdint>
+
 namespace wharf::plugin {
 
 const wharf_host &hostDescriptor();
+
+// How often, in this process, a plugin used a handle (session, instance,
+// waker) whose object had ended: each got WHARF_CLOSED (or NULL, 0, -1).
+uint64_t staleHandleUses();
 
 }  // namespace wharf::plugin

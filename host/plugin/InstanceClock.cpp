@@ -6,6 +6,8 @@
 #include <system_error>
 #include <vector>
 
+#include "plugin/HookCall.h"
+
 namespace wharf::plugin {
 
 InstanceClock::InstanceClock(Poco::Logger &logger, std::string owner, ClockThread thread)
@@ -78,10 +80,17 @@ void InstanceClock::run() {
       continue;
     }
     lock.unlock();
-    wharf_status status = due->callback(state_, due->user);
+    wharf_status status = WHARF_ERROR;
+    std::string failure;
+    try {
+      status = due->callback(state_, due->user);
+      failure = "status " + std::to_string(status);
+    } catch (...) {  // a raw C++ callback let an exception out: this thread must outlive it
+      failure = escapedText(std::current_exception());
+    }
     if (status != WHARF_OK)
-      logger_.error(owner_ + ": an instance timer's callback failed (status " +
-                    std::to_string(status) + "); the timer is cancelled");
+      logger_.error(owner_ + ": an instance timer's callback failed (" + failure +
+                    "); the timer is cancelled");
     lock.lock();
     std::optional<TimerRelease> unused;  // finish() hands the release over
     if (status != WHARF_OK) timers_.cancel(due->id, unused);

@@ -2,11 +2,28 @@
 
 #include <stdexcept>
 
+#include "plugin/HookCall.h"
 #include "plugin/HookError.h"
 #include "plugin/HostApi.h"
 #include "plugin/PluginError.h"
 
 namespace wharf::plugin {
+namespace {
+
+// What a C++ compiler names the entry when it was not declared extern "C".
+constexpr const char *kMangledEntries[] = {"_Z18wharf_plugin_entryPK10wharf_host",
+                                           "_Z18wharf_plugin_entryP10wharf_host"};
+
+std::string missingEntry(PluginLibrary &library) {
+  std::string why = std::string("no entry symbol ") + WHARF_PLUGIN_ENTRY_SYMBOL;
+  for (const char *mangled : kMangledEntries)
+    if (library.symbol(mangled) != nullptr)
+      return why + " (it exports the C++ name " + mangled +
+             ": declare the entry extern \"C\", as wharf.h's WHARF_PLUGIN_EXPORT examples do)";
+  return why + ": not a Wharf plugin";
+}
+
+}  // namespace
 
 std::shared_ptr<const Plugin> Plugin::load(const std::filesystem::path &file) {
   return load(std::make_unique<PluginLibrary>(file));
@@ -15,26 +32,43 @@ std::shared_ptr<const Plugin> Plugin::load(const std::filesystem::path &file) {
 std::shared_ptr<const Plugin> Plugin::load(std::unique_ptr<PluginLibrary> library) {
   const std::filesystem::path file = library->file();
   auto entry = reinterpret_cast<wharf_plugin_entry_fn>(library->symbol(WHARF_PLUGIN_ENTRY_SYMBOL));
-  if (entry == nullptr)
-    throw PluginError(
-        file, std::string("no entry symbol ") + WHARF_PLUGIN_ENTRY_SYMBOL + ": not a Wharf plugin");
+  if (entry == nullptr) throw PluginError(file, missingEntry(*library));
+  const wharf_plugin *described = nullptr;
+  try {
+    described = entry(&hostDescriptor());
+  } catch (...) {
+    throw PluginError(file, std::string(WHARF_PLUGIN_ENTRY_SYMBOL) +
+                                " failed: " + escapedText(std::current_exception()));
+  }
   PluginDescriptor descriptor;
   try {
-    descriptor = negotiate(entry(&hostDescriptor()));
+    descriptor = negotiate(described);
   } catch (const std::invalid_argument &refusal) {
     throw PluginError(file, refusal.what());
   }
   if (descriptor.has(WHARF_CAP_NEVER_UNLOAD)) library->keepMapped();
   if (descriptor.hooks.on_plugin_load != nullptr) {
     HookError error;
-    if (descriptor.hooks.on_plugin_load(&hostDescriptor(), error.data(), error.size()) != WHARF_OK)
-      throw PluginError(file, "'" + descriptor.name + "' failed to initialise: " + error.message());
+    std::string failure;
+    try {
+      if (descriptor.hooks.on_plugin_load(&hostDescriptor(), error.data(), error.size()) !=
+          WHARF_OK)
+        failure = error.message();
+    } catch (...) {
+      failure = "on_plugin_load failed: " + escapedText(std::current_exception());
+    }
+    if (!failure.empty())
+      throw PluginError(file, "'" + descriptor.name + "' failed to initialise: " + failure);
   }
   return std::shared_ptr<const Plugin>(new Plugin(std::move(library), std::move(descriptor)));
 }
 
 Plugin::~Plugin() {
-  if (descriptor_.hooks.on_plugin_unload != nullptr) descriptor_.hooks.on_plugin_unload();
+  if (descriptor_.hooks.on_plugin_unload == nullptr) return;
+  try {
+    descriptor_.hooks.on_plugin_unload();
+  } catch (...) {  // nothing to tell: the library goes all the same
+  }
 }
 
 }  // namespace wharf::plugin

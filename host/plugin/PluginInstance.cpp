@@ -2,11 +2,26 @@
 
 #include <system_error>
 
+#include "plugin/HookCall.h"
 #include "plugin/HookError.h"
 #include "plugin/PluginError.h"
 #include "zone/ZoneRegistry.h"
 
 namespace wharf::plugin {
+namespace {
+
+// Never destroyed, made at load time: as Session's handles.
+HandleTable<PluginInstance> &handles() {
+  static auto *table = new HandleTable<PluginInstance>;
+  return *table;
+}
+[[maybe_unused]] HandleTable<PluginInstance> &madeAtLoad = handles();
+
+}  // namespace
+
+PluginInstance *PluginInstance::find(const wharf_instance *handle) noexcept {
+  return handles().find(reinterpret_cast<uintptr_t>(handle));
+}
 
 PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
                                const config::ListenerConfig &listener,
@@ -20,19 +35,27 @@ PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
       proxy_(listener.proxy),
       metrics_(std::move(metrics)),
       logger_(Poco::Logger::get("listener." + listener.name)),
+      handle_(handles(), this),
       clock_(logger_, describe(), clockThread) {
   if (hooks().on_instance_new != nullptr) {
     HookError error;
-    if (hooks().on_instance_new(handle(), &state_, error.data(), error.size()) != WHARF_OK)
-      throw PluginError(plugin_->file(), "'" + plugin_->name() + "' refused listener [" +
-                                             listener.section() + "]: " + error.message());
+    std::string escaped;
+    wharf_status status = callHook(
+        *this, "on_instance_new", HookSite::OwnThread,
+        [&] { return hooks().on_instance_new(handle(), &state_, error.data(), error.size()); },
+        escaped);
+    if (status != WHARF_OK)
+      throw PluginError(
+          plugin_->file(),
+          "'" + plugin_->name() + "' refused listener [" + listener.section() +
+              "]: " + (escaped.empty() ? error.message() : "on_instance_new failed: " + escaped));
   }
   creating_ = false;
   try {
     clock_.open(state_);
   } catch (const std::system_error &failure) {  // no thread for the timers it started
     clock_.stop();
-    if (hooks().on_instance_destroy != nullptr) hooks().on_instance_destroy(state_);
+    destroyState();
     throw PluginError(plugin_->file(),
                       "listener [" + listener.section() +
                           "]: no thread for the instance's timers: " + failure.what());
@@ -41,7 +64,16 @@ PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
 
 PluginInstance::~PluginInstance() {
   clock_.stop();  // no timer fires once the state is gone
-  if (hooks().on_instance_destroy != nullptr) hooks().on_instance_destroy(state_);
+  destroyState();
+}
+
+void PluginInstance::destroyState() noexcept {
+  if (hooks().on_instance_destroy == nullptr) return;
+  std::string escaped;
+  callHook(
+      *this, "on_instance_destroy", HookSite::OwnThread,
+      [&] { hooks().on_instance_destroy(state_); }, escaped);
+  if (!escaped.empty()) logger_.error(describe() + ": on_instance_destroy failed: " + escaped);
 }
 
 wharf_zone *PluginInstance::declareZone(const std::string &name, uint64_t size, uint32_t layout,

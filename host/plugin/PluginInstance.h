@@ -1,6 +1,7 @@
 // Internal. A plugin instance: what one listener (config section) made of a
 // plugin, with its options and the plugin's instance state. The C handle
-// `wharf_instance *` handed to the plugin points into this object.
+// `wharf_instance *` handed to the plugin is a HandleTable handle: kept past
+// the instance's end (a reload), it finds nothing.
 #pragma once
 
 #include <Poco/Logger.h>
@@ -12,18 +13,11 @@
 
 #include "config/Config.h"
 #include "net/Endpoint.h"
+#include "plugin/HandleTable.h"
 #include "plugin/InstanceClock.h"
 #include "plugin/Plugin.h"
 #include "plugin/PluginMetrics.h"
 #include "zone/SharedZone.h"
-
-namespace wharf::plugin {
-class PluginInstance;
-}
-
-struct wharf_instance {
-  wharf::plugin::PluginInstance *self;
-};
 
 namespace wharf::plugin {
 
@@ -40,8 +34,9 @@ class PluginInstance {
   PluginInstance(const PluginInstance &) = delete;
   PluginInstance &operator=(const PluginInstance &) = delete;
 
-  static PluginInstance &from(const wharf_instance *handle) { return *handle->self; }
-  wharf_instance *handle() { return &handle_; }
+  // The instance `handle` names; nullptr once it has been destroyed.
+  static PluginInstance *find(const wharf_instance *handle) noexcept;
+  wharf_instance *handle() const { return reinterpret_cast<wharf_instance *>(handle_.value()); }
 
   const Plugin &plugin() const { return *plugin_; }
   const wharf_plugin &hooks() const { return plugin_->hooks(); }
@@ -63,6 +58,9 @@ class PluginInstance {
   wharf_zone *declareZone(const std::string &name, uint64_t size, uint32_t layout, bool &fresh);
 
  private:
+  // on_instance_destroy, if the plugin has it; what it throws is logged.
+  void destroyState() noexcept;
+
   std::shared_ptr<const Plugin> plugin_;
   std::string listenerName_;
   wharf_socket_kind socketKind_;
@@ -71,7 +69,7 @@ class PluginInstance {
   config::ProxySettings proxy_;
   std::shared_ptr<PluginMetrics> metrics_;
   Poco::Logger &logger_;
-  wharf_instance handle_{this};
+  HandleTable<PluginInstance>::Entry handle_;
   void *state_ = nullptr;
   InstanceClock clock_;
   bool creating_ = true;  // on_instance_new runs

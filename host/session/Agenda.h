@@ -80,8 +80,3 @@ class Agenda {
 };
 
 }  // namespace wharf::session
-
-// The plugin's handle to post to a session: its own reference to the mailbox.
-struct wharf_waker {
-  std::shared_ptr<wharf::session::Mailbox> mailbox;
-};

@@ -25,17 +25,19 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
       sendProgress_(connection_.fd()) {}
 
 ReactorSession::~ReactorSession() {
-  agenda_.close();  // no timer fires, no post runs, from here on
+  // No timer fires, no post runs, from here on; the posts' `dropped` run now.
+  runFinalHook("a post's dropped callback", [&] { agenda_.close(); });
   const wharf_plugin &hooks = instance().hooks();
   if (opened_ && hooks.on_session_close != nullptr)
-    hooks.on_session_close(instance().state(), state_, handle());
+    runFinalHook("on_session_close",
+                 [&] { hooks.on_session_close(instance().state(), state_, handle()); });
 }
 
 bool ReactorSession::open() {
   const wharf_plugin &hooks = instance().hooks();
-  if (hooks.on_session_open != nullptr &&
-      !hookSucceeded(hooks.on_session_open(instance().state(), handle(), &state_),
-                     "on_session_open"))
+  if (hooks.on_session_open != nullptr && !runHook("on_session_open", [&] {
+        return hooks.on_session_open(instance().state(), handle(), &state_);
+      }))
     return false;
   opened_ = true;
   finishIfDone();
@@ -65,7 +67,8 @@ wharf_status ReactorSession::pauseInput(bool paused) {
 
 void ReactorSession::runAgenda() {
   if (finished_) return;
-  hookSucceeded(agenda_.runDue(instance().state(), state_, handle()), "a timer or posted callback");
+  runHook("a timer or posted callback",
+          [&] { return agenda_.runDue(instance().state(), state_, handle()); });
   finishIfDone();
 }
 
@@ -86,9 +89,10 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
     if (got > 0) {
       countIn(static_cast<size_t>(got));
       lastTraffic_ = std::chrono::steady_clock::now();
-      hookSucceeded(hooks.on_session_data(instance().state(), state_, handle(), buffer,
-                                          static_cast<size_t>(got)),
-                    "on_session_data");
+      runHook("on_session_data", [&] {
+        return hooks.on_session_data(instance().state(), state_, handle(), buffer,
+                                     static_cast<size_t>(got));
+      });
       if (static_cast<size_t>(got) < capacity) return;  // drained for now
       continue;
     }
@@ -140,8 +144,8 @@ void ReactorSession::flush() {
   if (!std::exchange(writableOwed_, false)) return;
   const wharf_plugin &hooks = instance().hooks();
   if (hooks.on_session_writable != nullptr)
-    hookSucceeded(hooks.on_session_writable(instance().state(), state_, handle()),
-                  "on_session_writable");
+    runHook("on_session_writable",
+            [&] { return hooks.on_session_writable(instance().state(), state_, handle()); });
 }
 
 bool ReactorSession::peerStillReading(std::chrono::steady_clock::time_point now) {
@@ -162,12 +166,6 @@ void ReactorSession::endByPeer() {
 
 void ReactorSession::finishIfDone() {
   if (pendingOutput() == 0 && (peerClosed_ || closeRequested())) finished_ = true;
-}
-
-bool ReactorSession::hookSucceeded(wharf_status status, const char *hook) {
-  if (Session::hookSucceeded(status, hook)) return true;
-  finished_ = true;
-  return false;
 }
 
 void ReactorSession::cut(CutReason why) {

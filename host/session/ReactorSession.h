@@ -50,7 +50,7 @@ class ReactorSession : public Session {
  private:
   void receive(uint8_t *buffer, size_t capacity);
   void flush();
-  bool hookSucceeded(wharf_status status, const char *hook);
+  void onHookFailed() override { finished_ = true; }
   // The peer closed with an error or went away: the session ends, by the client.
   void endByPeer();
   void finishIfDone();

@@ -21,7 +21,23 @@ listener::LogThrottle &idleCloseThrottle(const std::string &listener) {
   return *throttle;
 }
 
+// Never destroyed: a session may end after static destructors ran. Made at
+// load time, before any thread (or fork) can find it half made.
+plugin::HandleTable<Session> &handles() {
+  static auto *table = new plugin::HandleTable<Session>;
+  return *table;
+}
+[[maybe_unused]] plugin::HandleTable<Session> &madeAtLoad = handles();
+
 }  // namespace
+
+Session::Session(plugin::PluginInstance &instance, const net::SocketAddress &peer,
+                 const Ledger &ledger)
+    : instance_(instance), peerAddress_(peer), handle_(handles(), this), ledger_(ledger) {}
+
+Session *Session::find(const wharf_session *handle) noexcept {
+  return handles().find(reinterpret_cast<uintptr_t>(handle));
+}
 
 const std::string &Session::peer() const {
   if (!peerFormatted_) {
@@ -106,11 +122,29 @@ void Session::endIdle() {
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) {
   if (status == WHARF_OK) return true;
-  if (status == WHARF_ENDED && endedByHost()) return false;  // passed on, as it came: no failure
+  if (status == WHARF_ENDED && endedByHost()) {  // passed on, as it came: no failure
+    onHookFailed();
+    return false;
+  }
   ++tally_.hookErrors;
+  onHookFailed();
   std::string failure = std::string(hook) + " failed (status " + std::to_string(status) + ")";
   log(Poco::Message::PRIO_WARNING, failure + "; closing the session");
   noteError(std::move(failure));
+  return false;
+}
+
+bool Session::hookThrew(const char *hook, const std::string &escaped) noexcept {
+  ++tally_.hookErrors;
+  onHookFailed();
+  try {
+    std::string failure = std::string(hook) + " failed: " + escaped;
+    log(Poco::Message::PRIO_ERROR, failure + " (hooks must not throw); closing the session");
+    noteError(std::move(failure));
+  } catch (...) {  // no memory for the line: the session ends all the same
+    tally_.ending = Ending::Error;
+    endingNoted_ = true;
+  }
   return false;
 }
 

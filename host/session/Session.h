@@ -1,6 +1,7 @@
 // Internal. The host side of one session (a stream connection or a datagram
 // exchange): what the host API's session_* functions act on. The C handle
-// `wharf_session *` handed to the plugin points into this object.
+// `wharf_session *` handed to the plugin is a HandleTable handle: kept past
+// the session's end it finds nothing, never another session.
 #pragma once
 
 #include <wharf/wharf.h>
@@ -13,36 +14,31 @@
 #include <string_view>
 
 #include "net/SocketAddress.h"
+#include "plugin/HandleTable.h"
+#include "plugin/HookCall.h"
 #include "plugin/PluginInstance.h"
 #include "session/Cuttable.h"
 #include "session/Ledger.h"
 
 namespace wharf::session {
-class Session;
+
 class Agenda;
-}  // namespace wharf::session
-
-struct wharf_session {
-  wharf::session::Session *self;
-};
-
-namespace wharf::session {
 
 // How the plugin serves this session: which hooks the host calls.
 enum class Style { Event, Blocking };
 
 class Session : public Cuttable {
  public:
-  Session(plugin::PluginInstance &instance, const net::SocketAddress &peer,
-          const Ledger &ledger) noexcept
-      : instance_(instance), peerAddress_(peer), ledger_(ledger) {}
+  // Throws std::bad_alloc if no handle can be had.
+  Session(plugin::PluginInstance &instance, const net::SocketAddress &peer, const Ledger &ledger);
   // Writes the session down in its ledger: counters, and the access log line.
   ~Session() override;
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
-  static Session &from(const wharf_session *handle) { return *handle->self; }
-  wharf_session *handle() { return &handle_; }
+  // The session `handle` names; nullptr once that session has ended.
+  static Session *find(const wharf_session *handle) noexcept;
+  wharf_session *handle() const { return reinterpret_cast<wharf_session *>(handle_.value()); }
 
   // THREAD (all): the thread running this session's hooks.
   virtual wharf_status write(const void *data, size_t len) = 0;
@@ -60,6 +56,10 @@ class Session : public Cuttable {
   // Whether the session's thread may block in a host call (not a reactor's).
   virtual bool mayBlock() const { return true; }
   void requestClose() { closeRequested_ = true; }
+  // Where this session's hooks run: a loop that other sessions share, or not.
+  plugin::HookSite hookSite() const {
+    return mayBlock() ? plugin::HookSite::OwnThread : plugin::HookSite::SharedLoop;
+  }
   // Any thread: ends the session from outside (a deadline passed). A blocked
   // read or write returns; the plugin sees the peer gone.
   void cut(CutReason) override {}
@@ -82,6 +82,24 @@ class Session : public Cuttable {
   void endIdle();
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
   bool hookSucceeded(wharf_status status, const char *hook);
+  // Runs the plugin's `hook` (`call` returns its status) and checks it as
+  // hookSucceeded does. An exception out of it (a raw C++ hook) is caught,
+  // logged with the peer, and ends the session as an error.
+  template <typename Call>
+  bool runHook(const char *hook, Call &&call) {
+    std::string escaped;
+    wharf_status status = plugin::callHook(instance_, hook, hookSite(), call, escaped);
+    if (!escaped.empty()) return hookThrew(hook, escaped);
+    return hookSucceeded(status, hook);
+  }
+  // The same for a hook whose status nothing checks (on_session_close, a
+  // post's `dropped`): what it throws is logged, and goes no further.
+  template <typename Call>
+  void runFinalHook(const char *hook, Call &&call) noexcept {
+    std::string escaped;
+    plugin::callHook(instance_, hook, hookSite(), call, escaped);
+    if (!escaped.empty()) hookThrew(hook, escaped);
+  }
 
  protected:
   // THREAD: the session's. Bytes that went through the host for this session.
@@ -104,7 +122,11 @@ class Session : public Cuttable {
     tally_.bytesOut = out;
   }
 
+  // A hook failed or threw: the session ends (the driver sees it).
+  virtual void onHookFailed() {}
+
  private:
+  bool hookThrew(const char *hook, const std::string &escaped) noexcept;
   void noteError(std::string message);
   // The ending as it stands: an error outranks a cut, which outranks the
   // first ending noted (Plugin if none was).
@@ -113,7 +135,7 @@ class Session : public Cuttable {
   net::SocketAddress peerAddress_;
   mutable std::string peerText_;
   mutable bool peerFormatted_ = false;
-  wharf_session handle_{this};
+  plugin::HandleTable<Session>::Entry handle_;
   bool closeRequested_ = false;
   Ledger ledger_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

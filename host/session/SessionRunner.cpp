@@ -17,18 +17,17 @@ void driveEvents(StreamSession &session) {
   const wharf_plugin &hooks = session.instance().hooks();
   void *instanceState = session.instance().state();
   void *sessionState = nullptr;
-  if (hooks.on_session_open != nullptr &&
-      !session.hookSucceeded(hooks.on_session_open(instanceState, session.handle(), &sessionState),
-                             "on_session_open"))
+  if (hooks.on_session_open != nullptr && !session.runHook("on_session_open", [&] {
+        return hooks.on_session_open(instanceState, session.handle(), &sessionState);
+      }))
     return;
   std::vector<uint8_t> buffer(kReadBufferSize);
   for (;;) {
     if (session.pendingOutput() > 0) {
       if (!session.flush()) break;
-      if (hooks.on_session_writable != nullptr &&
-          !session.hookSucceeded(
-              hooks.on_session_writable(instanceState, sessionState, session.handle()),
-              "on_session_writable"))
+      if (hooks.on_session_writable != nullptr && !session.runHook("on_session_writable", [&] {
+            return hooks.on_session_writable(instanceState, sessionState, session.handle());
+          }))
         break;
       continue;
     }
@@ -38,23 +37,27 @@ void driveEvents(StreamSession &session) {
       if (woke == StreamSession::Wait::Idle) session.endIdle();
       if (woke == StreamSession::Wait::Idle || woke == StreamSession::Wait::Gone) break;
       if (woke == StreamSession::Wait::Agenda) {
-        if (!session.hookSucceeded(
-                session.agenda()->runDue(instanceState, sessionState, session.handle()),
-                "a timer or posted callback"))
+        if (!session.runHook("a timer or posted callback", [&] {
+              return session.agenda()->runDue(instanceState, sessionState, session.handle());
+            }))
           break;
         continue;
       }
     }
     ssize_t got = session.receive(buffer.data(), buffer.size());
     if (got <= 0) break;
-    if (!session.hookSucceeded(hooks.on_session_data(instanceState, sessionState, session.handle(),
-                                                     buffer.data(), static_cast<size_t>(got)),
-                               "on_session_data"))
+    if (!session.runHook("on_session_data", [&] {
+          return hooks.on_session_data(instanceState, sessionState, session.handle(), buffer.data(),
+                                       static_cast<size_t>(got));
+        }))
       break;
   }
-  session.agenda()->close();  // no timer fires, no post runs, from here on
+  // No timer fires, no post runs, from here on; the posts' `dropped` run now.
+  session.runFinalHook("a post's dropped callback", [&] { session.agenda()->close(); });
   if (hooks.on_session_close != nullptr)
-    hooks.on_session_close(instanceState, sessionState, session.handle());
+    session.runFinalHook("on_session_close", [&] {
+      hooks.on_session_close(instanceState, sessionState, session.handle());
+    });
 }
 
 // Runs `serve` to its end. Nothing escapes: out of memory (even before the
@@ -79,7 +82,8 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
     StreamSession session(instance, std::move(connection), peer, style, ledger);
     LiveSessions::Entry registered(live, session);
     if (style == Style::Event) return driveEvents(session);
-    session.hookSucceeded(instance.hooks().serve(instance.state(), session.handle()), "serve");
+    session.runHook("serve",
+                    [&] { return instance.hooks().serve(instance.state(), session.handle()); });
   });
 }
 
@@ -89,12 +93,13 @@ void runDatagramSession(plugin::PluginInstance &instance, Style style, int socke
   guarded(instance, [&] {
     DatagramExchange exchange(instance, socketFd, peer, datagram, ledger);
     const wharf_plugin &hooks = instance.hooks();
-    wharf_status status =
-        style == Style::Event
-            ? hooks.on_datagram(instance.state(), exchange.handle(), exchange.datagram().data(),
-                                exchange.datagram().size())
-            : hooks.serve(instance.state(), exchange.handle());
-    exchange.hookSucceeded(status, style == Style::Event ? "on_datagram" : "serve");
+    if (style == Style::Blocking)
+      exchange.runHook("serve", [&] { return hooks.serve(instance.state(), exchange.handle()); });
+    else
+      exchange.runHook("on_datagram", [&] {
+        return hooks.on_datagram(instance.state(), exchange.handle(), exchange.datagram().data(),
+                                 exchange.datagram().size());
+      });
   });
 }
 

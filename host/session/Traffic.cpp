@@ -11,13 +11,27 @@ namespace wharf::session {
 static_assert(std::atomic<uint64_t>::is_always_lock_free,
               "counters shared between processes must be lock-free");
 
-// kDurationBounds in nanoseconds: a session's bucket without floating point.
-constexpr auto kBoundsNanos = [] {
-  std::array<int64_t, kDurationBounds.size()> nanos{};
-  for (size_t i = 0; i < nanos.size(); ++i)
-    nanos[i] = static_cast<int64_t>(kDurationBounds[i] * 1e9 + 0.5);
+// Bounds in nanoseconds: a bucket without floating point.
+template <size_t N>
+constexpr std::array<int64_t, N> inNanos(const std::array<double, N> &bounds) {
+  std::array<int64_t, N> nanos{};
+  for (size_t i = 0; i < N; ++i) nanos[i] = static_cast<int64_t>(bounds[i] * 1e9 + 0.5);
   return nanos;
-}();
+}
+constexpr auto kBoundsNanos = inNanos(kDurationBounds);
+constexpr auto kLagNanos = inNanos(kLoopLagBounds);
+
+template <size_t N>
+size_t bucketOf(const std::array<int64_t, N> &bounds, std::chrono::nanoseconds value) {
+  size_t bucket = 0;
+  while (bucket < N && value.count() > bounds[bucket]) ++bucket;
+  return bucket;
+}
+
+uint64_t micros(std::chrono::nanoseconds value) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(value).count());
+}
 
 const char *endingName(Ending ending) {
   switch (ending) {
@@ -53,12 +67,14 @@ void Traffic::add(const SessionTally &tally) noexcept {
   relaxedAdd(bytesOut_, tally.bytesOut);
   if (tally.hookErrors != 0) relaxedAdd(hookErrors_, tally.hookErrors);
   relaxedAdd(ended_[static_cast<size_t>(tally.ending)], 1);
-  size_t bucket = 0;
-  while (bucket < kBoundsNanos.size() && tally.duration.count() > kBoundsNanos[bucket]) ++bucket;
-  relaxedAdd(durationBuckets_[bucket], 1);
-  relaxedAdd(durationSumMicros_,
-             static_cast<uint64_t>(
-                 std::chrono::duration_cast<std::chrono::microseconds>(tally.duration).count()));
+  relaxedAdd(durationBuckets_[bucketOf(kBoundsNanos, tally.duration)], 1);
+  relaxedAdd(durationSumMicros_, micros(tally.duration));
+}
+
+void Traffic::addLoopLag(std::chrono::nanoseconds held) noexcept {
+  relaxedAdd(loopLagBuckets_[bucketOf(kLagNanos, held)], 1);
+  relaxedAdd(loopLagSumMicros_, micros(held));
+  relaxedAdd(loopBatches_, 1);
 }
 
 }  // namespace wharf::session

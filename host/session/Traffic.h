@@ -30,6 +30,9 @@ const char *endingName(Ending ending);  // "client", "plugin", "idle_timeout", .
 // Upper bounds (seconds) of the session duration histogram's buckets; one
 // more bucket, +Inf, follows.
 inline constexpr std::array<double, 8> kDurationBounds{0.001, 0.01, 0.1, 1, 10, 60, 600, 3600};
+// The same for how long a reactor loop's batches of events held it (its lag).
+inline constexpr std::array<double, 14> kLoopLagBounds{
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
 struct SessionTally {
   uint64_t bytesIn = 0;
@@ -46,6 +49,8 @@ class Traffic {
 
   void add(const SessionTally &tally) noexcept;
   void countDroppedLogLine() noexcept { relaxedAdd(accessLogDropped_, 1); }
+  // A reactor loop handled a batch of events in `held`.
+  void addLoopLag(std::chrono::nanoseconds held) noexcept;
 
   uint64_t bytesIn() const { return load(bytesIn_); }
   uint64_t bytesOut() const { return load(bytesOut_); }
@@ -55,6 +60,9 @@ class Traffic {
   uint64_t durationBucket(size_t index) const { return load(durationBuckets_[index]); }
   uint64_t durationSumMicros() const { return load(durationSumMicros_); }
   uint64_t accessLogDropped() const { return load(accessLogDropped_); }
+  uint64_t loopLagBucket(size_t index) const { return load(loopLagBuckets_[index]); }
+  uint64_t loopLagSumMicros() const { return load(loopLagSumMicros_); }
+  uint64_t loopBatches() const { return load(loopBatches_); }
 
  private:
   Traffic() = default;
@@ -72,6 +80,9 @@ class Traffic {
   std::atomic<uint64_t> durationBuckets_[kDurationBounds.size() + 1] = {};
   std::atomic<uint64_t> durationSumMicros_{0};
   std::atomic<uint64_t> accessLogDropped_{0};
+  std::atomic<uint64_t> loopLagBuckets_[kLoopLagBounds.size() + 1] = {};
+  std::atomic<uint64_t> loopLagSumMicros_{0};
+  std::atomic<uint64_t> loopBatches_{0};
 };
 
 }  // namespace wharf::session

@@ -15,6 +15,7 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "logging/LineSink.h"
+#include "plugin/HostApi.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
@@ -132,7 +133,9 @@ void Worker::reportStatus(Poco::JSON::Object &reply) {
   std::lock_guard lock(mutex_);
   control::reportStatus(listeners_, reply);
   reply.set("user", process::currentUserName());
-  reply.set("process", process::sampleThisProcess());
+  Poco::JSON::Object::Ptr sample = process::sampleThisProcess();
+  sample->set("plugin_stale_handles", plugin::staleHandleUses());
+  reply.set("process", sample);
 }
 
 void Worker::updateWatcher() {

@@ -94,6 +94,8 @@ void format(ZoneHeader &header, const ZoneRequest &request) {
   ::pthread_mutexattr_init(&attributes);
   ::pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
   ::pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+  // Not recursive: a second lock on the holding thread is refused (EDEADLK), not a deadlock.
+  ::pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_ERRORCHECK);
   ::pthread_mutex_init(&header.lock, &attributes);
   ::pthread_mutexattr_destroy(&attributes);
   header.root = 0;
@@ -201,6 +203,13 @@ wharf_status SharedZone::lock(bool &recovered) {
                     "': a process died holding its lock; recovered (what it was changing may be "
                     "half done)");
     return WHARF_OK;
+  }
+  if (result == EDEADLK) {
+    if (!relockLogged_.exchange(true))
+      logger_.error("zone '" + name() +
+                    "': zone_lock on a thread that holds it already (the lock is not "
+                    "recursive); refused with WHARF_INVALID (logged once)");
+    return WHARF_INVALID;
   }
   return result == 0 ? WHARF_OK : WHARF_ERROR;
 }

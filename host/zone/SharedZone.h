@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <wharf/wharf.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -79,6 +80,7 @@ class SharedZone {
   pid_t openedBy_;
   Poco::Logger &logger_;
   wharf_zone handle_{this};
+  std::atomic<bool> relockLogged_{false};
 };
 
 }  // namespace wharf::zone

@@ -34,6 +34,13 @@
  *              datagram and the replies to its sender): host handle
  *              `wharf_session *`, plugin state `void *`.
  *
+ * STALE HANDLES
+ *   A session, instance or waker handle kept past its end (after
+ *   on_session_close, after on_instance_destroy, after waker_release) names
+ *   nothing: the host functions answer WHARF_CLOSED (or NULL, 0, -1) and
+ *   count it (wharf_plugin_stale_handles_total), and never reach the session
+ *   or instance that came next. Handles are opaque values, not pointers.
+ *
  * STYLES
  *   EVENT    (WHARF_CAP_EVENT): non-blocking hooks. The host reads; the plugin
  *            reacts in on_session_data / on_datagram and writes with
@@ -422,7 +429,9 @@ typedef struct wharf_host_api {
    * lock, robust: if its holder died (a worker killed mid-update), the next
    * locker gets it with *recovered = 1, and the host logs it; what the dead
    * holder was changing may be half done, so check or repair it. Hold it
-   * briefly: other workers wait for it. WHARF_ERROR if it cannot be had. */
+   * briefly: other workers wait for it. NOT RECURSIVE: a thread that holds
+   * it already gets WHARF_INVALID (logged once), never a deadlock; so call no
+   * wharf_kv_* function while holding it. WHARF_ERROR if it cannot be had. */
   wharf_status (*zone_lock)(wharf_zone *zone, int *recovered);
   /* WHARF_INVALID if this thread does not hold it. */
   wharf_status (*zone_unlock)(wharf_zone *zone);

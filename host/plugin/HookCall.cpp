@@ -1,0 +1,55 @@
+#include "plugin/HookCall.h"
+
+#include <cstdio>
+
+#include "plugin/PluginInstance.h"
+
+namespace wharf::plugin {
+namespace {
+
+thread_local const RunningHook *innermost = nullptr;
+
+}  // namespace
+
+RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept
+    : instance_(instance),
+      hook_(hook),
+      site_(site),
+      started_(std::chrono::steady_clock::now()),
+      outer_(innermost) {
+  innermost = this;
+}
+
+RunningHook::~RunningHook() {
+  innermost = outer_;
+  auto took = std::chrono::steady_clock::now() - started_;
+  if (site_ != HookSite::SharedLoop || took <= kStallThreshold) return;
+  try {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", std::chrono::duration<double>(took).count());
+    instance_.logger().warning(instance_.describe() + ": " + hook_ + " ran for " + seconds +
+                               " s on an event loop; the loop's other sessions waited (hooks "
+                               "there must not block: use a thread and a waker)");
+  } catch (...) {  // no memory for the line
+  }
+}
+
+const RunningHook *RunningHook::current() noexcept {
+  return innermost;
+}
+
+std::string escapedText(std::exception_ptr thrown) noexcept {
+  try {
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const std::exception &error) {
+      return std::string("an exception escaped it: ") + error.what();
+    } catch (...) {
+      return "an exception of unknown type escaped it";
+    }
+  } catch (...) {  // no memory for the text: a short one needs none
+    return "it threw";
+  }
+}
+
+}  // namespace wharf::plugin

@@ -1,0 +1,71 @@
+// Internal. The one way the host calls a plugin's hook or callback. wharf.h
+// forbids a hook to throw, but a C++ plugin's raw hook may: what escapes is
+// caught here and becomes WHARF_ERROR, with its text, so the caller ends that
+// session (or logs the instance's failure) instead of the exception unwinding
+// through the host. While a hook runs, this thread's RunningHook names it;
+// a hook that held an event loop for longer than kStallThreshold (its loop's
+// other sessions waited) is logged with listener, plugin, hook and duration.
+#pragma once
+
+#include <wharf/wharf.h>
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <type_traits>
+
+namespace wharf::plugin {
+
+class PluginInstance;
+
+// Longer than this on a loop that serves other sessions is a stall.
+inline constexpr std::chrono::seconds kStallThreshold{1};
+
+// Where a hook runs: on a thread of its session's own, or on a loop (a
+// reactor's, an instance clock's) that others wait on while it runs.
+enum class HookSite { OwnThread, SharedLoop };
+
+// What this thread is running of a plugin, for as long as it runs.
+class RunningHook {
+ public:
+  RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept;
+  ~RunningHook();  // logs a stall
+  RunningHook(const RunningHook &) = delete;
+  RunningHook &operator=(const RunningHook &) = delete;
+
+  // This thread's innermost running hook; nullptr between hooks.
+  static const RunningHook *current() noexcept;
+  const PluginInstance &instance() const { return instance_; }
+  const char *hook() const { return hook_; }
+
+ private:
+  const PluginInstance &instance_;
+  const char *hook_;
+  HookSite site_;
+  std::chrono::steady_clock::time_point started_;
+  const RunningHook *outer_;
+};
+
+// The text of what a hook threw, for a log line; never empty, never throws.
+std::string escapedText(std::exception_ptr thrown) noexcept;
+
+// Calls `call` (which returns a wharf_status, or nothing: then WHARF_OK). If
+// it throws, WHARF_ERROR, with what it threw in `escaped`.
+template <typename Call>
+wharf_status callHook(const PluginInstance &instance, const char *hook, HookSite site, Call &&call,
+                      std::string &escaped) noexcept {
+  RunningHook running(instance, hook, site);
+  try {
+    if constexpr (std::is_void_v<decltype(call())>) {
+      call();
+      return WHARF_OK;
+    } else {
+      return call();
+    }
+  } catch (...) {
+    escaped = escapedText(std::current_exception());
+    return WHARF_ERROR;
+  }
+}
+
+}  // namespace wharf::plugin
