@@ -1,5 +1,6 @@
 #include "net/ListenSocket.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -40,6 +41,11 @@ ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(en
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, FileDescriptor bound, Role role)
     : endpoint_(endpoint), socket_(std::move(bound)), owner_(role == Role::Owner) {
+  // Every mode waits with epoll and must never block in accept or recvfrom;
+  // a socket systemd passed (socket activation) comes blocking. The flag is
+  // the open file's: the master setting it sets it for every worker's copy.
+  int flags = ::fcntl(fd(), F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) == 0) ::fcntl(fd(), F_SETFL, flags | O_NONBLOCK);
   struct stat status {};
   if (owner_ && isUnix(endpoint.transport) && ::lstat(endpoint.text.c_str(), &status) == 0)
     unixInode_ = status.st_ino;

@@ -8,6 +8,7 @@
 #include <wharf/wharf.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -48,7 +49,7 @@ class TimerTable {
     if (closed_) return WHARF_CLOSED;
     if (delayMs > kMaxDelayMs || repeatMs > kMaxDelayMs) return WHARF_INVALID;
     if (timers_.size() >= kMaxTimers) return WHARF_ERROR;
-    uint64_t number = nextId_++;
+    uint64_t number = nextId();
     timers_[number] = {Clock::now() + std::chrono::milliseconds(delayMs),
                        std::chrono::milliseconds(repeatMs),
                        callback,
@@ -126,8 +127,14 @@ class TimerTable {
     TimerRelease release;
   };
 
+  // Unique in the process, not per table: a timer id passed with another
+  // session's handle names none of that session's timers.
+  static uint64_t nextId() {
+    static std::atomic<uint64_t> next{1};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
   std::map<uint64_t, Timer> timers_;
-  uint64_t nextId_ = 1;
   uint64_t running_ = 0;  // the timer whose callback runs now
   bool cancelledWhileRunning_ = false;
   TimerRelease runningRelease_{};

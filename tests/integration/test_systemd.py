@@ -123,11 +123,21 @@ class SocketActivation(WharfTestCase):
         return server
 
     def test_a_passed_socket_is_served_and_the_first_connection_waits_for_wharfd(self):
+        self.check_passed_socket_served("thread")
+
+    def test_a_passed_socket_is_served_by_a_reactor_listener(self):
+        """The socket systemd passes is blocking: a reactor whose loop accepted
+        on it blocked in accept() and never answered (the shipped wharfd.socket
+        targets the packaged reactor echo-tcp). wharfd makes it non-blocking."""
+        self.check_passed_socket_served("reactor")
+
+    def check_passed_socket_served(self, mode):
         passed = f"127.0.0.1:{free_port()}"
         bound = f"127.0.0.1:{free_port()}"
-        server = self.activated({"echo": {"transport": "tcp", "listen": passed, "plugin": "echo"},
+        server = self.activated({"echo": {"transport": "tcp", "listen": passed, "plugin": "echo",
+                                          "mode": mode},
                                  "other": {"transport": "tcp", "listen": bound,
-                                           "plugin": "echo"}}, passed)
+                                           "plugin": "echo", "mode": mode}}, passed)
         answers = []
 
         def first_client():  # connects before wharfd exists: its connection starts wharfd
