@@ -52,11 +52,16 @@ void Master::upgradeNow() {
   inheritance.upgrades = upgrades_;
   logger().notice("upgrading: executing " + options_.binary.string());
   service_.reloading("upgrading to " + options_.binary.string());
-  closeControl();  // their threads end (any reply in flight sent): exec keeps one thread
+  // The control threads end (any reply in flight sent): exec keeps one
+  // thread. One may be waiting for this thread (a status request, a
+  // scrape): the queue fails it now, or closing would wait for it forever.
+  tasks_.close("wharfd is upgrading");
+  closeControl();
   execUpgrade(options_.binary, options_.configFile, inheritance);
   std::string error = std::strerror(errno);
   logger().error("upgrade failed, the old binary serves on: exec: " + error);
   recordUpgrade("refused", app::version(), "exec: " + error);
+  tasks_.reopen();
   openControl(workers_->config());
   announceReady();
 }

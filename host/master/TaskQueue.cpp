@@ -50,6 +50,11 @@ void TaskQueue::runPending() {
   }
 }
 
+void TaskQueue::reopen() {
+  std::lock_guard lock(mutex_);
+  closed_.clear();
+}
+
 void TaskQueue::close(const std::string &reason) {
   std::lock_guard lock(mutex_);
   closed_ = reason;

@@ -25,8 +25,12 @@ class TaskQueue {
   void runOnMain(std::function<void()> task);
   // THREAD: main. Runs the tasks waiting; call when fd() is readable.
   void runPending();
-  // THREAD: main. Tasks waiting and to come fail with `reason`.
+  // THREAD: main. Tasks waiting and to come fail with `reason`. The main
+  // thread closes the queue before it waits for a thread that may be
+  // waiting in runOnMain (the control threads, before an upgrade's exec).
   void close(const std::string &reason);
+  // THREAD: main. Takes tasks again (an upgrade's exec failed).
+  void reopen();
   int fd() const { return ready_.fd(); }
 
  private:

@@ -44,6 +44,10 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
     // A worker inherits stdio and its channel only, even a descriptor another
     // thread opened without close-on-exec (Poco's HTTP server accepts so).
     ::close_range(kWorkerChannelFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    // The master's own image, not whatever now lies at its path (a package
+    // upgrade unpacking, a broken copy): only `upgrade` switches binaries.
+    // The path serves only where /proc is not mounted.
+    ::execve("/proc/self/exe", argv.data(), environment.data());
     ::execve(argv[0], argv.data(), environment.data());
     ::_exit(127);
   }

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "logging/PrintableText.h"
 #include "plugin/PluginInstance.h"
 
 namespace wharf::plugin {
@@ -43,7 +44,7 @@ std::string escapedText(std::exception_ptr thrown) noexcept {
     try {
       std::rethrow_exception(thrown);
     } catch (const std::exception &error) {
-      return std::string("an exception escaped it: ") + error.what();
+      return "an exception escaped it: " + logging::printable(error.what());
     } catch (...) {
       return "an exception of unknown type escaped it";
     }

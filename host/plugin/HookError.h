@@ -3,16 +3,18 @@
 
 #include <string>
 
+#include "logging/PrintableText.h"
+
 namespace wharf::plugin {
 
 class HookError {
  public:
   char *data() { return text_; }
   size_t size() const { return sizeof text_; }
-  // The plugin's words, even if it forgot the terminating NUL.
+  // The plugin's words, even if it forgot the terminating NUL; escaped for a log line.
   std::string message() {
     text_[sizeof text_ - 1] = '\0';
-    return text_[0] != '\0' ? text_ : "no reason given";
+    return text_[0] != '\0' ? logging::printable(text_) : "no reason given";
   }
 
  private:

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/Version.h"
+#include "logging/PrintableText.h"
 #include "plugin/PluginInstance.h"
 #include "plugin/WakerTable.h"
 #include "session/AcceptedClient.h"
@@ -68,22 +69,25 @@ void hostFree(void *pointer) {
 
 void hostLog(const wharf_instance *instance, wharf_log_level level, const char *message,
              size_t len) {
+  if (message == nullptr && len > 0) return;
   guarded([&] {
     PluginInstance *self = live(instance);
     if (self == nullptr) return WHARF_CLOSED;
     Poco::Logger &logger = self->logger();
-    if (logger.is(priority(level)))
-      logger.log(Poco::Message(logger.name(), std::string(message, len), priority(level)));
+    if (logger.is(priority(level)))  // escaped: a plugin cannot forge a line of its own
+      logger.log(Poco::Message(logger.name(), logging::printable(std::string_view(message, len)),
+                               priority(level)));
     return WHARF_OK;
   });
 }
 
 void hostSessionLog(const wharf_session *session, wharf_log_level level, const char *message,
                     size_t len) {
+  if (message == nullptr && len > 0) return;
   guarded([&] {
     Session *self = live(session);
     if (self == nullptr) return WHARF_CLOSED;
-    self->log(priority(level), std::string_view(message, len));
+    self->log(priority(level), logging::printable(std::string_view(message, len)));
     return WHARF_OK;
   });
 }

@@ -14,6 +14,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.request
 
 from clients import Traffic, receive_exactly, stream_connect
 from ftp_fixture import FtpServer
@@ -444,6 +445,66 @@ class BinaryUpgrade(Workers):
             wait_until(lambda: gone(pid), f"old worker {pid} has exited")
         self.assertEqual({w["version"] for w in self.status()["workers"]}, {f"{version}+next"})
         self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_upgrades_with_metrics_on_while_status_and_metrics_are_polled(self):
+        """The master closed its control threads before the exec and waited for
+        them, while one of them (a status request, a scrape) waited for the
+        master: with [host] metrics set, every upgrade hung the master for good."""
+        address = f"127.0.0.1:{free_port()}"
+        metrics = free_port()
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "mode": "reactor", "plugin": "echo"}},
+                                 host={"metrics": f"127.0.0.1:{metrics}"})
+        stop = threading.Event()
+        polls = {"answered": 0}
+
+        def poll():  # as a probe would: status and /metrics, over and over
+            while not stop.is_set():
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics",
+                                                timeout=5) as reply:
+                        reply.read()
+                    polls["answered"] += 1
+                except OSError:
+                    pass  # the old master's server is closing, the new one not yet open
+                server.ctl("status", timeout=30)
+
+        pollers = [threading.Thread(target=poll) for _ in range(2)]
+        for poller in pollers:
+            poller.start()
+        try:
+            for binary in (WHARFD_NEXT, WHARFD, WHARFD_NEXT):
+                self.install(binary)
+                result = self.ctl("upgrade")
+                self.assertEqual(result.returncode, 0, result.stderr + server.log())
+        finally:
+            stop.set()
+            for poller in pollers:
+                poller.join()
+        self.assertGreater(polls["answered"], 0)
+        self.assertEqual(self.status()["upgrades"], 3)
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_a_replaced_worker_runs_the_masters_image_not_the_file_at_its_path(self):
+        """Workers were started by exec of the path wharfd was started from: a
+        broken file there made every replacement exit, for good."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "plugin": "echo"}})
+        version = self.status()["version"]
+        worker = server.worker_pid()
+        with open(self.binary + ".new", "w") as broken:
+            broken.write("#!/bin/sh\necho 'this build is broken' >&2\nexit 3\n")
+        os.chmod(self.binary + ".new", 0o755)
+        os.rename(self.binary + ".new", self.binary)
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: self.workers_of("main") not in ([], [worker]),
+                   "a replacement worker serves")
+        self.assertTrue(echoes(address))
+        self.assertEqual([w["version"] for w in self.status()["workers"]], [version])
+        self.assertNotIn("this build is broken", server.log())
         self.assertStops(server)
 
     def test_a_broken_binary_leaves_the_old_one_serving(self):
