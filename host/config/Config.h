@@ -104,6 +104,10 @@ struct HostConfig {
   size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)
   std::string user;           // workers switch to this user (empty: stay who wharfd is)
   std::string group;          // and this group (empty: the user's own)
+  // Workers stay non-dumpable (no core file, and no ptrace, /proc/PID/fd or
+  // pidfd_getfd by another process of the same user, another worker's plugin
+  // included) unless this is on.
+  bool coreDumps = false;
   std::optional<net::Endpoint> metrics;  // GET /metrics over HTTP here (none: off)
   std::string log = "stderr";            // wharfd's log: "stderr", "syslog" or a file path
   std::string accessLog;                 // listeners' default: "syslog", a file path, or none

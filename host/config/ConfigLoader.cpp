@@ -26,7 +26,7 @@ const std::set<std::string> kHostKeys = {
     "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
     "drain_timeout", "max_generations", "watch",     "workers",
     "user",          "group",           "metrics",   "log",
-    "access_log"};
+    "access_log",    "core_dumps"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",    "plugin",     "backlog",
     "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
@@ -258,6 +258,7 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.maxGenerations =
       reader.count("max_generations", 2, kMaxGenerationsBound).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);
+  host.coreDumps = reader.flag("core_dumps").value_or(host.coreDumps);
   host.workers = readWorkers(reader);
   if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
     try {

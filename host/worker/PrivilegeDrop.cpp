@@ -57,8 +57,10 @@ void dropPrivileges(const std::string &user, const std::string &group) {
     errno = ESRCH;
     fail("the master has gone");
   }
-  // It cleared this too: keep core dumps of a crashing plugin possible.
-  ::prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+}
+
+void setDumpable(bool coreDumps) {
+  if (::prctl(PR_SET_DUMPABLE, coreDumps ? 1 : 0, 0, 0, 0) != 0) fail("PR_SET_DUMPABLE");
 }
 
 }  // namespace wharf::worker

@@ -12,5 +12,10 @@ namespace wharf::worker {
 // new ids). Does nothing for an empty `user`. Throws std::runtime_error naming
 // what failed.
 void dropPrivileges(const std::string &user, const std::string &group);
+// The worker stays non-dumpable unless `coreDumps`: then a crashing plugin
+// leaves a core file, and any process of the workers' user (another
+// worker's plugin included) may ptrace it, read /proc/PID/fd and take its
+// descriptors with pidfd_getfd.
+void setDumpable(bool coreDumps);
 
 }  // namespace wharf::worker

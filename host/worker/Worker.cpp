@@ -85,6 +85,7 @@ void Worker::prepare(const Poco::JSON::Object &request) {
     if (!listener.accessLog.empty() && listener.accessLog != "syslog")
       accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
+  setDumpable(config_.host.coreDumps);
   // mode = fork's helpers are forked in bind(), before any plugin code runs
   // here: a plugin may start threads, and a lock one of them held at the
   // fork would stay held in the helper for good.

@@ -222,6 +222,33 @@ class AccessLog(WharfTestCase):
                          r":\d+: \[listener\.e\] access_log: folder /nonexistent does not exist")
 
 
+class PluginText(WharfTestCase):
+    def test_a_plugin_cannot_forge_a_line_of_the_daemons_log(self):
+        """A plugin's log text, and the peer's text it logs, had its newlines
+        written raw: `x\n* * * * * root ...` landed as a line of its own (a
+        cron line, if the log were pointed at /etc/cron.d). Control characters
+        are escaped now, backslashes doubled."""
+        port = free_port()
+        server = Wharfd(self, {"scribe": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                          "mode": "reactor", "plugin": test_plugin("scribe")}})
+        log = server.path("wharfd.log")
+        server.host["log"] = log
+        server.write_config()
+        server.start()
+        forged = b"x\n* * * * * root touch /tmp/owned\r\n\x1b[31mred\\n"
+        with stream_connect("tcp", f"127.0.0.1:{port}") as session:
+            session.sendall(forged)
+            self.assertEqual(receive_exactly(session, 7), b"logged\n")
+        server.wait_for_log(r"x\\n\* \* \* \* \* root")
+        escaped = r"x\n* * * * * root touch /tmp/owned\r\n\x1b[31mred\\n"
+        lines = read_lines(log)
+        self.assertEqual(sum(escaped in line for line in lines), 2, lines)  # log and session_log
+        for line in lines:
+            self.assertRegex(line, LOG_LINE)
+            self.assertNotIn("\x1b", line)
+        self.assertStops(server)
+
+
 class ManyWriters(WharfTestCase):
     def test_lines_of_many_fork_children_never_tear(self):
         # Every child logs a warning (its hook fails) and writes its access

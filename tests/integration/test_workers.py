@@ -5,6 +5,7 @@ crash loop is slowed down; the workers die with the master; workers run as
 [host] user; reloads that need new workers and binary upgrades happen under
 traffic with no refusal and no reset."""
 
+import errno
 import json
 import os
 import pwd
@@ -305,6 +306,35 @@ class PrivilegeDrop(Workers):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(echoes(low))
         self.assertStops(server)
+
+    def test_a_plugin_cannot_reach_into_another_worker(self):
+        """Workers set PR_SET_DUMPABLE back to 1 after the drop: a plugin in an
+        isolated worker read the main worker's environment and descriptors,
+        took its sockets with pidfd_getfd (the master channel, other listeners'
+        listening sockets) and could ptrace it. They stay non-dumpable now,
+        unless core_dumps = on (which gives that up, as the README says)."""
+        for core_dumps, refused in (("off", True), ("on", False)):
+            with self.subTest(core_dumps=core_dumps):
+                main, probe = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+                server = self.start(
+                    {"e": {"transport": "tcp", "listen": main, "plugin": "echo"},
+                     "probe": {"transport": "tcp", "listen": probe, "mode": "reactor",
+                               "plugin": test_plugin("neighbour"), "isolate": "true"}},
+                    host={"user": "nobody", "core_dumps": core_dumps})
+                target, = self.workers_of("main")
+                with stream_connect("tcp", probe) as session:
+                    session.sendall(f"probe {target}\n".encode())
+                    answer = session.recv(128).decode().split()
+                results = dict(zip(answer[0::2], (int(code) for code in answer[1::2])))
+                self.assertEqual(sorted(results), ["environ", "fds", "getfd", "ptrace"], answer)
+                if refused:
+                    for what, code in results.items():
+                        self.assertIn(code, (errno.EPERM, errno.EACCES), what)
+                else:  # the same user and dumpable: nothing stops it
+                    self.assertEqual(results["getfd"], 0, results)
+                    self.assertEqual(results["environ"], 0, results)
+                self.assertTrue(echoes(main))
+                self.assertStops(server)
 
     def test_an_unknown_user_is_refused_by_key(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
