@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "net/Endpoint.h"
+#include "net/UnixSocketFile.h"
 
 namespace wharf::control {
 namespace {
@@ -37,6 +38,13 @@ AdminServer::AdminServer(const std::filesystem::path &path, std::map<std::string
   // never reachable with wider permissions.
   std::filesystem::path staging = path.string() + ".tmp." + std::to_string(::getpid());
   net::Endpoint staged = net::parseEndpoint(net::Transport::Unix, staging.string());
+  // The rename below would replace whatever lies at the path: only a stale
+  // socket of a wharfd that did not stop cleanly may go.
+  try {
+    net::removeStaleUnixSocket(path.string(), SOCK_STREAM);
+  } catch (const std::runtime_error &refusal) {
+    throw std::runtime_error(std::string("admin socket ") + refusal.what());
+  }
   socket_ = net::FileDescriptor(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket_.valid()) fail(path, "socket");
   ::unlink(staging.c_str());

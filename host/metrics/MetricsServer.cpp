@@ -18,6 +18,7 @@
 
 #include "metrics/PrometheusText.h"
 #include "metrics/StatusPage.h"
+#include "net/UnixSocketFile.h"
 
 namespace wharf::metrics {
 namespace {
@@ -107,11 +108,8 @@ Poco::Net::SocketAddress addressOf(const net::Endpoint &endpoint) {
 MetricsServer::MetricsServer(const net::Endpoint &endpoint, Snapshot snapshot)
     : endpoint_(endpoint) {
   try {
-    if (net::isUnix(endpoint.transport)) {
-      struct stat existing {};
-      if (::lstat(endpoint.text.c_str(), &existing) == 0 && S_ISSOCK(existing.st_mode))
-        ::unlink(endpoint.text.c_str());  // left by a wharfd that did not stop cleanly
-    }
+    // Only a stale socket (a wharfd that did not stop cleanly) is replaced.
+    if (net::isUnix(endpoint.transport)) net::removeStaleUnixSocket(endpoint.text, SOCK_STREAM);
     Poco::Net::ServerSocket socket(addressOf(endpoint));
     // Poco opens it without close-on-exec: workers and an upgrade's new
     // binary must not inherit the endpoint.
@@ -127,6 +125,8 @@ MetricsServer::MetricsServer(const net::Endpoint &endpoint, Snapshot snapshot)
     server_->start();
   } catch (const Poco::Exception &error) {
     throw std::runtime_error("metrics " + endpoint.text + ": " + error.displayText());
+  } catch (const std::runtime_error &refusal) {  // the path holds what is not ours
+    throw std::runtime_error(std::string("metrics ") + refusal.what());
   }
 }
 

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "net/UnixSocketFile.h"
+
 namespace wharf::net {
 namespace {
 
@@ -21,7 +23,7 @@ namespace {
 }  // namespace
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(endpoint) {
-  if (isUnix(endpoint.transport)) removeStaleUnixSocket();
+  if (isUnix(endpoint.transport)) removeStaleUnixSocket(endpoint.text, endpoint.socketType());
   socket_ = HostDescriptor(
       ::socket(endpoint.address.family(), endpoint.socketType() | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!socket_.valid()) fail(endpoint, "socket", errno);
@@ -78,19 +80,6 @@ std::string ListenSocket::boundAddress() const {
   SocketAddress bound;
   if (::getsockname(fd(), bound.get(), bound.lengthPointer()) != 0) return endpoint_.text;
   return bound.toString();
-}
-
-void ListenSocket::removeStaleUnixSocket() {
-  struct stat status {};
-  if (::lstat(endpoint_.text.c_str(), &status) != 0) return;  // nothing there
-  if (!S_ISSOCK(status.st_mode))
-    throw std::runtime_error(endpoint_.text + ": exists and is not a socket; not replacing it");
-  FileDescriptor probe(::socket(AF_UNIX, endpoint_.socketType() | SOCK_CLOEXEC, 0));
-  if (!probe.valid()) fail(endpoint_, "socket", errno);
-  if (::connect(probe.fd(), endpoint_.address.get(), endpoint_.address.length()) == 0)
-    throw std::runtime_error(endpoint_.text + ": another process is listening on this socket");
-  if (errno != ECONNREFUSED) fail(endpoint_, "probing the existing socket file", errno);
-  if (::unlink(endpoint_.text.c_str()) != 0) fail(endpoint_, "removing the stale socket", errno);
 }
 
 }  // namespace wharf::net

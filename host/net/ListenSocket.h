@@ -42,7 +42,6 @@ class ListenSocket {
   std::string boundAddress() const;
 
  private:
-  void removeStaleUnixSocket();
   void removeUnixSocketFile();
 
   Endpoint endpoint_;

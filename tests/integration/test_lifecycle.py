@@ -104,6 +104,34 @@ class UnixSocketFiles(WharfTestCase):
         with open(server.path("u.sock")) as precious:
             self.assertEqual(precious.read(), "data")
 
+    def test_the_admin_and_metrics_sockets_take_over_nothing(self):
+        """`admin` pointing at a regular file deleted it, and `admin` or a
+        unix `metrics` socket replaced another process's live socket."""
+        for key in ("admin", "metrics"):
+            with self.subTest(key=key, what="a regular file"):
+                server = Wharfd(self, self.unix_listener())
+                server.host[key] = server.path("precious")
+                server.write_config()
+                with open(server.path("precious"), "w") as precious:
+                    precious.write("data")
+                self.assertNotEqual(server.start(expect_ready=False), 0)
+                self.assertIn("precious: exists and is not a socket; not replacing it",
+                              server.log())
+                with open(server.path("precious")) as precious:
+                    self.assertEqual(precious.read(), "data")
+            with self.subTest(key=key, what="a live socket"):
+                server = Wharfd(self, self.unix_listener())
+                server.host[key] = server.path("live.sock")
+                server.write_config()
+                with socket.socket(socket.AF_UNIX) as live:
+                    live.bind(server.path("live.sock"))
+                    live.listen()
+                    self.assertNotEqual(server.start(expect_ready=False), 0)
+                    self.assertIn("live.sock: another process is listening on this socket",
+                                  server.log())
+                    with socket.socket(socket.AF_UNIX) as client:
+                        client.connect(server.path("live.sock"))  # still the other process's
+
 
 class ShutdownDeadline(WharfTestCase):
     def start(self, host, **listener):
