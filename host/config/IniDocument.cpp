@@ -1,11 +1,16 @@
 #include "config/IniDocument.h"
 
 #include <Poco/String.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "config/ConfigError.h"
+#include "net/FileDescriptor.h"
 
 namespace wharf::config {
 namespace {
@@ -39,11 +44,30 @@ IniDocument IniDocument::read(const std::filesystem::path &file) {
 }
 
 std::string IniDocument::readText(const std::filesystem::path &file) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError({file, 0, "", ""}, "cannot open the file");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  // Non-blocking: a FIFO would wait for a writer for good (and wharfd with it).
+  net::FileDescriptor in(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!in.valid())
+    throw ConfigError({file, 0, "", ""},
+                      std::string("cannot open the file: ") + std::strerror(errno));
+  struct stat status {};
+  if (::fstat(in.fd(), &status) != 0 || !S_ISREG(status.st_mode))
+    throw ConfigError({file, 0, "", ""}, "not a regular file");
+  if (static_cast<uint64_t>(status.st_size) > kMaxFileSize)
+    throw ConfigError({file, 0, "", ""},
+                      "larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
+  std::string text;
+  char buffer[65536];
+  for (;;) {  // bounded even if the file grows while it is read
+    ssize_t got = ::read(in.fd(), buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0)
+      throw ConfigError({file, 0, "", ""}, std::string("reading: ") + std::strerror(errno));
+    if (got == 0) return text;
+    text.append(buffer, static_cast<size_t>(got));
+    if (text.size() > kMaxFileSize)
+      throw ConfigError({file, 0, "", ""},
+                        "larger than " + std::to_string(kMaxFileSize >> 20) + " MiB");
+  }
 }
 
 IniDocument IniDocument::parse(const std::filesystem::path &file, const std::string &text) {

@@ -7,6 +7,7 @@
 // and hands the values to Poco::Util::MapConfiguration for typed access.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <unordered_map>
@@ -43,8 +44,11 @@ struct IniDocument {
   // Throws ConfigError for unreadable files, syntax errors, keys outside a
   // section, duplicate sections and duplicate keys.
   static IniDocument read(const std::filesystem::path &file);
+  // The most a config file may hold.
+  static constexpr uint64_t kMaxFileSize = 16u << 20;
   // The file's bytes (the master hands them to its workers, so that every
-  // process serves the same config). Throws ConfigError if unreadable.
+  // process serves the same config). Throws ConfigError if unreadable, not
+  // a regular file (a FIFO, /dev/zero) or larger than kMaxFileSize.
   static std::string readText(const std::filesystem::path &file);
   static IniDocument parse(const std::filesystem::path &file, const std::string &text);
 };

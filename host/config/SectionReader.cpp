@@ -3,7 +3,9 @@
 #include <Poco/NumberParser.h>
 #include <Poco/StringTokenizer.h>
 
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 
 #include "config/ConfigError.h"
 
@@ -41,8 +43,10 @@ std::optional<size_t> SectionReader::count(const std::string &key, size_t minimu
                                            size_t maximum) const {
   const std::string *value = get(key);
   if (value == nullptr) return std::nullopt;
-  Poco::UInt64 number = 0;
-  if (!Poco::NumberParser::tryParseUnsigned64(*value, number) || number < minimum ||
+  // from_chars refuses what does not fit (2^64 is not 0) and signs; all of it must be digits.
+  uint64_t number = 0;
+  auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), number);
+  if (error != std::errc() || end != value->data() + value->size() || number < minimum ||
       number > maximum)
     fail(key, "'" + *value + "' is not a whole number from " + std::to_string(minimum) + " to " +
                   std::to_string(maximum));
@@ -74,6 +78,10 @@ std::optional<std::chrono::milliseconds> SectionReader::duration(const std::stri
   if (!Poco::NumberParser::tryParseFloat(number, amount) || amount < 0 || !std::isfinite(amount))
     fail(key, "'" + *value + "' is not a duration (e.g. 30, 30s, 500ms, 2m, 1h)");
   double milliseconds = amount * unit;
+  if (milliseconds > 0 && milliseconds < 1)  // it would be 0, which turns some keys off
+    fail(key, "'" + *value +
+                  "' is shorter than 1ms, the smallest step of a duration (from 1ms to " +
+                  std::to_string(kMaxDuration.count()) + "h, or 0)");
   if (milliseconds >
       static_cast<double>(
           std::chrono::duration_cast<std::chrono::milliseconds>(kMaxDuration).count()))

@@ -138,6 +138,21 @@ TEST(ConfigLoader, RejectsLimitsThatDoNotFitTheTransport) {
             "30, 30s, 500ms, 2m, 1h)");
 }
 
+// 2^64 was read as 0 (a queue of 0), and 0.5ms as 0, which turns idle_timeout off.
+TEST(ConfigLoader, RefusesCountsThatDoNotFitAndDurationsBelowAMillisecond) {
+  EXPECT_EQ(errorOf(kHost + kListener + "backlog = 18446744073709551616\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '18446744073709551616' is not a whole "
+            "number from 1 to 65535");
+  EXPECT_EQ(errorOf(kHost + kListener + "backlog = +64\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] backlog: '+64' is not a whole number from 1 to "
+            "65535");
+  EXPECT_EQ(errorOf(kHost + kListener + "idle_timeout = 0.5ms\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] idle_timeout: '0.5ms' is shorter than 1ms, the "
+            "smallest step of a duration (from 1ms to 168h, or 0)");
+  EXPECT_EQ(build(kHost + kListener + "idle_timeout = 0\n").listeners[0].limits.idleTimeout.count(),
+            0);
+}
+
 TEST(ConfigLoader, RejectsADuplicateListenAddress) {
   std::string second =
       "[listener.f]\ntransport = tcp\nlisten = 127.0.0.1:7007\nmode = sync\nplugin = echo\n";

@@ -1,6 +1,10 @@
 #include "config/IniDocument.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "config/ConfigError.h"
 
@@ -62,6 +66,33 @@ TEST(IniDocument, NamesAnUnreadableFile) {
     IniDocument::read("/nonexistent/wharf.ini");
     FAIL();
   } catch (const ConfigError &error) {
-    EXPECT_STREQ(error.what(), "/nonexistent/wharf.ini: cannot open the file");
+    EXPECT_STREQ(error.what(),
+                 "/nonexistent/wharf.ini: cannot open the file: No such file or directory");
   }
+}
+
+std::string readError(const std::string &path) {
+  try {
+    IniDocument::readText(path);
+  } catch (const ConfigError &error) {
+    return error.what();
+  }
+  return "read";
+}
+
+// /dev/zero grew wharfd to gigabytes and a FIFO blocked it for good, both
+// deaf to SIGTERM: a config is a regular file of at most 16 MiB.
+TEST(IniDocument, ReadsOnlyARegularFileOfBoundedSize) {
+  EXPECT_EQ(readError("/dev/zero"), "/dev/zero: not a regular file");
+  char folder[] = "/tmp/wharf-ini-XXXXXX";
+  ASSERT_NE(::mkdtemp(folder), nullptr);
+  std::string fifo = std::string(folder) + "/fifo", big = std::string(folder) + "/big.ini";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(readError(fifo), fifo + ": not a regular file");
+  {
+    std::ofstream out(big);
+    out << std::string(IniDocument::kMaxFileSize + 1, ';');
+  }
+  EXPECT_EQ(readError(big), big + ": larger than 16 MiB");
+  std::filesystem::remove_all(folder);
 }
