@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "net/ReflectorPorts.h"
+
 namespace wharf::dispatch {
 
 Accepted acceptOne(const DispatchContext &context, int flags) {
@@ -68,6 +70,10 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
 }
 
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer) {
+  if (net::isReflector(peer)) {
+    refuse(context, peer, listener::Refusal::Loop, "a datagram service's port; not answered");
+    return false;
+  }
   if (length <= context.config.limits.maxDatagram) return true;
   refuse(context, peer, listener::Refusal::MaxDatagram);
   return false;

@@ -39,8 +39,10 @@ void refuseWaited(const DispatchContext &context, listener::Refusal refusal, siz
 std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &context,
                                                      const net::SocketAddress &peer);
 
-// Whether a datagram of `length` bytes (recvfrom with MSG_TRUNC) fits
-// max_datagram; counts and logs (throttled) the drop when it does not.
+// Whether a datagram of `length` bytes (recvfrom with MSG_TRUNC) from `peer`
+// may be served: it fits max_datagram, and its source is no service's port
+// (ReflectorPorts: an answer could start an endless loop). Counts and logs
+// (throttled) the drop when not.
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer);
 
 }  // namespace wharf::dispatch

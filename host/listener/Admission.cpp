@@ -39,6 +39,8 @@ const char *refusalName(Refusal refusal) {
       return "proxy_from";
     case Refusal::ProxyHeader:
       return "proxy_header";
+    case Refusal::Loop:
+      return "loop";
     case Refusal::Count:
       break;
   }

@@ -35,6 +35,7 @@ enum class Refusal {
   MaxDatagram,
   ProxyFrom,
   ProxyHeader,
+  Loop,  // a datagram from a service's port (ReflectorPorts): answering could loop
   Count
 };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...

@@ -50,4 +50,10 @@ std::string SocketAddress::toString() const {
   }
 }
 
+uint16_t SocketAddress::port() const {
+  if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in *>(get())->sin_port);
+  if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6 *>(get())->sin6_port);
+  return 0;
+}
+
 }  // namespace wharf::net

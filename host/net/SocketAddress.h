@@ -4,6 +4,7 @@
 
 #include <sys/socket.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -20,6 +21,8 @@ class SocketAddress {
   socklen_t *lengthPointer() { return &length_; }
   static socklen_t capacity() { return sizeof(sockaddr_storage); }
   int family() const { return storage_.ss_family; }
+  // An IPv4 or IPv6 address's port; 0 for a unix address.
+  uint16_t port() const;
 
   // A socket's own address and its peer's; nullopt if the kernel says none.
   static std::optional<SocketAddress> localOf(int socket);

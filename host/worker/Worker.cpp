@@ -15,6 +15,7 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "logging/LineSink.h"
+#include "net/ReflectorPorts.h"
 #include "plugin/HostApi.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
@@ -58,6 +59,11 @@ int Worker::run() {
 
 config::Config Worker::configIn(const Poco::JSON::Object &request) const {
   config::Config config = loader_.parse(configFile_, request.getValue<std::string>("config"));
+  // Every UDP listener of the daemon, this group's or another's: none may
+  // answer another (a loop that would never end).
+  for (const auto &listener : config.listeners)
+    if (listener.endpoint.transport == net::Transport::Udp)
+      net::noteOwnDatagramPort(listener.endpoint.address.port());
   Poco::JSON::Array::Ptr names = request.getArray("listeners");
   std::erase_if(config.listeners, [&](const config::ListenerConfig &listener) {
     for (size_t i = 0; names && i < names->size(); ++i)
