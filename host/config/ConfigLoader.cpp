@@ -4,7 +4,6 @@
 #include <elf.h>
 #include <grp.h>
 #include <pwd.h>
-#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include <vector>
 
 #include "config/ConfigError.h"
+#include "config/CpuQuota.h"
 #include "config/SectionReader.h"
 
 namespace wharf::config {
@@ -120,12 +120,6 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
     limits.maxDatagram = *maxDatagram;
   }
   return limits;
-}
-
-size_t coresAvailable() {
-  cpu_set_t cores;
-  if (::sched_getaffinity(0, sizeof cores, &cores) == 0) return CPU_COUNT(&cores);
-  return 1;
 }
 
 size_t readWorkers(const SectionReader &reader) {
