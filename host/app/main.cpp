@@ -1,5 +1,6 @@
 // wharfd: the Wharf daemon. Started by an operator it is the master; the
 // master starts its workers as `wharfd --worker GROUP --config FILE`.
+#include <sys/prctl.h>
 #include <wharf/wharf.h>
 
 #include <cstring>
@@ -54,6 +55,10 @@ int main(int argc, char **argv) {
     return kExitRefused;
   }
   wharf::app::blockDaemonSignals();
+  // Non-dumpable until the config says otherwise ([host] core_dumps): no
+  // other process of this user (a plugin in another worker) may ptrace this
+  // one or take its descriptors, not even before the config is read.
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (checkOnly) return wharf::app::checkConfig(configFile);
   if (worker)
     return wharf::worker::Worker(configFile,

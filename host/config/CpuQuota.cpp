@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -10,12 +11,13 @@ namespace wharf::config {
 namespace {
 
 // This process's cgroup v2 folder ("0::/PATH" in /proc/self/cgroup).
-std::string ownCgroup() {
+std::filesystem::path ownCgroup() {
   std::ifstream in("/proc/self/cgroup");
   std::string line;
   while (std::getline(in, line))
-    if (line.starts_with("0::")) return "/sys/fs/cgroup" + line.substr(3);
-  return "";
+    if (line.starts_with("0::"))
+      return std::filesystem::path("/sys/fs/cgroup" + line.substr(3)).lexically_normal();
+  return {};
 }
 
 }  // namespace
@@ -40,11 +42,15 @@ size_t coresAvailable() {
   size_t cores = 1;
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  if (std::string folder = ownCgroup(); !folder.empty()) {
-    std::ifstream in(folder + "/cpu.max");
+  // A quota on any ancestor (a systemd slice's CPUQuota=) holds too.
+  for (std::filesystem::path folder = ownCgroup();
+       !folder.empty() && folder.string().starts_with("/sys/fs/cgroup");
+       folder = folder.parent_path()) {
+    std::ifstream in(folder / "cpu.max");
     std::string line;
     if (std::getline(in, line))
       if (auto quota = coresOfQuota(line)) cores = std::min(cores, *quota);
+    if (folder == "/sys/fs/cgroup") break;
   }
   return cores;
 }

@@ -12,7 +12,8 @@ namespace wharf::config {
 // The cores a `cpu.max` line ("QUOTA PERIOD", or "max PERIOD") allows,
 // rounded up; nullopt for no limit or a line that does not parse.
 std::optional<size_t> coresOfQuota(const std::string &cpuMax);
-// min(CPUs in the affinity mask, the quota of this process's cgroup), at least 1.
+// min(CPUs in the affinity mask, the quotas of this process's cgroup and its
+// ancestors), at least 1.
 size_t coresAvailable();
 
 }  // namespace wharf::config

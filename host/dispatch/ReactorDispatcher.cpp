@@ -255,8 +255,9 @@ net::FileDescriptor ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
   loop_.unwatch(wait->fd());
   net::FileDescriptor socket = wait->takeSocket();
   auto entry = headerWaits_.find(wait);
-  loop_.deferDelete(std::move(entry->second));
+  std::unique_ptr<HeaderWait> owned = std::move(entry->second);
   headerWaits_.erase(entry);
+  loop_.deferDelete(std::move(owned));
   return socket;
 }
 
@@ -315,8 +316,9 @@ void ReactorDispatcher::closeIdleSessions() {
 void ReactorDispatcher::remove(Connection *connection) {
   auto entry = connections_.find(connection);
   connection->retire();
-  loop_.deferDelete(std::move(entry->second));
+  std::unique_ptr<Connection> owned = std::move(entry->second);
   connections_.erase(entry);
+  loop_.deferDelete(std::move(owned));
 }
 
 }  // namespace wharf::dispatch

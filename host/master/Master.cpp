@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/Logger.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -73,6 +74,7 @@ void Master::start() {
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
   app::configureLogging(config.host.logLevel, config.host.log);
+  ::prctl(PR_SET_DUMPABLE, config.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   if (::geteuid() == 0 && config.host.user.empty())
     logger().warning("running as root with no [host] user: plugins run as root");
   logger().information(app::raiseOpenFileLimit());

@@ -2,6 +2,7 @@
 // and re-executing, and, in the new binary, resuming with what was handed over.
 #include <Poco/Logger.h>
 #include <fcntl.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -95,6 +96,7 @@ void Master::resume(const Inheritance &inheritance) {
   }
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);
   app::configureLogging(served.host.logLevel, served.host.log);
+  ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
                                          std::move(serving));
   if (!draining.empty()) {

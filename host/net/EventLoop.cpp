@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
+#include <utility>
 
 namespace wharf::net {
 namespace {
@@ -45,18 +46,22 @@ void EventLoop::unwatch(int fd) {
   ::epoll_ctl(epoll_.fd(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
-void EventLoop::deferDelete(std::unique_ptr<Deferred> object) {
+void EventLoop::deferDelete(std::unique_ptr<Deferred> object) noexcept {
   if (!dispatching_) return;  // `object` goes now: no batch can name it
-  deferred_.push_back(std::move(object));
+  Deferred *raw = object.release();
+  raw->nextDeferred_ = deferred_;
+  deferred_ = raw;
 }
 
-// A destructor may retire more (a plugin's close hook ending another session).
+// A destructor may retire more (a plugin's close hook ending another
+// session): still dispatching, it joins the list and goes in this loop.
 void EventLoop::destroyDeferred() noexcept {
-  while (!deferred_.empty()) {
-    std::vector<std::unique_ptr<Deferred>> batch;
-    batch.swap(deferred_);
-    batch.clear();
+  bool wasDispatching = std::exchange(dispatching_, true);
+  while (Deferred *next = deferred_) {
+    deferred_ = next->nextDeferred_;
+    delete next;
   }
+  dispatching_ = wasDispatching;
 }
 
 void EventLoop::observeBatches(std::function<void(std::chrono::nanoseconds)> observe) {
@@ -96,12 +101,12 @@ void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::millise
         nextTick = std::chrono::steady_clock::now() + tick;
       }
     } catch (...) {  // the owner's handlers threw: what they retired goes all the same
-      dispatching_ = false;
       destroyDeferred();
+      dispatching_ = false;
       throw;
     }
-    dispatching_ = false;
     destroyDeferred();
+    dispatching_ = false;
     if (observeBatch_ && ready > 0) observeBatch_(std::chrono::steady_clock::now() - batchStart);
   }
 }

@@ -34,6 +34,10 @@ class IoHandler {
 class Deferred {
  public:
   virtual ~Deferred() = default;
+
+ private:
+  friend class EventLoop;
+  Deferred *nextDeferred_ = nullptr;  // the loop's list: deferring needs no memory
 };
 
 class EventLoop {
@@ -48,7 +52,7 @@ class EventLoop {
   void unwatch(int fd);
   // Destroys `object` once the current batch of events has been handled
   // (at once if run() is not running). Unwatch its descriptors first.
-  void deferDelete(std::unique_ptr<Deferred> object);
+  void deferDelete(std::unique_ptr<Deferred> object) noexcept;
 
   // Dispatches events until `keepGoing` returns false. It is asked after each
   // batch, after each wake(), and at least every `tick` (then `onTick` runs).
@@ -67,7 +71,7 @@ class EventLoop {
   HostDescriptor wakeup_;  // an eventfd
   bool dispatching_ = false;
   std::function<void(std::chrono::nanoseconds)> observeBatch_;
-  std::vector<std::unique_ptr<Deferred>> deferred_;
+  Deferred *deferred_ = nullptr;  // owned, newest first
 };
 
 }  // namespace wharf::net

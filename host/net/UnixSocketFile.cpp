@@ -30,9 +30,11 @@ void removeStaleUnixSocket(const std::string &path, int socketType) {
   if (path.size() >= sizeof address.sun_path)
     fail(path, "probing the existing socket file", ENAMETOOLONG);
   path.copy(address.sun_path, sizeof address.sun_path - 1);
-  FileDescriptor probe(::socket(AF_UNIX, socketType | SOCK_CLOEXEC, 0));
+  // Non-blocking: a live listener whose backlog is full answers EAGAIN, not never.
+  FileDescriptor probe(::socket(AF_UNIX, socketType | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!probe.valid()) fail(path, "socket", errno);
-  if (::connect(probe.fd(), reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0)
+  if (::connect(probe.fd(), reinterpret_cast<const sockaddr *>(&address), sizeof address) == 0 ||
+      errno == EAGAIN)
     throw std::runtime_error(path + ": another process is listening on this socket");
   if (errno != ECONNREFUSED) fail(path, "probing the existing socket file", errno);
   if (::unlink(path.c_str()) != 0) fail(path, "removing the stale socket", errno);

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "logging/PrintableText.h"
+
 namespace wharf::plugin {
 namespace {
 
@@ -62,7 +64,11 @@ PluginDescriptor negotiate(const wharf_plugin *offered) {
   if (plugin.hooks.version == nullptr) throw std::invalid_argument("the descriptor has no version");
   plugin.name = plugin.hooks.name;
   plugin.version = plugin.hooks.version;
-  plugin.description = plugin.hooks.description ? plugin.hooks.description : "";
+  // They open every log line about the plugin: no line of their own in them.
+  if (logging::printable(plugin.name) != plugin.name ||
+      logging::printable(plugin.version) != plugin.version)
+    throw std::invalid_argument("the descriptor's name or version has control characters");
+  plugin.description = logging::printable(plugin.hooks.description ? plugin.hooks.description : "");
   checkHooks(plugin);
   return plugin;
 }

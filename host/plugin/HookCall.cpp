@@ -6,23 +6,11 @@
 #include "plugin/PluginInstance.h"
 
 namespace wharf::plugin {
-namespace {
-
-thread_local const RunningHook *innermost = nullptr;
-
-}  // namespace
 
 RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept
-    : instance_(instance),
-      hook_(hook),
-      site_(site),
-      started_(std::chrono::steady_clock::now()),
-      outer_(innermost) {
-  innermost = this;
-}
+    : instance_(instance), hook_(hook), site_(site), started_(std::chrono::steady_clock::now()) {}
 
 RunningHook::~RunningHook() {
-  innermost = outer_;
   auto took = std::chrono::steady_clock::now() - started_;
   if (site_ != HookSite::SharedLoop || took <= kStallThreshold) return;
   try {
@@ -33,10 +21,6 @@ RunningHook::~RunningHook() {
                                "there must not block: use a thread and a waker)");
   } catch (...) {  // no memory for the line
   }
-}
-
-const RunningHook *RunningHook::current() noexcept {
-  return innermost;
 }
 
 std::string escapedText(std::exception_ptr thrown) noexcept {

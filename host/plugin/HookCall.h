@@ -2,9 +2,9 @@
 // forbids a hook to throw, but a C++ plugin's raw hook may: what escapes is
 // caught here and becomes WHARF_ERROR, with its text, so the caller ends that
 // session (or logs the instance's failure) instead of the exception unwinding
-// through the host. While a hook runs, this thread's RunningHook names it;
-// a hook that held an event loop for longer than kStallThreshold (its loop's
-// other sessions waited) is logged with listener, plugin, hook and duration.
+// through the host. A hook that held a reactor's loop for longer than
+// kStallThreshold (the loop's other sessions waited) is logged with
+// listener, plugin, hook and duration.
 #pragma once
 
 #include <wharf/wharf.h>
@@ -21,29 +21,23 @@ class PluginInstance;
 // Longer than this on a loop that serves other sessions is a stall.
 inline constexpr std::chrono::seconds kStallThreshold{1};
 
-// Where a hook runs: on a thread of its session's own, or on a loop (a
-// reactor's, an instance clock's) that others wait on while it runs.
+// Where a hook runs: on a thread of its session's own, or on a reactor's
+// loop that other sessions wait on while it runs.
 enum class HookSite { OwnThread, SharedLoop };
 
-// What this thread is running of a plugin, for as long as it runs.
+// Times one hook call; at its end, a stall on a shared loop is logged.
 class RunningHook {
  public:
   RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept;
-  ~RunningHook();  // logs a stall
+  ~RunningHook();
   RunningHook(const RunningHook &) = delete;
   RunningHook &operator=(const RunningHook &) = delete;
-
-  // This thread's innermost running hook; nullptr between hooks.
-  static const RunningHook *current() noexcept;
-  const PluginInstance &instance() const { return instance_; }
-  const char *hook() const { return hook_; }
 
  private:
   const PluginInstance &instance_;
   const char *hook_;
   HookSite site_;
   std::chrono::steady_clock::time_point started_;
-  const RunningHook *outer_;
 };
 
 // The text of what a hook threw, for a log line; never empty, never throws.

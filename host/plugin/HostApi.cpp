@@ -284,7 +284,8 @@ wharf_metric *metricDeclare(wharf_instance *instance, wharf_metric_kind kind, co
     std::string why;
     wharf_metric *metric =
         self.metrics().declare(kind, name, help ? help : "", labels ? labels : "", why);
-    if (metric == nullptr) self.logger().warning(self.describe() + ": metric refused: " + why);
+    if (metric == nullptr)
+      self.logger().warning(self.describe() + ": metric refused: " + logging::printable(why));
     return metric;
   } catch (...) {  // no memory
     return nullptr;

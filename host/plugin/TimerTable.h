@@ -20,14 +20,26 @@ namespace wharf::plugin {
 // What plugin timers are due by.
 using TimerClock = std::chrono::steady_clock;
 
-// A timer's `release(user)`, to run once it will never run again.
+// A timer's `release(user)`, to run once it will never run again. Plugin
+// code: what a raw C++ callback throws goes no further (it runs in
+// destructors and on threads that must outlive it).
 struct TimerRelease {
   wharf_dropped_callback release;
   void *user;
-  void operator()() const {
-    if (release != nullptr) release(user);
+  void operator()() const noexcept {
+    try {
+      if (release != nullptr) release(user);
+    } catch (...) {
+    }
   }
 };
+
+// Unique in the process, for session and instance timers alike: a timer id
+// passed with another session's handle names none of that session's timers.
+inline uint64_t nextTimerId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
 
 template <typename Callback>
 class TimerTable {
@@ -49,7 +61,7 @@ class TimerTable {
     if (closed_) return WHARF_CLOSED;
     if (delayMs > kMaxDelayMs || repeatMs > kMaxDelayMs) return WHARF_INVALID;
     if (timers_.size() >= kMaxTimers) return WHARF_ERROR;
-    uint64_t number = nextId();
+    uint64_t number = nextTimerId();
     timers_[number] = {Clock::now() + std::chrono::milliseconds(delayMs),
                        std::chrono::milliseconds(repeatMs),
                        callback,
@@ -126,13 +138,6 @@ class TimerTable {
     Callback callback;
     TimerRelease release;
   };
-
-  // Unique in the process, not per table: a timer id passed with another
-  // session's handle names none of that session's timers.
-  static uint64_t nextId() {
-    static std::atomic<uint64_t> next{1};
-    return next.fetch_add(1, std::memory_order_relaxed);
-  }
 
   std::map<uint64_t, Timer> timers_;
   uint64_t running_ = 0;  // the timer whose callback runs now

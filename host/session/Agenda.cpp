@@ -34,6 +34,13 @@ std::deque<Mailbox::Post> Mailbox::take() {
   return std::exchange(queued_, {});
 }
 
+void Mailbox::Post::drop() const noexcept {
+  try {
+    if (dropped != nullptr) dropped(user);
+  } catch (...) {  // a raw C++ callback threw: the session is ending all the same
+  }
+}
+
 void Mailbox::close() {
   std::deque<Post> dropped;
   {
@@ -41,8 +48,7 @@ void Mailbox::close() {
     closed_ = true;
     dropped.swap(queued_);
   }
-  for (const Post &post : dropped)
-    if (post.dropped != nullptr) post.dropped(post.user);
+  for (const Post &post : dropped) post.drop();
 }
 
 Agenda::~Agenda() {
@@ -102,22 +108,32 @@ wharf_status Agenda::runDue(void *instanceState, void *sessionState, wharf_sessi
     auto now = plugin::TimerClock::now();
     // Callbacks may start and cancel timers: pick each due one afresh.
     while (auto due = timers_.takeDue(now)) {
+      struct Finish {  // even if the callback throws: its release is not lost
+        plugin::TimerTable<wharf_session_callback> &timers;
+        ~Finish() {
+          if (auto released = timers.finish()) (*released)();
+        }
+      } finish{timers_};
       wharf_status status = due->callback(instanceState, sessionState, session, due->user);
-      if (auto released = timers_.finish()) (*released)();
       if (status != WHARF_OK) return status;
     }
     arm();
   }
   if (!mailbox_) return WHARF_OK;
   std::deque<Mailbox::Post> posts = mailbox_->take();
-  wharf_status status = WHARF_OK;
-  for (const Mailbox::Post &post : posts) {
-    if (status == WHARF_OK)
-      status = post.callback(instanceState, sessionState, session, post.user);
-    else if (post.dropped != nullptr)  // the session is ending: the rest never run
-      post.dropped(post.user);
+  struct DropRest {  // the session is ending (or a callback threw): the rest never run
+    std::deque<Mailbox::Post> &posts;
+    ~DropRest() {
+      for (const Mailbox::Post &post : posts) post.drop();
+    }
+  } dropRest{posts};
+  while (!posts.empty()) {
+    Mailbox::Post post = posts.front();
+    posts.pop_front();
+    wharf_status status = post.callback(instanceState, sessionState, session, post.user);
+    if (status != WHARF_OK) return status;
   }
-  return status;
+  return WHARF_OK;
 }
 
 void Agenda::close() {

@@ -36,6 +36,7 @@ class Mailbox {
     wharf_session_callback callback;
     wharf_dropped_callback dropped;
     void *user;
+    void drop() const noexcept;  // `dropped(user)`; what it throws goes no further
   };
   std::deque<Post> take();
   void close();  // later posts are refused; queued ones are dropped

@@ -5,12 +5,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <thread>
+#include <vector>
 
 #include "zone/ZoneError.h"
 #include "zone/ZoneHeap.h"
@@ -193,9 +195,23 @@ std::shared_ptr<SharedZone> SharedZone::attach(const std::string &objectName,
   throw ZoneError("zone '" + name + "': another process keeps making it and dying");
 }
 
+namespace {
+
+// The zones this thread holds. The check does not rest on the mutex's type:
+// a zone an older wharfd made (kept across an upgrade) has a plain one.
+thread_local std::vector<const SharedZone *> heldHere;
+
+bool holdsHere(const SharedZone *zone) {
+  return std::find(heldHere.begin(), heldHere.end(), zone) != heldHere.end();
+}
+
+}  // namespace
+
 wharf_status SharedZone::lock(bool &recovered) {
   recovered = false;
+  if (holdsHere(this)) return refuseRelock();
   int result = ::pthread_mutex_lock(&header().lock);
+  if (result == 0 || result == EOWNERDEAD) heldHere.push_back(this);
   if (result == EOWNERDEAD) {
     ::pthread_mutex_consistent(&header().lock);
     recovered = true;
@@ -204,18 +220,22 @@ wharf_status SharedZone::lock(bool &recovered) {
                     "half done)");
     return WHARF_OK;
   }
-  if (result == EDEADLK) {
-    if (!relockLogged_.exchange(true))
-      logger_.error("zone '" + name() +
-                    "': zone_lock on a thread that holds it already (the lock is not "
-                    "recursive); refused with WHARF_INVALID (logged once)");
-    return WHARF_INVALID;
-  }
+  if (result == EDEADLK) return refuseRelock();
   return result == 0 ? WHARF_OK : WHARF_ERROR;
 }
 
+wharf_status SharedZone::refuseRelock() {
+  if (!relockLogged_.exchange(true))
+    logger_.error("zone '" + name() +
+                  "': zone_lock on a thread that holds it already (the lock is not "
+                  "recursive); refused with WHARF_INVALID (logged once)");
+  return WHARF_INVALID;
+}
+
 wharf_status SharedZone::unlock() {
-  return ::pthread_mutex_unlock(&header().lock) == 0 ? WHARF_OK : WHARF_INVALID;
+  if (::pthread_mutex_unlock(&header().lock) != 0) return WHARF_INVALID;
+  std::erase(heldHere, this);
+  return WHARF_OK;
 }
 
 uint64_t SharedZone::allocate(size_t size) {

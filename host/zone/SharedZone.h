@@ -73,6 +73,7 @@ class SharedZone {
  private:
   SharedZone(std::string objectName, ZoneRequest request, char *base);
   ZoneHeader &header() const { return *reinterpret_cast<ZoneHeader *>(base_); }
+  wharf_status refuseRelock();
 
   std::string objectName_;
   ZoneRequest request_;

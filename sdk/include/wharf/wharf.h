@@ -37,9 +37,14 @@
  * STALE HANDLES
  *   A session, instance or waker handle kept past its end (after
  *   on_session_close, after on_instance_destroy, after waker_release) names
- *   nothing: the host functions answer WHARF_CLOSED (or NULL, 0, -1) and
- *   count it (wharf_plugin_stale_handles_total), and never reach the session
- *   or instance that came next. Handles are opaque values, not pointers.
+ *   nothing: the host functions answer WHARF_CLOSED (or NULL, 0, -1, "",
+ *   WHARF_END_NONE) and count it (wharf_plugin_stale_handles_total), and
+ *   never reach the session or instance that came next. This holds on the
+ *   thread the handle belongs to (a session's: the one running its hooks);
+ *   a session handle used from another thread races with the session's end
+ *   (use a waker). Zone and metric handles are not checked: they are valid
+ *   until on_instance_destroy returns. Handles are opaque values, not
+ *   pointers: never tag their bits.
  *
  * STYLES
  *   EVENT    (WHARF_CAP_EVENT): non-blocking hooks. The host reads; the plugin
