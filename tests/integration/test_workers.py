@@ -530,10 +530,14 @@ class BinaryUpgrade(Workers):
         os.chmod(self.binary + ".new", 0o755)
         os.rename(self.binary + ".new", self.binary)
         os.kill(worker, signal.SIGKILL)
-        wait_until(lambda: self.workers_of("main") not in ([], [worker]),
+        # Until the replacement has answered the master, its entry has no version.
+        wait_until(lambda: [(w.get("pid"), w.get("version")) for w in self.status()["workers"]]
+                   not in ([], [(worker, version)]) and
+                   all("version" in w for w in self.status()["workers"]),
                    "a replacement worker serves")
         self.assertTrue(echoes(address))
         self.assertEqual([w["version"] for w in self.status()["workers"]], [version])
+        self.assertNotEqual(server.worker_pid(), worker)
         self.assertNotIn("this build is broken", server.log())
         self.assertStops(server)
 
