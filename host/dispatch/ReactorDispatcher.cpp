@@ -23,6 +23,17 @@ constexpr auto kShortagePause = std::chrono::milliseconds(50);
 // Workers share the listening socket: one connection wakes one of them.
 constexpr uint32_t kListeningEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
+// Takes `raw` out of `owners` and hands it to `loop`, which destroys it once
+// the batch that may still name it is done.
+template <typename Handler>
+void deferErase(net::EventLoop &loop, std::map<Handler *, std::unique_ptr<Handler>> &owners,
+                Handler *raw) {
+  auto entry = owners.find(raw);
+  std::unique_ptr<Handler> owned = std::move(entry->second);
+  owners.erase(entry);
+  loop.deferDelete(std::move(owned));
+}
+
 }  // namespace
 
 // One session on the loop, with its admission ticket, the plugin generation
@@ -254,10 +265,7 @@ void ReactorDispatcher::readHeader(HeaderWait *wait) {
 net::FileDescriptor ReactorDispatcher::dropHeaderWait(HeaderWait *wait) {
   loop_.unwatch(wait->fd());
   net::FileDescriptor socket = wait->takeSocket();
-  auto entry = headerWaits_.find(wait);
-  std::unique_ptr<HeaderWait> owned = std::move(entry->second);
-  headerWaits_.erase(entry);
-  loop_.deferDelete(std::move(owned));
+  deferErase(loop_, headerWaits_, wait);
   return socket;
 }
 
@@ -314,11 +322,8 @@ void ReactorDispatcher::closeIdleSessions() {
 }
 
 void ReactorDispatcher::remove(Connection *connection) {
-  auto entry = connections_.find(connection);
   connection->retire();
-  std::unique_ptr<Connection> owned = std::move(entry->second);
-  connections_.erase(entry);
-  loop_.deferDelete(std::move(owned));
+  deferErase(loop_, connections_, connection);
 }
 
 }  // namespace wharf::dispatch

@@ -43,12 +43,12 @@ class RunningHook {
 // The text of what a hook threw, for a log line; never empty, never throws.
 std::string escapedText(std::exception_ptr thrown) noexcept;
 
-// Calls `call` (which returns a wharf_status, or nothing: then WHARF_OK). If
-// it throws, WHARF_ERROR, with what it threw in `escaped`.
+// Calls plugin code `call` (which returns a wharf_status, or nothing: then
+// WHARF_OK). If it throws, WHARF_ERROR, with what it threw in `escaped`. For
+// plugin code outside an instance (the entry, plugin load and unload) and on
+// the instance clock's thread; hooks go through callHook.
 template <typename Call>
-wharf_status callHook(const PluginInstance &instance, const char *hook, HookSite site, Call &&call,
-                      std::string &escaped) noexcept {
-  RunningHook running(instance, hook, site);
+wharf_status caught(Call &&call, std::string &escaped) noexcept {
   try {
     if constexpr (std::is_void_v<decltype(call())>) {
       call();
@@ -60,6 +60,14 @@ wharf_status callHook(const PluginInstance &instance, const char *hook, HookSite
     escaped = escapedText(std::current_exception());
     return WHARF_ERROR;
   }
+}
+
+// caught(), timed by a RunningHook.
+template <typename Call>
+wharf_status callHook(const PluginInstance &instance, const char *hook, HookSite site, Call &&call,
+                      std::string &escaped) noexcept {
+  RunningHook running(instance, hook, site);
+  return caught(call, escaped);
 }
 
 }  // namespace wharf::plugin

@@ -80,16 +80,12 @@ void InstanceClock::run() {
       continue;
     }
     lock.unlock();
-    wharf_status status = WHARF_ERROR;
-    std::string failure;
-    try {
-      status = due->callback(state_, due->user);
-      failure = "status " + std::to_string(status);
-    } catch (...) {  // a raw C++ callback let an exception out: this thread must outlive it
-      failure = escapedText(std::current_exception());
-    }
+    // A raw C++ callback may let an exception out: this thread must outlive it.
+    std::string escaped;
+    wharf_status status = caught([&] { return due->callback(state_, due->user); }, escaped);
     if (status != WHARF_OK)
-      logger_.error(owner_ + ": an instance timer's callback failed (" + failure +
+      logger_.error(owner_ + ": an instance timer's callback failed (" +
+                    (escaped.empty() ? "status " + std::to_string(status) : escaped) +
                     "); the timer is cancelled");
     lock.lock();
     std::optional<TimerRelease> unused;  // finish() hands the release over

@@ -34,12 +34,9 @@ std::shared_ptr<const Plugin> Plugin::load(std::unique_ptr<PluginLibrary> librar
   auto entry = reinterpret_cast<wharf_plugin_entry_fn>(library->symbol(WHARF_PLUGIN_ENTRY_SYMBOL));
   if (entry == nullptr) throw PluginError(file, missingEntry(*library));
   const wharf_plugin *described = nullptr;
-  try {
-    described = entry(&hostDescriptor());
-  } catch (...) {
-    throw PluginError(file, std::string(WHARF_PLUGIN_ENTRY_SYMBOL) +
-                                " failed: " + escapedText(std::current_exception()));
-  }
+  std::string escaped;
+  if (caught([&] { described = entry(&hostDescriptor()); }, escaped) != WHARF_OK)
+    throw PluginError(file, std::string(WHARF_PLUGIN_ENTRY_SYMBOL) + " failed: " + escaped);
   PluginDescriptor descriptor;
   try {
     descriptor = negotiate(described);
@@ -49,26 +46,22 @@ std::shared_ptr<const Plugin> Plugin::load(std::unique_ptr<PluginLibrary> librar
   if (descriptor.has(WHARF_CAP_NEVER_UNLOAD)) library->keepMapped();
   if (descriptor.hooks.on_plugin_load != nullptr) {
     HookError error;
-    std::string failure;
-    try {
-      if (descriptor.hooks.on_plugin_load(&hostDescriptor(), error.data(), error.size()) !=
-          WHARF_OK)
-        failure = error.message();
-    } catch (...) {
-      failure = "on_plugin_load failed: " + escapedText(std::current_exception());
-    }
-    if (!failure.empty())
-      throw PluginError(file, "'" + descriptor.name + "' failed to initialise: " + failure);
+    if (caught(
+            [&] {
+              return descriptor.hooks.on_plugin_load(&hostDescriptor(), error.data(), error.size());
+            },
+            escaped) != WHARF_OK)
+      throw PluginError(
+          file, "'" + descriptor.name + "' failed to initialise: " +
+                    (escaped.empty() ? error.message() : "on_plugin_load failed: " + escaped));
   }
   return std::shared_ptr<const Plugin>(new Plugin(std::move(library), std::move(descriptor)));
 }
 
 Plugin::~Plugin() {
   if (descriptor_.hooks.on_plugin_unload == nullptr) return;
-  try {
-    descriptor_.hooks.on_plugin_unload();
-  } catch (...) {  // nothing to tell: the library goes all the same
-  }
+  std::string ignored;  // nothing to tell: the library goes all the same
+  caught([&] { descriptor_.hooks.on_plugin_unload(); }, ignored);
 }
 
 }  // namespace wharf::plugin

@@ -25,8 +25,9 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
       sendProgress_(connection_.fd()) {}
 
 ReactorSession::~ReactorSession() {
-  // No timer fires, no post runs, from here on; the posts' `dropped` run now.
-  runFinalHook("a post's dropped callback", [&] { agenda_.close(); });
+  // No timer fires, no post runs, from here on; timers' `release` and posts'
+  // `dropped` run now.
+  runFinalHook("closing its timers and posts", [&] { agenda_.close(); });
   const wharf_plugin &hooks = instance().hooks();
   if (opened_ && hooks.on_session_close != nullptr)
     runFinalHook("on_session_close",

@@ -52,8 +52,9 @@ void driveEvents(StreamSession &session) {
         }))
       break;
   }
-  // No timer fires, no post runs, from here on; the posts' `dropped` run now.
-  session.runFinalHook("a post's dropped callback", [&] { session.agenda()->close(); });
+  // No timer fires, no post runs, from here on; timers' `release` and posts'
+  // `dropped` run now.
+  session.runFinalHook("closing its timers and posts", [&] { session.agenda()->close(); });
   if (hooks.on_session_close != nullptr)
     session.runFinalHook("on_session_close", [&] {
       hooks.on_session_close(instanceState, sessionState, session.handle());
