@@ -7,11 +7,15 @@
 #include "app/ConfigLoading.h"
 #include "app/Logging.h"
 #include "listener/ListenerSet.h"
+#include "logging/LineSink.h"
 #include "plugin/PluginSet.h"
 
 namespace wharf::app {
 
 int checkConfig(const std::filesystem::path &configFile) {
+  // A check binds nothing and creates no file (it may run as root, before
+  // the master that would create them as it should).
+  logging::setFileAccess(logging::FileAccess::Discard);
   configureLogging("information");
   try {
     config::Config config = makeConfigLoader().load(configFile);

@@ -11,9 +11,9 @@ namespace wharf::app {
 // `destination` is "stderr", "syslog" or an absolute file path. Throws
 // std::system_error if the file cannot be opened.
 void configureLogging(const std::string &level, const std::string &destination = "stderr");
-// THREAD: main. SIGUSR1: every log file (wharfd's and the access logs) is
-// opened again by its path, after logrotate moved it; a file that cannot be
-// reopened keeps its old one, and the error is logged.
+// THREAD: main, in the master. SIGUSR1: every log file (wharfd's and the
+// access logs) is opened again by its path, after logrotate moved it; a file
+// that cannot be reopened keeps its old one, and the error is logged.
 void reopenLogFiles();
 // THREAD: any. Changes the level only: the channel is never replaced while
 // other threads may be logging through it.

@@ -26,6 +26,8 @@ enum class Kind : uint32_t {
                  // as the payload
   Loaded = 6,    // helper → wharfd: generation `id` serves (no payload) or not (the reason)
   Unforked = 7,  // helper → wharfd: session `id` got no process (fork failed); it is closed
+  LogFile = 8,   // wharfd → helper: the log file named by the payload is the descriptor
+                 // passed along from now on (the master reopened it)
 };
 
 struct Header {
@@ -37,7 +39,7 @@ struct Header {
 
 struct Message {
   Header header{};
-  net::FileDescriptor socket;    // Serve of a stream session; Load's plugin copy
+  net::FileDescriptor socket;    // Serve of a stream session; Load's plugin copy; LogFile's file
   std::vector<uint8_t> payload;  // Serve of a datagram session; Load's options
 };
 

@@ -13,6 +13,7 @@
 #include "dispatch/ForkChannel.h"
 #include "dispatch/ForkHelper.h"
 #include "dispatch/Intake.h"
+#include "logging/LogFile.h"
 
 namespace wharf::dispatch {
 namespace {
@@ -60,6 +61,7 @@ ForkDispatcher::ForkDispatcher(const DispatchContext &context)
   }
   ::close(ends[1]);
   channel_ = net::HostDescriptor(ends[0]);
+  logFilesPassed_ = logging::fileChanges();  // the helper has this process's
   context.logger.information("fork helper process " + std::to_string(helper_));
 }
 
@@ -116,6 +118,7 @@ std::string ForkDispatcher::readLoaded(uint64_t generation) {
 bool ForkDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
   if (running_.size() >= maxChildren_) return false;
+  passChangedLogFiles();
   fork::Header request{};
   request.kind = fork::Kind::Serve;
   request.id = nextId_++;
@@ -129,6 +132,19 @@ bool ForkDispatcher::schedule(PendingSessionPtr session) {
   session->connection = net::FileDescriptor();  // the child has its own copy now
   running_.emplace(request.id, std::make_unique<Child>(*this, request.id, std::move(session)));
   return true;
+}
+
+void ForkDispatcher::passChangedLogFiles() {
+  uint64_t changes = logging::fileChanges();
+  if (changes == logFilesPassed_) return;
+  logFilesPassed_ = changes;
+  for (const auto &file : logging::openFiles()) {
+    fork::Header note{};
+    note.kind = fork::Kind::LogFile;
+    const std::string &path = file->path();
+    fork::send(channel_.fd(), note, file->fd(),
+               {reinterpret_cast<const uint8_t *>(path.data()), path.size()});
+  }
 }
 
 void ForkDispatcher::cutChild(uint64_t id) {

@@ -43,6 +43,10 @@ class ForkDispatcher : public BlockingDispatcher {
   std::string readLoaded(uint64_t generation);
   void readReports() noexcept;
   void cutChild(uint64_t id);
+  // Under mutex_, before a session goes to the helper: the log files the
+  // master reopened since the helper last got them (it forked with this
+  // process's descriptors, and opens none itself).
+  void passChangedLogFiles();
   void stopHelper();
 
   const size_t maxChildren_;
@@ -55,6 +59,7 @@ class ForkDispatcher : public BlockingDispatcher {
   std::condition_variable loaded_;
   bool helperGone_ = false;
   uint64_t nextId_ = 1;
+  uint64_t logFilesPassed_ = 0;  // logging::fileChanges() when the helper last got them
   std::thread reports_;
 };
 

@@ -69,6 +69,14 @@ class Helper {
       case fork::Kind::Stop:
         stopping_ = true;
         return;
+      case fork::Kind::LogFile:
+        try {
+          logging::adoptFile(std::string(message->payload.begin(), message->payload.end()),
+                             std::move(message->socket));
+        } catch (const std::exception &) {
+          // the old file stays in use: its lines are not lost
+        }
+        return;
       case fork::Kind::Done:
       case fork::Kind::Loaded:
       case fork::Kind::Unforked:
@@ -79,8 +87,6 @@ class Helper {
   void spawn(fork::Message &message) {
     net::SocketAddress peer(reinterpret_cast<const sockaddr *>(&message.header.peer),
                             message.header.peerLength);
-    // The helper takes no signals: it finds out here that SIGUSR1 moved a log.
-    logging::reopenMovedFiles();
     // wharfd starts taking sessions only once generation 1 has loaded here.
     pid_t pid = instance_ ? ::fork() : -1;
     if (pid == 0) serveInChild(message, peer);

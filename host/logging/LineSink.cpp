@@ -1,49 +1,26 @@
 #include "logging/LineSink.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <system_error>
 
-#include "net/FileDescriptor.h"
+#include "logging/LineWrite.h"
+#include "logging/LogFile.h"
+#include "logging/LogFileOpen.h"
 
 namespace wharf::logging {
 namespace {
-
-// One write of `text` and a newline; false unless all of it went.
-bool writeLine(int fd, std::string_view text, size_t limit) noexcept {
-  char buffer[PIPE_BUF];
-  std::string heap;
-  const char *data = buffer;
-  size_t length = std::min(text.size(), limit - 1);
-  try {
-    if (length + 1 <= sizeof buffer) {
-      std::memcpy(buffer, text.data(), length);
-      buffer[length] = '\n';
-    } else {
-      heap.reserve(length + 1);
-      heap.append(text.substr(0, length)).push_back('\n');
-      data = heap.data();
-    }
-  } catch (...) {
-    return false;
-  }
-  for (;;) {
-    ssize_t put = ::write(fd, data, length + 1);
-    if (put < 0 && errno == EINTR) continue;
-    return put == static_cast<ssize_t>(length + 1);
-  }
-}
 
 // Standard error may be a pipe (journald's, a terminal's), where only writes
 // of at most PIPE_BUF bytes are atomic: longer lines are cut to fit.
@@ -54,42 +31,10 @@ class StderrSink : public LineSink {
   }
 };
 
-// O_APPEND makes each write land whole at the end, whoever else appends.
-class FileSink : public LineSink {
+// What --check-config's listeners log to: it creates no file.
+class DiscardSink : public LineSink {
  public:
-  explicit FileSink(std::string path) : path_(std::move(path)), file_(open()) {}
-
-  bool write(int, std::string_view line) noexcept override {
-    return writeLine(file_.fd(), line, kMaxLine);
-  }
-
-  // The new file takes the old one's descriptor number (dup3 is atomic), so
-  // a thread writing meanwhile writes whole lines to one file or the other.
-  void reopen() override {
-    net::FileDescriptor fresh = open();
-    if (::dup3(fresh.fd(), file_.fd(), O_CLOEXEC) < 0)
-      throw std::system_error(errno, std::generic_category(), "reopening " + path_);
-  }
-
-  bool moved() const override {
-    struct stat named {
-    }, open{};
-    if (::fstat(file_.fd(), &open) != 0) return false;
-    return ::stat(path_.c_str(), &named) != 0 || named.st_dev != open.st_dev ||
-           named.st_ino != open.st_ino;
-  }
-
- private:
-  static constexpr size_t kMaxLine = 64 * 1024;
-
-  net::FileDescriptor open() const {
-    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "opening " + path_);
-    return net::FileDescriptor(fd);
-  }
-
-  std::string path_;
-  net::FileDescriptor file_;
+  bool write(int, std::string_view) noexcept override { return true; }
 };
 
 // The local syslog socket, written as glibc's syslog(3) does but with
@@ -143,51 +88,88 @@ class SyslogSink : public LineSink {
   net::FileDescriptor socket_;
 };
 
-std::mutex filesMutex;
-std::map<std::string, std::weak_ptr<LineSink>> &files() {
-  static std::map<std::string, std::weak_ptr<LineSink>> open;
-  return open;
+struct Files {
+  std::mutex mutex;
+  FileAccess access = FileAccess::Open;
+  std::optional<process::Account> untrusted;
+  std::map<std::string, std::weak_ptr<LogFile>> alive;
+  std::vector<std::shared_ptr<LogFile>> adopted;  // Passed: kept for the process's life
+  std::atomic<uint64_t> changes{0};
+};
+
+Files &files() {
+  static Files files;
+  return files;
 }
 
-// Reopens the file sinks `which` picks; returns the errors.
-template <typename Which>
-std::vector<std::string> reopenEach(Which which) {
+}  // namespace
+
+void setFileAccess(FileAccess access, std::optional<process::Account> untrusted) {
+  std::lock_guard lock(files().mutex);
+  files().access = access;
+  files().untrusted = std::move(untrusted);
+}
+
+std::shared_ptr<LineSink> openLineSink(const std::string &destination, const std::string &tag) {
+  if (destination == "stderr") return std::make_shared<StderrSink>();
+  if (destination == "syslog") return std::make_shared<SyslogSink>(tag);
+  Files &registry = files();
+  std::lock_guard lock(registry.mutex);
+  if (registry.access == FileAccess::Discard) return std::make_shared<DiscardSink>();
+  if (auto open = registry.alive[destination].lock()) return open;
+  if (registry.access == FileAccess::Passed)
+    throw std::runtime_error("log file " + destination + ": the master passed none");
+  auto sink = std::make_shared<LogFile>(
+      destination, openLogFile(destination, registry.untrusted ? &*registry.untrusted : nullptr));
+  registry.alive[destination] = sink;
+  return sink;
+}
+
+std::vector<std::string> reopenFiles() {
   std::vector<std::string> failures;
-  std::lock_guard lock(filesMutex);
-  for (auto file = files().begin(); file != files().end();) {
+  Files &registry = files();
+  std::lock_guard lock(registry.mutex);
+  for (auto file = registry.alive.begin(); file != registry.alive.end();) {
     auto sink = file->second.lock();
     if (!sink) {
-      file = files().erase(file);
+      file = registry.alive.erase(file);
       continue;
     }
     try {
-      if (which(*sink)) sink->reopen();
+      sink->replace(openLogFile(sink->path(), registry.untrusted ? &*registry.untrusted : nullptr));
     } catch (const std::exception &error) {
       failures.push_back(error.what());
     }
     ++file;
   }
+  ++registry.changes;
   return failures;
 }
 
-}  // namespace
-
-std::shared_ptr<LineSink> openLineSink(const std::string &destination, const std::string &tag) {
-  if (destination == "stderr") return std::make_shared<StderrSink>();
-  if (destination == "syslog") return std::make_shared<SyslogSink>(tag);
-  std::lock_guard lock(filesMutex);
-  if (auto open = files()[destination].lock()) return open;
-  auto sink = std::make_shared<FileSink>(destination);
-  files()[destination] = sink;
-  return sink;
+void adoptFile(const std::string &path, net::FileDescriptor file) {
+  if (!file.valid()) throw std::runtime_error("log file " + path + ": passed without a descriptor");
+  Files &registry = files();
+  std::lock_guard lock(registry.mutex);
+  if (auto open = registry.alive[path].lock()) {
+    open->replace(file);
+  } else {
+    auto sink = std::make_shared<LogFile>(path, std::move(file));
+    registry.alive[path] = sink;
+    registry.adopted.push_back(std::move(sink));
+  }
+  ++registry.changes;
 }
 
-std::vector<std::string> reopenFiles() {
-  return reopenEach([](const LineSink &) { return true; });
+std::vector<std::shared_ptr<const LogFile>> openFiles() {
+  std::vector<std::shared_ptr<const LogFile>> open;
+  std::lock_guard lock(files().mutex);
+  for (const auto &[path, file] : files().alive)
+    if (auto sink = file.lock()) open.push_back(std::move(sink));
+  return open;
 }
 
-void reopenMovedFiles() {
-  reopenEach([](const LineSink &sink) { return sink.moved(); });
+uint64_t fileChanges() {
+  return files().changes.load();
 }
 
 }  // namespace wharf::logging

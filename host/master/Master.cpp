@@ -19,9 +19,11 @@
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "dispatch/DispatchMode.h"
+#include "logging/LineSink.h"
 #include "master/ActivatedSockets.h"
 #include "master/MasterCapabilities.h"
 #include "master/StatusMerge.h"
+#include "process/Account.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 
@@ -73,7 +75,7 @@ void Master::start() {
   if (auto inheritance = takeInheritance()) return resume(*inheritance);
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
-  app::configureLogging(config.host.logLevel, config.host.log);
+  configureLogging(config.host);
   ::prctl(PR_SET_DUMPABLE, config.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   if (::geteuid() == 0 && config.host.user.empty())
     logger().warning("running as root with no [host] user: plugins run as root");
@@ -88,6 +90,21 @@ void Master::start() {
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
   workers_->start();
   announceReady();
+}
+
+void Master::configureLogging(const config::HostConfig &host) {
+  std::optional<process::Account> workers;
+  if (!host.user.empty() && ::geteuid() == 0)
+    if (auto account = process::lookUpAccount(host.user, host.group); account.uid != 0)
+      workers = std::move(account);
+  logging::setFileAccess(logging::FileAccess::Open, std::move(workers));
+  app::configureLogging(host.logLevel, host.log);
+}
+
+void Master::reopenLogFiles() {
+  app::reopenLogFiles();
+  workers_->passLogFiles();
+  for (auto &retiring : retiring_) retiring.workers->passLogFiles();
 }
 
 std::string Master::summary() const {
@@ -185,9 +202,7 @@ void Master::supervise() {
           // logged by reload(); the old state keeps serving
         }
       } else if (signal == SIGUSR1) {
-        app::reopenLogFiles();
-        workers_->signalAll(SIGUSR1);
-        for (auto &retiring : retiring_) retiring.workers->signalAll(SIGUSR1);
+        reopenLogFiles();
       } else if (signal == SIGUSR2) {
         logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
         try {

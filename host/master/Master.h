@@ -70,6 +70,12 @@ class Master {
   std::optional<std::string> moveMetrics(const std::optional<net::Endpoint> &next);
   std::unique_ptr<control::AdminServer> openAdminSocket(const config::Config &config);
   // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
+  // THREAD: main. Log files are opened here only (logging/LogFileOpen),
+  // guarded against the workers' user when they run as another one.
+  static void configureLogging(const config::HostConfig &host);
+  // THREAD: main. SIGUSR1: every log file opened again by its path, and the
+  // workers given the new descriptors.
+  void reopenLogFiles();
   void announceReady();
   void tellReady() const;
   std::string summary() const;  // "N listeners, M workers"

@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "app/Logging.h"
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "master/Master.h"
@@ -95,7 +94,7 @@ void Master::resume(const Inheritance &inheritance) {
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);
-  app::configureLogging(served.host.logLevel, served.host.log);
+  configureLogging(served.host);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
                                          std::move(serving));

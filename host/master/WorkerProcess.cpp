@@ -66,9 +66,20 @@ void WorkerProcess::passSocket(const std::string &name, int socket) {
   Poco::JSON::Object note;
   note.set("command", std::string("socket"));
   note.set("listener", name);
+  pass(note, socket, "a socket");
+}
+
+void WorkerProcess::passLogFile(const std::string &path, int file) {
+  Poco::JSON::Object note;
+  note.set("command", std::string("log"));
+  note.set("path", path);
+  pass(note, file, "a log file");
+}
+
+void WorkerProcess::pass(const Poco::JSON::Object &note, int descriptor, const char *what) {
   std::lock_guard lock(mutex_);
-  if (!channel_.send(note, socket))
-    throw std::runtime_error(this->name() + " has gone (passing it a socket)");
+  if (!channel_.send(note, descriptor))
+    throw std::runtime_error(name() + " has gone (passing it " + what + ")");
 }
 
 int64_t WorkerProcess::post(Poco::JSON::Object request) {

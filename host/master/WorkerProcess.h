@@ -48,6 +48,9 @@ class WorkerProcess {
 
   // Passes a copy of listener `name`'s socket; throws if the worker has gone.
   void passSocket(const std::string &name, int socket);
+  // Passes a copy of the log file `path`'s descriptor, which the worker
+  // writes to from now on; throws if the worker has gone.
+  void passLogFile(const std::string &path, int file);
   // Sends a request; returns its id. Throws if the worker has gone.
   int64_t post(Poco::JSON::Object request);
   // The answer to request `id`: throws std::runtime_error with the worker's
@@ -61,6 +64,8 @@ class WorkerProcess {
 
  private:
   std::string name() const;
+  // A note the worker does not answer, with `descriptor` attached.
+  void pass(const Poco::JSON::Object &note, int descriptor, const char *what);
 
   std::string group_;
   pid_t pid_ = -1;

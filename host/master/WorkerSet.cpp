@@ -60,6 +60,7 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
+      logFiles_(config_),
       groups_(workerGroupsOf(config_)) {
   for (size_t group = 0; group < groups_.size(); ++group)
     for (size_t i = 0; i < config_.host.workers; ++i)
@@ -72,6 +73,7 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
+      logFiles_(config_),
       groups_(workerGroupsOf(config_)) {
   for (auto &process : running) {
     size_t group = 0;
@@ -109,6 +111,7 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
 
 int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const {
   for (const auto &name : group.listeners) worker.passSocket(name, sockets_.of(name)->fd());
+  logFiles_.passTo(worker, group.listeners);
   return worker.post(requestFor("serve", group));
 }
 
@@ -131,6 +134,8 @@ void WorkerSet::start() {
 
 std::vector<std::string> WorkerSet::reload(config::Config next, std::string nextText,
                                            SocketSet nextSockets, const SocketSet &before) {
+  LogFileSet nextFiles(next);  // a file that cannot be opened refuses the reload here
+  std::swap(logFiles_, nextFiles);
   std::swap(config_, next);
   std::swap(configText_, nextText);
   std::swap(sockets_, nextSockets);
@@ -142,6 +147,7 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
     try {
       for (const auto &name : groups_[slot.group].listeners)
         if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
+      logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
       auto reply = slot.process->ask(requestFor("reload", groups_[slot.group]), kReloadTimeout);
       if (first) {
         Poco::JSON::Array::Ptr lines = reply->getArray("changes");
@@ -150,6 +156,7 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
       }
     } catch (const std::exception &error) {
       if (first) {  // nothing changed anywhere: keep serving what was
+        std::swap(logFiles_, nextFiles);
         std::swap(config_, next);
         std::swap(configText_, nextText);
         std::swap(sockets_, nextSockets);
@@ -244,6 +251,20 @@ void WorkerSet::stop(int signal) {
 void WorkerSet::signalAll(int signal) const {
   for (const auto &slot : slots_)
     if (slot.process) slot.process->signal(signal);
+}
+
+void WorkerSet::passLogFiles() const {
+  Poco::JSON::Object reopened;  // not awaited: the worker logs that it took them
+  reopened.set("command", std::string("log_files_passed"));
+  for (const auto &slot : slots_) {
+    if (!slot.process) continue;
+    try {
+      logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
+      slot.process->post(reopened);
+    } catch (const std::exception &error) {
+      logger().warning(error.what());  // it has gone: its replacement gets them at start
+    }
+  }
 }
 
 bool WorkerSet::finished() const {

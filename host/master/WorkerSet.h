@@ -16,6 +16,7 @@
 
 #include "config/Config.h"
 #include "master/CrashBackoff.h"
+#include "master/LogFileSet.h"
 #include "master/SocketSet.h"
 #include "master/WorkerProcess.h"
 
@@ -34,7 +35,8 @@ class WorkerSet {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `config` and its text (what the workers parse), and its sockets.
+  // `config` and its text (what the workers parse), and its sockets. Opens
+  // the log files it names; throws std::system_error naming one that fails.
   WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
             SocketSet sockets);
   // Workers already running (handed over by a binary upgrade), one slot each.
@@ -49,7 +51,7 @@ class WorkerSet {
   void start();
   // THREAD: main. Applies a config the running workers can take (same
   // groups, workers and user): each worker in turn gets the sockets of new
-  // addresses and the config. Returns the first worker's changes; throws if
+  // addresses, its log files and the config. Returns the first worker's changes; throws if
   // a worker refuses it (if the first did, nothing changed).
   std::vector<std::string> reload(config::Config next, std::string nextText, SocketSet nextSockets,
                                   const SocketSet &before);
@@ -68,6 +70,9 @@ class WorkerSet {
   // drains within shutdown_timeout, SIGQUIT cuts).
   void stop(int signal);
   void signalAll(int signal) const;
+  // THREAD: main. Every worker gets its log files' descriptors again (after
+  // the master reopened them).
+  void passLogFiles() const;
   bool finished() const;  // retired and every worker reaped
 
   // THREAD: main. Each worker's status, asked of it.
@@ -98,6 +103,7 @@ class WorkerSet {
   config::Config config_;
   std::string configText_;
   SocketSet sockets_;
+  LogFileSet logFiles_;
   std::vector<WorkerGroup> groups_;
   std::vector<Slot> slots_;
   bool retired_ = false;

@@ -3,6 +3,8 @@
 #include <Poco/Logger.h>
 #include <sys/socket.h>
 
+#include "logging/LineSink.h"
+
 namespace wharf::worker {
 
 MasterLink::MasterLink(net::FileDescriptor channel) : channel_(std::move(channel)) {}
@@ -53,6 +55,14 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     std::lock_guard lock(socketsMutex_);
     sockets_[request.optValue<std::string>("listener", "")] =
         net::HostDescriptor(std::move(message->socket));
+    return std::string();
+  }
+  if (command == "log") {  // the daemon log or an access log, opened by the master
+    try {
+      logging::adoptFile(request.optValue<std::string>("path", ""), std::move(message->socket));
+    } catch (const std::exception &error) {
+      Poco::Logger::get("worker").error(std::string("keeping the old log file: ") + error.what());
+    }
     return std::string();
   }
   Poco::JSON::Object reply;

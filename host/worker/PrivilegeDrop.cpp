@@ -1,7 +1,6 @@
 #include "worker/PrivilegeDrop.h"
 
 #include <grp.h>
-#include <pwd.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -10,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 #include <vector>
+
+#include "process/Account.h"
 
 namespace wharf::worker {
 namespace {
@@ -22,22 +23,14 @@ namespace {
 
 void dropPrivileges(const std::string &user, const std::string &group) {
   if (user.empty()) return;
-  std::vector<char> buffer(16384);
-  passwd entry{}, *found = nullptr;
-  if (::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
-    throw std::runtime_error("dropping privileges: no user '" + user + "'");
-  gid_t gid = entry.pw_gid;
-  if (!group.empty()) {
-    std::vector<char> groupBuffer(16384);
-    struct group groupEntry {
-    }, *groupFound = nullptr;
-    if (::getgrnam_r(group.c_str(), &groupEntry, groupBuffer.data(), groupBuffer.size(),
-                     &groupFound) != 0 ||
-        !groupFound)
-      throw std::runtime_error("dropping privileges: no group '" + group + "'");
-    gid = groupFound->gr_gid;
+  process::Account account;
+  try {
+    account = process::lookUpAccount(user, group);
+  } catch (const std::exception &error) {
+    throw std::runtime_error(std::string("dropping privileges: ") + error.what());
   }
-  if (::geteuid() == entry.pw_uid && ::getegid() == gid) return;  // already that user
+  gid_t gid = account.gid;
+  if (::geteuid() == account.uid && ::getegid() == gid) return;  // already that user
   pid_t master = ::getppid();
   if (::geteuid() != 0) {
     errno = EPERM;
@@ -45,8 +38,8 @@ void dropPrivileges(const std::string &user, const std::string &group) {
   }
   if (::initgroups(user.c_str(), gid) != 0) fail("initgroups");
   if (::setgid(gid) != 0) fail("setgid");
-  if (::setuid(entry.pw_uid) != 0) fail("setuid");
-  if (entry.pw_uid != 0 && ::setuid(0) == 0) {
+  if (::setuid(account.uid) != 0) fail("setuid");
+  if (account.uid != 0 && ::setuid(0) == 0) {
     errno = EPERM;
     fail("root privileges could be regained");
   }

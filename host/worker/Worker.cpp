@@ -47,6 +47,7 @@ Worker::Worker(std::filesystem::path configFile, net::FileDescriptor channel)
 Worker::~Worker() = default;
 
 int Worker::run() {
+  logging::setFileAccess(logging::FileAccess::Passed);  // the master opens them
   app::configureLogging("information");
   std::map<std::string, MasterLink::Handler> setup;
   setup["serve"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &) {
@@ -85,11 +86,6 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
 void Worker::prepare(const Poco::JSON::Object &request) {
   config_ = configIn(request);
   app::configureLogging(config_.host.logLevel, config_.host.log);
-  // Log files are opened while the worker may still write where root may
-  // (syslog needs no such thing).
-  for (const auto &listener : config_.listeners)
-    if (!listener.accessLog.empty() && listener.accessLog != "syslog")
-      accessLogs_.push_back(logging::openLineSink(listener.accessLog, "wharfd"));
   dropPrivileges(config_.host.user, config_.host.group);
   setDumpable(config_.host.coreDumps);
   // mode = fork's helpers are forked in bind(), before any plugin code runs
@@ -166,6 +162,9 @@ void Worker::answerMaster() {
     for (const auto &change : reload(&request)) changes->add(change);
     reply.set("changes", changes);
   };
+  requests["log_files_passed"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {
+    logger().information("log files reopened by the master: writing to the new ones");
+  };
   requests["retire"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
     retired_ = true;
     ::kill(::getpid(), SIGTERM);
@@ -186,11 +185,9 @@ void Worker::serveUntilStopped() {
     } else if (signal == 0) {
       std::lock_guard lock(mutex_);
       listeners_.enforce(drainLimitsOf(config_.host));
-    } else if (signal == SIGUSR1) {
-      app::reopenLogFiles();  // the master forwards it
     } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
       return stop(signal);
-    }  // SIGHUP and the others are the master's to act on
+    }  // SIGHUP, SIGUSR1 (it passes reopened log files) and the others are the master's
   }
 }
 

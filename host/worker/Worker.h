@@ -19,7 +19,6 @@
 #include "config/Config.h"
 #include "config/ConfigLoader.h"
 #include "listener/ListenerSet.h"
-#include "logging/LineSink.h"
 #include "plugin/PluginSet.h"
 #include "worker/MasterLink.h"
 
@@ -65,8 +64,6 @@ class Worker {
   std::atomic<bool> retired_ = false;  // a reload replaced this worker: drain_timeout bounds it
   std::atomic<bool> pluginsChanged_ = false;  // set by watcher_'s thread
   std::unique_ptr<app::PluginWatcher> watcher_;
-  // Access log files, opened before the privilege drop; listeners share them.
-  std::vector<std::shared_ptr<logging::LineSink>> accessLogs_;
   MasterLink link_;  // its thread uses everything above: goes first
 };
 

@@ -1,0 +1,29 @@
+// Internal. Opening a log file for appending when a plugin may have laid a
+// trap on the way. The master opens every log file (uid 0) and passes the
+// descriptors to the workers; the workers' user may be able to write the log
+// folder (the Debian package's /var/log/wharf is theirs), and so may have
+// put a symbolic link, a FIFO or a hard link where the file goes (nginx's
+// CVE-2016-1247: root following it creates or appends to any file).
+//
+// The path is walked one component at a time from "/". A symbolic link is
+// followed only where the workers' user cannot write (the admin put it
+// there); in a folder that user can write, a link is refused, and the file
+// is opened and created with that user's file-system identity, so it can
+// reach nothing that user could not reach itself. What is opened must be a
+// regular file: a FIFO is refused without blocking.
+#pragma once
+
+#include <string>
+
+#include "net/FileDescriptor.h"
+#include "process/Account.h"
+
+namespace wharf::logging {
+
+// THREAD: any (the file-system identity is switched for the calling thread
+// only). `path` is absolute; `untrusted` is the workers' account, or null
+// when they run as this process's own user (no boundary to keep). Created
+// files get mode 0640. Throws std::system_error naming the path and why.
+net::FileDescriptor openLogFile(const std::string &path, const process::Account *untrusted);
+
+}  // namespace wharf::logging

@@ -1,0 +1,104 @@
+// The master's walk to a log file: links followed only where the workers'
+// user cannot write, the last component opened as that user in its folders,
+// and nothing but a regular file.
+#include "logging/LogFileOpen.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
+namespace wharf::logging {
+namespace {
+
+namespace fs = std::filesystem;
+
+class LogFileOpen : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/wharf-logopen-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+    fs::create_directory(root_ / "real");
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // An account that is not this process's user (its files are not its own).
+  static process::Account stranger() { return {"stranger", 64999, 64999, {64999}}; }
+
+  std::string failure(const fs::path &path, const process::Account *untrusted) {
+    try {
+      openLogFile(path, untrusted);
+    } catch (const std::system_error &error) {
+      return error.what();
+    }
+    return "";
+  }
+
+  fs::path root_;
+};
+
+TEST_F(LogFileOpen, CreatesAndAppendsARegularFile) {
+  net::FileDescriptor file = openLogFile(root_ / "real" / "a.log", nullptr);
+  ASSERT_TRUE(file.valid());
+  ASSERT_EQ(::write(file.fd(), "x\n", 2), 2);
+  EXPECT_EQ(fs::file_size(root_ / "real" / "a.log"), 2u);
+  struct stat status {};
+  ASSERT_EQ(::stat((root_ / "real" / "a.log").c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 0777 & ~0640u, 0u);  // 0640 at most (the umask may take more)
+}
+
+TEST_F(LogFileOpen, FollowsLinksInFoldersTheWorkersCannotWrite) {
+  fs::create_directory_symlink("real", root_ / "relative");
+  fs::create_directory_symlink(root_ / "real", root_ / "absolute");
+  process::Account workers = stranger();
+  EXPECT_TRUE(openLogFile(root_ / "relative" / "b.log", &workers).valid());
+  EXPECT_TRUE(openLogFile(root_ / "absolute" / ".." / "real" / "c.log", &workers).valid());
+  EXPECT_TRUE(fs::exists(root_ / "real" / "b.log"));
+  EXPECT_TRUE(fs::exists(root_ / "real" / "c.log"));
+}
+
+TEST_F(LogFileOpen, RefusesLinksInFoldersTheWorkersCanWrite) {
+  process::Account workers = stranger();
+  fs::permissions(root_ / "real", fs::perms::others_write, fs::perm_options::add);
+  fs::create_symlink(root_ / "elsewhere.log", root_ / "real" / "d.log");
+  EXPECT_NE(failure(root_ / "real" / "d.log", &workers)
+                .find("d.log is a symbolic link in a folder stranger can write"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere.log"));
+  // Without another user to keep out (workers run as this process's), links are followed.
+  EXPECT_TRUE(openLogFile(root_ / "real" / "d.log", nullptr).valid());
+  EXPECT_TRUE(fs::exists(root_ / "elsewhere.log"));
+}
+
+TEST_F(LogFileOpen, RefusesLoopsFifosAndRelativePaths) {
+  fs::create_symlink("two", root_ / "one");
+  fs::create_symlink("one", root_ / "two");
+  EXPECT_NE(failure(root_ / "one", nullptr).find("Too many levels of symbolic links"),
+            std::string::npos);
+  ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0600), 0);
+  EXPECT_NE(failure(root_ / "fifo", nullptr).find("(not a regular file)"), std::string::npos);
+  EXPECT_NE(failure("relative.log", nullptr).find("not an absolute path"), std::string::npos);
+  fs::create_directory(root_ / "folder.log");
+  EXPECT_FALSE(failure(root_ / "folder.log", nullptr).empty());
+}
+
+TEST(Account, MayWriteByOwnerGroupOrOthers) {
+  process::Account account{"a", 1000, 100, {100, 4}};
+  struct stat status {};
+  status.st_uid = 1000;
+  status.st_gid = 4;
+  status.st_mode = S_IFDIR | 0570;  // the owner's bits decide, even when the group's allow
+  EXPECT_FALSE(account.mayWrite(status));
+  status.st_uid = 0;
+  EXPECT_TRUE(account.mayWrite(status));  // group 4 is one of its groups
+  status.st_gid = 7;
+  EXPECT_FALSE(account.mayWrite(status));
+  status.st_mode = S_IFDIR | 0757;
+  EXPECT_TRUE(account.mayWrite(status));
+}
+
+}  // namespace
+}  // namespace wharf::logging
