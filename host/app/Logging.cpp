@@ -22,11 +22,12 @@ void configureLogging(const std::string &level, const std::string &destination) 
   setLogLevel(level);
 }
 
-void reopenLogFiles() {
+std::vector<std::string> reopenLogFiles(const std::string &cause) {
   std::vector<std::string> failures = logging::reopenFiles();
   Poco::Logger &logger = Poco::Logger::get("wharfd");
-  for (const auto &failure : failures) logger.error("SIGUSR1: " + failure);
-  if (failures.empty()) logger.information("SIGUSR1: log files reopened");
+  for (const auto &failure : failures) logger.error(cause + ": " + failure);
+  if (failures.empty()) logger.information(cause + ": log files reopened");
+  return failures;
 }
 
 void setLogLevel(const std::string &level) {

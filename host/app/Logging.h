@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace wharf::app {
 
@@ -11,10 +12,11 @@ namespace wharf::app {
 // `destination` is "stderr", "syslog" or an absolute file path. Throws
 // std::system_error if the file cannot be opened.
 void configureLogging(const std::string &level, const std::string &destination = "stderr");
-// THREAD: main, in the master. SIGUSR1: every log file (wharfd's and the
-// access logs) is opened again by its path, after logrotate moved it; a file
-// that cannot be reopened keeps its old one, and the error is logged.
-void reopenLogFiles();
+// THREAD: main, in the master. SIGUSR1 or `wharfctl reopen` (`cause`):
+// every log file (wharfd's and the access logs) is opened again by its path,
+// after logrotate moved it; a file that cannot be reopened keeps its old
+// one. Logs and returns why each that failed did.
+std::vector<std::string> reopenLogFiles(const std::string &cause);
 // THREAD: any. Changes the level only: the channel is never replaced while
 // other threads may be logging through it.
 void setLogLevel(const std::string &level);

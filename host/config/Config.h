@@ -94,6 +94,7 @@ struct ListenerConfig {
 struct HostConfig {
   std::filesystem::path pluginDir;
   std::filesystem::path adminSocket;  // empty: no control socket
+  std::filesystem::path pidFile;      // empty: none
   std::string logLevel = "information";
   std::chrono::milliseconds shutdownTimeout{30000};  // then remaining sessions are cut
   // After a reload, sessions on an older plugin generation (or a removed

@@ -26,7 +26,7 @@ const std::set<std::string> kHostKeys = {
     "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
     "drain_timeout", "max_generations", "watch",     "workers",
     "user",          "group",           "metrics",   "log",
-    "access_log",    "core_dumps"};
+    "access_log",    "core_dumps",      "pid_file"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",    "plugin",     "backlog",
     "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
@@ -236,6 +236,8 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   if (const std::string *dir = reader.get("plugin_dir")) host.pluginDir = reader.path(*dir);
   if (const std::string *admin = reader.get("admin"); admin && !admin->empty())
     host.adminSocket = reader.path(*admin);
+  if (const std::string *pidFile = reader.get("pid_file"); pidFile && !pidFile->empty())
+    host.pidFile = reader.path(*pidFile);
   if (const std::string *level = reader.get("log_level")) {
     try {
       Poco::Logger::parseLevel(*level);

@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "app/RuntimeFolder.h"
+#include "app/RuntimeFolder.h"
 #include "net/Endpoint.h"
 #include "net/UnixSocketFile.h"
 
@@ -41,6 +43,7 @@ AdminServer::AdminServer(const std::filesystem::path &path, std::map<std::string
   // The rename below would replace whatever lies at the path: only a stale
   // socket of a wharfd that did not stop cleanly may go.
   try {
+    app::makeRuntimeFolder(path);
     net::removeStaleUnixSocket(path.string(), SOCK_STREAM);
   } catch (const std::runtime_error &refusal) {
     throw std::runtime_error(std::string("admin socket ") + refusal.what());

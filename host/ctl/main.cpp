@@ -27,15 +27,18 @@ constexpr int kExitUsage = 2;
 constexpr const char *kUsage =
     "usage: wharfctl [--admin PATH] [--timeout SECONDS] COMMAND\n"
     "  --admin PATH        wharfd's control socket ([host] admin; default /run/wharf/admin.sock)\n"
-    "  --timeout SECONDS   how long to wait for wharfd's answer (default 10)\n"
+    "  --timeout SECONDS   how long to wait for wharfd's answer (default 10; for upgrade,\n"
+    "                      for the new binary to serve: default 120)\n"
     "commands:\n"
     "  status [--json]   listeners, plugins and session counts\n"
     "  stop              stop accepting, let sessions finish, exit (as SIGTERM)\n"
     "  reload            reload config and plugins\n"
+    "  reopen            reopen the log files (after logrotate moved them), as SIGUSR1\n"
     "  upgrade           re-execute the wharfd binary at the same path, keeping the PID and\n"
     "                    every socket; waits until the new binary serves (or failed)\n";
 
-// How long `upgrade` waits for the new binary's workers to serve.
+// How long `upgrade` waits for the new binary's workers to serve, unless
+// --timeout says.
 constexpr auto kUpgradeTimeout = std::chrono::seconds(120);
 
 using Clock = std::chrono::steady_clock;
@@ -108,8 +111,9 @@ Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &
 
 // After an accepted upgrade: the master re-executes itself (its control
 // socket is away for a moment), then reports the upgrade's result in status.
-int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + kUpgradeTimeout;
+int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds timeout,
+                 std::chrono::seconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Poco::JSON::Object::Ptr status;
@@ -133,7 +137,8 @@ int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds
               << status->getValue<int>("pid") << "\n";
     return kExitOk;
   }
-  std::cerr << "wharfctl: the upgrade did not finish in time\n";
+  std::cerr << "wharfctl: the upgrade did not finish within " << limit.count()
+            << " s; wharfd may still be carrying it out (see status)\n";
   return kExitFailed;
 }
 
@@ -143,6 +148,7 @@ int main(int argc, char **argv) {
   std::string admin = "/run/wharf/admin.sock";
   std::string command;
   std::chrono::seconds timeout(10);
+  bool timeoutGiven = false;
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view argument = argv[i];
@@ -155,6 +161,7 @@ int main(int argc, char **argv) {
         return kExitUsage;
       }
       timeout = std::chrono::seconds(seconds);
+      timeoutGiven = true;
     } else if (argument == "--json") {
       json = true;
     } else if (argument == "--help" || argument == "-h") {
@@ -167,7 +174,8 @@ int main(int argc, char **argv) {
       return kExitUsage;
     }
   }
-  if (command != "status" && command != "stop" && command != "reload" && command != "upgrade") {
+  if (command != "status" && command != "stop" && command != "reload" && command != "upgrade" &&
+      command != "reopen") {
     std::cerr << (command.empty() ? "wharfctl: no command\n"
                                   : "wharfctl: unknown command '" + command + "'\n")
               << kUsage;
@@ -181,7 +189,8 @@ int main(int argc, char **argv) {
     }
     reply->remove("ok");
     if (command == "upgrade")
-      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout);
+      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout,
+                          timeoutGiven ? timeout : kUpgradeTimeout);
     if (command == "status" && !json) {
       wharf::ctl::printStatusTable(*reply, std::cout);
     } else if (command == "status") {
@@ -192,6 +201,13 @@ int main(int argc, char **argv) {
       for (size_t i = 0; changes && i < changes->size(); ++i)
         std::cout << "wharfd: " << changes->getElement<std::string>(static_cast<unsigned>(i))
                   << "\n";
+    } else if (command == "reopen") {
+      auto failures = reply->getArray("failures");
+      for (size_t i = 0; failures && i < failures->size(); ++i)
+        std::cerr << "wharfctl: " << failures->getElement<std::string>(static_cast<unsigned>(i))
+                  << "\n";
+      if (failures && failures->size() > 0) return kExitFailed;
+      std::cout << "wharfd: log files reopened\n";
     } else {
       std::cout << "wharfd: " << command << " accepted\n";
     }

@@ -6,6 +6,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -67,12 +68,32 @@ class SyslogSink : public LineSink {
       if (socket_.valid() && errno != ECONNREFUSED && errno != ENOTCONN) return false;
       connect();  // the daemon restarted (or was not there yet)
     }
-    return false;
+    return toStandardError(std::string_view(header, static_cast<size_t>(headerLength)), line);
   }
 
   bool stampsLines() const override { return true; }
 
  private:
+  // No syslog daemon to reach (a container, a machine without one): the
+  // line goes to standard error, without its priority, rather than nowhere;
+  // the first time says why.
+  bool toStandardError(std::string_view header, std::string_view line) noexcept {
+    if (!warned_) {
+      warned_ = true;
+      writeLine(STDERR_FILENO,
+                "wharfd: log = syslog: /dev/log cannot be reached; logging to standard error "
+                "until it can",
+                PIPE_BUF);
+    }
+    header.remove_prefix(std::min(header.find('>') + 1, header.size()));
+    char joined[PIPE_BUF];
+    size_t length = std::min(header.size(), sizeof joined);
+    std::memcpy(joined, header.data(), length);
+    size_t rest = std::min(line.size(), sizeof joined - length);
+    std::memcpy(joined + length, line.data(), rest);
+    return writeLine(STDERR_FILENO, std::string_view(joined, length + rest), PIPE_BUF);
+  }
+
   void connect() noexcept {
     socket_ = net::FileDescriptor(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
     sockaddr_un address{};
@@ -86,6 +107,7 @@ class SyslogSink : public LineSink {
   std::string tag_;
   std::mutex mutex_;
   net::FileDescriptor socket_;
+  bool warned_ = false;  // under mutex_
 };
 
 struct Files {

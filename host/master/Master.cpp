@@ -101,10 +101,11 @@ void Master::configureLogging(const config::HostConfig &host) {
   app::configureLogging(host.logLevel, host.log);
 }
 
-void Master::reopenLogFiles() {
-  app::reopenLogFiles();
+std::vector<std::string> Master::reopenLogFiles(const std::string &cause) {
+  std::vector<std::string> failures = app::reopenLogFiles(cause);
   workers_->passLogFiles();
   for (auto &retiring : retiring_) retiring.workers->passLogFiles();
+  return failures;
 }
 
 std::string Master::summary() const {
@@ -123,6 +124,9 @@ void Master::tellReady() const {
 }
 
 void Master::openControl(const config::Config &config) {
+  // Kept across a failed upgrade's reopening: the pid has not changed.
+  if (!pidFile_ && !config.host.pidFile.empty())
+    pidFile_ = std::make_unique<PidFile>(config.host.pidFile);
   admin_ = openAdminSocket(config);
   if (const auto &endpoint = config.host.metrics) metrics_ = openMetrics(*endpoint);
 }
@@ -172,6 +176,13 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
       reply.set("upgrades", upgrades_);
     });
   };
+  commands["reopen"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr failures = new Poco::JSON::Array;
+    tasks_.runOnMain([&] {
+      for (const auto &failure : reopenLogFiles("wharfctl reopen")) failures->add(failure);
+    });
+    reply.set("failures", failures);
+  };
   commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
     tasks_.runOnMain([&] {
@@ -202,7 +213,7 @@ void Master::supervise() {
           // logged by reload(); the old state keeps serving
         }
       } else if (signal == SIGUSR1) {
-        reopenLogFiles();
+        reopenLogFiles("SIGUSR1");
       } else if (signal == SIGUSR2) {
         logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
         try {
@@ -293,6 +304,8 @@ std::vector<std::string> Master::reload() {
     sockets.stopAbandoned(before);
     if (next.host.adminSocket != host.adminSocket)
       changes.push_back("[host] admin: a new control socket path takes effect at restart");
+    if (next.host.pidFile != host.pidFile)
+      changes.push_back("[host] pid_file: a new path takes effect at restart");
     if (next.host.logLevel != host.logLevel) app::setLogLevel(next.host.logLevel);
     if (next.host.log != host.log)
       changes.push_back("[host] log: a new destination takes effect at restart or upgrade");

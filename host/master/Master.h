@@ -24,6 +24,7 @@
 
 #include "config/ConfigLoader.h"
 #include "control/AdminServer.h"
+#include "master/PidFile.h"
 #include "master/ServiceManager.h"
 #include "master/TaskQueue.h"
 #include "master/Upgrade.h"
@@ -73,9 +74,10 @@ class Master {
   // THREAD: main. Log files are opened here only (logging/LogFileOpen),
   // guarded against the workers' user when they run as another one.
   static void configureLogging(const config::HostConfig &host);
-  // THREAD: main. SIGUSR1: every log file opened again by its path, and the
-  // workers given the new descriptors.
-  void reopenLogFiles();
+  // THREAD: main. SIGUSR1 or `wharfctl reopen` (`cause`): every log file
+  // opened again by its path, and the workers given the new descriptors.
+  // Returns why each file that could not be reopened could not.
+  std::vector<std::string> reopenLogFiles(const std::string &cause);
   void announceReady();
   void tellReady() const;
   std::string summary() const;  // "N listeners, M workers"
@@ -109,6 +111,7 @@ class Master {
   std::vector<Retiring> retiring_;      // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
+  std::unique_ptr<PidFile> pidFile_;
   bool upgradeRequested_ = false;
   uint64_t upgrades_ = 0;        // binary upgrades this master's PID has seen
   uint64_t reloadsApplied_ = 0;  // by this master process, for status

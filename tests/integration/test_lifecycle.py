@@ -10,7 +10,7 @@ import socket
 import time
 
 from clients import receive_exactly, receive_until_closed, stream_connect
-from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import WHARFCTL, WHARFD, Wharfd, WharfTestCase, free_port, test_plugin
 
 WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 
@@ -131,6 +131,43 @@ class UnixSocketFiles(WharfTestCase):
                                   server.log())
                     with socket.socket(socket.AF_UNIX) as client:
                         client.connect(server.path("live.sock"))  # still the other process's
+
+
+class RuntimeFiles(WharfTestCase):
+    """[host] pid_file and the control socket's folder, as a machine without
+    systemd has them: /run/wharf does not exist after a boot."""
+
+    def test_pid_file_and_a_missing_runtime_folder(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}},
+                        host={"admin": "run/admin.sock", "pid_file": "run/wharfd.pid"})
+        server.start()
+        with open(server.path("run/wharfd.pid")) as pid_file:
+            self.assertEqual(pid_file.read(), f"{server.process.pid}\n")
+        status = subprocess.run([WHARFCTL, "--admin", server.path("run/admin.sock"), "status"],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(status.returncode, 0, status.stderr)
+        # A second wharfd with the same pid file: refused, naming the first.
+        second = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}},
+                        host={"pid_file": server.path("run/wharfd.pid")})
+        self.assertEqual(second.start(expect_ready=False), 2)
+        self.assertIn(f"names wharfd {server.process.pid}, which is running", second.log())
+        with open(server.path("run/wharfd.pid")) as pid_file:
+            self.assertEqual(int(pid_file.read()), server.process.pid)
+        self.assertStops(server)
+        self.assertEqual(os.listdir(server.path("run")), [])
+
+    def test_a_stale_pid_file_is_replaced(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}},
+                        host={"pid_file": "wharfd.pid"})
+        with open(server.path("wharfd.pid"), "w") as stale:
+            stale.write(f"{os.getpid()}\n")  # a live process, but not a wharfd
+        server.start()
+        with open(server.path("wharfd.pid")) as pid_file:
+            self.assertEqual(int(pid_file.read()), server.process.pid)
+        self.assertStops(server)
 
 
 class ShutdownDeadline(WharfTestCase):

@@ -16,7 +16,7 @@ import threading
 import time
 
 from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import WHARFCTL, Wharfd, WharfTestCase, free_port, test_plugin
 
 ACCESS_LINE = re.compile(
     r'^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z listener=(?P<listener>\S+) '
@@ -192,27 +192,42 @@ class AccessLog(WharfTestCase):
         if shutil.which("logrotate") is None:
             self.skipTest("needs Debian's logrotate")
         port = free_port()
-        self.start({"t": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}})
+        self.start({"t": {"transport": "tcp", "listen": f"127.0.0.1:{port}", "plugin": "echo"}},
+                   pid_file="run/wharfd.pid")
+        with open(self.server.path("run/wharfd.pid")) as pid_file:
+            self.assertEqual(int(pid_file.read()), self.server.process.pid)
         exchange(port, b"before")
         wait_for_entries(self.access, 1)
-        # etc/logrotate.d/wharf, pointed at this test's folder, its owner and
-        # its wharfd instead of the service's.
+        # etc/logrotate.d/wharf, pointed at this test's folder, control
+        # socket, pid file and wharfctl instead of the service's. No systemd
+        # is involved: the snippet works without it.
         with open(os.path.join(os.environ["WHARF_SOURCE_DIR"], "etc/logrotate.d/wharf")) as shipped:
             snippet = shipped.read()
         snippet = snippet.replace("/var/log/wharf/", self.server.dir + "/")
         snippet = snippet.replace("create 0640 wharf adm", "create 0640 root root")
-        snippet = re.sub(r"systemctl kill .*", f"kill -USR1 {self.server.process.pid}", snippet)
-        config = self.server.path("logrotate.conf")
-        with open(config, "w") as out:
-            out.write(snippet)
-        rotated = subprocess.run(["logrotate", "--force", "--state", self.server.path("state"),
-                                  config], capture_output=True, text=True, timeout=60)
-        self.assertEqual(rotated.returncode, 0, rotated.stderr)
+        snippet = snippet.replace("/usr/local/bin/wharfctl", WHARFCTL)
+        snippet = snippet.replace("/run/wharf/wharfd.pid", self.server.path("run/wharfd.pid"))
+
+        def rotate(admin, reopened_by):
+            config = self.server.path("logrotate.conf")
+            with open(config, "w") as out:
+                out.write(snippet.replace("/run/wharf/admin.sock", admin))
+            rotated = subprocess.run(["logrotate", "--force", "--state", self.server.path("state"),
+                                      config], capture_output=True, text=True, timeout=60)
+            self.assertEqual(rotated.returncode, 0, rotated.stderr)
+            self.server.wait_for_log(reopened_by + ": log files reopened")
+
+        rotate(self.server.path("admin.sock"), "wharfctl reopen")
         self.assertEqual(len(access_entries(self.access + ".1")), 1)
-        self.server.wait_for_log("SIGUSR1: log files reopened")
         exchange(port, b"after")
         self.assertEqual([entry["in"] for entry in wait_for_entries(self.access, 1)], ["5"])
-        self.assertEqual(len(access_entries(self.access + ".1")), 1)
+        # No control socket (none configured, or a wharfd without one): the pid file.
+        rotate(self.server.path("no-admin.sock"), "SIGUSR1")
+        self.assertEqual([entry["in"] for entry in access_entries(self.access + ".1")], ["5"])
+        exchange(port, b"again!")
+        self.assertEqual([entry["in"] for entry in wait_for_entries(self.access, 1)], ["6"])
+        self.assertStops(self.server)
+        self.assertFalse(os.path.exists(self.server.path("run/wharfd.pid")))
 
     def test_a_missing_folder_is_a_config_error(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
@@ -323,7 +338,8 @@ class FullDisk(WharfTestCase):
 
 # Run as `sh -c SCRIPT sh WHARFD ARGS...` under `unshare --mount`: /dev is a
 # fresh tmpfs holding the usual device nodes and, as /dev/log, the test's own
-# syslog socket ($1 is its folder). Nothing outside the namespace changes.
+# syslog socket ($1 is its folder), if it made one. Nothing outside the
+# namespace changes.
 PRIVATE_DEV_LOG = """set -e
 folder=$1; shift
 mkdir -p "$folder/realdev"
@@ -332,8 +348,7 @@ mount -t tmpfs -o mode=755 none /dev
 for node in null zero full random urandom tty; do
   if [ -e "$folder/realdev/$node" ]; then touch "/dev/$node"; mount --bind "$folder/realdev/$node" "/dev/$node"; fi
 done
-touch /dev/log
-mount --bind "$folder/log.sock" /dev/log
+if [ -e "$folder/log.sock" ]; then touch /dev/log; mount --bind "$folder/log.sock" /dev/log; fi
 exec "$@"
 """
 
@@ -342,8 +357,9 @@ SYSLOG_LINE = re.compile(r"^<(?P<priority>\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\
 
 
 class Syslog(WharfTestCase):
-    def start(self, host):
-        """wharfd with /dev/log a datagram socket of this test's."""
+    def start(self, host, daemon=True):
+        """wharfd with /dev/log a datagram socket of this test's (none
+        without a `daemon`)."""
         if shutil.which("unshare") is None:
             self.skipTest("needs unshare (util-linux)")
         self.port = free_port()
@@ -352,7 +368,8 @@ class Syslog(WharfTestCase):
                              host=dict({"admin": "admin.sock"}, **host))
         self.syslog = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.addCleanup(self.syslog.close)
-        self.syslog.bind(self.server.path("log.sock"))
+        if daemon:
+            self.syslog.bind(self.server.path("log.sock"))
         probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
                                 PRIVATE_DEV_LOG, "sh", self.server.dir, "true"],
                                capture_output=True, text=True, timeout=60)
@@ -401,6 +418,16 @@ class Syslog(WharfTestCase):
         self.assertEqual(int(ready["priority"]), 3 * 8 + 5)  # daemon.notice
         self.assertEqual(int(ready["pid"]), self.server.process.pid)
         self.assertRegex(ready["text"], r"^Notice master: wharfd \S+ ready, ")
+        self.assertStops(self.server)
+
+    def test_without_a_syslog_daemon_lines_go_to_standard_error(self):
+        self.start({"log": "syslog", "access_log": "syslog"}, daemon=False)
+        self.server.start()  # its " ready, " line came on standard error
+        exchange(self.port, b"no daemon")
+        self.server.wait_for_log(r"listener=e peer=\S+ generation=1 .* in=9 ")
+        self.assertIn("log = syslog: /dev/log cannot be reached; logging to standard error",
+                      self.server.log())
+        self.assertRegex(self.server.log(), r"wharfd\[\d+\]: Notice master: wharfd \S+ ready, ")
         self.assertStops(self.server)
 
     def test_a_syslog_that_never_reads_costs_lines_not_service(self):
