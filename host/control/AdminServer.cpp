@@ -14,7 +14,6 @@
 #include <stdexcept>
 
 #include "app/RuntimeFolder.h"
-#include "app/RuntimeFolder.h"
 #include "net/Endpoint.h"
 #include "net/UnixSocketFile.h"
 
