@@ -1,16 +1,126 @@
 #include "app/ConfigCheck.h"
 
 #include <Poco/Logger.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <functional>
 #include <iostream>
+#include <system_error>
 
 #include "app/ConfigLoading.h"
 #include "app/Logging.h"
 #include "listener/ListenerSet.h"
 #include "logging/LineSink.h"
+#include "net/FileDescriptor.h"
 #include "plugin/PluginSet.h"
+#include "worker/PrivilegeDrop.h"
 
 namespace wharf::app {
+namespace {
+
+constexpr int kRefused = 2;
+// How long the plugins of a config may take to load (an on_instance_new
+// that loops must not hang an upgrade or systemd's ExecStartPre).
+constexpr auto kLoadTimeout = std::chrono::seconds(60);
+
+Poco::Logger &logger() {
+  return Poco::Logger::get("wharfd");
+}
+
+// Loads every listener's plugin, telling `loading` each listener first.
+// Returns how many listeners there are; throws on the first refusal.
+size_t loadPlugins(const config::Config &config,
+                   const std::function<void(const config::ListenerConfig &)> &loading) {
+  plugin::PluginSet plugins;
+  listener::ListenerSet listeners;
+  listeners.open(config);
+  listeners.load(plugins, loading);
+  return listeners.serving().size();
+}
+
+int passed(const std::filesystem::path &configFile, size_t listeners) {
+  std::cout << configFile.string() << ": OK (" << listeners << " listeners)\n";
+  return 0;
+}
+
+// Started as root with [host] user: the plugins load in a child that has
+// become that user first, as in a worker. So plugin code never runs as
+// root, a file only root can read fails here as it would at start, and a
+// plugin that crashes or hangs is reported by listener, not as a bare
+// status. The child names each listener on `progress` before loading it,
+// and "ok N" at the end.
+int checkAsWorkersUser(const std::filesystem::path &configFile, const config::Config &config) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe");
+  net::FileDescriptor reader(ends[0]), writer(ends[1]);
+  std::cout.flush();
+  pid_t child = ::fork();
+  if (child < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (child == 0) {
+    reader = net::FileDescriptor();
+    auto say = [&](const std::string &line) {
+      std::string text = line + "\n";
+      [[maybe_unused]] ssize_t written = ::write(writer.fd(), text.data(), text.size());
+    };
+    int status = kRefused;
+    try {
+      worker::dropPrivileges(config.host.user, config.host.group);
+      size_t count = loadPlugins(config, [&](const config::ListenerConfig &listener) {
+        say("[" + listener.section() + "] plugin " + listener.pluginPath.string());
+      });
+      say("ok " + std::to_string(count));
+      status = 0;
+    } catch (const std::exception &error) {
+      logger().error(error.what());
+    }
+    ::_exit(status);
+  }
+  writer = net::FileDescriptor();
+  std::string said, loading;
+  auto deadline = std::chrono::steady_clock::now() + kLoadTimeout;
+  bool late = false;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd ready{reader.fd(), POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) == 0) {
+      late = true;
+      ::kill(child, SIGKILL);
+      break;
+    }
+    char buffer[1024];
+    ssize_t got = ::read(reader.fd(), buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    said.append(buffer, static_cast<size_t>(got));
+    for (size_t end; (end = said.find('\n')) != std::string::npos; said.erase(0, end + 1))
+      loading = said.substr(0, end);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  std::string as = " (as user " + config.host.user + ")";
+  if (late) {
+    logger().error(loading + ": loading did not finish in " + std::to_string(kLoadTimeout.count()) +
+                   " s" + as);
+  } else if (WIFSIGNALED(status)) {
+    logger().error(loading + ": killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
+                   strsignal(WTERMSIG(status)) + ") while loading" + as);
+  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && loading.starts_with("ok ")) {
+    return passed(configFile, std::stoul(loading.substr(3)));
+  }  // else the child logged why
+  return kRefused;
+}
+
+}  // namespace
 
 int checkConfig(const std::filesystem::path &configFile) {
   // A check binds nothing and creates no file (it may run as root, before
@@ -19,16 +129,15 @@ int checkConfig(const std::filesystem::path &configFile) {
   configureLogging("information");
   try {
     config::Config config = makeConfigLoader().load(configFile);
-    plugin::PluginSet plugins;
-    listener::ListenerSet listeners;
-    listeners.open(config);
-    listeners.load(plugins);
-    std::cout << configFile.string() << ": OK (" << listeners.serving().size() << " listeners)\n";
-    return 0;
+    int status = ::geteuid() == 0 && !config.host.user.empty()
+                     ? checkAsWorkersUser(configFile, config)
+                     : passed(configFile, loadPlugins(config, {}));
+    if (status != 0) logger().error("nothing started");
+    return status;
   } catch (const std::exception &error) {
-    Poco::Logger::get("wharfd").error(error.what());
-    Poco::Logger::get("wharfd").error("nothing started");
-    return 2;
+    logger().error(error.what());
+    logger().error("nothing started");
+    return kRefused;
   }
 }
 

@@ -1,5 +1,7 @@
 // Internal. `wharfd --check-config`: the config and every plugin loaded and
-// checked in this short-lived process (never in the master), nothing bound.
+// checked in this short-lived process (never in the master), nothing bound
+// and no file created. Started as root with [host] user, the plugins load
+// in a child that has become that user, within a deadline.
 #pragma once
 
 #include <filesystem>

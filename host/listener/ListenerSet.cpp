@@ -45,8 +45,12 @@ void ListenerSet::bind(const SocketSource &sockets) {
   for (auto &listener : serving_) listener->bind(sockets(listener->config()));
 }
 
-void ListenerSet::load(plugin::PluginSet &plugins) {
-  for (auto &listener : serving_) listener->load(plugins.get(listener->config().pluginPath));
+void ListenerSet::load(plugin::PluginSet &plugins,
+                       const std::function<void(const config::ListenerConfig &)> &loading) {
+  for (auto &listener : serving_) {
+    if (loading) loading(listener->config());
+    listener->load(plugins.get(listener->config().pluginPath));
+  }
 }
 
 void ListenerSet::start() {

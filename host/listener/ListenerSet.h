@@ -41,7 +41,9 @@ class ListenerSet {
   // helpers: no plugin has been loaded yet), load() loads their plugins.
   void open(const config::Config &config);
   void bind(const SocketSource &sockets);
-  void load(plugin::PluginSet &plugins);
+  // `loading` (if set) is told each listener before its plugin loads.
+  void load(plugin::PluginSet &plugins,
+            const std::function<void(const config::ListenerConfig &)> &loading = {});
   void start();
 
   // THREAD: any, one at a time with the other calls. Applies `next` as a

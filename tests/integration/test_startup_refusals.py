@@ -5,6 +5,8 @@ and nothing bound. --check-config validates without binding."""
 import os
 import socket
 import subprocess
+import tempfile
+import unittest
 
 from wharf_harness import (PLUGIN_DIR, WHARFD, Wharfd, WharfTestCase, free_port,
                            sanitized_build, test_plugin, under_address_space_limit)
@@ -104,6 +106,50 @@ class StartupRefusals(WharfTestCase):
                                 capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 2)
         self.assertIn("[listener.e] colour: unknown key", result.stdout + result.stderr)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: the check drops to [host] user")
+class CheckAsTheWorkersUser(WharfTestCase):
+    """Started as root with `user` set (systemd's ExecStartPre, an upgrade's
+    check), --check-config loads the plugins in a child that has become that
+    user: plugin code never runs as root, a file only root may read fails
+    the check as it would fail the start, and a plugin that crashes is named
+    with its signal."""
+
+    def check(self, **options):
+        server = Wharfd(self, {"c": dict({"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                          "plugin": test_plugin("checked")},
+                                         **{"option." + key: value
+                                            for key, value in options.items()})},
+                        host={"user": "nobody"})
+        os.chmod(server.dir, 0o755)
+        # Under ASan, let the crash be a crash (ASan would catch SIGSEGV and abort).
+        sanitizer = {"ASAN_OPTIONS": "handle_segv=0:" + os.environ.get("ASAN_OPTIONS", "")}
+        return subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
+                              capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ, **sanitizer))
+
+    def test_plugins_load_as_the_workers_user(self):
+        result = self.check(does="refuse_root")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn(": OK (1 listeners)", result.stdout)
+
+    def test_a_file_the_workers_user_cannot_read_fails_the_check(self):
+        secret = os.path.join(self.enterContext(tempfile.TemporaryDirectory()), "users")
+        with open(secret, "w") as users:
+            users.write("alice:x\n")
+        os.chmod(secret, 0o600)
+        result = self.check(does="read", path=secret)
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn(f"cannot read {secret}", result.stderr)
+        self.assertIn("nothing started", result.stderr)
+
+    def test_a_crash_is_named_by_listener_plugin_and_signal(self):
+        result = self.check(does="crash")
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn("[listener.c] plugin " + test_plugin("checked") +
+                      ": killed by signal 11 (Segmentation fault) while loading (as user nobody)",
+                      result.stderr)
 
 
 class HostileConfig(WharfTestCase):
