@@ -100,6 +100,9 @@ struct HostConfig {
   // After a reload, sessions on an older plugin generation (or a removed
   // listener) may run this long; then they are cut.
   std::chrono::milliseconds drainTimeout{std::chrono::minutes(10)};
+  // A worker that has not applied a reload in this long (a plugin stuck in
+  // on_instance_new) is killed, and its replacement serves the old config.
+  std::chrono::milliseconds reloadTimeout{std::chrono::minutes(1)};
   size_t maxGenerations = 4;  // loaded at once per listener, the current one included
   bool watch = false;         // reload a plugin when its file in plugin_dir is replaced
   size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)

@@ -26,7 +26,7 @@ const std::set<std::string> kHostKeys = {
     "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
     "drain_timeout", "max_generations", "watch",     "workers",
     "user",          "group",           "metrics",   "log",
-    "access_log",    "core_dumps",      "pid_file"};
+    "access_log",    "core_dumps",      "pid_file",  "reload_timeout"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",    "plugin",     "backlog",
     "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
@@ -251,6 +251,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   }
   host.shutdownTimeout = reader.duration("shutdown_timeout").value_or(host.shutdownTimeout);
   host.drainTimeout = reader.duration("drain_timeout").value_or(host.drainTimeout);
+  host.reloadTimeout = reader.duration("reload_timeout").value_or(host.reloadTimeout);
+  if (host.reloadTimeout < std::chrono::seconds(1))
+    reader.fail("reload_timeout", "must be at least 1s (a worker needs time to load plugins)");
   host.maxGenerations =
       reader.count("max_generations", 2, kMaxGenerationsBound).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);

@@ -96,11 +96,11 @@ Poco::JSON::Object::Ptr WorkerProcess::await(int64_t id, std::chrono::millisecon
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) throw std::runtime_error(name() + " did not answer in time");
+    if (left.count() <= 0) throw WorkerSilent(name() + " did not answer in time");
     std::optional<process::Message> reply = channel_.receive(left);
     if (!reply) {
       if (std::chrono::steady_clock::now() >= deadline)
-        throw std::runtime_error(name() + " did not answer in time");
+        throw WorkerSilent(name() + " did not answer in time");
       throw std::runtime_error(name() + " has gone");
     }
     if (reply->body->optValue<int64_t>("id", 0) != id) continue;  // a late answer

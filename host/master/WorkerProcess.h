@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 
 #include "process/Channel.h"
@@ -24,6 +25,13 @@ struct WorkerLaunch {
   std::filesystem::path binary;  // wharfd itself
   std::filesystem::path configFile;
   std::string group;  // for ps and the log: "main" or an isolated listener's name
+};
+
+// What await() throws when the worker did not answer in time (it may be
+// stuck in plugin code), as opposed to answering with an error.
+class WorkerSilent : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 class WorkerProcess {
@@ -54,7 +62,8 @@ class WorkerProcess {
   // Sends a request; returns its id. Throws if the worker has gone.
   int64_t post(Poco::JSON::Object request);
   // The answer to request `id`: throws std::runtime_error with the worker's
-  // error, or if it has gone or not answered within `timeout`.
+  // error or if it has gone, WorkerSilent if it has not answered within
+  // `timeout`.
   Poco::JSON::Object::Ptr await(int64_t id, std::chrono::milliseconds timeout);
   Poco::JSON::Object::Ptr ask(Poco::JSON::Object request, std::chrono::milliseconds timeout) {
     return await(post(std::move(request)), timeout);

@@ -14,8 +14,6 @@ namespace {
 
 // Loading plugins may take a while (sanitizer builds on a loaded machine).
 constexpr std::chrono::seconds kStartTimeout{60};
-// A fork listener's helper may take 30 s to load a generation.
-constexpr std::chrono::seconds kReloadTimeout{60};
 constexpr std::chrono::seconds kStatusTimeout{10};
 
 Poco::Logger &logger() {
@@ -148,24 +146,34 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
       for (const auto &name : groups_[slot.group].listeners)
         if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
       logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
-      auto reply = slot.process->ask(requestFor("reload", groups_[slot.group]), kReloadTimeout);
+      auto reply = slot.process->ask(requestFor("reload", groups_[slot.group]),
+                                     config_.host.reloadTimeout);
       if (first) {
         Poco::JSON::Array::Ptr lines = reply->getArray("changes");
         for (size_t i = 0; lines && i < lines->size(); ++i)
           changes.push_back(lines->getElement<std::string>(static_cast<unsigned>(i)));
       }
     } catch (const std::exception &error) {
+      std::string worker = "worker " + std::to_string(slot.process->pid()) + " (" +
+                           groups_[slot.group].name + ")";
+      bool silent = dynamic_cast<const WorkerSilent *>(&error) != nullptr;
+      std::string why = silent ? worker + " did not apply it within " +
+                                     std::to_string(config_.host.reloadTimeout.count()) +
+                                     " ms (reload_timeout): killed, a new worker replaces it"
+                               : worker + " refused it: " + error.what();
+      // Stuck in plugin code (an on_instance_new that never returns): its
+      // replacement starts with the config this set then holds.
+      if (silent) slot.process->signal(SIGKILL);
       if (first) {  // nothing changed anywhere: keep serving what was
         std::swap(logFiles_, nextFiles);
         std::swap(config_, next);
         std::swap(configText_, nextText);
         std::swap(sockets_, nextSockets);
         groups_ = workerGroupsOf(config_);
-        throw;
+        if (!silent) throw;
+        throw std::runtime_error(why);
       }
-      throw std::runtime_error(std::string("reload partly applied: worker ") +
-                               std::to_string(slot.process->pid()) +
-                               " refused it: " + error.what());
+      throw std::runtime_error("reload partly applied: " + why);
     }
     first = false;
   }

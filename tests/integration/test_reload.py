@@ -195,6 +195,23 @@ class RefusedReload(Reloading):
         self.assertServesVersion1()
         self.assertStops(self.server)
 
+    def test_a_plugin_stuck_in_on_instance_new_is_killed_and_the_old_config_serves(self):
+        """Before, the master gave up waiting after 60 s but the worker stayed
+        stuck holding its lock: every later status and reload waited on it."""
+        self.server.host["reload_timeout"] = "2s"
+        self.server.listeners["t"]["plugin"] = test_plugin("checked")
+        self.server.listeners["t"]["option.does"] = "hang"
+        self.server.write_config()
+        stuck = self.server.worker_pid()
+        result = self.ctl("reload")
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertIn(f"worker {stuck} (main) did not apply it within 2000 ms (reload_timeout): "
+                      "killed, a new worker replaces it", result.stderr)
+        self.server.wait_for_log(r"serving in place of the one that died")
+        self.assertNotEqual(self.server.worker_pid(), stuck)
+        self.assertServesVersion1()
+        self.assertStops(self.server)
+
     def test_a_broken_config_is_refused_and_nothing_changes(self):
         port = free_port()
         self.server.listeners["added"] = {"transport": "tcp", "listen": f"127.0.0.1:{port}",
