@@ -146,16 +146,16 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
       for (const auto &name : groups_[slot.group].listeners)
         if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
       logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
-      auto reply = slot.process->ask(requestFor("reload", groups_[slot.group]),
-                                     config_.host.reloadTimeout);
+      auto reply =
+          slot.process->ask(requestFor("reload", groups_[slot.group]), config_.host.reloadTimeout);
       if (first) {
         Poco::JSON::Array::Ptr lines = reply->getArray("changes");
         for (size_t i = 0; lines && i < lines->size(); ++i)
           changes.push_back(lines->getElement<std::string>(static_cast<unsigned>(i)));
       }
     } catch (const std::exception &error) {
-      std::string worker = "worker " + std::to_string(slot.process->pid()) + " (" +
-                           groups_[slot.group].name + ")";
+      std::string worker =
+          "worker " + std::to_string(slot.process->pid()) + " (" + groups_[slot.group].name + ")";
       bool silent = dynamic_cast<const WorkerSilent *>(&error) != nullptr;
       std::string why = silent ? worker + " did not apply it within " +
                                      std::to_string(config_.host.reloadTimeout.count()) +
