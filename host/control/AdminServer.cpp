@@ -20,11 +20,6 @@
 namespace wharf::control {
 namespace {
 
-constexpr auto kTick = std::chrono::milliseconds(250);
-// Accepts per readiness event: evicted connections leave on their next event,
-// so a burst cannot outgrow kMaxConnections by more than this.
-constexpr int kAcceptsPerEvent = 32;
-
 [[noreturn]] void fail(const std::filesystem::path &path, const std::string &what) {
   throw std::runtime_error("admin socket " + path.string() + ": " + what + ": " +
                            std::strerror(errno));
@@ -47,95 +42,30 @@ AdminServer::AdminServer(const std::filesystem::path &path, std::map<std::string
   } catch (const std::runtime_error &refusal) {
     throw std::runtime_error(std::string("admin socket ") + refusal.what());
   }
-  socket_ = net::FileDescriptor(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!socket_.valid()) fail(path, "socket");
+  net::FileDescriptor socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!socket.valid()) fail(path, "socket");
   ::unlink(staging.c_str());
-  if (::bind(socket_.fd(), staged.address.get(), staged.address.length()) != 0) fail(path, "bind");
-  if (::chmod(staging.c_str(), 0600) != 0 || ::listen(socket_.fd(), 16) != 0 ||
+  if (::bind(socket.fd(), staged.address.get(), staged.address.length()) != 0) fail(path, "bind");
+  if (::chmod(staging.c_str(), 0600) != 0 || ::listen(socket.fd(), 16) != 0 ||
       ::rename(staging.c_str(), path.c_str()) != 0) {
     int error = errno;
     ::unlink(staging.c_str());
     errno = error;
     fail(path, "setting up");
   }
-  thread_ = std::thread([this] { serve(); });
+  server_ = std::make_unique<RequestServer>(
+      "admin", std::move(socket),
+      [](std::string_view received) -> std::optional<size_t> {
+        size_t end = received.find('\n');
+        if (end == std::string_view::npos) return std::nullopt;
+        return end;
+      },
+      [this](const std::string &request) { return answer(commands_, request) + "\n"; });
 }
 
 AdminServer::~AdminServer() {
-  stopping_ = true;
-  loop_.wake();
-  if (thread_.joinable()) thread_.join();
+  server_.reset();
   ::unlink(path_.c_str());
-}
-
-void AdminServer::serve() noexcept {
-  loop_.watch(socket_.fd(), EPOLLIN, this);
-  for (;;) {
-    try {
-      loop_.run([this] { return !stopping_; }, kTick,
-                [this] {
-                  resumeAccepting();
-                  closeExpired();
-                });
-      return;
-    } catch (const std::exception &error) {
-      Poco::Logger::get("admin").error(std::string("control socket loop: ") + error.what());
-    }
-  }
-}
-
-void AdminServer::onEvents(uint32_t) {
-  for (int i = 0; i < kAcceptsPerEvent; ++i) {
-    net::FileDescriptor socket(
-        ::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!socket.valid()) {
-      if (errno == EMFILE || errno == ENFILE) pauseAccepting();
-      return;
-    }
-    if (connections_.size() >= kMaxConnections) evictOldest();
-    auto connection = std::make_unique<AdminConnection>(
-        loop_, std::move(socket), AdminConnection::Clock::now() + kRequestDeadline,
-        [this](const std::string &request) { return answer(commands_, request); },
-        [this](AdminConnection *done) { remove(done); });
-    AdminConnection *raw = connection.get();
-    loop_.watch(raw->fd(), EPOLLIN, raw);
-    connections_.emplace(raw, std::move(connection));
-  }
-}
-
-// Out of descriptors, the listening socket stays readable: it is unwatched
-// until the next tick rather than spun on; connections wait in the backlog.
-void AdminServer::pauseAccepting() {
-  if (acceptPaused_) return;
-  loop_.unwatch(socket_.fd());
-  acceptPaused_ = true;
-}
-
-void AdminServer::evictOldest() {
-  AdminConnection *oldest = nullptr;
-  for (const auto &[raw, connection] : connections_)
-    if (!raw->evicted() && (!oldest || raw->deadline() < oldest->deadline())) oldest = raw;
-  if (oldest) oldest->evict();
-}
-
-void AdminServer::resumeAccepting() {
-  if (!acceptPaused_) return;
-  acceptPaused_ = false;
-  loop_.watch(socket_.fd(), EPOLLIN, this);
-}
-
-void AdminServer::closeExpired() {
-  auto now = AdminConnection::Clock::now();
-  std::erase_if(connections_, [&](const auto &entry) {
-    if (entry.second->deadline() > now) return false;
-    loop_.unwatch(entry.second->fd());
-    return true;
-  });
-}
-
-void AdminServer::remove(AdminConnection *connection) {
-  loop_.unwatch(connection->fd());
-  connections_.erase(connection);
 }
 
 std::string AdminServer::answer(const std::map<std::string, Handler> &commands,

@@ -1,24 +1,18 @@
 #include "metrics/MetricsServer.h"
 
 #include <Poco/JSON/Stringifier.h>
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "metrics/PrometheusText.h"
 #include "metrics/StatusPage.h"
-#include "net/UnixSocketFile.h"
 
 namespace wharf::metrics {
 namespace {
@@ -49,90 +43,69 @@ std::optional<Page> render(const std::string &path, const MetricsServer::Snapsho
   return std::nullopt;
 }
 
-class Handler : public Poco::Net::HTTPRequestHandler {
- public:
-  explicit Handler(const MetricsServer::Snapshot &snapshot) : snapshot_(snapshot) {}
+std::string reply(const std::string &status, const Page &page, bool withBody) {
+  std::string head = "HTTP/1.1 " + status + "\r\nContent-Type: " + page.contentType +
+                     "\r\nContent-Length: " + std::to_string(page.body.size()) +
+                     "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n";
+  return withBody ? head + page.body : head;
+}
 
-  void handleRequest(Poco::Net::HTTPServerRequest &request,
-                     Poco::Net::HTTPServerResponse &response) override {
-    bool head = request.getMethod() == "HEAD";
-    std::optional<Page> page;
-    try {
-      if (head || request.getMethod() == "GET") page = render(request.getURI(), snapshot_);
-    } catch (const std::exception &error) {
-      return sendText(response, Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE,
-                      std::string("no status: ") + error.what() + "\n");
-    }
-    if (!page)
-      return sendText(response, Poco::Net::HTTPResponse::HTTP_NOT_FOUND,
-                      "Wharf serves GET /, /status.json and /metrics here.\n");
-    response.setContentType(page->contentType);
-    response.set("Cache-Control", "no-store");
-    response.setContentLength(static_cast<std::streamsize>(page->body.size()));
-    std::ostream &body = response.send();
-    if (!head) body << page->body;
-  }
+Page text(const std::string &body) {
+  return Page{"text/plain; charset=utf-8", body};
+}
 
- private:
-  static void sendText(Poco::Net::HTTPServerResponse &response,
-                       Poco::Net::HTTPResponse::HTTPStatus status, const std::string &text) {
-    response.setStatusAndReason(status);
-    response.setContentType("text/plain");
-    response.send() << text;
-  }
-
-  const MetricsServer::Snapshot &snapshot_;
-};
-
-class HandlerFactory : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  explicit HandlerFactory(MetricsServer::Snapshot snapshot) : snapshot_(std::move(snapshot)) {}
-  Poco::Net::HTTPRequestHandler *createRequestHandler(
-      const Poco::Net::HTTPServerRequest &) override {
-    return new Handler(snapshot_);
-  }
-
- private:
-  MetricsServer::Snapshot snapshot_;
-};
-
-Poco::Net::SocketAddress addressOf(const net::Endpoint &endpoint) {
-  if (net::isUnix(endpoint.transport))
-    return Poco::Net::SocketAddress(Poco::Net::SocketAddress::UNIX_LOCAL, endpoint.text);
-  return Poco::Net::SocketAddress(endpoint.address.get(),
-                                  static_cast<poco_socklen_t>(endpoint.address.length()));
+// Where a request's head ends (before its blank line), once it has.
+std::optional<size_t> headLength(std::string_view received) {
+  size_t end = received.find("\r\n\r\n");
+  if (end == std::string_view::npos)
+    end = received.find("\n\n");  // bare newlines, as curl never sends
+  if (end == std::string_view::npos) return std::nullopt;
+  return end;
 }
 
 }  // namespace
 
-MetricsServer::MetricsServer(const net::Endpoint &endpoint, Snapshot snapshot)
-    : endpoint_(endpoint) {
+std::string MetricsServer::answer(const std::string &head, const Snapshot &snapshot) {
+  // "METHOD TARGET HTTP/1.x": only the request line matters here.
+  std::istringstream line(head.substr(0, head.find_first_of("\r\n")));
+  std::string method, target, version;
+  if (!(line >> method >> target >> version) || !version.starts_with("HTTP/1."))
+    return reply("400 Bad Request", text("Wharf serves HTTP/1.x GET requests here.\n"), true);
+  bool withBody = method != "HEAD";
+  if (method != "GET" && method != "HEAD")
+    return reply("405 Method Not Allowed", text("Only GET and HEAD.\n"), withBody);
+  std::optional<Page> page;
   try {
-    // Only a stale socket (a wharfd that did not stop cleanly) is replaced.
-    if (net::isUnix(endpoint.transport)) net::removeStaleUnixSocket(endpoint.text, SOCK_STREAM);
-    Poco::Net::ServerSocket socket(addressOf(endpoint));
-    // Poco opens it without close-on-exec: workers and an upgrade's new
-    // binary must not inherit the endpoint.
-    ::fcntl(socket.impl()->sockfd(), F_SETFD, FD_CLOEXEC);
-    if (net::isUnix(endpoint.transport)) ::chmod(endpoint.text.c_str(), 0660);
-    Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
-    params->setMaxThreads(kThreads);
-    params->setMaxQueued(kQueue);
-    params->setTimeout(Poco::Timespan(5, 0));
-    params->setKeepAlive(false);
-    server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(std::move(snapshot)),
-                                                      socket, params);
-    server_->start();
-  } catch (const Poco::Exception &error) {
-    throw std::runtime_error("metrics " + endpoint.text + ": " + error.displayText());
-  } catch (const std::runtime_error &refusal) {  // the path holds what is not ours
-    throw std::runtime_error(std::string("metrics ") + refusal.what());
+    page = render(target.substr(0, target.find('?')), snapshot);
+  } catch (const std::exception &error) {
+    return reply("503 Service Unavailable", text(std::string("no status: ") + error.what() + "\n"),
+                 withBody);
   }
+  if (!page)
+    return reply("404 Not Found", text("Wharf serves GET /, /status.json and /metrics here.\n"),
+                 withBody);
+  return reply("200 OK", *page, withBody);
+}
+
+MetricsServer::MetricsServer(const net::Endpoint &endpoint, Snapshot snapshot)
+    : endpoint_(endpoint), snapshot_(std::move(snapshot)) {
+  try {
+    // A unix socket: only a stale one (a wharfd that did not stop cleanly) is replaced.
+    socket_ = std::make_unique<net::ListenSocket>(endpoint, 64);
+  } catch (const std::runtime_error &error) {
+    throw std::runtime_error(std::string("metrics ") + error.what());
+  }
+  if (net::isUnix(endpoint.transport)) ::chmod(endpoint.text.c_str(), 0660);
+  net::FileDescriptor served(::fcntl(socket_->fd(), F_DUPFD_CLOEXEC, 0));
+  if (!served.valid() || ::fcntl(served.fd(), F_SETFL, O_NONBLOCK) != 0)
+    throw std::runtime_error("metrics " + endpoint.text + ": " + std::strerror(errno));
+  server_ = std::make_unique<control::RequestServer>(
+      "metrics", std::move(served), headLength,
+      [this](const std::string &head) { return answer(head, snapshot_); });
 }
 
 MetricsServer::~MetricsServer() {
-  if (server_) server_->stopAll(true);
-  if (server_ && net::isUnix(endpoint_.transport)) ::unlink(endpoint_.text.c_str());
+  server_.reset();  // before the socket: its thread uses it
 }
 
 }  // namespace wharf::metrics

@@ -1,29 +1,28 @@
-// Internal. `[host] metrics`: an HTTP endpoint (Poco's HTTPServer) in the
-// master, on a TCP address or a unix socket, that serves
+// Internal. `[host] metrics`: an HTTP endpoint in the master, on a TCP
+// address or a unix socket, that serves
 //   GET /metrics      the Prometheus text format (PrometheusText.h),
 //   GET /status.json  the master's status (as `wharfctl status --json`) and the time,
 //   GET /             the live status page (status_page.html), which polls status.json.
-// It runs on threads of its own, at most kThreads at once with kQueue
-// connections waiting, so a scrape storm or a stalled scraper never touches
-// serving: the workers serve sessions, and the master only answers its status.
+// (a query string is ignored). One request per connection (HTTP/1.0 and 1.1,
+// `Connection: close`), served by a RequestServer: a thread of its own, a
+// deadline per connection and a cap on connections, so idle or dripping
+// peers cannot starve scrapes, and a scrape storm never touches serving.
 #pragma once
 
 #include <Poco/JSON/Object.h>
-#include <Poco/Net/HTTPServer.h>
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "control/RequestServer.h"
 #include "net/Endpoint.h"
+#include "net/ListenSocket.h"
 
 namespace wharf::metrics {
 
 class MetricsServer {
  public:
-  static constexpr int kThreads = 2;
-  static constexpr int kQueue = 16;
-
   // The master's status now (called on a server thread); throws if there is none.
   using Snapshot = std::function<Poco::JSON::Object::Ptr()>;
 
@@ -32,6 +31,8 @@ class MetricsServer {
   // and the reason.
   MetricsServer(const net::Endpoint &endpoint, Snapshot snapshot);
   ~MetricsServer();  // stops; removes a unix socket
+  // The reply (status line, headers, body) to one request head.
+  static std::string answer(const std::string &head, const Snapshot &snapshot);
   MetricsServer(const MetricsServer &) = delete;
   MetricsServer &operator=(const MetricsServer &) = delete;
 
@@ -39,7 +40,9 @@ class MetricsServer {
 
  private:
   net::Endpoint endpoint_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  Snapshot snapshot_;
+  std::unique_ptr<net::ListenSocket> socket_;
+  std::unique_ptr<control::RequestServer> server_;
 };
 
 }  // namespace wharf::metrics

@@ -80,7 +80,7 @@ class Metrics(WharfTestCase):
             self.fail("promtool (Debian's prometheus package) is not installed")
 
     def test_other_paths_are_not_found(self):
-        for path in ("/nope", "/metrics/extra", "/status.json?x=1"):
+        for path in ("/nope", "/metrics/extra", "/nope?metrics"):
             with self.assertRaises(urllib.error.HTTPError) as caught:
                 fetch(f"http://127.0.0.1:{self.metrics}{path}")
             self.assertEqual(caught.exception.code, 404)
@@ -124,8 +124,31 @@ class Metrics(WharfTestCase):
             self.server.write_config()
             reply = self.server.ctl("reload")
         self.assertEqual(reply.returncode, 0, reply.stderr)
-        self.assertIn(f"[host] metrics: kept 127.0.0.1:{moved}: metrics 127.0.0.1:", reply.stdout)
+        self.assertIn(f"[host] metrics: kept 127.0.0.1:{moved}: metrics tcp 127.0.0.1:",
+                      reply.stdout)
         self.assertEqual(fetch(f"http://127.0.0.1:{moved}/metrics")[0], 200)
+
+    def test_a_query_string_is_ignored(self):
+        # Some scrapers add one (?format=..., a cache buster): it used to be 404.
+        self.assertEqual(fetch(self.url + "?x=1")[0], 200)
+        self.assertEqual(fetch(f"http://127.0.0.1:{self.metrics}/status.json?t=5")[0], 200)
+
+    def test_idle_and_dripping_peers_cannot_starve_a_scrape(self):
+        """Poco's HTTPServer gave each connection a thread and a timeout per
+        read: 50 idle connections, or peers sending a header byte every 2 s,
+        kept every scrape waiting. Each connection now has one deadline for
+        its whole request, all are served side by side by one event loop."""
+        peers = []
+        self.addCleanup(lambda: [peer.close() for peer in peers])
+        for _ in range(50):
+            peers.append(socket.create_connection(("127.0.0.1", self.metrics), timeout=30))
+        drippers = peers[:40]
+        for round_number in range(3):
+            for peer in drippers:
+                peer.sendall(b"GET /metrics HTTP/1.1\r\nX-Drip: "[:round_number + 1])
+            status, _, text = fetch(self.url, timeout=20)
+            self.assertEqual(status, 200)
+            self.assertIn("wharf_worker_up", text)
 
     def test_stalled_scrapers_never_affect_serving(self):
         stalled = []
@@ -240,7 +263,7 @@ class MetricsRefusals(WharfTestCase):
                                          "plugin": "echo"}},
                             {"metrics": f"127.0.0.1:{busy}"})
             self.assertEqual(server.start(expect_ready=False), 2)
-            self.assertIn(f"metrics 127.0.0.1:{busy}: Net Exception: Address already in use",
+            self.assertIn(f"metrics tcp 127.0.0.1:{busy}: bind: Address already in use",
                           server.log())
         clash = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
                                     "plugin": "echo"}}, {"metrics": f"*:{port}"})

@@ -1,20 +1,23 @@
-#include "control/AdminConnection.h"
+#include "control/RequestConnection.h"
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace wharf::control {
 
-AdminConnection::AdminConnection(net::EventLoop &loop, net::FileDescriptor socket,
-                                 Clock::time_point deadline, Answer answer, Done done)
+RequestConnection::RequestConnection(net::EventLoop &loop, net::FileDescriptor socket,
+                                     Clock::time_point deadline, const Complete &complete,
+                                     const Answer &answer, Done done)
     : loop_(loop),
       socket_(std::move(socket)),
       deadline_(deadline),
-      answer_(std::move(answer)),
+      complete_(complete),
+      answer_(answer),
       done_(std::move(done)) {}
 
-void AdminConnection::onEvents(uint32_t events) {
+void RequestConnection::onEvents(uint32_t events) {
   if (evicted_ || (events & EPOLLERR)) return done_(this);
   if (!answered_)
     receive();
@@ -22,12 +25,12 @@ void AdminConnection::onEvents(uint32_t events) {
     send();
 }
 
-void AdminConnection::evict() {
+void RequestConnection::evict() {
   evicted_ = true;
   ::shutdown(socket_.fd(), SHUT_RDWR);  // readable at once: the next event ends it
 }
 
-void AdminConnection::receive() {
+void RequestConnection::receive() {
   char buffer[4096];
   for (;;) {
     ssize_t got = ::recv(socket_.fd(), buffer, sizeof buffer, 0);
@@ -35,16 +38,16 @@ void AdminConnection::receive() {
     if (got < 0 && errno == EAGAIN) return;  // more to come
     if (got < 0) return done_(this);
     if (got > 0) request_.append(buffer, static_cast<size_t>(got));
-    size_t end = request_.find('\n');
-    if (got > 0 && end == std::string::npos && request_.size() < kMaxRequest) continue;
-    reply_ = answer_(request_.substr(0, std::min(end, kMaxRequest))) + "\n";
+    std::optional<size_t> whole = complete_(request_);
+    if (got > 0 && !whole && request_.size() < kMaxRequest) continue;
+    reply_ = answer_(request_.substr(0, std::min(whole.value_or(request_.size()), kMaxRequest)));
     answered_ = true;
     loop_.modify(socket_.fd(), EPOLLOUT, this);
     return send();
   }
 }
 
-void AdminConnection::send() {
+void RequestConnection::send() {
   while (replySent_ < reply_.size()) {
     ssize_t put =
         ::send(socket_.fd(), reply_.data() + replySent_, reply_.size() - replySent_, MSG_NOSIGNAL);
