@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <optional>
@@ -12,18 +13,31 @@
 namespace ftp {
 namespace {
 
-// Telnet commands (IAC x; IAC IAC is a literal 0xFF) that clients put before
-// ABOR (IAC IP, IAC DM) are not part of the command.
-std::string withoutTelnet(const std::string &line) {
-  std::string clean;
-  for (size_t i = 0; i < line.size(); ++i) {
-    if (static_cast<unsigned char>(line[i]) == 0xFF && i + 1 < line.size()) {
-      if (static_cast<unsigned char>(line[++i]) == 0xFF) clean += line[i];
-      continue;
-    }
-    clean += line[i];
-  }
-  return clean;
+constexpr unsigned char kIac = 0xFF;
+
+// WILL, WONT, DO and DONT name an option in the byte after them.
+bool negotiatesOption(unsigned char command) {
+  return command >= 0xFB && command <= 0xFE;
+}
+
+// A byte no command line starts with: a control character, or not ASCII.
+bool strayByte(char c) {
+  auto byte = static_cast<unsigned char>(c);
+  return byte < 0x20 || byte >= 0x7F;
+}
+
+// An IP or Synch that lost a byte (sent urgent to a server without
+// SO_OOBINLINE, or garbled by the client) leaves bytes before the ABOR behind
+// it: a DM, a 0xFF. The commands a client sends to interrupt or leave a
+// session must get through such a line, as with pyftpdlib: stray bytes, then
+// ABOR, STAT or QUIT, are that command.
+std::optional<std::string> verbAfterStrayBytes(const std::string &line) {
+  constexpr size_t kVerb = 4;
+  if (line.size() <= kVerb) return std::nullopt;
+  std::string verb = verbOf(line.substr(line.size() - kVerb));
+  if (verb != "ABOR" && verb != "STAT" && verb != "QUIT") return std::nullopt;
+  if (!std::all_of(line.begin(), line.end() - kVerb, strayByte)) return std::nullopt;
+  return verb;
 }
 
 }  // namespace
@@ -34,10 +48,32 @@ std::string verbOf(const std::string &line) {
   return verb;
 }
 
+void TelnetFilter::append(std::string &out, const char *data, size_t length) {
+  for (size_t i = 0; i < length; ++i) {
+    auto byte = static_cast<unsigned char>(data[i]);
+    switch (state_) {
+      case State::Data:
+        if (byte == kIac)
+          state_ = State::Command;
+        else
+          out += data[i];
+        break;
+      case State::Command:
+        if (byte == kIac) out += data[i];
+        state_ = negotiatesOption(byte) ? State::Option : State::Data;
+        break;
+      case State::Option:
+        state_ = State::Data;
+        break;
+    }
+  }
+}
+
 Control::Control(int fd) : fd_(fd), stream_(std::make_unique<PlainStream>(fd)) {
   int on = 1;
-  // ABOR may come as urgent data (Python's ftplib sends the line MSG_OOB):
-  // keep the urgent byte in the stream.
+  // Clients send the Synch before ABOR, or (Python's ftplib) the ABOR line
+  // itself, as urgent data: without this the kernel takes the urgent byte (a
+  // DM, an IAC, the LF) out of the stream.
   ::setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on);
 }
 
@@ -63,7 +99,7 @@ std::optional<Control::Read> Control::takeLine(std::string &line) {
       continue;  // the end of a line already answered
     }
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
-    line = withoutTelnet(raw);
+    line = verbAfterStrayBytes(raw).value_or(std::move(raw));
     if (line.find('\0') != std::string::npos || !validUtf8(line)) return Read::Invalid;
     return Read::Line;
   }
@@ -81,7 +117,7 @@ bool Control::fill(std::chrono::milliseconds timeout, bool &timedOut) {
     char buffer[4096];
     ssize_t got = stream_->read(buffer, sizeof buffer);
     if (got > 0) {
-      input_.append(buffer, static_cast<size_t>(got));
+      telnet_.append(input_, buffer, static_cast<size_t>(got));
       return true;
     }
     if (got != Stream::kWouldBlock) return false;

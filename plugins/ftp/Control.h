@@ -1,6 +1,6 @@
-// The control connection: reads command lines (bounded, telnet controls
-// removed, checked as UTF-8) and writes replies, in the clear or over TLS
-// after AUTH TLS.
+// The control connection: reads command lines (bounded, Telnet commands taken
+// out of the stream, checked as UTF-8) and writes replies, in the clear or
+// over TLS after AUTH TLS.
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,22 @@ namespace ftp {
 
 // The command of a line, upper-cased: "abor" and "ABOR x" give "ABOR".
 std::string verbOf(const std::string &line);
+
+// Takes Telnet commands (RFC 854) out of the control stream, as clients send
+// IP and Synch before ABOR (RFC 959 4.1.3): IAC and the command after it go,
+// IAC IAC is a data byte 0xFF, and option negotiation (IAC WILL/WONT/DO/DONT)
+// takes its option byte along, unanswered (a refusal would reach clients that
+// read replies without Telnet, as Python's ftplib, as garbage): no option is
+// ever agreed. A sequence split between two reads ends in the second.
+class TelnetFilter {
+ public:
+  // Appends the data bytes among `data` to `out`.
+  void append(std::string &out, const char *data, size_t length);
+
+ private:
+  enum class State { Data, Command, Option };  // Command: after IAC; Option: after IAC WILL
+  State state_ = State::Data;
+};
 
 class Control {
  public:
@@ -55,7 +71,8 @@ class Control {
 
   int fd_;
   std::unique_ptr<Stream> stream_;
-  std::string input_;
+  TelnetFilter telnet_;
+  std::string input_;  // without Telnet commands
   std::deque<std::string> early_;
   bool discarding_ = false;  // inside an over-long line
   bool ok_ = true;           // false once a reply could not be sent

@@ -1,6 +1,7 @@
 """The FTP plugin's protocol, driven by Python's ftplib: every command, the
 reply codes of the error cases, MLSD facts, TYPE A conversion, resume,
-active and passive modes on IPv4 and IPv6, and ABOR during a transfer."""
+active and passive modes on IPv4 and IPv6, ABOR during a transfer, and Telnet
+on the control connection."""
 
 import ftplib
 import io
@@ -386,16 +387,109 @@ class FtpProtocol(WharfTestCase):
         ftp.quit()
         self.ftp_server.server.wait_for_log(r"user alice logged out \(USER\)")
 
-    def test_abor_with_telnet_urgent_data_as_ftplib_sends_it(self):
-        ftp = self.ftp_server.client("anonymous")
+
+IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"  # Telnet (RFC 854): Interpret As Command, its commands
+WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"  # each names an option in the next byte
+
+
+class FtpTelnet(WharfTestCase):
+    """Telnet on the control connection (RFC 959 4.1.3, RFC 854): the IP and
+    Synch clients send before ABOR as urgent data, option negotiation, and
+    bytes left before ABOR, STAT or QUIT."""
+
+    # How clients interrupt a transfer. Each sends another byte as urgent
+    # ("out of band") data, which a server without SO_OOBINLINE loses.
+    INTERRUPTS = {
+        # RFC 854's Synch: IAC DM sent urgent (DM is the urgent byte).
+        "rfc 959": [(IAC + IP, 0), (IAC + DM, socket.MSG_OOB), (b"ABOR\r\n", 0)],
+        # BSD ftp(1): IAC IP IAC urgent (IAC is), then DM and the command.
+        "bsd ftp": [(IAC + IP + IAC, socket.MSG_OOB), (DM + b"ABOR\r\n", 0)],
+        # IAC IP urgent (IP is), then IAC DM and the command.
+        "ip urgent": [(IAC + IP, socket.MSG_OOB), (IAC + DM + b"ABOR\r\n", 0)],
+        # Python's ftplib.abort(): the command alone, urgent (its LF is).
+        "ftplib": [(b"ABOR\r\n", socket.MSG_OOB)],
+    }
+
+    def setUp(self):
+        self.ftp_server = FtpServer(self).start()
         self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
+
+    def tearDown(self):
+        self.assertStops(self.ftp_server.server)
+
+    def download(self, ftp):
+        """A RETR under way that waits on the client, who stops reading."""
         connection = ftp.transfercmd("RETR pub/huge.bin")
         connection.recv(1024)
-        reply = ftp.abort()  # IAC IP, IAC DM (urgent), ABOR; reads one reply
-        self.assertTrue(reply.startswith("426"), reply)
-        self.assertTrue(ftp.getline().startswith("226"))
+        return connection
+
+    def test_abor_after_telnet_ip_and_synch_sent_as_urgent_data(self):
+        for client, parts in self.INTERRUPTS.items():
+            for transfer in (False, True):
+                with self.subTest(client=client, transfer=transfer):
+                    ftp = self.ftp_server.client("anonymous")
+                    connection = self.download(ftp) if transfer else None
+                    for data, flags in parts:
+                        ftp.sock.sendall(data, flags)
+                    if transfer:
+                        self.assertTrue(ftp.getline().startswith("426"))
+                        self.assertEqual(ftp.getline(), "226 ABOR successful.")
+                        connection.close()
+                    else:
+                        self.assertEqual(ftp.getline(), "225 No transfer to abort.")
+                    self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")  # nothing left over
+                    ftp.quit()
+
+    def test_ftplib_abort_during_a_download_and_outside_one(self):
+        ftp = self.ftp_server.client("anonymous")
+        self.assertEqual(ftp.abort(), "225 No transfer to abort.")
+        connection = self.download(ftp)
+        self.assertTrue(ftp.abort().startswith("426"))  # abort() reads one reply
+        self.assertEqual(ftp.getline(), "226 ABOR successful.")
+        connection.close()
+        self.assertEqual(ftp.sendcmd("NOOP"), "200 NOOP ok.")
+        ftp.quit()
+
+    def test_option_negotiation_is_taken_out_wherever_it_comes(self):
+        ftp = self.ftp_server.client("anonymous")
+        # The option byte goes with its command: an LF (option 10) ends no line.
+        ftp.sock.sendall(IAC + WILL + b"\x18NO" + IAC + DO + b"\nOP" + IAC + WONT + b"\x01\r\n")
+        self.assertEqual(ftp.getline(), "200 NOOP ok.")
+        # A command split between two segments: its option byte comes in the second.
+        ftp.sock.sendall(b"PWD\r\n" + IAC + DONT)
+        self.assertTrue(ftp.getline().startswith("257"))
+        ftp.sock.sendall(b"\xc3NOOP\r\n")
+        self.assertEqual(ftp.getline(), "200 NOOP ok.")
+        connection = self.download(ftp)
+        ftp.sock.sendall(IAC + DO + b"\x06ABOR\r\n")
+        self.assertTrue(ftp.getline().startswith("426"))
+        self.assertEqual(ftp.getline(), "226 ABOR successful.")
         connection.close()
         ftp.quit()
+
+    def test_stray_bytes_before_abor_stat_and_quit(self):
+        """What a garbled IP or Synch leaves before ABOR, STAT or QUIT (a DM, a
+        0xFF sent as IAC IAC, control bytes) does not stop them; other commands
+        behind such bytes are still not text."""
+        ftp = self.ftp_server.client("anonymous")
+        ftp.sock.sendall(DM + b"ABOR\r\n")
+        self.assertEqual(ftp.getline(), "225 No transfer to abort.")
+        ftp.sock.sendall(IAC + IAC + DM + b"\x01stat\r\n")
+        self.assertTrue(ftp.getmultiline().startswith("211-Wharf FTP server status:"))
+        ftp.sock.sendall(DM + b"NOOP\r\n")
+        self.assertEqual(ftp.getline(), "500 Command line not valid UTF-8 text.")
+        ftp.sock.sendall(b"XABOR\r\n")  # text before the verb: another command
+        self.assertEqual(ftp.getline(), "500 Syntax error, command unrecognized.")
+        connection = self.download(ftp)
+        ftp.sock.sendall(DM + b"STAT\r\n")
+        self.assertRegex(ftp.getline(), r"^213 Status: transfer in progress, \d+ bytes so far\.")
+        ftp.sock.sendall(IAC + IAC + b"ABOR\r\n")
+        self.assertTrue(ftp.getline().startswith("426"))
+        self.assertEqual(ftp.getline(), "226 ABOR successful.")
+        connection.close()
+        ftp.sock.sendall(DM + DM + b"QUIT\r\n")
+        self.assertEqual(ftp.getline(), "221 Goodbye.")
+        ftp.close()
 
 
 class FtpOverIpv6(WharfTestCase):
