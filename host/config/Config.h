@@ -103,6 +103,9 @@ struct HostConfig {
   // A worker that has not applied a reload in this long (a plugin stuck in
   // on_instance_new) is killed, and its replacement serves the old config.
   std::chrono::milliseconds reloadTimeout{std::chrono::minutes(1)};
+  // A worker whose heartbeat answer does not come (stopped, wedged) or says
+  // an event loop is stuck in one batch for this long is killed and replaced.
+  std::chrono::milliseconds workerTimeout{std::chrono::seconds(20)};
   size_t maxGenerations = 4;  // loaded at once per listener, the current one included
   bool watch = false;         // reload a plugin when its file in plugin_dir is replaced
   size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)

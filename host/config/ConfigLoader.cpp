@@ -26,7 +26,8 @@ const std::set<std::string> kHostKeys = {
     "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
     "drain_timeout", "max_generations", "watch",     "workers",
     "user",          "group",           "metrics",   "log",
-    "access_log",    "core_dumps",      "pid_file",  "reload_timeout"};
+    "access_log",    "core_dumps",      "pid_file",  "reload_timeout",
+    "worker_timeout"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",    "plugin",     "backlog",
     "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
@@ -254,6 +255,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.reloadTimeout = reader.duration("reload_timeout").value_or(host.reloadTimeout);
   if (host.reloadTimeout < std::chrono::seconds(1))
     reader.fail("reload_timeout", "must be at least 1s (a worker needs time to load plugins)");
+  host.workerTimeout = reader.duration("worker_timeout").value_or(host.workerTimeout);
+  if (host.workerTimeout < std::chrono::seconds(3))
+    reader.fail("worker_timeout", "must be at least 3s (workers answer a heartbeat each second)");
   host.maxGenerations =
       reader.count("max_generations", 2, kMaxGenerationsBound).value_or(host.maxGenerations);
   host.watch = reader.flag("watch").value_or(host.watch);

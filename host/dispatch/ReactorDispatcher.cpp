@@ -155,7 +155,9 @@ class ReactorDispatcher::HeaderWait final : public net::IoHandler, public net::D
 ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
     : context_(context),
       buffer_(std::max(kReadBuffer, context.config.limits.maxDatagram)),
-      resumeTimer_(loop_, [this] { resumeAccepting(); }) {}
+      resumeTimer_(loop_, [this] { resumeAccepting(); }) {
+  loop_.setName("[" + context.config.section() + "] reactor loop");
+}
 
 ReactorDispatcher::~ReactorDispatcher() {
   stopAccepting();

@@ -232,7 +232,8 @@ void Master::supervise() {
 std::chrono::milliseconds Master::runTimers() {
   auto wake = Clock::now() + kTick;
   if (auto next = workers_->replaceDue(); next && *next < wake) wake = *next;
-  if (auto next = service_.pingWatchdog(); next && *next < wake) wake = *next;
+  bool healthy = workers_->checkHeartbeats();
+  if (auto next = service_.pingWatchdog(healthy); next && *next < wake) wake = *next;
   auto drainTimeout = workers_->config().host.drainTimeout;
   for (auto &retiring : retiring_) {
     if (retiring.cut || Clock::now() < retiring.since + drainTimeout + kExitGrace) continue;

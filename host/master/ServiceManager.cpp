@@ -37,10 +37,10 @@ void ServiceManager::status(const std::string &status) const {
   notify("STATUS=" + status);
 }
 
-std::optional<std::chrono::steady_clock::time_point> ServiceManager::pingWatchdog() {
+std::optional<std::chrono::steady_clock::time_point> ServiceManager::pingWatchdog(bool healthy) {
   if (!watchdogPeriod_) return std::nullopt;
   auto now = std::chrono::steady_clock::now();
-  if (now >= nextPing_) {
+  if (now >= nextPing_ && healthy) {
     notify("WATCHDOG=1");
     nextPing_ = now + *watchdogPeriod_;
   }

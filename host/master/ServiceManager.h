@@ -20,8 +20,9 @@ class ServiceManager {
   void reloading(const std::string &status) const;
   void stopping() const;
   void status(const std::string &status) const;
-  // Pings the watchdog if it is time; returns when the next ping is due.
-  std::optional<std::chrono::steady_clock::time_point> pingWatchdog();
+  // Pings the watchdog if it is time and the service is `healthy` (every
+  // worker answers its heartbeat); returns when the next ping is due.
+  std::optional<std::chrono::steady_clock::time_point> pingWatchdog(bool healthy);
 
  private:
   std::optional<std::chrono::microseconds> watchdogPeriod_;  // half of WatchdogSec=

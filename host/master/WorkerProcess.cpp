@@ -1,6 +1,8 @@
 #include "master/WorkerProcess.h"
 
+#include <Poco/JSON/Array.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -56,7 +58,13 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
 
 WorkerProcess::WorkerProcess(pid_t pid, process::Channel channel, std::string group,
                              std::chrono::steady_clock::time_point started)
-    : group_(std::move(group)), pid_(pid), started_(started), channel_(std::move(channel)) {}
+    : group_(std::move(group)), pid_(pid), started_(started), channel_(std::move(channel)) {
+  // Answers to the earlier master's requests (heartbeats) may still wait in
+  // the channel: this master's ids start past any that one can have used.
+  nextId_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                std::chrono::steady_clock::now().time_since_epoch())
+                .count();
+}
 
 std::string WorkerProcess::name() const {
   return "worker " + std::to_string(pid_) + " (" + group_ + ")";
@@ -84,6 +92,10 @@ void WorkerProcess::pass(const Poco::JSON::Object &note, int descriptor, const c
 
 int64_t WorkerProcess::post(Poco::JSON::Object request) {
   std::lock_guard lock(mutex_);
+  return postLocked(std::move(request));
+}
+
+int64_t WorkerProcess::postLocked(Poco::JSON::Object request) {
   int64_t id = nextId_++;
   request.set("id", id);
   if (!channel_.send(request)) throw std::runtime_error(name() + " has gone");
@@ -103,11 +115,53 @@ Poco::JSON::Object::Ptr WorkerProcess::await(int64_t id, std::chrono::millisecon
         throw WorkerSilent(name() + " did not answer in time");
       throw std::runtime_error(name() + " has gone");
     }
+    note(*reply->body);
     if (reply->body->optValue<int64_t>("id", 0) != id) continue;  // a late answer
     if (!reply->body->optValue<bool>("ok", false))
       throw std::runtime_error(reply->body->optValue<std::string>("error", "request failed"));
     return reply->body;
   }
+}
+
+bool WorkerProcess::keepInTouch(std::chrono::milliseconds busyLimit) {
+  std::lock_guard lock(mutex_);
+  auto now = std::chrono::steady_clock::now();
+  if (now >= nextHeartbeat_) {
+    Poco::JSON::Object heartbeat;
+    heartbeat.set("command", std::string("heartbeat"));
+    heartbeat.set("busy_limit_ms", static_cast<int64_t>(busyLimit.count()));
+    nextHeartbeat_ = now + std::chrono::seconds(1);
+    try {
+      unanswered_.emplace_back(postLocked(std::move(heartbeat)), now);
+    } catch (const std::runtime_error &) {
+      return false;  // gone
+    }
+  }
+  for (;;) {
+    pollfd ready{channel_.fd(), POLLIN, 0};
+    if (::poll(&ready, 1, 0) <= 0) return true;
+    std::optional<process::Message> answer = channel_.receive(std::chrono::milliseconds(0));
+    if (!answer) return false;  // closed, or not a JSON object
+    note(*answer->body);
+  }
+}
+
+void WorkerProcess::note(const Poco::JSON::Object &answer) {
+  if (!answer.has("busy")) return;  // not a heartbeat's
+  Poco::JSON::Array::Ptr busy = answer.getArray("busy");
+  lastBusy_.clear();
+  for (size_t i = 0; busy && i < busy->size(); ++i)
+    lastBusy_ +=
+        (lastBusy_.empty() ? "" : "; ") + busy->getElement<std::string>(static_cast<unsigned>(i));
+  if (!lastBusy_.empty()) return;  // alive, but a loop is stuck: still unanswered
+  int64_t id = answer.optValue<int64_t>("id", 0);
+  while (!unanswered_.empty() && unanswered_.front().first <= id) unanswered_.pop_front();
+}
+
+std::chrono::milliseconds WorkerProcess::silence() const {
+  if (unanswered_.empty()) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               unanswered_.front().second);
 }
 
 void WorkerProcess::signal(int signal) const {

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -71,10 +72,29 @@ class WorkerProcess {
   void signal(int signal) const;
   int channelFd() const { return channel_.fd(); }
 
+  // THREAD: main. Sends a heartbeat each second and takes the answers that
+  // have come, without waiting; a worker answers once none of its event
+  // loops has been in one batch of events for `busyLimit`. False if the
+  // channel is closed or garbled (a plugin closed or wrote on it).
+  bool keepInTouch(std::chrono::milliseconds busyLimit);
+  // How long its oldest heartbeat not yet answered with every loop turning
+  // has waited (zero: none waits), and what its last answer said was stuck.
+  // Only heartbeats sent count: a master busy elsewhere (an upgrade's
+  // check) sends none, and that is not the worker's silence.
+  std::chrono::milliseconds silence() const;
+  const std::string &lastBusy() const { return lastBusy_; }
+  // The master gave up on it (killed, not yet reaped).
+  void giveUp() { givenUp_ = true; }
+  bool givenUp() const { return givenUp_; }
+
  private:
   std::string name() const;
   // A note the worker does not answer, with `descriptor` attached.
   void pass(const Poco::JSON::Object &note, int descriptor, const char *what);
+  // Under mutex_: sends `request` with the next id.
+  int64_t postLocked(Poco::JSON::Object request);
+  // Under mutex_: a heartbeat's answer, among the others read.
+  void note(const Poco::JSON::Object &answer);
 
   std::string group_;
   pid_t pid_ = -1;
@@ -82,6 +102,11 @@ class WorkerProcess {
   process::Channel channel_;
   std::mutex mutex_;
   int64_t nextId_ = 1;
+  std::chrono::steady_clock::time_point nextHeartbeat_;
+  // Heartbeats sent and not yet answered with every loop turning: id, when.
+  std::deque<std::pair<int64_t, std::chrono::steady_clock::time_point>> unanswered_;
+  std::string lastBusy_;
+  bool givenUp_ = false;
 };
 
 }  // namespace wharf::master

@@ -205,6 +205,29 @@ bool WorkerSet::reaped(pid_t pid, int status) {
   return false;
 }
 
+bool WorkerSet::checkHeartbeats() {
+  bool allInTouch = true;
+  auto timeout = config_.host.workerTimeout;
+  for (auto &slot : slots_) {
+    if (retired_ || !slot.process || slot.process->givenUp()) continue;
+    WorkerProcess &worker = *slot.process;
+    bool channelSound = worker.keepInTouch(timeout / 2);
+    auto silence = worker.silence();
+    if (channelSound && silence < timeout) continue;
+    allInTouch = false;
+    std::string what =
+        "worker " + std::to_string(worker.pid()) + " (" + groups_[slot.group].name + ") ";
+    what += channelSound
+                ? "has not answered for " + std::to_string(silence.count()) + " ms (worker_timeout)"
+                : "closed or garbled its channel to the master";
+    if (!worker.lastBusy().empty()) what += ": " + worker.lastBusy();
+    logger().error(what + "; killing it, a new worker replaces it");
+    worker.giveUp();
+    worker.signal(SIGKILL);
+  }
+  return allInTouch;
+}
+
 std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
   std::optional<Clock::time_point> next;
   for (auto &slot : slots_) {

@@ -59,6 +59,11 @@ class WorkerSet {
   // THREAD: main. A child exited: true if it was one of this set's workers.
   // Logs its cause; unless the set is retired, schedules its replacement.
   bool reaped(pid_t pid, int status);
+  // THREAD: main, each tick. Heartbeats: a worker that has not answered for
+  // worker_timeout (stopped, wedged, an event loop stuck in plugin code), or
+  // whose channel is closed or garbled, is killed and so replaced. Returns
+  // whether every worker is in touch (the systemd watchdog is fed only then).
+  bool checkHeartbeats();
   // THREAD: main. Replaces the workers whose delay has passed; returns when
   // the next replacement is due.
   std::optional<Clock::time_point> replaceDue();

@@ -86,6 +86,7 @@ void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::millise
       throw std::system_error(errno, std::generic_category(), "epoll_wait");
     auto batchStart = std::chrono::steady_clock::now();
     dispatching_ = true;
+    activity_.dispatching();
     try {
       for (int i = 0; i < ready; ++i) {
         auto *handler = static_cast<IoHandler *>(events[i].data.ptr);
@@ -103,10 +104,12 @@ void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::millise
     } catch (...) {  // the owner's handlers threw: what they retired goes all the same
       destroyDeferred();
       dispatching_ = false;
+      activity_.waiting();
       throw;
     }
     destroyDeferred();
     dispatching_ = false;
+    activity_.waiting();
     if (observeBatch_ && ready > 0) observeBatch_(std::chrono::steady_clock::now() - batchStart);
   }
 }

@@ -15,8 +15,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "net/BusyLoops.h"
 #include "net/HostDescriptor.h"
 
 namespace wharf::net {
@@ -63,6 +65,8 @@ class EventLoop {
   // Before run(): `observe` gets how long each batch of events held the
   // loop (handlers and what they retired): the most a ready event waited.
   void observeBatches(std::function<void(std::chrono::nanoseconds)> observe);
+  // What net::busyLoops() calls this loop ("an event loop" until named).
+  void setName(std::string name) { activity_.rename(std::move(name)); }
 
  private:
   void destroyDeferred() noexcept;
@@ -72,6 +76,7 @@ class EventLoop {
   bool dispatching_ = false;
   std::function<void(std::chrono::nanoseconds)> observeBatch_;
   Deferred *deferred_ = nullptr;  // owned, newest first
+  LoopActivity activity_{"an event loop"};
 };
 
 }  // namespace wharf::net

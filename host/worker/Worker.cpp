@@ -15,6 +15,7 @@
 #include "app/Signals.h"
 #include "control/StatusReport.h"
 #include "logging/LineSink.h"
+#include "net/BusyLoops.h"
 #include "net/ReflectorPorts.h"
 #include "plugin/HostApi.h"
 #include "process/Identity.h"
@@ -161,6 +162,15 @@ void Worker::answerMaster() {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
     for (const auto &change : reload(&request)) changes->add(change);
     reply.set("changes", changes);
+  };
+  // Answered once no event loop here has been stuck in one batch of events
+  // for half of worker_timeout; the master kills a worker that stays silent.
+  requests["heartbeat"] = [](const Poco::JSON::Object &request, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr busy = new Poco::JSON::Array;
+    for (const auto &loop : net::busyLoops(
+             std::chrono::milliseconds(request.optValue<int64_t>("busy_limit_ms", 10000))))
+      busy->add(loop);
+    reply.set("busy", busy);
   };
   requests["log_files_passed"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {
     logger().information("log files reopened by the master: writing to the new ones");

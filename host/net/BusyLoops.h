@@ -1,0 +1,39 @@
+// Internal. Which event loops of this process are stuck in one batch of
+// events (a plugin hook that never returns, a loop in plugin code): every
+// EventLoop is listed here while it exists and says when it starts and ends
+// dispatching, and a worker's heartbeat asks before it answers the master.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wharf::net {
+
+// One loop's entry: its name and since when it has been dispatching.
+class LoopActivity {
+ public:
+  explicit LoopActivity(std::string name);
+  ~LoopActivity();
+  LoopActivity(const LoopActivity &) = delete;
+  LoopActivity &operator=(const LoopActivity &) = delete;
+
+  // THREAD: the loop's.
+  void dispatching() noexcept;
+  void waiting() noexcept;
+  void rename(std::string name);
+
+ private:
+  friend std::vector<std::string> busyLoops(std::chrono::milliseconds limit);
+
+  std::string name_;                     // under the registry's lock
+  std::atomic<int64_t> busySinceNs_{0};  // steady clock; 0: waiting for events
+};
+
+// THREAD: any. "NAME busy for N ms" for each loop that has been in one batch
+// of events longer than `limit`.
+std::vector<std::string> busyLoops(std::chrono::milliseconds limit);
+
+}  // namespace wharf::net

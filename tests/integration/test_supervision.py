@@ -1,0 +1,62 @@
+"""Supervision that never waits on plugin code: every worker answers a
+heartbeat from the master each second, once none of its event loops has
+been stuck in one batch of events for half of worker_timeout. A worker that
+is stopped, whose reactor hook never returns, or whose plugin closed the
+channel to the master, is killed and replaced; the log names why. Before,
+each of these left a dead listener that status called serving."""
+
+import os
+import signal
+import socket
+
+from clients import receive_exactly, stream_connect
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+
+
+class Heartbeats(WharfTestCase):
+    def start(self, mode="reactor"):
+        self.port = free_port()
+        self.server = Wharfd(self, {"s": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                                          "mode": mode, "plugin": test_plugin("stall"),
+                                          "option.stall_ms": "600000"}},
+                             {"admin": "admin.sock", "worker_timeout": "3s"})
+        self.server.start()
+        return self.server.worker_pid()
+
+    def assertReplacedAndServing(self, old):
+        self.server.wait_for_log(r"serving in place of the one that died")
+        self.assertNotEqual(self.server.worker_pid(), old)
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(b"hello")
+            self.assertEqual(receive_exactly(session, 5), b"hello")
+        self.assertEqual(self.server.ctl("status").returncode, 0)
+        self.assertStops(self.server)
+
+    def test_a_stopped_worker_is_replaced(self):
+        stopped = self.start()
+        os.kill(stopped, signal.SIGSTOP)
+        self.server.wait_for_log(rf"worker {stopped} \(main\) has not answered for \d+ ms "
+                                 r"\(worker_timeout\); killing it")
+        self.assertReplacedAndServing(stopped)
+
+    def test_a_reactor_hook_that_never_returns_is_named_and_its_worker_replaced(self):
+        stuck = self.start()
+        hung = stream_connect("tcp", f"127.0.0.1:{self.port}")
+        self.addCleanup(hung.close)
+        hung.sendall(b"stall")
+        self.server.wait_for_log(rf"worker {stuck} \(main\) has not answered for \d+ ms "
+                                 r"\(worker_timeout\): \[listener\.s\] reactor loop busy for "
+                                 r"\d+ ms; killing it")
+        self.assertReplacedAndServing(stuck)
+
+    def test_a_plugin_that_closes_the_masters_channel_gets_its_worker_replaced(self):
+        broken = self.start(mode="thread")
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(b"closefds")
+            try:
+                session.recv(16)
+            except OSError:
+                pass
+        self.server.wait_for_log(rf"worker {broken} \(main\) closed or garbled its channel to "
+                                 r"the master; killing it")
+        self.assertReplacedAndServing(broken)
