@@ -28,12 +28,21 @@ std::string describeExit(int status) {
   return "ended (status " + std::to_string(status) + ")";
 }
 
+// A worker is the leader of its own process group (WorkerProcess): what its
+// plugins started there (a forked helper, a daemon) goes with it, rather
+// than outliving wharfd. Right after the reap, while any such process lives
+// the group's id cannot be reused.
+void endLeftovers(pid_t worker) {
+  ::kill(-worker, SIGKILL);
+}
+
 // Returns how it ended (it may have died before the kill).
 int killAndReap(WorkerProcess &worker) {
   worker.signal(SIGKILL);
   int status = 0;
   while (::waitpid(worker.pid(), &status, 0) < 0 && errno == EINTR) {
   }
+  endLeftovers(worker.pid());
   return status;
 }
 
@@ -188,6 +197,7 @@ bool WorkerSet::reaped(pid_t pid, int status) {
                        ", serving " + config::joined(groups_[slot.group].listeners) + ") " +
                        describeExit(status);
     if (WIFSIGNALED(status)) slot.lastSignal = WTERMSIG(status);
+    endLeftovers(pid);
     slot.process.reset();
     if (retired_) {
       logger().information(what);

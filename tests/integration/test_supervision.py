@@ -60,3 +60,42 @@ class Heartbeats(WharfTestCase):
         self.server.wait_for_log(rf"worker {broken} \(main\) closed or garbled its channel to "
                                  r"the master; killing it")
         self.assertReplacedAndServing(broken)
+
+
+class Containment(WharfTestCase):
+    def test_processes_a_plugin_starts_end_with_its_worker(self):
+        """They outlived wharfd's stop; a worker's process group goes with it now."""
+        port = free_port()
+        server = Wharfd(self, {"s": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                     "mode": "thread", "plugin": test_plugin("stall")}},
+                        {"workers": "2"})
+        server.start()
+        spawned = []
+        for _ in range(4):
+            with stream_connect("tcp", f"127.0.0.1:{port}") as session:
+                session.sendall(b"spawn")
+                answer = b""
+                while not answer.endswith(b"\n"):
+                    chunk = session.recv(64)
+                    self.assertTrue(chunk, answer)
+                    answer += chunk
+                spawned.append(int(answer))
+        for pid in spawned:
+            self.addCleanup(lambda pid=pid: alive(pid) and os.kill(pid, signal.SIGKILL))
+            self.assertTrue(alive(pid))
+        # A worker that dies takes what its plugin started; the others' stay.
+        victim = server.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        server.wait_for_log(r"serving in place of the one that died")
+        self.assertStops(server)
+        for pid in spawned:
+            self.assertFalse(alive(pid), f"process {pid} outlived wharfd")
+
+
+def alive(pid):
+    """Whether `pid` runs (a zombie waiting for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
