@@ -135,6 +135,22 @@ SharedZone::~SharedZone() {
   if (::getpid() == openedBy_ && !namesKept) ::shm_unlink(objectName_.c_str());
 }
 
+void SharedZone::keepAside(const std::string &objectName, const ZoneRequest &request) {
+  std::string path = "/dev/shm" + objectName, aside = path + ".corrupt";
+  Poco::Logger &logger = Poco::Logger::get("listener." + request.listener);
+  if (::rename(path.c_str(), aside.c_str()) == 0) {
+    logger.error("zone '" + request.name + "': its header is not a ready zone's (a plugin wrote " +
+                 "over it, or its maker died): kept aside as " + aside +
+                 " (the last one only); a new, empty zone takes its place");
+    return;
+  }
+  int error = errno;
+  ::shm_unlink(objectName.c_str());
+  logger.error("zone '" + request.name + "': its header is not a ready zone's, and it could not " +
+               "be kept aside (" + errorText(error) +
+               "): removed; a new, empty zone takes its place");
+}
+
 std::shared_ptr<SharedZone> SharedZone::attach(const std::string &objectName,
                                                const ZoneRequest &request, bool &fresh) {
   const std::string &name = request.name;
@@ -180,7 +196,7 @@ std::shared_ptr<SharedZone> SharedZone::attach(const std::string &objectName,
     auto &header = *reinterpret_cast<ZoneHeader *>(base);
     if (!waitFor([&] { return header.ready.load(std::memory_order_acquire) == 1; })) {
       ::munmap(base, request.size);
-      ::shm_unlink(objectName.c_str());  // its maker died before formatting it
+      keepAside(objectName, request);  // its maker died formatting it, or a plugin wrote over it
       continue;
     }
     std::string owner = ownerIn(header);

@@ -71,6 +71,9 @@ class SharedZone {
   const ZoneRequest &request() const { return request_; }
 
  private:
+  // An existing zone that never became ready: renamed to NAME.corrupt in
+  // /dev/shm (replacing an older one) and logged, not silently removed.
+  static void keepAside(const std::string &objectName, const ZoneRequest &request);
   SharedZone(std::string objectName, ZoneRequest request, char *base);
   ZoneHeader &header() const { return *reinterpret_cast<ZoneHeader *>(base_); }
   wharf_status refuseRelock();

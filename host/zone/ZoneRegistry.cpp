@@ -1,8 +1,12 @@
 #include "zone/ZoneRegistry.h"
 
+#include <sys/random.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <system_error>
 
 #include "zone/ZoneError.h"
 
@@ -26,14 +30,19 @@ ZoneRegistry &ZoneRegistry::instance() {
   return registry;
 }
 
-std::string ZoneRegistry::spaceOf(pid_t master) {
-  return "wharf_" + std::to_string(master);
+std::string ZoneRegistry::newSpace(pid_t master) {
+  uint64_t random = 0;
+  if (::getrandom(&random, sizeof random, 0) != sizeof random)
+    throw std::system_error(errno, std::generic_category(), "getrandom");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(random));
+  return "wharf_" + std::to_string(master) + "_" + hex;
 }
 
 std::string ZoneRegistry::space() {
   const char *given = std::getenv(kZoneSpaceVariable);
   if (given != nullptr && validName(given)) return given;
-  static const std::string own = spaceOf(::getpid());
+  static const std::string own = newSpace(::getpid());
   return own;
 }
 

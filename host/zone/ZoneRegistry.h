@@ -28,8 +28,10 @@ class ZoneRegistry {
  public:
   static ZoneRegistry &instance();
 
-  // The space of the master with pid `master`: wharf_PID.
-  static std::string spaceOf(pid_t master);
+  // A new space for the master with pid `master`: wharf_PID_RANDOM, 64 bits
+  // from getrandom, so that another local user cannot predict the names
+  // and make them first (which refused wharfd's start).
+  static std::string newSpace(pid_t master);
   // The master's space: from WHARF_ZONE_SPACE, else this process's own.
   static std::string space();
 

@@ -7,6 +7,7 @@ import concurrent.futures
 import glob
 import json
 import os
+import re
 import random
 import shutil
 import signal
@@ -62,9 +63,20 @@ def kv_listener(port, release=1, **keys):
             "plugin": test_plugin(f"kv_v{release}"), "option.zone_size": "4194304", **keys}
 
 
+def zone_space(server):
+    """The master's zone space, wharf_PID_RANDOM (from a worker's environment:
+    the master sets it after its own start)."""
+    for worker in server.worker_pids():
+        with open(f"/proc/{worker}/environ", "rb") as environ:
+            for entry in environ.read().split(b"\0"):
+                if entry.startswith(b"WHARF_ZONE_SPACE="):
+                    return entry.split(b"=", 1)[1].decode()
+    raise AssertionError("no WHARF_ZONE_SPACE")
+
+
 def zone_objects(server):
     return sorted(os.path.basename(path)
-                  for path in glob.glob(f"/dev/shm/wharf_{server.process.pid}.*"))
+                  for path in glob.glob(f"/dev/shm/wharf_{server.process.pid}_*"))
 
 
 class SharedZones(WharfTestCase):
@@ -226,7 +238,9 @@ class SharedZones(WharfTestCase):
         server = self.serve({"kv": kv_listener(port)})
         held = Redis(port)
         self.assertEqual(held.command("SET", "k", "layout 1"), b"+OK")
-        self.assertEqual(zone_objects(server), [f"wharf_{server.process.pid}.kv.1"])
+        self.assertEqual(zone_objects(server), [f"{zone_space(server)}.kv.1"])
+        # Not to be guessed from the pid: 64 random bits.
+        self.assertRegex(zone_space(server), rf"^wharf_{server.process.pid}_[0-9a-f]{{16}}$")
         server.listeners["kv"]["option.layout"] = "2"
         self.reload(server)
         with Redis(port) as fresh:
@@ -244,7 +258,7 @@ class SharedZones(WharfTestCase):
         server.listeners["kv"]["option.generation"] = "4"
         self.reload(server)
         deadline = time.monotonic() + 30
-        while zone_objects(server) != [f"wharf_{server.process.pid}.kv.3"]:
+        while zone_objects(server) != [f"{zone_space(server)}.kv.3"]:
             self.assertLess(time.monotonic(), deadline, zone_objects(server))
             time.sleep(0.05)
         self.assertStops(server)
@@ -273,6 +287,27 @@ class SharedZones(WharfTestCase):
             time.sleep(0.05)
         server.wait_for_log(r"zone 'kv': a process died holding its lock; recovered")
         self.assertStops(server)
+
+    def test_a_zone_whose_header_was_written_over_is_kept_aside_and_logged(self):
+        """Before, the replacement worker silently made it anew, empty."""
+        port = free_port()
+        server = self.serve({"kv": kv_listener(port)})
+        with Redis(port) as redis:
+            self.assertEqual(redis.command("SET", "k", "v"), b"+OK")
+            victim = redis.command("PID")
+        zone = f"/dev/shm/{zone_space(server)}.kv.1"
+        with open(zone, "r+b") as scribbled:  # what a plugin could do through its pointer
+            scribbled.write(b"\0" * 4096)
+        os.kill(victim, signal.SIGKILL)
+        server.wait_for_log(r"serving in place of the one that died")
+        server.wait_for_log(r"zone 'kv': its header is not a ready zone's \(a plugin wrote over it, "
+                            r"or its maker died\): kept aside as " + re.escape(zone + ".corrupt"))
+        self.assertTrue(os.path.exists(zone + ".corrupt"))
+        self.addCleanup(lambda: os.path.exists(zone + ".corrupt") and os.unlink(zone + ".corrupt"))
+        with Redis(port) as redis:
+            self.assertEqual(redis.command("GET", "k"), None)  # a new, empty zone
+        self.assertStops(server)
+        self.assertTrue(os.path.exists(zone + ".corrupt"))  # left for the operator
 
     def test_misuse_is_refused_by_name_and_changes_nothing(self):
         # Too large: the listener is refused, so nothing starts.
@@ -309,7 +344,7 @@ class SharedZones(WharfTestCase):
         port, other = free_port(), free_port()
         server = self.serve({"echo": {"transport": "tcp", "listen": f"127.0.0.1:{other}",
                                       "plugin": "echo"}})
-        squatted = f"/dev/shm/wharf_{server.process.pid}.kv.1"
+        squatted = f"/dev/shm/{zone_space(server)}.kv.1"  # a name the squatter knew
         descriptor = os.open(squatted, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o644)
         os.fchmod(descriptor, 0o666)  # whoever made it lets others read and write it
         os.ftruncate(descriptor, 4194304)

@@ -245,8 +245,8 @@ class Wharfd:
             self.process.wait()
         if self.process:
             self.process.stdout.close()
-            # A master killed outright leaves its shared zones behind (wharf_PID.*).
-            for zone in glob.glob(f"/dev/shm/wharf_{self.process.pid}.*"):
+            # A master killed outright leaves its shared zones behind (wharf_PID_RANDOM.*).
+            for zone in glob.glob(f"/dev/shm/wharf_{self.process.pid}_*"):
                 os.unlink(zone)
 
     def _check_sanitizer_reports(self):
