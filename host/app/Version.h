@@ -6,5 +6,7 @@
 namespace wharf::app {
 
 const char *version();
+// The source it was built from: `git describe --always --dirty`, or "unknown".
+const char *buildId();
 
 }  // namespace wharf::app

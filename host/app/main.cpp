@@ -39,8 +39,8 @@ int main(int argc, char **argv) {
       worker = true;
       ++i;  // the group's name: there for ps and the log
     } else if (argument == "--version") {
-      std::cout << "wharfd " << wharf::app::version() << " (plugin ABI " << WHARF_ABI_MAJOR << "."
-                << WHARF_ABI_MINOR << ")\n";
+      std::cout << "wharfd " << wharf::app::version() << " (build " << wharf::app::buildId()
+                << ", plugin ABI " << WHARF_ABI_MAJOR << "." << WHARF_ABI_MINOR << ")\n";
       return 0;
     } else if (argument == "--help" || argument == "-h") {
       std::cout << kUsage;

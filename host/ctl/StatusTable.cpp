@@ -31,7 +31,8 @@ std::string seconds(const Poco::JSON::Object &object, const std::string &key) {
 }  // namespace
 
 void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
-  out << "wharfd " << status.getValue<std::string>("version") << ", master pid "
+  out << "wharfd " << status.getValue<std::string>("version") << " (build "
+      << status.optValue<std::string>("build", "unknown") << "), master pid "
       << status.getValue<int>("pid") << " (" << status.optValue<std::string>("user", "?")
       << "), up " << seconds(status, "uptime_ms") << ", upgrades "
       << status.optValue<uint64_t>("upgrades", 0) << "\n\n";

@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <deque>
 #include <system_error>
+#include <vector>
 
 namespace wharf::logging {
 namespace {
@@ -49,16 +53,24 @@ std::string linkTarget(int folder, const std::string &name, const std::string &p
   return target;
 }
 
-// The calling thread's file-system uid and gid, switched to `account`'s for
-// one open (the kernel keeps them per thread; nothing else changes).
+// The calling thread's file-system uid and gid and its supplementary
+// groups, switched to `account`'s for one open: the kernel keeps them per
+// thread (the raw setgroups system call; glibc's wrapper would change every
+// thread's), and nothing else changes.
 class FilesystemIdentity {
  public:
-  explicit FilesystemIdentity(const process::Account &account)
-      : gid_(static_cast<gid_t>(::setfsgid(account.gid))),
-        uid_(static_cast<uid_t>(::setfsuid(account.uid))),
-        taken_(static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == account.uid &&
-               static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == account.gid) {}
+  explicit FilesystemIdentity(const process::Account &account) : groups_(NGROUPS_MAX) {
+    int count = ::getgroups(static_cast<int>(groups_.size()), groups_.data());
+    groups_.resize(static_cast<size_t>(std::max(count, 0)));
+    gid_ = static_cast<gid_t>(::setfsgid(account.gid));
+    uid_ = static_cast<uid_t>(::setfsuid(account.uid));
+    taken_ = count >= 0 &&
+             ::syscall(SYS_setgroups, account.groups.size(), account.groups.data()) == 0 &&
+             static_cast<uid_t>(::setfsuid(static_cast<uid_t>(-1))) == account.uid &&
+             static_cast<gid_t>(::setfsgid(static_cast<gid_t>(-1))) == account.gid;
+  }
   ~FilesystemIdentity() {
+    ::syscall(SYS_setgroups, groups_.size(), groups_.data());
     ::setfsuid(uid_);
     ::setfsgid(gid_);
   }
@@ -67,10 +79,18 @@ class FilesystemIdentity {
   bool taken() const { return taken_; }
 
  private:
-  gid_t gid_;
-  uid_t uid_;
-  bool taken_;
+  std::vector<gid_t> groups_;
+  gid_t gid_ = 0;
+  uid_t uid_ = 0;
+  bool taken_ = false;
 };
+
+// Whether the folder has an access ACL beyond its mode bits (which may let
+// the workers' user write it: treated as if it did).
+bool hasAccessAcl(int folder) {
+  std::string path = "/proc/self/fd/" + std::to_string(folder);
+  return ::getxattr(path.c_str(), "system.posix_acl_access", nullptr, 0) > 0;
+}
 
 constexpr int kAppend = O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 
@@ -127,7 +147,7 @@ net::FileDescriptor openLogFile(const std::string &path, const process::Account 
     left.pop_front();
     struct stat here {};
     if (::fstat(folder.fd(), &here) != 0) fail(errno, path);
-    bool trapped = untrusted != nullptr && untrusted->mayWrite(here);
+    bool trapped = untrusted != nullptr && (untrusted->mayWrite(here) || hasAccessAcl(folder.fd()));
     struct stat entry {};
     bool exists = ::fstatat(folder.fd(), name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0;
     if (!exists && errno != ENOENT) fail(errno, path);
@@ -135,6 +155,8 @@ net::FileDescriptor openLogFile(const std::string &path, const process::Account 
       if (trapped)
         fail(ELOOP, path,
              name + " is a symbolic link in a folder " + untrusted->name + " can write");
+      if (untrusted != nullptr && entry.st_uid == untrusted->uid)
+        fail(ELOOP, path, name + " is a symbolic link " + untrusted->name + " made");
       if (++links > kMaxLinks) fail(ELOOP, path);
       std::string target = linkTarget(folder.fd(), name, path);
       std::deque<std::string> parts = componentsOf(target);

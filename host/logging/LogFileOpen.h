@@ -7,10 +7,12 @@
 //
 // The path is walked one component at a time from "/". A symbolic link is
 // followed only where the workers' user cannot write (the admin put it
-// there); in a folder that user can write, a link is refused, and the file
-// is opened and created with that user's file-system identity, so it can
-// reach nothing that user could not reach itself. What is opened must be a
-// regular file: a FIFO is refused without blocking.
+// there) and if that user did not make it; in a folder that user can write
+// (it owns it, so it may chmod it; the group or other bits let it; an ACL
+// may), a link is refused, and the file is opened and created with that
+// user's file-system identity, so it can reach nothing that user could not
+// reach itself. What is opened must be a regular file: a FIFO is refused
+// without blocking.
 #pragma once
 
 #include <string>

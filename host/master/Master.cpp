@@ -115,7 +115,7 @@ std::string Master::summary() const {
 
 void Master::announceReady() {
   logger().notice(std::string("wharfd ") + app::version() + " ready, " + summary() + ", pid " +
-                  std::to_string(::getpid()));
+                  std::to_string(::getpid()) + ", build " + app::buildId());
   tellReady();
 }
 
@@ -323,6 +323,7 @@ std::vector<std::string> Master::reload() {
 
 void Master::reportStatus(Poco::JSON::Object &reply) {
   reply.set("version", std::string(app::version()));
+  reply.set("build", std::string(app::buildId()));
   reply.set("pid", static_cast<int>(::getpid()));
   reply.set("uptime_ms", static_cast<int64_t>(uptime().count()));
   reply.set("user", process::currentUserName());

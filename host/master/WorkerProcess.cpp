@@ -115,7 +115,7 @@ Poco::JSON::Object::Ptr WorkerProcess::await(int64_t id, std::chrono::millisecon
         throw WorkerSilent(name() + " did not answer in time");
       throw std::runtime_error(name() + " has gone");
     }
-    note(*reply->body);
+    if (!note(*reply->body)) throw std::runtime_error(name() + " garbled its channel");
     if (reply->body->optValue<int64_t>("id", 0) != id) continue;  // a late answer
     if (!reply->body->optValue<bool>("ok", false))
       throw std::runtime_error(reply->body->optValue<std::string>("error", "request failed"));
@@ -137,25 +137,34 @@ bool WorkerProcess::keepInTouch(std::chrono::milliseconds busyLimit) {
       return false;  // gone
     }
   }
-  for (;;) {
+  // A worker answers a few messages a second; more waiting than this is a
+  // plugin writing on the channel, which must not hold the master's loop.
+  constexpr int kMostPerCall = 64;
+  for (int read = 0; read < kMostPerCall; ++read) {
     pollfd ready{channel_.fd(), POLLIN, 0};
     if (::poll(&ready, 1, 0) <= 0) return true;
     std::optional<process::Message> answer = channel_.receive(std::chrono::milliseconds(0));
-    if (!answer) return false;  // closed, or not a JSON object
-    note(*answer->body);
+    if (!answer || !note(*answer->body)) return false;  // closed, or not what a worker sends
   }
+  return false;
 }
 
-void WorkerProcess::note(const Poco::JSON::Object &answer) {
-  if (!answer.has("busy")) return;  // not a heartbeat's
-  Poco::JSON::Array::Ptr busy = answer.getArray("busy");
-  lastBusy_.clear();
-  for (size_t i = 0; busy && i < busy->size(); ++i)
-    lastBusy_ +=
-        (lastBusy_.empty() ? "" : "; ") + busy->getElement<std::string>(static_cast<unsigned>(i));
-  if (!lastBusy_.empty()) return;  // alive, but a loop is stuck: still unanswered
-  int64_t id = answer.optValue<int64_t>("id", 0);
-  while (!unanswered_.empty() && unanswered_.front().first <= id) unanswered_.pop_front();
+bool WorkerProcess::note(const Poco::JSON::Object &answer) noexcept {
+  try {
+    if (!answer.has("busy")) return true;  // not a heartbeat's
+    Poco::JSON::Array::Ptr busy = answer.getArray("busy");
+    if (!busy) return false;
+    lastBusy_.clear();
+    for (size_t i = 0; i < busy->size(); ++i)
+      lastBusy_ +=
+          (lastBusy_.empty() ? "" : "; ") + busy->getElement<std::string>(static_cast<unsigned>(i));
+    if (!lastBusy_.empty()) return true;  // alive, but a loop is stuck: still unanswered
+    int64_t id = answer.getValue<int64_t>("id");
+    while (!unanswered_.empty() && unanswered_.front().first <= id) unanswered_.pop_front();
+    return true;
+  } catch (...) {  // what no worker sends: a plugin wrote on the channel
+    return false;
+  }
 }
 
 std::chrono::milliseconds WorkerProcess::silence() const {

@@ -93,8 +93,9 @@ class WorkerProcess {
   void pass(const Poco::JSON::Object &note, int descriptor, const char *what);
   // Under mutex_: sends `request` with the next id.
   int64_t postLocked(Poco::JSON::Object request);
-  // Under mutex_: a heartbeat's answer, among the others read.
-  void note(const Poco::JSON::Object &answer);
+  // Under mutex_: a heartbeat's answer, among the others read. False for
+  // what no worker sends (a plugin wrote on the channel).
+  bool note(const Poco::JSON::Object &answer) noexcept;
 
   std::string group_;
   pid_t pid_ = -1;

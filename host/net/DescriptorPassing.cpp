@@ -27,7 +27,12 @@ ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descript
 }
 
 ssize_t receiveWithDescriptor(int channel, iovec *parts, size_t count, FileDescriptor &descriptor) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  // Room for more than the one expected: CMSG_SPACE(one) holds two on
+  // 64-bit, and a peer (a plugin writing on its worker's channel) may send
+  // any number. Each received beyond the first is closed; those that do not
+  // fit the kernel closes itself.
+  constexpr size_t kRoom = 16;
+  alignas(cmsghdr) char control[CMSG_SPACE(kRoom * sizeof(int))] = {};
   msghdr message{};
   message.msg_iov = parts;
   message.msg_iovlen = count;
@@ -39,10 +44,13 @@ ssize_t receiveWithDescriptor(int channel, iovec *parts, size_t count, FileDescr
   } while (got < 0 && errno == EINTR);
   if (got < 0) return got;
   for (cmsghdr *part = CMSG_FIRSTHDR(&message); part; part = CMSG_NXTHDR(&message, part)) {
-    if (part->cmsg_level == SOL_SOCKET && part->cmsg_type == SCM_RIGHTS) {
+    if (part->cmsg_level != SOL_SOCKET || part->cmsg_type != SCM_RIGHTS) continue;
+    size_t received = (part->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < received; ++i) {
       int fd = -1;
-      std::memcpy(&fd, CMSG_DATA(part), sizeof fd);
-      descriptor = FileDescriptor(fd);
+      std::memcpy(&fd, CMSG_DATA(part) + i * sizeof(int), sizeof fd);
+      FileDescriptor taken(fd);
+      if (!descriptor.valid()) descriptor = std::move(taken);  // else closed here
     }
   }
   return got;

@@ -17,8 +17,9 @@ struct Account {
   gid_t gid = 0;              // [host] group, or the user's own
   std::vector<gid_t> groups;  // what initgroups gives it: gid and the user's other groups
 
-  // Whether this account may write the file or folder `status` describes
-  // (by its mode bits; ACLs are not read).
+  // Whether this account may write the file or folder `status` describes,
+  // now or after a chmod of its own: an owner may always (whatever the mode
+  // bits say now), others by the group or other bits. ACLs are not read here.
   bool mayWrite(const struct stat &status) const;
 };
 

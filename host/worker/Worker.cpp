@@ -33,6 +33,8 @@ listener::DrainLimits drainLimitsOf(const config::HostConfig &host) {
 
 // How often drain deadlines are checked.
 constexpr auto kEnforcePeriod = std::chrono::milliseconds(250);
+// How long a status request waits for the worker's state.
+constexpr auto kStatusWait = std::chrono::seconds(3);
 
 Poco::Logger &logger() {
   return Poco::Logger::get("worker");
@@ -134,7 +136,11 @@ std::vector<std::string> Worker::reload(const Poco::JSON::Object *request) {
 }
 
 void Worker::reportStatus(Poco::JSON::Object &reply) {
-  std::lock_guard lock(mutex_);
+  // The channel's thread answers heartbeats too: a status must not hold it
+  // for as long as a reload of the worker's own (watch = true) may take.
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (!lock.try_lock_for(kStatusWait))
+    throw std::runtime_error("busy: a reload or shutdown of its own holds it");
   control::reportStatus(listeners_, reply);
   reply.set("user", process::currentUserName());
   Poco::JSON::Object::Ptr sample = process::sampleThisProcess();

@@ -73,6 +73,30 @@ TEST_F(LogFileOpen, RefusesLinksInFoldersTheWorkersCanWrite) {
   EXPECT_TRUE(fs::exists(root_ / "elsewhere.log"));
 }
 
+TEST_F(LogFileOpen, AFolderTheWorkersOwnIsTheirsWhateverItsModeSays) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the folder is given to another user";
+  // The owner chmods it to look safe after putting its link there.
+  process::Account workers = stranger();
+  fs::create_symlink(root_ / "elsewhere.log", root_ / "real" / "e.log");
+  ASSERT_EQ(::chown((root_ / "real").c_str(), workers.uid, workers.gid), 0);
+  ASSERT_EQ(::chmod((root_ / "real").c_str(), 0551), 0);
+  EXPECT_NE(failure(root_ / "real" / "e.log", &workers)
+                .find("e.log is a symbolic link in a folder stranger can write"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere.log"));
+}
+
+TEST_F(LogFileOpen, RefusesALinkTheWorkersMadeWhereverItIs) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: the link is given to another user";
+  process::Account workers = stranger();
+  fs::create_symlink(root_ / "real", root_ / "theirs");
+  ASSERT_EQ(::lchown((root_ / "theirs").c_str(), workers.uid, workers.gid), 0);
+  EXPECT_NE(
+      failure(root_ / "theirs" / "f.log", &workers).find("theirs is a symbolic link stranger made"),
+      std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "real" / "f.log"));
+}
+
 TEST_F(LogFileOpen, RefusesLoopsFifosAndRelativePaths) {
   fs::create_symlink("two", root_ / "one");
   fs::create_symlink("one", root_ / "two");
@@ -90,8 +114,9 @@ TEST(Account, MayWriteByOwnerGroupOrOthers) {
   struct stat status {};
   status.st_uid = 1000;
   status.st_gid = 4;
-  status.st_mode = S_IFDIR | 0570;  // the owner's bits decide, even when the group's allow
-  EXPECT_FALSE(account.mayWrite(status));
+  status.st_mode = S_IFDIR | 0500;  // an owner may chmod it: writable whatever the bits say
+  EXPECT_TRUE(account.mayWrite(status));
+  status.st_mode = S_IFDIR | 0570;
   status.st_uid = 0;
   EXPECT_TRUE(account.mayWrite(status));  // group 4 is one of its groups
   status.st_gid = 7;

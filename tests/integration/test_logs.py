@@ -204,7 +204,6 @@ class AccessLog(WharfTestCase):
         with open(os.path.join(os.environ["WHARF_SOURCE_DIR"], "etc/logrotate.d/wharf")) as shipped:
             snippet = shipped.read()
         snippet = snippet.replace("/var/log/wharf/", self.server.dir + "/")
-        snippet = snippet.replace("create 0640 wharf adm", "create 0640 root root")
         snippet = snippet.replace("/usr/local/bin/wharfctl", WHARFCTL)
         snippet = snippet.replace("/run/wharf/wharfd.pid", self.server.path("run/wharfd.pid"))
 

@@ -10,7 +10,7 @@ import signal
 import socket
 
 from clients import receive_exactly, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import Wharfd, WharfTestCase, descriptors, free_port, test_plugin
 
 
 class Heartbeats(WharfTestCase):
@@ -48,6 +48,36 @@ class Heartbeats(WharfTestCase):
                                  r"\(worker_timeout\): \[listener\.s\] reactor loop busy for "
                                  r"\d+ ms; killing it")
         self.assertReplacedAndServing(stuck)
+
+    def ask(self, line):
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(line)
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = session.recv(64)
+                self.assertTrue(chunk, answer)
+                answer += chunk
+            return answer
+
+    def test_garbage_on_the_masters_channel_costs_the_worker_not_the_master(self):
+        """{"busy": [null]} made the master throw out of its main loop: the
+        whole service ended with it."""
+        garbling = self.start(mode="thread")
+        self.assertEqual(self.ask(b"garble"), b"garbled\n")
+        self.server.wait_for_log(rf"worker {garbling} \(main\) closed or garbled its channel to "
+                                 r"the master; killing it")
+        self.assertIsNone(self.server.process.poll())
+        self.assertReplacedAndServing(garbling)
+
+    def test_descriptors_sent_to_the_master_are_not_kept(self):
+        """Each message with two descriptors left one open in the master."""
+        self.start(mode="thread")
+        before = len(descriptors(self.server.process.pid))
+        self.assertEqual(self.ask(b"fdflood"), b"flooded\n")
+        self.assertEqual(self.ask(b"hello\n"), b"hello\n")
+        self.assertEqual(self.server.ctl("status").returncode, 0)  # the master read them all
+        self.assertLess(len(descriptors(self.server.process.pid)), before + 10)
+        self.assertStops(self.server)
 
     def test_a_plugin_that_closes_the_masters_channel_gets_its_worker_replaced(self):
         broken = self.start(mode="thread")

@@ -5,6 +5,7 @@ dripping clients cannot hold (with wharfctl's --timeout)."""
 
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -59,7 +60,13 @@ class Wharfctl(WharfTestCase):
         result = self.ctl("status")
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.splitlines()
-        self.assertRegex(lines[0], rf"^wharfd \S+, master pid {self.server.process.pid} \(root\), "
+        # The build is the commit it was made from (git describe), so two
+        # builds of one version can be told apart.
+        commit = subprocess.run(["git", "-C", os.environ["WHARF_SOURCE_DIR"], "describe",
+                                 "--always", "--dirty", "--abbrev=12"],
+                                capture_output=True, text=True, timeout=60).stdout.strip()
+        self.assertRegex(lines[0], rf"^wharfd \S+ \(build {re.escape(commit or 'unknown')}\), "
+                                   rf"master pid {self.server.process.pid} \(root\), "
                                    r"up \d+s, upgrades 0$")
         self.assertEqual(lines[2].split(), ["WORKER", "GROUP", "STATE", "USER", "UPTIME",
                                             "RESTARTS", "VERSION"])
