@@ -332,7 +332,9 @@ void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Objec
         auto status = slot.process->ask(request, kStatusTimeout);
         entry->set("user", status->optValue<std::string>("user", ""));
         entry->set("version", status->optValue<std::string>("version", ""));
-        if (status->has("process")) entry->set("process", status->getObject("process"));
+        // Read like any input: a plugin can write on its worker's channel.
+        if (Poco::JSON::Object::Ptr process = status->getObject("process"))
+          entry->set("process", process);
         statuses.push_back(status);
       } catch (const std::exception &error) {
         entry->set("error", std::string(error.what()));
