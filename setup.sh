@@ -49,7 +49,10 @@ case "${1:-}" in
   test)
     install_packages
     build build
-    ctest --test-dir build --output-on-failure
+    # Two at a time: the tests wait on clients and timers more than they
+    # compute, and they pick free ports and folders of their own (the whole
+    # suite passes so, twice, with both cores kept busy by `yes`).
+    ctest --test-dir build --output-on-failure -j2
     ;;
   test-sanitized)
     install_packages
