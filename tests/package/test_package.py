@@ -33,6 +33,9 @@ class Packages(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.work = tempfile.mkdtemp(prefix="wharf-package-")
+        # Installed, the package's files can be read by its `wharf` user, which
+        # --check-config loads the plugins as (mkdtemp makes the folder 0700).
+        os.chmod(cls.work, 0o755)
         run("cpack", "-G", "DEB", "-B", cls.work, cwd=BUILD)
         cls.runtime, = glob.glob(os.path.join(cls.work, "wharf_*.deb"))
         cls.dev, = glob.glob(os.path.join(cls.work, "wharf-dev_*.deb"))
