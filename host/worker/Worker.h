@@ -56,7 +56,7 @@ class Worker {
 
   std::filesystem::path configFile_;
   config::ConfigLoader loader_;
-  std::timed_mutex mutex_;  // one of reload, status, drain enforcement, stop at a time
+  std::mutex mutex_;  // one of reload, status, drain enforcement, stop at a time
   config::Config config_;
   plugin::PluginSet plugins_;
   listener::ListenerSet listeners_;
