@@ -2,9 +2,10 @@
 # Wharf's one entry point for newcomers and CI, on Debian 12 as root:
 #   ./setup.sh start           install packages, build, run wharfd on etc/wharf.ini
 #   ./setup.sh test            install packages, build, run every test
-#   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/)
-#   ./setup.sh build-types     Release and Debug builds (build-release/, build-debug/); the Debian
-#                              packages from the Release build, and their test
+#   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/); this
+#                              is the Debug build type, at -O1 for the suite's speed
+#   ./setup.sh build-types     the Release build (build-release/), the Debian packages from it,
+#                              and their test
 #   ./setup.sh test-tsan       ThreadSanitizer (in build-tsan/): the unit tests and most integration
 #                              tests; a race reported in any wharfd process fails its test
 #   ./setup.sh fuzz [SECONDS]  the libFuzzer targets (clang, in build-fuzz/), each run for
@@ -56,14 +57,14 @@ case "${1:-}" in
     ;;
   test-sanitized)
     install_packages
-    build build-sanitized -DWHARF_SANITIZE=ON
+    build build-sanitized -DWHARF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+      -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      WHARF_FAIL_ON_SANITIZER_REPORT=1 ctest --test-dir build-sanitized --output-on-failure
+      WHARF_FAIL_ON_SANITIZER_REPORT=1 ctest --test-dir build-sanitized --output-on-failure -j2
     ;;
   build-types)
     install_packages
     build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr
-    build build-debug -DCMAKE_BUILD_TYPE=Debug -DWHARF_BUILD_TESTS=OFF
     (cd tests/package && WHARF_PACKAGE_BUILD=../../build-release python3 -m unittest -v test_package)
     ;;
   test-tsan)
@@ -71,8 +72,8 @@ case "${1:-}" in
     build build-tsan -DWHARF_SANITIZE=thread
     # handle_segv=0: the tests' deliberately crashing plugins die by SIGSEGV, as without TSan.
     export TSAN_OPTIONS="halt_on_error=1 handle_segv=0" WHARF_FAIL_ON_SANITIZER_REPORT=1
-    ctest --test-dir build-tsan --output-on-failure -E '^(integration|style|sdk|monitoring|plugins)\.'
-    ctest --test-dir build-tsan --output-on-failure \
+    ctest --test-dir build-tsan --output-on-failure -j2 -E '^(integration|style|sdk|monitoring|plugins)\.'
+    ctest --test-dir build-tsan --output-on-failure -j2 \
       -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision)$'
     ;;
   fuzz)
