@@ -14,9 +14,9 @@ bool sameNetworks(const std::vector<net::Cidr> &a, const std::vector<net::Cidr> 
 
 bool sameLimits(const ListenerLimits &a, const ListenerLimits &b) {
   return a.maxConnections == b.maxConnections && a.maxPerSource == b.maxPerSource &&
-         a.acceptRate == b.acceptRate && a.idleTimeout == b.idleTimeout &&
-         a.maxDatagram == b.maxDatagram && sameNetworks(a.allow, b.allow) &&
-         sameNetworks(a.deny, b.deny);
+         a.perSourceSparesLoopback == b.perSourceSparesLoopback && a.acceptRate == b.acceptRate &&
+         a.idleTimeout == b.idleTimeout && a.maxDatagram == b.maxDatagram &&
+         sameNetworks(a.allow, b.allow) && sameNetworks(a.deny, b.deny);
 }
 
 bool sameProxy(const ProxySettings &a, const ProxySettings &b) {

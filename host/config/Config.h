@@ -25,8 +25,11 @@ struct PluginOption {
 // What a listener admits; 0 means unlimited, except for maxConnections.
 struct ListenerLimits {
   size_t maxConnections = 1024;  // sessions at once (ConfigLoader sets the default)
-  size_t maxPerSource = 0;       // sessions at once from one IP address
-  double acceptRate = 0;         // new sessions per second; beyond it, accepting pauses
+  size_t maxPerSource = 0;       // sessions at once from one IP address (IPv6: one /64)
+  // The default max_per_source leaves loopback peers uncounted: a proxy on
+  // the same host connects from one of those for every client.
+  bool perSourceSparesLoopback = false;
+  double acceptRate = 0;  // new sessions per second; beyond it, accepting pauses
   // A stream session with no traffic either way for this long ends.
   std::chrono::milliseconds idleTimeout{0};
   size_t maxDatagram = 65507;  // larger datagrams are dropped
@@ -127,6 +130,10 @@ constexpr size_t kMaxListeners = 1024;         // [listener.*] sections
 constexpr size_t kMaxGenerationsBound = 64;    // [host] max_generations
 constexpr size_t kMaxSessionsBound = 1000000;  // max_connections, max_per_source
 constexpr size_t kThreadModeSessions = 1024;   // mode = thread's default max_connections
+// Without max_per_source, one address may hold this share of what a listener
+// serves at once, and never less than the floor (or half, if that is less).
+constexpr size_t kPerSourceShare = 8;  // an eighth
+constexpr size_t kPerSourceFloor = 4;
 // Modes where a session holds a thread, worker or process: idle_timeout's default.
 constexpr std::chrono::minutes kBlockingIdleTimeout{5};
 constexpr size_t kMaxBacklog = 65535;                 // backlog

@@ -100,6 +100,17 @@ size_t defaultMaxConnections(const ModeDescription &mode) {
   return std::clamp<size_t>(files.rlim_max / 2, 1, kMaxSessionsBound);
 }
 
+// Without max_per_source, one address (an IPv6 /64) may hold an eighth of
+// what the listener serves at once (a pool's workers, a fork listener's
+// children, else max_connections), but at least 4 or, when less, half. So one
+// address cannot take a listener from every other. Loopback peers are not counted
+// (perSourceSparesLoopback).
+size_t defaultMaxPerSource(const ModeDescription &mode, const ListenerConfig &listener) {
+  size_t capacity = listener.limits.maxConnections;
+  if (mode.limits.concurrency) capacity = std::min(capacity, mode.limits.concurrency(listener));
+  return std::max({capacity / kPerSourceShare, std::min(kPerSourceFloor, capacity / 2), size_t{1}});
+}
+
 ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
                           const ModeDescription &mode) {
   ListenerLimits limits;
@@ -345,6 +356,10 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.pool.queue = reader.count("queue", 0, kMaxQueue).value_or(listener.pool.queue);
   listener.fork.maxChildren =
       reader.count("max_children", 1, kMaxChildrenBound).value_or(listener.fork.maxChildren);
+  if (!net::isUnix(*transport) && !reader.get("max_per_source")) {
+    listener.limits.maxPerSource = defaultMaxPerSource(*chosen, listener);
+    listener.limits.perSourceSparesLoopback = true;
+  }
   listener.reactor.outputHighWater = reader.count("output_high_water", 4096, kMaxOutputHighWater)
                                          .value_or(listener.reactor.outputHighWater);
   listener.waitForData = reader.duration("wait_for_data").value_or(listener.waitForData);

@@ -1,5 +1,6 @@
 #include "listener/Admission.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 
 #include <algorithm>
@@ -8,10 +9,21 @@
 namespace wharf::listener {
 namespace {
 
-// The peer's IP address without the port; empty for unix peers.
+// What max_per_source counts a peer as: its IPv4 address, or its IPv6 /64
+// (one host is commonly given a whole /64, so a single address would let it
+// open a session per address); empty for unix peers.
 std::string sourceOf(const net::SocketAddress &peer) {
-  std::string text = peer.toString();
+  if (peer.family() == AF_INET6) {
+    in6_addr network = reinterpret_cast<const sockaddr_in6 *>(peer.get())->sin6_addr;
+    if (!IN6_IS_ADDR_V4MAPPED(&network)) {
+      std::fill(network.s6_addr + 8, network.s6_addr + 16, 0);
+      char text[INET6_ADDRSTRLEN] = {};
+      ::inet_ntop(AF_INET6, &network, text, sizeof text);
+      return std::string(text) + "/64";
+    }
+  }
   if (peer.family() != AF_INET && peer.family() != AF_INET6) return "";
+  std::string text = peer.toString();
   return text.substr(0, text.rfind(':'));
 }
 
@@ -72,7 +84,9 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
     countRefusal(refused = Refusal::MaxConnections);
     return std::nullopt;
   }
-  std::string source = limits_.maxPerSource != 0 ? sourceOf(peer) : "";
+  bool counted =
+      limits_.maxPerSource != 0 && !(limits_.perSourceSparesLoopback && peer.isLoopback());
+  std::string source = counted ? sourceOf(peer) : "";
   if (!source.empty()) {
     std::lock_guard lock(mutex_);
     if (perSource_[source] >= limits_.maxPerSource) {

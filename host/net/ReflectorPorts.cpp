@@ -18,16 +18,6 @@ bool isOwn(uint16_t port) {
   return (ownPorts[port / 64].load(std::memory_order_relaxed) >> (port % 64)) & 1;
 }
 
-bool isLoopback(const sockaddr *address) {
-  if (address->sa_family == AF_INET)
-    return (ntohl(reinterpret_cast<const sockaddr_in *>(address)->sin_addr.s_addr) >> 24) == 127;
-  if (address->sa_family == AF_INET6) {
-    const in6_addr &ip = reinterpret_cast<const sockaddr_in6 *>(address)->sin6_addr;
-    return IN6_IS_ADDR_LOOPBACK(&ip) || (IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127);
-  }
-  return false;
-}
-
 }  // namespace
 
 void noteOwnDatagramPort(uint16_t port) noexcept {
@@ -39,7 +29,7 @@ bool isReflector(const SocketAddress &peer) noexcept {
   if (port == 0) return false;  // a unix datagram peer has none
   for (uint16_t service : kReflectingServices)
     if (port == service) return true;
-  return isOwn(port) && (port < kEphemeralStart || isLoopback(peer.get()));
+  return isOwn(port) && (port < kEphemeralStart || peer.isLoopback());
 }
 
 }  // namespace wharf::net

@@ -50,6 +50,16 @@ std::string SocketAddress::toString() const {
   }
 }
 
+bool SocketAddress::isLoopback() const {
+  if (family() == AF_INET)
+    return (ntohl(reinterpret_cast<const sockaddr_in *>(get())->sin_addr.s_addr) >> 24) == 127;
+  if (family() == AF_INET6) {
+    const in6_addr &ip = reinterpret_cast<const sockaddr_in6 *>(get())->sin6_addr;
+    return IN6_IS_ADDR_LOOPBACK(&ip) || (IN6_IS_ADDR_V4MAPPED(&ip) && ip.s6_addr[12] == 127);
+  }
+  return false;
+}
+
 uint16_t SocketAddress::port() const {
   if (family() == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in *>(get())->sin_port);
   if (family() == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6 *>(get())->sin6_port);

@@ -23,6 +23,8 @@ class SocketAddress {
   int family() const { return storage_.ss_family; }
   // An IPv4 or IPv6 address's port; 0 for a unix address.
   uint16_t port() const;
+  // 127.0.0.0/8, ::1, or ::ffff:127.0.0.0/104.
+  bool isLoopback() const;
 
   // A socket's own address and its peer's; nullopt if the kernel says none.
   static std::optional<SocketAddress> localOf(int socket);

@@ -57,6 +57,39 @@ TEST(Admission, LimitsEachSourceAddressSeparately) {
   EXPECT_TRUE(admission.admit(peer("192.0.2.1:4"), refusal));
 }
 
+TEST(Admission, CountsAnIpv6SourceByItsSlash64) {
+  config::ListenerLimits limits;
+  limits.maxPerSource = 2;
+  Admission admission(limits);
+  Refusal refusal{};
+  auto a1 = admission.admit(peer("[2001:db8:0:1::1]:1"), refusal);
+  auto a2 = admission.admit(peer("[2001:db8:0:1:ffff::2]:1"), refusal);
+  ASSERT_TRUE(a1 && a2);
+  EXPECT_FALSE(admission.admit(peer("[2001:db8:0:1::3]:1"), refusal));  // one host's /64
+  EXPECT_EQ(refusal, Refusal::MaxPerSource);
+  EXPECT_TRUE(admission.admit(peer("[2001:db8:0:2::1]:1"), refusal));  // the next /64
+}
+
+TEST(Admission, TheDefaultPerSourceLimitSparesLoopbackPeersOnly) {
+  config::ListenerLimits limits;
+  limits.maxPerSource = 1;
+  limits.perSourceSparesLoopback = true;
+  Admission admission(limits);
+  Refusal refusal{};
+  auto local1 = admission.admit(peer("127.0.0.1:1"), refusal);
+  auto local2 = admission.admit(peer("[::1]:2"), refusal);
+  auto local3 = admission.admit(peer("127.0.0.1:3"), refusal);
+  EXPECT_TRUE(local1 && local2 && local3);
+  auto remote = admission.admit(peer("192.0.2.1:1"), refusal);
+  ASSERT_TRUE(remote);
+  EXPECT_FALSE(admission.admit(peer("192.0.2.1:2"), refusal));
+  limits.perSourceSparesLoopback = false;  // max_per_source set: loopback counts too
+  Admission asked(limits);
+  auto first = asked.admit(peer("127.0.0.1:1"), refusal);
+  ASSERT_TRUE(first);
+  EXPECT_FALSE(asked.admit(peer("127.0.0.1:2"), refusal));
+}
+
 TEST(Admission, RefusesByAccessPolicy) {
   config::ListenerLimits limits;
   limits.deny.push_back(net::Cidr::parse("192.0.2.0/24"));

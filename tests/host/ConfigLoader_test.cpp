@@ -246,3 +246,29 @@ TEST(ConfigLoader, DefaultLimitsHoldWhereASessionHoldsAThread) {
                            "plugin = echo\n");
   EXPECT_EQ(datagrams.listeners[0].limits.idleTimeout.count(), 0);
 }
+
+TEST(ConfigLoader, OneAddressGetsAnEighthOfAListenerByDefault) {
+  auto limitsOf = [](const std::string &keys) {
+    return build(kHost + "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n" +
+                 keys)
+        .listeners[0]
+        .limits;
+  };
+  ListenerLimits thread = limitsOf("");
+  EXPECT_EQ(thread.maxPerSource, kThreadModeSessions / 8);
+  EXPECT_TRUE(thread.perSourceSparesLoopback);
+  EXPECT_EQ(limitsOf("mode = pool\nworkers = 40\n").maxPerSource, 5u);  // of the workers
+  EXPECT_EQ(limitsOf("mode = pool\n").maxPerSource, kPerSourceFloor);   // 8 workers: the floor
+  EXPECT_EQ(limitsOf("mode = fork\nmax_children = 64\n").maxPerSource, 8u);
+  EXPECT_EQ(limitsOf("mode = pool\nworkers = 4\n").maxPerSource, 2u);  // half, below the floor
+  EXPECT_EQ(limitsOf("mode = pool\nworkers = 1\n").maxPerSource, 1u);
+  EXPECT_EQ(limitsOf("max_connections = 800\n").maxPerSource, 100u);
+  ListenerLimits set = limitsOf("max_per_source = 0\n");  // off, as asked
+  EXPECT_EQ(set.maxPerSource, 0u);
+  EXPECT_FALSE(set.perSourceSparesLoopback);
+  EXPECT_FALSE(limitsOf("max_per_source = 2\n").perSourceSparesLoopback);
+  Config unixListener = build(kHost +
+                              "[listener.u]\ntransport = unix\nlisten = /tmp/u.sock\n"
+                              "plugin = echo\n");
+  EXPECT_EQ(unixListener.listeners[0].limits.maxPerSource, 0u);  // unix peers have no address
+}
