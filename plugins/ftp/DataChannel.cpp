@@ -127,8 +127,8 @@ std::optional<std::chrono::milliseconds> DataChannel::passiveLeft(
 }
 
 void DataChannel::closeIdlePassive() {
+  listener_.reset();  // before the line that says so: a reader of the log may try the port
   log_("closed a passive port no transfer used within data_timeout");
-  listener_.reset();
 }
 
 Fd DataChannel::open(const sockaddr_storage &controlLocal, const sockaddr_storage &controlPeer,
