@@ -37,8 +37,8 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          sameLimits(limits, other.limits) && pool.workers == other.pool.workers &&
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
          reactor.outputHighWater == other.reactor.outputHighWater &&
-         waitForData == other.waitForData && accessLog == other.accessLog &&
-         sameProxy(proxy, other.proxy);
+         reactor.sendTimeout == other.reactor.sendTimeout && waitForData == other.waitForData &&
+         accessLog == other.accessLog && sameProxy(proxy, other.proxy);
 }
 
 }  // namespace wharf::config

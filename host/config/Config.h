@@ -66,6 +66,9 @@ struct ForkSettings {
 // never reads cannot grow wharfd's memory).
 struct ReactorSettings {
   size_t outputHighWater = 1 << 20;
+  // A session whose waiting output its peer has taken none of for this long
+  // is closed; 0: never.
+  std::chrono::milliseconds sendTimeout{std::chrono::seconds(60)};
 };
 
 struct ListenerConfig {
@@ -94,6 +97,9 @@ struct ListenerConfig {
   bool sameShapeAs(const ListenerConfig &other) const;
 };
 
+constexpr size_t kMaxDefaultOutputBudget = size_t{1} << 30;  // [host] output_budget's default
+constexpr size_t kMaxOutputBudget = size_t{1} << 40;         // and its maximum
+
 struct HostConfig {
   std::filesystem::path pluginDir;
   std::filesystem::path adminSocket;  // empty: no control socket
@@ -121,6 +127,10 @@ struct HostConfig {
   std::optional<net::Endpoint> metrics;  // GET /metrics over HTTP here (none: off)
   std::string log = "stderr";            // wharfd's log: "stderr", "syslog" or a file path
   std::string accessLog;                 // listeners' default: "syslog", a file path, or none
+  // Bytes a worker's reactor sessions may hold queued for peers that do not
+  // read them; past it the biggest holders are cut (ConfigLoader sets the
+  // default: an eighth of the memory, at most 1 GiB).
+  size_t outputBudget = kMaxDefaultOutputBudget;
 };
 
 // Upper bounds of counts, checked when the config is read (README, "Limits

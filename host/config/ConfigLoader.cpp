@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -23,11 +24,11 @@ const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
 const std::set<std::string> kHostKeys = {
-    "plugin_dir",    "admin",           "log_level", "shutdown_timeout",
-    "drain_timeout", "max_generations", "watch",     "workers",
-    "user",          "group",           "metrics",   "log",
-    "access_log",    "core_dumps",      "pid_file",  "reload_timeout",
-    "worker_timeout"};
+    "plugin_dir",     "admin",           "log_level", "shutdown_timeout",
+    "drain_timeout",  "max_generations", "watch",     "workers",
+    "user",           "group",           "metrics",   "log",
+    "access_log",     "core_dumps",      "pid_file",  "reload_timeout",
+    "worker_timeout", "output_budget"};
 const std::set<std::string> kListenerKeys = {
     "transport",       "listen",         "mode",    "plugin",     "backlog",
     "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
@@ -132,6 +133,16 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
     limits.maxDatagram = *maxDatagram;
   }
   return limits;
+}
+
+constexpr size_t kMinOutputBudget = size_t{1} << 20;
+
+// An eighth of the machine's memory, at most kMaxDefaultOutputBudget.
+size_t defaultOutputBudget() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || pageSize <= 0) return kMaxDefaultOutputBudget;
+  size_t memory = static_cast<size_t>(pages) * static_cast<size_t>(pageSize);
+  return std::clamp(memory / 8, kMinOutputBudget, kMaxDefaultOutputBudget);
 }
 
 size_t readWorkers(const SectionReader &reader) {
@@ -240,6 +251,7 @@ Config ConfigLoader::build(const IniDocument &document) const {
 HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   HostConfig host;
   host.pluginDir = defaults_.pluginDir;
+  host.outputBudget = defaultOutputBudget();
   auto section = std::find_if(document.sections.begin(), document.sections.end(),
                               [](const IniSection &s) { return s.name == kHostSection; });
   if (section == document.sections.end()) return host;
@@ -274,6 +286,8 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.watch = reader.flag("watch").value_or(host.watch);
   host.coreDumps = reader.flag("core_dumps").value_or(host.coreDumps);
   host.workers = readWorkers(reader);
+  host.outputBudget =
+      reader.count("output_budget", kMinOutputBudget, kMaxOutputBudget).value_or(host.outputBudget);
   if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
     try {
       bool socketPath = metrics->find('/') != std::string::npos;  // a socket path
@@ -362,6 +376,10 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   }
   listener.reactor.outputHighWater = reader.count("output_high_water", 4096, kMaxOutputHighWater)
                                          .value_or(listener.reactor.outputHighWater);
+  listener.reactor.sendTimeout =
+      reader.duration("send_timeout").value_or(listener.reactor.sendTimeout);
+  if (reader.get("send_timeout") && !net::isStream(*transport))
+    reader.fail("send_timeout", "applies to stream transports only");
   listener.waitForData = reader.duration("wait_for_data").value_or(listener.waitForData);
   if (listener.waitForData.count() > 0 && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");

@@ -192,7 +192,7 @@ void ReactorDispatcher::run() noexcept {
   };
   for (;;) {
     try {
-      loop_.run(keepGoing, kTick, [this] { closeIdleSessions(); });
+      loop_.run(keepGoing, kTick, [this] { checkSessions(); });
       return;
     } catch (const std::exception &error) {  // out of memory: the loop goes on
       session::logFailure(context_.logger, "event loop: ", error.what());
@@ -302,25 +302,67 @@ void ReactorDispatcher::resumeAccepting() {
   if (listening_) loop_.watch(context_.socket.fd(), kListeningEvents, this);
 }
 
-void ReactorDispatcher::closeIdleSessions() {
+void ReactorDispatcher::checkSessions() {
   auto now = std::chrono::steady_clock::now();
   std::vector<HeaderWait *> slow;
   for (const auto &[raw, wait] : headerWaits_)
     if (wait->expired(now)) slow.push_back(raw);
   for (HeaderWait *wait : slow) dropHeaderWait(wait);
   refuseSlowHeaders(context_, slow.size());
+  closeSlowPeers(now);
+  cutBiggestOverBudget();
+  session::OutputBudget::process().returnFreedMemory();
+}
+
+// idle_timeout: neither sent nor read for that long; send_timeout: output
+// waits and the peer has taken none of it for that long. Either way, unless
+// the kernel's queue for the peer moved since the last look.
+void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now) {
   auto idle = context_.config.limits.idleTimeout;
-  if (idle.count() == 0) return;
-  auto oldest = now - idle;
-  std::vector<Connection *> expired;
+  auto send = context_.config.reactor.sendTimeout;
+  if (idle.count() == 0 && send.count() == 0) return;
+  std::vector<std::pair<Connection *, session::Ending>> slow;
   for (const auto &[raw, connection] : connections_) {
     session::ReactorSession &session = connection->session();
-    if (session.lastTraffic() < oldest && !session.peerStillReading(now)) expired.push_back(raw);
+    bool idled = idle.count() > 0 && session.lastTraffic() < now - idle;
+    bool stalled =
+        send.count() > 0 && session.pendingOutput() > 0 && session.lastSent() < now - send;
+    if ((idled || stalled) && !session.peerStillReading(now))
+      slow.emplace_back(raw, stalled ? session::Ending::SendTimeout : session::Ending::IdleTimeout);
   }
-  for (Connection *connection : expired) {
-    connection->session().endIdle();
+  for (auto [connection, ending] : slow) {
+    connection->session().endForPeer(ending);
     remove(connection);
   }
+}
+
+// Past the worker's output_budget, this loop cuts its sessions holding the
+// most output, biggest first, until the worker is back within it (other
+// loops of the worker do the same with theirs).
+void ReactorDispatcher::cutBiggestOverBudget() {
+  session::OutputBudget &budget = session::OutputBudget::process();
+  if (!budget.exceeded()) return;
+  std::vector<Connection *> holders;
+  for (const auto &[raw, connection] : connections_)
+    if (connection->session().pendingOutput() > 0) holders.push_back(raw);
+  std::sort(holders.begin(), holders.end(), [](Connection *a, Connection *b) {
+    return a->session().pendingOutput() > b->session().pendingOutput();
+  });
+  size_t cut = 0, freed = 0;
+  for (Connection *connection : holders) {
+    if (!budget.exceeded()) break;
+    freed += connection->session().pendingOutput();
+    connection->session().endForPeer(session::Ending::OverBudget);
+    remove(connection);
+    ++cut;
+  }
+  if (cut == 0) return;
+  if (std::optional<uint64_t> leftOut = budgetLog_.admit())
+    context_.logger.warning("output_budget: cut " + std::to_string(cut) + " sessions holding " +
+                            std::to_string(freed) + " bytes for peers that do not read; the " +
+                            "worker holds " + std::to_string(budget.queued()) + " of " +
+                            std::to_string(budget.limit()) +
+                            listener::leftOutNote(*leftOut, "such cuts"));
 }
 
 void ReactorDispatcher::remove(Connection *connection) {

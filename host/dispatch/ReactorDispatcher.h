@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "dispatch/DispatchMode.h"
+#include "listener/LogThrottle.h"
 #include "net/EventLoop.h"
 #include "net/OneShotTimer.h"
 #include "session/ReactorSession.h"
@@ -41,7 +42,10 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   bool receiveDatagram();
   void pauseAccepting(std::chrono::nanoseconds pause);
   void resumeAccepting();
-  void closeIdleSessions();
+  // Every tick: slow PROXY headers, idle and stalled peers, the output budget.
+  void checkSessions();
+  void closeSlowPeers(std::chrono::steady_clock::time_point now);
+  void cutBiggestOverBudget();
   void remove(Connection *connection);
 
   DispatchContext context_;
@@ -53,6 +57,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
   net::OneShotTimer resumeTimer_;
+  listener::LogThrottle budgetLog_{1};  // output_budget cuts, once a second at most
   std::thread thread_;
 };
 

@@ -22,6 +22,7 @@ ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescri
       connection_(std::move(connection)),
       outputHighWater_(outputHighWater),
       lastTraffic_(std::chrono::steady_clock::now()),
+      lastSent_(lastTraffic_),
       sendProgress_(connection_.fd()) {}
 
 ReactorSession::~ReactorSession() {
@@ -129,8 +130,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
 
 void ReactorSession::flush() {
   while (pendingOutput() > 0) {
-    ssize_t sent =
-        ::send(connection_.fd(), output_.data() + outputSent_, pendingOutput(), MSG_NOSIGNAL);
+    ssize_t sent = ::send(connection_.fd(), output_.data(), pendingOutput(), MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
     if (sent <= 0) {
@@ -138,10 +138,8 @@ void ReactorSession::flush() {
       return;
     }
     countSent(static_cast<size_t>(sent));
-    outputSent_ += static_cast<size_t>(sent);
+    output_.consume(static_cast<size_t>(sent));
   }
-  output_.clear();
-  outputSent_ = 0;
   if (!std::exchange(writableOwed_, false)) return;
   const wharf_plugin &hooks = instance().hooks();
   if (hooks.on_session_writable != nullptr)
@@ -151,13 +149,19 @@ void ReactorSession::flush() {
 
 bool ReactorSession::peerStillReading(std::chrono::steady_clock::time_point now) {
   if (!sendProgress_.advanced()) return false;
-  lastTraffic_ = now;
+  lastTraffic_ = lastSent_ = now;
   return true;
+}
+
+void ReactorSession::endForPeer(Ending ending) {
+  endSlowPeer(ending);
+  output_.discard();
+  finished_ = true;
 }
 
 void ReactorSession::countSent(size_t bytes) {
   countOut(bytes);
-  lastTraffic_ = std::chrono::steady_clock::now();
+  lastTraffic_ = lastSent_ = std::chrono::steady_clock::now();
 }
 
 void ReactorSession::endByPeer() {

@@ -11,6 +11,7 @@
 #include "net/FileDescriptor.h"
 #include "net/SendProgress.h"
 #include "session/Agenda.h"
+#include "session/OutputQueue.h"
 #include "session/Session.h"
 
 namespace wharf::session {
@@ -34,11 +35,17 @@ class ReactorSession : public Session {
   // For a session that looks idle: true (and traffic now) if the peer has read some of what
   // the kernel still holds for it since the last look.
   bool peerStillReading(std::chrono::steady_clock::time_point now);
+  // When the peer last took any of the session's output (send_timeout
+  // closes a session whose output has waited longer).
+  std::chrono::steady_clock::time_point lastSent() const { return lastSent_; }
+  // The host closes it for its peer: `ending` is IdleTimeout, SendTimeout or
+  // OverBudget. What waits for the peer is dropped.
+  void endForPeer(Ending ending);
   int fd() const { return connection_.fd(); }
 
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
-  size_t pendingOutput() const override { return output_.size() - outputSent_; }
+  size_t pendingOutput() const override { return output_.size(); }
   int carrier() const override { return connection_.fd(); }
   bool mayBlock() const override { return false; }
   Agenda *agenda() override { return &agenda_; }
@@ -62,8 +69,7 @@ class ReactorSession : public Session {
   Agenda agenda_;
   bool paused_ = false;
   const size_t outputHighWater_;
-  std::string output_;
-  size_t outputSent_ = 0;
+  OutputQueue output_{OutputBudget::process()};
   void *state_ = nullptr;
   bool opened_ = false;
   bool peerClosed_ = false;
@@ -73,6 +79,7 @@ class ReactorSession : public Session {
   bool writableOwed_ = false;
   bool finished_ = false;
   std::chrono::steady_clock::time_point lastTraffic_;
+  std::chrono::steady_clock::time_point lastSent_;
   net::SendProgress sendProgress_;
 };
 

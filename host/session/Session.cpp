@@ -80,6 +80,8 @@ wharf_end_reason Session::endReason() const {
     case Ending::Client:
       return WHARF_END_PEER;
     case Ending::IdleTimeout:
+    case Ending::SendTimeout:
+    case Ending::OverBudget:
       return WHARF_END_IDLE;
     default:
       return WHARF_END_PLUGIN;
@@ -112,12 +114,16 @@ Session::~Session() {
   ledger_.record(instance_.listenerName(), peerText, tally_, error);
 }
 
-void Session::endIdle() {
-  noteEnding(Ending::IdleTimeout);
+void Session::endSlowPeer(Ending ending) {
+  noteEnding(ending);
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
-  log(Poco::Message::PRIO_NOTICE,
-      "idle_timeout: no traffic; closing" + listener::leftOutNote(*leftOut, "idle closes"));
+  const char *why = ending == Ending::SendTimeout ? "the peer read none of its output"
+                    : ending == Ending::OverBudget
+                        ? "the worker's output_budget is spent and this peer holds the most"
+                        : "no traffic";
+  log(Poco::Message::PRIO_NOTICE, std::string(endingName(ending)) + ": " + why + "; closing" +
+                                      listener::leftOutNote(*leftOut, "idle closes"));
 }
 
 bool Session::hookSucceeded(wharf_status status, const char *hook) {

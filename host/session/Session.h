@@ -77,9 +77,10 @@ class Session : public Cuttable {
   std::optional<net::SocketAddress> address(wharf_address which) const;
   // Logs through the listener's logger, naming the peer.
   void log(int priority, std::string_view message) const;
-  // idle_timeout closes the session: noted, and logged at most 10 times a
-  // second per listener, so thousands of silent peers cannot flood the log.
-  void endIdle();
+  // The host closes the session for its peer (`ending`: idle_timeout,
+  // send_timeout, output_budget): noted, and logged at most 10 times a second
+  // per listener, so thousands of silent peers cannot flood the log.
+  void endSlowPeer(Ending ending);
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
   bool hookSucceeded(wharf_status status, const char *hook);
   // Runs the plugin's `hook` (`call` returns its status) and checks it as

@@ -34,7 +34,7 @@ void driveEvents(StreamSession &session) {
     if (session.closeRequested()) break;
     if (session.mustWait()) {
       StreamSession::Wait woke = session.wait();
-      if (woke == StreamSession::Wait::Idle) session.endIdle();
+      if (woke == StreamSession::Wait::Idle) session.endSlowPeer(Ending::IdleTimeout);
       if (woke == StreamSession::Wait::Idle || woke == StreamSession::Wait::Gone) break;
       if (woke == StreamSession::Wait::Agenda) {
         if (!session.runHook("a timer or posted callback", [&] {

@@ -110,7 +110,8 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
       countIn(static_cast<size_t>(got));
       lastTraffic_ = std::chrono::steady_clock::now();
     } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      endIdle();  // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN
+      endSlowPeer(
+          Ending::IdleTimeout);  // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN
     } else {
       noteEnding(Ending::Client);  // closed, or reset
     }
@@ -125,7 +126,8 @@ bool StreamSession::sendAll(const char *data, size_t len) {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (sendProgress.advanced()) continue;  // a slow reader, not a stopped one
-      endIdle();  // SO_SNDTIMEO, set from idle_timeout: the peer has read nothing for that long
+      endSlowPeer(Ending::IdleTimeout);  // SO_SNDTIMEO, set from idle_timeout: the peer has read
+                                         // nothing for that long
       return false;
     }
     if (sent <= 0) {

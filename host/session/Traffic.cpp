@@ -41,6 +41,10 @@ const char *endingName(Ending ending) {
       return "plugin";
     case Ending::IdleTimeout:
       return "idle_timeout";
+    case Ending::SendTimeout:
+      return "send_timeout";
+    case Ending::OverBudget:
+      return "output_budget";
     case Ending::Cut:
       return "cut";
     case Ending::Error:

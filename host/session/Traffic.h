@@ -21,6 +21,8 @@ enum class Ending {
   Client,       // the peer closed or went away
   Plugin,       // the plugin closed it (or its serve() returned)
   IdleTimeout,  // no traffic either way within idle_timeout
+  SendTimeout,  // reactor: the peer took none of its waiting output within send_timeout
+  OverBudget,   // reactor: cut as the biggest holder of output past [host] output_budget
   Cut,          // cut by a deadline: shutdown, drain, SIGQUIT
   Error,        // a hook failed or the host ran out of something
   Count

@@ -21,6 +21,7 @@
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
+#include "session/OutputBudget.h"
 #include "worker/PrivilegeDrop.h"
 #include "zone/SharedZone.h"
 
@@ -90,6 +91,7 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
 void Worker::prepare(const Poco::JSON::Object &request) {
   config_ = configIn(request);
   app::configureLogging(config_.host.logLevel, config_.host.log);
+  session::OutputBudget::process().setLimit(config_.host.outputBudget);
   dropPrivileges(config_.host.user, config_.host.group);
   setDumpable(config_.host.coreDumps);
   // mode = fork's helpers are forked in bind(), before any plugin code runs
@@ -126,6 +128,7 @@ std::vector<std::string> Worker::reload(const Poco::JSON::Object *request) {
         [this](const config::ListenerConfig &config) { return socketFor(config); });
     if (next.host.logLevel != config_.host.logLevel) app::setLogLevel(next.host.logLevel);
     config_ = std::move(next);
+    session::OutputBudget::process().setLimit(config_.host.outputBudget);
     updateWatcher();
     for (const auto &change : changes) logger().notice("reload: " + change);
     return changes;

@@ -272,3 +272,21 @@ TEST(ConfigLoader, OneAddressGetsAnEighthOfAListenerByDefault) {
                               "plugin = echo\n");
   EXPECT_EQ(unixListener.listeners[0].limits.maxPerSource, 0u);  // unix peers have no address
 }
+
+TEST(ConfigLoader, ReactorPeersThatDoNotReadAreBoundedByDefault) {
+  std::string reactor =
+      "[listener.r]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\nmode = reactor\n";
+  Config config = build(kHost + reactor);
+  EXPECT_EQ(config.listeners[0].reactor.sendTimeout, std::chrono::seconds(60));
+  EXPECT_GE(config.host.outputBudget, size_t{1} << 20);
+  EXPECT_LE(config.host.outputBudget, kMaxDefaultOutputBudget);
+  Config set = build(kHost + "output_budget = 8388608\n" + reactor + "send_timeout = 0\n");
+  EXPECT_EQ(set.host.outputBudget, 8u << 20);
+  EXPECT_EQ(set.listeners[0].reactor.sendTimeout.count(), 0);
+  EXPECT_EQ(errorOf(kHost + "output_budget = 1000\n" + reactor),
+            "/etc/wharf/wharf.ini:3: [host] output_budget: '1000' is not a whole number from "
+            "1048576 to 1099511627776");
+  EXPECT_EQ(errorOf(kHost + "[listener.u]\ntransport = udp\nlisten = 127.0.0.1:7\nplugin = echo\n"
+                            "mode = reactor\nsend_timeout = 5s\n"),
+            "/etc/wharf/wharf.ini:8: [listener.u] send_timeout: applies to stream transports only");
+}

@@ -127,7 +127,8 @@ typedef enum wharf_end_reason {
   WHARF_END_NONE = 0,     /* it has not begun to end */
   WHARF_END_PEER = 1,     /* the peer closed, reset or went away */
   WHARF_END_PLUGIN = 2,   /* the plugin closed it (session_close, or serve returned) */
-  WHARF_END_IDLE = 3,     /* idle_timeout: no traffic either way */
+  WHARF_END_IDLE = 3,     /* idle_timeout (no traffic either way), send_timeout or
+                             output_budget (the peer read none of its output) */
   WHARF_END_DRAIN = 4,    /* a reload's drain ran out (drain_timeout, max_generations, a
                              removed listener) */
   WHARF_END_SHUTDOWN = 5, /* wharfd is stopping (shutdown_timeout, SIGQUIT) */

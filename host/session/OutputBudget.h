@@ -1,0 +1,36 @@
+// Internal. The bytes that every reactor session of this process holds
+// queued for peers that have not read them, against [host] output_budget.
+// Past it, the reactor loops cut the sessions holding the most, biggest
+// first (ReactorDispatcher), so peers that send and never read cannot push a
+// worker past a memory bound. THREAD: any; lock-free.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+
+namespace wharf::session {
+
+class OutputBudget {
+ public:
+  static OutputBudget &process();
+
+  void setLimit(size_t bytes) { limit_.store(bytes, std::memory_order_relaxed); }
+  size_t limit() const { return limit_.load(std::memory_order_relaxed); }
+  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
+  bool exceeded() const { return queued() > limit(); }
+
+  void take(size_t bytes) { queued_.fetch_add(bytes, std::memory_order_relaxed); }
+  void giveBack(size_t bytes) { queued_.fetch_sub(bytes, std::memory_order_relaxed); }
+  // A queue freed a buffer this large: once enough has been freed, the heap
+  // is trimmed (returnFreedMemory), or a worker that served a flood keeps its
+  // peak size for good.
+  void noteFreed(size_t bytes) { freed_.fetch_add(bytes, std::memory_order_relaxed); }
+  void returnFreedMemory();
+
+ private:
+  std::atomic<size_t> limit_{static_cast<size_t>(-1)};
+  std::atomic<size_t> queued_{0};
+  std::atomic<size_t> freed_{0};
+};
+
+}  // namespace wharf::session

@@ -1,0 +1,37 @@
+#include "session/OutputQueue.h"
+
+namespace wharf::session {
+namespace {
+
+// A buffer up to this size is kept for the next burst; a larger one is freed.
+constexpr size_t kKeptCapacity = 64u << 10;
+
+}  // namespace
+
+void OutputQueue::append(const char *data, size_t length) {
+  bytes_.append(data, length);
+  budget_.take(length);
+}
+
+void OutputQueue::consume(size_t length) {
+  sent_ += length;
+  budget_.giveBack(length);
+  if (sent_ < bytes_.size()) return;
+  bytes_.clear();
+  sent_ = 0;
+  if (bytes_.capacity() > kKeptCapacity) release();
+}
+
+void OutputQueue::discard() {
+  budget_.giveBack(size());
+  bytes_.clear();
+  sent_ = 0;
+  release();
+}
+
+void OutputQueue::release() {
+  budget_.noteFreed(bytes_.capacity());
+  std::string().swap(bytes_);
+}
+
+}  // namespace wharf::session

@@ -1,0 +1,37 @@
+// Internal. A reactor session's bytes waiting for its peer to read them,
+// counted in the process's OutputBudget. Once the peer has taken them all, a
+// large buffer is freed rather than kept for the session's life.
+// THREAD: its session's loop.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "session/OutputBudget.h"
+
+namespace wharf::session {
+
+class OutputQueue {
+ public:
+  explicit OutputQueue(OutputBudget &budget) : budget_(budget) {}
+  ~OutputQueue() { discard(); }
+  OutputQueue(const OutputQueue &) = delete;
+  OutputQueue &operator=(const OutputQueue &) = delete;
+
+  size_t size() const { return bytes_.size() - sent_; }
+  const char *data() const { return bytes_.data() + sent_; }
+  void append(const char *data, size_t length);
+  // The peer's socket took `length` bytes from the front.
+  void consume(size_t length);
+  // Drops what waits (the session is cut) and frees the buffer.
+  void discard();
+
+ private:
+  void release();
+
+  OutputBudget &budget_;
+  std::string bytes_;
+  size_t sent_ = 0;
+};
+
+}  // namespace wharf::session

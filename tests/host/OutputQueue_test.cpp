@@ -1,0 +1,42 @@
+#include "session/OutputQueue.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+using wharf::session::OutputBudget;
+using wharf::session::OutputQueue;
+
+TEST(OutputQueue, CountsWhatWaitsInTheBudgetUntilSentOrDropped) {
+  OutputBudget budget;
+  budget.setLimit(100);
+  {
+    OutputQueue queue(budget);
+    std::string bytes(80, 'x');
+    queue.append(bytes.data(), bytes.size());
+    EXPECT_EQ(budget.queued(), 80u);
+    EXPECT_FALSE(budget.exceeded());
+    queue.append(bytes.data(), 30);
+    EXPECT_TRUE(budget.exceeded());
+    queue.consume(50);
+    EXPECT_EQ(queue.size(), 60u);
+    EXPECT_EQ(budget.queued(), 60u);
+    EXPECT_EQ(std::string(queue.data(), 3), "xxx");
+    queue.consume(60);
+    EXPECT_EQ(queue.size(), 0u);
+    EXPECT_EQ(budget.queued(), 0u);
+    queue.append(bytes.data(), 10);
+  }
+  EXPECT_EQ(budget.queued(), 0u);  // a session that ends gives its bytes back
+}
+
+TEST(OutputQueue, DiscardGivesBackWhatWaited) {
+  OutputBudget budget;
+  OutputQueue queue(budget);
+  std::string bytes(1 << 20, 'y');
+  queue.append(bytes.data(), bytes.size());
+  queue.consume(1000);
+  queue.discard();
+  EXPECT_EQ(queue.size(), 0u);
+  EXPECT_EQ(budget.queued(), 0u);
+}
