@@ -4,6 +4,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <charconv>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
@@ -29,6 +30,31 @@ std::string encodeLength(uint32_t value, ByteOrder order) {
     bytes[index] = static_cast<char>(value >> (8 * i) & 0xff);
   }
   return bytes;
+}
+
+// Poco's parser takes an integer just past 2^64 - 1 (up to 2^64 + 9) as that
+// less 2^64 (so 2^64 is 0) instead of failing: every run of digits outside a
+// string must fit in 64 bits before Poco reads the header.
+bool integersFit(std::string_view json) {
+  bool inString = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (inString) {
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        inString = false;
+      continue;
+    }
+    if (c == '"') inString = true;
+    if (c < '0' || c > '9') continue;
+    size_t end = i;
+    while (end < json.size() && json[end] >= '0' && json[end] <= '9') ++end;
+    uint64_t value = 0;
+    if (std::from_chars(json.data() + i, json.data() + end, value).ec != std::errc()) return false;
+    i = end - 1;
+  }
+  return true;
 }
 
 std::string stringified(const Poco::JSON::Object &object) {
@@ -57,6 +83,7 @@ Parsed FramedDialect::parseRequest(std::string_view input) const {
 }
 
 Request FramedDialect::requestFrom(const std::string &json) const {
+  if (!integersFit(json)) throw std::invalid_argument("header has a number of more than 64 bits");
   Poco::JSON::Parser parser;
   parser.setDepth(2);  // one object of plain values
   Poco::Dynamic::Var parsed;

@@ -192,6 +192,9 @@ class Refusals(XferCase):
             (framed({"cmd": "put", "filename": "a", "filesize": 1.5}), "not a whole number"),
             (framed({"cmd": "put", "filename": "a", "filesize": True}), "not a whole number"),
             (framed({"cmd": "put", "filename": "a", "filesize": -1}), "negative"),
+            (framed({"cmd": "put", "filename": "a", "filesize": 1 << 64}), "more than 64 bits"),
+            (framed({"cmd": "put", "filename": "a", "filesize": (1 << 64) + 1}),
+             "more than 64 bits"),
             (framed({"cmd": "delete", "filename": "a"}), "unknown cmd"),
             (framed(b'{"cmd": {"cmd": {"cmd": "put"}}}'), "not JSON"),
         ]
@@ -213,6 +216,9 @@ class Refusals(XferCase):
                         sock.sendall(framed({"cmd": "get", "filename": name}))
                         self.assertIn("filename", read_framed(sock)["error"])
                         sock.sendall(framed({"cmd": "get", "filename": "missing"}))
+                        self.assertEqual(read_framed(sock), {"error": "no such file"})
+                        # Digits in a string are a name, not a number too large.
+                        sock.sendall(framed({"cmd": "get", "filename": "9" * 30}))
                         self.assertEqual(read_framed(sock), {"error": "no such file"})
                     self.assertRefusedAndClosed(
                         port, framed({"cmd": "put", "filename": name, "filesize": 3}) + b"abc",
