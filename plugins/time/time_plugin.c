@@ -10,6 +10,11 @@
  *   sntp     an SNTPv4 server (RFC 4330), datagram transports only
  *            (option.stratum 1..15, default 1; option.refid, default LOCL)
  *
+ * Over datagrams, daytime and stamp answer a request of at least
+ * option.min_request bytes only (default 32, 0 to 65507): their answer is
+ * longer than the request, so a spoofed short one would make this host send a
+ * victim more than the attacker sent (rfc868 answers 4 bytes, sntp 48 to 48).
+ *
  * Event style and stateless per session, so it runs in every mode.
  */
 #include <arpa/inet.h>
@@ -29,7 +34,11 @@ typedef struct time_instance {
   time_format format;
   int utc;
   time_sntp_server sntp;
+  size_t min_request; /* datagram daytime and stamp */
 } time_instance;
+
+#define TIME_DEFAULT_MIN_REQUEST 32
+#define TIME_MAX_DATAGRAM 65507
 
 /* ---- options -------------------------------------------------------------- */
 
@@ -74,9 +83,9 @@ static wharf_status read_options(wharf_instance *instance, time_instance *self, 
     const char *key = NULL;
     host->option_at(instance, i, &key, NULL, NULL, NULL);
     if (strcmp(key, "format") != 0 && strcmp(key, "timezone") != 0 && strcmp(key, "stratum") != 0 &&
-        strcmp(key, "refid") != 0)
-      return fail(error, error_size, "unknown option.%s (known: format, timezone, stratum, refid)",
-                  key);
+        strcmp(key, "refid") != 0 && strcmp(key, "min_request") != 0)
+      return fail(error, error_size,
+                  "unknown option.%s (known: format, timezone, stratum, refid, min_request)", key);
   }
   if (option_is(instance, "format", &value) && !parse_format(value, &self->format))
     return fail(error, error_size, "option.format = %s: expected rfc868, daytime, stamp or sntp",
@@ -93,6 +102,13 @@ static wharf_status read_options(wharf_instance *instance, time_instance *self, 
       return fail(error, error_size, "option.stratum = %s: expected 1 to 15", value);
     self->sntp.stratum = (uint8_t)stratum;
   }
+  if (option_is(instance, "min_request", &value)) {
+    char *end = NULL;
+    long minimum = strtol(value, &end, 10);
+    if (*value == '\0' || *end != '\0' || minimum < 0 || minimum > TIME_MAX_DATAGRAM)
+      return fail(error, error_size, "option.min_request = %s: expected 0 to 65507", value);
+    self->min_request = (size_t)minimum;
+  }
   if (option_is(instance, "refid", &value) && !parse_refid(value, self->sntp.reference_id))
     return fail(error, error_size,
                 "option.refid = %s: expected up to 4 ASCII characters or an IPv4 address", value);
@@ -105,7 +121,8 @@ static wharf_status time_instance_new(wharf_instance *instance, void **state, ch
                                       size_t error_size) {
   time_instance *self = host->alloc(sizeof *self);
   if (self == NULL) return fail(error, error_size, "%s", "out of memory");
-  *self = (time_instance){FORMAT_RFC868, 1, {1, {'L', 'O', 'C', 'L'}, -20}};
+  *self =
+      (time_instance){FORMAT_RFC868, 1, {1, {'L', 'O', 'C', 'L'}, -20}, TIME_DEFAULT_MIN_REQUEST};
   wharf_status status = read_options(instance, self, error, error_size);
   if (status != WHARF_OK) {
     host->free(self);
@@ -175,6 +192,12 @@ static wharf_status time_datagram(void *instance_state, wharf_session *session, 
                                   size_t len) {
   const time_instance *self = instance_state;
   struct timespec received = now();
+  if ((self->format == FORMAT_DAYTIME || self->format == FORMAT_STAMP) && len < self->min_request) {
+    static const char ignored[] =
+        "ignored a datagram shorter than option.min_request (the answer would amplify it)";
+    host->session_log(session, WHARF_LOG_DEBUG, ignored, sizeof ignored - 1);
+    return WHARF_OK;
+  }
   if (self->format == FORMAT_STAMP) return write_stamped(session, data, len);
   if (self->format != FORMAT_SNTP) return write_time(self, session);
   uint8_t reply[TIME_SNTP_PACKET];

@@ -55,7 +55,8 @@ class TimeServices(WharfTestCase):
                           "option.format": "stamp"},
             "time-unix": {"transport": "unix", "listen": "time.sock", "plugin": "time"},
             "daytime-unix-dgram": {"transport": "unix-dgram", "listen": "daytime.sock",
-                                   "plugin": "time", "option.format": "daytime"},
+                                   "plugin": "time", "option.format": "daytime",
+                                   "option.min_request": "0"},
             "stamp-unix": {"transport": "unix", "listen": "stamp.sock", "plugin": "time",
                            "option.format": "stamp", "mode": "sync"},
         })
@@ -107,9 +108,9 @@ class TimeServices(WharfTestCase):
             tcp = receive_until_closed(client)
         self.assertNearNow(self.parse_daytime(tcp))
         with DatagramClient("udp", self.listen("daytime-udp")) as client:
-            self.assertNearNow(self.parse_daytime(client.exchange(b"anything")))
+            self.assertNearNow(self.parse_daytime(client.exchange(b"x" * 32)))
         with DatagramClient("unix-dgram", self.server.path("daytime.sock")) as client:
-            self.assertNearNow(self.parse_daytime(client.exchange(b"")))
+            self.assertNearNow(self.parse_daytime(client.exchange(b"")))  # min_request = 0
 
     def check_stamp(self, reply, message):
         match = re.fullmatch(rb"\[(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4})\] (.*)", reply,
@@ -129,8 +130,14 @@ class TimeServices(WharfTestCase):
 
     def test_stamp_over_udp(self):
         with DatagramClient("udp", self.listen("stamp-udp")) as client:
-            for message in (b"one", b"two"):
+            for message in (b"one" * 11, b"two" * 11):
                 self.check_stamp(client.exchange(message), message)
+
+    def test_datagrams_shorter_than_min_request_get_no_amplified_answer(self):
+        with DatagramClient("udp", self.listen("stamp-udp")) as client:
+            client.sock.sendto(b"short", client.target)  # a spoofed victim would get 5 + 27 bytes
+            long_enough = b"m" * 32
+            self.check_stamp(client.exchange(long_enough), long_enough)  # the first answer
 
     def test_sntp_ignores_what_is_not_a_client_request(self):
         with DatagramClient("udp", f"{self.address}:123") as client:
