@@ -86,7 +86,9 @@ struct ListenerConfig {
   ProxySettings proxy;
   // Blocking modes: a connection gets a thread, worker or process only once
   // its peer has sent data; silent this long, it is closed. 0: at once.
-  std::chrono::milliseconds waitForData{0};
+  // Unset: kClientFirstWaitForData for a plugin whose client speaks first
+  // (WHARF_CAP_CLIENT_FIRST), else 0.
+  std::optional<std::chrono::milliseconds> waitForData;
   bool isolate = false;   // served by worker processes of its own
   std::string accessLog;  // "syslog", a file path, or empty: none
   int line = 0;           // of the section header, for messages
@@ -142,6 +144,7 @@ constexpr size_t kMaxSessionsBound = 1000000;  // max_connections, max_per_sourc
 constexpr size_t kThreadModeSessions = 1024;   // mode = thread's default max_connections
 // Without max_per_source, one address may hold this share of what a listener
 // serves at once, and never less than the floor (or half, if that is less).
+constexpr std::chrono::seconds kClientFirstWaitForData{60};
 constexpr size_t kPerSourceShare = 8;  // an eighth
 constexpr size_t kPerSourceFloor = 4;
 // Modes where a session holds a thread, worker or process: idle_timeout's default.

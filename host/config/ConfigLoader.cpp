@@ -380,8 +380,8 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
       reader.duration("send_timeout").value_or(listener.reactor.sendTimeout);
   if (reader.get("send_timeout") && !net::isStream(*transport))
     reader.fail("send_timeout", "applies to stream transports only");
-  listener.waitForData = reader.duration("wait_for_data").value_or(listener.waitForData);
-  if (listener.waitForData.count() > 0 && !net::isStream(*transport))
+  listener.waitForData = reader.duration("wait_for_data");
+  if (listener.waitForData && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");
   listener.isolate = reader.flag("isolate").value_or(false);
   listener.accessLog =

@@ -43,6 +43,7 @@ class BlockingDispatcher : public Dispatcher {
   // A connection's PROXY header has come, or some of it: admit it, or wait on.
   void readHeader(PendingSessionPtr session);
   void admit(PendingSessionPtr session);
+  std::chrono::milliseconds patienceFor(const listener::Generation &generation) const;
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
   void closeSilentSessions();

@@ -35,7 +35,7 @@ static const wharf_plugin echo_plugin = {
     .version = "1.0.0",
     .description = "Echo Protocol, RFC 862",
     .capabilities = WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_DATAGRAM | WHARF_CAP_CONCURRENT |
-                    WHARF_CAP_FORK_SAFE,
+                    WHARF_CAP_FORK_SAFE | WHARF_CAP_CLIENT_FIRST,
     .on_plugin_load = echo_plugin_load,
     .on_session_data = echo_session_data,
     .on_datagram = echo_datagram,

@@ -98,4 +98,4 @@ class XferListener {
 WHARF_PLUGIN(xfer::XferListener, "xfer", "1.0.0",
              "the socketserver tutorials' file transfer protocols (framed, pipe)",
              WHARF_CAP_EVENT | WHARF_CAP_BLOCKING | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT |
-                 WHARF_CAP_FORK_SAFE)
+                 WHARF_CAP_FORK_SAFE | WHARF_CAP_CLIENT_FIRST)

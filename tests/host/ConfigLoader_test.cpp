@@ -232,6 +232,7 @@ TEST(ConfigLoader, DefaultLimitsHoldWhereASessionHoldsAThread) {
       build(kHost + "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n");
   EXPECT_EQ(thread.listeners[0].limits.maxConnections, kThreadModeSessions);
   EXPECT_EQ(thread.listeners[0].limits.idleTimeout, kBlockingIdleTimeout);
+  EXPECT_FALSE(thread.listeners[0].waitForData);  // the plugin decides (WHARF_CAP_CLIENT_FIRST)
   Config reactor = build(kHost +
                          "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n"
                          "mode = reactor\n");

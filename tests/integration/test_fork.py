@@ -72,7 +72,7 @@ class ForkMode(WharfTestCase):
         self.assertStops(server)
 
     def test_sessions_past_max_children_are_refused(self):
-        server = self.start(max_children="2")
+        server = self.start(max_children="2", wait_for_data="0")  # silent peers take processes
         held = [self.session(), self.session()]
         with stream_connect("tcp", f"127.0.0.1:{self.port}") as refused:
             self.assertEqual(receive_until_closed(refused), b"")

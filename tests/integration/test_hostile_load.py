@@ -175,7 +175,7 @@ class OutOfThreadsAndProcesses(WharfTestCase):
     def test_a_session_without_a_thread_is_a_counted_refusal(self):
         port = free_port()
         server = self.start({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
-                                   "plugin": "echo", "mode": "thread"}},
+                                   "plugin": "echo", "mode": "thread", "wait_for_data": "0"}},
                             under_address_space_limit(1000000))
         self.addCleanup(self.assertStops, server)
         held = hold_connections(self, port, 400, until_refused=True)  # more 8 MiB stacks than 1 GB of address space holds
@@ -191,7 +191,8 @@ class OutOfThreadsAndProcesses(WharfTestCase):
         # As nobody, the worker's threads, its fork helper and the session
         # processes all count against ulimit -u 12 (root's would not).
         server = self.start({"e": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
-                                   "plugin": "echo", "mode": "fork", "max_children": "11"}},
+                                   "plugin": "echo", "mode": "fork", "max_children": "11",
+                                   "wait_for_data": "0"}},
                             ["bash", "-c", 'ulimit -u 12 && exec "$@"', "bash"],
                             host={"user": "nobody"})
         self.addCleanup(self.assertStops, server)
@@ -253,7 +254,7 @@ class SilentPeers(WharfTestCase):
         server.wait_for_log(r"refused 127\.0\.0\.1:\d+ \(max_connections\)")
 
     def test_a_pool_without_limits_is_bounded_by_its_workers_and_queue(self):
-        server = self.start(mode="pool")
+        server = self.start(mode="pool", wait_for_data="0")  # silent peers take workers
         worker = server.worker_pid()
         hold_connections(self, self.port, 500)
         sessions = self.wait_for(server, lambda s: s["active"] + s["refused"]["queue_full"]
@@ -262,8 +263,17 @@ class SilentPeers(WharfTestCase):
         self.assertLess(process_status(worker, "Threads"), 8 + 64)
         self.assertEqual(round_trip(self.other), b"neighbour")
 
+    def test_silent_peers_take_no_worker_of_a_default_pool_whose_client_speaks_first(self):
+        server = self.start(mode="pool")  # echo: WHARF_CAP_CLIENT_FIRST, so wait_for_data 60s
+        hold_connections(self, self.port, 500)
+        worker = server.worker_pid()
+        self.wait_for(server, lambda s: s["active"] == 500)
+        self.assertEqual(round_trip(self.port), b"neighbour")  # a worker at once
+        self.assertEqual(status_of(server)["silent"]["sessions"]["refused"]["queue_full"], 0)
+        self.assertLess(process_status(worker, "Threads"), 8 + 64)
+
     def test_idle_closes_are_logged_throttled(self):
-        server = self.start(idle_timeout="1s")
+        server = self.start(idle_timeout="1s", wait_for_data="0")
         held = hold_connections(self, self.port, 300)
         for client in held:
             self.assertEqual(client.recv(1), b"")  # closed by idle_timeout

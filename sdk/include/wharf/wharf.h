@@ -86,7 +86,7 @@ extern "C" {
 
 #define WHARF_ABI_MAJOR 1
 #define WHARF_ABI_MINOR 2
-#define WHARF_SDK_VERSION "1.2.0" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_SDK_VERSION "1.2.1" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -181,6 +181,11 @@ typedef struct wharf_zone wharf_zone;
 #define WHARF_CAP_CONCURRENT (1u << 4)   /* hooks of different sessions may run at once */
 #define WHARF_CAP_FORK_SAFE (1u << 5)    /* may serve a session in a forked child process */
 #define WHARF_CAP_NEVER_UNLOAD (1u << 6) /* the host must never dlclose this library */
+/* The protocol's client speaks first (echo, HTTP), not the server (FTP, RFC
+ * 868): in the blocking modes a connection then waits, costing no thread,
+ * worker or process, until its peer sends something (wait_for_data, on by
+ * default for such a plugin). Hosts before SDK 1.2.1 ignore it. */
+#define WHARF_CAP_CLIENT_FIRST (1u << 7)
 
 /* Every struct that crosses the boundary opens with this header. */
 typedef struct wharf_abi_header {
