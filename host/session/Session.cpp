@@ -114,7 +114,7 @@ Session::~Session() {
   ledger_.record(instance_.listenerName(), peerText, tally_, error);
 }
 
-void Session::endSlowPeer(Ending ending) {
+void Session::endSlowPeer(Ending ending, const char *reason) {
   noteEnding(ending);
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
@@ -122,6 +122,7 @@ void Session::endSlowPeer(Ending ending) {
                     : ending == Ending::OverBudget
                         ? "the worker's output_budget is spent and this peer holds the most"
                         : "no traffic";
+  if (reason != nullptr) why = reason;
   log(Poco::Message::PRIO_NOTICE, std::string(endingName(ending)) + ": " + why + "; closing" +
                                       listener::leftOutNote(*leftOut, "idle closes"));
 }

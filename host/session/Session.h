@@ -80,7 +80,8 @@ class Session : public Cuttable {
   // The host closes the session for its peer (`ending`: idle_timeout,
   // send_timeout, output_budget): noted, and logged at most 10 times a second
   // per listener, so thousands of silent peers cannot flood the log.
-  void endSlowPeer(Ending ending);
+  // `why` replaces the ending's usual reason in the log line.
+  void endSlowPeer(Ending ending, const char *why = nullptr);
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
   bool hookSucceeded(wharf_status status, const char *hook);
   // Runs the plugin's `hook` (`call` returns its status) and checks it as

@@ -11,6 +11,12 @@
 #include "net/SendProgress.h"
 
 namespace wharf::session {
+namespace {
+
+constexpr size_t kMinProgress = 64;  // bytes either way per idle_timeout window
+constexpr char kDripping[] = "fewer than 64 bytes either way within idle_timeout";
+
+}  // namespace
 
 StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
                              const net::SocketAddress &peer, Style style, const Ledger &ledger)
@@ -58,14 +64,28 @@ wharf_status StreamSession::pauseInput(bool paused) {
   return WHARF_OK;
 }
 
-StreamSession::Wait StreamSession::wait() {
-  if (!idleLimit_) {  // idle_timeout, as the dispatcher set it on the socket
+std::chrono::microseconds StreamSession::idleLimit() {
+  if (!idleLimit_) {
     timeval idle{};
     socklen_t length = sizeof idle;
     ::getsockopt(connection_.fd(), SOL_SOCKET, SO_RCVTIMEO, &idle, &length);
     idleLimit_ = std::chrono::seconds(idle.tv_sec) + std::chrono::microseconds(idle.tv_usec);
   }
-  auto limit = *idleLimit_;
+  return *idleLimit_;
+}
+
+void StreamSession::noteTraffic(size_t bytes) {
+  lastTraffic_ = std::chrono::steady_clock::now();
+  windowBytes_ += bytes;
+  auto limit = idleLimit();
+  if (limit.count() == 0 || lastTraffic_ - windowStart_ < limit) return;
+  if (windowBytes_ < kMinProgress) dripping_ = true;
+  windowStart_ = lastTraffic_;
+  windowBytes_ = 0;
+}
+
+StreamSession::Wait StreamSession::wait() {
+  auto limit = idleLimit();
   for (;;) {
     // The socket's hang-up and errors come even while paused: a cut is seen.
     pollfd ready[3] = {{connection_.fd(), static_cast<short>(paused_ ? 0 : POLLIN), 0},
@@ -108,7 +128,11 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
       countIn(static_cast<size_t>(got));
-      lastTraffic_ = std::chrono::steady_clock::now();
+      noteTraffic(static_cast<size_t>(got));
+      if (dripping_) {
+        endSlowPeer(Ending::IdleTimeout, kDripping);
+        return -1;
+      }
     } else if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       endSlowPeer(
           Ending::IdleTimeout);  // SO_RCVTIMEO, set from idle_timeout, ends the wait with EAGAIN
@@ -135,7 +159,7 @@ bool StreamSession::sendAll(const char *data, size_t len) {
       return false;
     }
     countOut(static_cast<size_t>(sent));
-    lastTraffic_ = std::chrono::steady_clock::now();
+    noteTraffic(static_cast<size_t>(sent));
     data += sent;
     len -= static_cast<size_t>(sent);
   }

@@ -44,6 +44,10 @@ class StreamSession : public Session {
 
  private:
   bool sendAll(const char *data, size_t len);
+  // idle_timeout, as the dispatcher set it on the socket (SO_RCVTIMEO).
+  std::chrono::microseconds idleLimit();
+  // Bytes moved either way: lastTraffic_, and the progress window.
+  void noteTraffic(size_t bytes);
 
   net::FileDescriptor connection_;
   Style style_;
@@ -51,7 +55,13 @@ class StreamSession : public Session {
   Agenda agenda_;
   bool paused_ = false;
   std::chrono::steady_clock::time_point lastTraffic_ = std::chrono::steady_clock::now();
-  std::optional<std::chrono::microseconds> idleLimit_;  // read once, by wait()
+  std::optional<std::chrono::microseconds> idleLimit_;  // read once, by idleLimit()
+  // Progress, not bytes: an idle_timeout window in which fewer than
+  // kMinProgress bytes moved either way makes the peer a dripper, closed as
+  // idle, so that one byte now and then holds a thread no longer than silence.
+  std::chrono::steady_clock::time_point windowStart_ = lastTraffic_;
+  size_t windowBytes_ = 0;
+  bool dripping_ = false;
   // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;

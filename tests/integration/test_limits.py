@@ -124,6 +124,30 @@ class Limits(WharfTestCase):
         client.close()
         self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: idle_timeout: no traffic; closing")
 
+    def test_a_dripping_peer_holds_its_thread_no_longer_than_a_silent_one(self):
+        for mode in ("thread", "pool", "fork"):
+            with self.subTest(mode=mode):
+                self.start(idle_timeout="1s", mode=mode, wait_for_data="0")
+                dripper = connect_from("127.0.0.1", self.port)
+                honest = connect_from("127.0.0.1", self.port)
+                ended = False
+                for _ in range(40):  # a byte each 0.3 s: never silent for idle_timeout
+                    try:
+                        dripper.sendall(b"d")
+                        ended = dripper.recv(1) == b""
+                    except (ConnectionResetError, BrokenPipeError):
+                        ended = True
+                    if ended:
+                        break
+                    self.assertTrue(echoes(honest, b"h" * 100))  # 200 bytes a window: progress
+                    time.sleep(0.3)
+                self.assertTrue(ended, "the dripper was never closed")
+                self.server.wait_for_log(r"idle_timeout: fewer than 64 bytes either way within "
+                                         r"idle_timeout; closing")
+                self.assertTrue(echoes(honest))  # the honest client goes on
+                dripper.close()
+                honest.close()
+
     def test_idle_timeout_closes_a_peer_that_never_reads(self):
         for mode in ("thread", "reactor"):
             with self.subTest(mode=mode):
