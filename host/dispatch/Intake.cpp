@@ -65,7 +65,18 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
   context.admission.spendAcceptToken();
   listener::Refusal refusal{};
   auto ticket = context.admission.admit(peer, refusal);
-  if (!ticket) logRefusal(context, peer, refusal);
+  if (!ticket) {
+    // The default limit surprises where every client comes through one
+    // address (a balancer or NAT that sends no PROXY header): say so.
+    const config::ListenerLimits &limits = context.config.limits;
+    bool defaultPerSource =
+        refusal == listener::Refusal::MaxPerSource && limits.perSourceSparesLoopback;
+    logRefusal(context, peer, refusal,
+               defaultPerSource ? "the default of " + std::to_string(limits.maxPerSource) +
+                                      " per address; set max_per_source (0: off) where clients "
+                                      "share an address"
+                                : std::string());
+  }
   return ticket;
 }
 

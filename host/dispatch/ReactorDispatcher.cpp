@@ -18,6 +18,9 @@ namespace {
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptsPerEvent = 64;
 constexpr auto kTick = std::chrono::milliseconds(250);
+// A peer that has taken none of its output for this long has stopped reading
+// (output_budget cuts only such peers).
+constexpr auto kStoppedReading = std::chrono::seconds(1);
 // Out of descriptors or memory: wait this long for sessions to free some.
 constexpr auto kShortagePause = std::chrono::milliseconds(50);
 // Workers share the listening socket: one connection wakes one of them.
@@ -310,7 +313,7 @@ void ReactorDispatcher::checkSessions() {
   for (HeaderWait *wait : slow) dropHeaderWait(wait);
   refuseSlowHeaders(context_, slow.size());
   closeSlowPeers(now);
-  cutBiggestOverBudget();
+  cutBiggestOverBudget(now);
   session::OutputBudget::process().returnFreedMemory();
 }
 
@@ -337,14 +340,20 @@ void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now
 }
 
 // Past the worker's output_budget, this loop cuts its sessions holding the
-// most output, biggest first, until the worker is back within it (other
-// loops of the worker do the same with theirs).
-void ReactorDispatcher::cutBiggestOverBudget() {
+// most output that their peers have stopped reading (none taken for a
+// second), biggest first, until the worker is back within it; other loops of
+// the worker do the same with theirs. A peer that reads is never cut: its
+// output drains.
+void ReactorDispatcher::cutBiggestOverBudget(std::chrono::steady_clock::time_point now) {
   session::OutputBudget &budget = session::OutputBudget::process();
   if (!budget.exceeded()) return;
   std::vector<Connection *> holders;
-  for (const auto &[raw, connection] : connections_)
-    if (connection->session().pendingOutput() > 0) holders.push_back(raw);
+  for (const auto &[raw, connection] : connections_) {
+    session::ReactorSession &session = connection->session();
+    if (session.pendingOutput() > 0 && session.lastSent() < now - kStoppedReading &&
+        !session.peerStillReading(now))
+      holders.push_back(raw);
+  }
   std::sort(holders.begin(), holders.end(), [](Connection *a, Connection *b) {
     return a->session().pendingOutput() > b->session().pendingOutput();
   });

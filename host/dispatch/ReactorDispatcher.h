@@ -45,7 +45,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   // Every tick: slow PROXY headers, idle and stalled peers, the output budget.
   void checkSessions();
   void closeSlowPeers(std::chrono::steady_clock::time_point now);
-  void cutBiggestOverBudget();
+  void cutBiggestOverBudget(std::chrono::steady_clock::time_point now);
   void remove(Connection *connection);
 
   DispatchContext context_;

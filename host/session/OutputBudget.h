@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace wharf::session {
 
@@ -31,6 +32,7 @@ class OutputBudget {
   std::atomic<size_t> limit_{static_cast<size_t>(-1)};
   std::atomic<size_t> queued_{0};
   std::atomic<size_t> freed_{0};
+  std::atomic<int64_t> lastTrim_{0};  // steady_clock ticks; 0: never
 };
 
 }  // namespace wharf::session

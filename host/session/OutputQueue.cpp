@@ -16,7 +16,15 @@ void OutputQueue::append(const char *data, size_t length) {
 void OutputQueue::consume(size_t length) {
   sent_ += length;
   budget_.giveBack(length);
-  if (sent_ < bytes_.size()) return;
+  if (sent_ < bytes_.size()) {
+    // What went stays in the buffer until it is dropped: a peer that reads as
+    // fast as it sends, a little behind, would otherwise grow it for good.
+    if (sent_ >= kKeptCapacity && sent_ >= bytes_.size() / 2) {
+      bytes_.erase(0, sent_);
+      sent_ = 0;
+    }
+    return;
+  }
   bytes_.clear();
   sent_ = 0;
   if (bytes_.capacity() > kKeptCapacity) release();

@@ -1,6 +1,7 @@
 // Internal. A reactor session's bytes waiting for its peer to read them,
-// counted in the process's OutputBudget. Once the peer has taken them all, a
-// large buffer is freed rather than kept for the session's life.
+// counted in the process's OutputBudget. What was sent is dropped from the
+// front once it is half the buffer, so the buffer holds at most about twice
+// what waits; once the peer has taken all, a large buffer is freed.
 // THREAD: its session's loop.
 #pragma once
 
@@ -19,6 +20,7 @@ class OutputQueue {
   OutputQueue &operator=(const OutputQueue &) = delete;
 
   size_t size() const { return bytes_.size() - sent_; }
+  size_t capacity() const { return bytes_.capacity(); }  // the memory it holds
   const char *data() const { return bytes_.data() + sent_; }
   void append(const char *data, size_t length);
   // The peer's socket took `length` bytes from the front.

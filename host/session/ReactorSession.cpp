@@ -123,6 +123,9 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
       len -= static_cast<size_t>(sent);
     }
   }
+  // Output starts to wait: what the kernel holds now is what a later look
+  // compares with, so a peer that reads nothing is seen stalled at once.
+  if (pendingOutput() == 0 && len > 0) sendProgress_.advanced();
   output_.append(bytes, len);
   writableOwed_ = true;
   return WHARF_OK;

@@ -118,10 +118,11 @@ void Session::endSlowPeer(Ending ending, const char *reason) {
   noteEnding(ending);
   std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
   if (!leftOut) return;
-  const char *why = ending == Ending::SendTimeout ? "the peer read none of its output"
-                    : ending == Ending::OverBudget
-                        ? "the worker's output_budget is spent and this peer holds the most"
-                        : "no traffic";
+  const char *why =
+      ending == Ending::SendTimeout ? "the peer read none of its output"
+      : ending == Ending::OverBudget
+          ? "the worker's output_budget is spent and this peer reads none of its output"
+          : "no traffic";
   if (reason != nullptr) why = reason;
   log(Poco::Message::PRIO_NOTICE, std::string(endingName(ending)) + ": " + why + "; closing" +
                                       listener::leftOutNote(*leftOut, "idle closes"));

@@ -11,9 +11,11 @@
  *            (option.stratum 1..15, default 1; option.refid, default LOCL)
  *
  * Over datagrams, daytime and stamp answer a request of at least
- * option.min_request bytes only (default 32, 0 to 65507): their answer is
- * longer than the request, so a spoofed short one would make this host send a
- * victim more than the attacker sent (rfc868 answers 4 bytes, sntp 48 to 48).
+ * option.min_request bytes only (default 48, 0 to 65507): their answer is
+ * longer than a short request, so a spoofed one would make this host send a
+ * victim more than the attacker sent. Daytime's line (at most 44 bytes) is
+ * then never longer than the request; stamp adds its 27-byte prefix (1.35
+ * times on the wire at 48). rfc868 answers 4 bytes, sntp 48 to 48.
  *
  * Event style and stateless per session, so it runs in every mode.
  */
@@ -37,7 +39,7 @@ typedef struct time_instance {
   size_t min_request; /* datagram daytime and stamp */
 } time_instance;
 
-#define TIME_DEFAULT_MIN_REQUEST 32
+#define TIME_DEFAULT_MIN_REQUEST 48
 #define TIME_MAX_DATAGRAM 65507
 
 /* ---- options -------------------------------------------------------------- */

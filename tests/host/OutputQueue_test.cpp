@@ -40,3 +40,17 @@ TEST(OutputQueue, DiscardGivesBackWhatWaited) {
   EXPECT_EQ(queue.size(), 0u);
   EXPECT_EQ(budget.queued(), 0u);
 }
+
+TEST(OutputQueue, AReaderAlwaysALittleBehindDoesNotGrowTheBuffer) {
+  OutputBudget budget;
+  OutputQueue queue(budget);
+  std::string chunk(64 << 10, 'z');
+  queue.append(chunk.data(), chunk.size());
+  for (int round = 0; round < 1000; ++round) {  // 64 MiB through, 64 KiB waiting at each turn
+    queue.append(chunk.data(), chunk.size());
+    queue.consume(chunk.size());
+  }
+  EXPECT_EQ(queue.size(), chunk.size());
+  EXPECT_EQ(budget.queued(), chunk.size());
+  EXPECT_LE(queue.capacity(), 4 * chunk.size());
+}

@@ -108,7 +108,7 @@ class TimeServices(WharfTestCase):
             tcp = receive_until_closed(client)
         self.assertNearNow(self.parse_daytime(tcp))
         with DatagramClient("udp", self.listen("daytime-udp")) as client:
-            self.assertNearNow(self.parse_daytime(client.exchange(b"x" * 32)))
+            self.assertNearNow(self.parse_daytime(client.exchange(b"x" * 48)))
         with DatagramClient("unix-dgram", self.server.path("daytime.sock")) as client:
             self.assertNearNow(self.parse_daytime(client.exchange(b"")))  # min_request = 0
 
@@ -130,13 +130,13 @@ class TimeServices(WharfTestCase):
 
     def test_stamp_over_udp(self):
         with DatagramClient("udp", self.listen("stamp-udp")) as client:
-            for message in (b"one" * 11, b"two" * 11):
+            for message in (b"one" * 16, b"two" * 16):
                 self.check_stamp(client.exchange(message), message)
 
     def test_datagrams_shorter_than_min_request_get_no_amplified_answer(self):
         with DatagramClient("udp", self.listen("stamp-udp")) as client:
             client.sock.sendto(b"short", client.target)  # a spoofed victim would get 5 + 27 bytes
-            long_enough = b"m" * 32
+            long_enough = b"m" * 48
             self.check_stamp(client.exchange(long_enough), long_enough)  # the first answer
 
     def test_sntp_ignores_what_is_not_a_client_request(self):
