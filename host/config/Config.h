@@ -130,7 +130,7 @@ struct HostConfig {
   std::string log = "stderr";            // wharfd's log: "stderr", "syslog" or a file path
   std::string accessLog;                 // listeners' default: "syslog", a file path, or none
   // Bytes a worker's reactor sessions may hold queued for peers that do not
-  // read them; past it the biggest holders are cut (ConfigLoader sets the
+  // read them; past it the biggest of those are cut (ConfigLoader sets the
   // default: an eighth of the memory, at most 1 GiB).
   size_t outputBudget = kMaxDefaultOutputBudget;
 };
@@ -142,9 +142,10 @@ constexpr size_t kMaxListeners = 1024;         // [listener.*] sections
 constexpr size_t kMaxGenerationsBound = 64;    // [host] max_generations
 constexpr size_t kMaxSessionsBound = 1000000;  // max_connections, max_per_source
 constexpr size_t kThreadModeSessions = 1024;   // mode = thread's default max_connections
+// wait_for_data's default for a plugin whose client speaks first.
+constexpr std::chrono::seconds kClientFirstWaitForData{60};
 // Without max_per_source, one address may hold this share of what a listener
 // serves at once, and never less than the floor (or half, if that is less).
-constexpr std::chrono::seconds kClientFirstWaitForData{60};
 constexpr size_t kPerSourceShare = 8;  // an eighth
 constexpr size_t kPerSourceFloor = 4;
 // Modes where a session holds a thread, worker or process: idle_timeout's default.

@@ -1,8 +1,8 @@
 // Internal. The bytes that every reactor session of this process holds
 // queued for peers that have not read them, against [host] output_budget.
-// Past it, the reactor loops cut the sessions holding the most, biggest
-// first (ReactorDispatcher), so peers that send and never read cannot push a
-// worker past a memory bound. THREAD: any; lock-free.
+// Past it, the reactor loops cut the sessions whose peers have stopped
+// reading, biggest first (ReactorDispatcher), so peers that send and never
+// read cannot push a worker past a memory bound. THREAD: any; lock-free.
 #pragma once
 
 #include <atomic>

@@ -22,7 +22,7 @@ enum class Ending {
   Plugin,       // the plugin closed it (or its serve() returned)
   IdleTimeout,  // no traffic either way within idle_timeout
   SendTimeout,  // reactor: the peer took none of its waiting output within send_timeout
-  OverBudget,   // reactor: cut as the biggest holder of output past [host] output_budget
+  OverBudget,   // reactor: past [host] output_budget, cut as a peer that reads none of its output
   Cut,          // cut by a deadline: shutdown, drain, SIGQUIT
   Error,        // a hook failed or the host ran out of something
   Count
