@@ -16,6 +16,8 @@ bool sameLimits(const ListenerLimits &a, const ListenerLimits &b) {
   return a.maxConnections == b.maxConnections && a.maxPerSource == b.maxPerSource &&
          a.perSourceSparesLoopback == b.perSourceSparesLoopback && a.acceptRate == b.acceptRate &&
          a.idleTimeout == b.idleTimeout && a.maxDatagram == b.maxDatagram &&
+         a.datagramRate == b.datagramRate &&
+         a.datagramRateSparesLoopback == b.datagramRateSparesLoopback &&
          sameNetworks(a.allow, b.allow) && sameNetworks(a.deny, b.deny);
 }
 

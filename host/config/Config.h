@@ -33,6 +33,8 @@ struct ListenerLimits {
   // A stream session with no traffic either way for this long ends.
   std::chrono::milliseconds idleTimeout{0};
   size_t maxDatagram = 65507;  // larger datagrams are dropped
+  double datagramRate = 0;     // datagrams a second served per source (udp); more are dropped
+  bool datagramRateSparesLoopback = false;  // as perSourceSparesLoopback, for the default
   std::vector<net::Cidr> allow;
   std::vector<net::Cidr> deny;
 };
@@ -148,6 +150,10 @@ constexpr std::chrono::seconds kClientFirstWaitForData{60};
 // serves at once, and never less than the floor (or half, if that is less).
 constexpr size_t kPerSourceShare = 8;  // an eighth
 constexpr size_t kPerSourceFloor = 4;
+// Without datagram_rate, one UDP source (address, IPv6 /64) may have this
+// many datagrams a second served; loopback sources are not counted.
+constexpr double kDefaultDatagramRate = 1000;
+constexpr double kMaxRate = 1e9;  // accept_rate, datagram_rate
 // Modes where a session holds a thread, worker or process: idle_timeout's default.
 constexpr std::chrono::minutes kBlockingIdleTimeout{5};
 constexpr size_t kMaxBacklog = 65535;                 // backlog

@@ -30,10 +30,9 @@ const std::set<std::string> kHostKeys = {
     "access_log",     "core_dumps",      "pid_file",  "reload_timeout",
     "worker_timeout", "output_budget"};
 const std::set<std::string> kListenerKeys = {
-    "transport",       "listen",         "mode",    "plugin",     "backlog",
-    "max_connections", "max_per_source", "allow",   "deny",       "accept_rate",
-    "idle_timeout",    "max_datagram",   "isolate", "access_log", "proxy_protocol",
-    "proxy_from",      "proxy_timeout"};
+    "transport",      "listen",  "mode",       "plugin",         "backlog",      "max_connections",
+    "max_per_source", "allow",   "deny",       "accept_rate",    "idle_timeout", "max_datagram",
+    "datagram_rate",  "isolate", "access_log", "proxy_protocol", "proxy_from",   "proxy_timeout"};
 
 // `log` or `access_log`: "syslog", a file (its folder must exist), "stderr"
 // where `allowed` has it, or "" for "off" where it has that.
@@ -131,6 +130,13 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
     if (net::isStream(transport))
       reader.fail("max_datagram", "applies to datagram transports only");
     limits.maxDatagram = *maxDatagram;
+  }
+  if (auto rate = reader.rate("datagram_rate")) {
+    if (transport != net::Transport::Udp) reader.fail("datagram_rate", "applies to udp only");
+    limits.datagramRate = *rate;
+  } else if (transport == net::Transport::Udp) {
+    limits.datagramRate = kDefaultDatagramRate;
+    limits.datagramRateSparesLoopback = true;
   }
   return limits;
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "config/Config.h"
 #include "config/ConfigError.h"
 
 namespace wharf::config {
@@ -96,6 +97,8 @@ std::optional<double> SectionReader::rate(const std::string &key) const {
   double amount = 0;
   if (!Poco::NumberParser::tryParseFloat(*value, amount) || amount < 0 || !std::isfinite(amount))
     fail(key, "'" + *value + "' is not a number >= 0");
+  if (amount > kMaxRate)
+    fail(key, "'" + *value + "' is more than " + std::to_string(static_cast<uint64_t>(kMaxRate)));
   return amount;
 }
 

@@ -35,7 +35,7 @@ class SectionReader {
   std::optional<bool> flag(const std::string &key) const;
   // "30" or "30s", "500ms", "2m", "1h"; from zero to kMaxDuration.
   std::optional<std::chrono::milliseconds> duration(const std::string &key) const;
-  // A number >= 0, possibly fractional ("0.5").
+  // A number from 0 to kMaxRate, possibly fractional ("0.5").
   std::optional<double> rate(const std::string &key) const;
   // Networks separated by commas or spaces: "10.0.0.0/8, ::1".
   std::vector<net::Cidr> networks(const std::string &key) const;

@@ -137,7 +137,7 @@ void BlockingDispatcher::readHeader(PendingSessionPtr session) {
 // wait_for_data as set; unset, on for a plugin whose client speaks first, so
 // that a silent peer holds no thread, worker or process (for no longer than
 // idle_timeout would let it hold one).
-std::chrono::milliseconds BlockingDispatcher::patienceFor(
+std::chrono::milliseconds BlockingDispatcher::waitForData(
     const listener::Generation &generation) const {
   if (context_.config.waitForData) return *context_.config.waitForData;
   if (!generation.instance().plugin().has(WHARF_CAP_CLIENT_FIRST))
@@ -160,7 +160,7 @@ void BlockingDispatcher::admit(PendingSessionPtr session) {
   }
   session->generation = context_.generations.current();
   session->ticket.emplace(std::move(*ticket));
-  if (auto patience = patienceFor(*session->generation); patience.count() > 0)
+  if (auto patience = waitForData(*session->generation); patience.count() > 0)
     waitingRoom_.add(std::move(session), WaitingRoom::Clock::now() + patience);
   else
     dispatch(std::move(session));

@@ -23,6 +23,7 @@ class BlockingDispatcher : public Dispatcher {
   void start() override;
   void stopAccepting() final;
   void drain() final;
+  std::chrono::milliseconds waitForData(const listener::Generation &generation) const final;
 
  protected:
   // THREAD: the loop thread. Serves `session` or hands it off; false refuses
@@ -43,7 +44,6 @@ class BlockingDispatcher : public Dispatcher {
   // A connection's PROXY header has come, or some of it: admit it, or wait on.
   void readHeader(PendingSessionPtr session);
   void admit(PendingSessionPtr session);
-  std::chrono::milliseconds patienceFor(const listener::Generation &generation) const;
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
   void closeSilentSessions();

@@ -2,6 +2,7 @@
 // sessions off one listening socket and decides where each one runs.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 
 namespace wharf::listener {
@@ -27,6 +28,9 @@ class Dispatcher {
   // THREAD: main, before `generation` becomes current. For dispatchers that
   // serve sessions outside this process; throws if it cannot be handed over.
   virtual void adopt(const listener::Generation &) {}
+  // How long a connection served by `generation` may wait for its peer's
+  // first bytes before it is given a thread, worker or process; 0: none.
+  virtual std::chrono::milliseconds waitForData(const listener::Generation &) const { return {}; }
 };
 
 }  // namespace wharf::dispatch

@@ -85,9 +85,15 @@ bool datagramFits(const DispatchContext &context, size_t length, const net::Sock
     refuse(context, peer, listener::Refusal::Loop, "a datagram service's port; not answered");
     return false;
   }
-  if (length <= context.config.limits.maxDatagram) return true;
-  refuse(context, peer, listener::Refusal::MaxDatagram);
-  return false;
+  if (length > context.config.limits.maxDatagram) {
+    refuse(context, peer, listener::Refusal::MaxDatagram);
+    return false;
+  }
+  if (!context.admission.withinDatagramRate(peer)) {
+    refuse(context, peer, listener::Refusal::DatagramRate);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace wharf::dispatch

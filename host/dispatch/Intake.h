@@ -40,8 +40,9 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
                                                      const net::SocketAddress &peer);
 
 // Whether a datagram of `length` bytes (recvfrom with MSG_TRUNC) from `peer`
-// may be served: it fits max_datagram, and its source is no service's port
-// (ReflectorPorts: an answer could start an endless loop). Counts and logs
+// may be served: it fits max_datagram, its source is no service's port
+// (ReflectorPorts: an answer could start an endless loop) and is within
+// datagram_rate. Counts and logs
 // (throttled) the drop when not.
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer);
 

@@ -1,33 +1,11 @@
 #include "listener/Admission.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <algorithm>
 #include <utility>
 
+#include "listener/PeerSource.h"
+
 namespace wharf::listener {
-namespace {
-
-// What max_per_source counts a peer as: its IPv4 address, or its IPv6 /64
-// (one host is commonly given a whole /64, so a single address would let it
-// open a session per address); empty for unix peers.
-std::string sourceOf(const net::SocketAddress &peer) {
-  if (peer.family() == AF_INET6) {
-    in6_addr network = reinterpret_cast<const sockaddr_in6 *>(peer.get())->sin6_addr;
-    if (!IN6_IS_ADDR_V4MAPPED(&network)) {
-      std::fill(network.s6_addr + 8, network.s6_addr + 16, 0);
-      char text[INET6_ADDRSTRLEN] = {};
-      ::inet_ntop(AF_INET6, &network, text, sizeof text);
-      return std::string(text) + "/64";
-    }
-  }
-  if (peer.family() != AF_INET && peer.family() != AF_INET6) return "";
-  std::string text = peer.toString();
-  return text.substr(0, text.rfind(':'));
-}
-
-}  // namespace
 
 const char *refusalName(Refusal refusal) {
   switch (refusal) {
@@ -53,6 +31,8 @@ const char *refusalName(Refusal refusal) {
       return "proxy_header";
     case Refusal::Loop:
       return "loop";
+    case Refusal::DatagramRate:
+      return "datagram_rate";
     case Refusal::Count:
       break;
   }
@@ -62,6 +42,7 @@ const char *refusalName(Refusal refusal) {
 Admission::Admission(const config::ListenerLimits &limits)
     : limits_(limits),
       policy_(limits.allow, limits.deny),
+      datagramRate_(limits.datagramRate),
       tokens_(std::max(1.0, limits.acceptRate)),
       refilled_(std::chrono::steady_clock::now()) {}
 
@@ -86,7 +67,7 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
   }
   bool counted =
       limits_.maxPerSource != 0 && !(limits_.perSourceSparesLoopback && peer.isLoopback());
-  std::string source = counted ? sourceOf(peer) : "";
+  std::string source = counted ? peerSource(peer) : "";
   if (!source.empty()) {
     std::lock_guard lock(mutex_);
     if (perSource_[source] >= limits_.maxPerSource) {
@@ -98,6 +79,13 @@ std::optional<Admission::Ticket> Admission::admit(const net::SocketAddress &peer
   }
   total_.fetch_add(1, std::memory_order_relaxed);
   return Ticket(this, std::move(source));
+}
+
+bool Admission::withinDatagramRate(const net::SocketAddress &peer) {
+  if (limits_.datagramRate <= 0 || (limits_.datagramRateSparesLoopback && peer.isLoopback()))
+    return true;
+  std::string source = peerSource(peer);
+  return source.empty() || datagramRate_.allow(source, SourceRate::Clock::now());
 }
 
 void Admission::countRefusal(Refusal refusal, uint64_t count) {

@@ -14,6 +14,7 @@
 #include "config/Config.h"
 #include "listener/AccessPolicy.h"
 #include "listener/LogThrottle.h"
+#include "listener/SourceRate.h"
 #include "net/SocketAddress.h"
 
 namespace wharf::listener {
@@ -35,7 +36,8 @@ enum class Refusal {
   MaxDatagram,
   ProxyFrom,
   ProxyHeader,
-  Loop,  // a datagram from a service's port (ReflectorPorts): answering could loop
+  Loop,          // a datagram from a service's port (ReflectorPorts): answering could loop
+  DatagramRate,  // past datagram_rate from its source: dropped
   Count
 };
 const char *refusalName(Refusal refusal);  // "access", "max_connections", ...
@@ -63,6 +65,8 @@ class Admission {
 
   // A ticket for `peer`, or nullopt with `refused` set (and counted).
   std::optional<Ticket> admit(const net::SocketAddress &peer, Refusal &refused);
+  // Whether a datagram from `peer` is within datagram_rate; counts it if so.
+  bool withinDatagramRate(const net::SocketAddress &peer);
   // Counts refusals decided elsewhere (a full pool queue, silent peers closed).
   void countRefusal(Refusal refusal, uint64_t count = 1);
   // How long to pause before accepting again under accept_rate (zero: go).
@@ -90,6 +94,7 @@ class Admission {
   const AccessPolicy policy_;
   std::mutex mutex_;
   std::map<std::string, size_t> perSource_;
+  SourceRate datagramRate_;
   double tokens_;
   std::chrono::steady_clock::time_point refilled_;
   LogThrottle refusalLog_{10};

@@ -3,6 +3,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <chrono>
+
 #include "listener/Compatibility.h"
 #include "listener/ListenerError.h"
 
@@ -59,6 +61,7 @@ Listener::~Listener() {
 void Listener::load(std::shared_ptr<const plugin::Plugin> plugin) {
   GenerationPtr first = makeGeneration(1, config_, mode_, std::move(plugin), metrics_);
   adopt(*first);
+  if (dispatcher_) deferAccept(*first);
   generations_.install(std::move(first), {});
 }
 
@@ -72,22 +75,31 @@ void Listener::adopt(const Generation &next) {
 }
 
 void Listener::install(GenerationPtr next, const DrainLimits &limits) {
+  if (dispatcher_) deferAccept(*next);
   generations_.install(std::move(next), limits);
 }
 
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
   socket_ = std::move(socket);
-  if (config_.endpoint.transport == net::Transport::Tcp) {
-    // Behind a balancer, the kernel hands over a connection only once data
-    // (the PROXY header) has come, up to proxy_timeout: no wake-up is spent
-    // on a header not there yet. 0 (a reload turned it off): at once again.
-    auto timeout = std::chrono::ceil<std::chrono::seconds>(config_.proxy.timeout);
-    int seconds = config_.proxy.enabled() ? static_cast<int>(timeout.count()) : 0;
-    ::setsockopt(socket_->fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
-  }
   dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_, *traffic_,
                               accessLog_.get(), metrics_});
-  if (GenerationPtr first = current()) dispatcher_->adopt(*first);  // loaded before binding
+  if (GenerationPtr first = current()) {  // loaded before binding
+    dispatcher_->adopt(*first);
+    deferAccept(*first);
+  }
+}
+
+// The kernel hands over a TCP connection only once data has come, for as
+// long as the listener would wait for it anyway: the PROXY header, which
+// comes first, up to proxy_timeout; else a client-first peer's first bytes
+// (wait_for_data). A silent peer costs no descriptor and no wake-up
+// meanwhile. 0: at once.
+void Listener::deferAccept(const Generation &serving) {
+  if (!socket_ || config_.endpoint.transport != net::Transport::Tcp) return;
+  std::chrono::milliseconds wait =
+      config_.proxy.enabled() ? config_.proxy.timeout : dispatcher_->waitForData(serving);
+  int seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(wait).count());
+  ::setsockopt(socket_->fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
 }
 
 void Listener::start() {

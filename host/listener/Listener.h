@@ -72,6 +72,8 @@ class Listener {
   const plugin::PluginMetrics &metrics() const { return *metrics_; }
 
  private:
+  void deferAccept(const Generation &serving);
+
   config::ListenerConfig config_;  // its plugin and options: those of generation 1
   const dispatch::DispatchMode &mode_;
   Poco::Logger &logger_;

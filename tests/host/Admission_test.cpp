@@ -90,6 +90,25 @@ TEST(Admission, TheDefaultPerSourceLimitSparesLoopbackPeersOnly) {
   EXPECT_FALSE(asked.admit(peer("127.0.0.1:2"), refusal));
 }
 
+TEST(Admission, DatagramRatePerSourceAndTheDefaultSparesLoopback) {
+  config::ListenerLimits limits;
+  limits.datagramRate = 2;
+  limits.datagramRateSparesLoopback = true;
+  Admission admission(limits);
+  for (int i = 0; i < 5; ++i) EXPECT_TRUE(admission.withinDatagramRate(peer("127.0.0.1:1")));
+  EXPECT_TRUE(admission.withinDatagramRate(peer("192.0.2.1:1")));
+  EXPECT_TRUE(admission.withinDatagramRate(peer("192.0.2.1:2")));  // any port: one source
+  EXPECT_FALSE(admission.withinDatagramRate(peer("192.0.2.1:3")));
+  EXPECT_TRUE(admission.withinDatagramRate(peer("[2001:db8::1]:1")));
+  EXPECT_TRUE(admission.withinDatagramRate(peer("[2001:db8::2]:1")));
+  EXPECT_FALSE(admission.withinDatagramRate(peer("[2001:db8::3]:1")));  // the same /64
+  limits.datagramRateSparesLoopback = false;  // datagram_rate set: loopback counts too
+  Admission asked(limits);
+  EXPECT_TRUE(asked.withinDatagramRate(peer("127.0.0.1:1")));
+  EXPECT_TRUE(asked.withinDatagramRate(peer("127.0.0.1:1")));
+  EXPECT_FALSE(asked.withinDatagramRate(peer("127.0.0.1:1")));
+}
+
 TEST(Admission, RefusesByAccessPolicy) {
   config::ListenerLimits limits;
   limits.deny.push_back(net::Cidr::parse("192.0.2.0/24"));

@@ -248,6 +248,29 @@ TEST(ConfigLoader, DefaultLimitsHoldWhereASessionHoldsAThread) {
   EXPECT_EQ(datagrams.listeners[0].limits.idleTimeout.count(), 0);
 }
 
+TEST(ConfigLoader, UdpListenersHaveADefaultDatagramRatePerSource) {
+  auto limitsOf = [](const std::string &transport, const std::string &keys) {
+    return build(kHost + "[listener.e]\ntransport = " + transport +
+                 "\nlisten = 127.0.0.1:7\nplugin = echo\n" + keys)
+        .listeners[0]
+        .limits;
+  };
+  ListenerLimits udp = limitsOf("udp", "");
+  EXPECT_EQ(udp.datagramRate, kDefaultDatagramRate);
+  EXPECT_TRUE(udp.datagramRateSparesLoopback);
+  ListenerLimits set = limitsOf("udp", "datagram_rate = 0.5\n");
+  EXPECT_EQ(set.datagramRate, 0.5);
+  EXPECT_FALSE(set.datagramRateSparesLoopback);
+  EXPECT_EQ(limitsOf("udp", "datagram_rate = 0\n").datagramRate, 0);  // off
+  EXPECT_EQ(limitsOf("tcp", "").datagramRate, 0);
+  EXPECT_EQ(errorOf(kHost + kListener + "datagram_rate = 5\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] datagram_rate: applies to udp only");
+  EXPECT_EQ(errorOf(kHost + "[listener.e]\ntransport = udp\nlisten = 127.0.0.1:7\nplugin = echo\n"
+                            "datagram_rate = 1000000001\n"),
+            "/etc/wharf/wharf.ini:7: [listener.e] datagram_rate: '1000000001' is more than "
+            "1000000000");
+}
+
 TEST(ConfigLoader, OneAddressGetsAnEighthOfAListenerByDefault) {
   auto limitsOf = [](const std::string &keys) {
     return build(kHost + "[listener.e]\ntransport = tcp\nlisten = 127.0.0.1:7\nplugin = echo\n" +

@@ -2,17 +2,13 @@
 (10.77.1.1 and 10.77.1.3), a middle host (10.77.1.2, and 10.77.2.1 towards the
 servers) that routes between the two sides, and a server host (10.77.2.2).
 Tests that need peers with addresses other than loopback run wharfd on the
-server host. Skipped where the test may not create namespaces."""
+server host (namespace_testcase.py). bench/hostile uses them too."""
 
 import ctypes
-import json
-import os
 import socket
 import subprocess
 import threading
 import uuid
-
-from wharf_harness import Wharfd, WharfTestCase
 
 CLONE_NEWNET = 0x40000000
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -89,31 +85,3 @@ class Hosts:
                                            (right, right_name, right_address)):
             run("ip", "-n", namespace, "addr", "add", address, "dev", device)
             run("ip", "-n", namespace, "link", "set", device, "up")
-
-
-class NamespaceTestCase(WharfTestCase):
-    """The hosts above, and wharfd on the server host."""
-
-    def setUp(self):
-        if os.geteuid() != 0:
-            self.skipTest("needs root to create network namespaces")
-        probe = subprocess.run(["ip", "netns", "add", "wharf-probe"], capture_output=True,
-                               text=True)
-        if probe.returncode != 0:
-            self.skipTest("cannot create network namespaces: " + probe.stderr.strip())
-        subprocess.run(["ip", "netns", "del", "wharf-probe"], capture_output=True)
-        self.hosts = Hosts(self)
-
-    def on_server_host(self, listeners, host=None):
-        """A wharfd on the server host."""
-        server = Wharfd(self, listeners, host={"admin": "admin.sock", **(host or {})})
-        server.host["access_log"] = server.path("access.log")
-        server.write_config()
-        server.launcher = ["ip", "netns", "exec", self.hosts.server]
-        return server.start()
-
-    def sessions(self, server):
-        reply = server.ctl("status", "--json")
-        self.assertEqual(reply.returncode, 0, reply.stderr)
-        return json.loads(reply.stdout)["listeners"][0]["sessions"]
-

@@ -14,7 +14,8 @@ import threading
 import time
 
 from ftp_fixture import PASSWORD, crypt_hash, sha256
-from network_hosts import NamespaceTestCase, echo, in_namespace
+from namespace_testcase import NamespaceTestCase
+from network_hosts import echo, in_namespace
 
 HAPROXY = shutil.which("haproxy")
 

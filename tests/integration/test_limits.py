@@ -26,10 +26,13 @@ def echoes(client, payload=b"ping"):
 
 
 def refused(client):
-    """The server closed it without serving: end of input (or a reset)."""
+    """The server closed it without serving: end of input (or a reset). The
+    client speaks first, as an echo client does: a listener whose client
+    speaks first is handed a connection only once data came (TCP_DEFER_ACCEPT)."""
     try:
+        client.sendall(b"?")
         return receive_until_closed(client) == b""
-    except ConnectionResetError:
+    except (ConnectionResetError, BrokenPipeError):
         return True
 
 

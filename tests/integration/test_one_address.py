@@ -6,7 +6,8 @@ the client host of network_hosts; wharfd runs on its server host."""
 import socket
 import unittest
 
-from network_hosts import NamespaceTestCase, echo, in_namespace
+from namespace_testcase import NamespaceTestCase
+from network_hosts import echo, in_namespace
 from wharf_harness import wait_until
 
 ATTACKER, OTHER = "10.77.1.1", "10.77.1.3"
@@ -19,8 +20,9 @@ class OneAddress(NamespaceTestCase):
             **keys}})
 
     def hold_silent(self, count):
-        """`count` connections from ATTACKER that send nothing, kept open
-        until the test ends."""
+        """`count` connections from ATTACKER that send a byte and then
+        nothing (a connection that sent nothing is not even handed over:
+        TCP_DEFER_ACCEPT), kept open until the test ends."""
 
         def connect():
             held = []
@@ -29,6 +31,7 @@ class OneAddress(NamespaceTestCase):
                 self.addCleanup(client.close)
                 client.bind((ATTACKER, 0))
                 client.connect(("10.77.2.2", 7000))
+                client.sendall(b"x")
                 held.append(client)
             return held
 
@@ -60,6 +63,28 @@ class OneAddress(NamespaceTestCase):
         self.hold_silent(10)
         wait_until(lambda: self.refused_per_source() == 2, "two refusals for max_per_source")
         self.assert_others_are_served()
+
+    def test_one_udp_source_is_held_to_the_default_datagram_rate(self):
+        self.server = self.on_server_host({"e": {
+            "transport": "udp", "listen": "10.77.2.2:7000", "mode": "reactor", "plugin": "echo"}})
+
+        def flood():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                client.bind((ATTACKER, 0))
+                for _ in range(5000):  # past a second's worth (1000) in well under 4 s
+                    client.sendto(b"x" * 16, ("10.77.2.2", 7000))
+
+        def probe():
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
+                client.bind((OTHER, 0))
+                client.settimeout(10)
+                client.sendto(b"still here", ("10.77.2.2", 7000))
+                return client.recv(64)
+
+        in_namespace(self.hosts.client, flood)
+        wait_until(lambda: self.sessions(self.server)["refused"]["datagram_rate"] > 0,
+                   "refusals for datagram_rate")
+        self.assertEqual(in_namespace(self.hosts.client, probe), b"still here")
 
     def test_max_per_source_zero_turns_the_default_off(self):
         self.serve("pool", max_per_source="0")

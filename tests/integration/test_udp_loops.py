@@ -2,7 +2,8 @@
 datagram whose source is another UDP listener of the same wharfd (echo to
 echo, time to echo in the shipped config) started a ping-pong that never
 ended; a datagram from a well-known reflecting service's port (chargen 19,
-echo 7, ...) was answered too. Spoofed here with a raw socket (root)."""
+echo 7, ...) was answered too. Spoofed here with a raw socket (root). And
+datagram_rate: what one source sends past it is dropped."""
 
 import json
 import socket
@@ -47,3 +48,29 @@ class UdpLoops(WharfTestCase):
             self.assertEqual(client.recv(64), b"hello")
         self.assertEqual(self.sessions(server)["a"]["total"], 1)
         self.assertStops(server)
+
+    def test_datagram_rate_drops_what_one_source_sends_past_it(self):
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"e": {"transport": "udp", "listen": f"127.0.0.1:{port}",
+                                            "mode": mode, "plugin": "echo",
+                                            "datagram_rate": "1"}},  # set: loopback counts
+                                     host={"admin": "admin.sock"})
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as flood:
+                    flood.bind(("127.0.0.2", 0))
+                    for number in range(20):
+                        flood.sendto(b"%d" % number, ("127.0.0.1", port))
+                    wait_until(lambda: self.sessions(server)["e"]["total"] +
+                               self.sessions(server)["e"]["refused"]["datagram_rate"] == 20,
+                               "all 20 served or refused")
+                # A second's worth (one), and one a second since: 20 sent in far
+                # less than 10 s leave at least 10 refused.
+                self.assertGreaterEqual(self.sessions(server)["e"]["refused"]["datagram_rate"], 10)
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:
+                    other.bind(("127.0.0.3", 0))
+                    other.settimeout(10)
+                    other.sendto(b"another source", ("127.0.0.1", port))
+                    self.assertEqual(other.recv(64), b"another source")
+                server.wait_for_log(r"refused 127\.0\.0\.2:\d+ \(datagram_rate\)")
+                self.assertStops(server)

@@ -53,7 +53,7 @@ class Wharfctl(WharfTestCase):
                              {"access": 0, "max_connections": 0, "max_per_source": 0,
                               "queue_full": 0, "max_children": 0, "resources": 0,
                               "wait_for_data": 0, "max_datagram": 0, "proxy_from": 0,
-                              "proxy_header": 0, "loop": 0})
+                              "proxy_header": 0, "loop": 0, "datagram_rate": 0})
         self.assertStops(self.server)
 
     def test_status_table(self):
