@@ -369,7 +369,7 @@ void ReactorDispatcher::cutBiggestOverBudget(std::chrono::steady_clock::time_poi
   if (std::optional<uint64_t> leftOut = budgetLog_.admit())
     context_.logger.warning("output_budget: cut " + std::to_string(cut) + " sessions holding " +
                             std::to_string(freed) + " bytes for peers that do not read; the " +
-                            "worker holds " + std::to_string(budget.queued()) + " of " +
+                            "worker holds " + std::to_string(budget.held()) + " of " +
                             std::to_string(budget.limit()) +
                             listener::leftOutNote(*leftOut, "such cuts"));
 }

@@ -1,5 +1,6 @@
-// Internal. The bytes that every reactor session of this process holds
-// queued for peers that have not read them, against [host] output_budget.
+// Internal. The memory every reactor session of this process holds for
+// output its peer has not read (OutputQueue's buffers), against [host]
+// output_budget.
 // Past it, the reactor loops cut the sessions whose peers have stopped
 // reading, biggest first (ReactorDispatcher), so peers that send and never
 // read cannot push a worker past a memory bound. THREAD: any; lock-free.
@@ -17,11 +18,11 @@ class OutputBudget {
 
   void setLimit(size_t bytes) { limit_.store(bytes, std::memory_order_relaxed); }
   size_t limit() const { return limit_.load(std::memory_order_relaxed); }
-  size_t queued() const { return queued_.load(std::memory_order_relaxed); }
-  bool exceeded() const { return queued() > limit(); }
+  size_t held() const { return held_.load(std::memory_order_relaxed); }
+  bool exceeded() const { return held() > limit(); }
 
-  void take(size_t bytes) { queued_.fetch_add(bytes, std::memory_order_relaxed); }
-  void giveBack(size_t bytes) { queued_.fetch_sub(bytes, std::memory_order_relaxed); }
+  void take(size_t bytes) { held_.fetch_add(bytes, std::memory_order_relaxed); }
+  void giveBack(size_t bytes) { held_.fetch_sub(bytes, std::memory_order_relaxed); }
   // A queue freed a buffer this large: once enough has been freed, the heap
   // is trimmed (returnFreedMemory), or a worker that served a flood keeps its
   // peak size for good.
@@ -30,7 +31,7 @@ class OutputBudget {
 
  private:
   std::atomic<size_t> limit_{static_cast<size_t>(-1)};
-  std::atomic<size_t> queued_{0};
+  std::atomic<size_t> held_{0};
   std::atomic<size_t> freed_{0};
   std::atomic<int64_t> lastTrim_{0};  // steady_clock ticks; 0: never
 };

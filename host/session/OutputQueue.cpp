@@ -5,17 +5,17 @@ namespace {
 
 // A buffer up to this size is kept for the next burst; a larger one is freed.
 constexpr size_t kKeptCapacity = 64u << 10;
+const size_t kInlineCapacity = std::string().capacity();
 
 }  // namespace
 
 void OutputQueue::append(const char *data, size_t length) {
   bytes_.append(data, length);
-  budget_.take(length);
+  recount();
 }
 
 void OutputQueue::consume(size_t length) {
   sent_ += length;
-  budget_.giveBack(length);
   if (sent_ < bytes_.size()) {
     // What went stays in the buffer until it is dropped: a peer that reads as
     // fast as it sends, a little behind, would otherwise grow it for good.
@@ -31,7 +31,6 @@ void OutputQueue::consume(size_t length) {
 }
 
 void OutputQueue::discard() {
-  budget_.giveBack(size());
   bytes_.clear();
   sent_ = 0;
   release();
@@ -40,6 +39,17 @@ void OutputQueue::discard() {
 void OutputQueue::release() {
   budget_.noteFreed(bytes_.capacity());
   std::string().swap(bytes_);
+  recount();
+}
+
+void OutputQueue::recount() {
+  // The bytes inside the string object itself are the session's, not the heap's.
+  size_t held = bytes_.capacity() > kInlineCapacity ? bytes_.capacity() : 0;
+  if (held > counted_)
+    budget_.take(held - counted_);
+  else
+    budget_.giveBack(counted_ - held);
+  counted_ = held;
 }
 
 }  // namespace wharf::session

@@ -1,7 +1,8 @@
-// Internal. A reactor session's bytes waiting for its peer to read them,
-// counted in the process's OutputBudget. What was sent is dropped from the
-// front once it is half the buffer, so the buffer holds at most about twice
-// what waits; once the peer has taken all, a large buffer is freed.
+// Internal. A reactor session's bytes waiting for its peer to read them. Its
+// buffer's memory (not only what waits in it: a growing buffer may be twice
+// that) is counted in the process's OutputBudget. What was sent is dropped
+// from the front once it is half the buffer, so the buffer holds at most
+// about twice what waits; once the peer has taken all, a large buffer is freed.
 // THREAD: its session's loop.
 #pragma once
 
@@ -30,10 +31,12 @@ class OutputQueue {
 
  private:
   void release();
+  void recount();  // the budget counts the buffer's memory as it is now
 
   OutputBudget &budget_;
   std::string bytes_;
   size_t sent_ = 0;
+  size_t counted_ = 0;  // in the budget
 };
 
 }  // namespace wharf::session

@@ -140,12 +140,23 @@ void Conversation::put() {
     refusal = "filesize " + std::to_string(current_.filesize) + " is over the limit of " +
               std::to_string(options_.maxFileSize) + " bytes";
   if (refusal.empty()) {
+    if (auto claim = inFlight_.claim(current_.filesize))
+      claim_ = std::move(*claim);
+    else
+      refusal = "busy: uploads under way have declared " + std::to_string(inFlight_.bytes()) +
+                " bytes, and this one would take them past max_in_flight (" +
+                std::to_string(inFlight_.limit()) + "); try again later";
+  }
+  if (refusal.empty()) {
     try {
       upload_ = store_.beginUpload(current_.filename);
+      upload_.reserve(current_.filesize);
     } catch (const std::runtime_error &failure) {
       refusal = failure.what();
+      upload_ = {};
     }
   }
+  if (!refusal.empty()) claim_ = {};
   if (!refusal.empty()) {
     std::string reason = "put " + quoted(current_.filename) + " refused: " + refusal;
     if (dialect_.putDataFollowsHeader()) {
@@ -157,6 +168,8 @@ void Conversation::put() {
     return;
   }
   if (std::string accepted = dialect_.putAccepted(); !accepted.empty()) channel_.send(accepted);
+  channel_.log(WHARF_LOG_DEBUG, "put " + quoted(current_.filename) + ": receiving " +
+                                    std::to_string(current_.filesize) + " bytes");
   remaining_ = current_.filesize;
   state_ = State::Receiving;
   if (remaining_ == 0) finishUpload();
@@ -190,11 +203,13 @@ void Conversation::store(std::string_view bytes) {
 
 void Conversation::noteStored(size_t count) {
   remaining_ -= count;
+  stored_ += count;
   if (remaining_ == 0) finishUpload();
 }
 
 void Conversation::finishUpload() {
   upload_.commit();
+  claim_ = {};
   channel_.log(WHARF_LOG_INFO, "put " + quoted(current_.filename) + ": " +
                                    std::to_string(current_.filesize) + " bytes stored");
   state_ = State::Request;
@@ -210,11 +225,27 @@ void Conversation::end(const std::string &reason, const std::string &reply) {
   state_ = State::Closed;
   held_.clear();
   upload_ = {};
+  claim_ = {};
   try {
     if (!reply.empty()) channel_.send(reply);
     channel_.close();
   } catch (const std::exception &) {  // the session is closed already
   }
+}
+
+void Conversation::checkProgress() {
+  if (state_ != State::Receiving) {
+    storedAtLastCheck_.reset();
+    return;
+  }
+  if (storedAtLastCheck_ == stored_) {
+    end("put " + quoted(current_.filename) + " stalled: no bytes for stall_timeout after " +
+            std::to_string(current_.filesize - remaining_) + " of " +
+            std::to_string(current_.filesize),
+        dialect_.refused("no bytes for stall_timeout"));
+    return;
+  }
+  storedAtLastCheck_ = stored_;
 }
 
 void Conversation::checkHeldInput() {

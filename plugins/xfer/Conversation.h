@@ -18,15 +18,20 @@
 
 #include "Channel.h"
 #include "Dialect.h"
+#include "InFlight.h"
 #include "Store.h"
 
 namespace xfer {
 
 class Conversation {
  public:
-  Conversation(const Dialect &dialect, const Store &store, const XferOptions &options,
-               Channel &channel)
-      : dialect_(dialect), store_(store), options_(options), channel_(channel) {}
+  Conversation(const Dialect &dialect, const Store &store, InFlight &inFlight,
+               const XferOptions &options, Channel &channel)
+      : dialect_(dialect),
+        store_(store),
+        inFlight_(inFlight),
+        options_(options),
+        channel_(channel) {}
   ~Conversation();  // an upload still under way is discarded (and logged)
 
   void receive(std::string_view bytes);
@@ -45,6 +50,9 @@ class Conversation {
   void storedDirectly(size_t count);
   // Storing them directly failed (`reason`): the session ends as any failed store does.
   void storeFailed(const std::string &reason);
+  // Called every option.stall_timeout: an upload that has received nothing
+  // since the last call (and was under way then) ends the session.
+  void checkProgress();
 
  private:
   enum class State { Request, Receiving, GoAhead, Sending, Closed };
@@ -68,13 +76,17 @@ class Conversation {
 
   const Dialect &dialect_;
   const Store &store_;
+  InFlight &inFlight_;
   const XferOptions &options_;
   Channel &channel_;
   State state_ = State::Request;
   std::string held_;  // input not yet used
   Request current_;
   Store::Upload upload_;
-  uint64_t remaining_ = 0;  // of the upload
+  InFlight::Claim claim_;                      // the upload's declared bytes, while it is under way
+  uint64_t remaining_ = 0;                     // of the upload
+  uint64_t stored_ = 0;                        // bytes of every upload so far, for checkProgress
+  std::optional<uint64_t> storedAtLastCheck_;  // set while an upload was under way
   Store::Download download_;
 };
 

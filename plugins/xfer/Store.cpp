@@ -100,6 +100,17 @@ Store::Upload &Store::Upload::operator=(Upload &&other) noexcept {
   return *this;
 }
 
+void Store::Upload::reserve(uint64_t bytes) {
+  if (bytes == 0) return;
+  while (::fallocate(file_.get(), 0, 0, static_cast<off_t>(bytes)) != 0) {
+    if (errno == EINTR) continue;
+    if (errno == EOPNOTSUPP) return;
+    if (errno == ENOSPC)
+      throw std::runtime_error("no space for " + std::to_string(bytes) + " bytes");
+    fail("cannot store", errno);
+  }
+}
+
 void Store::Upload::write(const void *data, size_t length) {
   const char *bytes = static_cast<const char *>(data);
   while (length > 0) {

@@ -40,6 +40,11 @@ class Store {
 
     bool active() const { return file_.valid(); }
     int fd() const { return file_.get(); }
+    // Claims the space for `bytes` at once, so a put that cannot fit is
+    // refused before its bytes come and no other upload takes the space
+    // midway. Nothing is claimed where the file system cannot (EOPNOTSUPP).
+    // Throws std::runtime_error (no space, file too large).
+    void reserve(uint64_t bytes);
     // Throws std::runtime_error (no space, I/O error).
     void write(const void *data, size_t length);
     // Puts the whole file in place under its name. Throws std::runtime_error.

@@ -6,6 +6,7 @@ namespace xfer {
 
 using common::optionBytes;
 using common::optionChoice;
+using common::optionDuration;
 using common::refuseOption;
 
 XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::string>> &options) {
@@ -24,9 +25,14 @@ XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::str
     } else if (key == "max_header") {
       parsed.maxHeader = optionBytes(key, value, kMaxHeaderLimit);
       if (parsed.maxHeader < 64) refuseOption(key, "at least 64 bytes");
+    } else if (key == "max_in_flight") {
+      parsed.maxInFlight = optionBytes(key, value, kMaxFileSizeLimit);
+    } else if (key == "stall_timeout") {
+      parsed.stallTimeout = optionDuration(key, value);
     } else {
       refuseOption(key,
-                   "unknown (xfer knows root, dialect, byte_order, max_file_size, max_header)");
+                   "unknown (xfer knows root, dialect, byte_order, max_file_size, "
+                   "max_header, max_in_flight, stall_timeout)");
     }
   }
   if (parsed.root.empty()) refuseOption("root", "missing: the folder files are stored in");

@@ -2,6 +2,7 @@
 // listener is made: a bad value or an unknown key refuses the listener.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -25,6 +26,11 @@ struct XferOptions {
   ByteOrder byteOrder = ByteOrder::Little;  // of the framed dialect's length prefix
   uint64_t maxFileSize = uint64_t{1} << 30;
   size_t maxHeader = 4096;  // a command's header (the JSON, or the text line)
+  // What the uploads under way may have declared in all (InFlight); 0: no limit.
+  uint64_t maxInFlight = uint64_t{4} << 30;
+  // An upload on the reactor that receives nothing for this long ends (the
+  // blocking modes have the host's idle_timeout); 0: never.
+  std::chrono::milliseconds stallTimeout{60000};
 
   // `options` are the listener's option.* entries (key without "option.").
   // Throws std::invalid_argument naming the key and the reason.

@@ -36,14 +36,24 @@ XferOptions optionsOf(const wharf::Instance &instance) {
 class XferListener {
  public:
   explicit XferListener(wharf::Instance &instance)
-      : options_(optionsOf(instance)), store_(options_.root), dialect_(Dialect::make(options_)) {}
+      : options_(optionsOf(instance)),
+        store_(options_.root),
+        inFlight_(options_.maxInFlight),
+        dialect_(Dialect::make(options_)) {}
 
   // An event-style session.
   class Session {
    public:
     Session(XferListener &listener, wharf::Session &session)
         : channel_(session),
-          conversation_(*listener.dialect_, listener.store_, listener.options_, channel_) {}
+          conversation_(*listener.dialect_, listener.store_, listener.inFlight_, listener.options_,
+                        channel_) {
+      // The reactor has no idle_timeout by default: an upload that stalls
+      // would hold its claim on max_in_flight and the disk for good.
+      if (auto every = listener.options_.stallTimeout; every.count() > 0)
+        stallCheck_ = session.startTimer(
+            every, every, [this](wharf::Session &) { conversation_.checkProgress(); });
+    }
     void onData(wharf::Session &, wharf::Bytes data) {
       conversation_.receive(
           std::string_view(reinterpret_cast<const char *>(data.data()), data.size()));
@@ -55,11 +65,12 @@ class XferListener {
    private:
     EventChannel channel_;
     Conversation conversation_;
+    wharf::Timer stallCheck_;
   };
 
   void serve(wharf::Session &session) {
     BlockingChannel channel(session);
-    Conversation conversation(*dialect_, store_, options_, channel);
+    Conversation conversation(*dialect_, store_, inFlight_, options_, channel);
     SocketToFile splicer(session.socket());
     std::vector<char> buffer(kBlockingRead);
     while (!conversation.closed()) {
@@ -90,6 +101,7 @@ class XferListener {
  private:
   XferOptions options_;
   Store store_;
+  InFlight inFlight_;
   std::unique_ptr<Dialect> dialect_;
 };
 

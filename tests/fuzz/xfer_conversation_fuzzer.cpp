@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto dialect = xfer::Dialect::make(options);
   RecordingChannel channel;
   {
-    xfer::Conversation conversation(*dialect, store, options, channel);
+    xfer::InFlight inFlight(options.maxInFlight);
+    xfer::Conversation conversation(*dialect, store, inFlight, options, channel);
     for (size_t at = 0; at < size && !conversation.closed(); at += cut)
       conversation.receive(
           std::string_view(reinterpret_cast<const char *>(data) + at, std::min(cut, size - at)));

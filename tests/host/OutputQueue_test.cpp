@@ -7,27 +7,38 @@
 using wharf::session::OutputBudget;
 using wharf::session::OutputQueue;
 
-TEST(OutputQueue, CountsWhatWaitsInTheBudgetUntilSentOrDropped) {
+TEST(OutputQueue, CountsTheMemoryItHoldsInTheBudgetUntilFreed) {
   OutputBudget budget;
   budget.setLimit(100);
   {
     OutputQueue queue(budget);
     std::string bytes(80, 'x');
     queue.append(bytes.data(), bytes.size());
-    EXPECT_EQ(budget.queued(), 80u);
+    EXPECT_EQ(budget.held(), queue.capacity());
+    EXPECT_GE(budget.held(), 80u);
     EXPECT_FALSE(budget.exceeded());
-    queue.append(bytes.data(), 30);
+    queue.append(bytes.data(), 30);  // the buffer grows past what waits in it
+    EXPECT_EQ(budget.held(), queue.capacity());
     EXPECT_TRUE(budget.exceeded());
     queue.consume(50);
     EXPECT_EQ(queue.size(), 60u);
-    EXPECT_EQ(budget.queued(), 60u);
     EXPECT_EQ(std::string(queue.data(), 3), "xxx");
     queue.consume(60);
     EXPECT_EQ(queue.size(), 0u);
-    EXPECT_EQ(budget.queued(), 0u);
+    EXPECT_EQ(budget.held(), queue.capacity());  // a small buffer is kept for the next burst
     queue.append(bytes.data(), 10);
   }
-  EXPECT_EQ(budget.queued(), 0u);  // a session that ends gives its bytes back
+  EXPECT_EQ(budget.held(), 0u);  // a session that ends gives its memory back
+}
+
+TEST(OutputQueue, ALargeBufferIsFreedOnceThePeerHasTakenAll) {
+  OutputBudget budget;
+  OutputQueue queue(budget);
+  std::string bytes(1 << 20, 'y');
+  queue.append(bytes.data(), bytes.size());
+  EXPECT_GE(budget.held(), bytes.size());
+  queue.consume(bytes.size());
+  EXPECT_EQ(budget.held(), 0u);
 }
 
 TEST(OutputQueue, DiscardGivesBackWhatWaited) {
@@ -38,7 +49,7 @@ TEST(OutputQueue, DiscardGivesBackWhatWaited) {
   queue.consume(1000);
   queue.discard();
   EXPECT_EQ(queue.size(), 0u);
-  EXPECT_EQ(budget.queued(), 0u);
+  EXPECT_EQ(budget.held(), 0u);
 }
 
 TEST(OutputQueue, AReaderAlwaysALittleBehindDoesNotGrowTheBuffer) {
@@ -51,6 +62,6 @@ TEST(OutputQueue, AReaderAlwaysALittleBehindDoesNotGrowTheBuffer) {
     queue.consume(chunk.size());
   }
   EXPECT_EQ(queue.size(), chunk.size());
-  EXPECT_EQ(budget.queued(), chunk.size());
+  EXPECT_EQ(budget.held(), queue.capacity());
   EXPECT_LE(queue.capacity(), 4 * chunk.size());
 }

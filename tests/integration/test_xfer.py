@@ -19,7 +19,7 @@ import time
 import unittest
 
 from clients import receive_exactly, receive_until_closed
-from wharf_harness import PLUGIN_DIR, Wharfd, WharfTestCase, free_port
+from wharf_harness import PLUGIN_DIR, Wharfd, WharfTestCase, free_port, wait_until
 
 CLIENTS = os.path.join(os.environ["WHARF_SOURCE_DIR"], "examples", "xfer")
 MODES = ("thread", "pool", "fork", "reactor")
@@ -333,20 +333,40 @@ class FullDisk(XferCase):
         for mode, port in ports.items():
             with self.subTest(mode=mode), connect(port) as sock:
                 size = 2 << 20
+                # Refused on its header alone: the space is reserved before any byte comes.
                 sock.sendall(framed({"cmd": "put", "filename": "full.bin", "filesize": size}))
-                try:
-                    sock.sendall(b"z" * size)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # refused mid-way: what matters is the reply below
-                try:  # the reply, unless the bytes still in flight made the close a reset
-                    self.assertIn("No space left on device", read_framed(sock)["error"])
-                    self.assertTrue(closed_after(sock))
-                except ConnectionResetError:
-                    pass
-                self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: cannot store: "
-                                         r"No space left on device; closing")
+                self.assertEqual(read_framed(sock)["error"], f"no space for {size} bytes")
+                self.assertTrue(closed_after(sock))
+                self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: put 'full\.bin' "
+                                         rf"refused: no space for {size} bytes; closing")
                 self.assertEqual(os.listdir(tiny), [])
                 self.assertEqual(os.statvfs(tiny).f_bfree, os.statvfs(tiny).f_blocks)
+
+    def test_an_upload_that_fits_reserves_its_space_before_its_bytes_come(self):
+        tiny = self.make_dir("wharf-xfer-tiny-")
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny],
+                                 capture_output=True)
+        if mounted.returncode != 0:
+            self.skipTest("mounting a small tmpfs needs root")
+        self.addCleanup(subprocess.run, ["umount", "-l", tiny])
+        port = free_port()
+        self.server = self.wharfd({"x": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                         "mode": "reactor", "plugin": "xfer",
+                                         "option.root": tiny}})
+        self.addCleanup(self.assertStops, self.server)
+        with connect(port) as first, connect(port) as second:
+            first.sendall(framed({"cmd": "put", "filename": "first.bin", "filesize": 700_000})
+                          + b"a" * 1000)
+            wait_until(lambda: os.statvfs(tiny).f_bfree * os.statvfs(tiny).f_bsize < 400_000,
+                       "the first upload's 700,000 bytes reserved")
+            # Before, the second filled the space the first still needed, and the
+            # first failed midway; now the second is told at once.
+            second.sendall(framed({"cmd": "put", "filename": "second.bin", "filesize": 500_000}))
+            self.assertEqual(read_framed(second)["error"], "no space for 500000 bytes")
+            first.sendall(b"a" * 699_000)
+            wait_until(lambda: os.path.exists(os.path.join(tiny, "first.bin")), "first.bin stored")
+        self.assertEqual(sha256(os.path.join(tiny, "first.bin")),
+                         hashlib.sha256(b"a" * 700_000).hexdigest())
 
 
 class StalledPeers(XferCase):
@@ -376,6 +396,46 @@ class StalledPeers(XferCase):
                 self.server.wait_for_log(rf"listener\.{mode}: peer [^ ]+: put 'stalled\.bin' "
                                          r"discarded: the client left after 10 of 1000 bytes")
         self.assertEqual(os.listdir(self.root), [])
+
+    def test_an_upload_that_stalls_on_the_reactor_ends_at_stall_timeout(self):
+        # The reactor has no idle_timeout by default: xfer's own stall_timeout ends it.
+        port = self.serve({"x": ("reactor", "framed", {"option.stall_timeout": "300ms"})})["x"]
+        with connect(port) as sock:
+            sock.sendall(framed({"cmd": "put", "filename": "stalled.bin", "filesize": 1000})
+                         + b"s" * 10)
+            self.assertEqual(read_framed(sock)["error"], "no bytes for stall_timeout")
+            self.assertTrue(closed_after(sock))
+        self.server.wait_for_log(r"peer [^ ]+: put 'stalled\.bin' stalled: no bytes for "
+                                 r"stall_timeout after 10 of 1000; closing")
+        self.assertEqual(os.listdir(self.root), [])
+
+    def test_uploads_under_way_are_capped_by_max_in_flight(self):
+        ports = self.serve({mode: (mode, "framed", {"option.max_in_flight": "1000"})
+                            for mode in ("thread", "reactor")}, host={"log_level": "debug"})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                holder = connect(port)
+                holder.sendall(framed({"cmd": "put", "filename": "held.bin", "filesize": 800})
+                               + b"h" * 10)
+                self.server.wait_for_log(r"put 'held\.bin': receiving 800 bytes")
+                with connect(port) as other:
+                    other.sendall(framed({"cmd": "put", "filename": "other.bin",
+                                          "filesize": 500}))
+                    self.assertEqual(read_framed(other)["error"],
+                                     "busy: uploads under way have declared 800 bytes, and this "
+                                     "one would take them past max_in_flight (1000); try again "
+                                     "later")
+                    self.assertTrue(closed_after(other))
+                holder.close()  # its claim is given back: the next put goes through
+                self.server.wait_for_log(r"put 'held\.bin' discarded: the client left after 10 "
+                                         r"of 800 bytes")
+                with connect(port) as other:
+                    other.sendall(framed({"cmd": "put", "filename": "other.bin",
+                                          "filesize": 500}) + b"o" * 500)
+                    wait_until(lambda: os.path.exists(os.path.join(self.root, "other.bin")),
+                               "other.bin stored")
+                os.unlink(os.path.join(self.root, "other.bin"))
+                self.server.lines.clear()
 
     def test_a_slow_reader_keeps_its_download(self):
         ports = self.serve({mode: (mode, "framed", {"idle_timeout": "500ms"})
@@ -417,6 +477,8 @@ class Configuration(WharfTestCase):
                 ({"option.max_file_size": "17T"}, "option.max_file_size: '17T' is not a size"),
                 ({"option.byte_order": "middle"}, "option.byte_order: 'middle'"),
                 ({"option.max_header": "10"}, "option.max_header: at least 64 bytes"),
+                ({"option.max_in_flight": "17T"}, "option.max_in_flight: '17T' is not a size"),
+                ({"option.stall_timeout": "soon"}, "option.stall_timeout: 'soon'"),
                 ({"option.rot": "/tmp"}, "option.rot: unknown"),
                 ({"option.root": "/nonexistent/folder"}, "option.root '/nonexistent/folder'")):
             with self.subTest(options=options):
