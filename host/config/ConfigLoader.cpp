@@ -15,6 +15,7 @@
 
 #include "config/ConfigError.h"
 #include "config/CpuQuota.h"
+#include "config/MemoryLimit.h"
 #include "config/SectionReader.h"
 
 namespace wharf::config {
@@ -143,12 +144,9 @@ ListenerLimits readLimits(const SectionReader &reader, net::Transport transport,
 
 constexpr size_t kMinOutputBudget = size_t{1} << 20;
 
-// An eighth of the machine's memory, at most kMaxDefaultOutputBudget.
+// An eighth of the memory (the cgroup's limit, if lower), at most kMaxDefaultOutputBudget.
 size_t defaultOutputBudget() {
-  long pages = ::sysconf(_SC_PHYS_PAGES), pageSize = ::sysconf(_SC_PAGESIZE);
-  if (pages <= 0 || pageSize <= 0) return kMaxDefaultOutputBudget;
-  size_t memory = static_cast<size_t>(pages) * static_cast<size_t>(pageSize);
-  return std::clamp(memory / 8, kMinOutputBudget, kMaxDefaultOutputBudget);
+  return std::clamp(memoryAvailable() / 8, kMinOutputBudget, kMaxDefaultOutputBudget);
 }
 
 size_t readWorkers(const SectionReader &reader) {

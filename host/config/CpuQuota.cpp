@@ -3,25 +3,12 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "config/CgroupFolders.h"
+
 namespace wharf::config {
-namespace {
-
-// This process's cgroup v2 folder ("0::/PATH" in /proc/self/cgroup).
-std::filesystem::path ownCgroup() {
-  std::ifstream in("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.starts_with("0::"))
-      return std::filesystem::path("/sys/fs/cgroup" + line.substr(3)).lexically_normal();
-  return {};
-}
-
-}  // namespace
-
 std::optional<size_t> coresOfQuota(const std::string &cpuMax) {
   std::istringstream in(cpuMax);
   std::string quota;
@@ -42,15 +29,11 @@ size_t coresAvailable() {
   size_t cores = 1;
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  // A quota on any ancestor (a systemd slice's CPUQuota=) holds too.
-  for (std::filesystem::path folder = ownCgroup();
-       !folder.empty() && folder.string().starts_with("/sys/fs/cgroup");
-       folder = folder.parent_path()) {
+  for (const auto &folder : cgroupFolders()) {
     std::ifstream in(folder / "cpu.max");
     std::string line;
     if (std::getline(in, line))
       if (auto quota = coresOfQuota(line)) cores = std::min(cores, *quota);
-    if (folder == "/sys/fs/cgroup") break;
   }
   return cores;
 }

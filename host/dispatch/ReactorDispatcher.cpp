@@ -1,6 +1,8 @@
 #include "dispatch/ReactorDispatcher.h"
 
 #include <Poco/Logger.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -252,6 +254,14 @@ void ReactorDispatcher::admitConnection(net::FileDescriptor socket,
                                         const net::SocketAddress &peer) {
   auto ticket = admitPeer(context_, peer);
   if (!ticket) return;
+  // send_timeout for the output the kernel holds too: a peer that keeps its
+  // window shut that long (it never reads) is aborted by the kernel, though
+  // nothing waits in wharfd (closeSlowPeers sees only that).
+  auto send = context_.config.reactor.sendTimeout;
+  if (send.count() > 0 && context_.config.endpoint.transport == net::Transport::Tcp) {
+    auto milliseconds = static_cast<unsigned>(send.count());
+    ::setsockopt(socket.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &milliseconds, sizeof milliseconds);
+  }
   auto connection = std::make_unique<Connection>(
       *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
   Connection *raw = connection.get();

@@ -76,7 +76,10 @@ void ReactorSession::runAgenda() {
 
 void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) {
   if (events & EPOLLERR) {
-    endByPeer();
+    int error = 0;
+    socklen_t length = sizeof error;
+    ::getsockopt(connection_.fd(), SOL_SOCKET, SO_ERROR, &error, &length);
+    endByPeer(error);
     return;
   }
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) receive(buffer, capacity);
@@ -102,7 +105,7 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
       noteEnding(Ending::Client);
       peerClosed_ = true;
     } else if (errno != EAGAIN && errno != EINTR) {
-      endByPeer();
+      endByPeer(errno);
     }
     return;
   }
@@ -114,7 +117,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
   if (pendingOutput() == 0) {
     ssize_t sent = ::send(connection_.fd(), bytes, len, MSG_NOSIGNAL);
     if (sent < 0 && errno != EAGAIN && errno != EINTR) {
-      endByPeer();
+      endByPeer(errno);
       return WHARF_CLOSED;
     }
     if (sent > 0) {
@@ -137,7 +140,7 @@ void ReactorSession::flush() {
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
     if (sent <= 0) {
-      endByPeer();
+      endByPeer(sent < 0 ? errno : 0);
       return;
     }
     countSent(static_cast<size_t>(sent));
@@ -167,8 +170,13 @@ void ReactorSession::countSent(size_t bytes) {
   lastTraffic_ = lastSent_ = std::chrono::steady_clock::now();
 }
 
-void ReactorSession::endByPeer() {
-  noteEnding(Ending::Client);
+void ReactorSession::endByPeer(int error) {
+  // ETIMEDOUT: the kernel gave up on output the peer never acknowledged
+  // (TCP_USER_TIMEOUT, set from send_timeout), the peer did not just leave.
+  if (error == ETIMEDOUT)
+    endSlowPeer(Ending::SendTimeout, "the peer took none of its output the kernel held");
+  else
+    noteEnding(Ending::Client);
   finished_ = true;
 }
 

@@ -58,8 +58,9 @@ class ReactorSession : public Session {
   void receive(uint8_t *buffer, size_t capacity);
   void flush();
   void onHookFailed() override { finished_ = true; }
-  // The peer closed with an error or went away: the session ends, by the client.
-  void endByPeer();
+  // The socket failed with `error` (0: none known): the session ends, by the
+  // client, or by send_timeout if the kernel gave up on unread output.
+  void endByPeer(int error);
   void finishIfDone();
   void countSent(size_t bytes);
   bool hasWritableHook() const;

@@ -3,13 +3,39 @@ peer's session is closed once it has taken none of its output for
 send_timeout, and past [host] output_budget the sessions holding the most
 output are cut, biggest first, while the others go on."""
 
+import concurrent.futures
 import json
+import os
 import socket
 import threading
 import time
+import uuid
 
 from clients import receive_exactly
-from wharf_harness import WharfTestCase, free_port, wait_until
+from wharf_harness import Wharfd, WharfTestCase, free_port, wait_until
+
+
+def memory_cgroup(testcase, limit):
+    """A cgroup whose memory is limited to `limit` bytes (v2 memory.max, else
+    v1 memory.limit_in_bytes), removed on cleanup: its cgroup.procs file.
+    Skips the test where none can be made."""
+    name = "wharf-test-" + uuid.uuid4().hex[:8]
+    for folder, limit_file in ((f"/sys/fs/cgroup/{name}", "memory.max"),
+                               (f"/sys/fs/cgroup/memory/{name}", "memory.limit_in_bytes")):
+        if not os.path.exists(os.path.join(os.path.dirname(folder), "cgroup.procs")):
+            continue  # not a cgroup hierarchy (v1 keeps a plain tmpfs at /sys/fs/cgroup)
+        try:
+            os.mkdir(folder)
+        except OSError:
+            continue
+        testcase.addCleanup(os.rmdir, folder)
+        try:
+            with open(os.path.join(folder, limit_file), "w") as out:
+                out.write(str(limit))
+            return os.path.join(folder, "cgroup.procs")
+        except OSError:
+            continue  # v2 without the memory controller in the parent's subtree_control
+    testcase.skipTest("no memory cgroup can be made here (needs root and cgroups)")
 
 
 def flood_without_reading(port, limit=64 << 20):
@@ -75,6 +101,39 @@ class ReactorMemory(WharfTestCase):
         self.assertTrue(closed(client))
         client.close()
         self.assertEqual(self.ended()["send_timeout"], 1)
+        self.assert_serves()
+
+    def test_a_peer_that_never_reads_what_the_kernel_holds_is_aborted_after_send_timeout(self):
+        self.start(send_timeout="1s")
+        with socket.socket() as client:
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.settimeout(20)
+            client.connect(("127.0.0.1", self.port))
+            # Its echo fits in the kernel's buffers: nothing waits in wharfd,
+            # so only the kernel (TCP_USER_TIMEOUT) sees a peer that never reads.
+            client.sendall(b"k" * 8000)
+            wait_until(lambda: sum(self.ended().values()) == 1, "the session's end")
+        self.assertEqual(self.ended()["send_timeout"], 1)
+        self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: send_timeout: the peer took none of its "
+                                 r"output the kernel held; closing")
+        self.assert_serves()
+
+    def test_the_default_output_budget_is_an_eighth_of_the_cgroups_memory(self):
+        procs = memory_cgroup(self, 128 << 20)  # a container's limit: the budget is 16 MiB
+        self.port = free_port()
+        self.server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                                          "plugin": "echo", "mode": "reactor"}},
+                             host={"admin": "admin.sock"})
+        self.server.launcher = ["sh", "-c", f'echo $$ > {procs} && exec "$@"', "sh"]
+        self.server.start()
+        # 1 MiB (output_high_water) waits in wharfd for each: past 16 MiB, far
+        # below the host's default (an eighth of its memory, at most 1 GiB).
+        with concurrent.futures.ThreadPoolExecutor(24) as pool:
+            held = [client for client, _ in pool.map(lambda _: flood_without_reading(self.port),
+                                                     range(24))]
+        self.addCleanup(lambda: [client.close() for client in held])
+        self.server.wait_for_log(r"output_budget: cut \d+ sessions holding \d+ bytes for peers "
+                                 r"that do not read; the worker holds \d+ of 16777216")
         self.assert_serves()
 
     def test_a_slow_reader_is_not_closed_by_send_timeout(self):
