@@ -290,8 +290,11 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.watch = reader.flag("watch").value_or(host.watch);
   host.coreDumps = reader.flag("core_dumps").value_or(host.coreDumps);
   host.workers = readWorkers(reader);
+  // The default is each worker's share, so that all of them together stay within it.
   host.outputBudget =
-      reader.count("output_budget", kMinOutputBudget, kMaxOutputBudget).value_or(host.outputBudget);
+      reader.count("output_budget", kMinOutputBudget, kMaxOutputBudget)
+          .value_or(
+              std::max(kMinOutputBudget, host.outputBudget / std::max<size_t>(1, host.workers)));
   if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
     try {
       bool socketPath = metrics->find('/') != std::string::npos;  // a socket path

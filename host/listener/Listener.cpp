@@ -74,6 +74,10 @@ void Listener::adopt(const Generation &next) {
   if (dispatcher_) dispatcher_->adopt(next);
 }
 
+void Listener::deferAccept() {
+  if (GenerationPtr serving = current(); serving && dispatcher_) deferAccept(*serving);
+}
+
 void Listener::install(GenerationPtr next, const DrainLimits &limits) {
   if (dispatcher_) deferAccept(*next);
   generations_.install(std::move(next), limits);

@@ -59,6 +59,9 @@ class Listener {
   // THREAD: main, after adopt(next). Sessions admitted from now on are
   // served by `next`; those running finish on theirs.
   void install(GenerationPtr next, const DrainLimits &limits);
+  // THREAD: main. TCP_DEFER_ACCEPT on the socket as the current generation
+  // wants it (again: a replacement that never served set its own).
+  void deferAccept();
 
   const config::ListenerConfig &config() const { return config_; }
   const dispatch::DispatchMode &mode() const { return mode_; }

@@ -119,6 +119,9 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
       listener->cutSessions(session::CutReason::Drain);
       listener->drain();
     }
+    // A replacement set its socket options on the socket it shares.
+    for (auto &change : changes)
+      if (change.fresh && change.current) change.current->deferAccept();
     throw ListenerError(starting + error.what());
   }
 

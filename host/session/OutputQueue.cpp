@@ -5,7 +5,6 @@ namespace {
 
 // A buffer up to this size is kept for the next burst; a larger one is freed.
 constexpr size_t kKeptCapacity = 64u << 10;
-const size_t kInlineCapacity = std::string().capacity();
 
 }  // namespace
 
@@ -27,7 +26,10 @@ void OutputQueue::consume(size_t length) {
   }
   bytes_.clear();
   sent_ = 0;
-  if (bytes_.capacity() > kKeptCapacity) release();
+  if (bytes_.capacity() > kKeptCapacity)
+    release();
+  else
+    recount();  // an empty buffer kept for the next burst is not counted
 }
 
 void OutputQueue::discard() {
@@ -43,8 +45,10 @@ void OutputQueue::release() {
 }
 
 void OutputQueue::recount() {
-  // The bytes inside the string object itself are the session's, not the heap's.
-  size_t held = bytes_.capacity() > kInlineCapacity ? bytes_.capacity() : 0;
+  // Counted while output waits: a budget cut can win it back then. An empty
+  // buffer is at most kKeptCapacity, and the bytes inside the string object
+  // itself are the session's, not the heap's.
+  size_t held = bytes_.empty() ? 0 : bytes_.capacity();
   if (held > counted_)
     budget_.take(held - counted_);
   else

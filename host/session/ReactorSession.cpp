@@ -1,6 +1,8 @@
 #include "session/ReactorSession.h"
 
 #include <Poco/Message.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -171,9 +173,13 @@ void ReactorSession::countSent(size_t bytes) {
 }
 
 void ReactorSession::endByPeer(int error) {
-  // ETIMEDOUT: the kernel gave up on output the peer never acknowledged
-  // (TCP_USER_TIMEOUT, set from send_timeout), the peer did not just leave.
-  if (error == ETIMEDOUT)
+  // ETIMEDOUT under TCP_USER_TIMEOUT (set from send_timeout): the kernel gave
+  // up on output the peer never acknowledged; the peer did not just leave.
+  unsigned userTimeout = 0;
+  socklen_t length = sizeof userTimeout;
+  if (error == ETIMEDOUT &&
+      ::getsockopt(connection_.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT, &userTimeout, &length) == 0 &&
+      userTimeout > 0)
     endSlowPeer(Ending::SendTimeout, "the peer took none of its output the kernel held");
   else
     noteEnding(Ending::Client);

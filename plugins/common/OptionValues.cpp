@@ -28,7 +28,8 @@ std::chrono::milliseconds optionDuration(std::string_view key, std::string text)
     scale = 60000;
     text.resize(text.size() - 1);
   }
-  return std::chrono::milliseconds(optionNumber(key, text, 86400000) * scale);
+  // The day is checked in milliseconds, once the unit is applied ("86400000m" is not a day).
+  return std::chrono::milliseconds(optionNumber(key, text, 86400000 / scale) * scale);
 }
 
 uint64_t optionBytes(std::string_view key, const std::string &text, uint64_t maximum) {

@@ -20,6 +20,9 @@ class BlockingChannel final : public Channel {
   void log(wharf_log_level level, std::string_view message) override {
     session_.log(level, message);
   }
+  std::string peerAddress() const override {
+    return addressWithoutPort(session_.addressText(WHARF_ADDRESS_PEER));
+  }
 
  private:
   wharf::Session &session_;

@@ -6,11 +6,19 @@
 #include <wharf/wharf.h>
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "common/Fd.h"
 
 namespace xfer {
+
+// "203.0.113.9:5000" -> "203.0.113.9", "[2001:db8::1]:5000" -> "[2001:db8::1]".
+inline std::string addressWithoutPort(const std::string &address) {
+  size_t colon = address.rfind(':');
+  bool bareIpv6 = address.find(':') != colon && address[0] != '[';
+  return colon == std::string::npos || bareIpv6 ? address : address.substr(0, colon);
+}
 
 class Channel {
  public:
@@ -24,6 +32,8 @@ class Channel {
   // Ends the session once what was sent has gone.
   virtual void close() = 0;
   virtual void log(wharf_log_level level, std::string_view message) = 0;
+  // The client's address without its port ("203.0.113.9"); empty if it has none.
+  virtual std::string peerAddress() const = 0;
 };
 
 }  // namespace xfer

@@ -11,6 +11,8 @@ namespace {
 
 // A length prefix, a little slack for line ends.
 constexpr size_t kHeaderSlack = 16;
+// What an upload must move within each stall_timeout (about 1 KiB/s at 60s).
+constexpr uint64_t kStallProgress = 64u << 10;
 
 std::string quoted(const std::string &name) {
   return "'" + common::escapedForLog(name) + "'";
@@ -140,12 +142,10 @@ void Conversation::put() {
     refusal = "filesize " + std::to_string(current_.filesize) + " is over the limit of " +
               std::to_string(options_.maxFileSize) + " bytes";
   if (refusal.empty()) {
-    if (auto claim = inFlight_.claim(current_.filesize))
-      claim_ = std::move(*claim);
+    if (auto outcome = inFlight_.claim(channel_.peerAddress(), current_.filesize); outcome.claim)
+      claim_ = std::move(*outcome.claim);
     else
-      refusal = "busy: uploads under way have declared " + std::to_string(inFlight_.bytes()) +
-                " bytes, and this one would take them past max_in_flight (" +
-                std::to_string(inFlight_.limit()) + "); try again later";
+      refusal = "busy: " + outcome.refusal + "; try again later";
   }
   if (refusal.empty()) {
     try {
@@ -238,12 +238,19 @@ void Conversation::checkProgress() {
     storedAtLastCheck_.reset();
     return;
   }
-  if (storedAtLastCheck_ == stored_) {
-    end("put " + quoted(current_.filename) + " stalled: no bytes for stall_timeout after " +
-            std::to_string(current_.filesize - remaining_) + " of " +
-            std::to_string(current_.filesize),
-        dialect_.refused("no bytes for stall_timeout"));
-    return;
+  // Progress, not a byte now and then: a dripper would hold its claim on
+  // max_in_flight for good. At the end of a file, what was left is enough.
+  if (storedAtLastCheck_) {
+    uint64_t progress = stored_ - *storedAtLastCheck_;
+    if (progress < std::min(kStallProgress, remaining_ + progress)) {
+      end("put " + quoted(current_.filename) + " stalled: fewer than " +
+              std::to_string(kStallProgress) + " bytes within stall_timeout, after " +
+              std::to_string(current_.filesize - remaining_) + " of " +
+              std::to_string(current_.filesize),
+          dialect_.refused("too slow: fewer than " + std::to_string(kStallProgress) +
+                           " bytes within stall_timeout"));
+      return;
+    }
   }
   storedAtLastCheck_ = stored_;
 }

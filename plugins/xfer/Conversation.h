@@ -50,8 +50,9 @@ class Conversation {
   void storedDirectly(size_t count);
   // Storing them directly failed (`reason`): the session ends as any failed store does.
   void storeFailed(const std::string &reason);
-  // Called every option.stall_timeout: an upload that has received nothing
-  // since the last call (and was under way then) ends the session.
+  // Called every option.stall_timeout: an upload that has received fewer than
+  // 64 KiB since the last call (or than what it still lacked), and was under
+  // way then, ends the session.
   void checkProgress();
 
  private:

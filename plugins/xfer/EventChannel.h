@@ -22,6 +22,9 @@ class EventChannel final : public Channel {
   void log(wharf_log_level level, std::string_view message) override {
     wharf::Session(session_).log(level, message);
   }
+  std::string peerAddress() const override {
+    return addressWithoutPort(wharf::Session(session_).addressText(WHARF_ADDRESS_PEER));
+  }
 
   // On on_session_writable: writes the next chunk of the file. True once it has all gone.
   bool sendMore();

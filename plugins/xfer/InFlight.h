@@ -1,21 +1,26 @@
 // option.max_in_flight: the bytes this listener's uploads under way have
 // declared (and reserved on disk). A put that would take them past it is
-// refused, so a few uploads that stall cannot claim the disk from every other
-// client. Shared by the sessions of one instance: one worker process (mode =
-// fork: one session's process, where it bounds that session alone).
-// THREAD: any; lock-free.
+// refused, and so is one that would give one client address more than its
+// share (a quarter, or max_file_size if that is more), so a few uploads that stall cannot claim the
+// disk, or every upload's place, from every other client. Shared by the sessions of one instance:
+// one worker process (mode = fork: one session's process, where it bounds that session alone).
+// THREAD: any; internally locked.
 #pragma once
 
-#include <atomic>
+#include <algorithm>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace xfer {
 
 class InFlight {
  public:
-  explicit InFlight(uint64_t limit) : limit_(limit) {}  // 0: no limit
+  // 0: no limit.
+  InFlight(uint64_t limit, uint64_t perSource) : limit_(limit), perSource_(perSource) {}
 
   // Bytes claimed; given back when destroyed. Empty: nothing claimed.
   class Claim {
@@ -26,6 +31,7 @@ class InFlight {
       if (this != &other) {
         release();
         owner_ = std::exchange(other.owner_, nullptr);
+        source_ = std::move(other.source_);
         bytes_ = std::exchange(other.bytes_, 0);
       }
       return *this;
@@ -34,31 +40,59 @@ class InFlight {
 
    private:
     friend class InFlight;
-    Claim(InFlight *owner, uint64_t bytes) : owner_(owner), bytes_(bytes) {}
+    Claim(InFlight *owner, std::string source, uint64_t bytes)
+        : owner_(owner), source_(std::move(source)), bytes_(bytes) {}
     void release() {
-      if (owner_ != nullptr) owner_->bytes_.fetch_sub(bytes_, std::memory_order_relaxed);
+      if (owner_ != nullptr) owner_->giveBack(source_, bytes_);
       owner_ = nullptr;
       bytes_ = 0;
     }
     InFlight *owner_ = nullptr;
+    std::string source_;
     uint64_t bytes_ = 0;
   };
 
-  // A claim on `bytes`, or nothing if they would take the total past the limit.
-  std::optional<Claim> claim(uint64_t bytes) {
-    uint64_t before = bytes_.fetch_add(bytes, std::memory_order_relaxed);
-    if (limit_ != 0 && (before + bytes > limit_ || before + bytes < before)) {
-      bytes_.fetch_sub(bytes, std::memory_order_relaxed);
-      return std::nullopt;
+  // Why `bytes` from `source` (a client address) cannot be claimed, or the claim.
+  struct Outcome {
+    std::optional<Claim> claim;
+    std::string refusal;
+  };
+  Outcome claim(const std::string &source, uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    uint64_t &mine = bySource_[source];
+    if (limit_ != 0 && bytes > limit_ - std::min(limit_, total_)) {
+      if (mine == 0) bySource_.erase(source);
+      return {std::nullopt, "uploads under way have declared " + std::to_string(total_) +
+                                " bytes, and this one would take them past max_in_flight (" +
+                                std::to_string(limit_) + ")"};
     }
-    return Claim(this, bytes);
+    if (limit_ != 0 && bytes > perSource_ - std::min(perSource_, mine)) {
+      if (mine == 0) bySource_.erase(source);
+      return {std::nullopt, "this address's uploads under way have declared " +
+                                std::to_string(mine) +
+                                " bytes, and this one would take them past its share of "
+                                "max_in_flight (" +
+                                std::to_string(perSource_) + ")"};
+    }
+    total_ += bytes;
+    mine += bytes;
+    return {Claim(this, source, bytes), ""};
   }
-  uint64_t bytes() const { return bytes_.load(std::memory_order_relaxed); }
   uint64_t limit() const { return limit_; }
 
  private:
+  void giveBack(const std::string &source, uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    total_ -= bytes;
+    auto entry = bySource_.find(source);
+    if (entry != bySource_.end() && (entry->second -= bytes) == 0) bySource_.erase(entry);
+  }
+
   const uint64_t limit_;
-  std::atomic<uint64_t> bytes_{0};
+  const uint64_t perSource_;
+  std::mutex mutex_;
+  uint64_t total_ = 0;
+  std::map<std::string, uint64_t> bySource_;
 };
 
 }  // namespace xfer

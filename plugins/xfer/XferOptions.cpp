@@ -11,6 +11,7 @@ using common::refuseOption;
 
 XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::string>> &options) {
   XferOptions parsed;
+  std::optional<uint64_t> maxInFlight;
   for (const auto &[key, value] : options) {
     if (key == "root") {
       parsed.root = value;
@@ -26,7 +27,7 @@ XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::str
       parsed.maxHeader = optionBytes(key, value, kMaxHeaderLimit);
       if (parsed.maxHeader < 64) refuseOption(key, "at least 64 bytes");
     } else if (key == "max_in_flight") {
-      parsed.maxInFlight = optionBytes(key, value, kMaxFileSizeLimit);
+      maxInFlight = optionBytes(key, value, 4 * kMaxFileSizeLimit);
     } else if (key == "stall_timeout") {
       parsed.stallTimeout = optionDuration(key, value);
     } else {
@@ -36,6 +37,10 @@ XferOptions XferOptions::parse(const std::vector<std::pair<std::string, std::str
     }
   }
   if (parsed.root.empty()) refuseOption("root", "missing: the folder files are stored in");
+  parsed.maxInFlight = maxInFlight.value_or(4 * parsed.maxFileSize);
+  if (parsed.maxInFlight != 0 && parsed.maxInFlight < parsed.maxFileSize)
+    refuseOption("max_in_flight", "less than max_file_size (" + std::to_string(parsed.maxFileSize) +
+                                      "): a put of the largest file could never go through");
   return parsed;
 }
 

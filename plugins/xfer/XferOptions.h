@@ -2,6 +2,7 @@
 // listener is made: a bad value or an unknown key refuses the listener.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -26,8 +27,11 @@ struct XferOptions {
   ByteOrder byteOrder = ByteOrder::Little;  // of the framed dialect's length prefix
   uint64_t maxFileSize = uint64_t{1} << 30;
   size_t maxHeader = 4096;  // a command's header (the JSON, or the text line)
-  // What the uploads under way may have declared in all (InFlight); 0: no limit.
-  uint64_t maxInFlight = uint64_t{4} << 30;
+  // What the uploads under way may have declared in all (InFlight), at least
+  // max_file_size; by default 4 × max_file_size. 0: no limit.
+  uint64_t maxInFlight = 0;
+  // One client address's share of it: a quarter, or max_file_size if more.
+  uint64_t maxInFlightPerSource() const { return std::max(maxInFlight / 4, maxFileSize); }
   // An upload on the reactor that receives nothing for this long ends (the
   // blocking modes have the host's idle_timeout); 0: never.
   std::chrono::milliseconds stallTimeout{60000};

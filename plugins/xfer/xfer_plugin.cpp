@@ -38,7 +38,7 @@ class XferListener {
   explicit XferListener(wharf::Instance &instance)
       : options_(optionsOf(instance)),
         store_(options_.root),
-        inFlight_(options_.maxInFlight),
+        inFlight_(options_.maxInFlight, options_.maxInFlightPerSource()),
         dialect_(Dialect::make(options_)) {}
 
   // An event-style session.

@@ -26,6 +26,7 @@ class RecordingChannel final : public xfer::Channel {
   }
   void close() override { closed = true; }
   void log(wharf_log_level, std::string_view) override {}
+  std::string peerAddress() const override { return "192.0.2.1"; }
 
   size_t sent = 0;
   bool closed = false;
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   auto dialect = xfer::Dialect::make(options);
   RecordingChannel channel;
   {
-    xfer::InFlight inFlight(options.maxInFlight);
+    xfer::InFlight inFlight(options.maxInFlight, options.maxInFlightPerSource());
     xfer::Conversation conversation(*dialect, store, inFlight, options, channel);
     for (size_t at = 0; at < size && !conversation.closed(); at += cut)
       conversation.receive(

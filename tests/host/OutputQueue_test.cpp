@@ -25,7 +25,8 @@ TEST(OutputQueue, CountsTheMemoryItHoldsInTheBudgetUntilFreed) {
     EXPECT_EQ(std::string(queue.data(), 3), "xxx");
     queue.consume(60);
     EXPECT_EQ(queue.size(), 0u);
-    EXPECT_EQ(budget.held(), queue.capacity());  // a small buffer is kept for the next burst
+    EXPECT_GT(queue.capacity(), 0u);  // a small buffer is kept for the next burst,
+    EXPECT_EQ(budget.held(), 0u);     // but not counted: no cut could win it back
     queue.append(bytes.data(), 10);
   }
   EXPECT_EQ(budget.held(), 0u);  // a session that ends gives its memory back

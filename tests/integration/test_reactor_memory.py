@@ -106,12 +106,13 @@ class ReactorMemory(WharfTestCase):
     def test_a_peer_that_never_reads_what_the_kernel_holds_is_aborted_after_send_timeout(self):
         self.start(send_timeout="1s")
         with socket.socket() as client:
-            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1)  # the kernel's least
             client.settimeout(20)
             client.connect(("127.0.0.1", self.port))
-            # Its echo fits in the kernel's buffers: nothing waits in wharfd,
-            # so only the kernel (TCP_USER_TIMEOUT) sees a peer that never reads.
-            client.sendall(b"k" * 8000)
+            # More than this client's receive buffer takes, less than wharfd's
+            # socket's send buffer: nothing waits in wharfd, so only the kernel
+            # (TCP_USER_TIMEOUT) sees a peer that never reads.
+            client.sendall(b"k" * 12000)
             wait_until(lambda: sum(self.ended().values()) == 1, "the session's end")
         self.assertEqual(self.ended()["send_timeout"], 1)
         self.server.wait_for_log(r"peer 127\.0\.0\.1:\d+: send_timeout: the peer took none of its "

@@ -403,37 +403,58 @@ class StalledPeers(XferCase):
         with connect(port) as sock:
             sock.sendall(framed({"cmd": "put", "filename": "stalled.bin", "filesize": 1000})
                          + b"s" * 10)
-            self.assertEqual(read_framed(sock)["error"], "no bytes for stall_timeout")
+            self.assertEqual(read_framed(sock)["error"],
+                             "too slow: fewer than 65536 bytes within stall_timeout")
             self.assertTrue(closed_after(sock))
-        self.server.wait_for_log(r"peer [^ ]+: put 'stalled\.bin' stalled: no bytes for "
-                                 r"stall_timeout after 10 of 1000; closing")
+        self.server.wait_for_log(r"peer [^ ]+: put 'stalled\.bin' stalled: fewer than 65536 bytes "
+                                 r"within stall_timeout, after 10 of 1000; closing")
         self.assertEqual(os.listdir(self.root), [])
 
-    def test_uploads_under_way_are_capped_by_max_in_flight(self):
-        ports = self.serve({mode: (mode, "framed", {"option.max_in_flight": "1000"})
+    def test_uploads_under_way_are_capped_by_max_in_flight_and_per_address(self):
+        ports = self.serve({mode: (mode, "framed", {"option.max_in_flight": "1000",
+                                                    "option.max_file_size": "400"})
                             for mode in ("thread", "reactor")}, host={"log_level": "debug"})
+
+        def connect_from(source, port):
+            sock = socket.socket()
+            sock.settimeout(20)
+            sock.bind((source, 0))
+            sock.connect(("127.0.0.1", port))
+            return sock
+
+        def put(sock, name, size, data=b""):
+            sock.sendall(framed({"cmd": "put", "filename": name, "filesize": size}) + data)
+
         for mode, port in ports.items():
             with self.subTest(mode=mode):
-                holder = connect(port)
-                holder.sendall(framed({"cmd": "put", "filename": "held.bin", "filesize": 800})
-                               + b"h" * 10)
-                self.server.wait_for_log(r"put 'held\.bin': receiving 800 bytes")
-                with connect(port) as other:
-                    other.sendall(framed({"cmd": "put", "filename": "other.bin",
-                                          "filesize": 500}))
+                first, second = connect_from("127.0.0.1", port), connect_from("127.0.0.2", port)
+                put(first, "first.bin", 400, b"f" * 10)
+                put(second, "second.bin", 400, b"s" * 10)
+                self.server.wait_for_log(r"put 'first\.bin': receiving 400 bytes")
+                self.server.wait_for_log(r"put 'second\.bin': receiving 400 bytes")
+                # One address may claim its share (a quarter, or max_file_size if more) at most.
+                with connect_from("127.0.0.1", port) as greedy:
+                    put(greedy, "greedy.bin", 100)
+                    self.assertEqual(read_framed(greedy)["error"],
+                                     "busy: this address's uploads under way have declared 400 "
+                                     "bytes, and this one would take them past its share of "
+                                     "max_in_flight (400); try again later")
+                    self.assertTrue(closed_after(greedy))
+                with connect_from("127.0.0.3", port) as other:
+                    put(other, "other.bin", 300)
                     self.assertEqual(read_framed(other)["error"],
                                      "busy: uploads under way have declared 800 bytes, and this "
                                      "one would take them past max_in_flight (1000); try again "
                                      "later")
                     self.assertTrue(closed_after(other))
-                holder.close()  # its claim is given back: the next put goes through
-                self.server.wait_for_log(r"put 'held\.bin' discarded: the client left after 10 "
-                                         r"of 800 bytes")
-                with connect(port) as other:
-                    other.sendall(framed({"cmd": "put", "filename": "other.bin",
-                                          "filesize": 500}) + b"o" * 500)
+                first.close()  # its claim is given back: the next put goes through
+                self.server.wait_for_log(r"put 'first\.bin' discarded: the client left after 10 "
+                                         r"of 400 bytes")
+                with connect_from("127.0.0.3", port) as other:
+                    put(other, "other.bin", 300, b"o" * 300)
                     wait_until(lambda: os.path.exists(os.path.join(self.root, "other.bin")),
                                "other.bin stored")
+                second.close()
                 os.unlink(os.path.join(self.root, "other.bin"))
                 self.server.lines.clear()
 
@@ -477,7 +498,8 @@ class Configuration(WharfTestCase):
                 ({"option.max_file_size": "17T"}, "option.max_file_size: '17T' is not a size"),
                 ({"option.byte_order": "middle"}, "option.byte_order: 'middle'"),
                 ({"option.max_header": "10"}, "option.max_header: at least 64 bytes"),
-                ({"option.max_in_flight": "17T"}, "option.max_in_flight: '17T' is not a size"),
+                ({"option.max_in_flight": "65T"}, "option.max_in_flight: '65T' is not a size"),
+                ({"option.max_in_flight": "100"}, "option.max_in_flight: less than max_file_size"),
                 ({"option.stall_timeout": "soon"}, "option.stall_timeout: 'soon'"),
                 ({"option.rot": "/tmp"}, "option.rot: unknown"),
                 ({"option.root": "/nonexistent/folder"}, "option.root '/nonexistent/folder'")):
