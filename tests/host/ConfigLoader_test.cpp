@@ -304,6 +304,9 @@ TEST(ConfigLoader, ReactorPeersThatDoNotReadAreBoundedByDefault) {
   EXPECT_EQ(config.listeners[0].reactor.sendTimeout, std::chrono::seconds(60));
   EXPECT_GE(config.host.outputBudget, size_t{1} << 20);
   EXPECT_LE(config.host.outputBudget, kMaxDefaultOutputBudget);
+  // The default is each worker's share: all of them together stay within it.
+  Config four = build(kHost + "workers = 4\n" + reactor);
+  EXPECT_EQ(four.host.outputBudget, std::max(size_t{1} << 20, config.host.outputBudget / 4));
   Config set = build(kHost + "output_budget = 8388608\n" + reactor + "send_timeout = 0\n");
   EXPECT_EQ(set.host.outputBudget, 8u << 20);
   EXPECT_EQ(set.listeners[0].reactor.sendTimeout.count(), 0);
