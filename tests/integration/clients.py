@@ -35,6 +35,15 @@ def stream_connect(transport, address):
     return sock
 
 
+def connect_from(source, port):
+    """A TCP connection to 127.0.0.1:port from the loopback address `source`."""
+    client = socket.socket()
+    client.settimeout(20)
+    client.bind((source, 0))
+    client.connect(("127.0.0.1", port))
+    return client
+
+
 def receive_exactly(sock, count):
     data = bytearray()
     while len(data) < count:

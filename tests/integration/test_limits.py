@@ -8,17 +8,8 @@ import socket
 import subprocess
 import time
 
-from clients import DatagramClient, receive_exactly, receive_until_closed
+from clients import DatagramClient, connect_from, receive_exactly, receive_until_closed
 from wharf_harness import WHARFCTL, WharfTestCase, cpu_seconds, free_port
-
-def connect_from(source, port):
-    """A TCP connection to 127.0.0.1:port from the loopback address `source`."""
-    client = socket.socket()
-    client.settimeout(20)
-    client.bind((source, 0))
-    client.connect(("127.0.0.1", port))
-    return client
-
 
 def echoes(client, payload=b"ping"):
     client.sendall(payload)

@@ -18,7 +18,7 @@ import tempfile
 import time
 import unittest
 
-from clients import receive_exactly, receive_until_closed
+from clients import connect_from, receive_exactly, receive_until_closed
 from wharf_harness import PLUGIN_DIR, Wharfd, WharfTestCase, free_port, wait_until
 
 CLIENTS = os.path.join(os.environ["WHARF_SOURCE_DIR"], "examples", "xfer")
@@ -318,13 +318,18 @@ class Refusals(XferCase):
 
 
 class FullDisk(XferCase):
-    def test_a_full_file_system_refuses_the_put_and_keeps_nothing(self):
+    def small_file_system(self):
+        """A 1 MiB tmpfs, unmounted on cleanup; skips the test where it cannot be mounted."""
         tiny = self.make_dir("wharf-xfer-tiny-")
         mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny],
                                  capture_output=True)
         if mounted.returncode != 0:
             self.skipTest("mounting a small tmpfs needs root")
         self.addCleanup(subprocess.run, ["umount", "-l", tiny])
+        return tiny
+
+    def test_a_full_file_system_refuses_the_put_and_keeps_nothing(self):
+        tiny = self.small_file_system()
         ports = {mode: free_port() for mode in ("thread", "reactor")}
         self.server = self.wharfd({mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}",
                                           "mode": mode, "plugin": "xfer", "option.root": tiny}
@@ -343,12 +348,7 @@ class FullDisk(XferCase):
                 self.assertEqual(os.statvfs(tiny).f_bfree, os.statvfs(tiny).f_blocks)
 
     def test_an_upload_that_fits_reserves_its_space_before_its_bytes_come(self):
-        tiny = self.make_dir("wharf-xfer-tiny-")
-        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", tiny],
-                                 capture_output=True)
-        if mounted.returncode != 0:
-            self.skipTest("mounting a small tmpfs needs root")
-        self.addCleanup(subprocess.run, ["umount", "-l", tiny])
+        tiny = self.small_file_system()
         port = free_port()
         self.server = self.wharfd({"x": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
                                          "mode": "reactor", "plugin": "xfer",
@@ -414,13 +414,6 @@ class StalledPeers(XferCase):
         ports = self.serve({mode: (mode, "framed", {"option.max_in_flight": "1000",
                                                     "option.max_file_size": "400"})
                             for mode in ("thread", "reactor")}, host={"log_level": "debug"})
-
-        def connect_from(source, port):
-            sock = socket.socket()
-            sock.settimeout(20)
-            sock.bind((source, 0))
-            sock.connect(("127.0.0.1", port))
-            return sock
 
         def put(sock, name, size, data=b""):
             sock.sendall(framed({"cmd": "put", "filename": name, "filesize": size}) + data)
