@@ -7,6 +7,7 @@
  *   wharf_kv kv;
  *   if (zone == NULL || wharf_kv_open(&kv, api, zone, 65536) != WHARF_OK) refuse the instance;
  *   wharf_kv_set(&kv, "k", 1, "v", 1);   // from any thread of any worker
+ *   wharf_kv_incr(&kv, "hits", 4, 1, &now);  // read-modify-write under the lock
  *
  * Every call takes the zone's lock for its own work. The table lives at the
  * zone's root: a chained hash table whose entries are blocks of the zone's
@@ -212,6 +213,148 @@ static inline wharf_status wharf_kv_delete(const wharf_kv *kv, const void *key, 
   }
   kv->api->zone_unlock(kv->zone);
   return e != NULL ? WHARF_OK : WHARF_NOT_FOUND;
+}
+
+/* What a wharf_kv_update callback decides. */
+typedef enum wharf_kv_decision {
+  WHARF_KV_KEEP = 0,  /* leave the key as it was */
+  WHARF_KV_WRITE = 1, /* store the *new_len bytes written to new_value */
+  WHARF_KV_REMOVE = 2 /* delete the key */
+} wharf_kv_decision;
+
+/* Sees the key's value (`old`, NULL with `found` 0 if there is none) and may
+ * write a new one of up to `capacity` bytes into `new_value`, its length in
+ * *new_len. Runs with the zone's lock held, which every worker waits on: keep
+ * it short, and call no host function and no other wharf_kv_* from it. */
+typedef wharf_kv_decision (*wharf_kv_updater)(void *user, const void *old, size_t old_len,
+                                              int found, void *new_value, size_t capacity,
+                                              size_t *new_len);
+
+/* Reads, decides and writes `key` under one hold of the zone's lock, so no
+ * other thread or worker comes between (a get then a set loses updates).
+ * `max_value_len` bounds what `update` may write. WHARF_ERROR when the zone
+ * has no room (the old value stays); WHARF_INVALID if `update` claims more
+ * than `max_value_len`. The new value is published with one store, as by
+ * wharf_kv_set. */
+static inline wharf_status wharf_kv_update(const wharf_kv *kv, const void *key, size_t key_len,
+                                           size_t max_value_len, wharf_kv_updater update,
+                                           void *user) {
+  if (key_len > UINT32_MAX || max_value_len > UINT32_MAX) return WHARF_INVALID;
+  wharf_kv_table *table = wharf_kv_lock(kv);
+  if (table == NULL) return WHARF_ERROR;
+  uint64_t hash = wharf_kv_hash(key, key_len);
+  uint64_t *link;
+  wharf_kv_entry *old = wharf_kv_find(kv, table, key, key_len, hash, &link);
+  uint64_t offset = kv->api->zone_alloc(kv->zone, sizeof(wharf_kv_entry) + key_len + max_value_len);
+  if (offset == 0) {
+    kv->api->zone_unlock(kv->zone);
+    return WHARF_ERROR;
+  }
+  wharf_kv_entry *e = wharf_kv_entry_at(kv, offset);
+  size_t new_len = 0;
+  wharf_kv_decision decision =
+      update(user, old != NULL ? (const char *)(old + 1) + old->key_len : NULL,
+             old != NULL ? old->value_len : 0, old != NULL, (char *)(e + 1) + key_len,
+             max_value_len, &new_len);
+  wharf_status status = WHARF_OK;
+  if (decision == WHARF_KV_WRITE && new_len <= max_value_len) {
+    e->next = old != NULL ? old->next : *link;
+    e->hash = hash;
+    e->key_len = (uint32_t)key_len;
+    e->value_len = (uint32_t)new_len;
+    memcpy(e + 1, key, key_len);
+    uint64_t old_offset = *link;
+    *link = offset; /* published */
+    if (old != NULL)
+      kv->api->zone_free(kv->zone, old_offset);
+    else
+      ++table->count;
+  } else {
+    kv->api->zone_free(kv->zone, offset);
+    if (decision == WHARF_KV_WRITE) {
+      status = WHARF_INVALID;
+    } else if (decision == WHARF_KV_REMOVE && old != NULL) {
+      uint64_t old_offset = *link;
+      *link = old->next; /* published */
+      kv->api->zone_free(kv->zone, old_offset);
+      --table->count;
+    }
+  }
+  kv->api->zone_unlock(kv->zone);
+  return status;
+}
+
+typedef struct wharf_kv_increment {
+  int64_t delta;
+  int64_t result;
+  int wrong_size;
+} wharf_kv_increment;
+
+static inline wharf_kv_decision wharf_kv_add(void *user, const void *old, size_t old_len, int found,
+                                             void *new_value, size_t capacity, size_t *new_len) {
+  wharf_kv_increment *increment = (wharf_kv_increment *)user;
+  int64_t value = 0;
+  (void)capacity;
+  if (found && old_len != sizeof value) {
+    increment->wrong_size = 1;
+    return WHARF_KV_KEEP;
+  }
+  if (found) memcpy(&value, old, sizeof value);
+  /* Wraps as unsigned arithmetic does, never undefined. */
+  value = (int64_t)((uint64_t)value + (uint64_t)increment->delta);
+  memcpy(new_value, &value, sizeof value);
+  *new_len = sizeof value;
+  increment->result = value;
+  return WHARF_KV_WRITE;
+}
+
+/* Adds `delta` to the integer at `key` (8 bytes, this machine's int64_t; a
+ * missing key counts as 0) under the lock; the new value in *result.
+ * WHARF_INVALID if the key holds something else; WHARF_ERROR when the zone
+ * has no room. */
+static inline wharf_status wharf_kv_incr(const wharf_kv *kv, const void *key, size_t key_len,
+                                         int64_t delta, int64_t *result) {
+  wharf_kv_increment increment = {delta, 0, 0};
+  wharf_status status =
+      wharf_kv_update(kv, key, key_len, sizeof(int64_t), wharf_kv_add, &increment);
+  if (status == WHARF_OK && increment.wrong_size) status = WHARF_INVALID;
+  if (status == WHARF_OK && result != NULL) *result = increment.result;
+  return status;
+}
+
+typedef struct wharf_kv_comparison {
+  const void *expected; /* NULL: the key must be absent */
+  size_t expected_len;
+  const void *value;
+  size_t value_len;
+  int swapped;
+} wharf_kv_comparison;
+
+static inline wharf_kv_decision wharf_kv_compare(void *user, const void *old, size_t old_len,
+                                                 int found, void *new_value, size_t capacity,
+                                                 size_t *new_len) {
+  wharf_kv_comparison *comparison = (wharf_kv_comparison *)user;
+  int matches = comparison->expected == NULL ? !found
+                                             : found && old_len == comparison->expected_len &&
+                                                   memcmp(old, comparison->expected, old_len) == 0;
+  (void)capacity;
+  if (!matches) return WHARF_KV_KEEP;
+  memcpy(new_value, comparison->value, comparison->value_len);
+  *new_len = comparison->value_len;
+  comparison->swapped = 1;
+  return WHARF_KV_WRITE;
+}
+
+/* Sets `key` to `value` only if it holds `expected` (NULL: only if it is
+ * absent); *swapped says whether it did. WHARF_ERROR when the zone has no room. */
+static inline wharf_status wharf_kv_compare_and_set(const wharf_kv *kv, const void *key,
+                                                    size_t key_len, const void *expected,
+                                                    size_t expected_len, const void *value,
+                                                    size_t value_len, int *swapped) {
+  wharf_kv_comparison comparison = {expected, expected_len, value, value_len, 0};
+  wharf_status status = wharf_kv_update(kv, key, key_len, value_len, wharf_kv_compare, &comparison);
+  if (swapped != NULL) *swapped = comparison.swapped;
+  return status;
 }
 
 static inline uint64_t wharf_kv_count(const wharf_kv *kv) {
