@@ -77,7 +77,8 @@ class Metric {
 // every worker maps and a reload's new instance gets again (zone_declare in
 // wharf.h says what lives where). Each process maps it at an address of its
 // own: keep offsets in it, never pointers. A plain handle, valid for the
-// instance's life.
+// instance's life. THREAD: any, and several at once (a Lock serialises them,
+// across workers too).
 class Zone {
  public:
   Zone(wharf_zone *zone, bool fresh) : zone_(zone), fresh_(fresh) {}
@@ -233,6 +234,8 @@ class Instance {
 };
 
 // The host's view of one session. Borrowed for the duration of a hook.
+// THREAD: the thread running that hook (or a timer's or Waker's task) only;
+// from another thread, post through a Waker.
 class Session {
  public:
   explicit Session(wharf_session *handle) : handle_(handle) {}
@@ -492,7 +495,9 @@ struct Adapter {
 }  // namespace detail
 
 // A handle to post work to one session from any thread (SDK 1.2). Movable;
-// releases its hold on the session when destroyed, at any time.
+// releases its hold on the session when destroyed, at any time. THREAD:
+// post() from any thread, several at once on one Waker; moving, assigning or
+// destroying it must not happen while another thread posts through it.
 class Waker {
  public:
   Waker() = default;
