@@ -23,7 +23,8 @@ inline std::string addressWithoutPort(const std::string &address) {
 class Channel {
  public:
   virtual ~Channel() = default;
-  // Throws wharf::Error if the session is closed.
+  // Bytes to the peer; nothing if the session has closed (its close ends the
+  // conversation soon). Throws wharf::Error if the host refuses the call.
   virtual void send(std::string_view bytes) = 0;
   // Starts sending `size` bytes of `file`: true once they have all gone;
   // false when the channel will call Conversation::fileSent() later.

@@ -2,11 +2,12 @@
 peer reach the plugin (C++ wrapper fixture); a failing hook or a throwing C++
 plugin closes its own session only, and wharfd keeps serving."""
 
+import json
 import os
 
 from clients import (DatagramClient, receive_exactly, receive_line, receive_until_closed,
                      stream_connect)
-from wharf_harness import WharfTestCase, free_port, test_plugin
+from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin, wait_until
 
 
 class PluginSessions(WharfTestCase):
@@ -59,6 +60,32 @@ class PluginSessions(WharfTestCase):
                                      [b"chimed\n", b"tock\n", b"woken\n"])
                     sock.sendall(b"where")
                     self.assertEqual(receive_line(sock), b"tcp 127.0.0.1:%d\n" % port)
+                self.assertStops(server)
+
+    def test_a_cpp_write_to_a_closed_session_is_not_a_plugin_error(self):
+        # wharf::Session::write threw on a hang-up: a peer that left was logged
+        # as a plugin error and counted in hook_errors. It returns false now.
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = Wharfd(self, {"greet": {"transport": "tcp", "mode": mode,
+                                                 "listen": f"127.0.0.1:{port}",
+                                                 "plugin": test_plugin("greeter")}},
+                                host={"admin": "admin.sock"})
+                server.start()
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    receive_line(sock)  # the greeting
+                    sock.sendall(b"hangup")
+                    self.assertEqual(receive_until_closed(sock), b"")
+
+
+                def sessions():
+                    reply = server.ctl("status", "--json")
+                    return json.loads(reply.stdout)["listeners"][0]["sessions"]
+
+                wait_until(lambda: sessions()["active"] == 0, "the session's end")
+                self.assertEqual(sessions()["hook_errors"], 0)
+                self.assertNotIn("plugin error", server.log())
                 self.assertStops(server)
 
     def test_a_throwing_cpp_plugin_closes_only_that_session(self):

@@ -240,12 +240,16 @@ class Session {
  public:
   explicit Session(wharf_session *handle) : handle_(handle) {}
 
-  // Throws Error if the session is closed.
-  void write(std::string_view data) { write(data.data(), data.size()); }
-  void write(Bytes data) { write(data.data(), data.size()); }
-  void write(const void *data, size_t length) {
-    if (detail::api->session_write(handle_, data, length) != WHARF_OK)
-      throw Error("write failed: session closed");
+  // False if the session is closed (the peer left, or it was closed): a
+  // hang-up is news, not an error, and nothing is logged. Throws Error if the
+  // host refuses the call (a bad argument).
+  bool write(std::string_view data) { return write(data.data(), data.size()); }
+  bool write(Bytes data) { return write(data.data(), data.size()); }
+  bool write(const void *data, size_t length) {
+    wharf_status status = detail::api->session_write(handle_, data, length);
+    if (status == WHARF_CLOSED) return false;
+    if (status != WHARF_OK) throw Error("write refused by the host");
+    return true;
   }
   // Blocking style only. Returns 0 at end of input.
   size_t read(void *buffer, size_t capacity) {
