@@ -60,6 +60,10 @@ class PluginSessions(WharfTestCase):
                                      [b"chimed\n", b"tock\n", b"woken\n"])
                     sock.sendall(b"where")
                     self.assertEqual(receive_line(sock), b"tcp 127.0.0.1:%d\n" % port)
+                    sock.sendall(b"mine")  # a posted task gets the session's own object
+                    self.assertEqual(receive_line(sock), b"mine, post 1\n")
+                # onClose hears why: the peer closed (WHARF_END_PEER, 1).
+                server.wait_for_log(r"greeter session ended, reason 1")
                 self.assertStops(server)
 
     def test_a_cpp_write_to_a_closed_session_is_not_a_plugin_error(self):

@@ -39,6 +39,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace wharf {
@@ -313,7 +314,9 @@ class Session {
   // 1.2, event style on a stream session: runs `task(session)` after `delay`,
   // then every `repeat` unless it is zero, on the session's thread, until
   // cancelled or the session ends; an exception closes the session. Throws
-  // Error if the host refuses.
+  // Error if the host refuses. A task written as
+  // [](wharf::Session &, MySession &me) {} gets the listener's session object
+  // too (MySession must be that class).
   template <typename Task>
   [[nodiscard]] Timer startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
                                  Task task);
@@ -360,13 +363,42 @@ wharf_status guard(wharf_session *session, Body &&body) noexcept {
 }
 
 // A task for a session's thread, from a timer or a Waker: on the heap, freed
-// by the host's release (or dropped) callback.
-using SessionTask = std::function<void(Session &)>;
+// by the host's release (or dropped) callback. It gets the session and the
+// plugin's state of it (the listener class's Session object).
+using SessionTask = std::function<void(Session &, void *state)>;
 
-inline wharf_status runTask(void *, void *, wharf_session *handle, void *user) noexcept {
+// The type of the second parameter of a task's call operator: the plugin's
+// session class, for a task written as [](wharf::Session &, MySession &) {}.
+template <typename Call>
+struct StateParameter;
+template <typename Lambda, typename Result, typename First, typename Second>
+struct StateParameter<Result (Lambda::*)(First, Second) const> {
+  using type = std::remove_reference_t<Second>;
+};
+template <typename Lambda, typename Result, typename First, typename Second>
+struct StateParameter<Result (Lambda::*)(First, Second)> {
+  using type = std::remove_reference_t<Second>;
+};
+
+// `task(session)`, or `task(session, state)` with the state as the type the
+// task asks for.
+template <typename Task>
+SessionTask *makeSessionTask(Task task) {
+  if constexpr (std::is_invocable_v<Task &, Session &>) {
+    return new SessionTask(
+        [task = std::move(task)](Session &session, void *) mutable { task(session); });
+  } else {
+    using State = typename StateParameter<decltype(&Task::operator())>::type;
+    return new SessionTask([task = std::move(task)](Session &session, void *state) mutable {
+      task(session, *static_cast<State *>(state));
+    });
+  }
+}
+
+inline wharf_status runTask(void *, void *state, wharf_session *handle, void *user) noexcept {
   return guard(handle, [&] {
     Session session(handle);
-    (*static_cast<SessionTask *>(user))(session);
+    (*static_cast<SessionTask *>(user))(session, state);
   });
 }
 inline wharf_status runTaskOnce(void *instance, void *state, wharf_session *handle,
@@ -419,6 +451,10 @@ template <typename S>
 concept HasWritable = requires(S &state, wharf::Session &session) {
   state.onWritable(session);
 };
+template <typename S>
+concept HasClose = requires(S &state, wharf::Session &session, wharf_end_reason reason) {
+  state.onClose(session, reason);
+};
 
 // Generates the C hooks for listener class L.
 template <typename L>
@@ -457,8 +493,15 @@ struct Adapter {
       static_cast<typename L::Session *>(state)->onWritable(session);
     });
   }
-  static void sessionClose(void *, void *state, wharf_session *) noexcept {
-    delete static_cast<typename L::Session *>(state);
+  static void sessionClose(void *, void *state, wharf_session *handle) noexcept {
+    auto *session = static_cast<typename L::Session *>(state);
+    if constexpr (HasClose<typename L::Session>) {
+      guard(handle, [&] {
+        Session closing(handle);
+        session->onClose(closing, closing.endReason());
+      });
+    }
+    delete session;
   }
   static wharf_status datagram(void *instance, wharf_session *handle, const uint8_t *data,
                                size_t length) noexcept {
@@ -515,12 +558,14 @@ class Waker {
     if (waker_ != nullptr) detail::api->waker_release(waker_);
   }
 
-  // THREAD: any. Runs `task(session)` on the session's thread soon. False if
-  // the session has ended (or too many posts wait): the task never runs.
+  // THREAD: any. Runs `task(session)` on the session's thread soon; a task
+  // written as [](wharf::Session &, MySession &me) {} gets the listener's
+  // session object too. False if the session has ended (or too many posts
+  // wait): the task never runs.
   template <typename Task>
   bool post(Task task) const {
     if (waker_ == nullptr) return false;
-    auto *queued = new detail::SessionTask(std::move(task));
+    auto *queued = detail::makeSessionTask(std::move(task));
     if (detail::api->waker_post(waker_, detail::runTaskOnce, detail::deleteTask, queued) ==
         WHARF_OK)
       return true;
@@ -541,7 +586,7 @@ inline Waker Session::waker() {
 template <typename Task>
 Timer Session::startTimer(std::chrono::milliseconds delay, std::chrono::milliseconds repeat,
                           Task task) {
-  auto *scheduled = new detail::SessionTask(std::move(task));
+  auto *scheduled = detail::makeSessionTask(std::move(task));
   uint64_t id = 0;
   if (detail::api->session_timer_start(handle_, static_cast<uint64_t>(delay.count()),
                                        static_cast<uint64_t>(repeat.count()), detail::runTask,
