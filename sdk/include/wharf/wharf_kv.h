@@ -167,38 +167,6 @@ static inline wharf_status wharf_kv_get(const wharf_kv *kv, const void *key, siz
   return status;
 }
 
-/* Sets `key` to `value`. WHARF_ERROR when the zone has no room (the old
- * value stays). */
-static inline wharf_status wharf_kv_set(const wharf_kv *kv, const void *key, size_t key_len,
-                                        const void *value, size_t value_len) {
-  if (key_len > UINT32_MAX || value_len > UINT32_MAX) return WHARF_INVALID;
-  wharf_kv_table *table = wharf_kv_lock(kv);
-  if (table == NULL) return WHARF_ERROR;
-  uint64_t hash = wharf_kv_hash(key, key_len);
-  uint64_t *link;
-  wharf_kv_entry *old = wharf_kv_find(kv, table, key, key_len, hash, &link);
-  uint64_t offset = kv->api->zone_alloc(kv->zone, sizeof(wharf_kv_entry) + key_len + value_len);
-  if (offset == 0) {
-    kv->api->zone_unlock(kv->zone);
-    return WHARF_ERROR;
-  }
-  wharf_kv_entry *e = wharf_kv_entry_at(kv, offset);
-  e->next = old != NULL ? old->next : *link;
-  e->hash = hash;
-  e->key_len = (uint32_t)key_len;
-  e->value_len = (uint32_t)value_len;
-  memcpy(e + 1, key, key_len);
-  memcpy((char *)(e + 1) + key_len, value, value_len);
-  uint64_t old_offset = *link;
-  *link = offset; /* published: readers see the new entry whole, or the old one */
-  if (old != NULL)
-    kv->api->zone_free(kv->zone, old_offset);
-  else
-    ++table->count;
-  kv->api->zone_unlock(kv->zone);
-  return WHARF_OK;
-}
-
 /* WHARF_NOT_FOUND if there was no such key. */
 static inline wharf_status wharf_kv_delete(const wharf_kv *kv, const void *key, size_t key_len) {
   wharf_kv_table *table = wharf_kv_lock(kv);
@@ -355,6 +323,32 @@ static inline wharf_status wharf_kv_compare_and_set(const wharf_kv *kv, const vo
   wharf_status status = wharf_kv_update(kv, key, key_len, value_len, wharf_kv_compare, &comparison);
   if (swapped != NULL) *swapped = comparison.swapped;
   return status;
+}
+
+typedef struct wharf_kv_value {
+  const void *bytes;
+  size_t len;
+} wharf_kv_value;
+
+static inline wharf_kv_decision wharf_kv_replace(void *user, const void *old, size_t old_len,
+                                                 int found, void *new_value, size_t capacity,
+                                                 size_t *new_len) {
+  const wharf_kv_value *value = (const wharf_kv_value *)user;
+  (void)old;
+  (void)old_len;
+  (void)found;
+  (void)capacity;
+  memcpy(new_value, value->bytes, value->len);
+  *new_len = value->len;
+  return WHARF_KV_WRITE;
+}
+
+/* Sets `key` to `value`. WHARF_ERROR when the zone has no room (the old
+ * value stays). */
+static inline wharf_status wharf_kv_set(const wharf_kv *kv, const void *key, size_t key_len,
+                                        const void *value, size_t value_len) {
+  wharf_kv_value replacement = {value, value_len};
+  return wharf_kv_update(kv, key, key_len, value_len, wharf_kv_replace, &replacement);
 }
 
 static inline uint64_t wharf_kv_count(const wharf_kv *kv) {
