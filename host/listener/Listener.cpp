@@ -4,6 +4,8 @@
 #include <netinet/tcp.h>
 
 #include <chrono>
+#include <fstream>
+#include <string>
 
 #include "listener/Compatibility.h"
 #include "listener/ListenerError.h"
@@ -40,6 +42,15 @@ std::unique_ptr<session::AccessLog> accessLogOf(const config::ListenerConfig &co
   } catch (const std::exception &error) {
     throw ListenerError("listener [" + config.section() + "]: access_log: " + error.what());
   }
+}
+
+// Past the SYN queue (backlog), the kernel hands deferred connections over
+// through SYN cookies; with cookies off, silent peers that fill it keep
+// everyone else out.
+bool synCookiesOff() {
+  std::ifstream setting("/proc/sys/net/ipv4/tcp_syncookies");
+  int value = 1;
+  return setting >> value && value == 0;
 }
 
 }  // namespace
@@ -104,6 +115,13 @@ void Listener::deferAccept(const Generation &serving) {
       config_.proxy.enabled() ? config_.proxy.timeout : dispatcher_->waitForData(serving);
   int seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(wait).count());
   ::setsockopt(socket_->fd(), IPPROTO_TCP, TCP_DEFER_ACCEPT, &seconds, sizeof seconds);
+  if (seconds > 0 && !synCookiesWarned_ && synCookiesOff()) {
+    synCookiesWarned_ = true;
+    logger_.warning("connections wait for their first data in the kernel (TCP_DEFER_ACCEPT, " +
+                    std::to_string(seconds) +
+                    " s), but net.ipv4.tcp_syncookies is 0: silent peers that fill the SYN "
+                    "queue (backlog) keep other clients out; set it to 1, the default");
+  }
 }
 
 void Listener::start() {

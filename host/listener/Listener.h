@@ -78,6 +78,7 @@ class Listener {
   void deferAccept(const Generation &serving);
 
   config::ListenerConfig config_;  // its plugin and options: those of generation 1
+  bool synCookiesWarned_ = false;
   const dispatch::DispatchMode &mode_;
   Poco::Logger &logger_;
   Admission admission_;

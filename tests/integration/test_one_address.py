@@ -4,6 +4,7 @@ the listener serves at once (at least 4). Peers with real addresses come from
 the client host of network_hosts; wharfd runs on its server host."""
 
 import socket
+import subprocess
 import unittest
 
 from namespace_testcase import NamespaceTestCase
@@ -57,6 +58,7 @@ class OneAddress(NamespaceTestCase):
         self.hold_silent(130)
         wait_until(lambda: self.refused_per_source() == 2, "two refusals for max_per_source")
         self.assert_others_are_served()
+        self.assertNotIn("tcp_syncookies", self.server.log())  # on, the default: no warning
 
     def test_a_reactor_listener_sized_by_max_connections(self):
         self.serve("reactor", max_connections="64")
@@ -85,6 +87,17 @@ class OneAddress(NamespaceTestCase):
         wait_until(lambda: self.sessions(self.server)["refused"]["datagram_rate"] > 0,
                    "refusals for datagram_rate")
         self.assertEqual(in_namespace(self.hosts.client, probe), b"still here")
+
+    def test_deferral_without_syn_cookies_is_warned_about(self):
+        # Silent peers wait in the SYN queue (TCP_DEFER_ACCEPT); without SYN cookies
+        # they can fill it and keep everyone else out, whatever max_per_source says.
+        subprocess.run(["ip", "netns", "exec", self.hosts.server, "sysctl", "-qw",
+                        "net.ipv4.tcp_syncookies=0"], check=True, timeout=60)
+        self.serve("thread")
+        self.server.wait_for_log(r"listener\.e: connections wait for their first data in the "
+                                 r"kernel \(TCP_DEFER_ACCEPT, 60 s\), but "
+                                 r"net\.ipv4\.tcp_syncookies is 0")
+        self.assert_others_are_served()
 
     def test_max_per_source_zero_turns_the_default_off(self):
         self.serve("pool", max_per_source="0")
