@@ -9,6 +9,7 @@
 #include "config/CgroupFolders.h"
 
 namespace wharf::config {
+
 std::optional<size_t> coresOfQuota(const std::string &cpuMax) {
   std::istringstream in(cpuMax);
   std::string quota;

@@ -1,6 +1,7 @@
 // Internal. How much memory this process may count on: the machine's, capped
-// by its cgroup's limit (v2 `memory.max`, v1 `memory.limit_in_bytes`), so defaults sized from
-// memory (an eighth for output_budget) fit a container limited to 512 MiB on a 64 GiB node.
+// by its cgroup's limit (v2 `memory.max`, v1 `memory.limit_in_bytes`), so
+// defaults sized from memory (an eighth for output_budget) fit a container
+// limited to 512 MiB on a 64 GiB node.
 #pragma once
 
 #include <cstddef>

@@ -78,7 +78,6 @@ class Listener {
   void deferAccept(const Generation &serving);
 
   config::ListenerConfig config_;  // its plugin and options: those of generation 1
-  bool synCookiesWarned_ = false;
   const dispatch::DispatchMode &mode_;
   Poco::Logger &logger_;
   Admission admission_;
@@ -89,6 +88,7 @@ class Listener {
   std::shared_ptr<net::ListenSocket> socket_;
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;
+  bool synCookiesWarned_ = false;  // once per listener: deferAccept runs at each reload
 };
 
 }  // namespace wharf::listener

@@ -1,8 +1,9 @@
 // Internal. A reactor session's bytes waiting for its peer to read them.
 // While any wait, its buffer's memory (not only what waits in it: a growing
-// buffer may be twice that) is counted in the process's OutputBudget. What was sent is dropped
-// from the front once it is half the buffer, so the buffer holds at most
-// about twice what waits; once the peer has taken all, a large buffer is freed.
+// buffer may be twice that) is counted in the process's OutputBudget. What
+// was sent is dropped from the front once it is half the buffer, so the
+// buffer holds at most about twice what waits; once the peer has taken all, a
+// large buffer is freed.
 // THREAD: its session's loop.
 #pragma once
 

@@ -1,9 +1,10 @@
 // option.max_in_flight: the bytes this listener's uploads under way have
 // declared (and reserved on disk). A put that would take them past it is
 // refused, and so is one that would give one client address more than its
-// share (a quarter, or max_file_size if that is more), so a few uploads that stall cannot claim the
-// disk, or every upload's place, from every other client. Shared by the sessions of one instance:
-// one worker process (mode = fork: one session's process, where it bounds that session alone).
+// share (a quarter, or max_file_size if that is more), so a few uploads that
+// stall cannot claim the disk, or every upload's place, from every other
+// client. Shared by the sessions of one instance: one worker process (mode =
+// fork: one session's process, where it bounds that session alone).
 // THREAD: any; internally locked.
 #pragma once
 
@@ -59,26 +60,22 @@ class InFlight {
   };
   Outcome claim(const std::string &source, uint64_t bytes) {
     std::lock_guard lock(mutex_);
-    uint64_t &mine = bySource_[source];
-    if (limit_ != 0 && bytes > limit_ - std::min(limit_, total_)) {
-      if (mine == 0) bySource_.erase(source);
+    auto entry = bySource_.find(source);
+    uint64_t mine = entry == bySource_.end() ? 0 : entry->second;
+    if (limit_ != 0 && bytes > limit_ - std::min(limit_, total_))
       return {std::nullopt, "uploads under way have declared " + std::to_string(total_) +
                                 " bytes, and this one would take them past max_in_flight (" +
                                 std::to_string(limit_) + ")"};
-    }
-    if (limit_ != 0 && bytes > perSource_ - std::min(perSource_, mine)) {
-      if (mine == 0) bySource_.erase(source);
+    if (limit_ != 0 && bytes > perSource_ - std::min(perSource_, mine))
       return {std::nullopt, "this address's uploads under way have declared " +
                                 std::to_string(mine) +
                                 " bytes, and this one would take them past its share of "
                                 "max_in_flight (" +
                                 std::to_string(perSource_) + ")"};
-    }
     total_ += bytes;
-    mine += bytes;
+    bySource_[source] += bytes;
     return {Claim(this, source, bytes), ""};
   }
-  uint64_t limit() const { return limit_; }
 
  private:
   void giveBack(const std::string &source, uint64_t bytes) {
