@@ -49,4 +49,14 @@ std::vector<std::filesystem::path> cgroupV1Folders(const std::string &controller
   return own ? upTo("/sys/fs/cgroup/" + controller, *own) : std::vector<std::filesystem::path>{};
 }
 
+std::vector<std::string> firstLines(const std::vector<std::filesystem::path> &folders,
+                                    const std::string &file) {
+  std::vector<std::string> lines;
+  for (const auto &folder : folders) {
+    std::ifstream in(folder / file);
+    if (std::string line; std::getline(in, line)) lines.push_back(line);
+  }
+  return lines;
+}
+
 }  // namespace wharf::config

@@ -13,5 +13,8 @@ namespace wharf::config {
 std::vector<std::filesystem::path> cgroupFolders();
 // cgroup v1, the hierarchy of `controller` ("memory"): below /sys/fs/cgroup/CONTROLLER.
 std::vector<std::filesystem::path> cgroupV1Folders(const std::string &controller);
+// The first line of `file` ("cpu.max") in each of `folders` that has one.
+std::vector<std::string> firstLines(const std::vector<std::filesystem::path> &folders,
+                                    const std::string &file);
 
 }  // namespace wharf::config

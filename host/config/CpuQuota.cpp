@@ -3,7 +3,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <fstream>
 #include <sstream>
 
 #include "config/CgroupFolders.h"
@@ -30,12 +29,8 @@ size_t coresAvailable() {
   size_t cores = 1;
   cpu_set_t set;
   if (::sched_getaffinity(0, sizeof set, &set) == 0) cores = std::max(1, CPU_COUNT(&set));
-  for (const auto &folder : cgroupFolders()) {
-    std::ifstream in(folder / "cpu.max");
-    std::string line;
-    if (std::getline(in, line))
-      if (auto quota = coresOfQuota(line)) cores = std::min(cores, *quota);
-  }
+  for (const auto &line : firstLines(cgroupFolders(), "cpu.max"))
+    if (auto quota = coresOfQuota(line)) cores = std::min(cores, *quota);
   return cores;
 }
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstdint>
-#include <fstream>
+#include <vector>
 
 #include "config/CgroupFolders.h"
 
@@ -24,14 +24,12 @@ size_t memoryAvailable() {
   size_t memory = pages > 0 && pageSize > 0
                       ? static_cast<size_t>(pages) * static_cast<size_t>(pageSize)
                       : SIZE_MAX;
-  auto capBy = [&](const std::filesystem::path &file) {
-    std::ifstream in(file);
-    std::string line;
-    if (std::getline(in, line))
+  auto capBy = [&](const std::vector<std::string> &lines) {
+    for (const auto &line : lines)
       if (auto limit = bytesOfMemoryMax(line)) memory = std::min(memory, *limit);
   };
-  for (const auto &folder : cgroupFolders()) capBy(folder / "memory.max");
-  for (const auto &folder : cgroupV1Folders("memory")) capBy(folder / "memory.limit_in_bytes");
+  capBy(firstLines(cgroupFolders(), "memory.max"));
+  capBy(firstLines(cgroupV1Folders("memory"), "memory.limit_in_bytes"));
   return memory;
 }
 
