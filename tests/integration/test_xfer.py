@@ -418,6 +418,14 @@ class StalledPeers(XferCase):
         def put(sock, name, size, data=b""):
             sock.sendall(framed({"cmd": "put", "filename": name, "filesize": size}) + data)
 
+        def refusal_of_put(source, port, name, size):
+            """The error a put of `size` bytes from `source` gets; the session then ends."""
+            with connect_from(source, port) as sock:
+                put(sock, name, size)
+                error = read_framed(sock)["error"]
+                self.assertTrue(closed_after(sock))
+                return error
+
         for mode, port in ports.items():
             with self.subTest(mode=mode):
                 first, second = connect_from("127.0.0.1", port), connect_from("127.0.0.2", port)
@@ -426,20 +434,14 @@ class StalledPeers(XferCase):
                 self.server.wait_for_log(r"put 'first\.bin': receiving 400 bytes")
                 self.server.wait_for_log(r"put 'second\.bin': receiving 400 bytes")
                 # One address may claim its share (a quarter, or max_file_size if more) at most.
-                with connect_from("127.0.0.1", port) as greedy:
-                    put(greedy, "greedy.bin", 100)
-                    self.assertEqual(read_framed(greedy)["error"],
-                                     "busy: this address's uploads under way have declared 400 "
-                                     "bytes, and this one would take them past its share of "
-                                     "max_in_flight (400); try again later")
-                    self.assertTrue(closed_after(greedy))
-                with connect_from("127.0.0.3", port) as other:
-                    put(other, "other.bin", 300)
-                    self.assertEqual(read_framed(other)["error"],
-                                     "busy: uploads under way have declared 800 bytes, and this "
-                                     "one would take them past max_in_flight (1000); try again "
-                                     "later")
-                    self.assertTrue(closed_after(other))
+                self.assertEqual(refusal_of_put("127.0.0.1", port, "greedy.bin", 100),
+                                 "busy: this address's uploads under way have declared 400 "
+                                 "bytes, and this one would take them past its share of "
+                                 "max_in_flight (400); try again later")
+                self.assertEqual(refusal_of_put("127.0.0.3", port, "other.bin", 300),
+                                 "busy: uploads under way have declared 800 bytes, and this "
+                                 "one would take them past max_in_flight (1000); try again "
+                                 "later")
                 first.close()  # its claim is given back: the next put goes through
                 self.server.wait_for_log(r"put 'first\.bin' discarded: the client left after 10 "
                                          r"of 400 bytes")
