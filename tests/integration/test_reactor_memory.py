@@ -4,8 +4,10 @@ send_timeout, and past [host] output_budget the sessions holding the most
 output are cut, biggest first, while the others go on."""
 
 import concurrent.futures
+import errno
 import json
 import os
+import signal
 import socket
 import threading
 import time
@@ -28,7 +30,7 @@ def memory_cgroup(testcase, limit):
             os.mkdir(folder)
         except OSError:
             continue
-        testcase.addCleanup(os.rmdir, folder)
+        testcase.addCleanup(remove_cgroup, folder)
         try:
             with open(os.path.join(folder, limit_file), "w") as out:
                 out.write(str(limit))
@@ -36,6 +38,27 @@ def memory_cgroup(testcase, limit):
         except OSError:
             continue  # v2 without the memory controller in the parent's subtree_control
     testcase.skipTest("no memory cgroup can be made here (needs root and cgroups)")
+
+
+def remove_cgroup(folder):
+    """Removes a test's cgroup once it is empty. Its processes have been
+    stopped, but the kernel lets a cgroup go only after it has released their
+    exit, a moment later: until then rmdir is EBUSY."""
+    def removed():
+        try:
+            os.rmdir(folder)
+            return True
+        except OSError as error:
+            if error.errno != errno.EBUSY:
+                raise
+            with open(os.path.join(folder, "cgroup.procs")) as procs:
+                for pid in procs.read().split():
+                    try:
+                        os.kill(int(pid), signal.SIGKILL)  # left by a test that failed
+                    except ProcessLookupError:
+                        pass
+            return False
+    wait_until(removed, f"{folder} could be removed")
 
 
 def flood_without_reading(port, limit=64 << 20):
