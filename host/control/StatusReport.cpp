@@ -56,6 +56,9 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
   entry->set("name", config.name);
   entry->set("state", std::string(draining ? "draining" : "serving"));
+  // Workers where it waits after its plugin crashed one (0 or 1 here; the
+  // master adds them up).
+  entry->set("paused_workers", !draining && !listener.started() ? 1 : 0);
   entry->set("transport", std::string(net::transportName(config.endpoint.transport)));
   entry->set("listen", listener.boundAddress());
   entry->set("mode", config.mode);

@@ -58,7 +58,9 @@ void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
     Poco::JSON::Object::Ptr sessions = listener->getObject("sessions");
     rows.push_back(
         {listener->getValue<std::string>("name") +
-             (listener->optValue<std::string>("state", "") == "draining" ? " (draining)" : ""),
+             (listener->optValue<std::string>("state", "") == "draining" ? " (draining)"
+              : listener->optValue<int>("paused_workers", 0) > 0         ? " (paused)"
+                                                                         : ""),
          listener->getValue<std::string>("transport"), listener->getValue<std::string>("listen"),
          listener->getValue<std::string>("mode"),
          plugin->getValue<std::string>("name") + " " + plugin->getValue<std::string>("version"),

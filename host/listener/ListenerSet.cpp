@@ -2,6 +2,7 @@
 
 #include <Poco/Logger.h>
 
+#include <algorithm>
 #include <set>
 
 #include "listener/ListenerError.h"
@@ -53,15 +54,60 @@ void ListenerSet::load(plugin::PluginSet &plugins,
   }
 }
 
-void ListenerSet::start() {
-  for (auto &listener : serving_) {
-    try {
-      listener->start();
-    } catch (const std::exception &error) {
-      throw ListenerError("listener [" + listener->config().section() +
-                          "]: cannot start: " + error.what());
-    }
+namespace {
+
+void startListener(Listener &listener) {
+  try {
+    listener.start();
+  } catch (const std::exception &error) {
+    throw ListenerError("listener [" + listener.config().section() +
+                        "]: cannot start: " + error.what());
   }
+}
+
+}  // namespace
+
+void ListenerSet::start(const std::map<std::string, std::chrono::milliseconds> &paused) {
+  for (auto &listener : serving_) {
+    auto pause = paused.find(listener->config().name);
+    if (pause == paused.end() || pause->second.count() <= 0) {
+      startListener(*listener);
+      continue;
+    }
+    paused_.emplace_back(listener.get(), std::chrono::steady_clock::now() + pause->second);
+    Poco::Logger::get("listener." + listener->config().name)
+        .warning("[" + listener->config().section() + "] its plugin crashed the worker this one " +
+                 "replaces, soon after the last: accepting in " +
+                 std::to_string(pause->second.count()) + " ms (crash loop)");
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> ListenerSet::resumePaused() {
+  std::optional<std::chrono::steady_clock::time_point> next;
+  auto now = std::chrono::steady_clock::now();
+  for (auto entry = paused_.begin(); entry != paused_.end();) {
+    auto &[listener, due] = *entry;
+    bool serving = std::any_of(serving_.begin(), serving_.end(),
+                               [&](const auto &kept) { return kept.get() == listener; });
+    if (serving && due <= now) {
+      auto &log = Poco::Logger::get("listener." + listener->config().name);
+      try {
+        startListener(*listener);
+        log.notice("[" + listener->config().section() + "] accepting again after its pause");
+        serving = false;
+      } catch (const std::exception &error) {  // no thread to be had, say
+        log.error(std::string(error.what()) + "; trying again in 1 s");
+        due = now + std::chrono::seconds(1);
+      }
+    }
+    if (!serving) {  // started, or a reload replaced or removed it
+      entry = paused_.erase(entry);
+      continue;
+    }
+    if (!next || due < *next) next = due;
+    ++entry;
+  }
+  return next;
 }
 
 std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin::PluginSet &plugins,

@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,12 @@ class ListenerSet {
   // `loading` (if set) is told each listener before its plugin loads.
   void load(plugin::PluginSet &plugins,
             const std::function<void(const config::ListenerConfig &)> &loading = {});
-  void start();
+  // The listeners named in `paused` (their plugin crashed the worker this
+  // one replaces) start accepting only after their delay, at resumePaused().
+  void start(const std::map<std::string, std::chrono::milliseconds> &paused = {});
+  // THREAD: any, one at a time with the other calls. Starts the paused
+  // listeners whose delay has passed; returns when the next one is due.
+  std::optional<std::chrono::steady_clock::time_point> resumePaused();
 
   // THREAD: any, one at a time with the other calls. Applies `next` as a
   // whole or throws (nothing changed). Returns one line per change.
@@ -75,6 +82,9 @@ class ListenerSet {
   void retire(std::unique_ptr<Listener> listener);
 
   std::vector<std::unique_ptr<Listener>> serving_;
+  // Serving listeners not started yet, and when they start (a reload may
+  // replace or remove one meanwhile: it is then not started at all).
+  std::vector<std::pair<Listener *, std::chrono::steady_clock::time_point>> paused_;
   std::vector<Draining> draining_;
   DrainQueue drainQueue_;  // declared last: destroyed (joined) first
 };

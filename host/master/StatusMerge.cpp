@@ -65,7 +65,8 @@ Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object) {
 bool wellFormed(const Poco::JSON::Object::Ptr &listener) {
   if (!listener || !listener->has("name") || !listener->get("name").isString() ||
       !listener->has("state") || !listener->get("state").isString() ||
-      !listener->getObject("sessions"))
+      !listener->getObject("sessions") ||
+      (listener->has("paused_workers") && !listener->get("paused_workers").isInteger()))
     return false;
   Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
   return plugin && plugin->has("generation") && plugin->get("generation").isInteger();
@@ -93,6 +94,8 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
       }
       Poco::JSON::Object &into = *found->second;
       into.set("workers", into.getValue<int>("workers") + 1);
+      into.set("paused_workers", into.optValue<int>("paused_workers", 0) +
+                                     listener->optValue<int>("paused_workers", 0));
       addCounters(*into.getObject("sessions"), *listener->getObject("sessions"));
       if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics")) {
         if (Poco::JSON::Object::Ptr mine = into.getObject("plugin_metrics"))

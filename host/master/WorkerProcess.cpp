@@ -18,7 +18,9 @@ extern char **environ;
 namespace wharf::master {
 
 WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
-    : group_(launch.group), started_(std::chrono::steady_clock::now()) {
+    : group_(launch.group),
+      started_(std::chrono::steady_clock::now()),
+      crashPage_(std::make_unique<process::CrashPage>()) {
   auto [mine, theirs] = process::Channel::pair();
   // Everything the child needs is made before fork: after it, in a
   // threaded process, only async-signal-safe calls are allowed.
@@ -33,19 +35,24 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
   environment.push_back(nullptr);
   pid_t master = ::getpid();
   int end = theirs.fd();
+  int page = crashPage_->fd();
   pid_ = ::fork();
   if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid_ == 0) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != master) ::_exit(127);  // the master died before prctl
     ::setpgid(0, 0);  // a terminal's ^C reaches the master alone, which stops workers in order
+    // Out of the way of the channel's move to 3, whatever either was on.
+    page = ::fcntl(page, F_DUPFD, process::kCrashPageFd + 1);
+    if (page < 0) ::_exit(127);
     if (end == kWorkerChannelFd)
       ::fcntl(end, F_SETFD, 0);
     else if (::dup2(end, kWorkerChannelFd) < 0)
       ::_exit(127);
-    // A worker inherits stdio and its channel only, even a descriptor another
+    if (::dup2(page, process::kCrashPageFd) < 0) ::_exit(127);
+    // A worker inherits stdio, its channel and crash page only, even a descriptor another
     // thread opened without close-on-exec (Poco's HTTP server accepts so).
-    ::close_range(kWorkerChannelFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+    ::close_range(process::kCrashPageFd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
     // The master's own image, not whatever now lies at its path (a package
     // upgrade unpacking, a broken copy): only `upgrade` switches binaries.
     // The path serves only where /proc is not mounted.

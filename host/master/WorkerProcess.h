@@ -1,6 +1,6 @@
 // Internal. One worker process as the master sees it: started by fork+exec
 // of the wharfd binary (`wharfd --worker GROUP --config FILE`, its channel
-// as descriptor 3), then talked to over that channel. Requests carry an id,
+// as descriptor 3, its crash page as 4), then talked to over that channel. Requests carry an id,
 // so an answer that comes after its request timed out is never taken for
 // the next one's.
 #pragma once
@@ -11,11 +11,14 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
 #include "process/Channel.h"
+#include "process/CrashPage.h"
 
 namespace wharf::master {
 
@@ -71,6 +74,11 @@ class WorkerProcess {
   }
   void signal(int signal) const;
   int channelFd() const { return channel_.fd(); }
+  // THREAD: main, once reaped. The plugin hook it died in, if it wrote one
+  // (none for a worker an earlier master started).
+  std::optional<process::CrashRecord> crashRecord() const {
+    return crashPage_ ? crashPage_->record(pid_) : std::nullopt;
+  }
 
   // THREAD: main. Sends a heartbeat each second and takes the answers that
   // have come, without waiting; a worker answers once none of its event
@@ -108,6 +116,7 @@ class WorkerProcess {
   std::deque<std::pair<int64_t, std::chrono::steady_clock::time_point>> unanswered_;
   std::string lastBusy_;
   bool givenUp_ = false;
+  std::unique_ptr<process::CrashPage> crashPage_;
 };
 
 }  // namespace wharf::master

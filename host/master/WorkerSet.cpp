@@ -3,11 +3,14 @@
 #include <Poco/Logger.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 #include "config/ConfigLoader.h"
+#include "logging/PrintableText.h"
 
 namespace wharf::master {
 namespace {
@@ -44,6 +47,22 @@ int killAndReap(WorkerProcess &worker) {
   }
   endLeftovers(worker.pid());
   return status;
+}
+
+// The hook `worker` died in, as it wrote it on its crash page; only a
+// listener of its group is taken from there (its plugins can write the page).
+std::optional<process::CrashRecord> hookDiedIn(const WorkerProcess &worker,
+                                               const WorkerGroup &group) {
+  auto crash = worker.crashRecord();
+  if (crash && std::find(group.listeners.begin(), group.listeners.end(), crash->listener) ==
+                   group.listeners.end())
+    crash.reset();
+  return crash;
+}
+
+// " in [LISTENER] HOOK", for the log line of a worker's death.
+std::string inHook(const process::CrashRecord &crash) {
+  return " in [" + crash.listener + "] " + logging::printable(crash.hook);
 }
 
 }  // namespace
@@ -113,6 +132,8 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
   Poco::JSON::Array::Ptr names = new Poco::JSON::Array;
   for (const auto &name : group.listeners) names->add(name);
   request.set("listeners", names);
+  if (std::string_view(command) == "serve")
+    request.set("paused", pauses_.remaining(group.listeners));
   return request;
 }
 
@@ -193,14 +214,20 @@ bool WorkerSet::reaped(pid_t pid, int status) {
   for (auto &slot : slots_) {
     if (!slot.process || slot.process->pid() != pid) continue;
     auto uptime = slot.process->uptime();
-    std::string what = "worker " + std::to_string(pid) + " (" + groups_[slot.group].name +
-                       ", serving " + config::joined(groups_[slot.group].listeners) + ") " +
-                       describeExit(status);
+    const WorkerGroup &group = groups_[slot.group];
+    std::string what = "worker " + std::to_string(pid) + " (" + group.name + ", serving " +
+                       config::joined(group.listeners) + ") " + describeExit(status);
+    auto crash = hookDiedIn(*slot.process, group);
+    if (crash) what += inHook(*crash);
     if (WIFSIGNALED(status)) slot.lastSignal = WTERMSIG(status);
     endLeftovers(pid);
     slot.process.reset();
     if (retired_) {
       logger().information(what);
+      return true;
+    }
+    if (crash && crash->forSession) {
+      replaceAfterSessionCrash(slot, what, *crash, uptime);
       return true;
     }
     auto delay = slot.backoff.next(uptime);
@@ -213,6 +240,17 @@ bool WorkerSet::reaped(pid_t pid, int status) {
     return true;
   }
   return false;
+}
+
+void WorkerSet::replaceAfterSessionCrash(Slot &slot, const std::string &what,
+                                         const process::CrashRecord &crash,
+                                         std::chrono::milliseconds uptime) {
+  auto pause = pauses_.crashed(crash.listener, uptime);
+  slot.replaceAt = Clock::now();
+  logger().error(what + "; replacing it now" +
+                 (pause.count() == 0 ? std::string()
+                                     : ", with [" + crash.listener + "] paused for " +
+                                           std::to_string(pause.count()) + " ms (crash loop)"));
 }
 
 bool WorkerSet::checkHeartbeats() {
@@ -258,6 +296,17 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
       slot.process = std::move(worker);
     } catch (const std::exception &error) {
       std::string ended = worker ? " (" + describeExit(killAndReap(*worker)) + ")" : "";
+      // A queued request that crashes a session hook may come before "ready".
+      if (auto crash = worker ? hookDiedIn(*worker, groups_[slot.group]) : std::nullopt;
+          crash && crash->forSession) {
+        replaceAfterSessionCrash(slot,
+                                 std::string("replacing a worker failed: ") + error.what() + ended +
+                                     " in [" + crash->listener + "] " +
+                                     logging::printable(crash->hook),
+                                 *crash, worker->uptime());
+        if (!next || *slot.replaceAt < *next) next = slot.replaceAt;
+        continue;
+      }
       auto delay = slot.backoff.next(std::chrono::milliseconds(0));
       slot.replaceAt = Clock::now() + delay;
       logger().error(std::string("replacing a worker failed: ") + error.what() + ended +

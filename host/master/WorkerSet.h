@@ -1,7 +1,9 @@
 // Internal. The workers that serve one config: `[host] workers` processes
 // for each group of listeners (the listeners marked `isolate` each form a
 // group of their own; all others share the group "main"). A worker that
-// dies is replaced, after the delay CrashBackoff gives for its slot.
+// dies in a plugin's hook is replaced at once, and that hook's listener
+// waits in the replacement (CrashPauses); one that dies otherwise is
+// replaced after the delay CrashBackoff gives for its slot.
 #pragma once
 
 #include <Poco/JSON/Array.h>
@@ -16,6 +18,7 @@
 
 #include "config/Config.h"
 #include "master/CrashBackoff.h"
+#include "master/CrashPauses.h"
 #include "master/LogFileSet.h"
 #include "master/SocketSet.h"
 #include "master/WorkerProcess.h"
@@ -101,6 +104,11 @@ class WorkerSet {
   };
 
   std::unique_ptr<WorkerProcess> launch(const WorkerGroup &group) const;
+  // `slot`'s worker died in a session hook (`what`, for the log): it is
+  // replaced at once, and the hook's listener waits in the replacement.
+  void replaceAfterSessionCrash(Slot &slot, const std::string &what,
+                                const process::CrashRecord &crash,
+                                std::chrono::milliseconds uptime);
   int64_t setUp(WorkerProcess &worker, const WorkerGroup &group) const;
   Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
 
@@ -111,6 +119,7 @@ class WorkerSet {
   LogFileSet logFiles_;
   std::vector<WorkerGroup> groups_;
   std::vector<Slot> slots_;
+  CrashPauses pauses_;
   bool retired_ = false;
 };
 

@@ -229,6 +229,10 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
     }
     out.add("wharf_listener_plugin_generation", "gauge", "The plugin generation new sessions get.",
             labels, number(*plugin, "generation"));
+    out.add("wharf_listener_paused_workers", "gauge",
+            "Workers where the listener waits before accepting again, its plugin having crashed "
+            "the worker before (a crash loop).",
+            labels, number(*listener, "paused_workers"));
     out.add("wharf_listener_plugin_generations_loaded", "gauge",
             "Plugin generations loaded, the current one included.", labels,
             number(*plugin, "generations_loaded"));

@@ -8,7 +8,11 @@
 namespace wharf::plugin {
 
 RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept
-    : instance_(instance), hook_(hook), site_(site), started_(std::chrono::steady_clock::now()) {}
+    : instance_(instance),
+      hook_(hook),
+      site_(site),
+      started_(std::chrono::steady_clock::now()),
+      onThread_(instance.listenerName(), hook, site != HookSite::Instance) {}
 
 RunningHook::~RunningHook() {
   auto took = std::chrono::steady_clock::now() - started_;

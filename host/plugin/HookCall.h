@@ -14,6 +14,8 @@
 #include <string>
 #include <type_traits>
 
+#include "plugin/CrashRecorder.h"
+
 namespace wharf::plugin {
 
 class PluginInstance;
@@ -21,11 +23,13 @@ class PluginInstance;
 // Longer than this on a loop that serves other sessions is a stall.
 inline constexpr std::chrono::seconds kStallThreshold{1};
 
-// Where a hook runs: on a thread of its session's own, or on a reactor's
-// loop that other sessions wait on while it runs.
-enum class HookSite { OwnThread, SharedLoop };
+// Where a hook runs: for a session, on a thread of its own or on a
+// reactor's loop that other sessions wait on while it runs; or for the
+// instance, outside any session (on_instance_new, on_instance_destroy).
+enum class HookSite { OwnThread, SharedLoop, Instance };
 
-// Times one hook call; at its end, a stall on a shared loop is logged.
+// Times one hook call; at its end, a stall on a shared loop is logged. A
+// crash meanwhile is the hook's (CrashRecorder).
 class RunningHook {
  public:
   RunningHook(const PluginInstance &instance, const char *hook, HookSite site) noexcept;
@@ -38,6 +42,7 @@ class RunningHook {
   const char *hook_;
   HookSite site_;
   std::chrono::steady_clock::time_point started_;
+  HookOnThread onThread_;
 };
 
 // The text of what a hook threw, for a log line; never empty, never throws.

@@ -10,8 +10,13 @@
 
 namespace wharf::plugin {
 
-InstanceClock::InstanceClock(Poco::Logger &logger, std::string owner, ClockThread thread)
-    : logger_(logger), owner_(std::move(owner)), process_(::getpid()), threadUse_(thread) {}
+InstanceClock::InstanceClock(Poco::Logger &logger, std::string owner, std::string listener,
+                             ClockThread thread)
+    : logger_(logger),
+      owner_(std::move(owner)),
+      listener_(std::move(listener)),
+      process_(::getpid()),
+      threadUse_(thread) {}
 
 InstanceClock::~InstanceClock() {
   stop();
@@ -82,6 +87,7 @@ void InstanceClock::run() {
     lock.unlock();
     // A raw C++ callback may let an exception out: this thread must outlive it.
     std::string escaped;
+    HookOnThread onThread(listener_, "an instance timer", false);
     wharf_status status = caught([&] { return due->callback(state_, due->user); }, escaped);
     if (status != WHARF_OK)
       logger_.error(owner_ + ": an instance timer's callback failed (" +

@@ -25,8 +25,9 @@ enum class ClockThread { Allowed, Refused };
 
 class InstanceClock {
  public:
-  // `owner` names the listener and plugin in log lines.
-  InstanceClock(Poco::Logger &logger, std::string owner, ClockThread thread);
+  // `owner` names the listener and plugin in log lines; a crash in a
+  // callback is `listener`'s.
+  InstanceClock(Poco::Logger &logger, std::string owner, std::string listener, ClockThread thread);
   ~InstanceClock();  // stop()
   InstanceClock(const InstanceClock &) = delete;
   InstanceClock &operator=(const InstanceClock &) = delete;
@@ -52,6 +53,7 @@ class InstanceClock {
 
   Poco::Logger &logger_;
   std::string owner_;
+  std::string listener_;
   const pid_t process_;
   const ClockThread threadUse_;
   std::mutex mutex_;

@@ -36,12 +36,12 @@ PluginInstance::PluginInstance(std::shared_ptr<const Plugin> plugin,
       metrics_(std::move(metrics)),
       logger_(Poco::Logger::get("listener." + listener.name)),
       handle_(handles(), this),
-      clock_(logger_, describe(), clockThread) {
+      clock_(logger_, describe(), listenerName_, clockThread) {
   if (hooks().on_instance_new != nullptr) {
     HookError error;
     std::string escaped;
     wharf_status status = callHook(
-        *this, "on_instance_new", HookSite::OwnThread,
+        *this, "on_instance_new", HookSite::Instance,
         [&] { return hooks().on_instance_new(handle(), &state_, error.data(), error.size()); },
         escaped);
     if (status != WHARF_OK)
@@ -71,7 +71,7 @@ void PluginInstance::destroyState() noexcept {
   if (hooks().on_instance_destroy == nullptr) return;
   std::string escaped;
   callHook(
-      *this, "on_instance_destroy", HookSite::OwnThread,
+      *this, "on_instance_destroy", HookSite::Instance,
       [&] { hooks().on_instance_destroy(state_); }, escaped);
   if (!escaped.empty()) logger_.error(describe() + ": on_instance_destroy failed: " + escaped);
 }

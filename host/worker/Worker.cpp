@@ -17,7 +17,9 @@
 #include "logging/LineSink.h"
 #include "net/BusyLoops.h"
 #include "net/ReflectorPorts.h"
+#include "plugin/CrashRecorder.h"
 #include "plugin/HostApi.h"
+#include "process/CrashPage.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
@@ -40,6 +42,16 @@ constexpr auto kStatusPoll = std::chrono::milliseconds(10);
 
 Poco::Logger &logger() {
   return Poco::Logger::get("worker");
+}
+
+// The listeners the master asks to wait after their plugin crashed the
+// worker this one replaces (CrashPauses), and for how long.
+std::map<std::string, std::chrono::milliseconds> pausesIn(const Poco::JSON::Object &request) {
+  std::map<std::string, std::chrono::milliseconds> pauses;
+  if (Poco::JSON::Object::Ptr paused = request.getObject("paused"))
+    for (const auto &[name, delay] : *paused)
+      pauses[name] = std::chrono::milliseconds(delay.convert<int64_t>());
+  return pauses;
 }
 
 }  // namespace
@@ -99,11 +111,13 @@ void Worker::prepare(const Poco::JSON::Object &request) {
   // fork would stay held in the helper for good.
   listeners_.open(config_);
   listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
+  plugin::recordCrashesIn(process::mapCrashPage(process::kCrashPageFd));
   listeners_.load(plugins_);
   logger().information(app::raiseOpenFileLimit());
   // Serving before the answer goes back: the master's "ready" means it.
   std::lock_guard lock(mutex_);
-  listeners_.start();
+  listeners_.start(pausesIn(request));
+  nextResume_ = listeners_.resumePaused();
   updateWatcher();
   for (const auto &listener : listeners_.serving()) {
     const auto &config = listener->config();
@@ -199,7 +213,12 @@ void Worker::answerMaster() {
 
 void Worker::serveUntilStopped() {
   for (;;) {
-    int signal = app::waitForSignal(kEnforcePeriod);
+    auto wait = kEnforcePeriod;
+    if (nextResume_)
+      wait = std::clamp(std::chrono::ceil<std::chrono::milliseconds>(
+                            *nextResume_ - std::chrono::steady_clock::now()),
+                        std::chrono::milliseconds(1), wait);
+    int signal = app::waitForSignal(wait);
     if (signal == 0 && pluginsChanged_.exchange(false)) {
       logger().notice("a plugin file was replaced: reloading plugins");
       try {
@@ -210,6 +229,7 @@ void Worker::serveUntilStopped() {
     } else if (signal == 0) {
       std::lock_guard lock(mutex_);
       listeners_.enforce(drainLimitsOf(config_.host));
+      nextResume_ = listeners_.resumePaused();
     } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
       return stop(signal);
     }  // SIGHUP, SIGUSR1 (it passes reopened log files) and the others are the master's

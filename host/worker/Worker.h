@@ -10,9 +10,11 @@
 #include <Poco/JSON/Object.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +62,8 @@ class Worker {
   config::Config config_;
   plugin::PluginSet plugins_;
   listener::ListenerSet listeners_;
+  // When the next listener paused after a crash (ListenerSet::start) resumes.
+  std::optional<std::chrono::steady_clock::time_point> nextResume_;
   bool stopping_ = false;
   std::atomic<bool> retired_ = false;  // a reload replaced this worker: drain_timeout bounds it
   std::atomic<bool> pluginsChanged_ = false;  // set by watcher_'s thread

@@ -45,7 +45,7 @@ void release(void *user) {
 }
 
 TEST(InstanceClock, CallbacksGetTheStateAndStopJoinsAndReleases) {
-  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", ClockThread::Allowed);
+  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", "test", ClockThread::Allowed);
   int state = 0;
   Probe probe;
   ASSERT_EQ(clock.start(0, 1, call, release, &probe, nullptr), WHARF_OK);
@@ -61,7 +61,7 @@ TEST(InstanceClock, CallbacksGetTheStateAndStopJoinsAndReleases) {
 }
 
 TEST(InstanceClock, AFailingCallbackEndsItsTimer) {
-  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", ClockThread::Allowed);
+  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", "test", ClockThread::Allowed);
   Probe probe;
   probe.answer = WHARF_ERROR;
   clock.open(nullptr);
@@ -74,7 +74,7 @@ TEST(InstanceClock, AFailingCallbackEndsItsTimer) {
 }
 
 TEST(InstanceClock, ARefusedClockRefusesTimers) {
-  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", ClockThread::Refused);
+  InstanceClock clock(Poco::Logger::get("test"), "listener [test]", "test", ClockThread::Refused);
   Probe probe;
   clock.open(nullptr);
   EXPECT_EQ(clock.start(0, 0, call, release, &probe, nullptr), WHARF_UNSUPPORTED);

@@ -94,3 +94,18 @@ TEST(StatusMerge, SumsThatWouldOverflowStayAtTheLimit) {
   EXPECT_EQ(sessions->getArray("duration_buckets")->getElement<uint64_t>(0),
             std::numeric_limits<uint64_t>::max());
 }
+
+TEST(StatusMerge, CountsTheWorkersWhereAListenerIsPaused) {
+  auto paused = [](int workers) {
+    std::string text = listener("e", "serving", 1, 0, 0, 0);
+    return text.insert(1, "\"paused_workers\": " + std::to_string(workers) + ", ");
+  };
+  auto merged =
+      mergeListeners({workerStatus(paused(1)), workerStatus(paused(0)), workerStatus(paused(1))});
+  ASSERT_EQ(merged->size(), 1u);
+  EXPECT_EQ(merged->getObject(0)->getValue<int>("paused_workers"), 2);
+  // Not a number: left out, as any malformed part.
+  std::string text = listener("e", "serving", 1, 0, 0, 0);
+  EXPECT_EQ(mergeListeners({workerStatus(text.insert(1, "\"paused_workers\": \"x\", "))})->size(),
+            0u);
+}

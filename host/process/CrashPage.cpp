@@ -1,0 +1,55 @@
+#include "process/CrashPage.h"
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+
+namespace wharf::process {
+namespace {
+
+// A field the worker wrote (or a plugin scribbled on): up to its first NUL,
+// never past its end.
+std::string textOf(const char *field, size_t size) {
+  return std::string(field, ::strnlen(field, size));
+}
+
+}  // namespace
+
+CrashPage::CrashPage() : fd_(::memfd_create("wharf-crash-page", MFD_CLOEXEC)) {
+  if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "memfd_create");
+  if (::ftruncate(fd_.fd(), sizeof(CrashPageLayout)) != 0)
+    throw std::system_error(errno, std::generic_category(), "sizing a worker's crash page");
+  void *mapped =
+      ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd_.fd(), 0);
+  if (mapped == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mapping a worker's crash page");
+  page_ = static_cast<CrashPageLayout *>(mapped);
+}
+
+CrashPage::~CrashPage() {
+  ::munmap(page_, sizeof(CrashPageLayout));
+}
+
+std::optional<CrashRecord> CrashPage::record(pid_t pid) const {
+  if (page_->written.load(std::memory_order_acquire) != 1 || page_->pid != pid) return std::nullopt;
+  return CrashRecord{textOf(page_->listener, sizeof page_->listener),
+                     textOf(page_->hook, sizeof page_->hook), page_->signal,
+                     page_->forSession == 1};
+}
+
+CrashPageLayout *mapCrashPage(int fd) noexcept {
+  struct stat status {};
+  if (::fstat(fd, &status) != 0 || !S_ISREG(status.st_mode) ||
+      status.st_size != sizeof(CrashPageLayout))
+    return nullptr;  // none was passed: whatever is there is not ours
+  void *mapped =
+      ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  ::close(fd);
+  return mapped == MAP_FAILED ? nullptr : static_cast<CrashPageLayout *>(mapped);
+}
+
+}  // namespace wharf::process
