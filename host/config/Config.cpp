@@ -40,7 +40,8 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          pool.queue == other.pool.queue && fork.maxChildren == other.fork.maxChildren &&
          reactor.outputHighWater == other.reactor.outputHighWater &&
          reactor.sendTimeout == other.reactor.sendTimeout && waitForData == other.waitForData &&
-         accessLog == other.accessLog && sameProxy(proxy, other.proxy);
+         accessLog == other.accessLog && accessLogFormat == other.accessLogFormat &&
+         logEmptySessions == other.logEmptySessions && sameProxy(proxy, other.proxy);
 }
 
 }  // namespace wharf::config

@@ -73,6 +73,9 @@ struct ReactorSettings {
   std::chrono::milliseconds sendTimeout{std::chrono::seconds(60)};
 };
 
+// How access log lines are written: key=value pairs, or one JSON object.
+enum class AccessLogFormat { Logfmt, Json };
+
 struct ListenerConfig {
   std::string name;                   // "echo-tcp" for [listener.echo-tcp]
   net::Endpoint endpoint;             // transport + listen
@@ -93,7 +96,11 @@ struct ListenerConfig {
   std::optional<std::chrono::milliseconds> waitForData;
   bool isolate = false;   // served by worker processes of its own
   std::string accessLog;  // "syslog", a file path, or empty: none
-  int line = 0;           // of the section header, for messages
+  AccessLogFormat accessLogFormat = AccessLogFormat::Logfmt;
+  // Off: a session that carried no byte either way (a port scan, a health
+  // check's PROXY LOCAL) gets no access log line; it is still counted.
+  bool logEmptySessions = true;
+  int line = 0;  // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
   // Whether `other` differs from this at most in its plugin and options: then
@@ -131,6 +138,8 @@ struct HostConfig {
   std::optional<net::Endpoint> metrics;  // GET /metrics over HTTP here (none: off)
   std::string log = "stderr";            // wharfd's log: "stderr", "syslog" or a file path
   std::string accessLog;                 // listeners' default: "syslog", a file path, or none
+  AccessLogFormat accessLogFormat = AccessLogFormat::Logfmt;  // listeners' default
+  bool logEmptySessions = true;                               // listeners' default
   // Bytes a worker's reactor sessions may hold queued for peers that do not
   // read them; past it the biggest of those are cut (ConfigLoader sets the
   // default: an eighth of the memory, at most 1 GiB).

@@ -24,16 +24,54 @@ namespace {
 const std::string kHostSection = "host";
 const std::string kListenerPrefix = "listener.";
 const std::string kOptionPrefix = "option.";
-const std::set<std::string> kHostKeys = {
-    "plugin_dir",     "admin",           "log_level", "shutdown_timeout",
-    "drain_timeout",  "max_generations", "watch",     "workers",
-    "user",           "group",           "metrics",   "log",
-    "access_log",     "core_dumps",      "pid_file",  "reload_timeout",
-    "worker_timeout", "output_budget"};
-const std::set<std::string> kListenerKeys = {
-    "transport",      "listen",  "mode",       "plugin",         "backlog",      "max_connections",
-    "max_per_source", "allow",   "deny",       "accept_rate",    "idle_timeout", "max_datagram",
-    "datagram_rate",  "isolate", "access_log", "proxy_protocol", "proxy_from",   "proxy_timeout"};
+const std::set<std::string> kHostKeys = {"plugin_dir",
+                                         "admin",
+                                         "log_level",
+                                         "shutdown_timeout",
+                                         "drain_timeout",
+                                         "max_generations",
+                                         "watch",
+                                         "workers",
+                                         "user",
+                                         "group",
+                                         "metrics",
+                                         "log",
+                                         "access_log",
+                                         "core_dumps",
+                                         "pid_file",
+                                         "reload_timeout",
+                                         "worker_timeout",
+                                         "output_budget",
+                                         "access_log_format",
+                                         "log_empty_sessions"};
+const std::set<std::string> kListenerKeys = {"transport",
+                                             "listen",
+                                             "mode",
+                                             "plugin",
+                                             "backlog",
+                                             "max_connections",
+                                             "max_per_source",
+                                             "allow",
+                                             "deny",
+                                             "accept_rate",
+                                             "idle_timeout",
+                                             "max_datagram",
+                                             "datagram_rate",
+                                             "isolate",
+                                             "access_log",
+                                             "proxy_protocol",
+                                             "proxy_from",
+                                             "proxy_timeout",
+                                             "access_log_format",
+                                             "log_empty_sessions"};
+
+std::optional<AccessLogFormat> readAccessLogFormat(const SectionReader &reader) {
+  const std::string *format = reader.get("access_log_format");
+  if (format == nullptr) return std::nullopt;
+  if (*format == "logfmt") return AccessLogFormat::Logfmt;
+  if (*format == "json") return AccessLogFormat::Json;
+  reader.fail("access_log_format", "must be logfmt or json, not '" + *format + "'");
+}
 
 // `log` or `access_log`: "syslog", a file (its folder must exist), "stderr"
 // where `allowed` has it, or "" for "off" where it has that.
@@ -307,6 +345,8 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   host.log = readLogDestination(reader, "log", {"stderr", "syslog"}).value_or(host.log);
   host.accessLog =
       readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
+  host.accessLogFormat = readAccessLogFormat(reader).value_or(host.accessLogFormat);
+  host.logEmptySessions = reader.flag("log_empty_sessions").value_or(host.logEmptySessions);
   readIdentity(reader, host);
   return host;
 }
@@ -393,6 +433,8 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.isolate = reader.flag("isolate").value_or(false);
   listener.accessLog =
       readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
+  listener.accessLogFormat = readAccessLogFormat(reader).value_or(host.accessLogFormat);
+  listener.logEmptySessions = reader.flag("log_empty_sessions").value_or(host.logEmptySessions);
   listener.proxy = readProxy(reader, *transport);
   checkProcessLimits(reader, *chosen, listener);
 

@@ -43,6 +43,26 @@ void appendField(std::string &line, const char *key, std::string_view value) {
   appendValue(line, value);
 }
 
+// The length of the valid UTF-8 sequence `text` starts with (no overlong
+// form, no surrogate, at most U+10FFFF); 0 if it starts with none.
+size_t utf8Length(std::string_view text) {
+  auto at = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
+  auto continuation = [&](size_t i) { return i < text.size() && (at(i) & 0xC0) == 0x80; };
+  unsigned char lead = at(0);
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    if (!continuation(1) || !continuation(2)) return 0;
+    if ((lead == 0xE0 && at(1) < 0xA0) || (lead == 0xED && at(1) >= 0xA0)) return 0;
+    return 3;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    if (!continuation(1) || !continuation(2) || !continuation(3)) return 0;
+    if ((lead == 0xF0 && at(1) < 0x90) || (lead == 0xF4 && at(1) >= 0x90)) return 0;
+    return 4;
+  }
+  return 0;
+}
+
 std::string timestamp(std::chrono::system_clock::time_point when) {
   std::time_t seconds = std::chrono::system_clock::to_time_t(when);
   std::tm utc{};
@@ -55,16 +75,74 @@ std::string timestamp(std::chrono::system_clock::time_point when) {
   return text;
 }
 
+// A JSON string: control characters, " and \ escaped, valid UTF-8 kept;
+// a byte that is not (a peer's unix path may hold any) is written as the
+// code point of the same number, so the line always parses.
+void appendJsonString(std::string &line, std::string_view text) {
+  line += '"';
+  for (size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte == '"' || byte == '\\') {
+      line += '\\';
+      line += static_cast<char>(byte);
+    } else if (byte >= 0x20 && byte < 0x80) {
+      line += static_cast<char>(byte);
+    } else if (size_t length = utf8Length(text.substr(i)); byte >= 0x80 && length > 0) {
+      line.append(text.substr(i, length));
+      i += length;
+      continue;
+    } else {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\u%04x", byte);
+      line += escape;
+    }
+    ++i;
+  }
+  line += '"';
+}
+
+void appendJsonField(std::string &line, const char *key, std::string_view value) {
+  line += line.size() > 1 ? ",\"" : "\"";
+  line += key;
+  line += "\":";
+  appendJsonString(line, value);
+}
+
+void appendJsonNumber(std::string &line, const char *key, std::string_view number) {
+  line += ",\"";
+  line += key;
+  line += "\":";
+  line += number;
+}
+
+std::string jsonLine(const AccessEntry &entry, std::chrono::system_clock::time_point end,
+                     const char *duration) {
+  std::string line = "{";
+  appendJsonField(line, "time", timestamp(end));
+  appendJsonField(line, "listener", entry.listener);
+  appendJsonField(line, "peer", entry.peer);
+  appendJsonNumber(line, "generation", std::to_string(entry.generation));
+  appendJsonNumber(line, "duration", duration);
+  appendJsonNumber(line, "in", std::to_string(entry.tally.bytesIn));
+  appendJsonNumber(line, "out", std::to_string(entry.tally.bytesOut));
+  appendJsonField(line, "ended", endingName(entry.tally.ending));
+  if (!entry.error.empty()) appendJsonField(line, "error", entry.error);
+  line += '}';
+  return line;
+}
+
 }  // namespace
 
-std::string accessLine(const AccessEntry &entry, std::chrono::system_clock::time_point end) {
+std::string accessLine(const AccessEntry &entry, std::chrono::system_clock::time_point end,
+                       config::AccessLogFormat format) {
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.6f",
+                std::chrono::duration<double>(entry.tally.duration).count());
+  if (format == config::AccessLogFormat::Json) return jsonLine(entry, end, duration);
   std::string line = "time=" + timestamp(end);
   appendField(line, "listener", entry.listener);
   appendField(line, "peer", entry.peer);
   appendField(line, "generation", std::to_string(entry.generation));
-  char duration[32];
-  std::snprintf(duration, sizeof duration, "%.6f",
-                std::chrono::duration<double>(entry.tally.duration).count());
   appendField(line, "duration", duration);
   appendField(line, "in", std::to_string(entry.tally.bytesIn));
   appendField(line, "out", std::to_string(entry.tally.bytesOut));
@@ -74,8 +152,9 @@ std::string accessLine(const AccessEntry &entry, std::chrono::system_clock::time
 }
 
 bool AccessLog::write(const AccessEntry &entry) noexcept {
+  if (!logEmptySessions_ && entry.tally.bytesIn == 0 && entry.tally.bytesOut == 0) return true;
   try {
-    return sink_->write(LOG_INFO, accessLine(entry, std::chrono::system_clock::now()));
+    return sink_->write(LOG_INFO, accessLine(entry, std::chrono::system_clock::now(), format_));
   } catch (...) {  // out of memory for the line
     return false;
   }

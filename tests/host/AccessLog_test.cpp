@@ -33,6 +33,31 @@ TEST(AccessLog, ValuesThatCouldStartAFieldOrALineAreQuoted) {
             std::string::npos);  // an unnamed unix peer
 }
 
+TEST(AccessLog, OneJsonObjectPerSessionWithNumbersAsNumbers) {
+  SessionTally tally{.bytesIn = 5,
+                     .bytesOut = 7,
+                     .ending = Ending::Client,
+                     .duration = std::chrono::microseconds(1500)};
+  EXPECT_EQ(accessLine({"echo", "[2001:db8::1]:40112", 3, tally, ""}, at(1764526309123),
+                       wharf::config::AccessLogFormat::Json),
+            "{\"time\":\"2025-11-30T18:11:49.123Z\",\"listener\":\"echo\","
+            "\"peer\":\"[2001:db8::1]:40112\",\"generation\":3,\"duration\":0.001500,\"in\":5,"
+            "\"out\":7,\"ended\":\"client\"}");
+}
+
+TEST(AccessLog, JsonStringsEscapeWhatCouldEndThemAndKeepValidUtf8) {
+  SessionTally tally{.ending = Ending::Error};
+  std::string line = accessLine({"e", "/run/\xff\xc3\xa9.sock", 1, tally, "said \"no\"\n\\"}, at(0),
+                                wharf::config::AccessLogFormat::Json);
+  // A byte that is not UTF-8 becomes its code point; é stays as it was.
+  EXPECT_NE(line.find("\"peer\":\"/run/\\u00ff\xc3\xa9.sock\""), std::string::npos) << line;
+  EXPECT_NE(line.find("\"error\":\"said \\\"no\\\"\\u000a\\\\\"}"), std::string::npos) << line;
+  // Overlong and surrogate forms are not valid UTF-8 either.
+  std::string odd = accessLine({"e", "\xc0\xaf\xed\xa0\x80", 1, tally, ""}, at(0),
+                               wharf::config::AccessLogFormat::Json);
+  EXPECT_NE(odd.find("\"peer\":\"\\u00c0\\u00af\\u00ed\\u00a0\\u0080\""), std::string::npos) << odd;
+}
+
 TEST(Traffic, ADurationCountsInTheFirstBucketThatHoldsIt) {
   auto traffic = Traffic::create();
   for (auto duration : {std::chrono::microseconds(1000), std::chrono::microseconds(1001),

@@ -16,7 +16,7 @@ import threading
 import time
 
 from clients import receive_exactly, receive_until_closed, run_at_once, stream_connect
-from wharf_harness import WHARFCTL, Wharfd, WharfTestCase, free_port, test_plugin
+from wharf_harness import WHARFCTL, Wharfd, WharfTestCase, free_port, test_plugin, wait_until
 
 ACCESS_LINE = re.compile(
     r'^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z listener=(?P<listener>\S+) '
@@ -160,6 +160,34 @@ class AccessLog(WharfTestCase):
         self.assertEqual([entry["in"] for entry in wait_for_entries(self.server.path("own.log"), 1)],
                          ["6"])
         self.assertEqual(access_entries(self.access), [])
+
+    def test_json_lines_and_empty_sessions_left_out(self):
+        quiet, echo = free_port(), free_port()
+        self.start({
+            "quiet": {"transport": "tcp", "listen": f"127.0.0.1:{quiet}", "mode": "thread",
+                      "plugin": "echo",
+                      "wait_for_data": "0"},
+            "echo": {"transport": "tcp", "listen": f"127.0.0.1:{echo}", "mode": "reactor",
+                     "plugin": "echo", "log_empty_sessions": "on"}},
+            access_log_format="json", log_empty_sessions="off")
+        with stream_connect("tcp", f"127.0.0.1:{quiet}"):
+            pass  # a port scan: no byte either way
+        with stream_connect("tcp", f"127.0.0.1:{echo}"):
+            pass  # the same, where the listener logs empty sessions
+        peer = exchange(echo, "héllo".encode())
+        wait_until(lambda: self.status()["quiet"]["total"] == 1, "the scan counted")
+        wait_until(lambda: len(self.json_lines()) == 2, "two lines")
+        empty, full = sorted(self.json_lines(), key=lambda line: line["in"])
+        self.assertEqual((empty["listener"], empty["in"], empty["out"]), ("echo", 0, 0))
+        self.assertEqual(full["peer"], peer)
+        self.assertEqual((full["listener"], full["in"], full["out"], full["generation"],
+                          full["ended"]), ("echo", 6, 6, 1, "client"))
+        self.assertIsInstance(full["duration"], float)
+        self.assertEqual(self.status()["quiet"]["total"], 1)  # counted, not logged
+
+    def json_lines(self):
+        with open(self.access) as log:
+            return [json.loads(line) for line in log]
 
     def test_sigusr1_reopens_the_logs_logrotate_moved(self):
         thread, fork = free_port(), free_port()
