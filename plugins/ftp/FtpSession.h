@@ -113,6 +113,9 @@ class FtpSession {
   void sendListing(const std::string &argument, Transfer::ListStyle style);
   // Opens the data connection and says 150; nullopt after replying why not.
   std::optional<Transfer> beginTransfer(const std::string &what);
+  // One line per RETR or STOR: path, bytes, complete or why not, and the user.
+  void logTransfer(const char *command, const std::string &target, uint64_t bytes,
+                   Transfer::Outcome outcome);
   void endTransfer(Transfer::Outcome outcome, const std::string &done = "Transfer complete.");
   bool useActive(const sockaddr_storage &target);
 

@@ -13,6 +13,28 @@
 #include "TlsContext.h"
 
 namespace ftp {
+namespace {
+
+// How a transfer ended, for its log line: a cut one must never read as a success.
+const char *outcomeText(Transfer::Outcome outcome) {
+  switch (outcome) {
+    case Transfer::Outcome::Done:
+      return "complete";
+    case Transfer::Outcome::Aborted:
+      return "incomplete (ABOR)";
+    case Transfer::Outcome::DataFailed:
+      return "incomplete (the data connection failed)";
+    case Transfer::Outcome::ControlGone:
+      return "incomplete (the control connection went)";
+    case Transfer::Outcome::TimedOut:
+      return "incomplete (data_timeout)";
+    case Transfer::Outcome::LocalError:
+      return "incomplete (local error)";
+  }
+  return "incomplete";
+}
+
+}  // namespace
 
 std::span<const FtpSession::Command> FtpSession::transfersCommands() {
   static const Command kCommands[] = {
@@ -51,6 +73,14 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
     stream = std::make_unique<PlainStream>(socket.get());
   }
   return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout);
+}
+
+void FtpSession::logTransfer(const char *command, const std::string &target, uint64_t bytes,
+                             Transfer::Outcome outcome) {
+  bool kept = outcome == Transfer::Outcome::Done || std::string_view(command) != "STOR";
+  log_(WHARF_LOG_INFO, std::string(command) + " " + target + ": " + std::to_string(bytes) +
+                           " bytes, " + outcomeText(outcome) + (kept ? "" : ", not kept") +
+                           ", user " + (account_ ? account_->name : std::string("-")));
 }
 
 void FtpSession::endTransfer(Transfer::Outcome outcome, const std::string &done) {
@@ -94,7 +124,7 @@ void FtpSession::retr(const std::string &argument) {
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_);
   transfer->finish();
-  log_(WHARF_LOG_INFO, "RETR " + target + ": " + std::to_string(transfer->bytes()) + " bytes");
+  logTransfer("RETR", target, transfer->bytes(), outcome);
   endTransfer(outcome);
 }
 
@@ -169,8 +199,7 @@ void FtpSession::store(const std::string &target, bool append) {
       outcome = Transfer::Outcome::LocalError;
     }
   }
-  log_(WHARF_LOG_INFO, "STOR " + target + ": " + std::to_string(transfer->bytes()) + " bytes" +
-                           (outcome == Transfer::Outcome::Done ? "" : " (incomplete, not kept)"));
+  logTransfer("STOR", target, transfer->bytes(), outcome);
   endTransfer(outcome);
 }
 

@@ -150,6 +150,24 @@ class FtpTlsReuseOptional(WharfTestCase):
         self.assertStops(server.server)
 
 
+class TransferLog(WharfTestCase):
+    def test_a_cut_download_is_logged_as_incomplete_and_a_whole_one_as_complete(self):
+        server = FtpServer(self).start()
+        server.put("home/alice/big.bin", os.urandom(8 << 20))
+        ftp = server.client("alice")
+        back = bytearray()
+        ftp.retrbinary("RETR big.bin", back.extend)
+        server.server.wait_for_log(r"RETR /big\.bin: 8388608 bytes, complete, user alice")
+        connection, _ = ftp.ntransfercmd("RETR big.bin")
+        connection.recv(65536)
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        connection.close()  # a reset: the client gave up
+        server.server.wait_for_log(r"RETR /big\.bin: \d+ bytes, incomplete \(the data connection "
+                                   r"failed\), user alice")
+        ftp.sock.close()
+        self.assertStops(server.server)
+
+
 class AtomicOverwrite(WharfTestCase):
     def test_an_interrupted_overwrite_keeps_the_old_file(self):
         server = FtpServer(self).start()
@@ -161,7 +179,8 @@ class AtomicOverwrite(WharfTestCase):
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         connection.close()  # ...then the client dies (a reset, not an end of file)
         ftp.sock.close()
-        server.server.wait_for_log("incomplete, not kept")
+        server.server.wait_for_log(r"STOR /doc\.bin: \d+ bytes, incomplete \(.+\), not kept, "
+                                   r"user alice")
         self.assertEqual(sha256(server.read("home/alice/doc.bin")), sha256(old))
         self.assertEqual(os.listdir(os.path.join(server.root, "home/alice")), ["doc.bin"])
         ftp = server.client("alice")  # a complete overwrite replaces it
