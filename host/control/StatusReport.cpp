@@ -8,7 +8,7 @@
 namespace wharf::control {
 namespace {
 
-Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draining) {
+Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draining, bool paused) {
   const auto &config = listener.config();
   listener::GenerationPtr generation = listener.current();
   const auto &plugin = generation->instance().plugin();
@@ -58,7 +58,7 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   entry->set("state", std::string(draining ? "draining" : "serving"));
   // Workers where it waits after its plugin crashed one (0 or 1 here; the
   // master adds them up).
-  entry->set("paused_workers", !draining && !listener.started() ? 1 : 0);
+  entry->set("paused_workers", paused ? 1 : 0);
   entry->set("transport", std::string(net::transportName(config.endpoint.transport)));
   entry->set("listen", listener.boundAddress());
   entry->set("mode", config.mode);
@@ -85,8 +85,9 @@ void reportStatus(const listener::ListenerSet &listeners, Poco::JSON::Object &re
   reply.set("version", std::string(app::version()));
   reply.set("pid", static_cast<int>(::getpid()));
   Poco::JSON::Array::Ptr list = new Poco::JSON::Array;
-  for (const auto &listener : listeners.serving()) list->add(describe(*listener, false));
-  for (const auto *listener : listeners.draining()) list->add(describe(*listener, true));
+  for (const auto &listener : listeners.serving())
+    list->add(describe(*listener, false, listeners.paused(*listener)));
+  for (const auto *listener : listeners.draining()) list->add(describe(*listener, true, false));
   reply.set("listeners", list);
 }
 

@@ -37,9 +37,6 @@ class Listener {
   // throws.
   void load(std::shared_ptr<const plugin::Plugin> plugin);
   void start();
-  // Whether start() ran (and drain() has not): a serving listener that has
-  // not started is paused after a crash loop (ListenerSet::start).
-  bool started() const { return started_; }
   // THREAD: main. Stops taking sessions, and the socket stops listening;
   // then drain() waits for the sessions running.
   void stopAccepting();

@@ -110,6 +110,11 @@ std::optional<std::chrono::steady_clock::time_point> ListenerSet::resumePaused()
   return next;
 }
 
+bool ListenerSet::paused(const Listener &listener) const {
+  return std::any_of(paused_.begin(), paused_.end(),
+                     [&](const auto &entry) { return entry.first == &listener; });
+}
+
 std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin::PluginSet &plugins,
                                              const DrainLimits &limits,
                                              const SocketSource &sockets) {

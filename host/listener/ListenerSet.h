@@ -52,6 +52,9 @@ class ListenerSet {
   // THREAD: any, one at a time with the other calls. Starts the paused
   // listeners whose delay has passed; returns when the next one is due.
   std::optional<std::chrono::steady_clock::time_point> resumePaused();
+  // THREAD: any, one at a time with the other calls. Whether `listener`
+  // waits, paused by start().
+  bool paused(const Listener &listener) const;
 
   // THREAD: any, one at a time with the other calls. Applies `next` as a
   // whole or throws (nothing changed). Returns one line per change.
