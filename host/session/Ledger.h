@@ -18,8 +18,9 @@ struct Ledger {
   // THREAD: any. Counts the session and writes its access log line (a line
   // the log cannot take is counted as dropped). `error`: empty unless it
   // ended by one. Never throws.
+  // `counted`: the bytes already added while it ran.
   void record(std::string_view listener, std::string_view peer, const SessionTally &tally,
-              std::string_view error) const noexcept;
+              std::string_view error, ByteCount counted = {}) const noexcept;
 };
 
 }  // namespace wharf::session

@@ -111,7 +111,13 @@ Session::~Session() {
     } catch (...) {  // no memory for the peer's text: the line goes without it
     }
   }
-  ledger_.record(instance_.listenerName(), peerText, tally_, error);
+  ledger_.record(instance_.listenerName(), peerText, tally_, error, counted_);
+}
+
+void Session::addCountedBytes() noexcept {
+  nextCount_ = coarseNow() + std::chrono::seconds(1);
+  ledger_.traffic.addBytes({tally_.bytesIn - counted_.in, tally_.bytesOut - counted_.out});
+  counted_ = {tally_.bytesIn, tally_.bytesOut};
 }
 
 void Session::endSlowPeer(Ending ending, const char *reason) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <ctime>
 #include <exception>
 #include <optional>
 #include <string>
@@ -105,8 +106,15 @@ class Session : public Cuttable {
 
  protected:
   // THREAD: the session's. Bytes that went through the host for this session.
-  void countIn(size_t bytes) { tally_.bytesIn += bytes; }
-  void countOut(size_t bytes) { tally_.bytesOut += bytes; }
+  // A long session adds them to its listener's counters each second.
+  void countIn(size_t bytes) {
+    tally_.bytesIn += bytes;
+    countEachSecond();
+  }
+  void countOut(size_t bytes) {
+    tally_.bytesOut += bytes;
+    countEachSecond();
+  }
   // How the session ends: the first reason noted wins (the plugin closing it,
   // if none is); a cut overrides all but an error.
   void noteEnding(Ending ending) {
@@ -139,9 +147,23 @@ class Session : public Cuttable {
   mutable bool peerFormatted_ = false;
   plugin::HandleTable<Session>::Entry handle_;
   bool closeRequested_ = false;
+  void countEachSecond() {
+    if (coarseNow() >= nextCount_) addCountedBytes();
+  }
+  void addCountedBytes() noexcept;
+  // The coarse clock (a few ns to read, ~4 ms resolution): it runs per read
+  // and write.
+  static std::chrono::nanoseconds coarseNow() {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  }
+
   Ledger ledger_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   SessionTally tally_;
+  ByteCount counted_;  // of tally_'s bytes, those added to the listener's counters
+  std::chrono::nanoseconds nextCount_ = coarseNow() + std::chrono::seconds(1);
   bool endingNoted_ = false;
   std::atomic<bool> cut_{false};
   std::atomic<CutReason> cutWhy_{CutReason::Shutdown};

@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 #include <system_error>
@@ -66,9 +67,11 @@ std::shared_ptr<Traffic> Traffic::create() {
   });
 }
 
-void Traffic::add(const SessionTally &tally) noexcept {
-  relaxedAdd(bytesIn_, tally.bytesIn);
-  relaxedAdd(bytesOut_, tally.bytesOut);
+void Traffic::add(const SessionTally &tally, ByteCount counted) noexcept {
+  // A plugin that used the socket itself reports the kernel's totals at the
+  // end, which hold what was counted before.
+  relaxedAdd(bytesIn_, tally.bytesIn - std::min(counted.in, tally.bytesIn));
+  relaxedAdd(bytesOut_, tally.bytesOut - std::min(counted.out, tally.bytesOut));
   if (tally.hookErrors != 0) relaxedAdd(hookErrors_, tally.hookErrors);
   relaxedAdd(ended_[static_cast<size_t>(tally.ending)], 1);
   relaxedAdd(durationBuckets_[bucketOf(kBoundsNanos, tally.duration)], 1);

@@ -1,7 +1,8 @@
 // Internal. What a listener's finished sessions amount to: bytes each way,
 // hook errors, how they ended and how long they lasted. A session counts in
-// plain members of its own while it runs and adds them here once, when it
-// ends, so the hot path shares no cache line with other sessions.
+// plain members of its own while it runs and adds them here when it ends,
+// so the hot path shares no cache line with other sessions; a long one adds
+// its bytes each second too (Session), so a long transfer shows as it flows.
 //
 // The counters live in a shared anonymous mapping made before the listener
 // forks anything: a `fork` listener's session processes add to the same
@@ -36,6 +37,11 @@ inline constexpr std::array<double, 8> kDurationBounds{0.001, 0.01, 0.1, 1, 10, 
 inline constexpr std::array<double, 14> kLoopLagBounds{
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
+struct ByteCount {
+  uint64_t in = 0;
+  uint64_t out = 0;
+};
+
 struct SessionTally {
   uint64_t bytesIn = 0;
   uint64_t bytesOut = 0;
@@ -49,7 +55,13 @@ class Traffic {
   // Maps the counters, zeroed. Throws std::system_error if mmap fails.
   static std::shared_ptr<Traffic> create();
 
-  void add(const SessionTally &tally) noexcept;
+  // A session ended; `counted`: of its bytes, those addBytes() has added.
+  void add(const SessionTally &tally, ByteCount counted = {}) noexcept;
+  // Bytes of a session still running.
+  void addBytes(ByteCount bytes) noexcept {
+    relaxedAdd(bytesIn_, bytes.in);
+    relaxedAdd(bytesOut_, bytes.out);
+  }
   void countDroppedLogLine() noexcept { relaxedAdd(accessLogDropped_, 1); }
   // A reactor loop handled a batch of events in `held`.
   void addLoopLag(std::chrono::nanoseconds held) noexcept;

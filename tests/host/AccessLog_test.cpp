@@ -70,3 +70,15 @@ TEST(Traffic, ADurationCountsInTheFirstBucketThatHoldsIt) {
   EXPECT_EQ(traffic->ended(Ending::Plugin), 3u);
   EXPECT_EQ(traffic->durationSumMicros(), 7200002001u);
 }
+
+TEST(Traffic, BytesAddedWhileASessionRanAreNotAddedAgainAtItsEnd) {
+  auto traffic = Traffic::create();
+  traffic->addBytes({.in = 100, .out = 40});
+  traffic->add({.bytesIn = 150, .bytesOut = 40}, {.in = 100, .out = 40});
+  EXPECT_EQ(traffic->bytesIn(), 150u);
+  EXPECT_EQ(traffic->bytesOut(), 40u);
+  // Kernel totals reported at the end (a plugin that used the socket) hold
+  // what was counted before; never less than nothing.
+  traffic->add({.bytesIn = 10}, {.in = 20});
+  EXPECT_EQ(traffic->bytesIn(), 150u);
+}

@@ -79,6 +79,27 @@ class Metrics(WharfTestCase):
         else:
             self.fail("promtool (Debian's prometheus package) is not installed")
 
+    def test_a_long_sessions_bytes_count_while_it_runs(self):
+        # They were counted when a session ended: a long transfer was 0 B/s
+        # in every scrape, then one spike. A session adds them each second.
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as client:
+            sent = 0
+
+            def counted_while_open():
+                nonlocal sent
+                client.sendall(b"x" * 1000)
+                sent += 1000
+                received = 0
+                while received < 1000:
+                    received += len(client.recv(1000 - received))
+                values = samples(fetch(self.url)[2], "wharf_listener_received_bytes_total")
+                return sum(value for labels, value in values.items()
+                           if 'listener="e"' in labels) >= 1000
+
+            wait_until(counted_while_open, "bytes counted while the session is open")
+        wait_until(lambda: sum(samples(fetch(self.url)[2], "wharf_listener_received_bytes_total")
+                               .values()) == sent, "every byte counted once, at the end")
+
     def test_other_paths_are_not_found(self):
         for path in ("/nope", "/metrics/extra", "/nope?metrics"):
             with self.assertRaises(urllib.error.HTTPError) as caught:
