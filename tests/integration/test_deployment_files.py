@@ -44,6 +44,18 @@ class Kubernetes(unittest.TestCase):
             self.assertEqual(command[command.index("--admin") + 1], admin, probe)
             self.assertIn("status", command)
 
+    def test_the_container_runs_with_what_the_master_keeps_and_plugins_as_a_user(self):
+        container, = self.documents["Deployment"]["spec"]["template"]["spec"]["containers"]
+        context = container["securityContext"]
+        self.assertEqual((context["allowPrivilegeEscalation"], context["readOnlyRootFilesystem"]),
+                         (False, True))
+        self.assertEqual(context["capabilities"]["drop"], ["ALL"])
+        # The master's own list (host/master/MasterCapabilities.cpp), no more.
+        with open(os.path.join(SOURCE, "host", "master", "MasterCapabilities.cpp")) as source:
+            kept = set(re.findall(r"CAP_([A-Z_]+)", source.read())) - {"SETPCAP"}
+        self.assertEqual(set(context["capabilities"]["add"]), kept)
+        self.assertRegex(self.documents["ConfigMap"]["data"]["wharf.ini"], r"(?m)^user = wharf$")
+
     def test_the_config_map_passes_check_config(self):
         text = self.documents["ConfigMap"]["data"]["wharf.ini"]
         text = text.replace("[host]\n", f"[host]\nplugin_dir = {PLUGIN_DIR}\n", 1)
@@ -56,6 +68,14 @@ class Kubernetes(unittest.TestCase):
 
 
 class HAProxyExample(unittest.TestCase):
+    def test_it_starts_under_a_20000_descriptor_limit_and_keeps_ftp_control_connections(self):
+        with open(etc("haproxy", "wharf.cfg")) as config:
+            text = config.read()
+        maxconn = int(re.search(r"(?m)^\s+maxconn (\d+)$", text).group(1))
+        self.assertLess(2 * maxconn + 100, 20000)  # two descriptors a connection, and its own
+        ftp = text[text.index("\nbackend wharf-ftp"):].lstrip()
+        self.assertRegex(ftp[:ftp.index("\n\n")], r"timeout tunnel \d+h")
+
     def test_it_is_valid_and_sends_the_header_to_every_server(self):
         haproxy = shutil.which("haproxy")
         if haproxy is None:
