@@ -74,7 +74,7 @@ case "${1:-}" in
     export TSAN_OPTIONS="halt_on_error=1 handle_segv=0" WHARF_FAIL_ON_SANITIZER_REPORT=1
     ctest --test-dir build-tsan --output-on-failure -j2 -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure -j2 \
-      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision)$'
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision)$'
     ;;
   fuzz)
     install_packages
