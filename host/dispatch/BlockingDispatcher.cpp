@@ -47,11 +47,10 @@ void BlockingDispatcher::loop() noexcept {
       continue;
     }
     auto wait = stopSignal_.waitReadableFor(waitingRoom_.fd(), waitingRoom_.untilNextDeadline());
-    if (wait == net::StopSignal::Wait::Stopped) return;
+    if (wait == net::StopSignal::Wait::Stopped) return serveWhoSpoke();
     try {
       WaitingRoom::Ready ready = waitingRoom_.takeReady();
-      for (auto &session : ready.spoke)
-        session->headerDeadline ? readHeader(std::move(session)) : dispatch(std::move(session));
+      passOn(std::move(ready.spoke));
       closeSilentSessions();
       if (ready.listening) takeNext();
     } catch (const std::exception &error) {
@@ -59,6 +58,23 @@ void BlockingDispatcher::loop() noexcept {
     } catch (...) {
       session::logFailure(context_.logger, "dispatching a session failed: ", "unknown");
     }
+  }
+}
+
+void BlockingDispatcher::passOn(std::vector<PendingSessionPtr> spoke) {
+  for (auto &session : spoke)
+    session->headerDeadline ? readHeader(std::move(session)) : dispatch(std::move(session));
+}
+
+void BlockingDispatcher::serveWhoSpoke() noexcept {
+  try {
+    for (auto spoke = waitingRoom_.takeReady().spoke; !spoke.empty();
+         spoke = waitingRoom_.takeReady().spoke)
+      passOn(std::move(spoke));
+  } catch (const std::exception &error) {
+    session::logFailure(context_.logger, "dispatching a session failed: ", error.what());
+  } catch (...) {
+    session::logFailure(context_.logger, "dispatching a session failed: ", "unknown");
   }
 }
 

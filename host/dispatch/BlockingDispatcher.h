@@ -46,6 +46,12 @@ class BlockingDispatcher : public Dispatcher {
   void admit(PendingSessionPtr session);
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
+  // Sessions whose peer has sent: their PROXY header read, or dispatched.
+  void passOn(std::vector<PendingSessionPtr> spoke);
+  // Stopping: a waiting connection whose peer has already sent its request is
+  // served, not closed with it unread (a reset: a retiring worker's client
+  // saw one); the silent ones close with the room.
+  void serveWhoSpoke() noexcept;
   void closeSilentSessions();
 
   DispatchContext context_;

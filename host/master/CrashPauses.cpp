@@ -13,7 +13,16 @@ std::chrono::milliseconds CrashPauses::crashed(const std::string &listener,
   auto pause =
       crashes.backoff.next(std::chrono::duration_cast<std::chrono::milliseconds>(now - since));
   crashes.accepting = now + pause;
+  crashes.pausedAt = now;
   return pause;
+}
+
+bool CrashPauses::accepted(const std::string &listener, std::chrono::milliseconds uptime) const {
+  auto crashes = listeners_.find(listener);
+  if (crashes == listeners_.end()) return true;
+  auto now = Clock::now();
+  bool waitedAllAlong = crashes->second.pausedAt <= now - uptime && crashes->second.accepting > now;
+  return !waitedAllAlong;
 }
 
 Poco::JSON::Object::Ptr CrashPauses::remaining(const std::vector<std::string> &listeners) const {

@@ -23,6 +23,10 @@ class CrashPauses {
   // `listener`'s plugin crashed a worker that had run for `uptime`: how long
   // the listener waits in its replacement (none after it served kStable).
   std::chrono::milliseconds crashed(const std::string &listener, std::chrono::milliseconds uptime);
+  // Whether `listener` can have run a session hook in a worker that ran
+  // `uptime` until now: not if it waited all that time. A crash page that
+  // names it anyway was written by a plugin, to escape the slot's backoff.
+  bool accepted(const std::string &listener, std::chrono::milliseconds uptime) const;
   // Which of `listeners` still wait, and for how many ms (a "serve" request's
   // "paused").
   Poco::JSON::Object::Ptr remaining(const std::vector<std::string> &listeners) const;
@@ -31,6 +35,7 @@ class CrashPauses {
   struct Crashes {
     CrashBackoff backoff;
     Clock::time_point accepting;  // when its last pause ends (ended)
+    Clock::time_point pausedAt;   // when that pause was decided
   };
   std::map<std::string, Crashes> listeners_;
 };

@@ -226,10 +226,11 @@ bool WorkerSet::reaped(pid_t pid, int status) {
       logger().information(what);
       return true;
     }
-    if (crash && crash->forSession) {
+    if (crash && crash->forSession && pauses_.accepted(crash->listener, uptime)) {
       replaceAfterSessionCrash(slot, what, *crash, uptime);
       return true;
     }
+    if (crash && crash->forSession) what += " (not believed: it was not accepting)";
     auto delay = slot.backoff.next(uptime);
     slot.replaceAt = Clock::now() + delay;
     if (delay.count() == 0)
@@ -298,7 +299,7 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
       std::string ended = worker ? " (" + describeExit(killAndReap(*worker)) + ")" : "";
       // A queued request that crashes a session hook may come before "ready".
       if (auto crash = worker ? hookDiedIn(*worker, groups_[slot.group]) : std::nullopt;
-          crash && crash->forSession) {
+          crash && crash->forSession && pauses_.accepted(crash->listener, worker->uptime())) {
         replaceAfterSessionCrash(slot,
                                  std::string("replacing a worker failed: ") + error.what() + ended +
                                      " in [" + crash->listener + "] " +

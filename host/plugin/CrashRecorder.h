@@ -1,10 +1,11 @@
 // Internal. Which plugin hook each thread of a worker runs, for its crash page
-// (process/CrashPage.h): a fatal signal on a thread inside a hook writes the
-// hook's listener and name there, then takes the signal's earlier course (the
-// default: the worker dies; under a sanitizer, its report); so does a hook
-// that calls exit(). A hook that
+// (process/CrashPage.h): a fatal signal the process brought on itself (a
+// fault, raise, abort) on a thread inside a hook writes the hook's listener
+// and name there, then takes the signal's earlier course (the default: the
+// worker dies; under a sanitizer, its report); so does a hook that calls
+// exit(). A signal another process sent blames no hook. A hook that
 // overflows its stack is recorded too: each thread gets an alternate signal
-// stack before its first hook, unless it has one.
+// stack of its own before its first hook, unless it has one.
 #pragma once
 
 #include <string>
@@ -15,8 +16,8 @@ struct CrashPageLayout;
 
 namespace wharf::plugin {
 
-// THREAD: main, once, before any hook runs and after the fork helpers are
-// forked (a session process's crash is its own, not the worker's).
+// THREAD: main, once, before any hook runs. Processes forked later (fork
+// helpers, session processes, a plugin's) never write the page.
 void recordCrashesIn(process::CrashPageLayout *page) noexcept;
 
 // While it lives, this thread runs `hook` of `listener`'s plugin (both

@@ -1,5 +1,6 @@
 #include "process/CrashPage.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,9 +20,12 @@ std::string textOf(const char *field, size_t size) {
 
 }  // namespace
 
-CrashPage::CrashPage() : fd_(::memfd_create("wharf-crash-page", MFD_CLOEXEC)) {
+CrashPage::CrashPage() : fd_(::memfd_create("wharf-crash-page", MFD_CLOEXEC | MFD_ALLOW_SEALING)) {
   if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  if (::ftruncate(fd_.fd(), sizeof(CrashPageLayout)) != 0)
+  // Sealed at its size: a plugin that shrank it would make the master's read
+  // of it a SIGBUS.
+  if (::ftruncate(fd_.fd(), sizeof(CrashPageLayout)) != 0 ||
+      ::fcntl(fd_.fd(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     throw std::system_error(errno, std::generic_category(), "sizing a worker's crash page");
   void *mapped =
       ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd_.fd(), 0);
@@ -49,7 +53,11 @@ CrashPageLayout *mapCrashPage(int fd) noexcept {
   void *mapped =
       ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   ::close(fd);
-  return mapped == MAP_FAILED ? nullptr : static_cast<CrashPageLayout *>(mapped);
+  if (mapped == MAP_FAILED) return nullptr;
+  // Not in the processes this one forks: fork helpers and session processes
+  // run plugin code that has no business with it.
+  ::madvise(mapped, sizeof(CrashPageLayout), MADV_DONTFORK);
+  return static_cast<CrashPageLayout *>(mapped);
 }
 
 }  // namespace wharf::process

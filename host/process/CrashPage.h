@@ -3,9 +3,9 @@
 // a worker thread while it runs a plugin's hook, the worker writes there which
 // listener and hook it was, before it dies. After reaping the worker the
 // master reads it, to back off that listener alone instead of the whole
-// worker. A plugin can write the page too; it gains nothing it did not have
-// (it shares its worker with the listeners it could name), and the master
-// takes only a listener of that worker from it.
+// worker. A plugin can write the page too: the master takes only a listener
+// of that worker from it (one the plugin could harm anyway), and does not
+// believe one that was paused for the worker's whole life (CrashPauses).
 #pragma once
 
 #include <sys/types.h>

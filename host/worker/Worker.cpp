@@ -101,6 +101,8 @@ std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfi
 }
 
 void Worker::prepare(const Poco::JSON::Object &request) {
+  // Before anything is forked: the fork helpers never get its descriptor.
+  plugin::recordCrashesIn(process::mapCrashPage(process::kCrashPageFd));
   config_ = configIn(request);
   app::configureLogging(config_.host.logLevel, config_.host.log);
   session::OutputBudget::process().setLimit(config_.host.outputBudget);
@@ -111,7 +113,6 @@ void Worker::prepare(const Poco::JSON::Object &request) {
   // fork would stay held in the helper for good.
   listeners_.open(config_);
   listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
-  plugin::recordCrashesIn(process::mapCrashPage(process::kCrashPageFd));
   listeners_.load(plugins_);
   logger().information(app::raiseOpenFileLimit());
   // Serving before the answer goes back: the master's "ready" means it.

@@ -41,3 +41,17 @@ TEST(CrashPauses, ALongLivedWorkerDoesNotResetAListenerThatHasNotAcceptedSince) 
   // itself has not served kStable since its last crash.
   EXPECT_EQ(pauses.crashed("a", CrashBackoff::kStable * 2), milliseconds(200));
 }
+
+TEST(CrashPauses, AListenerThatWaitedAWorkersWholeLifeRanNoHookInIt) {
+  CrashPauses pauses;
+  EXPECT_TRUE(pauses.accepted("a", milliseconds(1)));  // never paused
+  pauses.crashed("a", milliseconds(1));
+  pauses.crashed("a", milliseconds(1));  // waits 100 ms from now
+  // A worker started since, dead before the pause ends: a page naming "a"
+  // was forged.
+  EXPECT_FALSE(pauses.accepted("a", milliseconds(0)));
+  // One that ran since before the pause was decided (another worker of
+  // the group) may have run a's hooks.
+  EXPECT_TRUE(pauses.accepted("a", milliseconds(60000)));
+  EXPECT_TRUE(pauses.accepted("b", milliseconds(0)));
+}

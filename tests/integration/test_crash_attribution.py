@@ -116,6 +116,25 @@ class CrashAttribution(Workers):
                 self.assertTrue(echoes(faulty))
                 self.assertStops(server)
 
+    def test_a_forged_crash_page_does_not_escape_the_workers_backoff(self):
+        address = f"127.0.0.1:{free_port()}"
+        flag = os.path.join(self.id().rsplit(".", 1)[-1] + ".flag")
+        server = self.start({"forger": {"transport": "tcp", "listen": address, "mode": "thread",
+                                        "plugin": test_plugin("forger"),
+                                        "option.flag": os.path.abspath(flag)}})
+        self.addCleanup(lambda: os.path.exists(flag) and os.remove(flag))
+        open(flag, "w").close()  # from now on each new worker forges a crash and exits
+        self.crash(address, b"die")  # a real crash in a session hook starts it
+        # A worker whose listener waited all its life cannot have crashed in
+        # its session hook: the slot's own backoff takes over, and doubles.
+        server.wait_for_log(r"exited with status 1 in \[forger\] on_session_data \(not believed: "
+                            r"it was not accepting\)")
+        server.wait_for_log(r"crash loop: replacing it in [1-9]\d* ms")
+        os.remove(flag)
+        wait_until(lambda: self.workers_of("main"), "a worker serves again")
+        wait_until(lambda: echoes(address), "the listener accepts again")
+        self.assertStops(server)
+
     def test_deaths_no_hook_is_blamed_for_slow_the_workers_replacement(self):
         address = f"127.0.0.1:{free_port()}"
         server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",

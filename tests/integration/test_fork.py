@@ -19,10 +19,10 @@ def helper_pid(server):
 
 def descriptor_kinds(pid):
     """How many of each kind `pid` holds past the standard streams; the
-    plugin copies it runs (memfds) are left out."""
+    plugin copies it runs (memfds) are left out, not the worker's crash page."""
     kinds = collections.Counter()
     for fd, target in descriptors(pid).items():
-        if fd > 2 and not target.startswith("/memfd:wharf-"):
+        if fd > 2 and not (target.startswith("/memfd:wharf-") and "crash-page" not in target):
             kinds[target.split(":[")[0] if target.startswith("socket:") else target] += 1
     return dict(kinds)
 
@@ -155,6 +155,14 @@ class ForkMode(WharfTestCase):
             self.assertEqual(descriptor_kinds(helper), {"socket": 1, "anon_inode:[signalfd]": 1},
                              descriptors(helper))
             self.assertGreater(descriptor_kinds(worker)["socket"], 6, descriptors(worker))
+            # The worker maps its crash page and closes the descriptor before it
+            # forks; the mapping stays out of the processes it forks.
+            self.assertNotIn("crash-page", " ".join(descriptors(worker).values()))
+            for pid in (helper, session):
+                with open(f"/proc/{pid}/maps") as maps:
+                    self.assertNotIn("wharf-crash-page", maps.read())
+            with open(f"/proc/{worker}/maps") as maps:
+                self.assertIn("wharf-crash-page", maps.read())
         self.assertStops(server)
 
     def test_a_thread_another_plugin_runs_holds_no_lock_a_session_process_needs(self):
