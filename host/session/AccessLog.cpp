@@ -36,13 +36,6 @@ void appendValue(std::string &line, std::string_view value) {
   line += '"';
 }
 
-void appendField(std::string &line, const char *key, std::string_view value) {
-  line += ' ';
-  line += key;
-  line += '=';
-  appendValue(line, value);
-}
-
 // The length of the valid UTF-8 sequence `text` starts with (no overlong
 // form, no surrogate, at most U+10FFFF); 0 if it starts with none.
 size_t utf8Length(std::string_view text) {
@@ -101,54 +94,62 @@ void appendJsonString(std::string &line, std::string_view text) {
   line += '"';
 }
 
-void appendJsonField(std::string &line, const char *key, std::string_view value) {
-  line += line.size() > 1 ? ",\"" : "\"";
-  line += key;
-  line += "\":";
-  appendJsonString(line, value);
-}
+// The two forms of a line: key=value pairs, and one JSON object.
+struct LogfmtLine {
+  std::string line;
+  void text(const char *key, std::string_view value) {
+    if (!line.empty()) line += ' ';
+    line += key;
+    line += '=';
+    appendValue(line, value);
+  }
+  void number(const char *key, std::string_view value) { text(key, value); }
+  std::string finished() { return std::move(line); }
+};
 
-void appendJsonNumber(std::string &line, const char *key, std::string_view number) {
-  line += ",\"";
-  line += key;
-  line += "\":";
-  line += number;
-}
-
-std::string jsonLine(const AccessEntry &entry, std::chrono::system_clock::time_point end,
-                     const char *duration) {
+struct JsonLine {
   std::string line = "{";
-  appendJsonField(line, "time", timestamp(end));
-  appendJsonField(line, "listener", entry.listener);
-  appendJsonField(line, "peer", entry.peer);
-  appendJsonNumber(line, "generation", std::to_string(entry.generation));
-  appendJsonNumber(line, "duration", duration);
-  appendJsonNumber(line, "in", std::to_string(entry.tally.bytesIn));
-  appendJsonNumber(line, "out", std::to_string(entry.tally.bytesOut));
-  appendJsonField(line, "ended", endingName(entry.tally.ending));
-  if (!entry.error.empty()) appendJsonField(line, "error", entry.error);
-  line += '}';
-  return line;
+  void key(const char *name) {
+    line += line.size() > 1 ? ",\"" : "\"";
+    line += name;
+    line += "\":";
+  }
+  void text(const char *name, std::string_view value) {
+    key(name);
+    appendJsonString(line, value);
+  }
+  void number(const char *name, std::string_view value) {
+    key(name);
+    line += value;
+  }
+  std::string finished() { return std::move(line += '}'); }
+};
+
+// Every field, in order, in the form `out` writes.
+template <typename Line>
+std::string fieldsOf(Line out, const AccessEntry &entry,
+                     std::chrono::system_clock::time_point end) {
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.6f",
+                std::chrono::duration<double>(entry.tally.duration).count());
+  out.text("time", timestamp(end));
+  out.text("listener", entry.listener);
+  out.text("peer", entry.peer);
+  out.number("generation", std::to_string(entry.generation));
+  out.number("duration", duration);
+  out.number("in", std::to_string(entry.tally.bytesIn));
+  out.number("out", std::to_string(entry.tally.bytesOut));
+  out.text("ended", endingName(entry.tally.ending));
+  if (!entry.error.empty()) out.text("error", entry.error);
+  return out.finished();
 }
 
 }  // namespace
 
 std::string accessLine(const AccessEntry &entry, std::chrono::system_clock::time_point end,
                        config::AccessLogFormat format) {
-  char duration[32];
-  std::snprintf(duration, sizeof duration, "%.6f",
-                std::chrono::duration<double>(entry.tally.duration).count());
-  if (format == config::AccessLogFormat::Json) return jsonLine(entry, end, duration);
-  std::string line = "time=" + timestamp(end);
-  appendField(line, "listener", entry.listener);
-  appendField(line, "peer", entry.peer);
-  appendField(line, "generation", std::to_string(entry.generation));
-  appendField(line, "duration", duration);
-  appendField(line, "in", std::to_string(entry.tally.bytesIn));
-  appendField(line, "out", std::to_string(entry.tally.bytesOut));
-  appendField(line, "ended", endingName(entry.tally.ending));
-  if (!entry.error.empty()) appendField(line, "error", entry.error);
-  return line;
+  if (format == config::AccessLogFormat::Json) return fieldsOf(JsonLine{}, entry, end);
+  return fieldsOf(LogfmtLine{}, entry, end);
 }
 
 bool AccessLog::write(const AccessEntry &entry) noexcept {
