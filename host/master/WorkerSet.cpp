@@ -300,11 +300,10 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
       // A queued request that crashes a session hook may come before "ready".
       if (auto crash = worker ? hookDiedIn(*worker, groups_[slot.group]) : std::nullopt;
           crash && crash->forSession && pauses_.accepted(crash->listener, worker->uptime())) {
-        replaceAfterSessionCrash(slot,
-                                 std::string("replacing a worker failed: ") + error.what() + ended +
-                                     " in [" + crash->listener + "] " +
-                                     logging::printable(crash->hook),
-                                 *crash, worker->uptime());
+        replaceAfterSessionCrash(
+            slot,
+            std::string("replacing a worker failed: ") + error.what() + ended + inHook(*crash),
+            *crash, worker->uptime());
         if (!next || *slot.replaceAt < *next) next = slot.replaceAt;
         continue;
       }
