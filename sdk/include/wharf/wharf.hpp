@@ -133,6 +133,10 @@ class Zone {
 // 1.2: a running timer of a session or an instance, cancelled when this
 // handle is destroyed unless detached. Keep a session's in its Session state
 // (it must not outlive the session) and an instance's in the listener object.
+// THREAD: a session's Timer is cancelled, detached, moved and destroyed on
+// that session's thread (its hooks, its timers' and Wakers' tasks); an
+// instance's, from any thread. A Timer object is not itself synchronised:
+// one thread at a time uses it.
 class Timer {
  public:
   using Cancel = wharf_status (*)(void *owner, uint64_t id);
@@ -164,7 +168,10 @@ class Timer {
 };
 
 // The host's view of one listener instance: a handle, which the listener
-// object may keep for its own life.
+// object may keep for its own life. THREAD: as wharf.h's function table
+// says, from a thread that runs one of the plugin's hooks (or an instance
+// timer's task); startTimer() from any thread; counter(), gauge() and zone()
+// in the listener class's constructor.
 class Instance {
  public:
   explicit Instance(wharf_instance *handle) : handle_(handle) {}
