@@ -38,8 +38,10 @@ GenerationPtr makeGeneration(uint64_t number, const config::ListenerConfig &conf
 std::unique_ptr<session::AccessLog> accessLogOf(const config::ListenerConfig &config) {
   if (config.accessLog.empty()) return nullptr;
   try {
-    return std::make_unique<session::AccessLog>(logging::openLineSink(config.accessLog, "wharfd"),
-                                                config.accessLogFormat, config.logEmptySessions);
+    // A tag of their own: syslog routes access lines apart from the daemon's.
+    return std::make_unique<session::AccessLog>(
+        logging::openLineSink(config.accessLog, "wharfd-access"), config.accessLogFormat,
+        config.logEmptySessions);
   } catch (const std::exception &error) {
     throw ListenerError("listener [" + config.section() + "]: access_log: " + error.what());
   }

@@ -380,7 +380,8 @@ if [ -e "$folder/log.sock" ]; then touch /dev/log; mount --bind "$folder/log.soc
 exec "$@"
 """
 
-SYSLOG_LINE = re.compile(r"^<(?P<priority>\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d wharfd\[(?P<pid>\d+)\]: "
+SYSLOG_LINE = re.compile(r"^<(?P<priority>\d+)>[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d "
+                         r"(?P<tag>wharfd(-access)?)\[(?P<pid>\d+)\]: "
                          r"(?P<text>.*)$")
 
 
@@ -441,10 +442,12 @@ class Syslog(WharfTestCase):
         fields = ACCESS_LINE.match(access["text"]).groupdict()
         self.assertEqual((fields["peer"], fields["in"], fields["ended"]), (peer, "9", "client"))
         self.assertEqual(int(access["priority"]), 3 * 8 + 6)  # daemon.info
+        self.assertEqual(access["tag"], "wharfd-access")  # routed apart by rsyslog's programname
         self.assertIn(int(access["pid"]), self.server.worker_pids())
         ready, = [entry for entry in received if " ready, " in entry["text"]]
         self.assertEqual(int(ready["priority"]), 3 * 8 + 5)  # daemon.notice
         self.assertEqual(int(ready["pid"]), self.server.process.pid)
+        self.assertEqual(ready["tag"], "wharfd")
         self.assertRegex(ready["text"], r"^Notice master: wharfd \S+ ready, ")
         self.assertStops(self.server)
 
