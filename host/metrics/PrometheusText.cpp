@@ -90,9 +90,17 @@ void addProcess(Exposition &out, const Poco::JSON::Object &process, const Labels
   if (process.has("rss_bytes"))
     out.add("wharf_process_resident_memory_bytes", "gauge", "Resident memory of the process.",
             labels, number(process, "rss_bytes"));
+  if (process.has("cpu_seconds"))
+    out.add("wharf_process_cpu_seconds_total", "counter",
+            "User and system CPU time the process has used.", labels,
+            number(process, "cpu_seconds"));
   if (process.has("open_fds"))
     out.add("wharf_process_open_fds", "gauge", "Open file descriptors of the process.", labels,
             number(process, "open_fds"));
+  if (process.has("max_fds"))
+    out.add("wharf_process_max_fds", "gauge",
+            "The most file descriptors the process may open (RLIMIT_NOFILE).", labels,
+            number(process, "max_fds"));
   if (process.has("threads"))
     out.add("wharf_process_threads", "gauge", "Threads of the process.", labels,
             number(process, "threads"));

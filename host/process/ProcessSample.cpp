@@ -1,9 +1,12 @@
 #include "process/ProcessSample.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 
 namespace wharf::process {
@@ -23,6 +26,22 @@ Poco::JSON::Object::Ptr sampleThisProcess() {
        !error && entry != end; entry.increment(error))
     ++descriptors;
   if (!error) sample->set("open_fds", descriptors - 1);  // less the one listing the folder
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+    sample->set("max_fds", static_cast<int64_t>(files.rlim_cur));
+  // utime and stime, the 14th and 15th fields, counted after the command's ")".
+  std::ifstream stat("/proc/self/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  if (auto end = text.rfind(')'); end != std::string::npos) {
+    std::istringstream fields(text.substr(end + 1));
+    std::string field;
+    uint64_t user = 0, system = 0;
+    for (int index = 3; index <= 13 && fields >> field; ++index) {
+    }
+    if (fields >> user >> system)
+      sample->set("cpu_seconds",
+                  static_cast<double>(user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK)));
+  }
   return sample;
 }
 

@@ -1,5 +1,5 @@
 // Internal. What this process uses now, read from /proc/self: resident
-// memory, open descriptors and threads. Each process reports its own (the
+// memory, CPU time, open descriptors (and the most it may open) and threads. Each process reports its own (the
 // master cannot list the descriptors of workers that run as another user).
 #pragma once
 
@@ -7,8 +7,8 @@
 
 namespace wharf::process {
 
-// {"rss_bytes": N, "open_fds": N, "threads": N}; a figure /proc does not
-// give is left out.
+// {"rss_bytes": N, "cpu_seconds": X, "open_fds": N, "max_fds": N,
+// "threads": N}; a figure /proc does not give is left out.
 Poco::JSON::Object::Ptr sampleThisProcess();
 
 }  // namespace wharf::process

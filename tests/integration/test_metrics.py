@@ -71,6 +71,17 @@ class Metrics(WharfTestCase):
         for pid in workers:
             self.assertIn(f'{{role="worker",group="main",pid="{pid}"}}', rss)
         self.assertIn(f'{{role="master",group="",pid="{self.server.process.pid}"}}', rss)
+        cpu, max_fds = (samples(text, name) for name in ("wharf_process_cpu_seconds_total",
+                                                          "wharf_process_max_fds"))
+        for pid in workers + [self.server.process.pid]:
+            with open(f"/proc/{pid}/limits") as limits:
+                soft = next(int(line.split()[3]) for line in limits
+                            if line.startswith("Max open files"))
+            self.assertEqual([value for labels, value in max_fds.items() if f'pid="{pid}"' in labels],
+                             [soft])
+            used, = [value for labels, value in cpu.items() if f'pid="{pid}"' in labels]
+            self.assertGreaterEqual(used, 0)
+        self.assertGreater(sum(cpu.values()), 0)  # the workers' plugins and the master ran
         self.assertEqual(sorted(samples(text, "wharf_worker_up").values()), [1.0, 1.0])
         if PROMTOOL:
             check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
