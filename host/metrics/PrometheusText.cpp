@@ -129,12 +129,14 @@ void addHistogram(Exposition &out, const char *name, const char *help, const Lab
   out.addSample(name, "_count", "histogram", help, labels, cumulative);
 }
 
-// What finished sessions amount to: bytes, endings, errors, durations.
+// What sessions amount to: bytes, endings, errors, durations.
 void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Labels &labels) {
   out.add("wharf_listener_received_bytes_total", "counter",
-          "Bytes received from peers by finished sessions.", labels, number(sessions, "bytes_in"));
-  out.add("wharf_listener_sent_bytes_total", "counter", "Bytes sent to peers by finished sessions.",
-          labels, number(sessions, "bytes_out"));
+          "Bytes received from peers (a running session adds its own each second).", labels,
+          number(sessions, "bytes_in"));
+  out.add("wharf_listener_sent_bytes_total", "counter",
+          "Bytes sent to peers (a running session adds its own each second).", labels,
+          number(sessions, "bytes_out"));
   out.add("wharf_listener_hook_errors_total", "counter",
           "Plugin hooks that failed (each closes its session).", labels,
           number(sessions, "hook_errors"));
