@@ -59,8 +59,12 @@ case "${1:-}" in
     install_packages
     build build-sanitized -DWHARF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1"
+    # Fewer reloads in a row and shorter churn than the plain run: loading a
+    # plugin and serving a session are many times slower under a sanitizer,
+    # and the plain run has the full counts.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      WHARF_FAIL_ON_SANITIZER_REPORT=1 ctest --test-dir build-sanitized --output-on-failure -j2
+      WHARF_FAIL_ON_SANITIZER_REPORT=1 WHARF_RELOADS=50 WHARF_CHURN_SECONDS=5 \
+      ctest --test-dir build-sanitized --output-on-failure -j2
     ;;
   build-types)
     install_packages
@@ -72,6 +76,7 @@ case "${1:-}" in
     build build-tsan -DWHARF_SANITIZE=thread
     # handle_segv=0: the tests' deliberately crashing plugins die by SIGSEGV, as without TSan.
     export TSAN_OPTIONS="halt_on_error=1 handle_segv=0" WHARF_FAIL_ON_SANITIZER_REPORT=1
+    export WHARF_RELOADS=50 WHARF_CHURN_SECONDS=5  # as for test-sanitized
     ctest --test-dir build-tsan --output-on-failure -j2 -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure -j2 \
       -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision)$'
