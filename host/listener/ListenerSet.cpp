@@ -86,7 +86,8 @@ std::optional<std::chrono::steady_clock::time_point> ListenerSet::resumePaused()
   std::optional<std::chrono::steady_clock::time_point> next;
   auto now = std::chrono::steady_clock::now();
   for (auto entry = paused_.begin(); entry != paused_.end();) {
-    auto &[listener, due] = *entry;
+    Listener *listener = entry->first;  // not a structured binding: clang cannot capture one
+    auto &due = entry->second;
     bool serving = std::any_of(serving_.begin(), serving_.end(),
                                [&](const auto &kept) { return kept.get() == listener; });
     if (serving && due <= now) {
