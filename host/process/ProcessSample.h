@@ -1,6 +1,6 @@
 // Internal. What this process uses now, read from /proc/self: resident
-// memory, CPU time, open descriptors (and the most it may open) and threads. Each process reports its own (the
-// master cannot list the descriptors of workers that run as another user).
+// memory, CPU time, open descriptors (and the most it may open) and threads. Each process reports
+// its own (the master cannot list the descriptors of workers that run as another user).
 #pragma once
 
 #include <Poco/JSON/Object.h>
