@@ -113,8 +113,10 @@ Poco::JSON::Object::Ptr WorkerProcess::await(int64_t id, std::chrono::millisecon
   std::lock_guard lock(mutex_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+    // Rounded up: a poll that times out then ends at the deadline or after
+    // it, never a moment before, where it would read as the worker gone.
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw WorkerSilent(name() + " did not answer in time");
     std::optional<process::Message> reply = channel_.receive(left);
     if (!reply) {
