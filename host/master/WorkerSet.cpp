@@ -226,7 +226,7 @@ bool WorkerSet::reaped(pid_t pid, int status) {
       logger().information(what);
       return true;
     }
-    if (crash && crash->forSession && pauses_.accepted(crash->listener, uptime)) {
+    if (crash && believedSessionCrash(*crash, uptime)) {
       replaceAfterSessionCrash(slot, what, *crash, uptime);
       return true;
     }
@@ -241,6 +241,11 @@ bool WorkerSet::reaped(pid_t pid, int status) {
     return true;
   }
   return false;
+}
+
+bool WorkerSet::believedSessionCrash(const process::CrashRecord &crash,
+                                     std::chrono::milliseconds uptime) const {
+  return crash.forSession && pauses_.accepted(crash.listener, uptime);
 }
 
 void WorkerSet::replaceAfterSessionCrash(Slot &slot, const std::string &what,
@@ -299,7 +304,7 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
       std::string ended = worker ? " (" + describeExit(killAndReap(*worker)) + ")" : "";
       // A queued request that crashes a session hook may come before "ready".
       if (auto crash = worker ? hookDiedIn(*worker, groups_[slot.group]) : std::nullopt;
-          crash && crash->forSession && pauses_.accepted(crash->listener, worker->uptime())) {
+          crash && believedSessionCrash(*crash, worker->uptime())) {
         replaceAfterSessionCrash(
             slot,
             std::string("replacing a worker failed: ") + error.what() + ended + inHook(*crash),

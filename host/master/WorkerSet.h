@@ -104,6 +104,10 @@ class WorkerSet {
   };
 
   std::unique_ptr<WorkerProcess> launch(const WorkerGroup &group) const;
+  // Whether `crash` blames a session hook the listener could have run in a
+  // worker that lived `uptime` (a page naming one paused all along is forged).
+  bool believedSessionCrash(const process::CrashRecord &crash,
+                            std::chrono::milliseconds uptime) const;
   // `slot`'s worker died in a session hook (`what`, for the log): it is
   // replaced at once, and the hook's listener waits in the replacement.
   void replaceAfterSessionCrash(Slot &slot, const std::string &what,

@@ -56,10 +56,8 @@ class ThreadAltStack {
     release();
   }
 
-  bool checked() const { return checked_; }
   // Installs one on this thread unless it has one already (a sanitizer's).
   void install() noexcept {
-    checked_ = true;
     stack_t current{};
     if (::sigaltstack(nullptr, &current) != 0 || !(current.ss_flags & SS_DISABLE)) return;
     auto page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
@@ -98,10 +96,12 @@ class ThreadAltStack {
   }
 
   void *base_ = nullptr;
-  bool checked_ = false;
 };
 
 thread_local ThreadAltStack threadAltStack;
+// Trivial, so every hook's check of it skips the non-trivial thread_local's
+// initialisation guard.
+thread_local bool altStackChecked = false;
 
 void copyField(char *field, size_t size, const char *text, size_t length) noexcept {
   length = std::min(length, size - 1);
@@ -160,7 +160,10 @@ HookOnThread::HookOnThread(const std::string &listener, const char *hook, bool f
     : outerListener_(runningListener),
       outerHook_(runningHook),
       outerForSession_(runningForSession) {
-  if (crashPage != nullptr && !threadAltStack.checked()) threadAltStack.install();
+  if (crashPage != nullptr && !altStackChecked) {
+    altStackChecked = true;
+    threadAltStack.install();
+  }
   // The listener goes last, so a signal sees it only with the rest in place.
   runningListener = nullptr;
   std::atomic_signal_fence(std::memory_order_seq_cst);
