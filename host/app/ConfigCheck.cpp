@@ -2,14 +2,10 @@
 
 #include <Poco/Logger.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <cstring>
 #include <functional>
 #include <iostream>
 #include <system_error>
@@ -20,6 +16,7 @@
 #include "logging/LineSink.h"
 #include "net/FileDescriptor.h"
 #include "plugin/PluginSet.h"
+#include "process/ChildWait.h"
 #include "worker/PrivilegeDrop.h"
 
 namespace wharf::app {
@@ -84,37 +81,15 @@ int checkAsWorkersUser(const std::filesystem::path &configFile, const config::Co
     ::_exit(status);
   }
   writer = net::FileDescriptor();
-  std::string said, loading;
-  auto deadline = std::chrono::steady_clock::now() + kLoadTimeout;
-  bool late = false;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd ready{reader.fd(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) == 0) {
-      late = true;
-      ::kill(child, SIGKILL);
-      break;
-    }
-    char buffer[1024];
-    ssize_t got = ::read(reader.fd(), buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    said.append(buffer, static_cast<size_t>(got));
-    for (size_t end; (end = said.find('\n')) != std::string::npos; said.erase(0, end + 1))
-      loading = said.substr(0, end);
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
+  process::ChildEnd end = process::awaitChild(child, std::move(reader),
+                                              std::chrono::steady_clock::now() + kLoadTimeout);
+  std::string loading = process::lastLines(end.output, 1);
   std::string as = " (as user " + config.host.user + ")";
-  if (late) {
-    logger().error(loading + ": loading did not finish in " + std::to_string(kLoadTimeout.count()) +
-                   " s" + as);
-  } else if (WIFSIGNALED(status)) {
-    logger().error(loading + ": killed by signal " + std::to_string(WTERMSIG(status)) + " (" +
-                   strsignal(WTERMSIG(status)) + ") while loading" + as);
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && loading.starts_with("ok ")) {
+  if (end.late) {
+    logger().error(loading + ": loading " + end.outcome(kLoadTimeout) + as);
+  } else if (WIFSIGNALED(end.status)) {
+    logger().error(loading + ": " + end.outcome(kLoadTimeout) + " while loading" + as);
+  } else if (end.succeeded() && loading.starts_with("ok ")) {
     return passed(configFile, std::stoul(loading.substr(3)));
   }  // else the child logged why
   return kRefused;

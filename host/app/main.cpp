@@ -28,13 +28,15 @@ constexpr const char *kUsage =
 
 int main(int argc, char **argv) {
   std::filesystem::path configFile;
-  bool checkOnly = false, worker = false;
+  bool checkOnly = false, worker = false, rehearsal = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view argument = argv[i];
     if (argument == "--config" && i + 1 < argc) {
       configFile = argv[++i];
     } else if (argument == "--check-config") {
       checkOnly = true;
+    } else if (argument == "--rehearse-upgrade") {
+      rehearsal = true;  // by an upgrading master (master/Upgrade.h)
     } else if (argument == "--worker" && i + 1 < argc) {
       worker = true;
       ++i;  // the group's name: there for ps and the log
@@ -65,10 +67,15 @@ int main(int argc, char **argv) {
                                  wharf::net::FileDescriptor(wharf::master::kWorkerChannelFd))
         .run();
   std::error_code error;
-  std::filesystem::path binary = std::filesystem::canonical("/proc/self/exe", error);
+  // Where the next upgrade looks for its binary: this one's path, even if a
+  // package has since replaced the file (the link then ends in " (deleted)").
+  std::string binary = std::filesystem::read_symlink("/proc/self/exe", error).string();
   if (error) {
     std::cerr << "wharfd: cannot find its own binary: " << error.message() << "\n";
     return kExitRefused;
   }
-  return wharf::master::Master({std::filesystem::absolute(configFile), binary}).run();
+  if (constexpr std::string_view deleted = " (deleted)"; binary.ends_with(deleted))
+    binary.resize(binary.size() - deleted.size());
+  wharf::master::Master master({std::filesystem::absolute(configFile), binary});
+  return rehearsal ? master.runRehearsal() : master.run();
 }

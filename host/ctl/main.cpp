@@ -28,14 +28,16 @@ constexpr const char *kUsage =
     "usage: wharfctl [--admin PATH] [--timeout SECONDS] COMMAND\n"
     "  --admin PATH        wharfd's control socket ([host] admin; default /run/wharf/admin.sock)\n"
     "  --timeout SECONDS   how long to wait for wharfd's answer (default 10; for upgrade,\n"
-    "                      for the new binary to serve: default 120)\n"
+    "                      for the new binary to be checked, rehearsed and serving:\n"
+    "                      default 120)\n"
     "commands:\n"
     "  status [--json]   listeners, plugins and session counts\n"
     "  stop              stop accepting, let sessions finish, exit (as SIGTERM)\n"
     "  reload            reload config and plugins\n"
     "  reopen            reopen the log files (after logrotate moved them), as SIGUSR1\n"
     "  upgrade           re-execute the wharfd binary at the same path, keeping the PID and\n"
-    "                    every socket; waits until the new binary serves (or failed)\n";
+    "                    every socket, once it has passed its check and a rehearsal as\n"
+    "                    master; waits until the new binary serves (or was refused)\n";
 
 // How long `upgrade` waits for the new binary's workers to serve, unless
 // --timeout says.
@@ -103,6 +105,8 @@ Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &
                                    std::chrono::seconds timeout) {
   Poco::JSON::Object request;
   request.set("command", command);
+  // How long this waits: what wharfd does for the request fits in it.
+  request.set("timeout_ms", static_cast<int64_t>(timeout.count()) * 1000);
   std::ostringstream requestText;
   request.stringify(requestText);
   std::string replyText = askWharfd(admin, requestText.str(), timeout);
@@ -112,8 +116,7 @@ Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &
 // After an accepted upgrade: the master re-executes itself (its control
 // socket is away for a moment), then reports the upgrade's result in status.
 int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds timeout,
-                 std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
+                 std::chrono::seconds limit, Clock::time_point deadline) {
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Poco::JSON::Object::Ptr status;
@@ -182,15 +185,18 @@ int main(int argc, char **argv) {
     return kExitUsage;
   }
   try {
-    auto reply = askCommand(admin, command, timeout);
+    // An upgrade is checked and rehearsed before wharfd answers: the whole
+    // of it, answer and new workers, within one limit.
+    auto limit = command == "upgrade" && !timeoutGiven ? kUpgradeTimeout : timeout;
+    auto deadline = Clock::now() + limit;
+    auto reply = askCommand(admin, command, limit);
     if (!reply->optValue<bool>("ok", false)) {
       std::cerr << "wharfctl: " << reply->optValue<std::string>("error", "request failed") << "\n";
       return kExitFailed;
     }
     reply->remove("ok");
     if (command == "upgrade")
-      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout,
-                          timeoutGiven ? timeout : kUpgradeTimeout);
+      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout, limit, deadline);
     if (command == "status" && !json) {
       wharf::ctl::printStatusTable(*reply, std::cout);
     } else if (command == "status") {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
 #include <system_error>
@@ -93,12 +94,16 @@ void Master::start() {
 }
 
 void Master::configureLogging(const config::HostConfig &host) {
+  guardLogFiles(host);
+  app::configureLogging(host.logLevel, host.log);
+}
+
+void Master::guardLogFiles(const config::HostConfig &host) {
   std::optional<process::Account> workers;
   if (!host.user.empty() && ::geteuid() == 0)
     if (auto account = process::lookUpAccount(host.user, host.group); account.uid != 0)
       workers = std::move(account);
   logging::setFileAccess(logging::FileAccess::Open, std::move(workers));
-  app::configureLogging(host.logLevel, host.log);
 }
 
 std::vector<std::string> Master::reopenLogFiles(const std::string &cause) {
@@ -170,9 +175,13 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
     reply.set("stopping", true);
     ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
   };
-  commands["upgrade"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+  commands["upgrade"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &reply) {
+    // Within the time wharfctl waits (--timeout), less a second for the reply.
+    auto allowed = std::chrono::milliseconds(std::clamp<int64_t>(
+        request.optValue<int64_t>("timeout_ms", 2 * kMaxUpgradeStep.count() * 1000) - 1000, 1000,
+        2 * kMaxUpgradeStep.count() * 1000));
     tasks_.runOnMain([&] {
-      requestUpgrade();
+      requestUpgrade(allowed);
       reply.set("upgrades", upgrades_);
     });
   };
@@ -199,7 +208,7 @@ void Master::supervise() {
     pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {tasks_.fd(), POLLIN, 0}};
     if (::poll(ready, 2, static_cast<int>(sleep.count())) <= 0) continue;
     if (ready[1].revents) tasks_.runPending();
-    if (upgradeRequested_) upgradeNow();
+    if (upgradeTo_) upgradeNow();
     signalfd_siginfo info{};
     while (::read(signals_.fd(), &info, sizeof info) == sizeof info) {
       int signal = static_cast<int>(info.ssi_signo);
@@ -217,7 +226,7 @@ void Master::supervise() {
       } else if (signal == SIGUSR2) {
         logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
         try {
-          requestUpgrade();
+          requestUpgrade(2 * kMaxUpgradeStep);
           upgradeNow();
         } catch (const std::exception &) {
           // logged and recorded by requestUpgrade(); the old binary serves on
@@ -285,6 +294,7 @@ std::vector<std::string> Master::reload() {
     }
   } over{*this};
   try {
+    if (upgrading_) throw std::runtime_error("an upgrade is under way: reload once it is over");
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
     SocketSet before = workers_->sockets();

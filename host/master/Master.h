@@ -6,8 +6,9 @@
 //     them (plugin generations, as in one process); otherwise (workers,
 //     isolate, user, group, a new or reshaped fork listener) new workers
 //     start with it, and only once they serve do the old ones drain.
-//   - SIGUSR2 / `wharfctl upgrade`: the binary at the same path takes over
-//     in place (Upgrade.h).
+//   - SIGUSR2 / `wharfctl upgrade`: the binary at the same path, once it has
+//     passed its check and its rehearsal as master, takes over in place
+//     (Upgrade.h).
 //   - SIGTERM: every worker stops accepting and drains; SIGQUIT cuts.
 // It tells systemd (ServiceManager) when it is ready, reloading and stopping,
 // and serves the sockets systemd passed it (ActivatedSockets).
@@ -47,6 +48,11 @@ class Master {
 
   // THREAD: main, with app::daemonSignals() blocked. Returns the exit status.
   int run();
+  // THREAD: main. `wharfd --rehearse-upgrade`, run by an upgrading master:
+  // with the sockets it handed over, starts this binary's workers for the
+  // config, every listener paused, then stops them. Returns 0 once they all
+  // reported ready, 2 with the reason logged otherwise.
+  int runRehearsal();
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -74,6 +80,8 @@ class Master {
   // THREAD: main. Log files are opened here only (logging/LogFileOpen),
   // guarded against the workers' user when they run as another one.
   static void configureLogging(const config::HostConfig &host);
+  // Log files are opened guarded against the workers' user (when they run as another one).
+  static void guardLogFiles(const config::HostConfig &host);
   // THREAD: main. SIGUSR1 or `wharfctl reopen` (`cause`): every log file
   // opened again by its path, and the workers given the new descriptors.
   // Returns why each file that could not be reopened could not.
@@ -93,9 +101,16 @@ class Master {
   // Why the running workers cannot take `next` (empty: they can).
   std::string needsNewWorkers(const config::Config &next) const;
   void reportStatus(Poco::JSON::Object &reply);
-  // Checks the binary at our path; throws with what it said. Then
-  // upgradeNow() re-executes it, from the loop (after the reply is sent).
-  void requestUpgrade();
+  // Opens the binary at our path, checks and rehearses it, all within
+  // `allowed`; throws with what it said. Then upgradeNow() re-executes it,
+  // from the loop (after the reply is sent).
+  void requestUpgrade(std::chrono::milliseconds allowed);
+  // While the check or rehearsal runs: the loop's work goes on (control
+  // requests, heartbeats, replacements, the watchdog); false once a stop
+  // signal waits, which ends the upgrade.
+  bool whileUpgradeWaits();
+  // What this master holds, as an exec'd binary takes it over.
+  Inheritance inheritance() const;
   void upgradeNow();
   void recordUpgrade(const std::string &result, const std::string &from, const std::string &error);
   void stop(int signal);
@@ -112,9 +127,10 @@ class Master {
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   std::unique_ptr<PidFile> pidFile_;
-  bool upgradeRequested_ = false;
-  uint64_t upgrades_ = 0;        // binary upgrades this master's PID has seen
-  uint64_t reloadsApplied_ = 0;  // by this master process, for status
+  std::optional<NewBinary> upgradeTo_;  // proven, to execute from the loop
+  bool upgrading_ = false;              // a check or rehearsal runs
+  uint64_t upgrades_ = 0;               // binary upgrades this master's PID has seen
+  uint64_t reloadsApplied_ = 0;         // by this master process, for status
   uint64_t reloadsRefused_ = 0;
   std::optional<std::chrono::system_clock::time_point> lastReload_;  // applied or refused
   Poco::JSON::Object::Ptr lastUpgrade_;                              // its result, for status

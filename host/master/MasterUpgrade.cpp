@@ -1,13 +1,18 @@
-// Master's binary upgrade (Upgrade.h): checking the new binary, handing over
-// and re-executing, and, in the new binary, resuming with what was handed over.
+// Master's binary upgrade (Upgrade.h): checking and rehearsing the new
+// binary, handing over and re-executing; in the new binary, the rehearsal,
+// and resuming with what was handed over.
 #include <Poco/Logger.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <stdexcept>
 
+#include "app/Logging.h"
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "master/Master.h"
@@ -21,19 +26,43 @@ Poco::Logger &logger() {
 
 }  // namespace
 
-void Master::requestUpgrade() {
+void Master::requestUpgrade(std::chrono::milliseconds allowed) {
+  if (upgrading_) throw std::runtime_error("an upgrade is already under way");
+  upgrading_ = true;
+  struct Over {
+    bool &upgrading;
+    ~Over() { upgrading = false; }
+  } over{upgrading_};
+  auto deadline = Clock::now() + allowed;
+  auto stepDeadline = [&] { return std::min(deadline, Clock::now() + kMaxUpgradeStep); };
+  auto waiter = [this] { return whileUpgradeWaits(); };
   try {
-    checkNewBinary(options_.binary, options_.configFile);
+    NewBinary binary(options_.binary);
+    checkNewBinary(binary, options_.configFile, stepDeadline(), waiter);
+    logger().notice("upgrade: " + binary.path().string() + " passed --check-config; rehearsing it");
+    Inheritance sockets = inheritance();
+    sockets.workers.clear();  // the rehearsal's workers are its own; these serve on
+    if (!rehearseUpgrade(binary, options_.configFile, sockets, stepDeadline(), waiter))
+      logger().warning("upgrade: " + binary.path().string() +
+                       " is from before rehearsals: it was only checked");
+    upgradeTo_.emplace(std::move(binary));
   } catch (const std::exception &error) {
     recordUpgrade("refused", app::version(), error.what());
     logger().error(std::string("upgrade refused, the old binary serves on: ") + error.what());
     throw;
   }
-  upgradeRequested_ = true;
 }
 
-void Master::upgradeNow() {
-  upgradeRequested_ = false;
+bool Master::whileUpgradeWaits() {
+  tasks_.runPending();  // status answers; another upgrade or a reload is refused
+  runTimers();
+  sigset_t pending;
+  ::sigpending(&pending);
+  return !sigismember(&pending, SIGTERM) && !sigismember(&pending, SIGINT) &&
+         !sigismember(&pending, SIGQUIT);
+}
+
+Inheritance Master::inheritance() const {
   Inheritance inheritance;
   for (const auto &[name, socket] : workers_->sockets().byListener())
     inheritance.sockets.push_back({name,
@@ -50,14 +79,26 @@ void Master::upgradeNow() {
   inheritance.fromVersion = app::version();
   inheritance.uptimeMs = uptime().count();
   inheritance.upgrades = upgrades_;
-  logger().notice("upgrading: executing " + options_.binary.string());
-  service_.reloading("upgrading to " + options_.binary.string());
+  return inheritance;
+}
+
+void Master::upgradeNow() {
+  NewBinary binary = std::move(*upgradeTo_);
+  upgradeTo_.reset();
+  if (!whileUpgradeWaits()) {
+    recordUpgrade("refused", app::version(), "wharfd is stopping");
+    logger().warning("upgrade abandoned: a stop signal came first");
+    return;
+  }
+  Inheritance handed = inheritance();
+  logger().notice("upgrading: executing " + binary.path().string());
+  service_.reloading("upgrading to " + binary.path().string());
   // The control threads end (any reply in flight sent): exec keeps one
   // thread. One may be waiting for this thread (a status request, a
   // scrape): the queue fails it now, or closing would wait for it forever.
   tasks_.close("wharfd is upgrading");
   closeControl();
-  execUpgrade(options_.binary, options_.configFile, inheritance);
+  execUpgrade(binary, options_.configFile, handed);
   std::string error = std::strerror(errno);
   logger().error("upgrade failed, the old binary serves on: exec: " + error);
   recordUpgrade("refused", app::version(), "exec: " + error);
@@ -73,6 +114,38 @@ void Master::recordUpgrade(const std::string &result, const std::string &from,
   lastUpgrade_->set("from", from);
   lastUpgrade_->set("to", std::string(app::version()));
   if (!error.empty()) lastUpgrade_->set("error", error);
+}
+
+int Master::runRehearsal() {
+  app::configureLogging("information");  // to stderr, which the upgrading master reads
+  try {
+    std::optional<Inheritance> inheritance = takeInheritance();
+    if (!inheritance) throw std::runtime_error("--rehearse-upgrade is for wharfd's own upgrades");
+    SocketSet inherited;
+    for (const auto &socket : inheritance->sockets) {
+      ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
+      // Shared: the master that serves on them keeps every unix socket file.
+      inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd,
+                      net::ListenSocket::Role::Shared);
+    }
+    std::string text = config::IniDocument::readText(options_.configFile);
+    config::Config next = loader_.parse(options_.configFile, text);
+    guardLogFiles(next.host);
+    SocketSet sockets = SocketSet::bindFor(next, inherited);
+    size_t started = 0;
+    {
+      WorkerSet workers(options_.binary, next, text, sockets);
+      workers.rehearse();
+      started = workers.size();
+    }
+    zones_.removeZones();
+    logger().notice("rehearsal: " + std::to_string(started) + " workers were ready");
+    return 0;
+  } catch (const std::exception &error) {
+    zones_.removeZones();
+    logger().error(error.what());
+    return 2;
+  }
 }
 
 void Master::resume(const Inheritance &inheritance) {

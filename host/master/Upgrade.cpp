@@ -4,40 +4,23 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 #include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
 
 #include "net/FileDescriptor.h"
-
-extern char **environ;
+#include "process/ChildWait.h"
 
 namespace wharf::master {
 namespace {
 
 constexpr const char *kVariable = "WHARF_UPGRADE";
-constexpr auto kCheckTimeout = std::chrono::seconds(60);
-constexpr size_t kMaxCheckOutput = 64 * 1024;
-
-std::string lastLines(const std::string &output, size_t count) {
-  std::vector<std::string> lines;
-  std::istringstream in(output);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) lines.push_back(line);
-  std::string text;
-  for (size_t i = lines.size() > count ? lines.size() - count : 0; i < lines.size(); ++i)
-    text += (text.empty() ? "" : " / ") + lines[i];
-  return text;
-}
+constexpr const char *kRehearsalFlag = "--rehearse-upgrade";
 
 void setCloseOnExec(const Inheritance &inheritance, bool close) {
   auto apply = [close](int fd) {
@@ -48,7 +31,7 @@ void setCloseOnExec(const Inheritance &inheritance, bool close) {
   for (const auto &worker : inheritance.workers) apply(worker.channel);
 }
 
-std::string encode(const Inheritance &inheritance) {
+std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
   Poco::JSON::Object state;
   Poco::JSON::Array::Ptr sockets = new Poco::JSON::Array;
   for (const auto &socket : inheritance.sockets) {
@@ -76,77 +59,74 @@ std::string encode(const Inheritance &inheritance) {
   state.set("from", inheritance.fromVersion);
   state.set("uptime_ms", inheritance.uptimeMs);
   state.set("upgrades", inheritance.upgrades);
+  state.set("binary_fd", binaryFd);
   std::ostringstream text;
   state.stringify(text);
   return text.str();
 }
 
-}  // namespace
-
-void checkNewBinary(const std::filesystem::path &binary, const std::filesystem::path &configFile) {
+// Runs `binary` with `arguments` (and `inheritance`'s sockets, if given) in
+// a child, within `deadline`; what it wrote and how it ended.
+process::ChildEnd runChild(const NewBinary &binary, const std::vector<std::string> &arguments,
+                           const Inheritance *inheritance,
+                           std::chrono::steady_clock::time_point deadline,
+                           const UpgradeWaiter &waiter) {
   int pipeEnds[2];
   if (::pipe2(pipeEnds, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   net::FileDescriptor reader(pipeEnds[0]), writer(pipeEnds[1]);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, writer.fd(), STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, writer.fd(), STDERR_FILENO);
-  posix_spawnattr_t attributes;
-  posix_spawnattr_init(&attributes);
-  sigset_t none;
-  sigemptyset(&none);
-  posix_spawnattr_setsigmask(&attributes, &none);
-  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK);
-  std::string program = binary.string(), config = configFile.string();
-  std::string check = "--check-config", configFlag = "--config";
-  char *argv[] = {program.data(), check.data(), configFlag.data(), config.data(), nullptr};
-  pid_t child = -1;
-  int spawned = ::posix_spawn(&child, program.c_str(), &actions, &attributes, argv, environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attributes);
+  std::vector<std::string> variables;
+  std::vector<int> kept;
+  if (inheritance != nullptr) {
+    variables.push_back(std::string(kVariable) + "=" + encode(*inheritance));
+    for (const auto &socket : inheritance->sockets) kept.push_back(socket.fd);
+  }
+  pid_t child = binary.start(arguments, variables, kept, writer.fd());
   writer = net::FileDescriptor();
-  if (spawned != 0)
-    throw std::runtime_error("cannot run " + program + ": " + std::strerror(spawned));
-  std::string output;
-  auto deadline = std::chrono::steady_clock::now() + kCheckTimeout;
-  for (;;) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    pollfd ready{reader.fd(), POLLIN, 0};
-    if (left.count() <= 0 || ::poll(&ready, 1, static_cast<int>(left.count())) == 0) {
-      ::kill(child, SIGKILL);
-      output += "\n(no answer within a minute)";
-      break;
-    }
-    char buffer[4096];
-    ssize_t got = ::read(reader.fd(), buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    if (output.size() < kMaxCheckOutput) output.append(buffer, static_cast<size_t>(got));
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  std::string said = lastLines(output, 2);
-  throw std::runtime_error(program + " --check-config " +
-                           (WIFEXITED(status)
-                                ? "exited with status " + std::to_string(WEXITSTATUS(status))
-                                : "was killed by signal " + std::to_string(WTERMSIG(status))) +
-                           (said.empty() ? "" : ": " + said));
+  return process::awaitChild(child, std::move(reader), deadline, waiter);
 }
 
-void execUpgrade(const std::filesystem::path &binary, const std::filesystem::path &configFile,
+std::string failure(const NewBinary &binary, const std::string &step, const process::ChildEnd &end,
+                    std::chrono::steady_clock::time_point started,
+                    std::chrono::steady_clock::time_point deadline) {
+  std::string said = process::lastLines(end.output, 2);
+  return binary.path().string() + " " + step + " " +
+         end.outcome(std::chrono::ceil<std::chrono::seconds>(deadline - started)) +
+         (said.empty() ? "" : ": " + said);
+}
+
+}  // namespace
+
+void checkNewBinary(const NewBinary &binary, const std::filesystem::path &configFile,
+                    std::chrono::steady_clock::time_point deadline, const UpgradeWaiter &waiter) {
+  auto started = std::chrono::steady_clock::now();
+  process::ChildEnd end = runChild(binary, {"--check-config", "--config", configFile.string()},
+                                   nullptr, deadline, waiter);
+  if (!end.succeeded())
+    throw std::runtime_error(failure(binary, "--check-config", end, started, deadline));
+}
+
+bool rehearseUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
+                     const Inheritance &inheritance, std::chrono::steady_clock::time_point deadline,
+                     const UpgradeWaiter &waiter) {
+  auto started = std::chrono::steady_clock::now();
+  process::ChildEnd end = runChild(binary, {kRehearsalFlag, "--config", configFile.string()},
+                                   &inheritance, deadline, waiter);
+  if (end.succeeded()) return true;
+  // A binary from before rehearsals refuses the flag before it does anything.
+  if (!end.late && !end.interrupted && WIFEXITED(end.status) &&
+      end.output.find(std::string("unknown argument '") + kRehearsalFlag + "'") !=
+          std::string::npos)
+    return false;
+  throw std::runtime_error(failure(binary, "as master (rehearsal)", end, started, deadline));
+}
+
+void execUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
                  const Inheritance &inheritance) {
-  std::string state = encode(inheritance);
-  std::string program = binary.string(), config = configFile.string(), configFlag = "--config";
-  char *argv[] = {program.data(), configFlag.data(), config.data(), nullptr};
   setCloseOnExec(inheritance, false);
-  ::setenv(kVariable, state.c_str(), 1);
-  ::execv(program.c_str(), argv);
+  binary.exec({"--config", configFile.string()},
+              {std::string(kVariable) + "=" + encode(inheritance, binary.fd())});
   int error = errno;
-  ::unsetenv(kVariable);
   setCloseOnExec(inheritance, true);
   errno = error;
 }
@@ -178,6 +158,8 @@ std::optional<Inheritance> takeInheritance() {
   inheritance.fromVersion = state->getValue<std::string>("from");
   inheritance.uptimeMs = state->getValue<int64_t>("uptime_ms");
   inheritance.upgrades = state->getValue<uint64_t>("upgrades");
+  if (int binaryFd = state->optValue<int>("binary_fd", -1); binaryFd > STDERR_FILENO)
+    ::close(binaryFd);  // what this binary was executed from
   return inheritance;
 }
 

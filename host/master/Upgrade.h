@@ -1,20 +1,29 @@
 // Internal. Binary upgrade in place (SIGUSR2, `wharfctl upgrade`), as
-// HAProxy's master does it: the master checks the binary now found at its
-// path in a short-lived child (`--check-config`: it starts, takes the
-// config, loads every plugin), then re-executes it, keeping its PID (systemd
-// keeps tracking it) and handing over what it holds: the listening sockets,
-// its workers with their channels, and the config they serve. The new master
-// starts new workers; only once they serve do the old ones drain. If they
-// cannot start, the old workers serve on.
+// HAProxy's master does it, with the binary proven first. The master opens
+// the binary now found at its path (NewBinary) and, in short-lived
+// children with deadlines, (1) checks it (`--check-config`: it takes the
+// config and loads every plugin, as the workers' user) and (2) rehearses
+// it as master (`--rehearse-upgrade`: handed the listening sockets, it
+// starts its own workers, with every listener paused so no connection
+// reaches them, reports them ready and stops them). Only then does it
+// re-execute that file, keeping its PID (systemd keeps tracking it) and
+// handing over what it holds: the listening sockets, its workers with their
+// channels, and the config they serve. The new master starts new workers;
+// only once they serve do the old ones drain. If they cannot start, the old
+// workers serve on. A binary too old to rehearse is checked only.
 #pragma once
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "master/NewBinary.h"
 
 namespace wharf::master {
 
@@ -44,16 +53,31 @@ struct Inheritance {
   uint64_t upgrades = 0;  // before this one
 };
 
+// How long each of the check and the rehearsal may take at most.
+constexpr std::chrono::seconds kMaxUpgradeStep{60};
+
+// While a check or a rehearsal runs: called at least every 100 ms; false
+// stops it (wharfd is stopping).
+using UpgradeWaiter = std::function<bool()>;
+
 // THREAD: main. Runs `binary --check-config --config configFile`; throws
-// std::runtime_error with what it said if it does not exit 0 within a
-// minute.
-void checkNewBinary(const std::filesystem::path &binary, const std::filesystem::path &configFile);
+// std::runtime_error with what it said if it does not exit 0 by `deadline`.
+void checkNewBinary(const NewBinary &binary, const std::filesystem::path &configFile,
+                    std::chrono::steady_clock::time_point deadline, const UpgradeWaiter &waiter);
+
+// THREAD: main. Runs `binary --rehearse-upgrade` with `inheritance`'s
+// sockets. Returns false if the binary predates rehearsals; throws
+// std::runtime_error with what it said if it does not report its workers
+// ready and exit 0 by `deadline`.
+bool rehearseUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
+                     const Inheritance &inheritance, std::chrono::steady_clock::time_point deadline,
+                     const UpgradeWaiter &waiter);
 
 // THREAD: main, the only thread left (a worker dies with the thread that
 // forked it, and exec ends every other thread). Executes `binary` as the
 // master with `inheritance`; returns only if that failed, with errno set
 // and every descriptor as it was.
-void execUpgrade(const std::filesystem::path &binary, const std::filesystem::path &configFile,
+void execUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
                  const Inheritance &inheritance);
 
 // In a master started by execUpgrade: what it inherited (taken out of the

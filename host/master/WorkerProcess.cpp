@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "master/ServiceManager.h"
+#include "process/SignalDefaults.h"
 
 extern char **environ;
 
@@ -42,6 +43,7 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != master) ::_exit(127);  // the master died before prctl
     ::setpgid(0, 0);  // a terminal's ^C reaches the master alone, which stops workers in order
+    process::restoreSignalDefaults();
     // Out of the way of the channel's move to 3, whatever either was on.
     page = ::fcntl(page, F_DUPFD, process::kCrashPageFd + 1);
     if (page < 0) ::_exit(127);

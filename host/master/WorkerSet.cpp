@@ -40,6 +40,15 @@ void endLeftovers(pid_t worker) {
 }
 
 // Returns how it ended (it may have died before the kill).
+// Every listener paused for longer than a rehearsal can last (its workers
+// are killed once ready).
+Poco::JSON::Object::Ptr pausedForRehearsal(const std::vector<std::string> &listeners) {
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  Poco::JSON::Object::Ptr paused = new Poco::JSON::Object;
+  for (const auto &name : listeners) paused->set(name, kDay);
+  return paused;
+}
+
 int killAndReap(WorkerProcess &worker) {
   worker.signal(SIGKILL);
   int status = 0;
@@ -133,7 +142,8 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
   for (const auto &name : group.listeners) names->add(name);
   request.set("listeners", names);
   if (std::string_view(command) == "serve")
-    request.set("paused", pauses_.remaining(group.listeners));
+    request.set("paused", rehearsal_ ? pausedForRehearsal(group.listeners)
+                                     : pauses_.remaining(group.listeners));
   return request;
 }
 
@@ -141,6 +151,11 @@ int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const 
   for (const auto &name : group.listeners) worker.passSocket(name, sockets_.of(name)->fd());
   logFiles_.passTo(worker, group.listeners);
   return worker.post(requestFor("serve", group));
+}
+
+void WorkerSet::rehearse() {
+  rehearsal_ = true;
+  start();
 }
 
 void WorkerSet::start() {

@@ -52,6 +52,10 @@ class WorkerSet {
   // THREAD: main. Starts every worker and returns once all serve; throws
   // with the first one's reason (the set is then destroyed by its owner).
   void start();
+  // THREAD: main. start() for an upgrade's rehearsal: every listener of
+  // every worker paused (they accept nothing); the set's owner then
+  // destroys it, which kills them.
+  void rehearse();
   // THREAD: main. Applies a config the running workers can take (same
   // groups, workers and user): each worker in turn gets the sockets of new
   // addresses, its log files and the config. Returns the first worker's changes; throws if
@@ -125,6 +129,7 @@ class WorkerSet {
   std::vector<Slot> slots_;
   CrashPauses pauses_;
   bool retired_ = false;
+  bool rehearsal_ = false;
 };
 
 }  // namespace wharf::master

@@ -6,6 +6,7 @@ loops: test_crash_attribution); the workers die with the master; workers run as
 traffic with no refusal and no reset."""
 
 import errno
+import glob
 import json
 import os
 import pwd
@@ -18,6 +19,7 @@ import urllib.request
 
 from clients import Traffic, receive_exactly, stream_connect
 from ftp_fixture import FtpServer
+from test_zones import Redis, kv_listener
 from wharf_harness import (WHARFD, WharfTestCase, Wharfd, children_of, free_port,
                            test_plugin, wait_until)
 
@@ -436,6 +438,8 @@ class BinaryUpgrade(Workers):
                              f"wharfd: upgraded from {version} to {version}+next, pid {master}\n")
 
         self.assertUnnoticed(self.under_traffic(address, upgrade, ping_pongs=3))
+        self.assertIn(f"upgrade: {self.binary} passed --check-config; rehearsing it", server.log())
+        self.assertNotIn("from before rehearsals", server.log())
         status = self.status()
         self.assertEqual((status["pid"], status["version"], status["upgrades"]),
                          (master, f"{version}+next", 1))
@@ -507,6 +511,133 @@ class BinaryUpgrade(Workers):
         self.assertEqual([w["version"] for w in self.status()["workers"]], [version])
         self.assertNotEqual(server.worker_pid(), worker)
         self.assertNotIn("this build is broken", server.log())
+        self.assertStops(server)
+
+    def install_script(self, master_path):
+        """Installs, as the binary at the master's path, a script that is
+        WHARFD_NEXT for `--check-config` (so the check passes) and runs
+        `master_path` (shell) for anything else: the new binary as master."""
+        with open(self.binary + ".new", "w") as script:
+            script.write("#!/bin/sh\n"
+                         f'case " $* " in *" --check-config "*) exec {WHARFD_NEXT} "$@";; esac\n'
+                         + master_path)
+        os.chmod(self.binary + ".new", 0o755)
+        os.rename(self.binary + ".new", self.binary)
+
+    def hanging_master(self):
+        """A master path that notes its pid and signal state, then hangs."""
+        marks = self.scratch_root()
+        self.install_script(f"echo $$ > {marks}/pid.new && mv {marks}/pid.new {marks}/pid\n"
+                            f"grep -E '^Sig(Blk|Ign):' /proc/$$/status > {marks}/signals\n"
+                            "exec sleep 600\n")
+        return os.path.join(marks, "pid"), os.path.join(marks, "signals")
+
+    def test_a_binary_that_fails_as_master_is_refused_with_nothing_cut(self):
+        """The master executed a new binary that passed --check-config; one that
+        then failed as master ended the master and, with it, every worker."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "mode": "reactor", "plugin": "echo"}},
+                                 host={"workers": "2"})
+        master, workers = server.process.pid, sorted(server.worker_pids())
+
+        def upgrade():
+            self.install_script("echo 'the master path is broken' >&2\nexit 4\n")
+            result = self.ctl("upgrade")
+            self.assertEqual(result.returncode, 1, result.stdout)
+            self.assertIn(f"{self.binary} as master (rehearsal) exited with status 4: "
+                          "the master path is broken", result.stderr)
+
+        self.assertUnnoticed(self.under_traffic(address, upgrade))
+        self.assertIn("upgrade refused, the old binary serves on: ", server.log())
+        self.assertEqual((self.status()["pid"], sorted(server.worker_pids())), (master, workers))
+        self.assertEqual(self.status()["last_upgrade"]["result"], "refused")
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_a_binary_that_hangs_as_master_is_refused_within_wharfctls_timeout(self):
+        """It hung as master, with the old workers unsupervised; and status waited
+        for the upgrade meanwhile."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "plugin": "echo"}})
+        master, worker = server.process.pid, server.worker_pid()
+        pid_file, signals_file = self.hanging_master()
+        outcome = {}
+        upgrading = threading.Thread(
+            target=lambda: outcome.update(result=server.ctl("upgrade", timeout=15)))
+        upgrading.start()
+        wait_until(lambda: os.path.exists(pid_file), "the new binary runs as master")
+        with open(pid_file) as noted:
+            rehearsal = int(noted.read())
+        status = self.status()  # answered while the rehearsal hangs
+        self.assertEqual((status["pid"], [w["pid"] for w in status["workers"]]), (master, [worker]))
+        self.assertTrue(echoes(address))
+        upgrading.join()
+        result = outcome["result"]
+        self.assertEqual(result.returncode, 1, result.stdout)
+        self.assertRegex(result.stderr, rf"{self.binary} as master \(rehearsal\) "
+                                        r"did not finish in 1\d s")
+        self.assertTrue(gone(rehearsal))
+        # What it started with: no signal blocked, none ignored (SIGPIPE by the master).
+        with open(signals_file) as signals:
+            self.assertEqual(signals.read(), "SigBlk:\t0000000000000000\n"
+                                             "SigIgn:\t0000000000000000\n")
+        self.assertEqual(server.worker_pids(), [worker])
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_sigterm_stops_wharfd_while_an_upgrade_waits_for_the_new_binary(self):
+        """SIGTERM was blocked while the master waited for the new binary (and in
+        a hung new binary, which kept the mask): only SIGKILL stopped it."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "plugin": "echo"}})
+        worker = server.worker_pid()
+        pid_file, _ = self.hanging_master()
+        upgrading = threading.Thread(target=lambda: server.ctl("upgrade", timeout=170))
+        upgrading.start()
+        wait_until(lambda: os.path.exists(pid_file), "the new binary runs as master")
+        with open(pid_file) as noted:
+            rehearsal = int(noted.read())
+        self.assertStops(server)
+        upgrading.join()
+        self.assertIn("stopped: wharfd is stopping", server.log())
+        self.assertTrue(gone(rehearsal) and gone(worker))
+
+    def test_a_binary_from_before_rehearsals_is_checked_then_executed(self):
+        """A rollback to a release from before rehearsals is an upgrade too."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"e": {"transport": "tcp", "listen": address,
+                                        "plugin": "echo"}})
+        version = self.status()["version"]
+        self.install_script('case " $* " in *" --rehearse-upgrade "*)\n'
+                            "  echo \"wharfd: unknown argument '--rehearse-upgrade'\" >&2\n"
+                            "  exit 2;;\nesac\n"
+                            f'exec {WHARFD_NEXT} "$@"\n')
+        result = self.ctl("upgrade")
+        self.assertEqual(result.returncode, 0, result.stderr + server.log())
+        self.assertEqual(self.status()["version"], f"{version}+next")
+        self.assertIn(f"upgrade: {self.binary} is from before rehearsals: it was only checked",
+                      server.log())
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
+    def test_zones_keep_their_data_across_an_upgrade_and_its_rehearsal_leaves_none(self):
+        """The rehearsal's workers make zones of their own (its space): they
+        must go with it, and the serving workers' data must stay."""
+        port = free_port()
+        server = self.start_copy({"kv": kv_listener(port)})
+        with Redis(port) as client:
+            self.assertEqual(client.command("SET", "kept", "across"), b"+OK")
+        before = set(glob.glob("/dev/shm/wharf_*"))
+        self.install(WHARFD_NEXT)
+        result = self.ctl("upgrade")
+        self.assertEqual(result.returncode, 0, result.stderr + server.log())
+        self.assertIn("passed --check-config; rehearsing it", server.log())
+        with Redis(port) as client:
+            self.assertEqual(client.command("GET", "kept"), b"across")
+        self.assertEqual(set(glob.glob("/dev/shm/wharf_*")), before)
         self.assertStops(server)
 
     def test_a_broken_binary_leaves_the_old_one_serving(self):
