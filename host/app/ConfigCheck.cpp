@@ -8,6 +8,7 @@
 #include <chrono>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <system_error>
 
 #include "app/ConfigLoading.h"
@@ -47,13 +48,22 @@ int passed(const std::filesystem::path &configFile, size_t listeners) {
   return 0;
 }
 
-// Started as root with [host] user: the plugins load in a child that has
-// become that user first, as in a worker. So plugin code never runs as
-// root, a file only root can read fails here as it would at start, and a
-// plugin that crashes or hangs is reported by listener, not as a bare
-// status. The child names each listener on `progress` before loading it,
-// and "ok N" at the end.
-int checkAsWorkersUser(const std::filesystem::path &configFile, const config::Config &config) {
+// The listeners of `config` whose workers run as `user`.
+config::Config servedAs(const config::Config &config, const config::WorkersUser &user) {
+  config::Config part = config;
+  std::erase_if(part.listeners, [&](const config::ListenerConfig &listener) {
+    return config.workersUserOf(listener) != user;
+  });
+  return part;
+}
+
+// Started as root with a workers' user: the plugins of the listeners it
+// serves load in a child that has become that user first, as in a worker.
+// So plugin code never runs as root, a file only root can read fails here
+// as it would at start, and a plugin that crashes or hangs is reported by
+// listener, not as a bare status. The child names each listener before
+// loading it, and "ok N" at the end. Returns N, or nullopt (logged why).
+std::optional<size_t> loadAs(const config::Config &config, const config::WorkersUser &user) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "pipe");
@@ -69,7 +79,7 @@ int checkAsWorkersUser(const std::filesystem::path &configFile, const config::Co
     };
     int status = kRefused;
     try {
-      worker::dropPrivileges(config.host.user, config.host.group);
+      worker::dropPrivileges(user.user, user.group);
       size_t count = loadPlugins(config, [&](const config::ListenerConfig &listener) {
         say("[" + listener.section() + "] plugin " + listener.pluginPath.string());
       });
@@ -84,15 +94,30 @@ int checkAsWorkersUser(const std::filesystem::path &configFile, const config::Co
   process::ChildEnd end = process::awaitChild(child, std::move(reader),
                                               std::chrono::steady_clock::now() + kLoadTimeout);
   std::string loading = process::lastLines(end.output, 1);
-  std::string as = " (as user " + config.host.user + ")";
+  std::string as = " (as user " + user.user + ")";
   if (end.late) {
     logger().error(loading + ": loading " + end.outcome(kLoadTimeout) + as);
   } else if (WIFSIGNALED(end.status)) {
     logger().error(loading + ": " + end.outcome(kLoadTimeout) + " while loading" + as);
   } else if (end.succeeded() && loading.starts_with("ok ")) {
-    return passed(configFile, std::stoul(loading.substr(3)));
+    return std::stoul(loading.substr(3));
   }  // else the child logged why
-  return kRefused;
+  return std::nullopt;
+}
+
+// Each workers' user's listeners loaded as that user (in-process for
+// listeners served as wharfd's own user).
+int checkAsWorkersUsers(const std::filesystem::path &configFile, const config::Config &config) {
+  size_t listeners = 0;
+  for (const auto &user : config.workersUsers()) {
+    config::Config part = servedAs(config, user);
+    if (part.listeners.empty()) continue;
+    std::optional<size_t> loaded =
+        user.user.empty() ? std::optional(loadPlugins(part, {})) : loadAs(part, user);
+    if (!loaded) return kRefused;
+    listeners += *loaded;
+  }
+  return passed(configFile, listeners);
 }
 
 }  // namespace
@@ -104,9 +129,8 @@ int checkConfig(const std::filesystem::path &configFile) {
   configureLogging("information");
   try {
     config::Config config = makeConfigLoader().load(configFile);
-    int status = ::geteuid() == 0 && !config.host.user.empty()
-                     ? checkAsWorkersUser(configFile, config)
-                     : passed(configFile, loadPlugins(config, {}));
+    int status = ::geteuid() == 0 ? checkAsWorkersUsers(configFile, config)
+                                  : passed(configFile, loadPlugins(config, {}));
     if (status != 0) logger().error("nothing started");
     return status;
   } catch (const std::exception &error) {

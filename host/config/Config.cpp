@@ -44,4 +44,17 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          logEmptySessions == other.logEmptySessions && sameProxy(proxy, other.proxy);
 }
 
+WorkersUser Config::workersUserOf(const ListenerConfig &listener) const {
+  return listener.user.user.empty() ? WorkersUser{host.user, host.group} : listener.user;
+}
+
+std::vector<WorkersUser> Config::workersUsers() const {
+  std::vector<WorkersUser> users = {{host.user, host.group}};
+  for (const auto &listener : listeners)
+    if (WorkersUser user = workersUserOf(listener);
+        std::find(users.begin(), users.end(), user) == users.end())
+      users.push_back(user);
+  return users;
+}
+
 }  // namespace wharf::config

@@ -76,6 +76,13 @@ struct ReactorSettings {
 // How access log lines are written: key=value pairs, or one JSON object.
 enum class AccessLogFormat { Logfmt, Json };
 
+// Who a listener's workers run as.
+struct WorkersUser {
+  std::string user;   // empty: who wharfd is
+  std::string group;  // empty: the user's own
+  bool operator==(const WorkersUser &) const = default;
+};
+
 struct ListenerConfig {
   std::string name;                   // "echo-tcp" for [listener.echo-tcp]
   net::Endpoint endpoint;             // transport + listen
@@ -95,6 +102,7 @@ struct ListenerConfig {
   // (WHARF_CAP_CLIENT_FIRST), else 0.
   std::optional<std::chrono::milliseconds> waitForData;
   bool isolate = false;   // served by worker processes of its own
+  WorkersUser user;       // an isolated listener's own (empty user: [host]'s)
   std::string accessLog;  // "syslog", a file path, or empty: none
   AccessLogFormat accessLogFormat = AccessLogFormat::Logfmt;
   // Off: a session that carried no byte either way (a port scan, a health
@@ -176,6 +184,11 @@ struct Config {
   std::filesystem::path file;
   HostConfig host;
   std::vector<ListenerConfig> listeners;
+
+  // The listener's own user if it has one, else [host] user and group.
+  WorkersUser workersUserOf(const ListenerConfig &listener) const;
+  // Every user workers of this config run as, [host]'s first, each once.
+  std::vector<WorkersUser> workersUsers() const;
 };
 
 }  // namespace wharf::config

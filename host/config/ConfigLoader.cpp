@@ -58,6 +58,8 @@ const std::set<std::string> kListenerKeys = {"transport",
                                              "max_datagram",
                                              "datagram_rate",
                                              "isolate",
+                                             "user",
+                                             "group",
                                              "access_log",
                                              "proxy_protocol",
                                              "proxy_from",
@@ -195,22 +197,24 @@ size_t readWorkers(const SectionReader &reader) {
 
 // A user and group must exist when the config is checked, not first when a
 // worker starts.
-void readIdentity(const SectionReader &reader, HostConfig &host) {
+WorkersUser readIdentity(const SectionReader &reader) {
+  WorkersUser identity;
   std::vector<char> buffer(16384);
   if (const std::string *user = reader.get("user"); user && !user->empty()) {
     passwd entry{}, *found = nullptr;
     if (::getpwnam_r(user->c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
       reader.fail("user", "no such user '" + *user + "'");
-    host.user = *user;
+    identity.user = *user;
   }
   if (const std::string *group = reader.get("group"); group && !group->empty()) {
-    if (host.user.empty()) reader.fail("group", "needs user (the workers' user)");
+    if (identity.user.empty()) reader.fail("group", "needs user (the workers' user)");
     struct group entry {
     }, *found = nullptr;
     if (::getgrnam_r(group->c_str(), &entry, buffer.data(), buffer.size(), &found) != 0 || !found)
       reader.fail("group", "no such group '" + *group + "'");
-    host.group = *group;
+    identity.group = *group;
   }
+  return identity;
 }
 
 // A soft resource limit, or nullopt when unlimited.
@@ -347,7 +351,9 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
       readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
   host.accessLogFormat = readAccessLogFormat(reader).value_or(host.accessLogFormat);
   host.logEmptySessions = reader.flag("log_empty_sessions").value_or(host.logEmptySessions);
-  readIdentity(reader, host);
+  WorkersUser identity = readIdentity(reader);
+  host.user = identity.user;
+  host.group = identity.group;
   return host;
 }
 
@@ -431,6 +437,10 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   if (listener.waitForData && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");
   listener.isolate = reader.flag("isolate").value_or(false);
+  listener.user = readIdentity(reader);
+  if (!listener.user.user.empty() && !listener.isolate)
+    reader.fail("user",
+                "needs isolate = true (the listeners that share workers run as [host] user)");
   listener.accessLog =
       readLogDestination(reader, "access_log", {"off", "syslog"}).value_or(host.accessLog);
   listener.accessLogFormat = readAccessLogFormat(reader).value_or(host.accessLogFormat);

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
@@ -113,27 +114,40 @@ Poco::JSON::Object::Ptr askCommand(const std::string &admin, const std::string &
   return Poco::JSON::Parser().parse(replyText).extract<Poco::JSON::Object::Ptr>();
 }
 
-// After an accepted upgrade: the master re-executes itself (its control
-// socket is away for a moment), then reports the upgrade's result in status.
-int awaitUpgrade(const std::string &admin, uint64_t before, std::chrono::seconds timeout,
-                 std::chrono::seconds limit, Clock::time_point deadline) {
+// After an accepted upgrade: the master proves the new binary, re-executes
+// it (its control socket is away for a moment), and reports the attempt's
+// outcome in status. `attempt` is the number the master gave it (0: a
+// wharfd from before attempts were numbered; then the upgrade count moves).
+int awaitUpgrade(const std::string &admin, pid_t master, uint64_t before, uint64_t attempt,
+                 std::chrono::seconds timeout, std::chrono::seconds limit,
+                 Clock::time_point deadline) {
   while (std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     Poco::JSON::Object::Ptr status;
     try {
       status = askCommand(admin, "status", timeout);
     } catch (const std::exception &) {
+      if (master > 0 && ::kill(master, 0) != 0 && errno == ESRCH) {
+        std::cerr << "wharfctl: wharfd (pid " << master << ") exited before the upgrade was over\n";
+        return kExitFailed;
+      }
       continue;  // between the two binaries
     }
-    if (status->optValue<uint64_t>("upgrades", 0) <= before || !status->has("last_upgrade"))
-      continue;
     Poco::JSON::Object::Ptr upgrade = status->getObject("last_upgrade");
+    bool over = upgrade && (attempt > 0 ? upgrade->optValue<uint64_t>("attempt", 0) == attempt
+                                        : status->optValue<uint64_t>("upgrades", 0) > before);
+    if (!over) continue;
     std::string from = upgrade->getValue<std::string>("from");
     std::string to = upgrade->getValue<std::string>("to");
-    if (upgrade->getValue<std::string>("result") != "done") {
+    std::string result = upgrade->getValue<std::string>("result");
+    std::string error = upgrade->optValue<std::string>("error", "");
+    if (result == "refused") {
+      std::cerr << "wharfctl: upgrade refused, the old binary serves on: " << error << "\n";
+      return kExitFailed;
+    }
+    if (result != "done") {
       std::cerr << "wharfctl: upgrade from wharfd " << from << " to " << to
-                << " failed, the old workers serve on: "
-                << upgrade->optValue<std::string>("error", "") << "\n";
+                << " failed, the old workers serve on: " << error << "\n";
       return kExitFailed;
     }
     std::cout << "wharfd: upgraded from " << from << " to " << to << ", pid "
@@ -196,7 +210,9 @@ int main(int argc, char **argv) {
     }
     reply->remove("ok");
     if (command == "upgrade")
-      return awaitUpgrade(admin, reply->getValue<uint64_t>("upgrades"), timeout, limit, deadline);
+      return awaitUpgrade(admin, reply->optValue<pid_t>("pid", 0),
+                          reply->getValue<uint64_t>("upgrades"),
+                          reply->optValue<uint64_t>("attempt", 0), timeout, limit, deadline);
     if (command == "status" && !json) {
       wharf::ctl::printStatusTable(*reply, std::cout);
     } else if (command == "status") {

@@ -113,7 +113,7 @@ void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
 // (wait_for_data). A silent peer costs no descriptor and no wake-up
 // meanwhile. 0: at once.
 void Listener::deferAccept(const Generation &serving) {
-  if (!socket_ || config_.endpoint.transport != net::Transport::Tcp) return;
+  if (!socket_ || !socket_->tunable() || config_.endpoint.transport != net::Transport::Tcp) return;
   std::chrono::milliseconds wait =
       config_.proxy.enabled() ? config_.proxy.timeout : dispatcher_->waitForData(serving);
   int seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(wait).count());

@@ -113,7 +113,7 @@ class SyslogSink : public LineSink {
 struct Files {
   std::mutex mutex;
   FileAccess access = FileAccess::Open;
-  std::optional<process::Account> untrusted;
+  std::vector<process::Account> untrusted;
   std::map<std::string, std::weak_ptr<LogFile>> alive;
   std::vector<std::shared_ptr<LogFile>> adopted;  // Passed: kept for the process's life
   std::atomic<uint64_t> changes{0};
@@ -126,7 +126,7 @@ Files &files() {
 
 }  // namespace
 
-void setFileAccess(FileAccess access, std::optional<process::Account> untrusted) {
+void setFileAccess(FileAccess access, std::vector<process::Account> untrusted) {
   std::lock_guard lock(files().mutex);
   files().access = access;
   files().untrusted = std::move(untrusted);
@@ -141,8 +141,7 @@ std::shared_ptr<LineSink> openLineSink(const std::string &destination, const std
   if (auto open = registry.alive[destination].lock()) return open;
   if (registry.access == FileAccess::Passed)
     throw std::runtime_error("log file " + destination + ": the master passed none");
-  auto sink = std::make_shared<LogFile>(
-      destination, openLogFile(destination, registry.untrusted ? &*registry.untrusted : nullptr));
+  auto sink = std::make_shared<LogFile>(destination, openLogFile(destination, registry.untrusted));
   registry.alive[destination] = sink;
   return sink;
 }
@@ -158,7 +157,7 @@ std::vector<std::string> reopenFiles() {
       continue;
     }
     try {
-      sink->replace(openLogFile(sink->path(), registry.untrusted ? &*registry.untrusted : nullptr));
+      sink->replace(openLogFile(sink->path(), registry.untrusted));
     } catch (const std::exception &error) {
       failures.push_back(error.what());
     }

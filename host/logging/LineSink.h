@@ -40,8 +40,9 @@ enum class FileAccess {
   Discard,  // not at all: nothing is opened or created, lines are dropped (--check-config)
 };
 // THREAD: main, before a file sink is asked for. `untrusted`: with Open, the
-// workers' account when they run as another user than this process.
-void setFileAccess(FileAccess access, std::optional<process::Account> untrusted = std::nullopt);
+// workers' accounts that are not this process's user (an isolated listener
+// may have its own).
+void setFileAccess(FileAccess access, std::vector<process::Account> untrusted = {});
 
 // `destination`: "stderr", "syslog", or an absolute file path (appended to,
 // created 0640). Lines sent to syslog are tagged `tag[pid]`. A file is shared:

@@ -107,23 +107,51 @@ int openAs(const process::Account &account, int folder, const std::string &name,
   return fd;
 }
 
-// The last component, in `folder` (already walked to).
-net::FileDescriptor openLast(int folder, const std::string &name, bool trapped,
-                             const process::Account *untrusted, const std::string &path) {
+// A workers' account that can write `folder` (`here`): its owner if that is
+// one, else the first; null if none can. When two can, either could plant a
+// trap there: links are refused whoever made them, and a hard link to a file
+// only one of them may write needs fs.protected_hardlinks off.
+const process::Account *writerOf(int folder, const struct stat &here,
+                                 const std::vector<process::Account> &untrusted) {
+  const process::Account *writer = nullptr;
+  bool acl = !untrusted.empty() && hasAccessAcl(folder);
+  for (const auto &account : untrusted) {
+    if (!acl && !account.mayWrite(here)) continue;
+    if (account.uid == here.st_uid) return &account;
+    if (writer == nullptr) writer = &account;
+  }
+  return writer;
+}
+
+const process::Account *madeBy(uid_t owner, const std::vector<process::Account> &untrusted) {
+  for (const auto &account : untrusted)
+    if (account.uid == owner) return &account;
+  return nullptr;
+}
+
+// The last component, in `folder` (already walked to); `writer` can write
+// that folder (null: no workers' user can).
+net::FileDescriptor openLast(int folder, const std::string &name, const process::Account *writer,
+                             const std::vector<process::Account> &untrusted,
+                             const std::string &path) {
   int fd;
   auto check = [&] {
     // A FIFO without a reader (O_NONBLOCK: never waits for one).
     if (fd < 0 && errno == ENXIO) fail(EINVAL, path, "not a regular file");
   };
-  if (trapped) {
-    fd = openAs(*untrusted, folder, name, path);
+  if (writer != nullptr) {
+    fd = openAs(*writer, folder, name, path);
     check();
-    if (fd < 0) fail(errno, path, "as " + untrusted->name + ", who can write its folder");
+    if (fd < 0) fail(errno, path, "as " + writer->name + ", who can write its folder");
   } else {
     fd = ::openat(folder, name.c_str(), kAppend, 0640);
-    // A file the workers' user owns (logrotate's `create`), in a folder it
+    // A file a workers' user owns (logrotate's `create`), in a folder it
     // cannot write: the master keeps no CAP_DAC_OVERRIDE.
-    if (fd < 0 && errno == EACCES && untrusted) fd = openAs(*untrusted, folder, name, path);
+    struct stat existing {};
+    if (fd < 0 && errno == EACCES &&
+        ::fstatat(folder, name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0)
+      if (const process::Account *owner = madeBy(existing.st_uid, untrusted))
+        fd = openAs(*owner, folder, name, path);
     check();
     if (fd < 0) fail(errno, path);
   }
@@ -136,7 +164,8 @@ net::FileDescriptor openLast(int folder, const std::string &name, bool trapped,
 
 }  // namespace
 
-net::FileDescriptor openLogFile(const std::string &path, const process::Account *untrusted) {
+net::FileDescriptor openLogFile(const std::string &path,
+                                const std::vector<process::Account> &untrusted) {
   if (path.empty() || path.front() != '/') fail(EINVAL, path, "not an absolute path");
   std::deque<std::string> left = componentsOf(path);
   if (left.empty()) fail(EISDIR, path);
@@ -147,16 +176,15 @@ net::FileDescriptor openLogFile(const std::string &path, const process::Account 
     left.pop_front();
     struct stat here {};
     if (::fstat(folder.fd(), &here) != 0) fail(errno, path);
-    bool trapped = untrusted != nullptr && (untrusted->mayWrite(here) || hasAccessAcl(folder.fd()));
+    const process::Account *writer = writerOf(folder.fd(), here, untrusted);
     struct stat entry {};
     bool exists = ::fstatat(folder.fd(), name.c_str(), &entry, AT_SYMLINK_NOFOLLOW) == 0;
     if (!exists && errno != ENOENT) fail(errno, path);
     if (exists && S_ISLNK(entry.st_mode)) {
-      if (trapped)
-        fail(ELOOP, path,
-             name + " is a symbolic link in a folder " + untrusted->name + " can write");
-      if (untrusted != nullptr && entry.st_uid == untrusted->uid)
-        fail(ELOOP, path, name + " is a symbolic link " + untrusted->name + " made");
+      if (writer != nullptr)
+        fail(ELOOP, path, name + " is a symbolic link in a folder " + writer->name + " can write");
+      if (const process::Account *maker = madeBy(entry.st_uid, untrusted))
+        fail(ELOOP, path, name + " is a symbolic link " + maker->name + " made");
       if (++links > kMaxLinks) fail(ELOOP, path);
       std::string target = linkTarget(folder.fd(), name, path);
       std::deque<std::string> parts = componentsOf(target);
@@ -165,7 +193,7 @@ net::FileDescriptor openLogFile(const std::string &path, const process::Account 
       if (left.empty()) fail(EISDIR, path);
       continue;
     }
-    if (left.empty()) return openLast(folder.fd(), name, trapped, untrusted, path);
+    if (left.empty()) return openLast(folder.fd(), name, writer, untrusted, path);
     net::FileDescriptor next(
         ::openat(folder.fd(), name.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!next.valid()) fail(errno, path);

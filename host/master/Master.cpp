@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstring>
 #include <system_error>
+#include <utility>
 
 #include "app/ConfigLoading.h"
 #include "app/Logging.h"
@@ -41,10 +42,12 @@ Poco::Logger &logger() {
   return Poco::Logger::get("master");
 }
 
-std::vector<std::string> groupNames(const config::Config &config) {
-  std::vector<std::string> names;
-  for (const auto &group : workerGroupsOf(config)) names.push_back(group.name);
-  return names;
+// The groups of workers and who they run as (not which listeners share "main").
+std::vector<std::pair<std::string, config::WorkersUser>> groupsAndUsers(
+    const config::Config &config) {
+  std::vector<std::pair<std::string, config::WorkersUser>> groups;
+  for (const auto &group : workerGroupsOf(config)) groups.emplace_back(group.name, group.user);
+  return groups;
 }
 
 }  // namespace
@@ -76,7 +79,7 @@ void Master::start() {
   if (auto inheritance = takeInheritance()) return resume(*inheritance);
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
-  configureLogging(config.host);
+  configureLogging(config);
   ::prctl(PR_SET_DUMPABLE, config.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   if (::geteuid() == 0 && config.host.user.empty())
     logger().warning("running as root with no [host] user: plugins run as root");
@@ -93,16 +96,20 @@ void Master::start() {
   announceReady();
 }
 
-void Master::configureLogging(const config::HostConfig &host) {
-  guardLogFiles(host);
-  app::configureLogging(host.logLevel, host.log);
+void Master::configureLogging(const config::Config &config) {
+  guardLogFiles(config);
+  app::configureLogging(config.host.logLevel, config.host.log);
 }
 
-void Master::guardLogFiles(const config::HostConfig &host) {
-  std::optional<process::Account> workers;
-  if (!host.user.empty() && ::geteuid() == 0)
-    if (auto account = process::lookUpAccount(host.user, host.group); account.uid != 0)
-      workers = std::move(account);
+void Master::guardLogFiles(const config::Config &config, const config::Config *also) {
+  std::vector<config::WorkersUser> users = config.workersUsers();
+  if (also != nullptr)
+    for (const auto &user : also->workersUsers()) users.push_back(user);
+  std::vector<process::Account> workers;
+  for (const auto &[user, group] : users)
+    if (!user.empty() && ::geteuid() == 0)
+      if (auto account = process::lookUpAccount(user, group); account.uid != 0)
+        workers.push_back(std::move(account));
   logging::setFileAccess(logging::FileAccess::Open, std::move(workers));
 }
 
@@ -176,13 +183,19 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
     ::kill(::getpid(), SIGTERM);  // the same graceful path as an operator's SIGTERM
   };
   commands["upgrade"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &reply) {
-    // Within the time wharfctl waits (--timeout), less a second for the reply.
-    auto allowed = std::chrono::milliseconds(std::clamp<int64_t>(
-        request.optValue<int64_t>("timeout_ms", 2 * kMaxUpgradeStep.count() * 1000) - 1000, 1000,
-        2 * kMaxUpgradeStep.count() * 1000));
+    // Answered at once (this thread serves every control request); the loop
+    // proves the binary within two thirds of what wharfctl waits (--timeout),
+    // leaving it the rest for the new workers, and wharfctl follows the
+    // attempt in status.
+    auto allowed = std::chrono::milliseconds(
+        std::clamp<int64_t>(request.optValue<int64_t>("timeout_ms", 180000) / 3 * 2, 1000,
+                            2 * std::chrono::milliseconds(kMaxUpgradeStep).count()));
     tasks_.runOnMain([&] {
-      requestUpgrade(allowed);
+      if (upgrading_ || upgradeAsked_) throw std::runtime_error("an upgrade is already under way");
+      upgradeAsked_ = allowed;
       reply.set("upgrades", upgrades_);
+      reply.set("attempt", upgradeAttempts_ + 1);
+      reply.set("pid", static_cast<int>(::getpid()));  // wharfctl notices if it exits
     });
   };
   commands["reopen"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
@@ -208,7 +221,7 @@ void Master::supervise() {
     pollfd ready[2] = {{signals_.fd(), POLLIN, 0}, {tasks_.fd(), POLLIN, 0}};
     if (::poll(ready, 2, static_cast<int>(sleep.count())) <= 0) continue;
     if (ready[1].revents) tasks_.runPending();
-    if (upgradeTo_) upgradeNow();
+    if (auto allowed = std::exchange(upgradeAsked_, std::nullopt)) upgrade(*allowed);
     signalfd_siginfo info{};
     while (::read(signals_.fd(), &info, sizeof info) == sizeof info) {
       int signal = static_cast<int>(info.ssi_signo);
@@ -225,12 +238,7 @@ void Master::supervise() {
         reopenLogFiles("SIGUSR1");
       } else if (signal == SIGUSR2) {
         logger().notice("SIGUSR2: upgrading to the binary at " + options_.binary.string());
-        try {
-          requestUpgrade(2 * kMaxUpgradeStep);
-          upgradeNow();
-        } catch (const std::exception &) {
-          // logged and recorded by requestUpgrade(); the old binary serves on
-        }
+        upgrade(2 * kMaxUpgradeStep);
       } else if (signal == SIGTERM || signal == SIGINT || signal == SIGQUIT) {
         return stop(signal);
       }
@@ -269,7 +277,8 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
   if (next.host.workers != current.host.workers) return "[host] workers changed";
   if (next.host.user != current.host.user || next.host.group != current.host.group)
     return "[host] user or group changed";
-  if (groupNames(next) != groupNames(current)) return "isolate changed";
+  if (groupsAndUsers(next) != groupsAndUsers(current))
+    return "isolate, or an isolated user, changed";
   for (const auto &listener : next.listeners) {
     const dispatch::DispatchMode *mode = dispatch::findDispatchMode(listener.mode);
     if (mode == nullptr || !mode->startsOnlyAtLaunch) continue;
@@ -297,6 +306,7 @@ std::vector<std::string> Master::reload() {
     if (upgrading_) throw std::runtime_error("an upgrade is under way: reload once it is over");
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
+    guardLogFiles(next, &workers_->config());  // both configs' workers write meanwhile
     SocketSet before = workers_->sockets();
     config::HostConfig host = workers_->config().host;
     SocketSet sockets = SocketSet::bindFor(next, before);

@@ -79,9 +79,10 @@ class Master {
   // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
   // THREAD: main. Log files are opened here only (logging/LogFileOpen),
   // guarded against the workers' user when they run as another one.
-  static void configureLogging(const config::HostConfig &host);
-  // Log files are opened guarded against the workers' user (when they run as another one).
-  static void guardLogFiles(const config::HostConfig &host);
+  static void configureLogging(const config::Config &config);
+  // Log files are opened guarded against the users the workers of `config`
+  // (and of `also`) run as, those that are not root.
+  static void guardLogFiles(const config::Config &config, const config::Config *also = nullptr);
   // THREAD: main. SIGUSR1 or `wharfctl reopen` (`cause`): every log file
   // opened again by its path, and the workers given the new descriptors.
   // Returns why each file that could not be reopened could not.
@@ -101,17 +102,20 @@ class Master {
   // Why the running workers cannot take `next` (empty: they can).
   std::string needsNewWorkers(const config::Config &next) const;
   void reportStatus(Poco::JSON::Object &reply);
+  // THREAD: main, from the loop. One upgrade attempt (SIGUSR2, or asked
+  // for by `wharfctl upgrade`, which then follows it in status): the binary
+  // at our path is proven, then executed. Its outcome is in last_upgrade.
+  void upgrade(std::chrono::milliseconds allowed);
   // Opens the binary at our path, checks and rehearses it, all within
-  // `allowed`; throws with what it said. Then upgradeNow() re-executes it,
-  // from the loop (after the reply is sent).
-  void requestUpgrade(std::chrono::milliseconds allowed);
+  // `allowed`; throws with what it said (recorded and logged).
+  NewBinary proveUpgrade(std::chrono::milliseconds allowed);
   // While the check or rehearsal runs: the loop's work goes on (control
-  // requests, heartbeats, replacements, the watchdog); false once a stop
-  // signal waits, which ends the upgrade.
+  // requests, heartbeats, workers reaped and replaced, the watchdog); false
+  // once a stop signal waits, which ends the upgrade.
   bool whileUpgradeWaits();
   // What this master holds, as an exec'd binary takes it over.
   Inheritance inheritance() const;
-  void upgradeNow();
+  void execute(const NewBinary &binary);
   void recordUpgrade(const std::string &result, const std::string &from, const std::string &error);
   void stop(int signal);
 
@@ -127,10 +131,12 @@ class Master {
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   std::unique_ptr<PidFile> pidFile_;
-  std::optional<NewBinary> upgradeTo_;  // proven, to execute from the loop
-  bool upgrading_ = false;              // a check or rehearsal runs
-  uint64_t upgrades_ = 0;               // binary upgrades this master's PID has seen
-  uint64_t reloadsApplied_ = 0;         // by this master process, for status
+  // Asked for by the control socket, for the loop to carry out, within this.
+  std::optional<std::chrono::milliseconds> upgradeAsked_;
+  bool upgrading_ = false;        // a check or rehearsal runs
+  uint64_t upgradeAttempts_ = 0;  // by this master's PID: last_upgrade's "attempt"
+  uint64_t upgrades_ = 0;         // binary upgrades this master's PID has seen
+  uint64_t reloadsApplied_ = 0;   // by this master process, for status
   uint64_t reloadsRefused_ = 0;
   std::optional<std::chrono::system_clock::time_point> lastReload_;  // applied or refused
   Poco::JSON::Object::Ptr lastUpgrade_;                              // its result, for status

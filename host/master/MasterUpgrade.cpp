@@ -10,11 +10,13 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <iostream>
 #include <stdexcept>
 
 #include "app/Logging.h"
 #include "app/Version.h"
 #include "config/IniDocument.h"
+#include "logging/LineSink.h"
 #include "master/Master.h"
 
 namespace wharf::master {
@@ -26,8 +28,16 @@ Poco::Logger &logger() {
 
 }  // namespace
 
-void Master::requestUpgrade(std::chrono::milliseconds allowed) {
-  if (upgrading_) throw std::runtime_error("an upgrade is already under way");
+void Master::upgrade(std::chrono::milliseconds allowed) {
+  ++upgradeAttempts_;
+  try {
+    execute(proveUpgrade(allowed));
+  } catch (const std::exception &) {
+    // logged and recorded; the old binary serves on
+  }
+}
+
+NewBinary Master::proveUpgrade(std::chrono::milliseconds allowed) {
   upgrading_ = true;
   struct Over {
     bool &upgrading;
@@ -45,7 +55,7 @@ void Master::requestUpgrade(std::chrono::milliseconds allowed) {
     if (!rehearseUpgrade(binary, options_.configFile, sockets, stepDeadline(), waiter))
       logger().warning("upgrade: " + binary.path().string() +
                        " is from before rehearsals: it was only checked");
-    upgradeTo_.emplace(std::move(binary));
+    return binary;
   } catch (const std::exception &error) {
     recordUpgrade("refused", app::version(), error.what());
     logger().error(std::string("upgrade refused, the old binary serves on: ") + error.what());
@@ -55,6 +65,11 @@ void Master::requestUpgrade(std::chrono::milliseconds allowed) {
 
 bool Master::whileUpgradeWaits() {
   tasks_.runPending();  // status answers; another upgrade or a reload is refused
+  // Only this master's workers: waiting for any child would take the one
+  // being waited for.
+  workers_->reapExited();
+  for (auto &retiring : retiring_) retiring.workers->reapExited();
+  std::erase_if(retiring_, [](const Retiring &retiring) { return retiring.workers->finished(); });
   runTimers();
   sigset_t pending;
   ::sigpending(&pending);
@@ -79,17 +94,11 @@ Inheritance Master::inheritance() const {
   inheritance.fromVersion = app::version();
   inheritance.uptimeMs = uptime().count();
   inheritance.upgrades = upgrades_;
+  inheritance.attempts = upgradeAttempts_;
   return inheritance;
 }
 
-void Master::upgradeNow() {
-  NewBinary binary = std::move(*upgradeTo_);
-  upgradeTo_.reset();
-  if (!whileUpgradeWaits()) {
-    recordUpgrade("refused", app::version(), "wharfd is stopping");
-    logger().warning("upgrade abandoned: a stop signal came first");
-    return;
-  }
+void Master::execute(const NewBinary &binary) {
   Inheritance handed = inheritance();
   logger().notice("upgrading: executing " + binary.path().string());
   service_.reloading("upgrading to " + binary.path().string());
@@ -100,8 +109,9 @@ void Master::upgradeNow() {
   closeControl();
   execUpgrade(binary, options_.configFile, handed);
   std::string error = std::strerror(errno);
-  logger().error("upgrade failed, the old binary serves on: exec: " + error);
-  recordUpgrade("refused", app::version(), "exec: " + error);
+  std::string why = errno == EINTR ? "a stop signal came first" : "exec: " + error;
+  logger().error("upgrade failed, the old binary serves on: " + why);
+  recordUpgrade("refused", app::version(), why);
   tasks_.reopen();
   openControl(workers_->config());
   announceReady();
@@ -111,26 +121,39 @@ void Master::recordUpgrade(const std::string &result, const std::string &from,
                            const std::string &error) {
   lastUpgrade_ = new Poco::JSON::Object;
   lastUpgrade_->set("result", result);
+  lastUpgrade_->set("attempt", upgradeAttempts_);
   lastUpgrade_->set("from", from);
   lastUpgrade_->set("to", std::string(app::version()));
   if (!error.empty()) lastUpgrade_->set("error", error);
 }
 
 int Master::runRehearsal() {
+  // Its first line, by which the upgrading master knows it understood the
+  // flag (a binary from before rehearsals refuses it as its first line).
+  std::cerr << "wharfd: rehearsing an upgrade" << std::endl;
   app::configureLogging("information");  // to stderr, which the upgrading master reads
+  logging::setFileAccess(logging::FileAccess::Discard);  // no log file is touched
   try {
     std::optional<Inheritance> inheritance = takeInheritance();
     if (!inheritance) throw std::runtime_error("--rehearse-upgrade is for wharfd's own upgrades");
     SocketSet inherited;
     for (const auto &socket : inheritance->sockets) {
       ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
-      // Shared: the master that serves on them keeps every unix socket file.
+      // The master that serves on them keeps their options and unix socket files.
       inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd,
-                      net::ListenSocket::Role::Shared);
+                      net::ListenSocket::Role::Observer);
     }
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
-    guardLogFiles(next.host);
+    // Only the addresses served now: one bound here would take connections
+    // the rehearsal then resets. New ones are bound by the upgrade itself.
+    size_t listeners = next.listeners.size();
+    std::erase_if(next.listeners, [&](const config::ListenerConfig &listener) {
+      return !inherited.servesAddressOf(listener);
+    });
+    if (size_t left = listeners - next.listeners.size())
+      logger().information("rehearsal: " + std::to_string(left) +
+                           " listeners on new addresses are left to the upgrade");
     SocketSet sockets = SocketSet::bindFor(next, inherited);
     size_t started = 0;
     {
@@ -151,6 +174,7 @@ int Master::runRehearsal() {
 void Master::resume(const Inheritance &inheritance) {
   started_ = Clock::now() - std::chrono::milliseconds(inheritance.uptimeMs);
   upgrades_ = inheritance.upgrades + 1;
+  upgradeAttempts_ = inheritance.attempts;
   SocketSet inherited;
   for (const auto &socket : inheritance.sockets) {
     ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
@@ -167,7 +191,7 @@ void Master::resume(const Inheritance &inheritance) {
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);
-  configureLogging(served.host);
+  configureLogging(served);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
                                          std::move(serving));

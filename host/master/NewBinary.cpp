@@ -88,7 +88,15 @@ pid_t NewBinary::start(const std::vector<std::string> &arguments,
 void NewBinary::exec(const std::vector<std::string> &arguments,
                      const std::vector<std::string> &variables) const {
   CommandLine command(path_, arguments, variables, true);
-  sigset_t stops = stopSignals();
+  sigset_t stops = stopSignals(), pending;
+  // A stop already asked for is carried out here, draining, not by the
+  // default action the moment the signals are unblocked.
+  ::sigpending(&pending);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT})
+    if (sigismember(&pending, signal)) {
+      errno = EINTR;
+      return;
+    }
   ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   ::fcntl(file_.fd(), F_SETFD, 0);
   ::fexecve(file_.fd(), command.argv.data(), command.envp.data());

@@ -33,8 +33,10 @@ class NewBinary {
               const std::vector<int> &kept, int output) const;
   // THREAD: main, the only thread left. Becomes it, with this environment
   // plus `variables`, and SIGTERM, SIGINT and SIGQUIT no longer blocked (an
-  // image stuck before it takes its own signals can still be stopped).
-  // Returns only if that failed, with errno set and the mask as it was.
+  // image stuck before it takes its own signals can still be stopped; one
+  // sent in the moment before it blocks them again ends it at once).
+  // Returns only if that failed, with errno set (EINTR: one of them was
+  // already waiting) and the mask as it was.
   void exec(const std::vector<std::string> &arguments,
             const std::vector<std::string> &variables) const;
 

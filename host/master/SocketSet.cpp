@@ -22,6 +22,12 @@ SocketSet SocketSet::bindFor(const config::Config &config, const SocketSet &kept
   return set;
 }
 
+bool SocketSet::servesAddressOf(const config::ListenerConfig &listener) const {
+  for (const auto &[name, socket] : sockets_)
+    if (socket->endpoint().sameAddressAs(listener.endpoint)) return true;
+  return false;
+}
+
 void SocketSet::adopt(const std::string &listener, const std::string &transport,
                       const std::string &listen, int fd, net::ListenSocket::Role role) {
   net::FileDescriptor bound(fd);

@@ -29,6 +29,8 @@ class SocketSet {
              int fd, net::ListenSocket::Role role);
 
   const std::shared_ptr<net::ListenSocket> &of(const std::string &listener) const;
+  // Whether a socket of this set is bound at `listener`'s address.
+  bool servesAddressOf(const config::ListenerConfig &listener) const;
   // Whether `listener`'s socket was bound for this set (not one of `before`'s).
   bool isNew(const std::string &listener, const SocketSet &before) const;
   // THREAD: main. Stops listening on `before`'s sockets that this set does

@@ -59,6 +59,7 @@ std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
   state.set("from", inheritance.fromVersion);
   state.set("uptime_ms", inheritance.uptimeMs);
   state.set("upgrades", inheritance.upgrades);
+  state.set("attempts", inheritance.attempts);
   state.set("binary_fd", binaryFd);
   std::ostringstream text;
   state.stringify(text);
@@ -113,10 +114,11 @@ bool rehearseUpgrade(const NewBinary &binary, const std::filesystem::path &confi
   process::ChildEnd end = runChild(binary, {kRehearsalFlag, "--config", configFile.string()},
                                    &inheritance, deadline, waiter);
   if (end.succeeded()) return true;
-  // A binary from before rehearsals refuses the flag before it does anything.
-  if (!end.late && !end.interrupted && WIFEXITED(end.status) &&
-      end.output.find(std::string("unknown argument '") + kRehearsalFlag + "'") !=
-          std::string::npos)
+  // A binary from before rehearsals refuses the flag before it does
+  // anything, as its first line (a newer one's first line says it rehearses).
+  std::string firstLine = end.output.substr(0, end.output.find('\n'));
+  if (!end.late && !end.interrupted && WIFEXITED(end.status) && WEXITSTATUS(end.status) == 2 &&
+      firstLine == std::string("wharfd: unknown argument '") + kRehearsalFlag + "'")
     return false;
   throw std::runtime_error(failure(binary, "as master (rehearsal)", end, started, deadline));
 }
@@ -158,6 +160,7 @@ std::optional<Inheritance> takeInheritance() {
   inheritance.fromVersion = state->getValue<std::string>("from");
   inheritance.uptimeMs = state->getValue<int64_t>("uptime_ms");
   inheritance.upgrades = state->getValue<uint64_t>("upgrades");
+  inheritance.attempts = state->optValue<uint64_t>("attempts", 0);
   if (int binaryFd = state->optValue<int>("binary_fd", -1); binaryFd > STDERR_FILENO)
     ::close(binaryFd);  // what this binary was executed from
   return inheritance;

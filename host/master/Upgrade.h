@@ -51,6 +51,7 @@ struct Inheritance {
   std::string fromVersion;
   int64_t uptimeMs = 0;   // of the master, across upgrades
   uint64_t upgrades = 0;  // before this one
+  uint64_t attempts = 0;  // this one included: its number in last_upgrade
 };
 
 // How long each of the check and the rehearsal may take at most.

@@ -40,15 +40,6 @@ void endLeftovers(pid_t worker) {
 }
 
 // Returns how it ended (it may have died before the kill).
-// Every listener paused for longer than a rehearsal can last (its workers
-// are killed once ready).
-Poco::JSON::Object::Ptr pausedForRehearsal(const std::vector<std::string> &listeners) {
-  constexpr int64_t kDay = 24 * 3600 * 1000;
-  Poco::JSON::Object::Ptr paused = new Poco::JSON::Object;
-  for (const auto &name : listeners) paused->set(name, kDay);
-  return paused;
-}
-
 int killAndReap(WorkerProcess &worker) {
   worker.signal(SIGKILL);
   int status = 0;
@@ -78,10 +69,10 @@ std::string inHook(const process::CrashRecord &crash) {
 
 std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
   std::vector<WorkerGroup> groups;
-  WorkerGroup shared{"main", {}};
+  WorkerGroup shared{"main", {}, {config.host.user, config.host.group}};
   for (const auto &listener : config.listeners) {
     if (listener.isolate)
-      groups.push_back({listener.name, {listener.name}});
+      groups.push_back({listener.name, {listener.name}, config.workersUserOf(listener)});
     else
       shared.listeners.push_back(listener.name);
   }
@@ -113,7 +104,7 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
   for (auto &process : running) {
     size_t group = 0;
     while (group < groups_.size() && groups_[group].name != process->group()) ++group;
-    if (group == groups_.size()) groups_.push_back({process->group(), {}});
+    if (group == groups_.size()) groups_.push_back({process->group(), {}, {}});
     slots_.push_back(Slot{group, std::move(process), 0, 0, {}, std::nullopt});
   }
 }
@@ -142,8 +133,8 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
   for (const auto &name : group.listeners) names->add(name);
   request.set("listeners", names);
   if (std::string_view(command) == "serve")
-    request.set("paused", rehearsal_ ? pausedForRehearsal(group.listeners)
-                                     : pauses_.remaining(group.listeners));
+    request.set("paused", pauses_.remaining(group.listeners));
+  if (rehearsal_) request.set("rehearsal", true);
   return request;
 }
 
@@ -156,6 +147,14 @@ int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const 
 void WorkerSet::rehearse() {
   rehearsal_ = true;
   start();
+}
+
+void WorkerSet::reapExited() {
+  for (auto &slot : slots_) {
+    int status = 0;
+    if (slot.process && ::waitpid(slot.process->pid(), &status, WNOHANG) == slot.process->pid())
+      reaped(slot.process->pid(), status);
+  }
 }
 
 void WorkerSet::start() {

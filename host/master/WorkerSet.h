@@ -28,6 +28,7 @@ namespace wharf::master {
 struct WorkerGroup {
   std::string name;
   std::vector<std::string> listeners;
+  config::WorkersUser user;  // who its workers run as
 
   bool operator==(const WorkerGroup &) const = default;
 };
@@ -52,9 +53,10 @@ class WorkerSet {
   // THREAD: main. Starts every worker and returns once all serve; throws
   // with the first one's reason (the set is then destroyed by its owner).
   void start();
-  // THREAD: main. start() for an upgrade's rehearsal: every listener of
-  // every worker paused (they accept nothing); the set's owner then
-  // destroys it, which kills them.
+  // THREAD: main. start() for an upgrade's rehearsal: each worker prepares
+  // every listener but starts none (it accepts nothing and changes nothing
+  // of the sockets, and logs to stderr only); the set's owner then destroys
+  // it, which kills them.
   void rehearse();
   // THREAD: main. Applies a config the running workers can take (same
   // groups, workers and user): each worker in turn gets the sockets of new
@@ -66,6 +68,9 @@ class WorkerSet {
   // THREAD: main. A child exited: true if it was one of this set's workers.
   // Logs its cause; unless the set is retired, schedules its replacement.
   bool reaped(pid_t pid, int status);
+  // THREAD: main. reaped() for each of this set's workers that has exited,
+  // without waiting (and without reaping any other child).
+  void reapExited();
   // THREAD: main, each tick. Heartbeats: a worker that has not answered for
   // worker_timeout (stopped, wedged, an event loop stuck in plugin code), or
   // whose channel is closed or garbled, is killed and so replaced. Returns

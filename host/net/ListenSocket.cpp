@@ -42,7 +42,10 @@ ListenSocket::ListenSocket(const Endpoint &endpoint, int backlog) : endpoint_(en
 }
 
 ListenSocket::ListenSocket(const Endpoint &endpoint, FileDescriptor bound, Role role)
-    : endpoint_(endpoint), socket_(std::move(bound)), owner_(role == Role::Owner) {
+    : endpoint_(endpoint),
+      socket_(std::move(bound)),
+      owner_(role == Role::Owner),
+      observer_(role == Role::Observer) {
   // Every mode waits with epoll and must never block in accept or recvfrom;
   // a socket systemd passed (socket activation) comes blocking. The flag is
   // the open file's: the master setting it sets it for every worker's copy.
@@ -64,7 +67,7 @@ void ListenSocket::stopAccepting() {
 }
 
 void ListenSocket::setBacklog(int backlog) {
-  if (isStream(endpoint_.transport) && ::listen(fd(), backlog) != 0)
+  if (owner_ && isStream(endpoint_.transport) && ::listen(fd(), backlog) != 0)
     fail(endpoint_, "listen", errno);
 }
 

@@ -17,7 +17,10 @@ class ListenSocket {
  public:
   // Throws std::runtime_error naming the address and the reason.
   ListenSocket(const Endpoint &endpoint, int backlog);
-  enum class Role { Owner, Shared };
+  // Shared: a copy a worker takes sessions from. Observer: an upgrade's
+  // rehearsal's copy of sockets that others serve on, which changes nothing
+  // of them (no backlog, no TCP_DEFER_ACCEPT).
+  enum class Role { Owner, Shared, Observer };
   // A socket bound earlier: a worker's shared copy of the master's (received
   // over its channel), or the master's own across a binary upgrade.
   ListenSocket(const Endpoint &endpoint, FileDescriptor bound, Role role);
@@ -32,8 +35,11 @@ class ListenSocket {
   // running reply through it. A shared copy is left as it is: the master
   // decides when the address stops listening.
   void stopAccepting();
-  // THREAD: main. A stream socket's accept queue bound (listen(2) again).
+  // THREAD: main. A stream socket's accept queue bound (listen(2) again),
+  // by its owner (one systemd passed keeps its unit's Backlog=).
   void setBacklog(int backlog);
+  // Whether this process may change the socket's options.
+  bool tunable() const { return !observer_; }
 
   int fd() const { return socket_.fd(); }
   bool owner() const { return owner_; }
@@ -48,6 +54,7 @@ class ListenSocket {
   HostDescriptor socket_;
   ino_t unixInode_ = 0;  // the file we created, so we never unlink a successor's
   bool owner_ = true;
+  bool observer_ = false;
 };
 
 }  // namespace wharf::net

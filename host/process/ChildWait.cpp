@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 namespace wharf::process {
@@ -16,6 +17,8 @@ namespace {
 
 constexpr size_t kKeptOutput = 64 * 1024;
 constexpr auto kWaiterPeriod = std::chrono::milliseconds(100);
+// How often the child's exit is looked for.
+constexpr auto kExitPoll = std::chrono::milliseconds(20);
 
 void killChild(pid_t child) {
   ::kill(-child, SIGKILL);  // its group, if it made one: what a script started goes too
@@ -41,31 +44,59 @@ ChildEnd awaitChild(pid_t child, net::FileDescriptor output,
                     std::chrono::steady_clock::time_point deadline,
                     const std::function<bool()> &whileWaiting) {
   ChildEnd end;
-  for (;;) {
+  bool exited = false;
+  // Whatever it wrote, without waiting: false once it closed the pipe.
+  auto drain = [&](int wait) {
+    pollfd ready{output.fd(), POLLIN, 0};
+    while (::poll(&ready, 1, wait) > 0) {
+      char buffer[4096];
+      ssize_t got = ::read(output.fd(), buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return false;
+      end.output.append(buffer, static_cast<size_t>(got));
+      if (end.output.size() > kKeptOutput) end.output.erase(0, end.output.size() - kKeptOutput);
+      wait = 0;
+    }
+    return true;
+  };
+  // Whether it has exited (reaped now); a child that is not ours any more
+  // (reaped elsewhere) counts as failed.
+  auto reaped = [&] {
+    pid_t done = ::waitpid(child, &end.status, WNOHANG);
+    if (done < 0 && errno == EINTR) return false;
+    if (done < 0) end.status = W_EXITCODE(127, 0);
+    return done != 0;
+  };
+  bool open = output.valid();
+  while (!exited) {
     auto left =
         std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      end.late = true;
+      // One last look: a child that ended while the waiter ran is not late.
+      if (open) drain(0);
+      exited = reaped();
+      end.late = !exited;
       break;
     }
     if (whileWaiting && !whileWaiting()) {
       end.interrupted = true;
       break;
     }
-    pollfd ready{output.fd(), POLLIN, 0};
-    int wait =
-        static_cast<int>(whileWaiting ? std::min(left, kWaiterPeriod).count() : left.count());
-    if (::poll(&ready, 1, wait) <= 0) continue;
-    char buffer[4096];
-    ssize_t got = ::read(output.fd(), buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) break;
-    end.output.append(buffer, static_cast<size_t>(got));
-    if (end.output.size() > kKeptOutput) end.output.erase(0, end.output.size() - kKeptOutput);
+    auto slice = whileWaiting ? std::min(left, kWaiterPeriod) : left;
+    // Once it closed the pipe, its exit is polled (something it started may
+    // hold the pipe open after it; it may also close the pipe and hang).
+    if (open)
+      open = drain(static_cast<int>(std::min(slice, kExitPoll).count()));
+    else
+      std::this_thread::sleep_for(std::min(slice, kExitPoll));
+    exited = reaped();
   }
-  if (end.late || end.interrupted) killChild(child);
-  while (::waitpid(child, &end.status, 0) < 0 && errno == EINTR) {
+  if (!exited) {
+    killChild(child);
+    while (::waitpid(child, &end.status, 0) < 0 && errno == EINTR) {
+    }
   }
+  if (open) drain(0);
   return end;
 }
 

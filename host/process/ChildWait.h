@@ -27,8 +27,9 @@ struct ChildEnd {
 };
 
 // THREAD: the one that started `child`. Reads `output` (the pipe's read end)
-// until it closes or `deadline`, then reaps `child`. `whileWaiting` runs at
-// least every 100 ms; when it returns false, the child is killed at once.
+// and reaps `child` once it exits, by `deadline` (else it is killed: late).
+// `whileWaiting` runs at least every 100 ms; when it returns false, the
+// child is killed at once. A child reaped elsewhere counts as exit 127.
 ChildEnd awaitChild(pid_t child, net::FileDescriptor output,
                     std::chrono::steady_clock::time_point deadline,
                     const std::function<bool()> &whileWaiting = {});

@@ -91,35 +91,49 @@ config::Config Worker::configIn(const Poco::JSON::Object &request) const {
   return config;
 }
 
-std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfig &config) {
+std::shared_ptr<net::ListenSocket> Worker::socketFor(const config::ListenerConfig &config,
+                                                     net::ListenSocket::Role role) {
   net::FileDescriptor socket = link_.takeSocket(config.name);
   if (!socket.valid())
     throw std::runtime_error("listener [" + config.section() +
                              "]: the master passed no socket for it");
-  return std::make_shared<net::ListenSocket>(config.endpoint, std::move(socket),
-                                             net::ListenSocket::Role::Shared);
+  return std::make_shared<net::ListenSocket>(config.endpoint, std::move(socket), role);
 }
 
 void Worker::prepare(const Poco::JSON::Object &request) {
   // Before anything is forked: the fork helpers never get its descriptor.
   plugin::recordCrashesIn(process::mapCrashPage(process::kCrashPageFd));
   config_ = configIn(request);
-  app::configureLogging(config_.host.logLevel, config_.host.log);
+  // An upgrade's rehearsal (master/Upgrade.h): everything but serving, on
+  // sockets others serve on; its lines go to the rehearsing master's
+  // stderr, no log file is touched.
+  bool rehearsal = request.optValue<bool>("rehearsal", false);
+  if (rehearsal) logging::setFileAccess(logging::FileAccess::Discard);
+  app::configureLogging(config_.host.logLevel, rehearsal ? "stderr" : config_.host.log);
   session::OutputBudget::process().setLimit(config_.host.outputBudget);
-  dropPrivileges(config_.host.user, config_.host.group);
+  // An isolated listener's own user, else [host]'s (the listeners that share
+  // a worker have no user of their own).
+  config::WorkersUser user = config_.listeners.empty()
+                                 ? config::WorkersUser{config_.host.user, config_.host.group}
+                                 : config_.workersUserOf(config_.listeners.front());
+  dropPrivileges(user.user, user.group);
   setDumpable(config_.host.coreDumps);
   // mode = fork's helpers are forked in bind(), before any plugin code runs
   // here: a plugin may start threads, and a lock one of them held at the
   // fork would stay held in the helper for good.
   listeners_.open(config_);
-  listeners_.bind([this](const config::ListenerConfig &config) { return socketFor(config); });
+  auto role = rehearsal ? net::ListenSocket::Role::Observer : net::ListenSocket::Role::Shared;
+  listeners_.bind(
+      [this, role](const config::ListenerConfig &config) { return socketFor(config, role); });
   listeners_.load(plugins_);
   logger().information(app::raiseOpenFileLimit());
   // Serving before the answer goes back: the master's "ready" means it.
   std::lock_guard lock(mutex_);
-  listeners_.start(pausesIn(request));
-  nextResume_ = listeners_.resumePaused();
-  updateWatcher();
+  if (!rehearsal) {
+    listeners_.start(pausesIn(request));
+    nextResume_ = listeners_.resumePaused();
+    updateWatcher();
+  }
   for (const auto &listener : listeners_.serving()) {
     const auto &config = listener->config();
     const auto &plugin = listener->current()->instance().plugin();
@@ -138,9 +152,10 @@ std::vector<std::string> Worker::reload(const Poco::JSON::Object *request) {
   try {
     if (stopping_) throw std::runtime_error("the worker is stopping");
     config::Config next = request ? configIn(*request) : config_;
-    auto changes = listeners_.reload(
-        next, plugins_, drainLimitsOf(next.host),
-        [this](const config::ListenerConfig &config) { return socketFor(config); });
+    auto changes = listeners_.reload(next, plugins_, drainLimitsOf(next.host),
+                                     [this](const config::ListenerConfig &config) {
+                                       return socketFor(config, net::ListenSocket::Role::Shared);
+                                     });
     if (next.host.logLevel != config_.host.logLevel) app::setLogLevel(next.host.logLevel);
     config_ = std::move(next);
     session::OutputBudget::process().setLimit(config_.host.outputBudget);

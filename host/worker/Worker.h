@@ -51,7 +51,8 @@ class Worker {
   void answerMaster();
   // The config in a request: the master's text, limited to its listeners.
   config::Config configIn(const Poco::JSON::Object &request) const;
-  std::shared_ptr<net::ListenSocket> socketFor(const config::ListenerConfig &config);
+  std::shared_ptr<net::ListenSocket> socketFor(const config::ListenerConfig &config,
+                                               net::ListenSocket::Role role);
   void updateWatcher();
   void serveUntilStopped();
   void stop(int signal);

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 namespace wharf::logging {
 namespace {
@@ -27,8 +28,10 @@ class LogFileOpen : public ::testing::Test {
 
   // An account that is not this process's user (its files are not its own).
   static process::Account stranger() { return {"stranger", 64999, 64999, {64999}}; }
+  // An isolated listener's workers' user.
+  static process::Account other() { return {"other", 64998, 64998, {64998}}; }
 
-  std::string failure(const fs::path &path, const process::Account *untrusted) {
+  std::string failure(const fs::path &path, const std::vector<process::Account> &untrusted) {
     try {
       openLogFile(path, untrusted);
     } catch (const std::system_error &error) {
@@ -41,7 +44,7 @@ class LogFileOpen : public ::testing::Test {
 };
 
 TEST_F(LogFileOpen, CreatesAndAppendsARegularFile) {
-  net::FileDescriptor file = openLogFile(root_ / "real" / "a.log", nullptr);
+  net::FileDescriptor file = openLogFile(root_ / "real" / "a.log", {});
   ASSERT_TRUE(file.valid());
   ASSERT_EQ(::write(file.fd(), "x\n", 2), 2);
   EXPECT_EQ(fs::file_size(root_ / "real" / "a.log"), 2u);
@@ -54,8 +57,8 @@ TEST_F(LogFileOpen, FollowsLinksInFoldersTheWorkersCannotWrite) {
   fs::create_directory_symlink("real", root_ / "relative");
   fs::create_directory_symlink(root_ / "real", root_ / "absolute");
   process::Account workers = stranger();
-  EXPECT_TRUE(openLogFile(root_ / "relative" / "b.log", &workers).valid());
-  EXPECT_TRUE(openLogFile(root_ / "absolute" / ".." / "real" / "c.log", &workers).valid());
+  EXPECT_TRUE(openLogFile(root_ / "relative" / "b.log", {workers}).valid());
+  EXPECT_TRUE(openLogFile(root_ / "absolute" / ".." / "real" / "c.log", {workers}).valid());
   EXPECT_TRUE(fs::exists(root_ / "real" / "b.log"));
   EXPECT_TRUE(fs::exists(root_ / "real" / "c.log"));
 }
@@ -64,12 +67,12 @@ TEST_F(LogFileOpen, RefusesLinksInFoldersTheWorkersCanWrite) {
   process::Account workers = stranger();
   fs::permissions(root_ / "real", fs::perms::others_write, fs::perm_options::add);
   fs::create_symlink(root_ / "elsewhere.log", root_ / "real" / "d.log");
-  EXPECT_NE(failure(root_ / "real" / "d.log", &workers)
+  EXPECT_NE(failure(root_ / "real" / "d.log", {workers})
                 .find("d.log is a symbolic link in a folder stranger can write"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(root_ / "elsewhere.log"));
   // Without another user to keep out (workers run as this process's), links are followed.
-  EXPECT_TRUE(openLogFile(root_ / "real" / "d.log", nullptr).valid());
+  EXPECT_TRUE(openLogFile(root_ / "real" / "d.log", {}).valid());
   EXPECT_TRUE(fs::exists(root_ / "elsewhere.log"));
 }
 
@@ -80,7 +83,7 @@ TEST_F(LogFileOpen, AFolderTheWorkersOwnIsTheirsWhateverItsModeSays) {
   fs::create_symlink(root_ / "elsewhere.log", root_ / "real" / "e.log");
   ASSERT_EQ(::chown((root_ / "real").c_str(), workers.uid, workers.gid), 0);
   ASSERT_EQ(::chmod((root_ / "real").c_str(), 0551), 0);
-  EXPECT_NE(failure(root_ / "real" / "e.log", &workers)
+  EXPECT_NE(failure(root_ / "real" / "e.log", {workers})
                 .find("e.log is a symbolic link in a folder stranger can write"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(root_ / "elsewhere.log"));
@@ -91,22 +94,46 @@ TEST_F(LogFileOpen, RefusesALinkTheWorkersMadeWhereverItIs) {
   process::Account workers = stranger();
   fs::create_symlink(root_ / "real", root_ / "theirs");
   ASSERT_EQ(::lchown((root_ / "theirs").c_str(), workers.uid, workers.gid), 0);
-  EXPECT_NE(
-      failure(root_ / "theirs" / "f.log", &workers).find("theirs is a symbolic link stranger made"),
-      std::string::npos);
+  EXPECT_NE(failure(root_ / "theirs" / "f.log", {workers})
+                .find("theirs is a symbolic link stranger made"),
+            std::string::npos);
   EXPECT_FALSE(fs::exists(root_ / "real" / "f.log"));
+}
+
+TEST_F(LogFileOpen, SeveralWorkersUsersAreEachKeptOut) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root: folders and links are given to other users";
+  // A link the second user made, in a folder neither can write.
+  fs::create_symlink(root_ / "real", root_ / "theirs");
+  ASSERT_EQ(::lchown((root_ / "theirs").c_str(), other().uid, other().gid), 0);
+  EXPECT_NE(failure(root_ / "theirs" / "g.log", {stranger(), other()})
+                .find("theirs is a symbolic link other made"),
+            std::string::npos);
+  // A folder the second owns (the first may write it too): the file is made as its owner,
+  // and a link either planted there is refused.
+  fs::create_directory(root_ / "others");
+  ASSERT_EQ(::chown((root_ / "others").c_str(), other().uid, other().gid), 0);
+  fs::permissions(root_ / "others", fs::perms::others_write, fs::perm_options::add);
+  ASSERT_TRUE(openLogFile(root_ / "others" / "h.log", {stranger(), other()}).valid());
+  struct stat made {};
+  ASSERT_EQ(::stat((root_ / "others" / "h.log").c_str(), &made), 0);
+  EXPECT_EQ(made.st_uid, other().uid);
+  fs::create_symlink(root_ / "elsewhere.log", root_ / "others" / "i.log");
+  EXPECT_NE(failure(root_ / "others" / "i.log", {stranger(), other()})
+                .find("i.log is a symbolic link in a folder other can write"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(root_ / "elsewhere.log"));
 }
 
 TEST_F(LogFileOpen, RefusesLoopsFifosAndRelativePaths) {
   fs::create_symlink("two", root_ / "one");
   fs::create_symlink("one", root_ / "two");
-  EXPECT_NE(failure(root_ / "one", nullptr).find("Too many levels of symbolic links"),
+  EXPECT_NE(failure(root_ / "one", {}).find("Too many levels of symbolic links"),
             std::string::npos);
   ASSERT_EQ(::mkfifo((root_ / "fifo").c_str(), 0600), 0);
-  EXPECT_NE(failure(root_ / "fifo", nullptr).find("(not a regular file)"), std::string::npos);
-  EXPECT_NE(failure("relative.log", nullptr).find("not an absolute path"), std::string::npos);
+  EXPECT_NE(failure(root_ / "fifo", {}).find("(not a regular file)"), std::string::npos);
+  EXPECT_NE(failure("relative.log", {}).find("not an absolute path"), std::string::npos);
   fs::create_directory(root_ / "folder.log");
-  EXPECT_FALSE(failure(root_ / "folder.log", nullptr).empty());
+  EXPECT_FALSE(failure(root_ / "folder.log", {}).empty());
 }
 
 TEST(Account, MayWriteByOwnerGroupOrOthers) {

@@ -3,6 +3,7 @@ status 2, a message naming file, section, key (or plugin file) and reason,
 and nothing bound. --check-config validates without binding."""
 
 import os
+import pwd
 import socket
 import subprocess
 import tempfile
@@ -143,6 +144,34 @@ class CheckAsTheWorkersUser(WharfTestCase):
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
         self.assertIn(f"cannot read {secret}", result.stderr)
         self.assertIn("nothing started", result.stderr)
+
+    def test_an_isolated_listener_s_plugin_loads_as_its_own_user(self):
+        secret = os.path.join(self.enterContext(tempfile.TemporaryDirectory()), "users")
+        with open(secret, "w") as users:
+            users.write("alice:x\n")
+        os.chmod(secret, 0o600)
+        os.chown(secret, pwd.getpwnam("nobody").pw_uid, -1)
+        os.chmod(os.path.dirname(secret), 0o755)
+        listener = {"transport": "tcp", "plugin": test_plugin("checked"),
+                    "option.does": "read", "option.path": secret}
+        server = Wharfd(self, {"c": dict(listener, listen=f"127.0.0.1:{free_port()}"),
+                               "d": dict(listener, listen=f"127.0.0.1:{free_port()}",
+                                         isolate="true", user="daemon")},
+                        host={"user": "nobody"})
+        os.chmod(server.dir, 0o755)
+
+        def check():
+            return subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
+                                  capture_output=True, text=True, timeout=120)
+
+        result = check()
+        self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+        self.assertIn(f"cannot read {secret}", result.stderr)
+        server.listeners["d"]["user"] = "nobody"
+        server.write_config()
+        result = check()
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn(": OK (2 listeners)", result.stdout)
 
     def test_a_crash_is_named_by_listener_plugin_and_signal(self):
         result = self.check(does="crash")
