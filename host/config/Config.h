@@ -116,6 +116,8 @@ struct ListenerConfig {
   bool sameShapeAs(const ListenerConfig &other) const;
 };
 
+constexpr size_t kMinMemoryLimit = size_t{16} << 20;  // [host] memory_limit's bounds
+constexpr size_t kMaxMemoryLimit = size_t{1} << 40;
 constexpr size_t kMaxDefaultOutputBudget = size_t{1} << 30;  // [host] output_budget's default
 constexpr size_t kMaxOutputBudget = size_t{1} << 40;         // and its maximum
 
@@ -137,8 +139,11 @@ struct HostConfig {
   size_t maxGenerations = 4;  // loaded at once per listener, the current one included
   bool watch = false;         // reload a plugin when its file in plugin_dir is replaced
   size_t workers = 1;         // worker processes per group of listeners (`auto`: one per core)
-  std::string user;           // workers switch to this user (empty: stay who wharfd is)
-  std::string group;          // and this group (empty: the user's own)
+  // A worker holding more memory than this (resident plus swapped out) is
+  // killed and replaced (nullopt: off). Default: half the memory available.
+  std::optional<size_t> memoryLimit;
+  std::string user;   // workers switch to this user (empty: stay who wharfd is)
+  std::string group;  // and this group (empty: the user's own)
   // Workers stay non-dumpable (no core file, and no ptrace, /proc/PID/fd or
   // pidfd_getfd by another process of the same user, another worker's plugin
   // included) unless this is on.

@@ -42,6 +42,7 @@ const std::set<std::string> kHostKeys = {"plugin_dir",
                                          "reload_timeout",
                                          "worker_timeout",
                                          "output_budget",
+                                         "memory_limit",
                                          "access_log_format",
                                          "log_empty_sessions"};
 const std::set<std::string> kListenerKeys = {"transport",
@@ -298,6 +299,7 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
   HostConfig host;
   host.pluginDir = defaults_.pluginDir;
   host.outputBudget = defaultOutputBudget();
+  host.memoryLimit = std::max(kMinMemoryLimit, memoryAvailable() / 2);
   auto section = std::find_if(document.sections.begin(), document.sections.end(),
                               [](const IniSection &s) { return s.name == kHostSection; });
   if (section == document.sections.end()) return host;
@@ -337,6 +339,10 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
       reader.count("output_budget", kMinOutputBudget, kMaxOutputBudget)
           .value_or(
               std::max(kMinOutputBudget, host.outputBudget / std::max<size_t>(1, host.workers)));
+  if (const std::string *limit = reader.get("memory_limit"); limit && *limit == "off")
+    host.memoryLimit.reset();
+  else if (auto bytes = reader.count("memory_limit", kMinMemoryLimit, kMaxMemoryLimit))
+    host.memoryLimit = bytes;
   if (const std::string *metrics = reader.get("metrics"); metrics && !metrics->empty()) {
     try {
       bool socketPath = metrics->find('/') != std::string::npos;  // a socket path

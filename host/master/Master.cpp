@@ -250,6 +250,8 @@ std::chrono::milliseconds Master::runTimers() {
   auto wake = Clock::now() + kTick;
   if (auto next = workers_->replaceDue(); next && *next < wake) wake = *next;
   bool healthy = workers_->checkHeartbeats();
+  workers_->enforceMemoryLimit();
+  for (auto &retiring : retiring_) retiring.workers->enforceMemoryLimit();
   if (auto next = service_.pingWatchdog(healthy); next && *next < wake) wake = *next;
   auto drainTimeout = workers_->config().host.drainTimeout;
   for (auto &retiring : retiring_) {

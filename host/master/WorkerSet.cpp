@@ -11,6 +11,7 @@
 
 #include "config/ConfigLoader.h"
 #include "logging/PrintableText.h"
+#include "process/ProcessSample.h"
 
 namespace wharf::master {
 namespace {
@@ -271,6 +272,23 @@ void WorkerSet::replaceAfterSessionCrash(Slot &slot, const std::string &what,
                  (pause.count() == 0 ? std::string()
                                      : ", with [" + crash.listener + "] paused for " +
                                            std::to_string(pause.count()) + " ms (crash loop)"));
+}
+
+void WorkerSet::enforceMemoryLimit() {
+  const std::optional<size_t> &limit = config_.host.memoryLimit;
+  if (!limit) return;
+  auto mebibytes = [](size_t bytes) { return std::to_string(bytes >> 20) + " MiB"; };
+  for (auto &slot : slots_) {
+    if (!slot.process || slot.process->givenUp()) continue;
+    WorkerProcess &worker = *slot.process;
+    std::optional<size_t> held = process::memoryHeldBy(worker.pid());
+    if (!held || *held <= *limit) continue;
+    logger().error("worker " + std::to_string(worker.pid()) + " (" + groups_[slot.group].name +
+                   ") holds " + mebibytes(*held) + ", past memory_limit (" + mebibytes(*limit) +
+                   "); killing it" + (retired_ ? "" : ", a new worker replaces it"));
+    worker.giveUp();
+    worker.signal(SIGKILL);
+  }
 }
 
 bool WorkerSet::checkHeartbeats() {

@@ -76,6 +76,10 @@ class WorkerSet {
   // whose channel is closed or garbled, is killed and so replaced. Returns
   // whether every worker is in touch (the systemd watchdog is fed only then).
   bool checkHeartbeats();
+  // THREAD: main, each tick. A worker holding more memory than
+  // memory_limit (resident plus swapped out; a plugin that leaks or
+  // allocates without bound) is killed, and so replaced.
+  void enforceMemoryLimit();
   // THREAD: main. Replaces the workers whose delay has passed; returns when
   // the next replacement is due.
   std::optional<Clock::time_point> replaceDue();

@@ -45,4 +45,18 @@ Poco::JSON::Object::Ptr sampleThisProcess() {
   return sample;
 }
 
+std::optional<size_t> memoryHeldBy(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  size_t kibibytes = 0;
+  bool found = false;
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("VmRSS:") || line.starts_with("VmSwap:")) {
+      kibibytes += std::stoull(line.substr(line.find(':') + 1));
+      found = true;
+    }
+  if (!found) return std::nullopt;  // a zombie: its memory is gone
+  return kibibytes * 1024;
+}
+
 }  // namespace wharf::process

@@ -4,11 +4,19 @@
 #pragma once
 
 #include <Poco/JSON/Object.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <optional>
 
 namespace wharf::process {
 
 // {"rss_bytes": N, "cpu_seconds": X, "open_fds": N, "max_fds": N,
 // "threads": N}; a figure /proc does not give is left out.
 Poco::JSON::Object::Ptr sampleThisProcess();
+
+// The memory process `pid` holds: resident plus swapped out (its VmRSS and
+// VmSwap), in bytes; nullopt once it has gone. Any process may read it.
+std::optional<size_t> memoryHeldBy(pid_t pid);
 
 }  // namespace wharf::process

@@ -5,6 +5,7 @@ is stopped, whose reactor hook never returns, or whose plugin closed the
 channel to the master, is killed and replaced; the log names why. Before,
 each of these left a dead listener that status called serving."""
 
+import json
 import os
 import signal
 import socket
@@ -129,3 +130,57 @@ def alive(pid):
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def resident(pid):
+    """What process `pid` holds: resident plus swapped out, in bytes."""
+    with open(f"/proc/{pid}/status") as status:
+        return sum(int(line.split()[1]) * 1024 for line in status
+                   if line.startswith(("VmRSS:", "VmSwap:")))
+
+
+class MemoryLimit(WharfTestCase):
+    def test_a_worker_past_memory_limit_is_named_killed_and_replaced(self):
+        """A plugin could allocate without bound (3 GB seen), with no limit and
+        no log line, until the kernel's OOM killer chose some process."""
+        hog, echo = free_port(), free_port()
+        server = Wharfd(self, {"hog": {"transport": "tcp", "listen": f"127.0.0.1:{hog}",
+                                       "mode": "reactor", "plugin": test_plugin("hog")},
+                               "e": {"transport": "tcp", "listen": f"127.0.0.1:{echo}",
+                                     "mode": "reactor", "plugin": "echo", "isolate": "true"}},
+                        {"admin": "admin.sock", "memory_limit": "off"})
+        server.start()
+        pids = {w["group"]: w["pid"] for w in json.loads(server.ctl("status", "--json").stdout)
+                ["workers"]}
+        # 256 MiB past what the worker holds now (a sanitizer's shadow memory included),
+        # applied by a reload.
+        limit = (resident(pids["main"]) >> 20) + 256
+        server.host["memory_limit"] = str(limit << 20)
+        server.write_config()
+        self.assertEqual(server.ctl("reload").returncode, 0)
+        with stream_connect("tcp", f"127.0.0.1:{hog}") as session:
+            for _ in range(10):  # 320 MiB, then it holds them (unless it is killed sooner)
+                try:
+                    session.sendall(b"grow 32\n")
+                    if not session.recv(64).startswith(b"held "):
+                        break
+                except ConnectionResetError:
+                    break
+            server.wait_for_log(rf"worker {pids['main']} \(main\) holds \d+ MiB, past "
+                                rf"memory_limit \({limit} MiB\); killing it, a new worker "
+                                r"replaces it")
+        server.wait_for_log(r"serving in place of the one that died")
+        with stream_connect("tcp", f"127.0.0.1:{hog}") as session:
+            session.sendall(b"grow 1\n")
+            self.assertEqual(session.recv(64), b"held 1\n")  # a fresh worker
+        with stream_connect("tcp", f"127.0.0.1:{echo}") as session:  # another group: untouched
+            session.sendall(b"hello")
+            self.assertEqual(receive_exactly(session, 5), b"hello")
+        self.assertIn(pids["e"], server.worker_pids())
+        self.assertStops(server)
+
+    def test_memory_limit_is_checked_with_the_config(self):
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}}, {"memory_limit": "1000"})
+        self.assertEqual(server.start(expect_ready=False), 2)
+        self.assertRegex(server.log(), r"wharf\.ini:\d+: \[host\] memory_limit: ")
