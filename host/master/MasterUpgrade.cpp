@@ -85,8 +85,8 @@ Inheritance Master::inheritance() const {
                                    socket->endpoint().text, socket->fd(), socket->owner()});
   auto handOver = [&](const WorkerSet &set, bool serving) {
     for (const WorkerProcess *worker : set.running())
-      inheritance.workers.push_back(
-          {worker->pid(), worker->channelFd(), worker->group(), worker->uptime().count(), serving});
+      inheritance.workers.push_back({worker->pid(), worker->channelFd(), worker->group(),
+                                     worker->uptime().count(), serving, worker->crashPageFd()});
   };
   handOver(*workers_, true);
   for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
@@ -185,9 +185,11 @@ void Master::resume(const Inheritance &inheritance) {
   std::vector<std::unique_ptr<WorkerProcess>> serving, draining;
   for (const auto &worker : inheritance.workers) {
     ::fcntl(worker.channel, F_SETFD, FD_CLOEXEC);
+    if (worker.crashPage >= 0) ::fcntl(worker.crashPage, F_SETFD, FD_CLOEXEC);
     (worker.serving ? serving : draining)
         .push_back(std::make_unique<WorkerProcess>(
-            worker.pid, process::Channel(net::FileDescriptor(worker.channel)), worker.group,
+            worker.pid, process::Channel(net::FileDescriptor(worker.channel)),
+            net::FileDescriptor(worker.crashPage), worker.group,
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);

@@ -28,7 +28,10 @@ void setCloseOnExec(const Inheritance &inheritance, bool close) {
     if (flags >= 0) ::fcntl(fd, F_SETFD, close ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
   };
   for (const auto &socket : inheritance.sockets) apply(socket.fd);
-  for (const auto &worker : inheritance.workers) apply(worker.channel);
+  for (const auto &worker : inheritance.workers) {
+    apply(worker.channel);
+    if (worker.crashPage >= 0) apply(worker.crashPage);
+  }
 }
 
 std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
@@ -48,6 +51,7 @@ std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
     Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
     entry->set("pid", static_cast<int>(worker.pid));
     entry->set("channel", worker.channel);
+    entry->set("crash_page", worker.crashPage);
     entry->set("group", worker.group);
     entry->set("uptime_ms", worker.uptimeMs);
     entry->set("serving", worker.serving);
@@ -154,7 +158,7 @@ std::optional<Inheritance> takeInheritance() {
     inheritance.workers.push_back(
         {static_cast<pid_t>(entry->getValue<int>("pid")), entry->getValue<int>("channel"),
          entry->getValue<std::string>("group"), entry->getValue<int64_t>("uptime_ms"),
-         entry->getValue<bool>("serving")});
+         entry->getValue<bool>("serving"), entry->optValue<int>("crash_page", -1)});
   }
   inheritance.configText = state->getValue<std::string>("config");
   inheritance.fromVersion = state->getValue<std::string>("from");

@@ -40,7 +40,8 @@ struct InheritedWorker {
   int channel;
   std::string group;
   int64_t uptimeMs;
-  bool serving;  // of the current set (else: replaced by a reload, draining)
+  bool serving;        // of the current set (else: replaced by a reload, draining)
+  int crashPage = -1;  // its crash page (-1: none, a worker an older master started)
 };
 
 // What an upgrading master hands to the binary it executes.

@@ -65,9 +65,16 @@ WorkerProcess::WorkerProcess(const WorkerLaunch &launch)
   channel_ = std::move(mine);
 }
 
-WorkerProcess::WorkerProcess(pid_t pid, process::Channel channel, std::string group,
-                             std::chrono::steady_clock::time_point started)
+WorkerProcess::WorkerProcess(pid_t pid, process::Channel channel, net::FileDescriptor crashPage,
+                             std::string group, std::chrono::steady_clock::time_point started)
     : group_(std::move(group)), pid_(pid), started_(started), channel_(std::move(channel)) {
+  if (crashPage.valid()) {
+    try {
+      crashPage_ = std::make_unique<process::CrashPage>(std::move(crashPage));
+    } catch (const std::exception &) {
+      // not a page (a master that handed over something else): its deaths blame no hook
+    }
+  }
   // Answers to the earlier master's requests (heartbeats) may still wait in
   // the channel: this master's ids start past any that one can have used.
   nextId_ = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -45,8 +45,8 @@ class WorkerProcess {
   // std::system_error when no process can be had.
   explicit WorkerProcess(const WorkerLaunch &launch);
   // A worker an earlier master started (a binary upgrade handed it over).
-  WorkerProcess(pid_t pid, process::Channel channel, std::string group,
-                std::chrono::steady_clock::time_point started);
+  WorkerProcess(pid_t pid, process::Channel channel, net::FileDescriptor crashPage,
+                std::string group, std::chrono::steady_clock::time_point started);
   WorkerProcess(const WorkerProcess &) = delete;
   WorkerProcess &operator=(const WorkerProcess &) = delete;
 
@@ -74,8 +74,10 @@ class WorkerProcess {
   }
   void signal(int signal) const;
   int channelFd() const { return channel_.fd(); }
+  int crashPageFd() const { return crashPage_ ? crashPage_->fd() : -1; }
   // THREAD: main, once reaped. The plugin hook it died in, if it wrote one
-  // (none for a worker an earlier master started).
+  // (none for a worker started by a master from before crash pages were
+  // handed over).
   std::optional<process::CrashRecord> crashRecord() const {
     return crashPage_ ? crashPage_->record(pid_) : std::nullopt;
   }

@@ -18,6 +18,13 @@ std::string textOf(const char *field, size_t size) {
   return std::string(field, ::strnlen(field, size));
 }
 
+CrashPageLayout *mapped(int fd) {
+  void *page = ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (page == MAP_FAILED)
+    throw std::system_error(errno, std::generic_category(), "mapping a worker's crash page");
+  return static_cast<CrashPageLayout *>(page);
+}
+
 }  // namespace
 
 CrashPage::CrashPage() : fd_(::memfd_create("wharf-crash-page", MFD_CLOEXEC | MFD_ALLOW_SEALING)) {
@@ -27,11 +34,16 @@ CrashPage::CrashPage() : fd_(::memfd_create("wharf-crash-page", MFD_CLOEXEC | MF
   if (::ftruncate(fd_.fd(), sizeof(CrashPageLayout)) != 0 ||
       ::fcntl(fd_.fd(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     throw std::system_error(errno, std::generic_category(), "sizing a worker's crash page");
-  void *mapped =
-      ::mmap(nullptr, sizeof(CrashPageLayout), PROT_READ | PROT_WRITE, MAP_SHARED, fd_.fd(), 0);
-  if (mapped == MAP_FAILED)
-    throw std::system_error(errno, std::generic_category(), "mapping a worker's crash page");
-  page_ = static_cast<CrashPageLayout *>(mapped);
+  page_ = mapped(fd_.fd());
+}
+
+CrashPage::CrashPage(net::FileDescriptor page) : fd_(std::move(page)) {
+  struct stat status {};
+  if (::fstat(fd_.fd(), &status) != 0 || !S_ISREG(status.st_mode) ||
+      status.st_size != sizeof(CrashPageLayout) ||
+      ::fcntl(fd_.fd(), F_GET_SEALS) != (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL))
+    throw std::system_error(EINVAL, std::generic_category(), "a handed-over crash page");
+  page_ = mapped(fd_.fd());
 }
 
 CrashPage::~CrashPage() {

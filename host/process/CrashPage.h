@@ -47,6 +47,9 @@ class CrashPage {
  public:
   // Throws std::system_error if no memfd or mapping can be had.
   CrashPage();
+  // One an earlier master made (handed over by a binary upgrade, with its
+  // worker); throws std::system_error if `page` is not one.
+  explicit CrashPage(net::FileDescriptor page);
   ~CrashPage();
   CrashPage(const CrashPage &) = delete;
   CrashPage &operator=(const CrashPage &) = delete;

@@ -690,6 +690,27 @@ class BinaryUpgrade(Workers):
             self.assertTrue(os.path.exists(f"/proc/{pid}"), f"{zone} outlived its maker")
         self.assertStops(server)
 
+    def test_a_worker_handed_over_by_an_upgrade_still_names_the_hook_it_dies_in(self):
+        """The new master had no crash page for the workers it took over: a
+        crash in one blamed no hook."""
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start_copy({"faulty": {"transport": "tcp", "listen": address,
+                                             "mode": "thread", "plugin": test_plugin("faulty")}},
+                                 {"user": "nobody"})
+        old = server.worker_pid()
+        held = stream_connect("tcp", address)  # a session the old worker keeps as it drains
+        self.addCleanup(held.close)
+        held.sendall(b"ping")
+        self.assertEqual(receive_exactly(held, 4), b"ping")
+        self.install(WHARFD_NEXT)
+        result = self.ctl("upgrade")
+        self.assertEqual(result.returncode, 0, result.stderr + server.log())
+        held.sendall(b"crash")
+        server.wait_for_log(rf"worker {old} \(main, serving faulty\) killed by signal 11 "
+                            r"\(Segmentation fault\) in \[faulty\] on_session_data")
+        self.assertTrue(echoes(address))
+        self.assertStops(server)
+
     def test_a_broken_binary_leaves_the_old_one_serving(self):
         address = f"127.0.0.1:{free_port()}"
         server = self.start_copy({"e": {"transport": "tcp", "listen": address,
