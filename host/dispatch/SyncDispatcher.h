@@ -1,21 +1,29 @@
 // Internal. `mode = sync`: one session at a time, served on the loop thread
-// itself (socketserver's default). The next connection waits in the backlog.
+// itself (socketserver's default). The next connection waits in the backlog,
+// so a hook that never returns stops the listener: each hook's time counts
+// as the loop's, which the worker's heartbeat watches (net/BusyLoops.h).
 #pragma once
 
 #include "dispatch/BlockingDispatcher.h"
+#include "net/BusyLoops.h"
 
 namespace wharf::dispatch {
 
 class SyncDispatcher : public BlockingDispatcher {
  public:
-  using BlockingDispatcher::BlockingDispatcher;
+  explicit SyncDispatcher(const DispatchContext &context)
+      : BlockingDispatcher(context), loop_("[" + context.config.section() + "] sync loop") {}
 
  protected:
   bool schedule(PendingSessionPtr session) override {
+    net::HooksCountAgainst counted(loop_);
     serve(*session);
     return true;
   }
   void waitForSessions() override {}  // the loop thread has served them all
+
+ private:
+  net::LoopActivity loop_;
 };
 
 }  // namespace wharf::dispatch

@@ -22,7 +22,21 @@ int64_t nowNs() {
       .count();
 }
 
+thread_local LoopActivity *hooksCountAgainst = nullptr;
+
 }  // namespace
+
+HooksCountAgainst::HooksCountAgainst(LoopActivity &loop) noexcept {
+  hooksCountAgainst = &loop;
+}
+
+HooksCountAgainst::~HooksCountAgainst() {
+  hooksCountAgainst = nullptr;
+}
+
+LoopActivity *hookLoop() noexcept {
+  return hooksCountAgainst;
+}
 
 LoopActivity::LoopActivity(std::string name) : name_(std::move(name)) {
   std::lock_guard lock(registry().mutex);

@@ -32,6 +32,20 @@ class LoopActivity {
   std::atomic<int64_t> busySinceNs_{0};  // steady clock; 0: waiting for events
 };
 
+// For its scope, every plugin hook that runs on this thread counts as the
+// loop's dispatching (plugin::RunningHook asks hookLoop()): for a loop that
+// serves its sessions in place (mode = sync), so a hook that never returns
+// is found, while a session waiting for its peer between hooks is not.
+class HooksCountAgainst {
+ public:
+  explicit HooksCountAgainst(LoopActivity &loop) noexcept;
+  ~HooksCountAgainst();
+  HooksCountAgainst(const HooksCountAgainst &) = delete;
+  HooksCountAgainst &operator=(const HooksCountAgainst &) = delete;
+};
+// THREAD: any. The loop hooks on this thread count against (null: none).
+LoopActivity *hookLoop() noexcept;
+
 // THREAD: any. "NAME busy for N ms" for each loop that has been in one batch
 // of events longer than `limit`.
 std::vector<std::string> busyLoops(std::chrono::milliseconds limit);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "logging/PrintableText.h"
+#include "net/BusyLoops.h"
 #include "plugin/PluginInstance.h"
 
 namespace wharf::plugin {
@@ -12,9 +13,13 @@ RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookS
       hook_(hook),
       site_(site),
       started_(std::chrono::steady_clock::now()),
-      onThread_(instance.listenerName(), hook, site != HookSite::Instance) {}
+      onThread_(instance.listenerName(), hook, site != HookSite::Instance),
+      loop_(net::hookLoop()) {
+  if (loop_) loop_->dispatching();
+}
 
 RunningHook::~RunningHook() {
+  if (loop_) loop_->waiting();
   auto took = std::chrono::steady_clock::now() - started_;
   if (site_ != HookSite::SharedLoop || took <= kStallThreshold) return;
   try {

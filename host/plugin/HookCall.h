@@ -14,6 +14,7 @@
 #include <string>
 #include <type_traits>
 
+#include "net/BusyLoops.h"
 #include "plugin/CrashRecorder.h"
 
 namespace wharf::plugin {
@@ -43,6 +44,7 @@ class RunningHook {
   HookSite site_;
   std::chrono::steady_clock::time_point started_;
   HookOnThread onThread_;
+  net::LoopActivity *loop_;  // that this hook's time counts against (mode = sync)
 };
 
 // The text of what a hook threw, for a log line; never empty, never throws.

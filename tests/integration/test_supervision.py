@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import time
 
 from clients import receive_exactly, stream_connect
 from wharf_harness import Wharfd, WharfTestCase, descriptors, free_port, test_plugin
@@ -49,6 +50,34 @@ class Heartbeats(WharfTestCase):
                                  r"\(worker_timeout\): \[listener\.s\] reactor loop busy for "
                                  r"\d+ ms; killing it")
         self.assertReplacedAndServing(stuck)
+
+    def test_a_sync_hook_that_never_returns_is_named_and_its_worker_replaced(self):
+        """mode = sync serves each session on its accept loop: a hook that never
+        returned stopped the listener for good, with no event loop to watch."""
+        stuck = self.start(mode="sync")
+        hung = stream_connect("tcp", f"127.0.0.1:{self.port}")
+        self.addCleanup(hung.close)
+        hung.sendall(b"stall")
+        self.server.wait_for_log(rf"worker {stuck} \(main\) has not answered for \d+ ms "
+                                 r"\(worker_timeout\): \[listener\.s\] sync loop busy for "
+                                 r"\d+ ms; killing it")
+        self.assertReplacedAndServing(stuck)
+
+    def test_a_sync_session_that_waits_for_its_peer_is_not_stuck(self):
+        """Between hooks a sync session waits for its peer: that is not a hook
+        that never returns, however long it lasts."""
+        worker = self.start(mode="sync")
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as idle:
+            idle.sendall(b"hello")
+            self.assertEqual(receive_exactly(idle, 5), b"hello")
+            # Past worker_timeout (3 s) with the session open on the loop: the worker
+            # answers its heartbeats meanwhile, and is not taken for stuck.
+            time.sleep(5)
+            idle.sendall(b"again")
+            self.assertEqual(receive_exactly(idle, 5), b"again")
+        self.assertNotIn("has not answered", self.server.log())
+        self.assertEqual(self.server.worker_pid(), worker)
+        self.assertStops(self.server)
 
     def ask(self, line):
         with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
