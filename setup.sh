@@ -68,7 +68,8 @@ case "${1:-}" in
     ;;
   build-types)
     install_packages
-    build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr
+    build build-release -DCMAKE_BUILD_TYPE=Release -DWHARF_BUILD_TESTS=OFF -DCMAKE_INSTALL_PREFIX=/usr \
+      -DWHARF_HARDEN=ON
     (cd tests/package && WHARF_PACKAGE_BUILD=../../build-release python3 -m unittest -v test_package)
     ;;
   test-tsan)

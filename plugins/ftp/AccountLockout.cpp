@@ -1,21 +1,11 @@
 #include "AccountLockout.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 namespace ftp {
-
-bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
-  std::lock_guard lock(mutex_);
-  auto found = records_.find(name);
-  return found != records_.end() && found->second.lockedUntil > now;
-}
-
-bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
-  if (maxFailures_ == 0) return false;
-  std::lock_guard lock(mutex_);
-  if (records_.size() >= kMaxTracked && !records_.contains(name)) forgetOlderHalf(now);
-  Record &record = records_[name];
+bool AccountLockout::count(Record &record, Clock::time_point now) const {
   if (record.lockedUntil > now) return false;  // counted already
   if (record.failures == 0 || now - record.since > lockout_) {
     record.failures = 0;
@@ -25,6 +15,51 @@ bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
   record.failures = 0;
   record.lockedUntil = now + lockout_;
   return true;
+}
+
+bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
+  if (shared_ != nullptr) {
+    Record record;
+    size_t length = 0;
+    if (wharf_kv_get(shared_, name.data(), name.size(), &record, sizeof record, &length) ==
+            WHARF_OK &&
+        length == sizeof record && record.lockedUntil > now)
+      return true;
+  }
+  std::lock_guard lock(mutex_);
+  auto found = records_.find(name);
+  return found != records_.end() && found->second.lockedUntil > now;
+}
+
+bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
+  if (maxFailures_ == 0) return false;
+  if (shared_ == nullptr) return failedHere(name, now);
+  struct Update {
+    const AccountLockout &lockout;
+    Clock::time_point now;
+    bool lockedNow = false;
+  } update{*this, now};
+  auto decide = [](void *user, const void *old, size_t oldLength, int found, void *value,
+                   size_t capacity, size_t *length) {
+    auto &update = *static_cast<Update *>(user);
+    Record record;
+    if (found != 0 && oldLength == sizeof record) std::memcpy(&record, old, sizeof record);
+    if (capacity < sizeof record) return WHARF_KV_KEEP;
+    update.lockedNow = update.lockout.count(record, update.now);
+    std::memcpy(value, &record, sizeof record);
+    *length = sizeof record;
+    return WHARF_KV_WRITE;
+  };
+  if (wharf_kv_update(shared_, name.data(), name.size(), sizeof(Record), decide, &update) !=
+      WHARF_OK)
+    return failedHere(name, now);  // no room in the zone: counted here
+  return update.lockedNow;
+}
+
+bool AccountLockout::failedHere(const std::string &name, Clock::time_point now) {
+  std::lock_guard lock(mutex_);
+  if (records_.size() >= kMaxTracked && !records_.contains(name)) forgetOlderHalf(now);
+  return count(records_[name], now);
 }
 
 // Amortized: one pass every kMaxTracked / 2 new names, not one per name.
@@ -42,6 +77,7 @@ void AccountLockout::forgetOlderHalf(Clock::time_point now) {
 }
 
 void AccountLockout::succeeded(const std::string &name) {
+  if (shared_ != nullptr) wharf_kv_delete(shared_, name.data(), name.size());
   std::lock_guard lock(mutex_);
   records_.erase(name);
 }

@@ -3,6 +3,7 @@
 // parsed options, the accounts, the root folder and the TLS context; each
 // control connection is an FtpSession.
 #include <sys/socket.h>
+#include <wharf/wharf_kv.h>
 
 #include <fstream>
 #include <map>
@@ -110,6 +111,7 @@ class FtpServer {
     if (instance.socketKind() != WHARF_SOCKET_STREAM)
       throw std::invalid_argument("FTP needs a stream transport (tcp)");
     warnOfEphemeralOverlap(instance, options_);
+    shareLockouts(instance);
   }
 
   void serve(wharf::Session &session) {
@@ -133,12 +135,44 @@ class FtpServer {
   }
 
  private:
+  // Failed logins counted in the listener's zone, so every session process
+  // (mode = fork) and every worker counts toward one lock; in this process
+  // alone if the zone cannot be had (logged).
+  void shareLockouts(wharf::Instance &instance) {
+    if (options_.maxAccountFailures == 0) return;
+    try {
+      wharf::Zone zone =
+          instance.zone(lockoutZoneName(instance.name()), kLockoutZoneSize, WHARF_KV_LAYOUT);
+      if (wharf_kv_open(&lockouts_, wharf::hostApi(), zone.handle(), kLockoutBuckets) != WHARF_OK)
+        throw wharf::Error("its table cannot be made");
+      lockout_.shareThrough(&lockouts_);
+    } catch (const std::exception &error) {
+      instance.log(WHARF_LOG_WARNING,
+                   std::string("account lockout counted in each process alone: ") + error.what());
+    }
+  }
+
+  // Zone names are the daemon's: one per listener ([a-z0-9_], at most 64).
+  static std::string lockoutZoneName(std::string_view listener) {
+    std::string name = "ftp_lockout_";
+    for (char c : listener) {
+      bool kept = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+      name += kept ? c : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : '_';
+    }
+    return name.substr(0, 64);
+  }
+
+  // About 10,000 names' records; a name it has no room for is counted per process.
+  static constexpr size_t kLockoutZoneSize = 1 << 20;
+  static constexpr size_t kLockoutBuckets = 4096;
+
   ftp::FtpOptions options_;
   ftp::Users users_;
   ftp::Jail root_;
   std::unique_ptr<ftp::TlsContext> tls_;
   SessionLimits limits_;
   ftp::AccountLockout lockout_;
+  wharf_kv lockouts_{};
   ftp::ServerContext context_;
 };
 

@@ -23,12 +23,13 @@ def crypt_hash(password):
 
 
 class FtpServer:
-    def __init__(self, testcase, mode="thread", options=None, host="127.0.0.1", tls=False):
+    def __init__(self, testcase, mode="thread", options=None, host="127.0.0.1", tls=False,
+                 daemon=None):
         self.port = free_port(socket.AF_INET6 if ":" in host else socket.AF_INET)
         self.host = host
         address = f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
         keys = {"transport": "tcp", "listen": address, "mode": mode, "plugin": "ftp"}
-        self.server = Wharfd(testcase, {"ftp": keys})
+        self.server = Wharfd(testcase, {"ftp": keys}, daemon)  # daemon: [host] keys
         self.root = self.server.path("root")
         os.makedirs(os.path.join(self.root, "pub"))
         os.makedirs(os.path.join(self.root, "home", "alice"))

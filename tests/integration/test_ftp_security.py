@@ -115,20 +115,33 @@ class FtpSecurity(FtpServerCase):
         self.assertTrue(server.client("alice").quit().startswith("221"))  # others may log in
 
     def test_an_account_guessed_from_many_addresses_is_locked(self):
-        server = self.start(max_login_failures="100", max_account_failures="5",
-                            account_lockout="60m")
-        for n in range(5):  # each guess from another address, as a botnet would
-            with socket.create_connection((server.host, server.port), timeout=20,
-                                          source_address=(f"127.0.0.{n + 10}", 0)) as raw:
-                ftp = ftplib.FTP(timeout=20)
-                ftp.sock, ftp.af = raw, raw.family
-                ftp.file = raw.makefile("r", encoding="latin-1")
-                ftp.welcome = ftp.getresp()
-                self.assertReply(530, ftp.login, "alice", f"guess{n}")
-        server.server.wait_for_log(r"account alice locked for 3600 s after 5 failed logins")
-        self.assertReply(530, server.client().login, "alice", PASSWORD)  # even the right one
-        self.assertEqual(server.server.log().count("locked for"), 1)
-        self.assertTrue(server.client("bob").quit().startswith("221"))  # other accounts are not
+        """In every mode, and across workers: each session process (fork) and
+        each worker counted alone, so fork mode never locked (30 failures from
+        30 addresses, then the right password: 230)."""
+        for mode, workers in (("thread", "1"), ("fork", "1"), ("pool", "2")):
+            with self.subTest(mode=mode, workers=workers):
+                server = FtpServer(self, mode=mode, daemon={"workers": workers},
+                                   options={"max_login_failures": "100",
+                                            "max_account_failures": "5",
+                                            "account_lockout": "60m"}).start()
+                self.ftp_server = server
+                for n in range(5):  # each guess from another address, as a botnet would
+                    with socket.create_connection((server.host, server.port), timeout=20,
+                                                  source_address=(f"127.0.0.{n + 10}", 0)) as raw:
+                        ftp = ftplib.FTP(timeout=20)
+                        ftp.sock, ftp.af = raw, raw.family
+                        ftp.file = raw.makefile("r", encoding="latin-1")
+                        ftp.welcome = ftp.getresp()
+                        self.assertReply(530, ftp.login, "alice", f"guess{n}")
+                        ftp.close()
+                server.server.wait_for_log(r"account alice locked for 3600 s after 5 failed logins")
+                for _ in range(3):  # even the right one, whichever worker or process takes it
+                    client = server.client()
+                    self.assertReply(530, client.login, "alice", PASSWORD)
+                    client.close()
+                self.assertEqual(server.server.log().count("locked for"), 1)
+                self.assertTrue(server.client("bob").quit().startswith("221"))  # not the others
+                self.assertStops(server.server)
 
     def test_anonymous_is_read_only(self):
         server = self.start()

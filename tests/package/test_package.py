@@ -11,6 +11,7 @@ wharf-dev with find_package and with pkg-config.
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -83,6 +84,27 @@ class Packages(unittest.TestCase):
         run("dpkg-deb", "-e", package, directory)
         with open(os.path.join(directory, name)) as control:
             return control.read()
+
+    def test_the_programs_and_plugins_are_hardened(self):
+        """Built without hardening (lintian: hardening-no-bindnow, -no-fortify,
+        no stack protector), as dpkg-buildflags' hardening=+all builds them."""
+        binaries = [os.path.join(self.root, "usr/bin", name) for name in ("wharfd", "wharfctl")]
+        plugins = [os.path.join(self.root, f"usr/lib/{TRIPLET}/wharf/plugins/{name}.so")
+                   for name in ("echo", "ftp")]
+        for path in binaries + plugins:
+            with self.subTest(path=os.path.basename(path)):
+                header = run("readelf", "--file-header", "--program-headers", "--dynamic", path)
+                self.assertIn("DYN (", header)  # position-independent (PIE for the programs)
+                self.assertIn("GNU_RELRO", header)
+                self.assertRegex(header, r"\(FLAGS_1\)\s+Flags: NOW|\(BIND_NOW\)")
+                # echo.so has no buffer on its stack to protect: stack-protector-strong
+                # instruments only functions that have one.
+                if not path.endswith("echo.so"):
+                    symbols = run("readelf", "--dyn-syms", "--wide", path)
+                    self.assertTrue("__stack_chk_fail" in symbols, "no stack protector")
+        # FORTIFY: the checked variants of libc's calls, where the compiler could size a buffer.
+        symbols = run("readelf", "--dyn-syms", "--wide", binaries[0])
+        self.assertTrue(re.search(r"__\w+_chk@", symbols), "no fortified call")
 
     def test_lintian_finds_no_error(self):
         result = subprocess.run(["lintian", "--fail-on", "error", self.runtime, self.dev],
