@@ -41,27 +41,20 @@ class Heartbeats(WharfTestCase):
                                  r"\(worker_timeout\); killing it")
         self.assertReplacedAndServing(stopped)
 
-    def test_a_reactor_hook_that_never_returns_is_named_and_its_worker_replaced(self):
-        stuck = self.start()
-        hung = stream_connect("tcp", f"127.0.0.1:{self.port}")
-        self.addCleanup(hung.close)
-        hung.sendall(b"stall")
-        self.server.wait_for_log(rf"worker {stuck} \(main\) has not answered for \d+ ms "
-                                 r"\(worker_timeout\): \[listener\.s\] reactor loop busy for "
-                                 r"\d+ ms; killing it")
-        self.assertReplacedAndServing(stuck)
-
-    def test_a_sync_hook_that_never_returns_is_named_and_its_worker_replaced(self):
-        """mode = sync serves each session on its accept loop: a hook that never
-        returned stopped the listener for good, with no event loop to watch."""
-        stuck = self.start(mode="sync")
-        hung = stream_connect("tcp", f"127.0.0.1:{self.port}")
-        self.addCleanup(hung.close)
-        hung.sendall(b"stall")
-        self.server.wait_for_log(rf"worker {stuck} \(main\) has not answered for \d+ ms "
-                                 r"\(worker_timeout\): \[listener\.s\] sync loop busy for "
-                                 r"\d+ ms; killing it")
-        self.assertReplacedAndServing(stuck)
+    def test_a_hook_that_never_returns_is_named_and_its_worker_replaced(self):
+        """A reactor loop, and mode = sync's loop, which serves each session
+        itself (before, a sync hook that never returned stopped the listener
+        for good: there was no event loop to watch)."""
+        for mode in ("reactor", "sync"):
+            with self.subTest(mode=mode):
+                stuck = self.start(mode)
+                hung = stream_connect("tcp", f"127.0.0.1:{self.port}")
+                self.addCleanup(hung.close)
+                hung.sendall(b"stall")
+                self.server.wait_for_log(rf"worker {stuck} \(main\) has not answered for \d+ ms "
+                                         rf"\(worker_timeout\): \[listener\.s\] {mode} loop busy "
+                                         r"for \d+ ms; killing it")
+                self.assertReplacedAndServing(stuck)
 
     def test_a_sync_session_that_waits_for_its_peer_is_not_stuck(self):
         """Between hooks a sync session waits for its peer: that is not a hook
