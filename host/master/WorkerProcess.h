@@ -89,8 +89,8 @@ class WorkerProcess {
   bool keepInTouch(std::chrono::milliseconds busyLimit);
   // How long its oldest heartbeat not yet answered with every loop turning
   // has waited (zero: none waits), and what its last answer said was stuck.
-  // Only heartbeats sent count: a master busy elsewhere (an upgrade's
-  // check) sends none, and that is not the worker's silence.
+  // Only heartbeats sent count: a master busy elsewhere (a reload) sends
+  // none, and that is not the worker's silence.
   std::chrono::milliseconds silence() const;
   const std::string &lastBusy() const { return lastBusy_; }
   // The master gave up on it (killed, not yet reaped).
