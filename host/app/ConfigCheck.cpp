@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <functional>
@@ -109,7 +110,12 @@ std::optional<size_t> loadAs(const config::Config &config, const config::Workers
 // listeners served as wharfd's own user).
 int checkAsWorkersUsers(const std::filesystem::path &configFile, const config::Config &config) {
   size_t listeners = 0;
-  for (const auto &user : config.workersUsers()) {
+  // Those served as root last: a child forked after root had loaded plugins
+  // (and read what only root may) would inherit that memory.
+  std::vector<config::WorkersUser> users = config.workersUsers();
+  std::stable_partition(users.begin(), users.end(),
+                        [](const config::WorkersUser &user) { return !user.user.empty(); });
+  for (const auto &user : users) {
     config::Config part = servedAs(config, user);
     if (part.listeners.empty()) continue;
     std::optional<size_t> loaded =

@@ -16,7 +16,7 @@ class SyncDispatcher : public BlockingDispatcher {
 
  protected:
   bool schedule(PendingSessionPtr session) override {
-    net::HooksCountAgainst counted(loop_);
+    net::HooksCountAgainst counted(&loop_);
     serve(*session);
     return true;
   }

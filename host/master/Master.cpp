@@ -81,7 +81,10 @@ void Master::start() {
   config::Config config = loader_.parse(options_.configFile, text);
   configureLogging(config);
   ::prctl(PR_SET_DUMPABLE, config.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
-  if (::geteuid() == 0 && config.host.user.empty())
+  std::vector<WorkerGroup> groups = workerGroupsOf(config);
+  bool rootWorkers = std::any_of(groups.begin(), groups.end(),
+                                 [](const WorkerGroup &group) { return group.user.user.empty(); });
+  if (::geteuid() == 0 && rootWorkers)
     logger().warning("running as root with no [host] user: plugins run as root");
   logger().information(app::raiseOpenFileLimit());
   ActivatedSockets activated = ActivatedSockets::take();
@@ -89,7 +92,8 @@ void Master::start() {
   if (!activated.empty())
     logger().warning("sockets systemd passed for no listener (closed): " + activated.unclaimed());
   openControl(config);
-  if (::geteuid() == 0 && !config.host.user.empty()) logger().information(keepMasterCapabilities());
+  // Only when no worker runs as root: workers inherit the master's bounding set.
+  if (::geteuid() == 0 && !rootWorkers) logger().information(keepMasterCapabilities());
   workers_ =
       std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
   workers_->start();
@@ -103,8 +107,11 @@ void Master::configureLogging(const config::Config &config) {
 
 void Master::guardLogFiles(const config::Config &config, const config::Config *also) {
   std::vector<config::WorkersUser> users = config.workersUsers();
-  if (also != nullptr)
-    for (const auto &user : also->workersUsers()) users.push_back(user);
+  auto add = [&users](const config::Config &more) {
+    for (const auto &user : more.workersUsers()) users.push_back(user);
+  };
+  if (also != nullptr) add(*also);
+  for (const auto &retiring : retiring_) add(retiring.workers->config());
   std::vector<process::Account> workers;
   for (const auto &[user, group] : users)
     if (!user.empty() && ::geteuid() == 0)

@@ -79,10 +79,10 @@ class Master {
   // Logs "wharfd VERSION ready, ..." and tells the service manager (tellReady).
   // THREAD: main. Log files are opened here only (logging/LogFileOpen),
   // guarded against the workers' user when they run as another one.
-  static void configureLogging(const config::Config &config);
+  void configureLogging(const config::Config &config);
   // Log files are opened guarded against the users the workers of `config`
-  // (and of `also`) run as, those that are not root.
-  static void guardLogFiles(const config::Config &config, const config::Config *also = nullptr);
+  // (and of `also`, and of every set still draining) run as, but root.
+  void guardLogFiles(const config::Config &config, const config::Config *also = nullptr);
   // THREAD: main. SIGUSR1 or `wharfctl reopen` (`cause`): every log file
   // opened again by its path, and the workers given the new descriptors.
   // Returns why each file that could not be reopened could not.

@@ -207,6 +207,7 @@ void Master::resume(const Inheritance &inheritance) {
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
+    guardLogFiles(next, &served);  // the new workers' users too
     SocketSet sockets = SocketSet::bindFor(next, inherited);
     auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
     fresh->start();

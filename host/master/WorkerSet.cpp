@@ -232,7 +232,9 @@ bool WorkerSet::reaped(pid_t pid, int status) {
     const WorkerGroup &group = groups_[slot.group];
     std::string what = "worker " + std::to_string(pid) + " (" + group.name + ", serving " +
                        config::joined(group.listeners) + ") " + describeExit(status);
-    auto crash = hookDiedIn(*slot.process, group);
+    // Killed by the master (heartbeat, memory_limit): whatever hook it was in
+    // is not the cause, and pauses no listener.
+    auto crash = slot.process->givenUp() ? std::nullopt : hookDiedIn(*slot.process, group);
     if (crash) what += inHook(*crash);
     if (WIFSIGNALED(status)) slot.lastSignal = WTERMSIG(status);
     endLeftovers(pid);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <utility>
 
 namespace wharf::net {
 namespace {
@@ -26,12 +27,11 @@ thread_local LoopActivity *hooksCountAgainst = nullptr;
 
 }  // namespace
 
-HooksCountAgainst::HooksCountAgainst(LoopActivity &loop) noexcept {
-  hooksCountAgainst = &loop;
-}
+HooksCountAgainst::HooksCountAgainst(LoopActivity *loop) noexcept
+    : previous_(std::exchange(hooksCountAgainst, loop)) {}
 
 HooksCountAgainst::~HooksCountAgainst() {
-  hooksCountAgainst = nullptr;
+  hooksCountAgainst = previous_;
 }
 
 LoopActivity *hookLoop() noexcept {

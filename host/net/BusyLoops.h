@@ -23,6 +23,7 @@ class LoopActivity {
   // THREAD: the loop's.
   void dispatching() noexcept;
   void waiting() noexcept;
+  bool isDispatching() const noexcept { return busySinceNs_.load(std::memory_order_relaxed) != 0; }
   void rename(std::string name);
 
  private:
@@ -32,16 +33,21 @@ class LoopActivity {
   std::atomic<int64_t> busySinceNs_{0};  // steady clock; 0: waiting for events
 };
 
-// For its scope, every plugin hook that runs on this thread counts as the
-// loop's dispatching (plugin::RunningHook asks hookLoop()): for a loop that
-// serves its sessions in place (mode = sync), so a hook that never returns
-// is found, while a session waiting for its peer between hooks is not.
+// For its scope, every plugin hook that runs on this thread counts as
+// `loop`'s dispatching (plugin::RunningHook asks hookLoop()): for a loop
+// that serves its sessions in place (mode = sync), so a hook that never
+// returns is found, while a session waiting for its peer between hooks is
+// not. Null: none counts (a blocking plugin's serve(), which waits for its
+// peer inside the hook). The previous one is back at the end of the scope.
 class HooksCountAgainst {
  public:
-  explicit HooksCountAgainst(LoopActivity &loop) noexcept;
+  explicit HooksCountAgainst(LoopActivity *loop) noexcept;
   ~HooksCountAgainst();
   HooksCountAgainst(const HooksCountAgainst &) = delete;
   HooksCountAgainst &operator=(const HooksCountAgainst &) = delete;
+
+ private:
+  LoopActivity *previous_;
 };
 // THREAD: any. The loop hooks on this thread count against (null: none).
 LoopActivity *hookLoop() noexcept;

@@ -14,7 +14,8 @@ RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookS
       site_(site),
       started_(std::chrono::steady_clock::now()),
       onThread_(instance.listenerName(), hook, site != HookSite::Instance),
-      loop_(net::hookLoop()) {
+      // The outermost hook marks the loop: a nested one ending leaves it busy.
+      loop_(net::hookLoop() && !net::hookLoop()->isDispatching() ? net::hookLoop() : nullptr) {
   if (loop_) loop_->dispatching();
 }
 

@@ -51,7 +51,7 @@ std::optional<size_t> memoryHeldBy(pid_t pid) {
   size_t kibibytes = 0;
   bool found = false;
   for (std::string line; std::getline(status, line);)
-    if (line.starts_with("VmRSS:") || line.starts_with("VmSwap:")) {
+    if (line.starts_with("RssAnon:") || line.starts_with("VmSwap:")) {
       kibibytes += std::stoull(line.substr(line.find(':') + 1));
       found = true;
     }

@@ -15,8 +15,10 @@ namespace wharf::process {
 // "threads": N}; a figure /proc does not give is left out.
 Poco::JSON::Object::Ptr sampleThisProcess();
 
-// The memory process `pid` holds: resident plus swapped out (its VmRSS and
-// VmSwap), in bytes; nullopt once it has gone. Any process may read it.
+// The memory process `pid` holds of its own: anonymous resident plus swapped
+// out (RssAnon and VmSwap; not files or shared memory it maps, such as a
+// zone every worker maps), in bytes; nullopt once it has gone. Any process
+// may read it.
 std::optional<size_t> memoryHeldBy(pid_t pid);
 
 }  // namespace wharf::process

@@ -4,6 +4,7 @@
 
 #include <exception>
 
+#include "net/BusyLoops.h"
 #include "session/DatagramExchange.h"
 #include "session/FailureLog.h"
 #include "session/StreamSession.h"
@@ -83,6 +84,8 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
     StreamSession session(instance, std::move(connection), peer, style, ledger);
     LiveSessions::Entry registered(live, session);
     if (style == Style::Event) return driveEvents(session);
+    // serve() waits for its peer inside the hook: that is not a loop stuck.
+    net::HooksCountAgainst uncounted(nullptr);
     session.runHook("serve",
                     [&] { return instance.hooks().serve(instance.state(), session.handle()); });
   });

@@ -17,13 +17,22 @@ bool AccountLockout::count(Record &record, Clock::time_point now) const {
   return true;
 }
 
+namespace {
+
+std::string sharedKey(const std::string &name) {
+  return "lockout1:" + name;
+}
+
+}  // namespace
+
 bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
   if (shared_ != nullptr) {
-    Record record;
+    SharedRecord record{};
     size_t length = 0;
-    if (wharf_kv_get(shared_, name.data(), name.size(), &record, sizeof record, &length) ==
+    std::string key = sharedKey(name);
+    if (wharf_kv_get(shared_, key.data(), key.size(), &record, sizeof record, &length) ==
             WHARF_OK &&
-        length == sizeof record && record.lockedUntil > now)
+        length == sizeof record && Clock::time_point(Clock::duration(record.lockedUntilNs)) > now)
       return true;
   }
   std::lock_guard lock(mutex_);
@@ -31,9 +40,13 @@ bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
   return found != records_.end() && found->second.lockedUntil > now;
 }
 
-bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
+bool AccountLockout::failed(const std::string &name, bool account, Clock::time_point now) {
   if (maxFailures_ == 0) return false;
-  if (shared_ == nullptr) return failedHere(name, now);
+  if (shared_ == nullptr || !account) return failedHere(name, now);
+  return failedShared(name, now);
+}
+
+bool AccountLockout::failedShared(const std::string &name, Clock::time_point now) {
   struct Update {
     const AccountLockout &lockout;
     Clock::time_point now;
@@ -42,15 +55,21 @@ bool AccountLockout::failed(const std::string &name, Clock::time_point now) {
   auto decide = [](void *user, const void *old, size_t oldLength, int found, void *value,
                    size_t capacity, size_t *length) {
     auto &update = *static_cast<Update *>(user);
-    Record record;
-    if (found != 0 && oldLength == sizeof record) std::memcpy(&record, old, sizeof record);
-    if (capacity < sizeof record) return WHARF_KV_KEEP;
+    SharedRecord stored{};
+    if (found != 0 && oldLength == sizeof stored) std::memcpy(&stored, old, sizeof stored);
+    if (capacity < sizeof stored) return WHARF_KV_KEEP;
+    Record record{static_cast<unsigned>(stored.failures),
+                  Clock::time_point(Clock::duration(stored.sinceNs)),
+                  Clock::time_point(Clock::duration(stored.lockedUntilNs))};
     update.lockedNow = update.lockout.count(record, update.now);
-    std::memcpy(value, &record, sizeof record);
-    *length = sizeof record;
+    stored = {record.failures, record.since.time_since_epoch().count(),
+              record.lockedUntil.time_since_epoch().count()};
+    std::memcpy(value, &stored, sizeof stored);
+    *length = sizeof stored;
     return WHARF_KV_WRITE;
   };
-  if (wharf_kv_update(shared_, name.data(), name.size(), sizeof(Record), decide, &update) !=
+  std::string key = sharedKey(name);
+  if (wharf_kv_update(shared_, key.data(), key.size(), sizeof(SharedRecord), decide, &update) !=
       WHARF_OK)
     return failedHere(name, now);  // no room in the zone: counted here
   return update.lockedNow;
@@ -77,7 +96,10 @@ void AccountLockout::forgetOlderHalf(Clock::time_point now) {
 }
 
 void AccountLockout::succeeded(const std::string &name) {
-  if (shared_ != nullptr) wharf_kv_delete(shared_, name.data(), name.size());
+  if (shared_ != nullptr) {
+    std::string key = sharedKey(name);
+    wharf_kv_delete(shared_, key.data(), key.size());
+  }
   std::lock_guard lock(mutex_);
   records_.erase(name);
 }

@@ -3,14 +3,17 @@
 // `lockout`, and even the right password is refused meanwhile. Per-address
 // delays (login_failure_delay) slow one guesser; this stops many addresses
 // guessing one account. Counted in this process's memory, or, once shared
-// through the listener's zone, in the zone: then every session process
-// (mode = fork) and every worker of the listener counts toward one lock.
-// Thread-safe.
+// through the listener's zone, the accounts that exist are counted in the
+// zone: then every session process (mode = fork) and every worker of the
+// listener counts toward one lock. Names that are no account stay in each
+// process's memory (they cannot log in; a spray of them cannot fill the
+// zone). Thread-safe.
 #pragma once
 
 #include <wharf/wharf_kv.h>
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -24,13 +27,14 @@ class AccountLockout {
   AccountLockout(unsigned maxFailures, std::chrono::seconds lockout)
       : maxFailures_(maxFailures), lockout_(lockout) {}
 
-  // From the listener's constructor: the records live in `shared` from now
-  // on (a name the zone has no room for is counted in this process alone).
+  // From the listener's constructor: accounts' records live in `shared` from
+  // now on (one the zone has no room for is counted in this process alone).
   void shareThrough(const wharf_kv *shared) { shared_ = shared; }
 
   bool locked(const std::string &name, Clock::time_point now = Clock::now());
-  // Counts a failure; true if it locked the account (to be logged once).
-  bool failed(const std::string &name, Clock::time_point now = Clock::now());
+  // Counts a failure of `name`, an account or not (`account`); true if it
+  // locked it (to be logged once).
+  bool failed(const std::string &name, bool account, Clock::time_point now = Clock::now());
   void succeeded(const std::string &name);
 
  private:
@@ -39,15 +43,23 @@ class AccountLockout {
   // goes when full; locked accounts stay). The zone is bounded by its size.
   static constexpr size_t kMaxTracked = 10000;
 
-  struct Record {  // trivially copyable: it is stored in the zone as it is
+  struct Record {
     unsigned failures = 0;
     Clock::time_point since;        // the first failure counted
     Clock::time_point lockedUntil;  // in the past: not locked
+  };
+  // A Record as the zone keeps it: fixed widths, no padding, under a key
+  // prefix that names this layout (a later one would not misread it).
+  struct SharedRecord {
+    int64_t failures;
+    int64_t sinceNs;  // CLOCK_MONOTONIC, as Clock
+    int64_t lockedUntilNs;
   };
 
   // Counts a failure in `record`; true if that locked it. Unchanged if it
   // is locked already (its failures were counted).
   bool count(Record &record, Clock::time_point now) const;
+  bool failedShared(const std::string &name, Clock::time_point now);
   bool failedHere(const std::string &name, Clock::time_point now);
   void forgetOlderHalf(Clock::time_point now);  // under mutex_
 

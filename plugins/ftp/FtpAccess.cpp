@@ -70,7 +70,7 @@ void FtpSession::pass(const std::string &argument) {
   ++failures_;
   if (!locked) {  // a locked account's failures were counted and logged already
     log_(WHARF_LOG_NOTICE, "failed login for " + name + " (" + std::to_string(failures_) + ")");
-    if (server_.lockout.failed(name))
+    if (server_.lockout.failed(name, server_.users.has(name)))
       log_(WHARF_LOG_WARNING, "account " + name + " locked for " +
                                   std::to_string(options_.accountLockout.count()) + " s after " +
                                   std::to_string(options_.maxAccountFailures) + " failed logins");

@@ -29,6 +29,7 @@ class Users {
   // an unknown name one of the file's accounts' (picked by the name), so that it
   // costs what a known name's check costs whatever crypt(3) method the file uses.
   const std::string &hashFor(const std::string &name) const;
+  bool has(const std::string &name) const { return entries_.contains(name); }
 
  private:
   struct Entry {

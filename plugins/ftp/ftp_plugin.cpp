@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <wharf/wharf_kv.h>
 
+#include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -152,14 +154,20 @@ class FtpServer {
     }
   }
 
-  // Zone names are the daemon's: one per listener ([a-z0-9_], at most 64).
+  // Zone names are the daemon's: one per listener ([a-z0-9_], at most 64),
+  // its name as far as it fits, and a hash of all of it (so "ftp-a" and
+  // "FTP_A" get zones of their own).
   static std::string lockoutZoneName(std::string_view listener) {
     std::string name = "ftp_lockout_";
-    for (char c : listener) {
+    for (char c : listener.substr(0, 32)) {
       bool kept = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
       name += kept ? c : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : '_';
     }
-    return name.substr(0, 64);
+    uint64_t hash = 14695981039346656037ull;  // FNV-1a
+    for (char c : listener) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ull;
+    char suffix[18];
+    std::snprintf(suffix, sizeof suffix, "_%016llx", static_cast<unsigned long long>(hash));
+    return name + suffix;
   }
 
   // About 10,000 names' records; a name it has no room for is counted per process.

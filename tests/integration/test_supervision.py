@@ -16,10 +16,10 @@ from wharf_harness import Wharfd, WharfTestCase, descriptors, free_port, test_pl
 
 
 class Heartbeats(WharfTestCase):
-    def start(self, mode="reactor"):
+    def start(self, mode="reactor", plugin="stall"):
         self.port = free_port()
         self.server = Wharfd(self, {"s": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
-                                          "mode": mode, "plugin": test_plugin("stall"),
+                                          "mode": mode, "plugin": test_plugin(plugin),
                                           "option.stall_ms": "600000"}},
                              {"admin": "admin.sock", "worker_timeout": "3s"})
         self.server.start()
@@ -57,20 +57,23 @@ class Heartbeats(WharfTestCase):
                 self.assertReplacedAndServing(stuck)
 
     def test_a_sync_session_that_waits_for_its_peer_is_not_stuck(self):
-        """Between hooks a sync session waits for its peer: that is not a hook
-        that never returns, however long it lasts."""
-        worker = self.start(mode="sync")
-        with stream_connect("tcp", f"127.0.0.1:{self.port}") as idle:
-            idle.sendall(b"hello")
-            self.assertEqual(receive_exactly(idle, 5), b"hello")
-            # Past worker_timeout (3 s) with the session open on the loop: the worker
-            # answers its heartbeats meanwhile, and is not taken for stuck.
-            time.sleep(5)
-            idle.sendall(b"again")
-            self.assertEqual(receive_exactly(idle, 5), b"again")
-        self.assertNotIn("has not answered", self.server.log())
-        self.assertEqual(self.server.worker_pid(), worker)
-        self.assertStops(self.server)
+        """Between hooks a sync session waits for its peer, and a blocking
+        plugin's serve() waits for it inside its one hook: neither is a hook
+        that never returns, however long the peer is silent."""
+        for plugin in ("stall", "blocking_echo"):  # event hooks; one serve() hook
+            with self.subTest(plugin=plugin):
+                worker = self.start(mode="sync", plugin=plugin)
+                with stream_connect("tcp", f"127.0.0.1:{self.port}") as idle:
+                    idle.sendall(b"hello")
+                    self.assertEqual(receive_exactly(idle, 5), b"hello")
+                    # Past worker_timeout (3 s) with the session open on the loop: the
+                    # worker answers its heartbeats meanwhile, and is not taken for stuck.
+                    time.sleep(5)
+                    idle.sendall(b"again")
+                    self.assertEqual(receive_exactly(idle, 5), b"again")
+                self.assertNotIn("has not answered", self.server.log())
+                self.assertEqual(self.server.worker_pid(), worker)
+                self.assertStops(self.server)
 
     def ask(self, line):
         with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
@@ -155,10 +158,10 @@ def alive(pid):
 
 
 def resident(pid):
-    """What process `pid` holds: resident plus swapped out, in bytes."""
+    """What process `pid` holds of its own: anonymous resident plus swapped out, in bytes."""
     with open(f"/proc/{pid}/status") as status:
         return sum(int(line.split()[1]) * 1024 for line in status
-                   if line.startswith(("VmRSS:", "VmSwap:")))
+                   if line.startswith(("RssAnon:", "VmSwap:")))
 
 
 class MemoryLimit(WharfTestCase):
