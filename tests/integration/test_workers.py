@@ -41,7 +41,7 @@ def gone(pid):
         with open(f"/proc/{pid}/stat") as stat:
             zombie = stat.read().rsplit(")", 1)[1].split()[0] == "Z"
         return zombie and len(os.listdir(f"/proc/{pid}/task")) <= 1
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # reaped, even between open and read
         return True
 
 
