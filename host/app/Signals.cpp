@@ -16,6 +16,20 @@ sigset_t daemonSignals() {
   return set;
 }
 
+sigset_t stopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&set, signal);
+  return set;
+}
+
+bool stopSignalWaiting() {
+  sigset_t pending, stops = stopSignals(), both;
+  ::sigpending(&pending);
+  ::sigandset(&both, &pending, &stops);
+  return ::sigisemptyset(&both) == 0;
+}
+
 void blockDaemonSignals() {
   std::signal(SIGPIPE, SIG_IGN);  // a vanished peer is an error status, not a death
   sigset_t set = daemonSignals();

@@ -13,6 +13,10 @@ namespace wharf::app {
 // wharfd takes synchronously (the master acts on all of them, a worker on the
 // first three and SIGUSR1).
 sigset_t daemonSignals();
+// SIGTERM, SIGINT and SIGQUIT: the ones that stop wharfd.
+sigset_t stopSignals();
+// THREAD: any. Whether one of stopSignals() waits, blocked, for this process.
+bool stopSignalWaiting();
 // THREAD: main, before any other thread starts.
 void blockDaemonSignals();
 // THREAD: main. Returns one of daemonSignals(); 0 if `timeout` passes first.

@@ -45,11 +45,11 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
 }
 
 WorkersUser Config::workersUserOf(const ListenerConfig &listener) const {
-  return listener.user.user.empty() ? WorkersUser{host.user, host.group} : listener.user;
+  return listener.user.user.empty() ? host.workersUser() : listener.user;
 }
 
 std::vector<WorkersUser> Config::workersUsers() const {
-  std::vector<WorkersUser> users = {{host.user, host.group}};
+  std::vector<WorkersUser> users = {host.workersUser()};
   for (const auto &listener : listeners)
     if (WorkersUser user = workersUserOf(listener);
         std::find(users.begin(), users.end(), user) == users.end())

@@ -144,6 +144,7 @@ struct HostConfig {
   std::optional<size_t> memoryLimit;
   std::string user;   // workers switch to this user (empty: stay who wharfd is)
   std::string group;  // and this group (empty: the user's own)
+  WorkersUser workersUser() const { return {user, group}; }
   // Workers stay non-dumpable (no core file, and no ptrace, /proc/PID/fd or
   // pidfd_getfd by another process of the same user, another worker's plugin
   // included) unless this is on.

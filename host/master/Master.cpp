@@ -107,8 +107,9 @@ void Master::configureLogging(const config::Config &config) {
 
 void Master::guardLogFiles(const config::Config &config, const config::Config *also) {
   std::vector<config::WorkersUser> users = config.workersUsers();
-  auto add = [&users](const config::Config &more) {
-    for (const auto &user : more.workersUsers()) users.push_back(user);
+  auto add = [&users](const config::Config &more) {  // each looked up once below
+    for (const auto &user : more.workersUsers())
+      if (std::find(users.begin(), users.end(), user) == users.end()) users.push_back(user);
   };
   if (also != nullptr) add(*also);
   for (const auto &retiring : retiring_) add(retiring.workers->config());

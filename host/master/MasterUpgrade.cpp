@@ -14,6 +14,7 @@
 #include <stdexcept>
 
 #include "app/Logging.h"
+#include "app/Signals.h"
 #include "app/Version.h"
 #include "config/IniDocument.h"
 #include "logging/LineSink.h"
@@ -24,6 +25,20 @@ namespace {
 
 Poco::Logger &logger() {
   return Poco::Logger::get("master");
+}
+
+// The listening sockets handed over, in this process's keeping: as they
+// were held (owned, or systemd's), or as an `observer` that changes nothing.
+SocketSet adoptSockets(const Inheritance &inheritance, bool observer) {
+  SocketSet sockets;
+  for (const auto &socket : inheritance.sockets) {
+    ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
+    sockets.adopt(socket.listener, socket.transport, socket.listen, socket.fd,
+                  observer       ? net::ListenSocket::Role::Observer
+                  : socket.owned ? net::ListenSocket::Role::Owner
+                                 : net::ListenSocket::Role::Shared);
+  }
+  return sockets;
 }
 
 }  // namespace
@@ -71,10 +86,7 @@ bool Master::whileUpgradeWaits() {
   for (auto &retiring : retiring_) retiring.workers->reapExited();
   std::erase_if(retiring_, [](const Retiring &retiring) { return retiring.workers->finished(); });
   runTimers();
-  sigset_t pending;
-  ::sigpending(&pending);
-  return !sigismember(&pending, SIGTERM) && !sigismember(&pending, SIGINT) &&
-         !sigismember(&pending, SIGQUIT);
+  return !app::stopSignalWaiting();
 }
 
 Inheritance Master::inheritance() const {
@@ -136,13 +148,8 @@ int Master::runRehearsal() {
   try {
     std::optional<Inheritance> inheritance = takeInheritance();
     if (!inheritance) throw std::runtime_error("--rehearse-upgrade is for wharfd's own upgrades");
-    SocketSet inherited;
-    for (const auto &socket : inheritance->sockets) {
-      ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
-      // The master that serves on them keeps their options and unix socket files.
-      inherited.adopt(socket.listener, socket.transport, socket.listen, socket.fd,
-                      net::ListenSocket::Role::Observer);
-    }
+    // The master that serves on them keeps their options and unix socket files.
+    SocketSet inherited = adoptSockets(*inheritance, true);
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
     // Only the addresses served now: one bound here would take connections
@@ -175,13 +182,7 @@ void Master::resume(const Inheritance &inheritance) {
   started_ = Clock::now() - std::chrono::milliseconds(inheritance.uptimeMs);
   upgrades_ = inheritance.upgrades + 1;
   upgradeAttempts_ = inheritance.attempts;
-  SocketSet inherited;
-  for (const auto &socket : inheritance.sockets) {
-    ::fcntl(socket.fd, F_SETFD, FD_CLOEXEC);
-    inherited.adopt(
-        socket.listener, socket.transport, socket.listen, socket.fd,
-        socket.owned ? net::ListenSocket::Role::Owner : net::ListenSocket::Role::Shared);
-  }
+  SocketSet inherited = adoptSockets(inheritance, false);
   std::vector<std::unique_ptr<WorkerProcess>> serving, draining;
   for (const auto &worker : inheritance.workers) {
     ::fcntl(worker.channel, F_SETFD, FD_CLOEXEC);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "app/Signals.h"
 #include "master/ServiceManager.h"
 #include "process/SignalDefaults.h"
 #include "zone/ZoneRegistry.h"
@@ -47,13 +48,6 @@ struct CommandLine {
   }
 };
 
-sigset_t stopSignals() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int signal : {SIGTERM, SIGINT, SIGQUIT}) sigaddset(&set, signal);
-  return set;
-}
-
 }  // namespace
 
 NewBinary::NewBinary(std::filesystem::path path)
@@ -88,15 +82,13 @@ pid_t NewBinary::start(const std::vector<std::string> &arguments,
 void NewBinary::exec(const std::vector<std::string> &arguments,
                      const std::vector<std::string> &variables) const {
   CommandLine command(path_, arguments, variables, true);
-  sigset_t stops = stopSignals(), pending;
   // A stop already asked for is carried out here, draining, not by the
   // default action the moment the signals are unblocked.
-  ::sigpending(&pending);
-  for (int signal : {SIGTERM, SIGINT, SIGQUIT})
-    if (sigismember(&pending, signal)) {
-      errno = EINTR;
-      return;
-    }
+  if (app::stopSignalWaiting()) {
+    errno = EINTR;
+    return;
+  }
+  sigset_t stops = app::stopSignals();
   ::sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   ::fcntl(file_.fd(), F_SETFD, 0);
   ::fexecve(file_.fd(), command.argv.data(), command.envp.data());

@@ -73,6 +73,8 @@ class WorkerProcess {
     return await(post(std::move(request)), timeout);
   }
   void signal(int signal) const;
+  // "worker PID (GROUP)", for the log.
+  std::string name() const;
   int channelFd() const { return channel_.fd(); }
   int crashPageFd() const { return crashPage_ ? crashPage_->fd() : -1; }
   // THREAD: main, once reaped. The plugin hook it died in, if it wrote one
@@ -98,7 +100,6 @@ class WorkerProcess {
   bool givenUp() const { return givenUp_; }
 
  private:
-  std::string name() const;
   // A note the worker does not answer, with `descriptor` attached.
   void pass(const Poco::JSON::Object &note, int descriptor, const char *what);
   // Under mutex_: sends `request` with the next id.

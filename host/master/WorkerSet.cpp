@@ -70,7 +70,7 @@ std::string inHook(const process::CrashRecord &crash) {
 
 std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
   std::vector<WorkerGroup> groups;
-  WorkerGroup shared{"main", {}, {config.host.user, config.host.group}};
+  WorkerGroup shared{"main", {}, config.host.workersUser()};
   for (const auto &listener : config.listeners) {
     if (listener.isolate)
       groups.push_back({listener.name, {listener.name}, config.workersUserOf(listener)});
@@ -285,9 +285,9 @@ void WorkerSet::enforceMemoryLimit() {
     WorkerProcess &worker = *slot.process;
     std::optional<size_t> held = process::memoryHeldBy(worker.pid());
     if (!held || *held <= *limit) continue;
-    logger().error("worker " + std::to_string(worker.pid()) + " (" + groups_[slot.group].name +
-                   ") holds " + mebibytes(*held) + ", past memory_limit (" + mebibytes(*limit) +
-                   "); killing it" + (retired_ ? "" : ", a new worker replaces it"));
+    logger().error(worker.name() + " holds " + mebibytes(*held) + ", past memory_limit (" +
+                   mebibytes(*limit) + "); killing it" +
+                   (retired_ ? "" : ", a new worker replaces it"));
     worker.giveUp();
     worker.signal(SIGKILL);
   }
@@ -303,8 +303,7 @@ bool WorkerSet::checkHeartbeats() {
     auto silence = worker.silence();
     if (channelSound && silence < timeout) continue;
     allInTouch = false;
-    std::string what =
-        "worker " + std::to_string(worker.pid()) + " (" + groups_[slot.group].name + ") ";
+    std::string what = worker.name() + " ";
     what += channelSound
                 ? "has not answered for " + std::to_string(silence.count()) + " ms (worker_timeout)"
                 : "closed or garbled its channel to the master";

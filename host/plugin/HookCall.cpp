@@ -14,8 +14,9 @@ RunningHook::RunningHook(const PluginInstance &instance, const char *hook, HookS
       site_(site),
       started_(std::chrono::steady_clock::now()),
       onThread_(instance.listenerName(), hook, site != HookSite::Instance),
-      // The outermost hook marks the loop: a nested one ending leaves it busy.
-      loop_(net::hookLoop() && !net::hookLoop()->isDispatching() ? net::hookLoop() : nullptr) {
+      loop_(net::hookLoop()) {
+  // The outermost hook marks the loop: a nested one ending leaves it busy.
+  if (loop_ && loop_->isDispatching()) loop_ = nullptr;
   if (loop_) loop_->dispatching();
 }
 

@@ -114,7 +114,7 @@ void Worker::prepare(const Poco::JSON::Object &request) {
   // An isolated listener's own user, else [host]'s (the listeners that share
   // a worker have no user of their own).
   config::WorkersUser user = config_.listeners.empty()
-                                 ? config::WorkersUser{config_.host.user, config_.host.group}
+                                 ? config_.host.workersUser()
                                  : config_.workersUserOf(config_.listeners.front());
   dropPrivileges(user.user, user.group);
   setDumpable(config_.host.coreDumps);

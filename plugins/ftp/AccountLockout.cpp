@@ -5,6 +5,14 @@
 #include <vector>
 
 namespace ftp {
+namespace {
+
+std::string sharedKey(const std::string &name) {
+  return "lockout1:" + name;
+}
+
+}  // namespace
+
 bool AccountLockout::count(Record &record, Clock::time_point now) const {
   if (record.lockedUntil > now) return false;  // counted already
   if (record.failures == 0 || now - record.since > lockout_) {
@@ -17,22 +25,14 @@ bool AccountLockout::count(Record &record, Clock::time_point now) const {
   return true;
 }
 
-namespace {
-
-std::string sharedKey(const std::string &name) {
-  return "lockout1:" + name;
-}
-
-}  // namespace
-
 bool AccountLockout::locked(const std::string &name, Clock::time_point now) {
   if (shared_ != nullptr) {
-    SharedRecord record{};
+    Record record;
     size_t length = 0;
     std::string key = sharedKey(name);
     if (wharf_kv_get(shared_, key.data(), key.size(), &record, sizeof record, &length) ==
             WHARF_OK &&
-        length == sizeof record && Clock::time_point(Clock::duration(record.lockedUntilNs)) > now)
+        length == sizeof record && record.lockedUntil > now)
       return true;
   }
   std::lock_guard lock(mutex_);
@@ -55,22 +55,16 @@ bool AccountLockout::failedShared(const std::string &name, Clock::time_point now
   auto decide = [](void *user, const void *old, size_t oldLength, int found, void *value,
                    size_t capacity, size_t *length) {
     auto &update = *static_cast<Update *>(user);
-    SharedRecord stored{};
-    if (found != 0 && oldLength == sizeof stored) std::memcpy(&stored, old, sizeof stored);
-    if (capacity < sizeof stored) return WHARF_KV_KEEP;
-    Record record{static_cast<unsigned>(stored.failures),
-                  Clock::time_point(Clock::duration(stored.sinceNs)),
-                  Clock::time_point(Clock::duration(stored.lockedUntilNs))};
+    Record record;
+    if (found != 0 && oldLength == sizeof record) std::memcpy(&record, old, sizeof record);
+    if (capacity < sizeof record) return WHARF_KV_KEEP;
     update.lockedNow = update.lockout.count(record, update.now);
-    stored = {record.failures, record.since.time_since_epoch().count(),
-              record.lockedUntil.time_since_epoch().count()};
-    std::memcpy(value, &stored, sizeof stored);
-    *length = sizeof stored;
+    std::memcpy(value, &record, sizeof record);
+    *length = sizeof record;
     return WHARF_KV_WRITE;
   };
   std::string key = sharedKey(name);
-  if (wharf_kv_update(shared_, key.data(), key.size(), sizeof(SharedRecord), decide, &update) !=
-      WHARF_OK)
+  if (wharf_kv_update(shared_, key.data(), key.size(), sizeof(Record), decide, &update) != WHARF_OK)
     return failedHere(name, now);  // no room in the zone: counted here
   return update.lockedNow;
 }

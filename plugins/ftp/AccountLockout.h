@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 namespace ftp {
 
@@ -43,18 +44,14 @@ class AccountLockout {
   // goes when full; locked accounts stay). The zone is bounded by its size.
   static constexpr size_t kMaxTracked = 10000;
 
+  // Kept as it is in the zone too: fixed widths and no padding, under a key
+  // prefix that names this layout (a later one would not misread it).
   struct Record {
-    unsigned failures = 0;
+    uint64_t failures = 0;
     Clock::time_point since;        // the first failure counted
     Clock::time_point lockedUntil;  // in the past: not locked
   };
-  // A Record as the zone keeps it: fixed widths, no padding, under a key
-  // prefix that names this layout (a later one would not misread it).
-  struct SharedRecord {
-    int64_t failures;
-    int64_t sinceNs;  // CLOCK_MONOTONIC, as Clock
-    int64_t lockedUntilNs;
-  };
+  static_assert(std::is_trivially_copyable_v<Record> && sizeof(Record) == 3 * sizeof(int64_t));
 
   // Counts a failure in `record`; true if that locked it. Unchanged if it
   // is locked already (its failures were counted).
