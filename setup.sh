@@ -2,8 +2,9 @@
 # Wharf's one entry point for newcomers and CI, on Debian 12 as root:
 #   ./setup.sh start           install packages, build, run wharfd on etc/wharf.ini
 #   ./setup.sh test            install packages, build, run every test
-#   ./setup.sh test-sanitized  the same suite built with ASan+UBSan (in build-sanitized/); this
-#                              is the Debug build type, at -O1 for the suite's speed
+#   ./setup.sh test-sanitized  the same suite built by clang with ASan+UBSan (in
+#                              build-sanitized/); this is the Debug build type, at -O1 for the
+#                              suite's speed
 #   ./setup.sh build-types     the Release build (build-release/), the Debian packages from it,
 #                              and their test
 #   ./setup.sh test-tsan       ThreadSanitizer (in build-tsan/): the unit tests and most integration
@@ -57,7 +58,8 @@ case "${1:-}" in
     ;;
   test-sanitized)
     install_packages
-    build build-sanitized -DWHARF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
+    # clang: it builds this twice as fast as GCC (the plain and package builds are GCC's).
+    CC=clang CXX=clang++ build build-sanitized -DWHARF_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug \
       -DCMAKE_C_FLAGS_DEBUG="-g -O1" -DCMAKE_CXX_FLAGS_DEBUG="-g -O1"
     # Fewer reloads in a row and shorter churn than the plain run: loading a
     # plugin and serving a session are many times slower under a sanitizer,
@@ -95,7 +97,7 @@ case "${1:-}" in
     bench/soak --build build --minutes "${2:-2}" --check --out build/soak
     ;;
   *)
-    sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

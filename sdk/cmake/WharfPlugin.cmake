@@ -17,7 +17,9 @@ function(wharf_add_plugin name)
   else()
     target_link_libraries(${name} PRIVATE Wharf::wharf_sdk)
   endif()
-  target_compile_options(${name} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-fno-gnu-unique>)
+  # (Clang never makes such symbols, and has no such flag.)
+  target_compile_options(${name} PRIVATE
+    $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<CXX_COMPILER_ID:GNU>>:-fno-gnu-unique>)
   target_link_options(${name} PRIVATE
     -Wl,--version-script=${map} -Wl,--no-undefined)
 endfunction()
