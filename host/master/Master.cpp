@@ -76,6 +76,7 @@ int Master::run() {
 }
 
 void Master::start() {
+  cgroups_ = WorkerCgroups::open();
   if (auto inheritance = takeInheritance()) return resume(*inheritance);
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
@@ -94,8 +95,8 @@ void Master::start() {
   openControl(config);
   // Only when no worker runs as root: workers inherit the master's bounding set.
   if (::geteuid() == 0 && !rootWorkers) logger().information(keepMasterCapabilities());
-  workers_ =
-      std::make_unique<WorkerSet>(options_.binary, config, std::move(text), std::move(sockets));
+  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), config, std::move(text),
+                                         std::move(sockets));
   workers_->start();
   announceReady();
 }
@@ -260,6 +261,7 @@ std::chrono::milliseconds Master::runTimers() {
   bool healthy = workers_->checkHeartbeats();
   workers_->enforceMemoryLimit();
   for (auto &retiring : retiring_) retiring.workers->enforceMemoryLimit();
+  if (cgroups_) cgroups_->removeEmptied();
   if (auto next = service_.pingWatchdog(healthy); next && *next < wake) wake = *next;
   auto drainTimeout = workers_->config().host.drainTimeout;
   for (auto &retiring : retiring_) {
@@ -324,7 +326,8 @@ std::vector<std::string> Master::reload() {
     if (std::string reason = needsNewWorkers(next); reason.empty()) {
       changes = workers_->reload(next, text, sockets, before);
     } else {
-      auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
+      auto fresh =
+          std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), next, text, sockets);
       fresh->start();  // throws (the new workers killed) with the old ones serving on
       workers_->retire();
       retiring_.push_back({std::move(workers_), Clock::now()});

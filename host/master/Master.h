@@ -125,9 +125,10 @@ class Master {
   net::FileDescriptor signals_;  // a signalfd of app::daemonSignals()
   ServiceManager service_;
   TaskQueue tasks_;
-  ZoneSpace zones_;                     // before any worker starts
-  std::unique_ptr<WorkerSet> workers_;  // serving the current config
-  std::vector<Retiring> retiring_;      // replaced by a reload, draining
+  std::unique_ptr<WorkerCgroups> cgroups_;  // outlives the workers placed in them
+  ZoneSpace zones_;                         // before any worker starts
+  std::unique_ptr<WorkerSet> workers_;      // serving the current config
+  std::vector<Retiring> retiring_;          // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
   std::unique_ptr<PidFile> pidFile_;

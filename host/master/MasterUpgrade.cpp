@@ -146,6 +146,7 @@ int Master::runRehearsal() {
   app::configureLogging("information");  // to stderr, which the upgrading master reads
   logging::setFileAccess(logging::FileAccess::Discard);  // no log file is touched
   try {
+    cgroups_ = WorkerCgroups::open();
     std::optional<Inheritance> inheritance = takeInheritance();
     if (!inheritance) throw std::runtime_error("--rehearse-upgrade is for wharfd's own upgrades");
     // The master that serves on them keeps their options and unix socket files.
@@ -164,7 +165,7 @@ int Master::runRehearsal() {
     SocketSet sockets = SocketSet::bindFor(next, inherited);
     size_t started = 0;
     {
-      WorkerSet workers(options_.binary, next, text, sockets);
+      WorkerSet workers(options_.binary, cgroups_.get(), next, text, sockets);
       workers.rehearse();
       started = workers.size();
     }
@@ -196,11 +197,11 @@ void Master::resume(const Inheritance &inheritance) {
   config::Config served = loader_.parse(options_.configFile, inheritance.configText);
   configureLogging(served);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
-  workers_ = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText, inherited,
-                                         std::move(serving));
+  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,
+                                         inheritance.configText, inherited, std::move(serving));
   if (!draining.empty()) {
-    auto set = std::make_unique<WorkerSet>(options_.binary, served, inheritance.configText,
-                                           inherited, std::move(draining));
+    auto set = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,
+                                           inheritance.configText, inherited, std::move(draining));
     set->stop(0);
     retiring_.push_back({std::move(set), Clock::now()});
   }
@@ -210,7 +211,7 @@ void Master::resume(const Inheritance &inheritance) {
     config::Config next = loader_.parse(options_.configFile, text);
     guardLogFiles(next, &served);  // the new workers' users too
     SocketSet sockets = SocketSet::bindFor(next, inherited);
-    auto fresh = std::make_unique<WorkerSet>(options_.binary, next, text, sockets);
+    auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), next, text, sockets);
     fresh->start();
     workers_->retire();
     retiring_.push_back({std::move(workers_), Clock::now()});

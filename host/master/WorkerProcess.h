@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "process/Cgroup.h"
 #include "process/Channel.h"
 #include "process/CrashPage.h"
 
@@ -95,6 +96,9 @@ class WorkerProcess {
   // none, and that is not the worker's silence.
   std::chrono::milliseconds silence() const;
   const std::string &lastBusy() const { return lastBusy_; }
+  // The cgroup of its own it runs in (WorkerCgroups), if it has one.
+  const std::optional<process::Cgroup> &cgroup() const { return cgroup_; }
+  void setCgroup(std::optional<process::Cgroup> cgroup) { cgroup_ = std::move(cgroup); }
   // The master gave up on it (killed, not yet reaped).
   void giveUp() { givenUp_ = true; }
   bool givenUp() const { return givenUp_; }
@@ -120,6 +124,7 @@ class WorkerProcess {
   std::string lastBusy_;
   bool givenUp_ = false;
   std::unique_ptr<process::CrashPage> crashPage_;
+  std::optional<process::Cgroup> cgroup_;
 };
 
 }  // namespace wharf::master

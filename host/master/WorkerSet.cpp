@@ -32,24 +32,6 @@ std::string describeExit(int status) {
   return "ended (status " + std::to_string(status) + ")";
 }
 
-// A worker is the leader of its own process group (WorkerProcess): what its
-// plugins started there (a forked helper, a daemon) goes with it, rather
-// than outliving wharfd. Right after the reap, while any such process lives
-// the group's id cannot be reused.
-void endLeftovers(pid_t worker) {
-  ::kill(-worker, SIGKILL);
-}
-
-// Returns how it ended (it may have died before the kill).
-int killAndReap(WorkerProcess &worker) {
-  worker.signal(SIGKILL);
-  int status = 0;
-  while (::waitpid(worker.pid(), &status, 0) < 0 && errno == EINTR) {
-  }
-  endLeftovers(worker.pid());
-  return status;
-}
-
 // The hook `worker` died in, as it wrote it on its crash page; only a
 // listener of its group is taken from there (its plugins can write the page).
 std::optional<process::CrashRecord> hookDiedIn(const WorkerProcess &worker,
@@ -68,6 +50,24 @@ std::string inHook(const process::CrashRecord &crash) {
 
 }  // namespace
 
+// A worker is the leader of its own process group (WorkerProcess): what its
+// plugins started there (a forked helper, a daemon) goes with it, rather
+// than outliving wharfd. Right after the reap, while any such process lives
+// the group's id cannot be reused. Its cgroup also holds what left the group.
+void WorkerSet::endLeftovers(const WorkerProcess &worker) const {
+  ::kill(-worker.pid(), SIGKILL);
+  if (cgroups_ && worker.cgroup()) cgroups_->end(*worker.cgroup());
+}
+
+int WorkerSet::killAndReap(WorkerProcess &worker) const {
+  worker.signal(SIGKILL);
+  int status = 0;
+  while (::waitpid(worker.pid(), &status, 0) < 0 && errno == EINTR) {
+  }
+  endLeftovers(worker);
+  return status;
+}
+
 std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
   std::vector<WorkerGroup> groups;
   WorkerGroup shared{"main", {}, config.host.workersUser()};
@@ -81,9 +81,10 @@ std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
   return groups;
 }
 
-WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
-                     SocketSet sockets)
+WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
+                     std::string configText, SocketSet sockets)
     : binary_(std::move(binary)),
+      cgroups_(cgroups),
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
@@ -94,15 +95,18 @@ WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::s
       slots_.push_back(Slot{group, nullptr, 0, 0, {}, std::nullopt});
 }
 
-WorkerSet::WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
-                     SocketSet sockets, std::vector<std::unique_ptr<WorkerProcess>> running)
+WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
+                     std::string configText, SocketSet sockets,
+                     std::vector<std::unique_ptr<WorkerProcess>> running)
     : binary_(std::move(binary)),
+      cgroups_(cgroups),
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
       logFiles_(config_),
       groups_(workerGroupsOf(config_)) {
   for (auto &process : running) {
+    if (cgroups_) process->setCgroup(cgroups_->adopt(process->pid()));
     size_t group = 0;
     while (group < groups_.size() && groups_[group].name != process->group()) ++group;
     if (group == groups_.size()) groups_.push_back({process->group(), {}, {}});
@@ -123,7 +127,10 @@ WorkerSet::~WorkerSet() {
 }
 
 std::unique_ptr<WorkerProcess> WorkerSet::launch(const WorkerGroup &group) const {
-  return std::make_unique<WorkerProcess>(WorkerLaunch{binary_, config_.file, group.name});
+  auto worker = std::make_unique<WorkerProcess>(WorkerLaunch{binary_, config_.file, group.name});
+  // Before it is asked to load any plugin: none runs outside its cgroup.
+  if (cgroups_) worker->setCgroup(cgroups_->place(worker->pid()));
+  return worker;
 }
 
 Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup &group) const {
@@ -237,7 +244,7 @@ bool WorkerSet::reaped(pid_t pid, int status) {
     auto crash = slot.process->givenUp() ? std::nullopt : hookDiedIn(*slot.process, group);
     if (crash) what += inHook(*crash);
     if (WIFSIGNALED(status)) slot.lastSignal = WTERMSIG(status);
-    endLeftovers(pid);
+    endLeftovers(*slot.process);
     slot.process.reset();
     if (retired_) {
       logger().information(what);
@@ -283,10 +290,25 @@ void WorkerSet::enforceMemoryLimit() {
   for (auto &slot : slots_) {
     if (!slot.process || slot.process->givenUp()) continue;
     WorkerProcess &worker = *slot.process;
-    std::optional<size_t> held = process::memoryHeldBy(worker.pid());
+    // Each process of its cgroup (a fork session, what a plugin started) is
+    // held to the limit; not their sum, which counts twice the pages a fork
+    // shares with its parent.
+    std::vector<pid_t> processes = {worker.pid()};
+    if (worker.cgroup()) processes = worker.cgroup()->processes();
+    std::optional<size_t> held;
+    pid_t holder = worker.pid();
+    for (pid_t pid : processes)
+      if (auto bytes = process::memoryHeldBy(pid); bytes && (!held || *bytes > *held)) {
+        held = bytes;
+        holder = pid;
+      }
     if (!held || *held <= *limit) continue;
-    logger().error(worker.name() + " holds " + mebibytes(*held) + ", past memory_limit (" +
-                   mebibytes(*limit) + "); killing it" +
+    std::string who = holder == worker.pid() ? worker.name()
+                                             : worker.name() + ": process " +
+                                                   std::to_string(holder) + " of its cgroup";
+    logger().error(who + " holds " + mebibytes(*held) + ", past memory_limit (" +
+                   mebibytes(*limit) + "); killing " +
+                   (holder == worker.pid() ? "it" : "the worker and its cgroup") +
                    (retired_ ? "" : ", a new worker replaces it"));
     worker.giveUp();
     worker.signal(SIGKILL);

@@ -21,6 +21,7 @@
 #include "master/CrashPauses.h"
 #include "master/LogFileSet.h"
 #include "master/SocketSet.h"
+#include "master/WorkerCgroups.h"
 #include "master/WorkerProcess.h"
 
 namespace wharf::master {
@@ -39,13 +40,16 @@ class WorkerSet {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // `config` and its text (what the workers parse), and its sockets. Opens
-  // the log files it names; throws std::system_error naming one that fails.
-  WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
-            SocketSet sockets);
+  // `config` and its text (what the workers parse), and its sockets; each
+  // worker in a cgroup of its own from `cgroups` (the master's; none where
+  // it has none). Opens the log files it names; throws std::system_error
+  // naming one that fails.
+  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
+            std::string configText, SocketSet sockets);
   // Workers already running (handed over by a binary upgrade), one slot each.
-  WorkerSet(std::filesystem::path binary, config::Config config, std::string configText,
-            SocketSet sockets, std::vector<std::unique_ptr<WorkerProcess>> running);
+  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
+            std::string configText, SocketSet sockets,
+            std::vector<std::unique_ptr<WorkerProcess>> running);
   ~WorkerSet();  // kills the workers still running (a set that failed to start)
   WorkerSet(const WorkerSet &) = delete;
   WorkerSet &operator=(const WorkerSet &) = delete;
@@ -78,7 +82,8 @@ class WorkerSet {
   bool checkHeartbeats();
   // THREAD: main, each tick. A worker holding more memory than
   // memory_limit (resident plus swapped out; a plugin that leaks or
-  // allocates without bound) is killed, and so replaced.
+  // allocates without bound), or with a process in its cgroup that does (a
+  // fork session, what a plugin started), is killed, and so replaced.
   void enforceMemoryLimit();
   // THREAD: main. Replaces the workers whose delay has passed; returns when
   // the next replacement is due.
@@ -117,6 +122,12 @@ class WorkerSet {
   };
 
   std::unique_ptr<WorkerProcess> launch(const WorkerGroup &group) const;
+  // Once `worker` is reaped: what its plugins started goes with it (its
+  // process group, and its cgroup where it has one).
+  void endLeftovers(const WorkerProcess &worker) const;
+  // Kills `worker`, reaps it and ends its leftovers; returns how it ended
+  // (it may have died before the kill).
+  int killAndReap(WorkerProcess &worker) const;
   // Whether `crash` blames a session hook the listener could have run in a
   // worker that lived `uptime` (a page naming one paused all along is forged).
   bool believedSessionCrash(const process::CrashRecord &crash,
@@ -130,6 +141,7 @@ class WorkerSet {
   Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
 
   std::filesystem::path binary_;
+  WorkerCgroups *cgroups_;
   config::Config config_;
   std::string configText_;
   SocketSet sockets_;

@@ -7,6 +7,7 @@ each of these left a dead listener that status called serving."""
 
 import json
 import os
+import re
 import signal
 import socket
 import time
@@ -146,6 +147,169 @@ class Containment(WharfTestCase):
         self.assertStops(server)
         for pid in spawned:
             self.assertFalse(alive(pid), f"process {pid} outlived wharfd")
+
+
+class DelegatedCgroups(WharfTestCase):
+    """Where the service manager delegates wharfd's cgroup (systemd's
+    Delegate=yes), each worker gets one of its own: a process a plugin sends
+    out of its worker's process group (setsid) outlived the worker and
+    wharfd, and memory_limit never saw it."""
+
+    def start(self, host=None):
+        self.cgroup = delegated_cgroup(self)
+        self.port = free_port()
+        self.server = Wharfd(self, {"s": {"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                                          "mode": "thread", "plugin": test_plugin("stall")}},
+                             dict({"admin": "admin.sock", "workers": "2"}, **(host or {})))
+        # Started in the cgroup, as systemd starts a unit's main process.
+        self.server.launcher = ["sh", "-c", f'echo $$ > {self.cgroup}/cgroup.procs && exec "$@"',
+                                "in-cgroup"]
+        self.server.start()
+
+    def escape(self, mebibytes=0):
+        """The pid of a process the plugin started and sent out of its worker's group."""
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(b"escape %d\n" % mebibytes)
+            answer = b""
+            while not answer.endswith(b"\n"):
+                chunk = session.recv(64)
+                if not chunk:
+                    return None
+                answer += chunk
+        pid = int(answer)
+        self.assertGreater(pid, 0)
+        self.addCleanup(lambda: alive(pid) and os.kill(pid, signal.SIGKILL))
+        return pid
+
+    def test_each_worker_has_its_own_and_what_its_plugin_sent_away_ends_with_it(self):
+        self.start()
+        self.assertEqual(cgroup_of(self.server.process.pid), os.path.join(self.cgroup, "master"))
+        workers = self.server.worker_pids()
+        for worker in workers:
+            self.assertEqual(cgroup_of(worker), os.path.join(self.cgroup, f"worker-{worker}"))
+        escaped = [self.escape() for _ in range(4)]
+        for pid in escaped:
+            self.assertTrue(alive(pid))
+            self.assertNotIn(os.getpgid(pid), workers)  # out of its worker's process group
+        holders = {pid: int(os.path.basename(cgroup_of(pid)).split("-")[1]) for pid in escaped}
+        victim = holders[escaped[0]]
+        os.kill(victim, signal.SIGKILL)
+        self.server.wait_for_log(r"serving in place of the one that died")
+        for pid, worker in holders.items():
+            if worker == victim:
+                wait_until(self, lambda pid=pid: not alive(pid), f"{pid} outlived its worker")
+            else:
+                self.assertTrue(alive(pid), f"{pid} died with another worker")
+        wait_until(self, lambda: not os.path.exists(os.path.join(self.cgroup, f"worker-{victim}")),
+                   "the dead worker's cgroup was left")
+        escaped.append(self.escape())  # the new worker's too
+        self.assertStops(self.server)
+        for pid in escaped:
+            wait_until(self, lambda pid=pid: not alive(pid), f"{pid} outlived wharfd")
+        self.assertEqual(sorted(name for name in os.listdir(self.cgroup)
+                                if os.path.isdir(os.path.join(self.cgroup, name))), ["master"])
+
+    def test_an_upgrade_and_its_rehearsal_keep_to_them(self):
+        self.start()
+        old_workers = self.server.worker_pids()
+        escaped = self.escape()
+        result = self.server.ctl("upgrade")
+        self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
+        self.assertIn("rehearsing it", self.server.log())
+        self.assertEqual(cgroup_of(self.server.process.pid), os.path.join(self.cgroup, "master"))
+        # The handed-over workers drain and go, and what their plugin started with them;
+        # the rehearsal's left nothing.
+        wait_until(self, lambda: not set(self.server.worker_pids()) & set(old_workers),
+                   "the handed-over workers did not drain")
+        workers = self.server.worker_pids()
+        self.assertEqual(len(workers), 2)
+        for worker in workers:
+            self.assertEqual(cgroup_of(worker), os.path.join(self.cgroup, f"worker-{worker}"))
+        expected = sorted(["master"] + [f"worker-{pid}" for pid in workers])
+        wait_until(self, lambda: sorted(name for name in os.listdir(self.cgroup)
+                                        if os.path.isdir(os.path.join(self.cgroup, name)))
+                   == expected, f"cgroups other than {expected} were left")
+        wait_until(self, lambda: not alive(escaped), f"{escaped} outlived its worker")
+        self.assertStops(self.server)
+
+    def test_memory_limit_holds_each_process_of_a_workers_cgroup(self):
+        self.start({"memory_limit": "off"})
+        # 128 MiB past what a worker holds now (a sanitizer's shadow memory included).
+        limit = (max(resident(pid) for pid in self.server.worker_pids()) >> 20) + 128
+        self.server.host["memory_limit"] = str(limit << 20)
+        self.server.write_config()
+        self.assertEqual(self.server.ctl("reload").returncode, 0)
+        workers = self.server.worker_pids()
+        self.escape(256)  # its worker may be killed before it answers
+        pattern = (rf"worker (\d+) \(main\): process (\d+) of its cgroup holds \d+ MiB, past "
+                   rf"memory_limit \({limit} MiB\); killing the worker and its cgroup, a new "
+                   r"worker replaces it")
+        self.server.wait_for_log(pattern)
+        holder, hoarder = map(int, re.search(pattern, self.server.log()).groups())
+        self.assertIn(holder, workers)
+        self.server.wait_for_log(r"serving in place of the one that died")
+        wait_until(self, lambda: not alive(hoarder), f"{hoarder} outlived its worker")
+        self.assertNotIn(holder, self.server.worker_pids())
+        self.assertStops(self.server)
+
+
+def delegated_cgroup(testcase):
+    """A cgroup v2 folder marked delegated (as systemd marks a Delegate=yes
+    unit's), removed with what it holds on cleanup."""
+    mount = None
+    with open("/proc/self/mountinfo") as mounts:
+        for line in mounts:
+            fields, _, kind = line.partition(" - ")
+            if kind.startswith("cgroup2 "):
+                mount = fields.split()[4]
+    if mount is None or os.geteuid() != 0:
+        testcase.skipTest("no cgroup v2 folder can be made here (needs root and cgroup2)")
+    folder = os.path.join(mount, f"wharf-test-{os.getpid()}-{time.monotonic_ns()}")
+    os.mkdir(folder)
+    testcase.addCleanup(remove_cgroup_tree, folder)
+    os.setxattr(folder, "trusted.delegate", b"1")
+    return folder
+
+
+def remove_cgroup_tree(folder):
+    for below, folders, _ in os.walk(folder, topdown=False):
+        for name in folders:
+            kill_and_remove(os.path.join(below, name))
+    kill_and_remove(folder)
+
+
+def kill_and_remove(folder):
+    with open(os.path.join(folder, "cgroup.kill"), "w") as kill:
+        kill.write("1")
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            os.rmdir(folder)
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def cgroup_of(pid):
+    """The folder of `pid`'s cgroup v2, below the mount (as delegated_cgroup names it)."""
+    with open("/proc/self/mountinfo") as mounts:
+        mount = [line.split(" - ")[0].split()[4] for line in mounts
+                 if line.partition(" - ")[2].startswith("cgroup2 ")][0]
+    with open(f"/proc/{pid}/cgroup") as cgroups:
+        for line in cgroups:
+            if line.startswith("0::"):
+                return os.path.normpath(mount + line[3:].strip())
+    return None
+
+
+def wait_until(testcase, condition, message, seconds=30):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            testcase.fail(message)
+        time.sleep(0.05)
 
 
 def alive(pid):
