@@ -205,6 +205,16 @@ void Master::resume(const Inheritance &inheritance) {
     set->stop(0);
     retiring_.push_back({std::move(set), Clock::now()});
   }
+  if (cgroups_) {  // the cgroups the old master was still emptying: its list went with its exec
+    std::vector<process::Cgroup> kept;
+    auto keep = [&kept](const WorkerSet &set) {
+      for (const WorkerProcess *worker : set.running())
+        if (worker->cgroup()) kept.push_back(*worker->cgroup());
+    };
+    keep(*workers_);
+    for (const auto &retiring : retiring_) keep(*retiring.workers);
+    cgroups_->endAllBut(kept);
+  }
   openControl(served);
   try {
     std::string text = config::IniDocument::readText(options_.configFile);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -27,10 +28,17 @@ std::unique_ptr<WorkerCgroups> WorkerCgroups::open() {
   if (!own) return nullptr;
   if (own->name() == kMasterFolder && own->parent().delegated())
     return std::make_unique<WorkerCgroups>(own->parent());
-  if (!own->delegated()) return nullptr;
+  if (!own->delegated()) {
+    logger().information("workers share the master's cgroup " + own->folder().string() +
+                         ": it was not delegated to wharfd (systemd: Delegate=yes)");
+    return nullptr;
+  }
+  std::optional<process::Cgroup> master;
   try {
-    own->child(kMasterFolder).take(::getpid());
+    master = own->child(kMasterFolder);
+    master->take(::getpid());
   } catch (const std::system_error &error) {
+    if (master) master->remove();  // else a rehearsal would take it for the real master's
     logger().warning("cgroup " + own->folder().string() +
                      " is delegated, but the master cannot move out of it (" + error.what() +
                      "): workers share it");
@@ -50,11 +58,18 @@ WorkerCgroups::~WorkerCgroups() {
 }
 
 std::optional<process::Cgroup> WorkerCgroups::place(pid_t pid) {
+  std::optional<process::Cgroup> cgroup;
   try {
-    process::Cgroup cgroup = service_.child("worker-" + std::to_string(pid));
-    cgroup.take(pid);
+    // A folder of its own, never one an earlier worker of a reused pid left
+    // with a process still in it.
+    std::string name = "worker-" + std::to_string(pid);
+    for (int attempt = 1; !cgroup && attempt <= 8; ++attempt)
+      cgroup = service_.newChild(attempt == 1 ? name : name + "-" + std::to_string(attempt));
+    if (!cgroup) throw std::system_error(EEXIST, std::generic_category(), "mkdir " + name);
+    cgroup->take(pid);
     return cgroup;
   } catch (const std::system_error &error) {
+    if (cgroup) cgroup->remove();
     logger().warning("worker " + std::to_string(pid) +
                      " has no cgroup of its own: " + error.what());
     return std::nullopt;
@@ -74,7 +89,23 @@ void WorkerCgroups::end(const process::Cgroup &cgroup) {
 }
 
 void WorkerCgroups::removeEmptied() {
-  std::erase_if(emptying_, [](const process::Cgroup &cgroup) { return cgroup.remove(); });
+  std::erase_if(emptying_, [](const process::Cgroup &cgroup) {
+    if (cgroup.remove()) return true;
+    cgroup.killAll();  // what forked past the last kill (no cgroup.kill before Linux 5.14)
+    return false;
+  });
+}
+
+void WorkerCgroups::endAllBut(const std::vector<process::Cgroup> &kept) {
+  std::error_code error;
+  for (std::filesystem::directory_iterator entry(service_.folder(), error), last;
+       !error && entry != last; entry.increment(error)) {
+    process::Cgroup cgroup(entry->path());
+    bool isKept = std::any_of(kept.begin(), kept.end(), [&](const process::Cgroup &one) {
+      return one.folder() == cgroup.folder();
+    });
+    if (entry->is_directory() && cgroup.name().starts_with("worker-") && !isKept) end(cgroup);
+  }
 }
 
 }  // namespace wharf::master

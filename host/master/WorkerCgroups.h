@@ -39,8 +39,13 @@ class WorkerCgroups {
   // Once worker `cgroup`'s process is reaped: kills what is left in it and
   // removes it, or keeps it to remove once the killed have gone.
   void end(const process::Cgroup &cgroup);
-  // Removes the kept ones that have emptied.
+  // Kills again what is left in the kept ones, and removes those that have
+  // emptied.
   void removeEmptied();
+  // After an upgrade: ends every worker cgroup but those of the workers
+  // handed over (one the old master was still emptying, its own list gone
+  // with its exec). Never in a rehearsal: it shares the real master's.
+  void endAllBut(const std::vector<process::Cgroup> &kept);
 
  private:
   process::Cgroup service_;

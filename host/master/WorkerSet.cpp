@@ -2,10 +2,12 @@
 
 #include <Poco/Logger.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 
@@ -41,6 +43,18 @@ std::optional<process::CrashRecord> hookDiedIn(const WorkerProcess &worker,
                    group.listeners.end())
     crash.reset();
   return crash;
+}
+
+// How many processes of a worker's cgroup memory_limit checks each tick.
+constexpr size_t kMemorySample = 64;
+
+// At most `size` of `all`, at random.
+std::vector<pid_t> sampleOf(std::vector<pid_t> all, size_t size) {
+  if (all.size() <= size) return all;
+  static std::minstd_rand random(static_cast<unsigned>(::getpid()));
+  std::shuffle(all.begin(), all.end(), random);
+  all.resize(size);
+  return all;
 }
 
 // " in [LISTENER] HOOK", for the log line of a worker's death.
@@ -290,28 +304,28 @@ void WorkerSet::enforceMemoryLimit() {
   for (auto &slot : slots_) {
     if (!slot.process || slot.process->givenUp()) continue;
     WorkerProcess &worker = *slot.process;
-    // Each process of its cgroup (a fork session, what a plugin started) is
-    // held to the limit; not their sum, which counts twice the pages a fork
-    // shares with its parent.
-    std::vector<pid_t> processes = {worker.pid()};
-    if (worker.cgroup()) processes = worker.cgroup()->processes();
-    std::optional<size_t> held;
-    pid_t holder = worker.pid();
-    for (pid_t pid : processes)
-      if (auto bytes = process::memoryHeldBy(pid); bytes && (!held || *bytes > *held)) {
-        held = bytes;
-        holder = pid;
-      }
-    if (!held || *held <= *limit) continue;
-    std::string who = holder == worker.pid() ? worker.name()
-                                             : worker.name() + ": process " +
-                                                   std::to_string(holder) + " of its cgroup";
-    logger().error(who + " holds " + mebibytes(*held) + ", past memory_limit (" +
-                   mebibytes(*limit) + "); killing " +
-                   (holder == worker.pid() ? "it" : "the worker and its cgroup") +
-                   (retired_ ? "" : ", a new worker replaces it"));
-    worker.giveUp();
-    worker.signal(SIGKILL);
+    if (auto held = process::memoryHeldBy(worker.pid()); held && *held > *limit) {
+      logger().error(worker.name() + " holds " + mebibytes(*held) + ", past memory_limit (" +
+                     mebibytes(*limit) + "); killing it" +
+                     (retired_ ? "" : ", a new worker replaces it"));
+      worker.giveUp();
+      worker.signal(SIGKILL);
+      continue;
+    }
+    if (!worker.cgroup()) continue;
+    // Each other process of its cgroup (a fork session, what a plugin
+    // started) is held to the limit too, alone: not their sum, which counts
+    // twice the pages a fork shares with its parent. At most a sample of them
+    // each tick, so that a plugin's thousand processes cannot keep the
+    // master reading.
+    const process::Cgroup &cgroup = *worker.cgroup();
+    for (pid_t pid : sampleOf(cgroup.processes(), kMemorySample)) {
+      auto held = process::memoryHeldBy(pid);
+      if (pid == worker.pid() || !held || *held <= *limit || !cgroup.kill(pid)) continue;
+      logger().error(worker.name() + ": process " + std::to_string(pid) + " of its cgroup holds " +
+                     mebibytes(*held) + ", past memory_limit (" + mebibytes(*limit) +
+                     "); killed it");
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -45,7 +46,8 @@ std::optional<Cgroup> Cgroup::of(pid_t pid) {
   for (std::string line; std::getline(cgroups, line);) {
     if (!line.starts_with("0::")) continue;
     auto relative = std::filesystem::path(line.substr(3)).lexically_relative(mount->second);
-    if (relative.empty() || relative.string().starts_with("..")) return std::nullopt;
+    if (relative.empty() || *relative.begin() == "..") return std::nullopt;
+    if (relative == ".") return Cgroup(mount->first);
     return Cgroup((mount->first / relative).lexically_normal());
   }
   return std::nullopt;
@@ -62,6 +64,18 @@ Cgroup Cgroup::child(const std::string &name) const {
   return made;
 }
 
+std::optional<Cgroup> Cgroup::newChild(const std::string &name) const {
+  Cgroup made(folder_ / name);
+  if (::mkdir(made.folder_.c_str(), 0755) == 0) return made;
+  if (errno == EEXIST) return std::nullopt;
+  throw std::system_error(errno, std::generic_category(), "mkdir " + made.folder_.string());
+}
+
+bool Cgroup::holds(pid_t pid) const {
+  auto now = of(pid);
+  return now && now->folder_ == folder_;
+}
+
 void Cgroup::take(pid_t pid) const {
   write("cgroup.procs", std::to_string(pid));
 }
@@ -73,6 +87,14 @@ std::vector<pid_t> Cgroup::processes() const {
   return pids;
 }
 
+bool Cgroup::kill(pid_t pid) const {
+  // By a descriptor of the process, taken before the check: it cannot be
+  // another process's by the time the signal goes.
+  net::FileDescriptor process(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  return process.valid() && holds(pid) &&
+         ::syscall(SYS_pidfd_send_signal, process.fd(), SIGKILL, nullptr, 0) == 0;
+}
+
 void Cgroup::killAll() const {
   try {
     write("cgroup.kill", "1");
@@ -80,12 +102,27 @@ void Cgroup::killAll() const {
   } catch (const std::system_error &) {
     // a kernel before 5.14: one by one
   }
-  // A process forking as fast as it can may add one between the list and the
-  // kills: a few rounds take what it made meanwhile.
+  // Frozen (kernel 5.2), no process forks between the list and the kills, and
+  // no pid listed is reused before its kill; a killed frozen process still
+  // dies. Without the freezer a few rounds take what one forked meanwhile,
+  // and whoever calls again later (WorkerCgroups) the rest.
+  bool frozen = false;
+  try {
+    write("cgroup.freeze", "1");
+    frozen = true;
+  } catch (const std::system_error &) {
+  }
   for (int round = 0; round < 8; ++round) {
     auto pids = processes();
-    if (pids.empty()) return;
+    if (pids.empty()) break;
     for (pid_t pid : pids) ::kill(pid, SIGKILL);
+  }
+  if (frozen) {
+    try {
+      write("cgroup.freeze", "0");
+    } catch (const std::system_error &) {
+      // gone already
+    }
   }
 }
 

@@ -29,12 +29,21 @@ class Cgroup {
 
   // A folder `name` below this one, made if missing. Throws std::system_error.
   Cgroup child(const std::string &name) const;
+  // A new folder `name` below this one: none if it exists already. Throws
+  // std::system_error for any other failure.
+  std::optional<Cgroup> newChild(const std::string &name) const;
+  // Whether process `pid` is in it (checked again before a signal: a pid
+  // read from a list may have been reused since).
+  bool holds(pid_t pid) const;
   // Moves process `pid` (all its threads) here. Throws std::system_error.
   void take(pid_t pid) const;
   // The processes in it now (none once it is gone).
   std::vector<pid_t> processes() const;
+  // Kills process `pid` if it is (still) in it; false if it is not.
+  bool kill(pid_t pid) const;
   // Kills every process in it (cgroup.kill where the kernel has it, else
-  // each listed one, until none is left or after a few rounds).
+  // each listed one, frozen first where the kernel can, so that none forks
+  // meanwhile).
   void killAll() const;
   // Removes the folder; false while a process is still in it.
   bool remove() const;

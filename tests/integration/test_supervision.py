@@ -177,7 +177,8 @@ class DelegatedCgroups(WharfTestCase):
                     return None
                 answer += chunk
         pid = int(answer)
-        self.assertGreater(pid, 0)
+        if pid <= 0:  # it died before it was ready
+            return None
         self.addCleanup(lambda: alive(pid) and os.kill(pid, signal.SIGKILL))
         return pid
 
@@ -187,11 +188,16 @@ class DelegatedCgroups(WharfTestCase):
         workers = self.server.worker_pids()
         for worker in workers:
             self.assertEqual(cgroup_of(worker), os.path.join(self.cgroup, f"worker-{worker}"))
-        escaped = [self.escape() for _ in range(4)]
+        holders = {}  # escaped pid: the worker whose cgroup holds it
+        while set(holders.values()) != set(workers):  # one in each worker
+            self.assertLess(len(holders), 50, "every connection went to one worker")
+            pid = self.escape()
+            self.assertIsNotNone(pid)
+            holders[pid] = int(os.path.basename(cgroup_of(pid)).split("-")[1])
+        escaped = list(holders)
         for pid in escaped:
             self.assertTrue(alive(pid))
             self.assertNotIn(os.getpgid(pid), workers)  # out of its worker's process group
-        holders = {pid: int(os.path.basename(cgroup_of(pid)).split("-")[1]) for pid in escaped}
         victim = holders[escaped[0]]
         os.kill(victim, signal.SIGKILL)
         self.server.wait_for_log(r"serving in place of the one that died")
@@ -203,6 +209,7 @@ class DelegatedCgroups(WharfTestCase):
         wait_until(self, lambda: not os.path.exists(os.path.join(self.cgroup, f"worker-{victim}")),
                    "the dead worker's cgroup was left")
         escaped.append(self.escape())  # the new worker's too
+        self.assertIsNotNone(escaped[-1])
         self.assertStops(self.server)
         for pid in escaped:
             wait_until(self, lambda pid=pid: not alive(pid), f"{pid} outlived wharfd")
@@ -213,6 +220,7 @@ class DelegatedCgroups(WharfTestCase):
         self.start()
         old_workers = self.server.worker_pids()
         escaped = self.escape()
+        self.assertIsNotNone(escaped)
         result = self.server.ctl("upgrade")
         self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
         self.assertIn("rehearsing it", self.server.log())
@@ -240,16 +248,19 @@ class DelegatedCgroups(WharfTestCase):
         self.server.write_config()
         self.assertEqual(self.server.ctl("reload").returncode, 0)
         workers = self.server.worker_pids()
-        self.escape(256)  # its worker may be killed before it answers
+        self.escape(256)  # it may be killed before it answers
         pattern = (rf"worker (\d+) \(main\): process (\d+) of its cgroup holds \d+ MiB, past "
-                   rf"memory_limit \({limit} MiB\); killing the worker and its cgroup, a new "
-                   r"worker replaces it")
+                   rf"memory_limit \({limit} MiB\); killed it")
         self.server.wait_for_log(pattern)
         holder, hoarder = map(int, re.search(pattern, self.server.log()).groups())
         self.assertIn(holder, workers)
-        self.server.wait_for_log(r"serving in place of the one that died")
-        wait_until(self, lambda: not alive(hoarder), f"{hoarder} outlived its worker")
-        self.assertNotIn(holder, self.server.worker_pids())
+        wait_until(self, lambda: not alive(hoarder), f"{hoarder} still runs")
+        # It alone: its worker serves on.
+        self.assertEqual(self.server.worker_pids(), workers)
+        self.assertNotIn("serving in place of the one that died", self.server.log())
+        with stream_connect("tcp", f"127.0.0.1:{self.port}") as session:
+            session.sendall(b"hello")
+            self.assertEqual(receive_exactly(session, 5), b"hello")
         self.assertStops(self.server)
 
 
@@ -265,9 +276,14 @@ def delegated_cgroup(testcase):
     if mount is None or os.geteuid() != 0:
         testcase.skipTest("no cgroup v2 folder can be made here (needs root and cgroup2)")
     folder = os.path.join(mount, f"wharf-test-{os.getpid()}-{time.monotonic_ns()}")
-    os.mkdir(folder)
+    try:
+        os.mkdir(folder)
+    except OSError as error:  # read-only, or another namespace's
+        testcase.skipTest(f"no cgroup v2 folder can be made here: {error}")
     testcase.addCleanup(remove_cgroup_tree, folder)
-    os.setxattr(folder, "trusted.delegate", b"1")
+    # What systemd 251 and later set (trusted.delegate too, which a master
+    # without CAP_SYS_ADMIN cannot read).
+    os.setxattr(folder, "user.delegate", b"1")
     return folder
 
 
