@@ -10,17 +10,26 @@ wharf-dev with find_package and with pkg-config.
 """
 
 import glob
+import grp
 import os
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
+import threading
 import unittest
 
 BUILD = os.path.abspath(os.environ["WHARF_PACKAGE_BUILD"])
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TRIPLET = subprocess.run(["gcc", "-dumpmachine"], capture_output=True, text=True,
                          check=True).stdout.strip()
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def run(*command, **kwargs):
@@ -125,6 +134,73 @@ class Packages(unittest.TestCase):
         output = run(os.path.join(self.root, "usr/bin/wharfd"), "--config",
                      os.path.join(self.root, "etc/wharf/wharf.ini"), "--check-config")
         self.assertIn("OK (2 listeners)", output)
+
+    def test_installed_a_package_upgrade_is_a_binary_upgrade_and_purge_removes_all(self):
+        """As dpkg does it on this machine (no systemd as PID 1, as in a
+        container): the package installs; a wharfd started on it with the
+        packaged admin socket and pid file is upgraded in place when the
+        package is upgraded (same master, every connection answered), not
+        restarted; removal stops it; purge removes the logs and the user."""
+        if os.geteuid() != 0:
+            self.skipTest("installs a package: needs root")
+        if subprocess.run(["dpkg-query", "-W", "wharf"], capture_output=True).returncode == 0:
+            self.skipTest("a wharf package is installed here already")
+        self.addCleanup(subprocess.run, ["dpkg", "--purge", "wharf"], capture_output=True)
+        run("dpkg", "-i", self.runtime)
+        log_folder = os.stat("/var/log/wharf")
+        self.assertEqual((oct(log_folder.st_mode & 0o777), grp.getgrgid(log_folder.st_gid).gr_name),
+                         ("0o750", "adm"))
+        port = free_port()
+        config = os.path.join(tempfile.mkdtemp(dir=self.work), "wharf.ini")
+        with open("/etc/wharf/wharf.ini") as shipped:
+            text = shipped.read().replace("127.0.0.1:7007", f"127.0.0.1:{port}")
+        # Only the echo listener: the others' fixed ports may be taken here.
+        text = text[:text.index("[listener.time]")] if "[listener.time]" in text else text
+        with open(config, "w") as out:
+            out.write(text)
+        os.chmod(os.path.dirname(config), 0o755)
+        wharfd = subprocess.Popen(["/usr/bin/wharfd", "--config", config],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(lambda: wharfd.poll() is None and wharfd.kill())
+        for line in wharfd.stdout:
+            if " ready, " in line:
+                break
+        # Its log is read on, so that it never waits on a full pipe.
+        threading.Thread(target=wharfd.stdout.read, daemon=True).start()
+        master = int(open("/run/wharf/wharfd.pid").read())
+        self.assertEqual(master, wharfd.pid)
+        failures, stop = [], threading.Event()
+
+        def clients():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                        client.sendall(b"ping")
+                        if client.recv(4) != b"ping":
+                            failures.append("no echo")
+                except OSError as error:
+                    failures.append(str(error))
+
+        client = threading.Thread(target=clients)
+        client.start()
+        try:
+            upgrade = subprocess.run(["dpkg", "-i", self.runtime], capture_output=True,
+                                     text=True, timeout=600)
+        finally:
+            stop.set()
+            client.join()
+        self.assertEqual(upgrade.returncode, 0, upgrade.stdout + upgrade.stderr)
+        self.assertIn(f"upgraded from {self.version()} to {self.version()}, pid {master}",
+                      upgrade.stdout + upgrade.stderr)
+        self.assertEqual(failures, [])
+        self.assertIsNone(wharfd.poll())
+        run("dpkg", "--purge", "wharf")
+        self.assertEqual(wharfd.wait(timeout=120), 0)
+        self.assertFalse(os.path.exists("/var/log/wharf"))
+        self.assertNotEqual(subprocess.run(["getent", "passwd", "wharf"]).returncode, 0)
+
+    def version(self):
+        return run(os.path.join(self.root, "usr/bin/wharfd"), "--version").split()[1]
 
     def test_the_sdk_example_builds_against_wharf_dev(self):
         example = os.path.join(SOURCE, "sdk", "examples", "caesar")
