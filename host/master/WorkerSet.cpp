@@ -304,7 +304,16 @@ void WorkerSet::enforceMemoryLimit() {
   for (auto &slot : slots_) {
     if (!slot.process || slot.process->givenUp()) continue;
     WorkerProcess &worker = *slot.process;
-    if (auto held = process::memoryHeldBy(worker.pid()); held && *held > *limit) {
+    auto held = process::memoryHeldBy(worker.pid());
+    if (!held && !unreadableMemoryTold_ &&
+        ::access(("/proc/" + std::to_string(worker.pid()) + "/status").c_str(), R_OK) != 0) {
+      // /proc mounted with hidepid, and a master that kept no CAP_SYS_PTRACE:
+      // the limit would silently hold nothing.
+      unreadableMemoryTold_ = true;
+      logger().warning("memory_limit: cannot read /proc/" + std::to_string(worker.pid()) +
+                       "/status (is /proc mounted with hidepid?); the limit is not enforced");
+    }
+    if (held && *held > *limit) {
       logger().error(worker.name() + " holds " + mebibytes(*held) + ", past memory_limit (" +
                      mebibytes(*limit) + "); killing it" +
                      (retired_ ? "" : ", a new worker replaces it"));

@@ -150,6 +150,7 @@ class WorkerSet {
   std::vector<Slot> slots_;
   CrashPauses pauses_;
   bool retired_ = false;
+  bool unreadableMemoryTold_ = false;  // the log said memory_limit cannot read a worker's
   bool rehearsal_ = false;
 };
 

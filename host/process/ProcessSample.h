@@ -17,8 +17,8 @@ Poco::JSON::Object::Ptr sampleThisProcess();
 
 // The memory process `pid` holds of its own: anonymous resident plus swapped
 // out (RssAnon and VmSwap; not files or shared memory it maps, such as a
-// zone every worker maps), in bytes; nullopt once it has gone. Any process
-// may read it.
+// zone every worker maps), in bytes; nullopt once it has gone, or where
+// /proc hides it (hidepid, with a gid= group the reader is not in).
 std::optional<size_t> memoryHeldBy(pid_t pid);
 
 }  // namespace wharf::process

@@ -5,6 +5,7 @@ is stopped, whose reactor hook never returns, or whose plugin closed the
 channel to the master, is killed and replaced; the log names why. Before,
 each of these left a dead listener that status called serving."""
 
+import grp
 import json
 import os
 import re
@@ -382,6 +383,20 @@ class MemoryLimit(WharfTestCase):
             session.sendall(b"hello")
             self.assertEqual(receive_exactly(session, 5), b"hello")
         self.assertIn(pids["e"], server.worker_pids())
+        self.assertStops(server)
+
+    def test_a_proc_the_master_cannot_read_is_said_not_silently_ignored(self):
+        """With /proc mounted hidepid=2 and a gid= group the master is not in,
+        a master that kept no CAP_SYS_PTRACE (workers run as another user)
+        reads no worker's memory: memory_limit held nothing, and nothing said so."""
+        server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "plugin": "echo"}}, {"user": "nobody"})
+        server.launcher = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                           f'mount -t proc -o hidepid=2,gid={grp.getgrnam("nogroup").gr_gid} '
+                           'proc /proc && exec "$@"', "hidepid"]
+        server.start()
+        server.wait_for_log(rf"memory_limit: cannot read /proc/{server.worker_pid()}/status "
+                            r"\(is /proc mounted with hidepid\?\); the limit is not enforced")
         self.assertStops(server)
 
     def test_memory_limit_is_checked_with_the_config(self):
