@@ -65,7 +65,13 @@ class Packages(unittest.TestCase):
         for path in ["/usr/bin/wharfd", "/usr/bin/wharfctl", "/etc/wharf/wharf.ini",
                      "/etc/logrotate.d/wharf",
                      "/lib/systemd/system/wharfd.service", "/lib/systemd/system/wharfd.socket",
-                     "/usr/share/doc/wharf/copyright", "/usr/share/doc/wharf/changelog.gz"] + \
+                     "/usr/share/doc/wharf/copyright", "/usr/share/doc/wharf/changelog.gz",
+                     "/usr/share/man/man8/wharfd.8.gz", "/usr/share/man/man8/wharfctl.8.gz",
+                     "/usr/share/man/man5/wharf.ini.5.gz",
+                     "/usr/share/doc/wharf/examples/prometheus/wharf-alerts.yml",
+                     "/usr/share/doc/wharf/examples/haproxy/wharf.cfg",
+                     "/usr/share/doc/wharf/examples/nginx/wharf-stream.conf",
+                     "/usr/share/doc/wharf/examples/kubernetes/wharf.yaml"] + \
                 [f"/usr/lib/{TRIPLET}/wharf/plugins/{name}.so" for name in ("echo", "time", "ftp")]:
             self.assertIn(path, files)
         self.assertEqual(run("dpkg-deb", "-f", self.runtime, "Package").strip(), "wharf")
@@ -119,6 +125,38 @@ class Packages(unittest.TestCase):
         result = subprocess.run(["lintian", "--fail-on", "error", self.runtime, self.dev],
                                 capture_output=True, text=True, timeout=600)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        for tag in ("no-manual-page", "command-with-path-in-maintainer-script",
+                    "maintainer-script-calls-systemctl"):
+            self.assertNotIn(tag, result.stdout)
+
+    def test_the_manual_pages_render_and_say_what_the_readme_and_wharfctl_say(self):
+        pages = {name: os.path.join(self.root, "usr/share/man", f"man{name[-1]}", name + ".gz")
+                 for name in ("wharfd.8", "wharfctl.8", "wharf.ini.5")}
+        texts = {}
+        for name, page in pages.items():
+            rendered = subprocess.run(["man", "--warnings", "-l", page], capture_output=True,
+                                      text=True, timeout=60,
+                                      env=dict(os.environ, MANWIDTH="80", MAN_KEEP_FORMATTING=""))
+            self.assertEqual((rendered.returncode, rendered.stderr), (0, ""), name)
+            texts[name] = rendered.stdout
+        # wharf.ini(5): each key of the README's table, with its meaning.
+        with open(os.path.join(SOURCE, "README.md")) as readme:
+            table = readme.read().split("| section | key | meaning | default |\n|---|---|---|---|\n")[1]
+        rows = table.splitlines()
+        rows = rows[:next((i for i, line in enumerate(rows) if not line.startswith("|")),
+                          len(rows))]
+        keys = [row.split("|")[2].strip() for row in rows]
+        self.assertGreater(len(keys), 20)
+        page = re.sub(r"\s+", " ", texts["wharf.ini.5"])
+        for key in keys:
+            self.assertIn(key.replace("`", "").split(",")[0], page)
+        # wharfctl(8): each command its --help lists.
+        usage = subprocess.run([os.path.join(self.root, "usr/bin/wharfctl"), "--help"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True).stdout
+        commands = re.findall(r"(?m)^  (\w+)\s", usage.split("commands:")[1])
+        self.assertIn("upgrade", commands)
+        for command in commands:
+            self.assertRegex(texts["wharfctl.8"], rf"(?m)^\s+{command}\b")
 
     def test_postinst_makes_the_user_and_the_packaged_wharfd_checks_the_packaged_config(self):
         """As `apt-get install` would: the package's own postinst (run here as
@@ -170,13 +208,15 @@ class Packages(unittest.TestCase):
         os.chmod(os.path.dirname(config), 0o755)
         wharfd = subprocess.Popen(["/usr/bin/wharfd", "--config", config],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.addCleanup(wharfd.stdout.close)
         self.addCleanup(lambda: wharfd.poll() is None and wharfd.kill())
         for line in wharfd.stdout:
             if " ready, " in line:
                 break
         # Its log is read on, so that it never waits on a full pipe.
         threading.Thread(target=wharfd.stdout.read, daemon=True).start()
-        master = int(open("/run/wharf/wharfd.pid").read())
+        with open("/run/wharf/wharfd.pid") as pid_file:
+            master = int(pid_file.read())
         self.assertEqual(master, wharfd.pid)
         failures, connections, stop = [], [], threading.Event()
 
