@@ -61,6 +61,10 @@ int main(int argc, char **argv) {
   // other process of this user (a plugin in another worker) may ptrace this
   // one or take its descriptors, not even before the config is read.
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // Its name for ps, pkill -x and logrotate: a master that an upgrade started
+  // from a descriptor (fexecve) was named after the descriptor's number, and
+  // workers (exec of /proc/self/exe) "exe".
+  ::prctl(PR_SET_NAME, "wharfd", 0, 0, 0);
   if (checkOnly) return wharf::app::checkConfig(configFile);
   if (worker)
     return wharf::worker::Worker(configFile,

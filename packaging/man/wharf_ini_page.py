@@ -35,7 +35,7 @@ def rows(readme):
 
 
 def main(readme_path, page_path):
-    with open(readme_path) as readme:
+    with open(readme_path, encoding="utf-8") as readme:
         table = list(rows(readme.read()))
     out = [r'.TH WHARF.INI 5 "2026-12" "wharf" "File Formats"',
            ".SH NAME", r"wharf.ini \- the configuration of wharfd",
@@ -48,13 +48,14 @@ def main(readme_path, page_path):
     current = None
     for section, key, meaning, default in table:
         if section != current:
-            out += [".SH " + roff(section).replace(r"\fB", "").replace(r"\fR", "").upper()]
+            out += [".SH " + section.strip("`")]
             current = section
-        out += [".TP", roff(key), roff(meaning) + ".", ".br",
-                "Default: " + roff(default) + "."]
+        out += [".TP", roff(key), roff(meaning) + "."]
+        if default:
+            out += [".br", "Default: " + roff(default) + "."]
     out += [".SH SEE ALSO", r".BR wharfd (8),", r".BR wharfctl (8),",
             r".I /usr/share/doc/wharf/README.md"]
-    with open(page_path, "w") as page:
+    with open(page_path, "w", encoding="utf-8") as page:
         page.write("\n".join(line if not line.startswith(("'", ".")) or line.startswith(
             (".TH", ".SH", ".TP", ".br", ".BR", ".I ")) else "\\&" + line
             for line in out) + "\n")

@@ -534,6 +534,29 @@ class BinaryUpgrade(Workers):
         self.assertTrue(echoes(address))
         self.assertStops(server)
 
+    def test_the_master_and_its_workers_are_named_wharfd_across_an_upgrade(self):
+        """For ps, pkill -x and the logrotate snippet: workers (an exec of
+        /proc/self/exe) were named "exe", and a master an upgrade started from a
+        descriptor (fexecve), on kernels before 6.14, after the descriptor's number."""
+        server = self.start_copy({"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                        "plugin": "echo"}})
+        master = server.process.pid
+
+        def names():
+            pids = [master] + [worker["pid"] for worker in self.status()["workers"]]
+            named = {}
+            for pid in pids:
+                with open(f"/proc/{pid}/comm") as comm:
+                    named[pid] = comm.read().strip()
+            return named
+
+        self.assertEqual(set(names().values()), {"wharfd"})
+        self.install(WHARFD_NEXT)
+        result = self.ctl("upgrade")
+        self.assertEqual(result.returncode, 0, result.stderr + server.log())
+        self.assertEqual(set(names().values()), {"wharfd"})
+        self.assertStops(server)
+
     def test_a_replaced_worker_runs_the_masters_image_not_the_file_at_its_path(self):
         """Workers were started by exec of the path wharfd was started from: a
         broken file there made every replacement exit, for good."""
