@@ -20,7 +20,8 @@ PACKAGES=(cmake g++ make pkgconf binutils clang-format abigail-tools libpoco-dev
   libcrypt-dev libssl-dev libcap-ng-dev libsystemd-dev
   python3 socat rdate ntpdate faketime curl wget lftp openssl systemd
   lintian dpkg-dev adduser prometheus logrotate chromium haproxy iproute2 python3-yaml
-  clang libclang-rt-14-dev nginx libnginx-mod-stream gnuplot-nox cargo redis-server redis-tools)
+  clang libclang-rt-14-dev nginx libnginx-mod-stream gnuplot-nox cargo redis-server redis-tools
+  man-db)
 
 install_packages() {
   if ! dpkg-query -W -f='${Status}\n' "${PACKAGES[@]}" 2>/dev/null | grep -qv 'install ok installed' &&
