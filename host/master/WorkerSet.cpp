@@ -329,8 +329,9 @@ void WorkerSet::enforceMemoryLimit() {
     // master reading.
     const process::Cgroup &cgroup = *worker.cgroup();
     for (pid_t pid : sampleOf(cgroup.processes(), kMemorySample)) {
+      if (pid == worker.pid()) continue;  // read above
       auto held = process::memoryHeldBy(pid);
-      if (pid == worker.pid() || !held || *held <= *limit || !cgroup.kill(pid)) continue;
+      if (!held || *held <= *limit || !cgroup.kill(pid)) continue;
       logger().error(worker.name() + ": process " + std::to_string(pid) + " of its cgroup holds " +
                      mebibytes(*held) + ", past memory_limit (" + mebibytes(*limit) +
                      "); killed it");

@@ -58,10 +58,7 @@ bool Cgroup::delegated() const {
 }
 
 Cgroup Cgroup::child(const std::string &name) const {
-  Cgroup made(folder_ / name);
-  if (::mkdir(made.folder_.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::system_error(errno, std::generic_category(), "mkdir " + made.folder_.string());
-  return made;
+  return newChild(name).value_or(Cgroup(folder_ / name));
 }
 
 std::optional<Cgroup> Cgroup::newChild(const std::string &name) const {
