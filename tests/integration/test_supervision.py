@@ -15,7 +15,8 @@ import subprocess
 import time
 
 from clients import receive_exactly, stream_connect
-from wharf_harness import Wharfd, WharfTestCase, descriptors, free_port, test_plugin
+from wharf_harness import (Wharfd, WharfTestCase, descriptors, free_port, test_plugin,
+                            wait_until)
 
 
 class Heartbeats(WharfTestCase):
@@ -205,16 +206,16 @@ class DelegatedCgroups(WharfTestCase):
         self.server.wait_for_log(r"serving in place of the one that died")
         for pid, worker in holders.items():
             if worker == victim:
-                wait_until(self, lambda pid=pid: not alive(pid), f"{pid} outlived its worker")
+                wait_until(lambda pid=pid: not alive(pid), f"{pid} has ended with its worker")
             else:
                 self.assertTrue(alive(pid), f"{pid} died with another worker")
-        wait_until(self, lambda: not os.path.exists(os.path.join(self.cgroup, f"worker-{victim}")),
-                   "the dead worker's cgroup was left")
+        wait_until(lambda: not os.path.exists(os.path.join(self.cgroup, f"worker-{victim}")),
+                   "the dead worker's cgroup is removed")
         escaped.append(self.escape())  # the new worker's too
         self.assertIsNotNone(escaped[-1])
         self.assertStops(self.server)
         for pid in escaped:
-            wait_until(self, lambda pid=pid: not alive(pid), f"{pid} outlived wharfd")
+            wait_until(lambda pid=pid: not alive(pid), f"{pid} has ended with wharfd")
         self.assertEqual(sorted(name for name in os.listdir(self.cgroup)
                                 if os.path.isdir(os.path.join(self.cgroup, name))), ["master"])
 
@@ -229,17 +230,17 @@ class DelegatedCgroups(WharfTestCase):
         self.assertEqual(cgroup_of(self.server.process.pid), os.path.join(self.cgroup, "master"))
         # The handed-over workers drain and go, and what their plugin started with them;
         # the rehearsal's left nothing.
-        wait_until(self, lambda: not set(self.server.worker_pids()) & set(old_workers),
-                   "the handed-over workers did not drain")
+        wait_until(lambda: not set(self.server.worker_pids()) & set(old_workers),
+                   "the handed-over workers have drained")
         workers = self.server.worker_pids()
         self.assertEqual(len(workers), 2)
         for worker in workers:
             self.assertEqual(cgroup_of(worker), os.path.join(self.cgroup, f"worker-{worker}"))
         expected = sorted(["master"] + [f"worker-{pid}" for pid in workers])
-        wait_until(self, lambda: sorted(name for name in os.listdir(self.cgroup)
+        wait_until(lambda: sorted(name for name in os.listdir(self.cgroup)
                                         if os.path.isdir(os.path.join(self.cgroup, name)))
-                   == expected, f"cgroups other than {expected} were left")
-        wait_until(self, lambda: not alive(escaped), f"{escaped} outlived its worker")
+                   == expected, f"the cgroups left are {expected}")
+        wait_until(lambda: not alive(escaped), f"{escaped} has ended with its worker")
         self.assertStops(self.server)
 
     def test_memory_limit_holds_each_process_of_a_workers_cgroup(self):
@@ -256,7 +257,7 @@ class DelegatedCgroups(WharfTestCase):
         self.server.wait_for_log(pattern)
         holder, hoarder = map(int, re.search(pattern, self.server.log()).groups())
         self.assertIn(holder, workers)
-        wait_until(self, lambda: not alive(hoarder), f"{hoarder} still runs")
+        wait_until(lambda: not alive(hoarder), f"{hoarder} has been killed")
         # It alone: its worker serves on.
         self.assertEqual(self.server.worker_pids(), workers)
         self.assertNotIn("serving in place of the one that died", self.server.log())
@@ -269,12 +270,7 @@ class DelegatedCgroups(WharfTestCase):
 def delegated_cgroup(testcase):
     """A cgroup v2 folder marked delegated (as systemd marks a Delegate=yes
     unit's), removed with what it holds on cleanup."""
-    mount = None
-    with open("/proc/self/mountinfo") as mounts:
-        for line in mounts:
-            fields, _, kind = line.partition(" - ")
-            if kind.startswith("cgroup2 "):
-                mount = fields.split()[4]
+    mount = cgroup2_mount()
     if mount is None or os.geteuid() != 0:
         testcase.skipTest("no cgroup v2 folder can be made here (needs root and cgroup2)")
     folder = os.path.join(mount, f"wharf-test-{os.getpid()}-{time.monotonic_ns()}")
@@ -317,24 +313,23 @@ def kill_and_remove(folder):
             time.sleep(0.05)
 
 
-def cgroup_of(pid):
-    """The folder of `pid`'s cgroup v2, below the mount (as delegated_cgroup names it)."""
+def cgroup2_mount():
+    """Where cgroup v2 is mounted (/sys/fs/cgroup/unified on a hybrid host); None without it."""
     with open("/proc/self/mountinfo") as mounts:
-        mount = [line.split(" - ")[0].split()[4] for line in mounts
-                 if line.partition(" - ")[2].startswith("cgroup2 ")][0]
-    with open(f"/proc/{pid}/cgroup") as cgroups:
-        for line in cgroups:
-            if line.startswith("0::"):
-                return os.path.normpath(mount + line[3:].strip())
+        for line in mounts:
+            fields, _, kind = line.partition(" - ")
+            if kind.startswith("cgroup2 "):
+                return fields.split()[4]
     return None
 
 
-def wait_until(testcase, condition, message, seconds=30):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            testcase.fail(message)
-        time.sleep(0.05)
+def cgroup_of(pid):
+    """The folder of `pid`'s cgroup v2, below the mount (as delegated_cgroup names it)."""
+    with open(f"/proc/{pid}/cgroup") as cgroups:
+        for line in cgroups:
+            if line.startswith("0::"):
+                return os.path.normpath(cgroup2_mount() + line[3:].strip())
+    return None
 
 
 def alive(pid):
