@@ -546,8 +546,13 @@ class BinaryUpgrade(Workers):
             pids = [master] + [worker["pid"] for worker in self.status()["workers"]]
             named = {}
             for pid in pids:
-                with open(f"/proc/{pid}/comm") as comm:
-                    named[pid] = comm.read().strip()
+                try:
+                    with open(f"/proc/{pid}/comm") as comm:
+                        named[pid] = comm.read().strip()
+                except FileNotFoundError:
+                    pass  # a worker that ended (an upgrade's leftover) since status listed it
+            self.assertIn(master, named)
+            self.assertGreater(len(named), 1, "no worker of status was still running")
             return named
 
         self.assertEqual(set(names().values()), {"wharfd"})
