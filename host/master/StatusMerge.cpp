@@ -1,9 +1,14 @@
 #include "master/StatusMerge.h"
 
+#include <algorithm>
+#include <array>
 #include <limits>
 #include <map>
 #include <string>
 #include <utility>
+#include <vector>
+
+#include "session/Traffic.h"
 
 namespace wharf::master {
 namespace {
@@ -59,6 +64,36 @@ Poco::JSON::Object::Ptr copyOf(const Poco::JSON::Object &object) {
   return copy;
 }
 
+// The session duration buckets' bounds of workers from before the 1-2-5
+// buckets: an upgrade's old workers still count so while they drain.
+constexpr std::array<double, 8> kDecadeDurationBounds{0.001, 0.01, 0.1, 1, 10, 60, 600, 3600};
+static_assert(std::all_of(kDecadeDurationBounds.begin(), kDecadeDurationBounds.end(), [](double b) {
+  return std::find(session::kDurationBounds.begin(), session::kDurationBounds.end(), b) !=
+         session::kDurationBounds.end();
+}));
+
+// A worker's `sessions` with its duration buckets in this build's layout. An
+// old worker's count moves to the bucket of the same bound, which every old
+// bound has: the histogram stays exact.
+Poco::JSON::Object::Ptr inCurrentLayout(const Poco::JSON::Object::Ptr &sessions) {
+  Poco::JSON::Array::Ptr buckets = sessions->getArray("duration_buckets");
+  if (!buckets || buckets->size() != kDecadeDurationBounds.size() + 1) return sessions;
+  std::vector<uint64_t> counts(session::kDurationBounds.size() + 1);
+  for (unsigned i = 0; i < buckets->size(); ++i) {
+    size_t to = i < kDecadeDurationBounds.size()
+                    ? std::find(session::kDurationBounds.begin(), session::kDurationBounds.end(),
+                                kDecadeDurationBounds[i]) -
+                          session::kDurationBounds.begin()
+                    : session::kDurationBounds.size();
+    counts[to] = saturatingSum(counts[to], buckets->getElement<uint64_t>(i));
+  }
+  Poco::JSON::Array::Ptr converted = new Poco::JSON::Array;
+  for (uint64_t count : counts) converted->add(count);
+  Poco::JSON::Object::Ptr copy = copyOf(*sessions);
+  copy->set("duration_buckets", converted);
+  return copy;
+}
+
 // What the merge reads of a worker's listener. A worker runs third-party
 // plugins: what it sends is checked like any input, and a listener that
 // lacks a part is left out rather than trusted.
@@ -84,9 +119,11 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
       if (!wellFormed(listener)) continue;
       auto key = std::make_pair(listener->getValue<std::string>("name"),
                                 listener->getValue<std::string>("state"));
+      Poco::JSON::Object::Ptr sessions = inCurrentLayout(listener->getObject("sessions"));
       auto found = byName.find(key);
       if (found == byName.end()) {
         Poco::JSON::Object::Ptr copy = copyOf(*listener);
+        copy->set("sessions", copyOf(*sessions));
         copy->set("workers", 1);
         byName[key] = copy;
         merged->add(copy);
@@ -96,7 +133,7 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
       into.set("workers", into.getValue<int>("workers") + 1);
       into.set("paused_workers", into.optValue<int>("paused_workers", 0) +
                                      listener->optValue<int>("paused_workers", 0));
-      addCounters(*into.getObject("sessions"), *listener->getObject("sessions"));
+      addCounters(*into.getObject("sessions"), *sessions);
       if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics")) {
         if (Poco::JSON::Object::Ptr mine = into.getObject("plugin_metrics"))
           addCounters(*mine, *metrics);

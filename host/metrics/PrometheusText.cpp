@@ -30,53 +30,64 @@ std::string escaped(const std::string &value, bool quoted = true) {
 }
 
 // Metric families in order of first use; each one's samples together, as
-// the format requires.
+// the format requires. A sample whose name and labels are already there is
+// combined with it: the serving and the draining entries of one listener are
+// one series, so that a drain or an upgrade changes no series' labels.
 class Exposition {
  public:
+  enum class Combine { Sum, Max };
+
   void add(const std::string &name, const std::string &type, const std::string &help,
-           const Labels &labels, double value) {
-    addSample(name, "", type, help, labels, value);
+           const Labels &labels, double value, Combine combine = Combine::Sum) {
+    addSample(name, "", type, help, labels, value, combine);
   }
 
   // A sample named `name` + `suffix` in family `name` (a histogram's _bucket, _sum, _count).
   // A sample of a family of another type is left out (two plugins' metrics
   // of one name but different kinds).
   void addSample(const std::string &name, const char *suffix, const std::string &type,
-                 const std::string &help, const Labels &labels, double value) {
+                 const std::string &help, const Labels &labels, double value,
+                 Combine combine = Combine::Sum) {
     auto family = families_.find(name);
     if (family == families_.end()) {
       order_.push_back(name);
-      family = families_.emplace(name, Family{type, help, {}}).first;
+      family = families_.emplace(name, Family{type, help, {}, {}}).first;
     }
     if (family->second.type != type) return;
-    std::ostringstream sample;
-    sample << name << suffix;
+    std::string series = name + suffix;
     if (!labels.empty()) {
-      sample << '{';
+      series += '{';
       for (size_t i = 0; i < labels.size(); ++i)
-        sample << (i ? "," : "") << labels[i].first << "=\"" << escaped(labels[i].second) << '"';
-      sample << '}';
+        series += (i ? "," : "") + labels[i].first + "=\"" + escaped(labels[i].second) + '"';
+      series += '}';
     }
-    sample.precision(17);
-    sample << ' ' << value << '\n';
-    family->second.samples += sample.str();
+    auto [known, fresh] = family->second.index.emplace(series, family->second.samples.size());
+    if (fresh) {
+      family->second.samples.emplace_back(series, value);
+      return;
+    }
+    double &sum = family->second.samples[known->second].second;
+    sum = combine == Combine::Sum ? sum + value : std::max(sum, value);
   }
 
   std::string text() const {
-    std::string out;
+    std::ostringstream out;
+    out.precision(17);
     for (const auto &name : order_) {
       const Family &family = families_.at(name);
-      out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n" +
-             family.samples;
+      out << "# HELP " << name << " " << family.help << "\n# TYPE " << name << " " << family.type
+          << "\n";
+      for (const auto &[series, value] : family.samples) out << series << ' ' << value << '\n';
     }
-    return out;
+    return out.str();
   }
 
  private:
   struct Family {
     std::string type;
     std::string help;
-    std::string samples;
+    std::vector<std::pair<std::string, double>> samples;  // in order of first use
+    std::map<std::string, size_t> index;                  // series → its place in samples
   };
   std::vector<std::string> order_;
   std::map<std::string, Family> families_;
@@ -197,20 +208,23 @@ void addZones(Exposition &out, const Poco::JSON::Array &zones, const Labels &lab
     Labels withZone = labels;
     withZone.emplace_back("zone", zone->getValue<std::string>("name"));
     out.add("wharf_zone_size_bytes", "gauge", "A shared zone's size (zone_declare).", withZone,
-            number(*zone, "size"));
+            number(*zone, "size"), Exposition::Combine::Max);
     out.add("wharf_zone_used_bytes", "gauge",
             "Bytes of a shared zone in blocks the plugin holds (power-of-two sized).", withZone,
-            number(*zone, "used"));
+            number(*zone, "used"), Exposition::Combine::Max);
   }
 }
+
+constexpr const char *kListenerStates[] = {"serving", "draining"};
+constexpr const char *kWorkerStates[] = {"serving", "draining", "replacing"};
 
 void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
   for (size_t i = 0; i < listeners.size(); ++i) {
     Poco::JSON::Object::Ptr listener = listeners.getObject(static_cast<unsigned>(i));
     Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
     Poco::JSON::Object::Ptr sessions = listener->getObject("sessions");
-    Labels labels{{"listener", listener->getValue<std::string>("name")},
-                  {"state", listener->getValue<std::string>("state")},
+    std::string name = listener->getValue<std::string>("name");
+    Labels labels{{"listener", name},
                   {"transport", listener->getValue<std::string>("transport")},
                   {"mode", listener->getValue<std::string>("mode")},
                   {"plugin", plugin->getValue<std::string>("name")}};
@@ -238,18 +252,25 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
               "Datagrams dropped unserved (the refusals, by any reason).", labels, dropped);
     }
     out.add("wharf_listener_plugin_generation", "gauge", "The plugin generation new sessions get.",
-            labels, number(*plugin, "generation"));
+            labels, number(*plugin, "generation"), Exposition::Combine::Max);
     out.add("wharf_listener_paused_workers", "gauge",
             "Workers where the listener waits before accepting again, its plugin having crashed "
             "the worker before (a crash loop).",
             labels, number(*listener, "paused_workers"));
     out.add("wharf_listener_plugin_generations_loaded", "gauge",
             "Plugin generations loaded, the current one included.", labels,
-            number(*plugin, "generations_loaded"));
+            number(*plugin, "generations_loaded"), Exposition::Combine::Max);
+    std::string state = listener->getValue<std::string>("state");
+    for (const char *each : kListenerStates)
+      out.add("wharf_listener_workers", "gauge",
+              "Workers that hold the listener, by state: serving, or draining (after a reload "
+              "or an upgrade replaced them).",
+              {{"listener", name}, {"state", each}},
+              state == each ? number(*listener, "workers") : 0);
     if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics"))
-      addPluginMetrics(out, *metrics, {labels[0], labels[1]});
+      addPluginMetrics(out, *metrics, {labels[0]});
     if (Poco::JSON::Array::Ptr zones = listener->getArray("zones"))
-      addZones(out, *zones, {labels[0], labels[1]});
+      addZones(out, *zones, {labels[0]});
   }
 }
 
@@ -258,9 +279,17 @@ void addWorkers(Exposition &out, const Poco::JSON::Array &workers, double now) {
   for (size_t i = 0; i < workers.size(); ++i) {
     Poco::JSON::Object::Ptr worker = workers.getObject(static_cast<unsigned>(i));
     std::string group = worker->getValue<std::string>("group");
-    Labels labels{{"group", group},
-                  {"slot", std::to_string(slots[group]++)},
-                  {"state", worker->getValue<std::string>("state")}};
+    std::string slot = std::to_string(slots[group]++);
+    Labels labels{{"group", group}, {"slot", slot}};
+    std::string state = worker->getValue<std::string>("state");
+    for (const char *each : kWorkerStates) {
+      Labels withState = labels;
+      withState.emplace_back("state", each);
+      out.add("wharf_worker_state", "gauge",
+              "1 for the state the worker slot is in: serving, draining (replaced by a reload "
+              "or an upgrade, finishing its sessions) or replacing (its process died).",
+              withState, state == each ? 1 : 0);
+    }
     out.add("wharf_worker_restarts_total", "counter",
             "Times this worker slot's process was replaced after it died.", labels,
             number(*worker, "restarts"));
@@ -270,7 +299,11 @@ void addWorkers(Exposition &out, const Poco::JSON::Array &workers, double now) {
             "The signal that killed this slot's last worker to die (0: none).", labels,
             number(*worker, "last_signal"));
     if (!worker->has("pid")) continue;
-    Labels process = {{"role", "worker"}, {"group", group}, {"pid", worker->get("pid").toString()}};
+    Labels process = {{"role", "worker"}, {"group", group}, {"slot", slot}};
+    out.add("wharf_process_id", "gauge",
+            "The process's id (labels name the slot, so that a "
+            "replaced process continues the same series).",
+            process, number(*worker, "pid"));
     out.add("wharf_process_start_time_seconds", "gauge",
             "Start of the process, seconds since the Unix epoch.", process,
             now - number(*worker, "uptime_ms") / 1000);
@@ -294,7 +327,11 @@ std::string prometheusText(const Poco::JSON::Object &status, double now) {
   if (Poco::JSON::Array::Ptr listeners = status.getArray("listeners"))
     addListeners(out, *listeners);
   if (Poco::JSON::Array::Ptr workers = status.getArray("workers")) addWorkers(out, *workers, now);
-  Labels master = {{"role", "master"}, {"group", ""}, {"pid", status.get("pid").toString()}};
+  Labels master = {{"role", "master"}, {"group", ""}, {"slot", ""}};
+  out.add("wharf_process_id", "gauge",
+          "The process's id (labels name the slot, so that a "
+          "replaced process continues the same series).",
+          master, number(status, "pid"));
   out.add("wharf_process_start_time_seconds", "gauge",
           "Start of the process, seconds since the Unix epoch.", master,
           now - number(status, "uptime_ms") / 1000);

@@ -234,6 +234,13 @@ wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {
   return agenda == nullptr ? WHARF_UNSUPPORTED : agenda->cancelTimer(timerId);
 }
 
+wharf_status sessionCountBytes(wharf_session *session, uint64_t received, uint64_t sent) {
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  self->countPluginBytes({received, sent});
+  return WHARF_OK;
+}
+
 wharf_status sessionPauseInput(wharf_session *session, int paused) {
   Session *self = live(session);
   return self == nullptr ? WHARF_CLOSED : self->pauseInput(paused != 0);
@@ -419,6 +426,7 @@ const wharf_host_api kHostApi = {
     .zone_free = zoneFree,
     .zone_at = zoneAt,
     .zone_root = zoneRoot,
+    .session_count_bytes = sessionCountBytes,
 };
 
 }  // namespace

@@ -47,6 +47,14 @@ class Session : public Cuttable {
   virtual size_t pendingOutput() const { return 0; }
   // The socket a blocking-style stream session may use directly; -1 otherwise.
   virtual int socket() const { return -1; }
+  // Bytes the plugin moved on connections of its own (session_count_bytes).
+  void countPluginBytes(ByteCount bytes) {
+    pluginBytes_.in += bytes.in;
+    pluginBytes_.out += bytes.out;
+    tally_.bytesIn += bytes.in;
+    tally_.bytesOut += bytes.out;
+    countEachSecond();
+  }
   // The socket that carries the session, for its addresses: a stream
   // session's connection, a datagram exchange's listener (shared).
   virtual int carrier() const = 0;
@@ -126,10 +134,11 @@ class Session : public Cuttable {
     cutWhy_.store(why, std::memory_order_relaxed);
     cut_.store(true, std::memory_order_release);  // endReason() sees the reason with it
   }
-  // For a plugin that used the socket itself: the counts the kernel kept.
+  // For a plugin that used the socket itself: the counts the kernel kept,
+  // and what it counted on connections of its own.
   void setBytes(uint64_t in, uint64_t out) {
-    tally_.bytesIn = in;
-    tally_.bytesOut = out;
+    tally_.bytesIn = in + pluginBytes_.in;
+    tally_.bytesOut = out + pluginBytes_.out;
   }
 
   // A hook failed or threw: the session ends (the driver sees it).
@@ -162,7 +171,8 @@ class Session : public Cuttable {
   Ledger ledger_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   SessionTally tally_;
-  ByteCount counted_;  // of tally_'s bytes, those added to the listener's counters
+  ByteCount counted_;      // of tally_'s bytes, those added to the listener's counters
+  ByteCount pluginBytes_;  // of tally_'s bytes, those the plugin counted (session_count_bytes)
   std::chrono::nanoseconds nextCount_ = coarseNow() + std::chrono::seconds(1);
   bool endingNoted_ = false;
   std::atomic<bool> cut_{false};

@@ -31,8 +31,12 @@ enum class Ending {
 const char *endingName(Ending ending);  // "client", "plugin", "idle_timeout", ...
 
 // Upper bounds (seconds) of the session duration histogram's buckets; one
-// more bucket, +Inf, follows.
-inline constexpr std::array<double, 8> kDurationBounds{0.001, 0.01, 0.1, 1, 10, 60, 600, 3600};
+// more bucket, +Inf, follows. At least 1-2-5 in each decade, in minutes and
+// hours past 10 s; every bound of the decade buckets before them is one
+// (master/StatusMerge converts an upgrade's old workers' counts).
+inline constexpr std::array<double, 23> kDurationBounds{
+    0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2,  0.5,  1,    2,   5,
+    10,    20,    30,    60,   120,  300,  600, 1200, 1800, 3600, 7200};
 // The same for how long a reactor loop's batches of events held it (its lag).
 inline constexpr std::array<double, 14> kLoopLagBounds{
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};

@@ -35,7 +35,7 @@ const FtpSession::Command *FtpSession::find(const std::string &verb) {
 }
 
 FtpSession::FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
-                       DataChannel::ClientOf dataClient, Log log)
+                       DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes)
     : server_(server),
       options_(server.options),
       control_(controlFd),
@@ -43,6 +43,7 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, const sockadd
       log_([log = std::move(log)](int level, const std::string &text) {
         log(level, escapedForLog(text));
       }),
+      countBytes_(std::move(countBytes)),
       data_(options_.passiveFirst, options_.passiveLast, std::move(dataClient),
             [this](const std::string &message) { log_(WHARF_LOG_WARNING, message); }) {
   socklen_t length = sizeof local_;

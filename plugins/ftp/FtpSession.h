@@ -40,9 +40,10 @@ class FtpSession {
 
   // `client`: the control connection's client; `dataClient` judges the
   // passive data connections' (both as the host sees them: behind a load
-  // balancer, the clients its PROXY headers name).
+  // balancer, the clients its PROXY headers name). `countBytes` hears the
+  // data connections' bytes as they flow.
   FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
-             DataChannel::ClientOf dataClient, Log log);
+             DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes);
   void run();
 
  private:
@@ -133,6 +134,7 @@ class FtpSession {
   const FtpOptions &options_;
   Control control_;
   Log log_;
+  Transfer::CountBytes countBytes_;
   sockaddr_storage local_{}, peer_{};
   DataChannel data_;
 

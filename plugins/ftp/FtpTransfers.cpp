@@ -72,7 +72,8 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
   } else {
     stream = std::make_unique<PlainStream>(socket.get());
   }
-  return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout);
+  return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout,
+                  countBytes_);
 }
 
 void FtpSession::logTransfer(const char *command, const std::string &target, uint64_t bytes,

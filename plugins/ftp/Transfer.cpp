@@ -31,11 +31,12 @@ bool writeAllTo(int file, const char *data, size_t length) {
 }  // namespace
 
 Transfer::Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
-                   std::chrono::milliseconds dataTimeout)
+                   std::chrono::milliseconds dataTimeout, CountBytes countBytes)
     : control_(&control),
       socket_(std::move(socket)),
       stream_(std::move(stream)),
-      dataTimeout_(dataTimeout) {}
+      dataTimeout_(dataTimeout),
+      countBytes_(std::move(countBytes)) {}
 
 Transfer::Outcome Transfer::outcomeOf(Wait wait) {
   switch (wait) {
@@ -107,7 +108,7 @@ Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
     if (sent <= 0) return Outcome::DataFailed;
     data += sent;
     length -= static_cast<size_t>(sent);
-    bytes_ += static_cast<uint64_t>(sent);
+    moved(0, static_cast<uint64_t>(sent));
   }
   return Outcome::Done;
 }
@@ -120,7 +121,7 @@ Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
       size_t chunk = static_cast<size_t>(std::min<off_t>(status.st_size - offset, kSendfileChunk));
       ssize_t sent = ::sendfile(socket_.get(), file, &offset, chunk);
       if (sent > 0) {
-        bytes_ += static_cast<uint64_t>(sent);
+        moved(0, static_cast<uint64_t>(sent));
         continue;
       }
       if (sent == 0) break;  // the file shrank
@@ -173,7 +174,7 @@ Transfer::Outcome Transfer::receiveFile(int file, bool ascii) {
       if (carriageReturn && !writeAllTo(file, "\r", 1)) return Outcome::LocalError;
       return Outcome::Done;
     }
-    bytes_ += static_cast<uint64_t>(got);
+    moved(static_cast<uint64_t>(got), 0);
     const char *data = chunk.data();
     size_t length = static_cast<size_t>(got);
     if (ascii) {

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,8 +23,11 @@ class Transfer {
   enum class Outcome { Done, Aborted, DataFailed, ControlGone, TimedOut, LocalError };
   enum class ListStyle { Long, Names, Facts };
 
+  // Hears each chunk's bytes as it goes (the host counts them as the session's).
+  using CountBytes = std::function<void(uint64_t received, uint64_t sent)>;
+
   Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
-           std::chrono::milliseconds dataTimeout);
+           std::chrono::milliseconds dataTimeout, CountBytes countBytes);
   Transfer(Transfer &&) = default;
 
   // From `file` at `offset` to the end.
@@ -45,6 +50,10 @@ class Transfer {
   Wait takeControlLines();
   Outcome sendAll(const char *data, size_t length);
   static Outcome outcomeOf(Wait wait);
+  void moved(uint64_t received, uint64_t sent) {
+    bytes_ += received + sent;
+    countBytes_(received, sent);
+  }
 
   Control *control_;
   Fd socket_;
@@ -52,6 +61,7 @@ class Transfer {
   std::chrono::milliseconds dataTimeout_;
   std::string buffer_;
   uint64_t bytes_ = 0;
+  CountBytes countBytes_;
 };
 
 }  // namespace ftp

@@ -132,7 +132,8 @@ class FtpServer {
         context_, control, *client, [&session](int fd) { return session.acceptedClient(fd); },
         [&session](int level, const std::string &message) {
           session.log(static_cast<wharf_log_level>(level), message);
-        })
+        },
+        [&session](uint64_t received, uint64_t sent) { session.countBytes(received, sent); })
         .run();
   }
 

@@ -174,7 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   {
     ftp::FtpSession session(
         *s.context, control, clientAddress, [](int) { return std::optional<sockaddr_storage>(); },
-        [](int, const std::string &) {});
+        [](int, const std::string &) {}, [](uint64_t, uint64_t) {});
     session.run();
   }
   ::close(control);

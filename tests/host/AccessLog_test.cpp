@@ -61,14 +61,14 @@ TEST(AccessLog, JsonStringsEscapeWhatCouldEndThemAndKeepValidUtf8) {
 TEST(Traffic, ADurationCountsInTheFirstBucketThatHoldsIt) {
   auto traffic = Traffic::create();
   for (auto duration : {std::chrono::microseconds(1000), std::chrono::microseconds(1001),
-                        std::chrono::microseconds(7200000000)})
+                        std::chrono::microseconds(7200000001)})
     traffic->add({.bytesIn = 1, .duration = duration});
   EXPECT_EQ(traffic->durationBucket(0), 1u);  // le 0.001 holds 0.001 itself
   EXPECT_EQ(traffic->durationBucket(1), 1u);
   EXPECT_EQ(traffic->durationBucket(kDurationBounds.size()), 1u);  // +Inf
   EXPECT_EQ(traffic->bytesIn(), 3u);
   EXPECT_EQ(traffic->ended(Ending::Plugin), 3u);
-  EXPECT_EQ(traffic->durationSumMicros(), 7200002001u);
+  EXPECT_EQ(traffic->durationSumMicros(), 7200002002u);
 }
 
 TEST(Traffic, BytesAddedWhileASessionRanAreNotAddedAgainAtItsEnd) {

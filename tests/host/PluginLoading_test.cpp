@@ -61,14 +61,15 @@ TEST(PluginLoading, RefusesASharedObjectWithoutTheEntrySymbol) {
 
 TEST(PluginLoading, RefusesAnotherMajor) {
   EXPECT_EQ(refusal(fixture("abi_major_mismatch")),
-            "plugin " + fixture("abi_major_mismatch") +
-                ": built for Wharf ABI 2.2, this host speaks ABI major 1");
+            "plugin " + fixture("abi_major_mismatch") + ": built for Wharf ABI 2." +
+                std::to_string(WHARF_ABI_MINOR) + ", this host speaks ABI major 1");
 }
 
 TEST(PluginLoading, RefusesANewerMinorByName) {
   EXPECT_EQ(refusal(fixture("abi_minor_newer")),
-            "plugin " + fixture("abi_minor_newer") +
-                ": needs Wharf ABI 1.3, this host offers 1.2: upgrade wharfd");
+            "plugin " + fixture("abi_minor_newer") + ": needs Wharf ABI 1." +
+                std::to_string(WHARF_ABI_MINOR + 1) + ", this host offers 1." +
+                std::to_string(WHARF_ABI_MINOR) + ": upgrade wharfd");
 }
 
 TEST(PluginLoading, RefusesABadMagic) {

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <map>
+
+#include "session/Traffic.h"
 
 using wharf::master::mergeListeners;
 
@@ -108,4 +111,35 @@ TEST(StatusMerge, CountsTheWorkersWhereAListenerIsPaused) {
   std::string text = listener("e", "serving", 1, 0, 0, 0);
   EXPECT_EQ(mergeListeners({workerStatus(text.insert(1, "\"paused_workers\": \"x\", "))})->size(),
             0u);
+}
+
+// An upgrade's old workers (before the 1-2-5 buckets) count durations in 9
+// buckets while they drain: their counts land in the buckets of the same
+// bounds, so that the histogram the new master serves stays exact.
+TEST(StatusMerge, AnOldWorkersDecadeBucketsJoinTheBucketsOfTheSameBounds) {
+  auto old = workerStatus(
+      R"({"name": "e", "state": "draining", "plugin": {"name": "echo", "generation": 1},
+          "sessions": {"duration_buckets": [1, 2, 3, 4, 5, 6, 7, 8, 9]}})");
+  auto merged = mergeListeners({old});
+  auto buckets = merged->getObject(0)->getObject("sessions")->getArray("duration_buckets");
+  const auto &bounds = wharf::session::kDurationBounds;
+  ASSERT_EQ(buckets->size(), bounds.size() + 1);
+  std::map<double, uint64_t> byBound;
+  uint64_t total = 0;
+  for (unsigned i = 0; i < bounds.size(); ++i) {
+    total += buckets->getElement<uint64_t>(i);
+    if (buckets->getElement<uint64_t>(i)) byBound[bounds[i]] = buckets->getElement<uint64_t>(i);
+  }
+  EXPECT_EQ((std::map<double, uint64_t>{
+                {0.001, 1}, {0.01, 2}, {0.1, 3}, {1, 4}, {10, 5}, {60, 6}, {600, 7}, {3600, 8}}),
+            byBound);
+  EXPECT_EQ(buckets->getElement<uint64_t>(bounds.size()), 9u);  // +Inf
+  EXPECT_EQ(total, 36u);
+  // The old worker's reply is left as it was.
+  EXPECT_EQ(old->getArray("listeners")
+                ->getObject(0)
+                ->getObject("sessions")
+                ->getArray("duration_buckets")
+                ->size(),
+            9u);
 }

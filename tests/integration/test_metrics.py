@@ -2,6 +2,8 @@
 Debian's promtool and scraped by a real Prometheus server; the counts are
 the sessions the test made. A scraper that stalls never affects serving."""
 
+import ftplib
+import io
 import json
 import os
 import re
@@ -16,6 +18,7 @@ import urllib.parse
 import urllib.request
 
 from clients import echo_round_trip
+from ftp_fixture import FtpServer
 from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin, wait_until
 
 PROMTOOL = shutil.which("promtool")
@@ -35,6 +38,13 @@ def samples(text, name):
             labels, value = line[len(name):].rsplit(" ", 1)
             found[labels] = float(value)
     return found
+
+
+def cpu_seconds(pid):
+    """User and system CPU time of a process, as /proc/PID/stat has it."""
+    with open(f"/proc/{pid}/stat") as stat_file:
+        fields = stat_file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Metrics(WharfTestCase):
@@ -59,29 +69,38 @@ class Metrics(WharfTestCase):
         status, content_type, text = fetch(self.url)
         self.assertEqual(status, 200)
         self.assertEqual(content_type, "text/plain; version=0.0.4; charset=utf-8")
-        labels = '{listener="e",state="serving",transport="tcp",mode="reactor",plugin="echo"'
+        labels = '{listener="e",transport="tcp",mode="reactor",plugin="echo"'
         self.assertEqual(samples(text, "wharf_listener_sessions_accepted_total"),
                          {labels + "}": 5.0})
         refused = samples(text, "wharf_listener_sessions_refused_total")
         self.assertEqual(refused[labels + ',reason="access"}'], 1.0)
         self.assertEqual(refused[labels + ',reason="max_connections"}'], 0.0)
         self.assertEqual(list(samples(text, "wharf_build_info").values()), [1.0])
-        workers = sorted(self.server.worker_pids())
+        # A process is named by its role and slot, and wharf_process_id says its pid: a
+        # replaced worker continues its slot's series.
+        pids = {labels: int(pid) for labels, pid in samples(text, "wharf_process_id").items()}
+        master = '{role="master",group="",slot=""}'
+        self.assertEqual(set(pids), {'{role="worker",group="main",slot="0"}',
+                                     '{role="worker",group="main",slot="1"}', master})
+        self.assertEqual(pids[master], self.server.process.pid)
+        self.assertEqual(sorted(pid for labels, pid in pids.items() if "worker" in labels),
+                         sorted(self.server.worker_pids()))
         rss = samples(text, "wharf_process_resident_memory_bytes")
-        for pid in workers:
-            self.assertIn(f'{{role="worker",group="main",pid="{pid}"}}', rss)
-        self.assertIn(f'{{role="master",group="",pid="{self.server.process.pid}"}}', rss)
-        cpu, max_fds = (samples(text, name) for name in ("wharf_process_cpu_seconds_total",
-                                                          "wharf_process_max_fds"))
-        for pid in workers + [self.server.process.pid]:
+        self.assertEqual(set(rss), set(pids))
+        max_fds = samples(text, "wharf_process_max_fds")
+        for labels, pid in pids.items():
             with open(f"/proc/{pid}/limits") as limits:
                 soft = next(int(line.split()[3]) for line in limits
                             if line.startswith("Max open files"))
-            self.assertEqual([value for labels, value in max_fds.items() if f'pid="{pid}"' in labels],
-                             [soft])
-            used, = [value for labels, value in cpu.items() if f'pid="{pid}"' in labels]
-            self.assertGreaterEqual(used, 0)
-        self.assertGreater(sum(cpu.values()), 0)  # the workers' plugins and the master ran
+            self.assertEqual(max_fds[labels], soft)
+        # Each process's CPU time is the kernel's, read between two readings of ours
+        # (a quiet, fast machine may show 0: less than a clock tick).
+        before = {labels: cpu_seconds(pid) for labels, pid in pids.items()}
+        cpu = samples(fetch(self.url)[2], "wharf_process_cpu_seconds_total")
+        after = {labels: cpu_seconds(pid) for labels, pid in pids.items()}
+        for labels in pids:
+            self.assertLessEqual(before[labels], cpu[labels])
+            self.assertLessEqual(cpu[labels], after[labels])
         self.assertEqual(sorted(samples(text, "wharf_worker_up").values()), [1.0, 1.0])
         if PROMTOOL:
             check = subprocess.run([PROMTOOL, "check", "metrics"], input=text,
@@ -271,6 +290,42 @@ class Metrics(WharfTestCase):
         self.assertEqual(value, 7.0)
 
 
+class FtpDataBytes(WharfTestCase):
+    """The FTP plugin moves its files on data connections of its own: a 3,000,000-byte
+    RETR added the 365 bytes of its control connection to the listener's counters."""
+
+    def test_data_connections_count_under_the_listener_as_they_flow(self):
+        metrics = free_port()
+        server = FtpServer(self, daemon={"metrics": f"127.0.0.1:{metrics}"}).start()
+        url = f"http://127.0.0.1:{metrics}/metrics"
+
+        def counted(name):
+            return sum(samples(fetch(url)[2], name).values())
+
+        server.put("home/alice/big.bin", os.urandom(32 << 20))
+        ftp = server.client("alice")
+        time.sleep(1.1)  # past the session's first second: from here its bytes count as they go
+        connection, _ = ftp.ntransfercmd("RETR big.bin")
+        received = 0
+        while received < 4 << 20:
+            received += len(connection.recv(1 << 20))
+        # The transfer is still going (the client stopped reading), and its bytes are there.
+        wait_until(lambda: counted("wharf_listener_sent_bytes_total") >= 1 << 20,
+                   "a running RETR's bytes in wharf_listener_sent_bytes_total")
+        connection.close()
+        try:
+            ftp.getresp()
+        except ftplib.error_temp:  # 426: the server saw the data connection go
+            pass
+        ftp.storbinary("STOR up.bin", io.BytesIO(os.urandom(1000000)))
+        ftp.retrbinary("RETR up.bin", lambda chunk: None)
+        ftp.quit()
+        wait_until(lambda: counted("wharf_listener_received_bytes_total") >= 1000000,
+                   "the STOR's bytes in wharf_listener_received_bytes_total")
+        self.assertGreaterEqual(counted("wharf_listener_sent_bytes_total"), (4 << 20) + 1000000)
+        self.assertStops(server.server)
+
+
 class MetricsRefusals(WharfTestCase):
     def test_a_unix_socket_endpoint(self):
         server = Wharfd(self, {"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
@@ -320,7 +375,7 @@ class PluginMetrics(WharfTestCase):
             self.assertEqual(echo_round_trip(port, line), line)
         total = (6 + 5 + 8) * 4
         url = f"http://127.0.0.1:{metrics}/metrics"
-        labels = '{listener="m",state="serving"'
+        labels = '{listener="m"'
 
         def echoed():
             return samples(fetch(url)[2], "wharf_plugin_echoed_bytes_total").get(labels + "}")
@@ -358,7 +413,7 @@ class PluginMetrics(WharfTestCase):
                         host={"metrics": f"127.0.0.1:{metrics}", "admin": "admin.sock"})
         server.start()
         url = f"http://127.0.0.1:{metrics}/metrics"
-        labels = '{listener="f",state="serving"}'
+        labels = '{listener="f"}'
 
         def series(name):
             return samples(fetch(url)[2], "wharf_plugin_" + name).get(labels)

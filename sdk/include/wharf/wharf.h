@@ -85,8 +85,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 2
-#define WHARF_SDK_VERSION "1.2.1" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_ABI_MINOR 3
+#define WHARF_SDK_VERSION "1.3.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -457,6 +457,16 @@ typedef struct wharf_host_api {
   /* The zone's root: one offset the plugin keeps its entry point in (0 in a
    * fresh zone). Read and write it with the lock held. */
   uint64_t *(*zone_root)(wharf_zone *zone);
+
+  /* --- added in 1.3 */
+
+  /* Bytes the plugin moved for this session on connections of its own (FTP's
+   * data connections) since its last call: `received` from its peers, `sent`
+   * to them. The host counts them as the session's own: in the listener's
+   * byte counters (as they flow, each second on a long session) and in the
+   * session's access log line. THREAD: the session's (a blocking session's
+   * serve(), an event session's hooks). WHARF_CLOSED for an ended session. */
+  wharf_status (*session_count_bytes)(wharf_session *session, uint64_t received, uint64_t sent);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

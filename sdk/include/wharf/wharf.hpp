@@ -308,6 +308,13 @@ class Session {
     return WHARF_HOST_HAS(detail::api, session_transport) ? detail::api->session_transport(handle_)
                                                           : std::string_view();
   }
+  // 1.3+: bytes moved for this session on connections of the plugin's own
+  // (FTP's data connections), counted by the host as the session's. False on
+  // an older host, or once the session has ended.
+  bool countBytes(uint64_t received, uint64_t sent) {
+    return WHARF_HOST_HAS(detail::api, session_count_bytes) &&
+           detail::api->session_count_bytes(handle_, received, sent) == WHARF_OK;
+  }
   // 1.2+: one of the session's addresses as text; empty if it has none such.
   std::string addressText(wharf_address which) const {
     char buffer[256];

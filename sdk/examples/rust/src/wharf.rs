@@ -86,6 +86,7 @@ pub struct wharf_host_api {
     pub zone_free: AnyFn,
     pub zone_at: AnyFn,
     pub zone_root: AnyFn,
+    pub session_count_bytes: AnyFn,
 }
 
 #[repr(C)]
@@ -148,7 +149,7 @@ pub fn layout() -> Vec<(String, usize)> {
         session_waker, waker_post, waker_release, session_end_reason, metric_declare,
         metric_add, metric_set, instance_timer_start, instance_timer_cancel,
         session_address_text, session_transport, zone_declare, zone_lock, zone_unlock,
-        zone_alloc, zone_free, zone_at, zone_root
+        zone_alloc, zone_free, zone_at, zone_root, session_count_bytes
     });
     layout_of!(out, wharf_plugin {
         header, name, version, description, capabilities, reserved, on_plugin_load,
