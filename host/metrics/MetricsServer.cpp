@@ -13,6 +13,7 @@
 
 #include "metrics/PrometheusText.h"
 #include "metrics/StatusPage.h"
+#include "metrics/StatusPageRender.h"
 
 namespace wharf::metrics {
 namespace {
@@ -28,7 +29,8 @@ double secondsSinceEpoch() {
 
 // The page at `path`; nullopt for a path this server does not serve.
 std::optional<Page> render(const std::string &path, const MetricsServer::Snapshot &snapshot) {
-  if (path == "/") return Page{"text/html; charset=utf-8", std::string(statusPageHtml())};
+  if (path == "/")
+    return Page{"text/html; charset=utf-8", renderStatusPage(statusPageHtml(), *snapshot())};
   if (path == "/metrics") {
     return Page{"text/plain; version=0.0.4; charset=utf-8",
                 prometheusText(*snapshot(), secondsSinceEpoch())};

@@ -16,7 +16,7 @@ import urllib.request
 from html.parser import HTMLParser
 
 from clients import echo_round_trip
-from wharf_harness import Wharfd, WharfTestCase, free_port
+from wharf_harness import Wharfd, WharfTestCase, free_port, wait_until
 
 BUILD_DIR = os.environ["WHARF_BUILD_DIR"]
 
@@ -29,6 +29,7 @@ class Elements(HTMLParser):
     def __init__(self, text):
         super().__init__()
         self.found = []
+        self.text = text
         self.feed(text)
 
     def handle_starttag(self, tag, attributes):
@@ -115,3 +116,27 @@ class StatusPage(WharfTestCase):
         with open(screenshot, "rb") as image:
             self.assertEqual(image.read(8), b"\x89PNG\r\n\x1a\n")
         self.assertGreater(os.path.getsize(screenshot), 20000)  # more than a blank page
+
+    def test_without_javascript_the_page_shows_each_listener_with_its_counts(self):
+        # It showed nothing: the table was filled in by the script alone.
+        for _ in range(3):
+            self.assertEqual(echo_round_trip(self.tcp, b"no script"), b"no script")
+        def served():  # the page as a client without scripts shows it
+            with urllib.request.urlopen(self.url, timeout=30) as response:
+                return Elements(response.read().decode())
+
+        def cells(dom):
+            row = re.search(r'data-listener="echo-tcp">(.*?)</tr>', dom.text, re.S).group(1)
+            return re.findall(r"<td[^>]*>([^<]*)</td>", row)
+
+        # A session's bytes count once it has ended, which follows the client's close.
+        wait_until(lambda: cells(served())[11] == str(3 * len(b"no script")),
+                   "the three sessions' bytes in the served table")
+        dom = served()
+        rows = {row["data-listener"]: row for row in dom.all("tr") if "data-listener" in row}
+        self.assertEqual(set(rows), {"echo-tcp", "echo-udp"})
+        values = cells(dom)
+        self.assertEqual(values[:3], ["echo-tcp", "serving", "tcp"])
+        self.assertEqual(values[9], "3")  # accepted
+        self.assertRegex(dom.text, r"master pid %d, up \d+ s, workers 2/2 answering"
+                         % self.server.process.pid)
