@@ -4,21 +4,29 @@ their contents checked with dpkg-deb, lintian without errors, unpacked into a
 scratch root; the package's postinst makes the `wharf` user on this machine
 (run as root, as dpkg would), the packaged wharfd checks the packaged config
 and finds its plugins, and the SDK example builds against the unpacked
-wharf-dev with find_package and with pkg-config.
+wharf-dev with find_package and with pkg-config. As root on a machine without
+systemd as PID 1 (as CI's), the package is also installed for real: a package
+upgrade is a hitless binary upgrade, and the whole production profile (metrics,
+logs, rotation, socket activation, upgrades under polling) runs as one test.
 
     WHARF_PACKAGE_BUILD=build-release python3 -m unittest -v test_package
 """
 
 import glob
 import grp
+import gzip
+import json
 import os
+import pwd
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
 import unittest
+import urllib.request
 
 BUILD = os.path.abspath(os.environ["WHARF_PACKAGE_BUILD"])
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -180,20 +188,7 @@ class Packages(unittest.TestCase):
         package is upgraded (same master, every connection answered), not
         restarted; removal stops it; purge removes the logs and the enablement,
         and locks the user."""
-        if os.geteuid() != 0:
-            self.skipTest("installs a package: needs root")
-        if subprocess.run(["dpkg-query", "-W", "wharf"], capture_output=True).returncode == 0:
-            self.skipTest("a wharf package is installed here already")
-        if os.path.isdir("/run/systemd/system"):
-            self.skipTest("systemd runs here: the package would start the real service")
-        self.addCleanup(subprocess.run, ["dpkg", "--purge", "wharf"], capture_output=True)
-        # A container image's policy-rc.d forbids every service action (exit
-        # 101), which the scripts obey: set aside while the test stands for an admin.
-        policy = "/usr/sbin/policy-rc.d"
-        if os.path.exists(policy):
-            os.rename(policy, policy + ".wharf-test")
-            self.addCleanup(os.rename, policy + ".wharf-test", policy)
-        run("dpkg", "-i", self.runtime)
+        self.install_on_this_machine()
         log_folder = os.stat("/var/log/wharf")
         self.assertEqual((oct(log_folder.st_mode & 0o777), grp.getgrgid(log_folder.st_gid).gr_name),
                          ("0o750", "adm"))
@@ -269,6 +264,217 @@ class Packages(unittest.TestCase):
 
     def version(self):
         return run(os.path.join(self.root, "usr/bin/wharfd"), "--version").split()[1]
+
+    def install_on_this_machine(self):
+        """dpkg -i of the runtime package, purged after the test."""
+        if os.geteuid() != 0:
+            self.skipTest("installs a package: needs root")
+        if subprocess.run(["dpkg-query", "-W", "wharf"], capture_output=True).returncode == 0:
+            self.skipTest("a wharf package is installed here already")
+        if os.path.isdir("/run/systemd/system"):
+            self.skipTest("systemd runs here: the package would start the real service")
+        self.addCleanup(subprocess.run, ["dpkg", "--purge", "wharf"], capture_output=True)
+        # A container image's policy-rc.d forbids every service action (exit
+        # 101), which the scripts obey: set aside while the test stands for an admin.
+        policy = "/usr/sbin/policy-rc.d"
+        if os.path.exists(policy):
+            os.rename(policy, policy + ".wharf-test")
+            self.addCleanup(os.rename, policy + ".wharf-test", policy)
+        run("dpkg", "-i", self.runtime)
+
+    def test_the_whole_production_profile(self):
+        """Each feature worked alone in the tests' own configuration; together, in
+        the package's layout, they broke. This runs them as an ops team does, in
+        one go: the installed package; its wharf.ini with metrics on, the master
+        log and an access log in the package's fresh /var/log/wharf (wharf:adm
+        0750) and user = wharf; echo-tcp's socket passed as the shipped
+        wharfd.socket says (systemd-socket-activate); 10 wharfctl upgrades while
+        status and /metrics are polled 20 times a second each and clients loop
+        (no failed connection, no poll that hangs); two runs of the installed
+        logrotate snippet (no line of the master, a worker or the access log
+        lost); a reload with a typo, then a good one; a stop within
+        shutdown_timeout."""
+        activate = shutil.which("systemd-socket-activate")
+        if activate is None:
+            self.fail("systemd-socket-activate is missing (Debian's systemd package)")
+        if shutil.which("logrotate") is None:
+            self.fail("logrotate is missing")
+        self.install_on_this_machine()
+        # The shipped socket unit, at a free port here; the config names it too.
+        with open("/lib/systemd/system/wharfd.socket") as unit:
+            socket_unit = dict(line.strip().split("=", 1) for line in unit
+                               if re.match(r"(ListenStream|FileDescriptorName)=", line))
+        echo_port, time_port, metrics_port = free_port(), free_port(), free_port()
+        address = socket_unit["ListenStream"].replace("7007", str(echo_port))
+        with open("/etc/wharf/wharf.ini") as shipped:
+            config = shipped.read()
+        config = config.replace("127.0.0.1:7007", address).replace("127.0.0.1:3037",
+                                                                    f"127.0.0.1:{time_port}")
+        config = config.replace("; metrics = 127.0.0.1:9109", f"metrics = 127.0.0.1:{metrics_port}")
+        config = config.replace("; access_log = /var/log/wharf/access.log",
+                                "access_log = /var/log/wharf/access.log\n"
+                                "log = /var/log/wharf/wharfd.log\nshutdown_timeout = 20s")
+        self.assertIn("metrics = ", config)
+        self.assertIn("access_log = ", config)
+        with open("/etc/wharf/wharf.ini", "w") as out:  # as an operator edits the conffile
+            out.write(config)
+        admin = ["/usr/bin/wharfctl", "--admin", "/run/wharf/admin.sock"]
+
+        def echoes(client, data=b"ping"):
+            client.sendall(data)
+            answer = b""
+            while len(answer) < len(data):
+                chunk = client.recv(len(data) - len(answer))
+                if not chunk:
+                    break
+                answer += chunk
+            return answer == data
+
+        wharfd = subprocess.Popen([activate, "-l", address,
+                                   f"--fdname={socket_unit['FileDescriptorName']}",
+                                   "/usr/bin/wharfd", "--config", "/etc/wharf/wharf.ini"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.addCleanup(lambda: wharfd.poll() is None and wharfd.kill())
+        self.addCleanup(wharfd.stderr.close)
+        sessions = 0  # that ended: each is a line of the access log
+        # The first connection starts wharfd, and waits for it.
+        for _ in range(600):
+            try:
+                first = socket.create_connection(("127.0.0.1", echo_port), timeout=60)
+                break
+            except ConnectionRefusedError:  # systemd-socket-activate is not listening yet
+                threading.Event().wait(0.05)
+        with first:
+            self.assertTrue(echoes(first, b"early"))
+        sessions += 1
+        with open("/run/wharf/wharfd.pid") as pid_file:
+            master = int(pid_file.read())
+        self.assertEqual(master, wharfd.pid)  # the activator exec'd wharfd
+        status = json.loads(run(*admin, "status", "--json"))
+        for worker in status["workers"]:
+            with open(f"/proc/{worker['pid']}/status") as process:
+                uid = next(int(line.split()[1]) for line in process if line.startswith("Uid:"))
+            self.assertEqual(uid, pwd.getpwnam("wharf").pw_uid)
+
+        failures, hangs, answered = [], [], {"status": 0, "metrics": 0}
+        stop = threading.Event()
+        connections = []
+
+        def clients():
+            while not stop.is_set():
+                try:
+                    with socket.create_connection(("127.0.0.1", echo_port), timeout=30) as client:
+                        connections.append(echoes(client) or failures.append("no echo"))
+                except OSError as error:
+                    failures.append(str(error))
+
+        def poll(what, ask):
+            while not stop.wait(0.05):  # 20 times a second
+                try:
+                    ask()
+                    answered[what] += 1
+                except (subprocess.TimeoutExpired, socket.timeout, TimeoutError) as error:
+                    hangs.append(f"{what}: {error}")
+                except (OSError, AssertionError):
+                    pass  # refused while the master executes the new image
+
+        def ask_status():
+            result = subprocess.run([*admin, "status", "--json"], capture_output=True,
+                                    timeout=30)
+            if result.returncode != 0:
+                raise AssertionError(result.stderr)
+
+        def ask_metrics():
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics",
+                                        timeout=30) as response:
+                response.read()
+
+        held = socket.create_connection(("127.0.0.1", echo_port), timeout=30)  # across it all
+        self.addCleanup(held.close)
+        self.assertTrue(echoes(held))
+        threads = [threading.Thread(target=clients), threading.Thread(target=poll, args=(
+            "status", ask_status)), threading.Thread(target=poll, args=("metrics", ask_metrics))]
+        for thread in threads:
+            thread.start()
+        try:
+            for _ in range(10):
+                result = subprocess.run([*admin, "upgrade"], capture_output=True, text=True,
+                                        timeout=300)
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+                self.assertIn(f"pid {master}", result.stdout)
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        self.assertEqual((failures, hangs), ([], []))
+        self.assertGreater(len(connections), 0)
+        self.assertGreater(min(answered.values()), 0, answered)
+        sessions += len(connections)
+        self.assertTrue(echoes(held))
+        status = json.loads(run(*admin, "status", "--json"))
+        self.assertEqual((status["pid"], status["upgrades"]), (master, 10))
+
+        def lines(pattern):
+            """Lines of every file of `pattern` in /var/log/wharf, rotated ones included."""
+            found = []
+            for path in sorted(glob.glob(f"/var/log/wharf/{pattern}*")):
+                opener = gzip.open if path.endswith(".gz") else open
+                with opener(path, "rt") as log:
+                    found += log.read().splitlines()
+            return found
+
+        def rotate():
+            result = subprocess.run(["logrotate", "--force", "--state",
+                                     os.path.join(self.work, "logrotate.state"),
+                                     "/etc/logrotate.d/wharf"], capture_output=True, text=True,
+                                    timeout=60)
+            self.assertEqual(result.returncode, 0, result.stderr)
+
+        def in_new_log(text):  # waits for `text` in the master log's current file
+            for _ in range(600):
+                with open("/var/log/wharf/wharfd.log") as log:
+                    if text in log.read():
+                        return
+                threading.Event().wait(0.05)
+            self.fail(f"{text!r} not in the current wharfd.log")
+
+        rotate()
+        in_new_log("wharfctl reopen: log files reopened")
+        # A typo is refused, by file, line and key, and logged to the new file.
+        with open("/etc/wharf/wharf.ini", "a") as out:
+            out.write("\n[listener.typo]\ntransport = tcpp\n")
+        self.assertNotEqual(subprocess.run([*admin, "reload"], capture_output=True).returncode, 0)
+        in_new_log("reload refused, nothing changed: /etc/wharf/wharf.ini:")
+        with socket.create_connection(("127.0.0.1", echo_port), timeout=30) as client:
+            self.assertTrue(echoes(client, b"between rotations"))
+        sessions += 1
+        rotate()
+        in_new_log("wharfctl reopen: log files reopened")
+        with open("/etc/wharf/wharf.ini", "w") as out:  # the typo fixed
+            out.write(config)
+        run(*admin, "reload")
+        in_new_log("master: reload: ")
+        in_new_log("worker: reload: ")  # the workers' lines too
+        with socket.create_connection(("127.0.0.1", echo_port), timeout=30) as client:
+            self.assertTrue(echoes(client, b"after"))
+        sessions += 1
+        held.close()
+        sessions += 1
+        # Every line of each log, across its three files: the master's ten upgrades, the
+        # refused and the applied reload, and one access line per session.
+        for _ in range(600):
+            if len(lines("access.log")) >= sessions:
+                break
+            threading.Event().wait(0.05)
+        self.assertEqual(len(lines("access.log")), sessions)
+        master_log = "\n".join(lines("wharfd.log"))
+        self.assertEqual(master_log.count("upgraded from wharfd "), 10)
+        self.assertEqual(master_log.count("reload refused, nothing changed"), 1)
+        for path in glob.glob("/var/log/wharf/*"):
+            self.assertEqual(pwd.getpwuid(os.stat(path).st_uid).pw_name, "wharf", path)
+        wharfd.send_signal(signal.SIGTERM)
+        self.assertEqual(wharfd.wait(timeout=20 + 30), 0)  # shutdown_timeout, then a hang
+        self.assertFalse(os.path.exists("/run/wharf/wharfd.pid"))
 
     def test_the_sdk_example_builds_against_wharf_dev(self):
         example = os.path.join(SOURCE, "sdk", "examples", "caesar")
