@@ -234,10 +234,13 @@ wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {
   return agenda == nullptr ? WHARF_UNSUPPORTED : agenda->cancelTimer(timerId);
 }
 
-wharf_status sessionCountBytes(wharf_session *session, uint64_t received, uint64_t sent) {
+wharf_status sessionCountBytes(wharf_session *session, wharf_bytes_path path, uint64_t received,
+                               uint64_t sent) {
+  if (path != WHARF_BYTES_SESSION_SOCKET && path != WHARF_BYTES_OWN_CONNECTION)
+    return WHARF_INVALID;
   Session *self = live(session);
   if (self == nullptr) return WHARF_CLOSED;
-  self->countPluginBytes({received, sent});
+  self->countPluginBytes(path == WHARF_BYTES_OWN_CONNECTION, {received, sent});
   return WHARF_OK;
 }
 

@@ -6,6 +6,7 @@
 
 #include <wharf/wharf.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
@@ -47,10 +48,13 @@ class Session : public Cuttable {
   virtual size_t pendingOutput() const { return 0; }
   // The socket a blocking-style stream session may use directly; -1 otherwise.
   virtual int socket() const { return -1; }
-  // Bytes the plugin moved on connections of its own (session_count_bytes).
-  void countPluginBytes(ByteCount bytes) {
-    pluginBytes_.in += bytes.in;
-    pluginBytes_.out += bytes.out;
+  // Bytes the plugin moved itself (session_count_bytes): on a connection of
+  // its own, or on the session's socket past the host.
+  void countPluginBytes(bool ownConnection, ByteCount bytes) {
+    if (ownConnection) {
+      ownConnectionBytes_.in += bytes.in;
+      ownConnectionBytes_.out += bytes.out;
+    }
     tally_.bytesIn += bytes.in;
     tally_.bytesOut += bytes.out;
     countEachSecond();
@@ -134,11 +138,13 @@ class Session : public Cuttable {
     cutWhy_.store(why, std::memory_order_relaxed);
     cut_.store(true, std::memory_order_release);  // endReason() sees the reason with it
   }
-  // For a plugin that used the socket itself: the counts the kernel kept,
-  // and what it counted on connections of its own.
-  void setBytes(uint64_t in, uint64_t out) {
-    tally_.bytesIn = in + pluginBytes_.in;
-    tally_.bytesOut = out + pluginBytes_.out;
+  // For a plugin that used the socket itself: the totals the kernel kept of
+  // it, which hold the bytes through the host and those the plugin reported
+  // on it (if it reported less, the kernel's), plus its own connections'.
+  void setSocketBytes(uint64_t in, uint64_t out) {
+    tally_.bytesIn = std::max(in, tally_.bytesIn - ownConnectionBytes_.in) + ownConnectionBytes_.in;
+    tally_.bytesOut =
+        std::max(out, tally_.bytesOut - ownConnectionBytes_.out) + ownConnectionBytes_.out;
   }
 
   // A hook failed or threw: the session ends (the driver sees it).
@@ -171,8 +177,8 @@ class Session : public Cuttable {
   Ledger ledger_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   SessionTally tally_;
-  ByteCount counted_;      // of tally_'s bytes, those added to the listener's counters
-  ByteCount pluginBytes_;  // of tally_'s bytes, those the plugin counted (session_count_bytes)
+  ByteCount counted_;             // of tally_'s bytes, those added to the listener's counters
+  ByteCount ownConnectionBytes_;  // of tally_'s, those of the plugin's own connections
   std::chrono::nanoseconds nextCount_ = coarseNow() + std::chrono::seconds(1);
   bool endingNoted_ = false;
   std::atomic<bool> cut_{false};

@@ -13,6 +13,10 @@
 namespace wharf::session {
 namespace {
 
+// TCP states as tcp_info's tcpi_state has them (the kernel's net/tcp_states.h;
+// glibc's netinet/tcp.h, which names them too, clashes with linux/tcp.h).
+constexpr uint8_t kFinWait2 = 5, kTimeWait = 6, kCloseWait = 8, kLastAck = 9, kClosing = 11;
+
 constexpr size_t kMinProgress = 64;  // bytes either way per idle_timeout window
 constexpr char kDripping[] = "fewer than 64 bytes either way within idle_timeout";
 
@@ -28,9 +32,17 @@ StreamSession::~StreamSession() {
   if (!socketLent_) return;
   ::tcp_info info{};
   socklen_t length = sizeof info;
-  if (::getsockopt(connection_.fd(), IPPROTO_TCP, TCP_INFO, &info, &length) == 0 &&
-      length >= offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
-    setBytes(info.tcpi_bytes_received, info.tcpi_bytes_acked);
+  if (::getsockopt(connection_.fd(), IPPROTO_TCP, TCP_INFO, &info, &length) != 0 ||
+      length < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
+    return;
+  // The kernel counts a FIN as a byte of its side's total: the peer's once it came, ours
+  // once acknowledged.
+  uint8_t state = info.tcpi_state;
+  bool finReceived =
+      state == kCloseWait || state == kLastAck || state == kClosing || state == kTimeWait;
+  bool finAcked = state == kFinWait2 || state == kTimeWait;
+  setSocketBytes(info.tcpi_bytes_received - (finReceived && info.tcpi_bytes_received > 0),
+                 info.tcpi_bytes_acked - (finAcked && info.tcpi_bytes_acked > 0));
 }
 
 int StreamSession::socket() const {

@@ -133,7 +133,9 @@ class FtpServer {
         [&session](int level, const std::string &message) {
           session.log(static_cast<wharf_log_level>(level), message);
         },
-        [&session](uint64_t received, uint64_t sent) { session.countBytes(received, sent); })
+        [&session](uint64_t received, uint64_t sent) {
+          session.countBytes(WHARF_BYTES_OWN_CONNECTION, received, sent);
+        })
         .run();
   }
 

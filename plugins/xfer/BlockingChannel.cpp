@@ -16,7 +16,9 @@
 namespace xfer {
 namespace {
 
-constexpr uint64_t kMostPerCall = 1 << 30;  // sendfile moves at most ~2 GiB a call
+// Each call's bytes are reported to the host as they go: a long download
+// counts in the listener's metrics as it flows, not at its end.
+constexpr uint64_t kMostPerCall = 4 << 20;
 
 // Whether the kernel's unsent bytes for `socket` differ from `last` (updated).
 bool unsentChanged(int socket, int &last) {
@@ -46,6 +48,7 @@ bool BlockingChannel::sendFile(common::Fd file, uint64_t size) {
     if (sent < 0) throw std::runtime_error(std::string("send failed: ") + std::strerror(errno));
     if (sent == 0) throw std::runtime_error("the file shrank while being sent");
     remaining -= static_cast<uint64_t>(sent);
+    session_.countBytes(WHARF_BYTES_SESSION_SOCKET, 0, static_cast<uint64_t>(sent));
   }
   // A host without session_socket, or a file sendfile cannot read: copy.
   FileChunks rest(std::move(file), static_cast<uint64_t>(offset), remaining);

@@ -76,9 +76,10 @@ class XferListener {
     while (!conversation.closed()) {
       if (auto upload = conversation.uploadDestination(); upload && splicer.usable()) {
         try {  // kernel to kernel, as downloads go with sendfile
-          conversation.storedDirectly(splicer.move(
-              upload->file,
-              static_cast<size_t>(std::min<uint64_t>(upload->remaining, kBlockingRead))));
+          size_t moved = splicer.move(upload->file, static_cast<size_t>(std::min<uint64_t>(
+                                                        upload->remaining, kBlockingRead)));
+          session.countBytes(WHARF_BYTES_SESSION_SOCKET, moved, 0);  // past the host: say so
+          conversation.storedDirectly(moved);
         } catch (const SocketToFile::SocketEnded &ended) {
           if (ended.why != SocketToFile::End::Peer) session.log(WHARF_LOG_NOTICE, ended.what());
           return;

@@ -4,6 +4,7 @@ and nothing bound. --check-config validates without binding."""
 
 import os
 import pwd
+import re
 import socket
 import subprocess
 import tempfile
@@ -45,10 +46,12 @@ class StartupRefusals(WharfTestCase):
         self.assertNothingListens(good)
 
     def test_broken_plugins_are_refused_by_file_and_reason(self):
+        with open(os.path.join(os.environ["WHARF_SOURCE_DIR"], "sdk/include/wharf/wharf.h")) as h:
+            minor = int(re.search(r"#define WHARF_ABI_MINOR (\d+)", h.read()).group(1))
         for fixture, reason in [
             ("no_entry", "no entry symbol wharf_plugin_entry"),
-            ("abi_major_mismatch", "built for Wharf ABI 2.2"),
-            ("abi_minor_newer", "needs Wharf ABI 1.3, this host offers 1.2"),
+            ("abi_major_mismatch", f"built for Wharf ABI 2.{minor}"),
+            ("abi_minor_newer", f"needs Wharf ABI 1.{minor + 1}, this host offers 1.{minor}"),
             ("load_fails", "'load-fails' failed to initialise: licence file /nonexistent/licence missing"),
             ("instance_refuses", "'instance-refuses' refused listener [listener.e]: option.required is missing"),
         ]:

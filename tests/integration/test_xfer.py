@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import unittest
+import urllib.request
 
 from clients import connect_from, receive_exactly, receive_until_closed
 from wharf_harness import PLUGIN_DIR, Wharfd, WharfTestCase, free_port, wait_until
@@ -315,6 +316,57 @@ class Refusals(XferCase):
             self.assertEqual(receive_exactly(sock, 2), b"hi")
             sock.sendall(struct.pack("<i", 30))  # little-endian 30 is big-endian 503316480
             self.assertIn("header length 503316480", read_framed(sock, ">")["error"])
+
+
+class BytesAsTheyFlow(XferCase):
+    """In the blocking modes xfer moves files past the host (sendfile, splice): a
+    download's bytes reached the listener's counters only when the session ended.
+    It reports them as they go, and the kernel's totals at the end count none twice."""
+
+    def test_a_long_transfer_counts_while_it_runs_and_once(self):
+        metrics = free_port()
+        port = self.serve({"t": ("thread", "framed", {})},
+                          host={"metrics": f"127.0.0.1:{metrics}"})["t"]
+        with open(os.path.join(self.root, "big.bin"), "wb") as f:
+            f.write(os.urandom(32 << 20))
+
+        def counted(name):
+            with urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics",
+                                        timeout=30) as response:
+                text = response.read().decode()
+            return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                       if line.startswith(name + "{"))
+
+        sent = b""
+        with connect(port) as sock:
+            request = framed({"cmd": "get", "filename": "big.bin"})
+            sock.sendall(request)
+            sent += request
+            self.assertEqual(read_framed(sock)["filesize"], 32 << 20)
+            receive_exactly(sock, 4 << 20)
+            time.sleep(1.1)  # past the session's first second: from here its bytes count as they go
+            receive_exactly(sock, 8 << 20)  # then the client stops reading
+            wait_until(lambda: counted("wharf_listener_sent_bytes_total") >= 4 << 20,
+                       "a running download's bytes in wharf_listener_sent_bytes_total")
+            receive_exactly(sock, (32 << 20) - (12 << 20))
+            upload = framed({"cmd": "put", "filename": "up.bin", "filesize": 16 << 20})
+            sock.sendall(upload + b"u" * (4 << 20))
+            time.sleep(1.1)
+            sock.sendall(b"u" * (6 << 20))  # and leaves the rest for later
+            sent += upload + b"u" * (10 << 20)
+            wait_until(lambda: counted("wharf_listener_received_bytes_total") >= 4 << 20,
+                       "a running upload's bytes in wharf_listener_received_bytes_total")
+            sock.sendall(b"u" * (6 << 20))
+            sent += b"u" * (6 << 20)
+            stored = os.path.join(self.root, "up.bin")
+            wait_until(lambda: os.path.exists(stored) and os.path.getsize(stored) == 16 << 20,
+                       "the upload stored")
+        # Once the session has ended, the kernel's totals: what the client sent, exactly.
+        wait_until(lambda: counted("wharf_listener_received_bytes_total") >= len(sent),
+                   f"{len(sent)} bytes received in all")
+        self.assertEqual(counted("wharf_listener_received_bytes_total"), len(sent))  # once
+        self.assertGreaterEqual(counted("wharf_listener_sent_bytes_total"), 32 << 20)
+        self.assertLess(counted("wharf_listener_sent_bytes_total"), 33 << 20)
 
 
 class FullDisk(XferCase):

@@ -161,6 +161,14 @@ typedef enum wharf_address {
                                 WHARF_NOT_FOUND unless the listener has proxy_protocol */
 } wharf_address;
 
+/* Where bytes a plugin moved itself went (session_count_bytes, 1.3). */
+typedef enum wharf_bytes_path {
+  WHARF_BYTES_SESSION_SOCKET = 1, /* the session's own descriptor (session_socket), past the
+                                     host: sendfile, splice, a TLS library's I/O */
+  WHARF_BYTES_OWN_CONNECTION = 2  /* a connection of the plugin's own for this session
+                                     (FTP's data connections) */
+} wharf_bytes_path;
+
 /* Metrics a plugin declares (metric_declare, 1.2). */
 typedef struct wharf_metric wharf_metric; /* one series: the host's */
 typedef enum wharf_metric_kind {
@@ -460,13 +468,17 @@ typedef struct wharf_host_api {
 
   /* --- added in 1.3 */
 
-  /* Bytes the plugin moved for this session on connections of its own (FTP's
-   * data connections) since its last call: `received` from its peers, `sent`
-   * to them. The host counts them as the session's own: in the listener's
-   * byte counters (as they flow, each second on a long session) and in the
-   * session's access log line. THREAD: the session's (a blocking session's
-   * serve(), an event session's hooks). WHARF_CLOSED for an ended session. */
-  wharf_status (*session_count_bytes)(wharf_session *session, uint64_t received, uint64_t sent);
+  /* Bytes the plugin moved itself for this session since its last call,
+   * `received` from its peers and `sent` to them, on `path`. The host counts
+   * them as the session's own as they flow (each second on a long session),
+   * in the listener's byte counters and the session's access log line. On
+   * TCP the host also reads the session socket's totals from the kernel at
+   * the end, which bytes reported on WHARF_BYTES_SESSION_SOCKET are part of:
+   * nothing is counted twice. THREAD: the session's (a blocking session's
+   * serve(), an event session's hooks). WHARF_INVALID for another `path`,
+   * WHARF_CLOSED for an ended session. */
+  wharf_status (*session_count_bytes)(wharf_session *session, wharf_bytes_path path,
+                                      uint64_t received, uint64_t sent);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

@@ -308,12 +308,12 @@ class Session {
     return WHARF_HOST_HAS(detail::api, session_transport) ? detail::api->session_transport(handle_)
                                                           : std::string_view();
   }
-  // 1.3+: bytes moved for this session on connections of the plugin's own
-  // (FTP's data connections), counted by the host as the session's. False on
-  // an older host, or once the session has ended.
-  bool countBytes(uint64_t received, uint64_t sent) {
+  // 1.3+: bytes the plugin moved itself for this session, on `path` (its
+  // socket past the host, or a connection of its own), counted by the host as
+  // the session's. False on an older host, or once the session has ended.
+  bool countBytes(wharf_bytes_path path, uint64_t received, uint64_t sent) {
     return WHARF_HOST_HAS(detail::api, session_count_bytes) &&
-           detail::api->session_count_bytes(handle_, received, sent) == WHARF_OK;
+           detail::api->session_count_bytes(handle_, path, received, sent) == WHARF_OK;
   }
   // 1.2+: one of the session's addresses as text; empty if it has none such.
   std::string addressText(wharf_address which) const {
