@@ -105,12 +105,6 @@ std::optional<Control::Read> Control::takeLine(std::string &line) {
   }
 }
 
-bool Control::lineReady() {
-  if (!early_.empty() || input_.find('\n') != std::string::npos) return true;
-  bool timedOut = false;
-  return fill(std::chrono::milliseconds(0), timedOut) && input_.find('\n') != std::string::npos;
-}
-
 bool Control::fill(std::chrono::milliseconds timeout, bool &timedOut) {
   timedOut = false;
   for (;;) {
@@ -133,15 +127,6 @@ bool Control::fill(std::chrono::milliseconds timeout, bool &timedOut) {
 }
 
 Control::Read Control::readLine(std::string &line, std::chrono::milliseconds timeout) {
-  if (!early_.empty()) {
-    line = std::move(early_.front());
-    early_.pop_front();
-    return Read::Line;
-  }
-  return readFromConnection(line, timeout);
-}
-
-Control::Read Control::readFromConnection(std::string &line, std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto taken = takeLine(line)) return *taken;

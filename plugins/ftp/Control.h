@@ -4,7 +4,6 @@
 #pragma once
 
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,18 +39,10 @@ class Control {
 
   explicit Control(int fd);
 
-  // Waits up to `timeout` for a whole line (without CR LF): a deferred one
-  // first, else one from the connection.
+  // Waits up to `timeout` for a whole line (without CR LF).
   Read readLine(std::string &line, std::chrono::milliseconds timeout);
-  // A line from the connection only, deferred ones left alone (during a
-  // transfer, to see an ABOR behind a command that waits).
-  Read readFromConnection(std::string &line, std::chrono::milliseconds timeout);
-  // True if a line can be read without waiting for the network.
-  bool lineReady();
-  // True if a whole line from the connection is buffered (poll would not say).
+  // True if a whole line is buffered (poll would not say).
   bool lineBuffered() const { return input_.find('\n') != std::string::npos; }
-  // Keeps a line that came during a transfer, to be read after it, in order.
-  void defer(std::string line) { early_.push_back(std::move(line)); }
 
   // "CODE text"; a text with newlines becomes a multi-line reply. A client
   // that reads none of it for `stallTimeout` ends the session (ok() false).
@@ -72,8 +63,7 @@ class Control {
   int fd_;
   std::unique_ptr<Stream> stream_;
   TelnetFilter telnet_;
-  std::string input_;  // without Telnet commands
-  std::deque<std::string> early_;
+  std::string input_;        // without Telnet commands
   bool discarding_ = false;  // inside an over-long line
   bool ok_ = true;           // false once a reply could not be sent
   bool stalled_ = false;

@@ -114,6 +114,10 @@ class FtpSession {
   void sendListing(const std::string &argument, Transfer::ListStyle style);
   // Opens the data connection and says 150; nullopt after replying why not.
   std::optional<Transfer> beginTransfer(const std::string &what);
+  // A command that came during a transfer, answered at once: those that need
+  // the data connection (or would change the control connection's TLS) are
+  // refused while it is busy; the others run as at any time.
+  void answerDuringTransfer(const std::string &line);
   // One line per RETR or STOR: path, bytes, complete or why not, and the user.
   void logTransfer(const char *command, const std::string &target, uint64_t bytes,
                    Transfer::Outcome outcome);
@@ -147,6 +151,7 @@ class FtpSession {
   unsigned facts_ = kAllFacts;  // what MLST and MLSD send (OPTS MLST)
   off_t restart_ = 0;
   std::optional<std::string> renameFrom_;
+  std::string transferUser_;  // whom the transfer running is for (a USER may come meanwhile)
   bool epsvOnly_ = false;     // after EPSV ALL
   bool protectData_ = false;  // PROT P
   bool pbszGiven_ = false;

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <set>
+#include <string>
 
 #include "CommandTable.h"
 #include "TlsContext.h"
@@ -72,8 +74,20 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
   } else {
     stream = std::make_unique<PlainStream>(socket.get());
   }
-  return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout,
-                  countBytes_);
+  transferUser_ = account_ ? account_->name : std::string("-");
+  return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout, countBytes_,
+                  [this](const std::string &line) { answerDuringTransfer(line); });
+}
+
+void FtpSession::answerDuringTransfer(const std::string &line) {
+  static const std::set<std::string> kNeedData = {"PORT", "EPRT", "PASV", "EPSV", "LIST", "NLST",
+                                                  "MLSD", "RETR", "STOR", "APPE", "STOU"};
+  std::string verb = verbOf(line);
+  if (kNeedData.count(verb) != 0)
+    return control_.reply(425,
+                          "The data connection is busy: a transfer is running (ABOR ends it).");
+  if (verb == "AUTH") return control_.reply(503, "Not during a transfer.");
+  dispatch(line);
 }
 
 void FtpSession::logTransfer(const char *command, const std::string &target, uint64_t bytes,
@@ -81,7 +95,7 @@ void FtpSession::logTransfer(const char *command, const std::string &target, uin
   bool kept = outcome == Transfer::Outcome::Done || std::string_view(command) != "STOR";
   log_(WHARF_LOG_INFO, std::string(command) + " " + target + ": " + std::to_string(bytes) +
                            " bytes, " + outcomeText(outcome) + (kept ? "" : ", not kept") +
-                           ", user " + (account_ ? account_->name : std::string("-")));
+                           ", user " + transferUser_);
 }
 
 void FtpSession::endTransfer(Transfer::Outcome outcome, const std::string &done) {

@@ -31,12 +31,13 @@ bool writeAllTo(int file, const char *data, size_t length) {
 }  // namespace
 
 Transfer::Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
-                   std::chrono::milliseconds dataTimeout, CountBytes countBytes)
+                   std::chrono::milliseconds dataTimeout, CountBytes countBytes, Answer answer)
     : control_(&control),
       socket_(std::move(socket)),
       stream_(std::move(stream)),
       dataTimeout_(dataTimeout),
-      countBytes_(std::move(countBytes)) {}
+      countBytes_(std::move(countBytes)),
+      answer_(std::move(answer)) {}
 
 Transfer::Outcome Transfer::outcomeOf(Wait wait) {
   switch (wait) {
@@ -75,27 +76,39 @@ Transfer::Wait Transfer::wait(bool reading) {
 Transfer::Wait Transfer::takeControlLines() {
   for (;;) {
     std::string line;
-    switch (control_->readFromConnection(line, std::chrono::milliseconds(0))) {
+    switch (control_->readLine(line, std::chrono::milliseconds(0))) {
       case Control::Read::Line: {
         std::string verb = verbOf(line);
         if (verb == "ABOR") return Wait::Aborted;
-        if (verb == "STAT" && line.size() == 4) {
+        if (verb == "STAT" && line.size() == 4)
           control_->reply(
               213, "Status: transfer in progress, " + std::to_string(bytes_) + " bytes so far.");
-          continue;
-        }
-        control_->defer(std::move(line));  // answered once the transfer ends
-        continue;
+        else
+          answer_(line);
+        break;
       }
       case Control::Read::Closed:
         return Wait::ControlGone;
       case Control::Read::Timeout:
         return Wait::Ready;  // nothing more for now
       case Control::Read::TooLong:
+        control_->reply(500, "Command line too long.");
+        break;
       case Control::Read::Invalid:
-        continue;  // answered with 500 by the session, not worth deferring
+        control_->reply(500, "Command line not valid UTF-8 text.");
+        break;
     }
+    if (!control_->ok()) return Wait::ControlGone;  // the client reads no reply
   }
+}
+
+Transfer::Wait Transfer::controlBetweenChunks() {
+  if (bytes_ - checkedAt_ < kControlCheck) return Wait::Ready;
+  checkedAt_ = bytes_;
+  pollfd control{control_->fd(), POLLIN | POLLPRI, 0};
+  if (!control_->lineBuffered() && !control_->stream().pending() && ::poll(&control, 1, 0) <= 0)
+    return Wait::Ready;
+  return takeControlLines();
 }
 
 Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
@@ -109,6 +122,7 @@ Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
     data += sent;
     length -= static_cast<size_t>(sent);
     moved(0, static_cast<uint64_t>(sent));
+    if (Wait taken = controlBetweenChunks(); taken != Wait::Ready) return outcomeOf(taken);
   }
   return Outcome::Done;
 }
@@ -122,6 +136,7 @@ Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
       ssize_t sent = ::sendfile(socket_.get(), file, &offset, chunk);
       if (sent > 0) {
         moved(0, static_cast<uint64_t>(sent));
+        if (Wait taken = controlBetweenChunks(); taken != Wait::Ready) return outcomeOf(taken);
         continue;
       }
       if (sent == 0) break;  // the file shrank
@@ -188,6 +203,7 @@ Transfer::Outcome Transfer::receiveFile(int file, bool ascii) {
       length = converted.size();
     }
     if (!writeAllTo(file, data, length)) return Outcome::LocalError;
+    if (Wait taken = controlBetweenChunks(); taken != Wait::Ready) return outcomeOf(taken);
   }
 }
 

@@ -1,7 +1,10 @@
-// One transfer on a data connection, with the control connection watched
-// meanwhile: ABOR stops it (426, then 226), other commands wait until it
-// ends, and a stalled peer times out after data_timeout. Binary downloads
-// use sendfile(2); ASCII mode converts line ends; TLS goes through the stream.
+// One transfer on a data connection, with the control connection read and
+// answered meanwhile: ABOR stops it (426, then 226), STAT tells the progress,
+// and every other command is answered at once, in order (as pyftpdlib does:
+// a client that waits for a reply before it reads or sends more data would
+// otherwise wait for good). A stalled peer times out after data_timeout.
+// Binary downloads use sendfile(2); ASCII mode converts line ends; TLS goes
+// through the stream.
 #pragma once
 
 #include <sys/types.h>
@@ -25,9 +28,11 @@ class Transfer {
 
   // Hears each chunk's bytes as it goes (the host counts them as the session's).
   using CountBytes = std::function<void(uint64_t received, uint64_t sent)>;
+  // Answers a command line that came during the transfer (not ABOR or STAT).
+  using Answer = std::function<void(const std::string &line)>;
 
   Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
-           std::chrono::milliseconds dataTimeout, CountBytes countBytes);
+           std::chrono::milliseconds dataTimeout, CountBytes countBytes, Answer answer);
   Transfer(Transfer &&) = default;
 
   // From `file` at `offset` to the end.
@@ -44,16 +49,21 @@ class Transfer {
  private:
   enum class Wait { Ready, Aborted, ControlGone, TimedOut };
   Wait wait(bool reading);
-  // The command lines that came meanwhile: ABOR aborts (Aborted), STAT is
-  // answered at once with the progress, others are deferred until the
-  // transfer ends (RFC 959 4.1.3). Ready when none is left.
+  // The command lines that came meanwhile, each answered: ABOR aborts
+  // (Aborted), STAT gets the progress, the others go to answer_. Ready when
+  // none is left.
   Wait takeControlLines();
+  // Between chunks of a transfer that never has to wait (a fast peer): the
+  // control connection is looked at every kControlCheck bytes, so a command
+  // is answered while the data flows, not at the end.
+  Wait controlBetweenChunks();
   Outcome sendAll(const char *data, size_t length);
   static Outcome outcomeOf(Wait wait);
   void moved(uint64_t received, uint64_t sent) {
     bytes_ += received + sent;
     countBytes_(received, sent);
   }
+  static constexpr uint64_t kControlCheck = 1 << 20;
 
   Control *control_;
   Fd socket_;
@@ -61,7 +71,9 @@ class Transfer {
   std::chrono::milliseconds dataTimeout_;
   std::string buffer_;
   uint64_t bytes_ = 0;
+  uint64_t checkedAt_ = 0;  // bytes_ when the control connection was last looked at
   CountBytes countBytes_;
+  Answer answer_;
 };
 
 }  // namespace ftp

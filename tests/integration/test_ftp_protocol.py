@@ -1,13 +1,14 @@
 """The FTP plugin's protocol, driven by Python's ftplib: every command, the
 reply codes of the error cases, MLSD facts, TYPE A conversion, resume,
-active and passive modes on IPv4 and IPv6, ABOR during a transfer, and Telnet
-on the control connection."""
+active and passive modes on IPv4 and IPv6, ABOR and every other command during
+a transfer (answered at once), and Telnet on the control connection."""
 
 import ftplib
 import io
 import os
 import signal
 import socket
+import ssl
 import time
 
 from ftp_fixture import PASSWORD, FtpServer, sha256
@@ -323,37 +324,6 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))  # the session goes on
         ftp.quit()
 
-    def test_commands_during_a_transfer(self):
-        """STAT answers at once with the progress; other commands wait for the
-        end; ABOR behind a waiting command (even in the same segment) still
-        aborts; USER, REIN and QUIT take effect only after the transfer."""
-        ftp = self.ftp_server.client("anonymous")
-        self.ftp_server.put("pub/huge.bin", os.urandom(64 * 1024 * 1024))
-        for passive in (True, False):
-            with self.subTest(passive=passive):
-                ftp.set_pasv(passive)
-                connection = ftp.transfercmd("RETR pub/huge.bin")
-                connection.recv(1024)  # the client stalls: the transfer waits on it
-                ftp.sock.sendall(b"STAT\r\n")
-                status = ftp.getline()
-                self.assertRegex(status, r"^213 Status: transfer in progress, \d+ bytes so far\.")
-                ftp.sock.sendall(b"PWD\r\nNOOP\r\nABOR\r\n")  # one segment
-                self.assertTrue(ftp.getline().startswith("426"))
-                self.assertTrue(ftp.getline().startswith("226"))
-                self.assertTrue(ftp.getline().startswith("257"))  # PWD, after the transfer
-                self.assertTrue(ftp.getline().startswith("200"))  # NOOP
-                connection.close()
-        connection = ftp.transfercmd("RETR pub/huge.bin")
-        connection.recv(1024)
-        ftp.sock.sendall(b"QUIT\r\n")  # waits for the transfer
-        received = 1024
-        while chunk := connection.recv(1 << 20):
-            received += len(chunk)
-        connection.close()
-        self.assertEqual(received, 64 * 1024 * 1024)
-        self.assertTrue(ftp.getline().startswith("226"))
-        self.assertTrue(ftp.getline().startswith("221"))
-
     def test_rest_edge_cases_and_cwd_home(self):
         ftp = self.alice()
         self.ftp_server.put("home/alice/ten.bin", b"0123456789")
@@ -583,3 +553,114 @@ class FtpWhenWharfdStops(WharfTestCase):
         self.assertTrue(ftp.getline().startswith("421 "))
         self.assertEqual(ftp_server.server.wait(), 0)
         self.assertIn("shutdown_timeout: closing 1 remaining sessions", ftp_server.server.log())
+
+
+class CommandsDuringATransfer(WharfTestCase):
+    """Every command that comes during a transfer is answered at once, in order,
+    as pyftpdlib does: a client that waits for a reply before it reads or sends
+    more data deadlocked when replies came only after the transfer (QUIT during
+    a STOR waited for the data, the client for the 221). Passive and active,
+    plain and TLS."""
+
+    SIZE = 64 * 1024 * 1024
+
+    def setUp(self):
+        self.ftp_server = FtpServer(self, tls=True,
+                                    options={"tls_session_reuse": "optional"}).start()
+        self.ftp_server.put("home/alice/huge.bin", os.urandom(self.SIZE))
+
+    def tearDown(self):
+        self.assertStops(self.ftp_server.server)
+
+    def client(self, tls):
+        if not tls:
+            return self.ftp_server.client("alice")
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        ftp = self.ftp_server.client(cls=ftplib.FTP_TLS, context=context)
+        ftp.login("alice", PASSWORD)
+        ftp.prot_p()
+        return ftp
+
+    def variants(self):
+        for tls in (False, True):
+            for passive in (True, False):
+                with self.subTest(tls=tls, passive=passive):
+                    ftp = self.client(tls)
+                    ftp.set_pasv(passive)
+                    yield ftp
+
+    def test_each_command_is_answered_while_the_data_waits(self):
+        for ftp in self.variants():
+            connection = ftp.transfercmd("RETR huge.bin")
+            connection.recv(1024)  # then the client reads no more data until it has its replies
+            ftp.sock.sendall(b"STAT\r\n")
+            self.assertRegex(ftp.getline(), r"^213 Status: transfer in progress, \d+ bytes so far\.")
+            ftp.sock.sendall(b"PWD\r\nNOOP\r\nSIZE huge.bin\r\n")  # one segment, in order
+            self.assertTrue(ftp.getline().startswith("257"))
+            self.assertTrue(ftp.getline().startswith("200"))
+            self.assertEqual(ftp.getline().strip(), f"213 {self.SIZE}")
+            for needs_data in ("RETR huge.bin", "PASV", "LIST"):
+                ftp.sock.sendall(needs_data.encode() + b"\r\n")
+                self.assertTrue(ftp.getline().startswith("425"), needs_data)
+            ftp.sock.sendall(b"ABOR\r\n")
+            self.assertTrue(ftp.getline().startswith("426"))
+            self.assertTrue(ftp.getline().startswith("226"))
+            connection.close()
+            self.assertTrue(ftp.sendcmd("NOOP").startswith("200"))  # the session goes on
+            ftp.quit()
+
+    def test_quit_during_a_retr_is_answered_then_the_file_completes(self):
+        for ftp in self.variants():
+            connection = ftp.transfercmd("RETR huge.bin")
+            received = len(connection.recv(1024))
+            ftp.sock.sendall(b"QUIT\r\n")
+            self.assertTrue(ftp.getline().startswith("221"))  # before the client reads on
+            while chunk := connection.recv(1 << 20):
+                received += len(chunk)
+            connection.close()
+            self.assertEqual(received, self.SIZE)
+            self.assertTrue(ftp.getline().startswith("226"))
+            self.assertEqual(ftp.sock.recv(100), b"")  # then the server closes
+            ftp.close()
+
+    def test_quit_during_a_stor_is_answered_then_the_rest_is_stored(self):
+        data = os.urandom(8 * 1024 * 1024)
+        for ftp in self.variants():
+            connection = ftp.transfercmd("STOR up.bin")
+            connection.sendall(data[:1 << 20])
+            ftp.sock.sendall(b"QUIT\r\n")
+            self.assertTrue(ftp.getline().startswith("221"))  # before the client sends on
+            connection.sendall(data[1 << 20:])
+            if isinstance(connection, ssl.SSLSocket):
+                connection = connection.unwrap()
+            connection.close()
+            self.assertTrue(ftp.getline().startswith("226"))
+            self.assertEqual(ftp.sock.recv(100), b"")
+            ftp.close()
+            self.assertEqual(sha256(self.ftp_server.read("home/alice/up.bin")), sha256(data))
+
+    def test_user_during_a_transfer_logs_in_anew_and_the_transfer_stays_its_owners(self):
+        for ftp in self.variants():
+            connection = ftp.transfercmd("RETR huge.bin")
+            received = len(connection.recv(1024))
+            ftp.sock.sendall(b"USER bob\r\n")
+            self.assertTrue(ftp.getline().startswith("331"))
+            ftp.sock.sendall(f"PASS {PASSWORD}\r\n".encode())
+            self.assertTrue(ftp.getline().startswith("230"))
+            while chunk := connection.recv(1 << 20):
+                received += len(chunk)
+            connection.close()
+            self.assertEqual(received, self.SIZE)
+            self.assertTrue(ftp.getline().startswith("226"))
+            self.assertEqual(ftp.pwd(), "/")
+            self.assertReply550(ftp)  # bob's home, read-only, holds no huge.bin
+            ftp.quit()
+        self.ftp_server.server.wait_for_log(
+            r"RETR /huge\.bin: %d bytes, complete, user alice" % self.SIZE)
+
+    def assertReply550(self, ftp):
+        with self.assertRaises(ftplib.error_perm) as caught:
+            ftp.size("huge.bin")
+        self.assertTrue(str(caught.exception).startswith("550"), str(caught.exception))
