@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <charconv>
 #include <stdexcept>
 
@@ -54,8 +55,16 @@ FtpOptions FtpOptions::parse(
         optionChoice<bool>("tls_session_reuse", *value, {{"required", true}, {"optional", false}});
   if (auto value = option("max_sessions"))
     options.maxSessions = optionNumber("max_sessions", *value, 1000000);
-  if (auto value = option("max_sessions_per_ip"))
+  if (auto value = option("max_sessions_per_ip")) {
     options.maxSessionsPerIp = optionNumber("max_sessions_per_ip", *value, 1000000);
+  } else {
+    // A session holds at most one passive port: one address then holds at most a quarter
+    // of a passive_ports range.
+    size_t range = options.passiveFirst == 0 ? 0 : options.passiveLast - options.passiveFirst + 1;
+    options.maxSessionsPerIp =
+        range == 0 ? FtpOptions::kSessionsPerIp
+                   : std::min(FtpOptions::kSessionsPerIp, std::max<size_t>(1, range / 4));
+  }
   if (auto value = option("idle_timeout"))
     options.idleTimeout =
         std::chrono::duration_cast<std::chrono::seconds>(optionDuration("idle_timeout", *value));

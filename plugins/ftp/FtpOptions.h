@@ -26,7 +26,10 @@ struct FtpOptions {
   std::string tlsCert, tlsKey;
   bool tlsSessionReuse = true;  // require data connections to resume the control's session
   size_t maxSessions = 0;       // 0: unlimited
-  size_t maxSessionsPerIp = 0;
+  // Per client address, across the listener's processes; 0: unlimited. Unset:
+  // kSessionsPerIp, or a quarter of passive_ports if that is less.
+  static constexpr size_t kSessionsPerIp = 16;
+  size_t maxSessionsPerIp = kSessionsPerIp;
   std::chrono::seconds idleTimeout{300};
   std::chrono::seconds dataTimeout{60};
   unsigned maxLoginFailures = 3;  // per session, then it is closed

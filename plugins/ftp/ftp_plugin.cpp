@@ -8,69 +8,17 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <wharf/wharf.hpp>
 
 #include "FtpOptions.h"
 #include "FtpSession.h"
 #include "Jail.h"
+#include "SessionCounts.h"
 #include "TlsContext.h"
 #include "Users.h"
 
 namespace {
-
-// max_sessions and max_sessions_per_ip, counted across this listener's
-// threads. (In fork mode each child counts alone: use the listener's
-// max_connections and max_per_source there.)
-class SessionLimits {
- public:
-  class Place {
-   public:
-    Place(SessionLimits *limits, std::string ip) : limits_(limits), ip_(std::move(ip)) {}
-    Place(Place &&other) noexcept
-        : limits_(std::exchange(other.limits_, nullptr)), ip_(other.ip_) {}
-    ~Place() {
-      if (limits_ != nullptr) limits_->release(ip_);
-    }
-
-   private:
-    SessionLimits *limits_;
-    std::string ip_;
-  };
-
-  SessionLimits(size_t total, size_t perIp) : total_(total), perIp_(perIp) {}
-
-  // A place, or nullptr with the reason.
-  std::unique_ptr<Place> take(const std::string &ip, std::string &reason) {
-    std::lock_guard lock(mutex_);
-    if (total_ > 0 && active_ >= total_) {
-      reason = "Too many users, try again later.";
-      return nullptr;
-    }
-    if (perIp_ > 0 && byIp_[ip] >= perIp_) {
-      if (byIp_[ip] == 0) byIp_.erase(ip);
-      reason = "Too many connections from your address.";
-      return nullptr;
-    }
-    ++active_;
-    ++byIp_[ip];
-    return std::make_unique<Place>(this, ip);
-  }
-
- private:
-  void release(const std::string &ip) {
-    std::lock_guard lock(mutex_);
-    --active_;
-    if (--byIp_[ip] == 0) byIp_.erase(ip);
-  }
-
-  const size_t total_, perIp_;
-  std::mutex mutex_;
-  size_t active_ = 0;
-  std::map<std::string, size_t> byIp_;
-};
 
 ftp::FtpOptions optionsOf(wharf::Instance &instance) {
   return ftp::FtpOptions::parse([&](std::string_view key) -> std::optional<std::string> {
@@ -107,13 +55,14 @@ class FtpServer {
                  ? nullptr
                  : std::make_unique<ftp::TlsContext>(options_.tlsCert, options_.tlsKey,
                                                      options_.tlsSessionReuse)),
-        limits_(options_.maxSessions, options_.maxSessionsPerIp),
+        sessions_(options_.maxSessions, options_.maxSessionsPerIp),
         lockout_(options_.maxAccountFailures, options_.accountLockout),
         context_{options_, users_, root_, tls_.get(), lockout_} {
     if (instance.socketKind() != WHARF_SOCKET_STREAM)
       throw std::invalid_argument("FTP needs a stream transport (tcp)");
     warnOfEphemeralOverlap(instance, options_);
     shareLockouts(instance);
+    shareSessionCounts(instance);
   }
 
   void serve(wharf::Session &session) {
@@ -123,7 +72,7 @@ class FtpServer {
     std::optional<sockaddr_storage> client = session.address(WHARF_ADDRESS_PEER);
     if (!client) throw wharf::Error("this host does not give plugins the client's address");
     std::string reason;
-    auto place = limits_.take(ftp::ipText(*client), reason);
+    auto place = sessions_.take(ftp::ipText(*client), reason);
     if (!place) {
       session.write("421 " + reason + "\r\n");
       return;
@@ -146,8 +95,8 @@ class FtpServer {
   void shareLockouts(wharf::Instance &instance) {
     if (options_.maxAccountFailures == 0) return;
     try {
-      wharf::Zone zone =
-          instance.zone(lockoutZoneName(instance.name()), kLockoutZoneSize, WHARF_KV_LAYOUT);
+      wharf::Zone zone = instance.zone(zoneName("ftp_lockout_", instance.name()), kLockoutZoneSize,
+                                       WHARF_KV_LAYOUT);
       if (wharf_kv_open(&lockouts_, wharf::hostApi(), zone.handle(), kLockoutBuckets) != WHARF_OK)
         throw wharf::Error("its table cannot be made");
       lockout_.shareThrough(&lockouts_);
@@ -157,11 +106,24 @@ class FtpServer {
     }
   }
 
+  // Sessions counted in a zone too: max_sessions and max_sessions_per_ip hold
+  // across workers and fork session processes.
+  void shareSessionCounts(wharf::Instance &instance) {
+    if (options_.maxSessions == 0 && options_.maxSessionsPerIp == 0) return;
+    try {
+      sessions_.share(instance.zone(zoneName("ftp_sessions_", instance.name()),
+                                    ftp::SessionCounts::kZoneSize, ftp::SessionCounts::kLayout));
+    } catch (const std::exception &error) {
+      instance.log(WHARF_LOG_WARNING, std::string("max_sessions and max_sessions_per_ip counted "
+                                                  "in each process alone: ") +
+                                          error.what());
+    }
+  }
+
   // Zone names are the daemon's: one per listener ([a-z0-9_], at most 64),
   // its name as far as it fits, and a hash of all of it (so "ftp-a" and
   // "FTP_A" get zones of their own).
-  static std::string lockoutZoneName(std::string_view listener) {
-    std::string name = "ftp_lockout_";
+  static std::string zoneName(std::string name, std::string_view listener) {
     for (char c : listener.substr(0, 32)) {
       bool kept = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
       name += kept ? c : (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : '_';
@@ -181,7 +143,7 @@ class FtpServer {
   ftp::Users users_;
   ftp::Jail root_;
   std::unique_ptr<ftp::TlsContext> tls_;
-  SessionLimits limits_;
+  ftp::SessionCounts sessions_;
   ftp::AccountLockout lockout_;
   wharf_kv lockouts_{};
   ftp::ServerContext context_;

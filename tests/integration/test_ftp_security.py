@@ -7,6 +7,8 @@ or LF, symlinks out of the jail) and set-id modes."""
 import ftplib
 import io
 import os
+import re
+import signal
 import socket
 import ssl
 import stat
@@ -14,7 +16,7 @@ import subprocess
 import time
 
 from ftp_fixture import PASSWORD, FtpServer, sha256
-from wharf_harness import WharfTestCase
+from wharf_harness import WharfTestCase, wait_until
 
 
 class FtpServerCase(WharfTestCase):
@@ -349,3 +351,58 @@ class PlantedFiles(FtpServerCase):
         self.assertEqual(ftp.sendcmd("SITE CHMOD 755 tool")[:3], "200")
         self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o755)
         ftp.quit()
+
+
+class SessionCapsAcrossProcesses(WharfTestCase):
+    """max_sessions_per_ip was counted in each process: in fork mode every
+    session process counted alone (no cap at all), and each worker had its own.
+    The counts live in the listener's zone now, and a session process killed
+    outright gives its place back."""
+
+    def refused(self, server):
+        ftp = ftplib.FTP(timeout=20)
+        try:
+            ftp.connect(server.host, server.port)
+            ftp.quit()
+            return False
+        except ftplib.error_temp as error:  # 421 at the greeting
+            self.assertTrue(str(error).startswith("421"), str(error))
+            return True
+        finally:
+            ftp.close()
+
+    def test_fork_sessions_and_several_workers_count_toward_one_cap(self):
+        for mode, daemon in (("fork", None), ("thread", {"workers": "2"})):
+            with self.subTest(mode=mode):
+                server = FtpServer(self, mode=mode, daemon=daemon,
+                                   options={"max_sessions_per_ip": "2"}).start()
+                held = [server.client(), server.client()]
+                self.assertEqual([self.refused(server) for _ in range(4)], [True] * 4)
+                held.pop().quit()
+                wait_until(lambda: not self.refused(server), "a place given back")
+                for ftp in held:
+                    ftp.quit()
+                self.assertStops(server.server)
+
+    def test_a_killed_session_process_gives_its_place_back(self):
+        server = FtpServer(self, mode="fork", options={"max_sessions_per_ip": "1"}).start()
+        ftp = server.client()
+        self.assertTrue(self.refused(server))
+        listing = subprocess.run(["ss", "-tnpH", "state", "established",
+                                  f"( sport = :{server.port} )"], capture_output=True, text=True)
+        owner, = set(re.findall(r"pid=(\d+)", listing.stdout))
+        os.kill(int(owner), signal.SIGKILL)
+        wait_until(lambda: not self.refused(server), "the dead process's place given back")
+        ftp.close()
+        self.assertStops(server.server)
+
+    def test_by_default_one_address_holds_a_quarter_of_the_passive_ports(self):
+        # One PASV port per session: 10 sessions from one address took a range of 10.
+        server = FtpServer(self, options={"passive_ports": "61100-61107"}).start()
+        held = [server.client(), server.client()]  # 8 ports: 2 per address
+        self.assertTrue(self.refused(server))
+        other = ftplib.FTP(timeout=20, source_address=("127.0.0.2", 0))
+        other.connect(server.host, server.port)  # another address has room
+        for ftp in held + [other]:
+            ftp.quit()
+        self.assertStops(server.server)
