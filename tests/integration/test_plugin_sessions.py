@@ -66,6 +66,47 @@ class PluginSessions(WharfTestCase):
                 server.wait_for_log(r"greeter session ended, reason 1")
                 self.assertStops(server)
 
+    def test_a_cpp_post_dropped_by_a_session_that_ended_says_so(self):
+        # A post that was queued but never ran (the session ended first) could be
+        # learnt of only from a destructor's side effect; post(task, dropped) says so.
+        for mode in ("thread", "reactor"):
+            with self.subTest(mode=mode):
+                port = free_port()
+                server = self.wharfd({"greet": {"transport": "tcp", "mode": mode,
+                                                "listen": f"127.0.0.1:{port}",
+                                                "plugin": test_plugin("greeter")}})
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    receive_line(sock)
+                    sock.sendall(b"dropme")
+                    self.assertEqual(receive_until_closed(sock), b"")  # never run
+                with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+                    receive_line(sock)
+                    sock.sendall(b"drops")
+                    self.assertEqual(receive_line(sock), b"drops 1\n")
+                self.assertStops(server)
+
+    def test_the_cpp_wrapper_s_plugin_load_and_unload_hooks(self):
+        # A C++ plugin had no hook for the library's load and unload (to start
+        # and join threads of its own): static onPluginLoad / onPluginUnload.
+        refused = Wharfd(self, {"greet": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                          "plugin": test_plugin("greeter")}},
+                         env={"GREETER_REFUSE_LOAD": "1"})
+        self.assertEqual(refused.start(expect_ready=False), 2, refused.log())
+        self.assertIn("told to refuse the load", refused.log())
+        port = free_port()
+        server = Wharfd(self, {"greet": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                         "plugin": test_plugin("greeter")}})
+        unloads = server.path("unloads")
+        server.env = {"GREETER_UNLOAD_FILE": unloads}
+        server.start()
+        with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
+            self.assertEqual(receive_line(sock), b"hello from greet to 127.0.0.1:%d\n"
+                             % sock.getsockname()[1])
+        self.assertFalse(os.path.exists(unloads))
+        self.assertStops(server)
+        with open(unloads) as lines:  # the worker's library, as it stopped
+            self.assertEqual(lines.read(), "greeter unloaded\n")
+
     def test_a_cpp_write_to_a_closed_session_is_not_a_plugin_error(self):
         # wharf::Session::write threw on a hang-up: a peer that left was logged
         # as a plugin error and counted in hook_errors. It returns false now.

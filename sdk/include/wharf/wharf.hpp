@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -425,6 +426,29 @@ inline void deleteTask(void *user) noexcept {
   delete static_cast<SessionTask *>(user);
 }
 
+// A posted task with what to run if it is dropped instead (the session ended
+// first).
+struct PostedTask {
+  SessionTask *task;
+  std::function<void()> dropped;
+  ~PostedTask() { delete task; }
+};
+inline wharf_status runPostedOnce(void *instance, void *state, wharf_session *handle,
+                                  void *user) noexcept {
+  auto *posted = static_cast<PostedTask *>(user);
+  wharf_status status = runTask(instance, state, handle, posted->task);
+  delete posted;
+  return status;
+}
+inline void dropPosted(void *user) noexcept {
+  auto *posted = static_cast<PostedTask *>(user);
+  try {
+    posted->dropped();
+  } catch (...) {  // nothing to log through: the session has gone
+  }
+  delete posted;
+}
+
 // An instance timer's task, with the instance to log its failure through.
 struct InstanceTask {
   wharf_instance *instance;
@@ -448,6 +472,18 @@ inline wharf_status runInstanceTask(void *, void *user) noexcept {
 inline void deleteInstanceTask(void *user) noexcept {
   delete static_cast<InstanceTask *>(user);
 }
+
+// Plugin-wide hooks a listener class may have as static members: once the
+// library is loaded (before any instance; throw to refuse it) and before it
+// is unloaded (join your threads there).
+template <typename L>
+concept HasPluginLoad = requires {
+  L::onPluginLoad();
+};
+template <typename L>
+concept HasPluginUnload = requires {
+  L::onPluginUnload();
+};
 
 template <typename L>
 concept HasStreamSession = requires {
@@ -487,6 +523,23 @@ struct Adapter {
     return WHARF_ERROR;
   }
   static void instanceDestroy(void *state) noexcept { delete static_cast<L *>(state); }
+  static wharf_status pluginLoad(const wharf_host *, char *error, size_t size) noexcept {
+    try {
+      L::onPluginLoad();
+      return WHARF_OK;
+    } catch (const std::exception &failure) {
+      std::snprintf(error, size, "%s", failure.what());
+    } catch (...) {
+      std::snprintf(error, size, "unknown exception");
+    }
+    return WHARF_ERROR;
+  }
+  static void pluginUnload() noexcept {
+    try {
+      L::onPluginUnload();
+    } catch (...) {  // nothing to log through, and the library goes either way
+    }
+  }
 
   static wharf_status sessionOpen(void *instance, wharf_session *handle, void **state) noexcept {
     return guard(handle, [&] {
@@ -541,6 +594,8 @@ struct Adapter {
     plugin.capabilities = capabilities;
     plugin.on_instance_new = instanceNew;
     plugin.on_instance_destroy = instanceDestroy;
+    if constexpr (HasPluginLoad<L>) plugin.on_plugin_load = pluginLoad;
+    if constexpr (HasPluginUnload<L>) plugin.on_plugin_unload = pluginUnload;
     if constexpr (HasStreamSession<L>) {
       plugin.on_session_open = sessionOpen;
       plugin.on_session_data = sessionData;
@@ -581,6 +636,20 @@ class Waker {
     if (waker_ == nullptr) return false;
     auto *queued = detail::makeSessionTask(std::move(task));
     if (detail::api->waker_post(waker_, detail::runTaskOnce, detail::deleteTask, queued) ==
+        WHARF_OK)
+      return true;
+    delete queued;
+    return false;
+  }
+  // The same, and if the task was queued but will never run (the session
+  // ended first), `dropped()` runs instead, once, on the thread that ended
+  // the session; what it throws is lost. A false return runs neither.
+  template <typename Task, typename Dropped>
+  bool post(Task task, Dropped dropped) const {
+    if (waker_ == nullptr) return false;
+    auto *queued = new detail::PostedTask{detail::makeSessionTask(std::move(task)),
+                                          std::function<void()>(std::move(dropped))};
+    if (detail::api->waker_post(waker_, detail::runPostedOnce, detail::dropPosted, queued) ==
         WHARF_OK)
       return true;
     delete queued;
