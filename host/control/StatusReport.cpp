@@ -17,7 +17,18 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   pluginInfo->set("version", plugin.version());
   pluginInfo->set("file", plugin.file().string());
   pluginInfo->set("generation", generation->number());
-  pluginInfo->set("generations_loaded", listener.generationsLoaded());
+  // Each generation still loaded, so a drain shows: the old code's version
+  // and the sessions it still serves.
+  Poco::JSON::Array::Ptr loaded = new Poco::JSON::Array;
+  for (const auto &[each, live] : listener.loadedGenerations()) {
+    Poco::JSON::Object::Ptr described = new Poco::JSON::Object;
+    described->set("generation", each->number());
+    described->set("version", each->instance().plugin().version());
+    described->set("sessions", live);
+    loaded->add(described);
+  }
+  pluginInfo->set("generations_loaded", loaded->size());
+  pluginInfo->set("generations", loaded);
   Poco::JSON::Object::Ptr sessions = new Poco::JSON::Object;
   const listener::Admission &admission = listener.admission();
   sessions->set("active", admission.active());

@@ -66,6 +66,19 @@ void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
          plugin->getValue<std::string>("name") + " " + plugin->getValue<std::string>("version"),
          plugin->get("generation").toString(), sessions->get("active").toString(),
          sessions->get("total").toString()});
+    // Older generations still serving sessions (a reload's drain), a row each.
+    Poco::JSON::Array::Ptr generations = plugin->getArray("generations");
+    for (unsigned g = 0; generations && g < generations->size(); ++g) {
+      Poco::JSON::Object::Ptr older = generations->getObject(g);
+      if (!older ||
+          older->optValue<uint64_t>("generation", 0) == plugin->optValue<uint64_t>("generation", 0))
+        continue;
+      rows.push_back({"  older code", "", "", "",
+                      plugin->getValue<std::string>("name") + " " +
+                          older->optValue<std::string>("version", "?"),
+                      older->get("generation").toString(),
+                      std::to_string(older->optValue<uint64_t>("sessions", 0)), "-"});
+    }
   }
   printRows(rows, out);
 }

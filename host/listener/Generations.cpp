@@ -66,4 +66,20 @@ size_t Generations::liveCount() const {
                                            [](auto &r) { return !r.generation.expired(); }));
 }
 
+std::vector<Generations::Loaded> Generations::loaded() const {
+  std::vector<GenerationPtr> all;
+  {
+    std::lock_guard lock(mutex_);
+    if (current_) all.push_back(current_);
+    for (auto retired = retired_.rbegin(); retired != retired_.rend(); ++retired)
+      if (GenerationPtr generation = retired->generation.lock()) all.push_back(generation);
+  }
+  std::vector<Loaded> out;
+  for (auto &generation : all) {
+    size_t sessions = generation->live().size();
+    out.push_back({std::move(generation), sessions});
+  }
+  return out;
+}
+
 }  // namespace wharf::listener

@@ -34,6 +34,13 @@ class Generations {
   size_t cutAll(session::CutReason why);
   // Generations still loaded: the current one and retired ones with sessions.
   size_t liveCount() const;
+  // THREAD: any. Each loaded generation's number and live sessions, the
+  // current one first.
+  struct Loaded {
+    GenerationPtr generation;
+    size_t sessions;
+  };
+  std::vector<Loaded> loaded() const;
 
  private:
   struct Retired {

@@ -68,6 +68,7 @@ class Listener {
   GenerationPtr current() const { return generations_.current(); }
   Generations &generations() { return generations_; }
   size_t generationsLoaded() const { return generations_.liveCount(); }
+  std::vector<Generations::Loaded> loadedGenerations() const { return generations_.loaded(); }
   const std::shared_ptr<net::ListenSocket> &socket() const { return socket_; }
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }
   const Admission &admission() const { return admission_; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -44,8 +45,19 @@ void addCounters(Poco::JSON::Object &into, const Poco::JSON::Object &from) {
         sum->add(saturatingSum(mine->getElement<uint64_t>(i), theirs.getElement<uint64_t>(i)));
       into.set(key, sum);
     } else if (value.isInteger() && into.has(key) && into.get(key).isInteger()) {
-      into.set(key,
-               saturatingSum(into.get(key).convert<Poco::Int64>(), value.convert<Poco::Int64>()));
+      // As signed numbers, or unsigned past what those hold (a worker's reply
+      // is input: a pair that fits neither leaves the sum as it was, rather
+      // than failing the whole status).
+      try {
+        into.set(key,
+                 saturatingSum(into.get(key).convert<Poco::Int64>(), value.convert<Poco::Int64>()));
+      } catch (const Poco::Exception &) {
+        try {
+          into.set(key, saturatingSum(into.get(key).convert<Poco::UInt64>(),
+                                      value.convert<Poco::UInt64>()));
+        } catch (const Poco::Exception &) {
+        }
+      }
     } else if (value.isInteger() && !into.has(key)) {
       into.set(key, value);
     }
@@ -74,7 +86,7 @@ static_assert(std::all_of(kDecadeDurationBounds.begin(), kDecadeDurationBounds.e
 
 // A worker's `sessions` with its duration buckets in this build's layout. An
 // old worker's count moves to the bucket of the same bound, which every old
-// bound has: the histogram stays exact.
+// bound has: exact at the old bounds, coarser between them.
 Poco::JSON::Object::Ptr inCurrentLayout(const Poco::JSON::Object::Ptr &sessions) {
   Poco::JSON::Array::Ptr buckets = sessions->getArray("duration_buckets");
   if (!buckets || buckets->size() != kDecadeDurationBounds.size() + 1) return sessions;
@@ -92,6 +104,34 @@ Poco::JSON::Object::Ptr inCurrentLayout(const Poco::JSON::Object::Ptr &sessions)
   Poco::JSON::Object::Ptr copy = copyOf(*sessions);
   copy->set("duration_buckets", converted);
   return copy;
+}
+
+// Two workers' lists of loaded generations, sessions summed by generation
+// and version, newest first. Malformed entries (a worker's reply is input)
+// are left out.
+Poco::JSON::Array::Ptr sumGenerations(const Poco::JSON::Array::Ptr &a,
+                                      const Poco::JSON::Array::Ptr &b) {
+  std::map<std::pair<uint64_t, std::string>, uint64_t, std::greater<>> sessions;
+  for (const auto &list : {a, b})
+    for (unsigned i = 0; list && i < list->size(); ++i) {
+      Poco::JSON::Object::Ptr entry = list->getObject(i);
+      if (!entry || !entry->has("generation") || !entry->get("generation").isInteger() ||
+          !entry->has("version") || !entry->get("version").isString() || !entry->has("sessions") ||
+          !entry->get("sessions").isInteger())
+        continue;
+      uint64_t &sum = sessions[{entry->getValue<uint64_t>("generation"),
+                                entry->getValue<std::string>("version")}];
+      sum = saturatingSum(sum, entry->getValue<uint64_t>("sessions"));
+    }
+  Poco::JSON::Array::Ptr out = new Poco::JSON::Array;
+  for (const auto &[key, count] : sessions) {
+    Poco::JSON::Object::Ptr entry = new Poco::JSON::Object;
+    entry->set("generation", key.first);
+    entry->set("version", key.second);
+    entry->set("sessions", count);
+    out->add(entry);
+  }
+  return out;
 }
 
 // What the merge reads of a worker's listener. A worker runs third-party
@@ -124,6 +164,9 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
       if (found == byName.end()) {
         Poco::JSON::Object::Ptr copy = copyOf(*listener);
         copy->set("sessions", copyOf(*sessions));
+        copy->getObject("plugin")->set(
+            "generations",
+            sumGenerations(listener->getObject("plugin")->getArray("generations"), nullptr));
         copy->set("workers", 1);
         byName[key] = copy;
         merged->add(copy);
@@ -141,9 +184,12 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
           into.set("plugin_metrics", copyOf(*metrics));
       }
       Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
+      Poco::JSON::Array::Ptr generations = sumGenerations(
+          into.getObject("plugin")->getArray("generations"), plugin->getArray("generations"));
       if (plugin->getValue<uint64_t>("generation") >
           into.getObject("plugin")->getValue<uint64_t>("generation"))
         into.set("plugin", copyOf(*plugin));
+      into.getObject("plugin")->set("generations", generations);
     }
   }
   return merged;

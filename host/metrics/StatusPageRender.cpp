@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 
 #include <cstdint>
+#include <limits>
 
 namespace wharf::metrics {
 namespace {
@@ -64,8 +65,11 @@ std::string row(const Poco::JSON::Object &listener) {
   const Poco::JSON::Object &code = plugin ? *plugin : empty;
   int64_t refused = 0;
   if (Poco::JSON::Object::Ptr reasons = counts.getObject("refused"))
-    for (const auto &[reason, count] : *reasons)
-      refused += count.isInteger() ? count.convert<int64_t>() : 0;
+    for (const auto &each : *reasons) {
+      int64_t add = integer(*reasons, each.first);
+      if (add > 0 && __builtin_add_overflow(refused, add, &refused))
+        refused = std::numeric_limits<int64_t>::max();
+    }
   std::string state = field(listener, "state");
   return "<tr class=\"" + escaped(state) + "\" data-listener=\"" +
          escaped(field(listener, "name")) + "\">" + cell(field(listener, "name")) + cell(state) +

@@ -236,7 +236,9 @@ wharf_status sessionTimerCancel(wharf_session *session, uint64_t timerId) {
 
 wharf_status sessionCountBytes(wharf_session *session, wharf_bytes_path path, uint64_t received,
                                uint64_t sent) {
-  if (path != WHARF_BYTES_SESSION_SOCKET && path != WHARF_BYTES_OWN_CONNECTION)
+  constexpr uint64_t kMostPerCall = uint64_t{1} << 40;  // 1 TiB: no real call moves more
+  if ((path != WHARF_BYTES_SESSION_SOCKET && path != WHARF_BYTES_OWN_CONNECTION) ||
+      received > kMostPerCall || sent > kMostPerCall)
     return WHARF_INVALID;
   Session *self = live(session);
   if (self == nullptr) return WHARF_CLOSED;

@@ -21,4 +21,9 @@ size_t LiveSessions::cutAll(CutReason why) {
   return sessions_.size();
 }
 
+size_t LiveSessions::size() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
 }  // namespace wharf::session

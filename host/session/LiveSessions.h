@@ -30,6 +30,8 @@ class LiveSessions {
   // Cuts every live session, and every one registered from now on.
   // Returns how many were live.
   size_t cutAll(CutReason why);
+  // How many are live now.
+  size_t size();
 
  private:
   std::mutex mutex_;

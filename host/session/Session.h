@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 #include <exception>
 #include <optional>
@@ -50,13 +51,14 @@ class Session : public Cuttable {
   virtual int socket() const { return -1; }
   // Bytes the plugin moved itself (session_count_bytes): on a connection of
   // its own, or on the session's socket past the host.
+  // Saturating: the plugin's numbers are input, and a counter never wraps.
   void countPluginBytes(bool ownConnection, ByteCount bytes) {
     if (ownConnection) {
-      ownConnectionBytes_.in += bytes.in;
-      ownConnectionBytes_.out += bytes.out;
+      ownConnectionBytes_.in = saturatingAdd(ownConnectionBytes_.in, bytes.in);
+      ownConnectionBytes_.out = saturatingAdd(ownConnectionBytes_.out, bytes.out);
     }
-    tally_.bytesIn += bytes.in;
-    tally_.bytesOut += bytes.out;
+    tally_.bytesIn = saturatingAdd(tally_.bytesIn, bytes.in);
+    tally_.bytesOut = saturatingAdd(tally_.bytesOut, bytes.out);
     countEachSecond();
   }
   // The socket that carries the session, for its addresses: a stream
@@ -162,6 +164,10 @@ class Session : public Cuttable {
   mutable bool peerFormatted_ = false;
   plugin::HandleTable<Session>::Entry handle_;
   bool closeRequested_ = false;
+  static uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+    uint64_t sum;
+    return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;
+  }
   void countEachSecond() {
     if (coarseNow() >= nextCount_) addCountedBytes();
   }

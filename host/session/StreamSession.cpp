@@ -15,7 +15,7 @@ namespace {
 
 // TCP states as tcp_info's tcpi_state has them (the kernel's net/tcp_states.h;
 // glibc's netinet/tcp.h, which names them too, clashes with linux/tcp.h).
-constexpr uint8_t kFinWait2 = 5, kTimeWait = 6, kCloseWait = 8, kLastAck = 9, kClosing = 11;
+constexpr uint8_t kFinWait2 = 5, kClose = 7, kCloseWait = 8, kLastAck = 9, kClosing = 11;
 
 constexpr size_t kMinProgress = 64;  // bytes either way per idle_timeout window
 constexpr char kDripping[] = "fewer than 64 bytes either way within idle_timeout";
@@ -36,11 +36,14 @@ StreamSession::~StreamSession() {
       length < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received)
     return;
   // The kernel counts a FIN as a byte of its side's total: the peer's once it came, ours
-  // once acknowledged.
+  // once acknowledged. A socket still held is never in TIME_WAIT: past both FINs it is
+  // CLOSE, as after a reset, which a clean end of input tells apart.
   uint8_t state = info.tcpi_state;
-  bool finReceived =
-      state == kCloseWait || state == kLastAck || state == kClosing || state == kTimeWait;
-  bool finAcked = state == kFinWait2 || state == kTimeWait;
+  char peeked;
+  bool closedCleanly =
+      state == kClose && ::recv(connection_.fd(), &peeked, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+  bool finReceived = state == kCloseWait || state == kLastAck || state == kClosing || closedCleanly;
+  bool finAcked = state == kFinWait2 || closedCleanly;
   setSocketBytes(info.tcpi_bytes_received - (finReceived && info.tcpi_bytes_received > 0),
                  info.tcpi_bytes_acked - (finAcked && info.tcpi_bytes_acked > 0));
 }

@@ -65,8 +65,18 @@ void FtpSession::mlst(const std::string &argument) {
 
 void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle style) {
   std::string target = path(withoutListOptions(argument));
+  // What the listing reads, as it is now: a USER, PASS, REIN or OPTS answered
+  // during the transfer changes the session's, not this listing's.
+  Jail jail;
+  try {
+    jail = jail_.inside("/");
+  } catch (const std::exception &) {
+    return failed("LIST " + argument);
+  }
+  const bool writable = account_ && account_->writable;
+  const unsigned facts = facts_;
   struct stat status {};
-  if (!jail_.stat(target, status)) return failed("LIST " + argument);
+  if (!jail.stat(target, status)) return failed("LIST " + argument);
   time_t now = ::time(nullptr);
   auto line = [&](const std::string &name, const struct stat &entry, const std::string &link) {
     switch (style) {
@@ -75,7 +85,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
       case Transfer::ListStyle::Names:
         return name + "\r\n";
       case Transfer::ListStyle::Facts:
-        return factsOf(entry, account_->writable, facts_) + name + "\r\n";
+        return factsOf(entry, writable, facts) + name + "\r\n";
     }
     return std::string();
   };
@@ -89,14 +99,14 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
     transfer->finish();
     return endTransfer(outcome);
   }
-  Fd probe = jail_.open(target, O_RDONLY | O_DIRECTORY);  // refuse before the data connection
+  Fd probe = jail.open(target, O_RDONLY | O_DIRECTORY);  // refuse before the data connection
   if (!probe.valid()) return failed("LIST " + argument);
   probe.reset();
   auto transfer = beginTransfer("file list");
   if (!transfer) return;
   Transfer::Outcome outcome = Transfer::Outcome::Done;
   size_t count = 0, hidden = 0;
-  jail_.forEachEntry(
+  jail.forEachEntry(
       target,
       [&](const char *name, const struct stat &entry, int folder) {
         struct stat shown = entry;
@@ -105,7 +115,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
           link = shownLink(folder, name);
         // Facts describe what a link leads to, resolved inside the jail.
         if (S_ISLNK(entry.st_mode) && style == Transfer::ListStyle::Facts &&
-            !jail_.stat(Jail::resolve(target, name), shown))
+            !jail.stat(Jail::resolve(target, name), shown))
           return true;
         if (++count > options_.maxListEntries) {
           log_(WHARF_LOG_NOTICE, "listing of " + target + " cut at max_list_entries");

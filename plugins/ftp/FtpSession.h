@@ -117,7 +117,7 @@ class FtpSession {
   // A command that came during a transfer, answered at once: those that need
   // the data connection (or would change the control connection's TLS) are
   // refused while it is busy; the others run as at any time.
-  void answerDuringTransfer(const std::string &line);
+  Transfer::Next answerDuringTransfer(const std::string &line);
   // One line per RETR or STOR: path, bytes, complete or why not, and the user.
   void logTransfer(const char *command, const std::string &target, uint64_t bytes,
                    Transfer::Outcome outcome);

@@ -76,18 +76,24 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
   }
   transferUser_ = account_ ? account_->name : std::string("-");
   return Transfer(control_, std::move(socket), std::move(stream), options_.dataTimeout, countBytes_,
-                  [this](const std::string &line) { answerDuringTransfer(line); });
+                  [this](const std::string &line) { return answerDuringTransfer(line); });
 }
 
-void FtpSession::answerDuringTransfer(const std::string &line) {
+Transfer::Next FtpSession::answerDuringTransfer(const std::string &line) {
   static const std::set<std::string> kNeedData = {"PORT", "EPRT", "PASV", "EPSV", "LIST", "NLST",
                                                   "MLSD", "RETR", "STOR", "APPE", "STOU"};
   std::string verb = verbOf(line);
-  if (kNeedData.count(verb) != 0)
-    return control_.reply(425,
-                          "The data connection is busy: a transfer is running (ABOR ends it).");
-  if (verb == "AUTH") return control_.reply(503, "Not during a transfer.");
-  dispatch(line);
+  if (kNeedData.count(verb) != 0 && upper(line) != "EPSV ALL")
+    control_.reply(425, "The data connection is busy: a transfer is running (ABOR ends it).");
+  else if (verb == "AUTH" || verb == "REST")  // REST: the next data setup would clear it
+    control_.reply(503, "Not during a transfer.");
+  else
+    dispatch(line);
+  if (!done_) return Transfer::Next::ReadOn;
+  // QUIT: the data completes, whatever the client does with the control
+  // connection now; anything else that ends the session (too many failed
+  // logins) ends the transfer too.
+  return verb == "QUIT" ? Transfer::Next::ReadNoMore : Transfer::Next::End;
 }
 
 void FtpSession::logTransfer(const char *command, const std::string &target, uint64_t bytes,

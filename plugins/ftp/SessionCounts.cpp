@@ -87,49 +87,64 @@ bool SessionCounts::refused(size_t total, size_t fromIp, std::string &reason) co
 
 std::unique_ptr<SessionCounts::Place> SessionCounts::take(const std::string &ip,
                                                           std::string &reason) {
-  if (total_ == 0 && perIp_ == 0) return std::make_unique<Place>(*this, ip);
-  return table_ != nullptr ? takeShared(ip, reason) : takeLocal(ip, reason);
+  if (total_ == 0 && perIp_ == 0) return std::make_unique<Place>(*this, ip, Place::Kept::Nowhere);
+  if (table_ != nullptr && ip.size() < sizeof(Slot::ip))
+    if (auto place = takeShared(ip, reason); place || !reason.empty()) return place;
+  return takeLocal(ip, reason);  // no zone, or a full table: this process counts alone
 }
 
 std::unique_ptr<SessionCounts::Place> SessionCounts::takeShared(const std::string &ip,
                                                                 std::string &reason) {
   Self me = self();
-  std::unordered_map<pid_t, bool> alive;  // per scan: one check per process
-  auto isAlive = [&](const Slot &slot) {
-    if (slot.pid == me.pid) return slot.start == me.start;
-    auto [known, fresh] = alive.emplace(slot.pid, true);
-    if (fresh) {
-      bool gone = ::kill(slot.pid, 0) != 0 && errno == ESRCH;
-      uint64_t start = gone ? 0 : startTimeOf(slot.pid);
-      known->second = !gone && (start == 0 || start == slot.start);  // unreadable: kept
-    }
-    return known->second;
-  };
   wharf::Zone::Lock lock(*zone_);
-  size_t total = 0, fromIp = 0;
-  Slot *mine = nullptr, *free = nullptr;
-  for (Slot &slot : table_->slots) {
-    if (slot.sessions != 0 && !isAlive(slot)) slot.sessions = 0;  // its process is gone
-    if (slot.sessions == 0) {
-      if (free == nullptr) free = &slot;
-      continue;
+  // Counted first as if every process were alive: the usual case, with no
+  // system call under the lock. Only a count that would refuse, or a full
+  // table, has the processes checked, and the places of those gone dropped.
+  auto count = [&](bool checked, size_t &total, size_t &fromIp, Slot *&mine, Slot *&free) {
+    std::unordered_map<pid_t, bool> alive;  // one check per process
+    auto isAlive = [&](const Slot &slot) {
+      if (slot.pid == me.pid) return slot.start == me.start;
+      auto [known, fresh] = alive.emplace(slot.pid, true);
+      if (fresh) {
+        bool gone = ::kill(slot.pid, 0) != 0 && errno == ESRCH;
+        uint64_t start = gone ? 0 : startTimeOf(slot.pid);
+        known->second = !gone && (start == 0 || start == slot.start);  // unreadable: kept
+      }
+      return known->second;
+    };
+    total = fromIp = 0;
+    mine = free = nullptr;
+    for (Slot &slot : table_->slots) {
+      if (slot.sessions != 0 && (checked || slot.pid == me.pid) && !isAlive(slot))
+        slot.sessions = 0;  // its process is gone
+      if (slot.sessions == 0) {
+        if (free == nullptr) free = &slot;
+        continue;
+      }
+      total += slot.sessions;
+      if (std::strncmp(slot.ip, ip.c_str(), sizeof slot.ip) != 0) continue;
+      fromIp += slot.sessions;
+      if (slot.pid == me.pid) mine = &slot;
     }
-    total += slot.sessions;
-    if (std::strncmp(slot.ip, ip.c_str(), sizeof slot.ip) != 0) continue;
-    fromIp += slot.sessions;
-    if (slot.pid == me.pid) mine = &slot;
+  };
+  size_t total, fromIp;
+  Slot *mine, *free;
+  count(false, total, fromIp, mine, free);
+  if (refused(total, fromIp, reason) || (mine == nullptr && free == nullptr)) {
+    reason.clear();
+    count(true, total, fromIp, mine, free);
+    if (refused(total, fromIp, reason)) return nullptr;
   }
-  if (refused(total, fromIp, reason)) return nullptr;
   if (mine == nullptr) {
-    if (free == nullptr || ip.size() >= sizeof free->ip) return std::make_unique<Place>(*this, ip);
-    mine = free;  // (a full table admits: every place there is held by a live process)
+    if (free == nullptr) return nullptr;  // full of live places: counted locally instead
+    mine = free;
     mine->pid = me.pid;
     mine->start = me.start;
     std::memset(mine->ip, 0, sizeof mine->ip);
     std::memcpy(mine->ip, ip.data(), ip.size());
   }
   ++mine->sessions;
-  return std::make_unique<Place>(*this, ip);
+  return std::make_unique<Place>(*this, ip, Place::Kept::Shared);
 }
 
 std::unique_ptr<SessionCounts::Place> SessionCounts::takeLocal(const std::string &ip,
@@ -139,17 +154,17 @@ std::unique_ptr<SessionCounts::Place> SessionCounts::takeLocal(const std::string
   if (refused(active_, found == byIp_.end() ? 0 : found->second, reason)) return nullptr;
   ++active_;
   ++byIp_[ip];
-  return std::make_unique<Place>(*this, ip);
+  return std::make_unique<Place>(*this, ip, Place::Kept::Local);
 }
 
-void SessionCounts::release(const std::string &ip) {
-  if (total_ == 0 && perIp_ == 0) return;
-  if (table_ == nullptr) {
+void SessionCounts::release(const std::string &ip, Place::Kept kept) {
+  if (kept == Place::Kept::Local) {
     std::lock_guard lock(mutex_);
     --active_;
     if (--byIp_[ip] == 0) byIp_.erase(ip);
     return;
   }
+  if (kept != Place::Kept::Shared) return;
   Self me = self();
   try {
     wharf::Zone::Lock lock(*zone_);

@@ -23,14 +23,17 @@ class SessionCounts {
   // Released when destroyed.
   class Place {
    public:
-    Place(SessionCounts &counts, std::string ip) : counts_(counts), ip_(std::move(ip)) {}
+    enum class Kept { Nowhere, Shared, Local };
+    Place(SessionCounts &counts, std::string ip, Kept kept)
+        : counts_(counts), ip_(std::move(ip)), kept_(kept) {}
     Place(const Place &) = delete;
     Place &operator=(const Place &) = delete;
-    ~Place() { counts_.release(ip_); }
+    ~Place() { counts_.release(ip_, kept_); }
 
    private:
     SessionCounts &counts_;
     std::string ip_;
+    Kept kept_;
   };
 
   SessionCounts(size_t total, size_t perIp) : total_(total), perIp_(perIp) {}
@@ -46,7 +49,7 @@ class SessionCounts {
  private:
   struct Slot;
   struct Table;
-  void release(const std::string &ip);
+  void release(const std::string &ip, Place::Kept kept);
   std::unique_ptr<Place> takeShared(const std::string &ip, std::string &reason);
   std::unique_ptr<Place> takeLocal(const std::string &ip, std::string &reason);
   bool refused(size_t total, size_t fromIp, std::string &reason) const;

@@ -57,34 +57,38 @@ Transfer::Wait Transfer::wait(bool reading) {
   if (reading && stream_->pending()) return Wait::Ready;
   auto deadline = std::chrono::steady_clock::now() + dataTimeout_;
   for (;;) {
-    if (control_->lineBuffered())
+    if (controlRead_ && control_->lineBuffered())
       if (Wait taken = takeControlLines(); taken != Wait::Ready) return taken;
     pollfd fds[2] = {{socket_.get(), stream_->waitEvents(reading), 0},
                      {control_->fd(), POLLIN | POLLPRI, 0}};
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    int count = ::poll(fds, 2, static_cast<int>(std::max<long>(left.count(), 0)));
+    int count =
+        ::poll(fds, controlRead_ ? 2 : 1, static_cast<int>(std::max<long>(left.count(), 0)));
     if (count < 0 && errno == EINTR) continue;
     if (count == 0) return Wait::TimedOut;
     if (count < 0) return Wait::ControlGone;
-    if (fds[1].revents != 0)
+    if (controlRead_ && fds[1].revents != 0)
       if (Wait taken = takeControlLines(); taken != Wait::Ready) return taken;
     if (fds[0].revents != 0) return Wait::Ready;
   }
 }
 
 Transfer::Wait Transfer::takeControlLines() {
-  for (;;) {
+  while (controlRead_) {
     std::string line;
     switch (control_->readLine(line, std::chrono::milliseconds(0))) {
       case Control::Read::Line: {
         std::string verb = verbOf(line);
         if (verb == "ABOR") return Wait::Aborted;
-        if (verb == "STAT" && line.size() == 4)
+        if (verb == "STAT" && line.size() == 4) {
           control_->reply(
               213, "Status: transfer in progress, " + std::to_string(bytes_) + " bytes so far.");
-        else
-          answer_(line);
+          break;
+        }
+        Next next = answer_(line);
+        if (next == Next::End) return Wait::ControlGone;
+        controlRead_ = next == Next::ReadOn;
         break;
       }
       case Control::Read::Closed:
@@ -98,12 +102,13 @@ Transfer::Wait Transfer::takeControlLines() {
         control_->reply(500, "Command line not valid UTF-8 text.");
         break;
     }
-    if (!control_->ok()) return Wait::ControlGone;  // the client reads no reply
+    if (!control_->ok() && controlRead_) return Wait::ControlGone;  // the client reads no reply
   }
+  return Wait::Ready;
 }
 
 Transfer::Wait Transfer::controlBetweenChunks() {
-  if (bytes_ - checkedAt_ < kControlCheck) return Wait::Ready;
+  if (!controlRead_ || bytes_ - checkedAt_ < kControlCheck) return Wait::Ready;
   checkedAt_ = bytes_;
   pollfd control{control_->fd(), POLLIN | POLLPRI, 0};
   if (!control_->lineBuffered() && !control_->stream().pending() && ::poll(&control, 1, 0) <= 0)

@@ -28,8 +28,12 @@ class Transfer {
 
   // Hears each chunk's bytes as it goes (the host counts them as the session's).
   using CountBytes = std::function<void(uint64_t received, uint64_t sent)>;
-  // Answers a command line that came during the transfer (not ABOR or STAT).
-  using Answer = std::function<void(const std::string &line)>;
+  // Answers a command line that came during the transfer (not ABOR or STAT),
+  // and says what the transfer does next: go on reading commands, take no
+  // more (after QUIT: the client may close the control connection, and the
+  // data still completes), or end (the session is closing).
+  enum class Next { ReadOn, ReadNoMore, End };
+  using Answer = std::function<Next(const std::string &line)>;
 
   Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
            std::chrono::milliseconds dataTimeout, CountBytes countBytes, Answer answer);
@@ -71,7 +75,8 @@ class Transfer {
   std::chrono::milliseconds dataTimeout_;
   std::string buffer_;
   uint64_t bytes_ = 0;
-  uint64_t checkedAt_ = 0;  // bytes_ when the control connection was last looked at
+  uint64_t checkedAt_ = 0;   // bytes_ when the control connection was last looked at
+  bool controlRead_ = true;  // false once a command said to read no more
   CountBytes countBytes_;
   Answer answer_;
 };

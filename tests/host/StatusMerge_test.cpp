@@ -98,6 +98,19 @@ TEST(StatusMerge, SumsThatWouldOverflowStayAtTheLimit) {
             std::numeric_limits<uint64_t>::max());
 }
 
+// A counter past 2^63 (an unsigned 64-bit value) made the merge throw, and
+// with it the whole status and /metrics.
+TEST(StatusMerge, CountersPastTheSignedRangeSumAsUnsigned) {
+  std::string big =
+      "{\"name\": \"e\", \"state\": \"serving\", \"plugin\": {\"generation\": 1}, "
+      "\"sessions\": {\"bytes_in\": 10000000000000000000, \"total\": 1}}";
+  auto merged = mergeListeners({workerStatus(big), workerStatus(big)});
+  ASSERT_EQ(merged->size(), 1u);
+  auto sessions = merged->getObject(0)->getObject("sessions");
+  EXPECT_EQ(sessions->getValue<Poco::UInt64>("bytes_in"), std::numeric_limits<uint64_t>::max());
+  EXPECT_EQ(sessions->getValue<int>("total"), 2);
+}
+
 TEST(StatusMerge, CountsTheWorkersWhereAListenerIsPaused) {
   auto paused = [](int workers) {
     std::string text = listener("e", "serving", 1, 0, 0, 0);

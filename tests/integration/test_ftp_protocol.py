@@ -641,26 +641,38 @@ class CommandsDuringATransfer(WharfTestCase):
             ftp.close()
             self.assertEqual(sha256(self.ftp_server.read("home/alice/up.bin")), sha256(data))
 
-    def test_user_during_a_transfer_logs_in_anew_and_the_transfer_stays_its_owners(self):
+    def test_after_quit_nothing_more_runs_and_the_client_may_hang_up(self):
+        # Commands behind QUIT still ran (a DELE after the 221); and a client that
+        # closed its control connection after the 221, as ftplib's quit() does,
+        # aborted the upload it was still sending.
+        data = os.urandom(4 * 1024 * 1024)
         for ftp in self.variants():
-            connection = ftp.transfercmd("RETR huge.bin")
-            received = len(connection.recv(1024))
-            ftp.sock.sendall(b"USER bob\r\n")
-            self.assertTrue(ftp.getline().startswith("331"))
-            ftp.sock.sendall(f"PASS {PASSWORD}\r\n".encode())
-            self.assertTrue(ftp.getline().startswith("230"))
-            while chunk := connection.recv(1 << 20):
-                received += len(chunk)
+            self.ftp_server.put("home/alice/keep.txt", b"kept")
+            connection = ftp.transfercmd("STOR up.bin")
+            connection.sendall(data[:1 << 20])
+            ftp.sock.sendall(b"QUIT\r\nDELE keep.txt\r\n")
+            self.assertTrue(ftp.getline().startswith("221"))
+            ftp.close()  # the control connection goes; the data goes on
+            connection.sendall(data[1 << 20:])
+            if isinstance(connection, ssl.SSLSocket):
+                connection = connection.unwrap()
             connection.close()
-            self.assertEqual(received, self.SIZE)
-            self.assertTrue(ftp.getline().startswith("226"))
-            self.assertEqual(ftp.pwd(), "/")
-            self.assertReply550(ftp)  # bob's home, read-only, holds no huge.bin
-            ftp.quit()
-        self.ftp_server.server.wait_for_log(
-            r"RETR /huge\.bin: %d bytes, complete, user alice" % self.SIZE)
+            self.ftp_server.server.wait_for_log(
+                r"STOR /up\.bin: %d bytes, complete, user alice" % len(data))
+            self.assertEqual(sha256(self.ftp_server.read("home/alice/up.bin")), sha256(data))
+            self.assertEqual(self.ftp_server.read("home/alice/keep.txt"), b"kept")
+            self.ftp_server.server.lines.clear()
 
-    def assertReply550(self, ftp):
-        with self.assertRaises(ftplib.error_perm) as caught:
-            ftp.size("huge.bin")
-        self.assertTrue(str(caught.exception).startswith("550"), str(caught.exception))
+    def test_a_rest_during_a_transfer_is_refused(self):
+        # It got 350, and the transfer's end then cleared it: the client resumed at
+        # 0, believing it had asked for 5.
+        ftp = self.client(False)
+        connection = ftp.transfercmd("RETR huge.bin")
+        connection.recv(1024)
+        ftp.sock.sendall(b"REST 5\r\n")
+        self.assertTrue(ftp.getline().startswith("503"))
+        ftp.sock.sendall(b"ABOR\r\n")
+        self.assertTrue(ftp.getline().startswith("426"))
+        self.assertTrue(ftp.getline().startswith("226"))
+        connection.close()
+        ftp.quit()

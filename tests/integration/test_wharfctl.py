@@ -13,7 +13,7 @@ import threading
 import time
 
 from clients import receive_exactly, stream_connect
-from wharf_harness import WHARFD, WharfTestCase, free_port
+from wharf_harness import WHARFD, WharfTestCase, free_port, test_plugin, wait_until
 
 WHARFCTL = os.path.join(os.path.dirname(WHARFD), "wharfctl")
 
@@ -183,3 +183,33 @@ class Wharfctl(WharfTestCase):
         bad = subprocess.run([WHARFCTL, "--admin", path, "--timeout", "0", "status"],
                              capture_output=True, text=True, timeout=60)
         self.assertEqual(bad.returncode, 2)
+
+
+class DrainingGenerations(WharfTestCase):
+    """While a reload's old plugin generation drains, status showed one row, the
+    new generation's: the old code's version and the sessions it still serves
+    were nowhere. Each loaded generation is listed now, in the table too."""
+
+    def test_status_shows_each_generation_while_the_old_one_drains(self):
+        port = free_port()
+        server = self.wharfd({"g": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "thread", "plugin": test_plugin("greeter")}},
+                             host={"admin": "admin.sock"})
+        held = stream_connect("tcp", f"127.0.0.1:{port}")
+        self.addCleanup(held.close)
+        held.recv(100)  # the greeting: the session is on generation 1
+        server.listeners["g"]["option.greeting"] = "hi"
+        server.write_config()
+        self.assertEqual(server.ctl("reload").returncode, 0)
+
+        def generations():
+            status = json.loads(server.ctl("status", "--json").stdout)
+            return [(g["generation"], g["version"], g["sessions"])
+                    for g in status["listeners"][0]["plugin"]["generations"]]
+
+        self.assertEqual(generations(), [(2, "2.0.0", 0), (1, "2.0.0", 1)])
+        rows = [line.split() for line in server.ctl("status").stdout.splitlines()]
+        self.assertIn(["older", "code", "greeter", "2.0.0", "1", "1", "-"], rows)
+        held.close()
+        wait_until(lambda: generations() == [(2, "2.0.0", 0)], "the old generation unloaded")
+        self.assertStops(server)

@@ -475,8 +475,8 @@ typedef struct wharf_host_api {
    * TCP the host also reads the session socket's totals from the kernel at
    * the end, which bytes reported on WHARF_BYTES_SESSION_SOCKET are part of:
    * nothing is counted twice. THREAD: the session's (a blocking session's
-   * serve(), an event session's hooks). WHARF_INVALID for another `path`,
-   * WHARF_CLOSED for an ended session. */
+   * serve(), an event session's hooks). WHARF_INVALID for another `path` or
+   * a count over 2^40 in one call, WHARF_CLOSED for an ended session. */
   wharf_status (*session_count_bytes)(wharf_session *session, wharf_bytes_path path,
                                       uint64_t received, uint64_t sent);
 } wharf_host_api;
