@@ -42,7 +42,7 @@ void printStatusTable(const Poco::JSON::Object &status, std::ostream &out) {
   for (size_t i = 0; workers && i < workers->size(); ++i) {
     Poco::JSON::Object::Ptr worker = workers->getObject(static_cast<unsigned>(i));
     workerRows.push_back(
-        {worker->has("pid") ? worker->get("pid").toString() : "-",
+        {worker->isNull("pid") ? "-" : worker->get("pid").toString(),
          worker->getValue<std::string>("group"), worker->getValue<std::string>("state"),
          worker->optValue<std::string>("user", "-"), seconds(*worker, "uptime_ms"),
          worker->get("restarts").toString(), worker->optValue<std::string>("version", "-")});

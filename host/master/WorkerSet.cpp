@@ -456,6 +456,10 @@ void WorkerSet::report(Poco::JSON::Array &workers, std::vector<Poco::JSON::Objec
     entry->set("restarts", slot.restarts);
     if (slot.lastSignal) entry->set("last_signal", slot.lastSignal);
     entry->set("state", std::string(slot.process ? state : "replacing"));
+    // Every entry has the same keys, a slot being replaced too (null pid, no
+    // uptime), so a reader's schema never changes under it.
+    entry->set("pid", Poco::Dynamic::Var());
+    entry->set("uptime_ms", 0);
     if (slot.process) {
       entry->set("pid", static_cast<int>(slot.process->pid()));
       entry->set("uptime_ms", static_cast<int64_t>(slot.process->uptime().count()));

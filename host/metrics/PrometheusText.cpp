@@ -294,11 +294,11 @@ void addWorkers(Exposition &out, const Poco::JSON::Array &workers, double now) {
             "Times this worker slot's process was replaced after it died.", labels,
             number(*worker, "restarts"));
     out.add("wharf_worker_up", "gauge", "1 if the worker answered the master's status request.",
-            labels, worker->has("error") || !worker->has("pid") ? 0 : 1);
+            labels, worker->has("error") || worker->isNull("pid") ? 0 : 1);
     out.add("wharf_worker_last_crash_signal", "gauge",
             "The signal that killed this slot's last worker to die (0: none).", labels,
             number(*worker, "last_signal"));
-    if (!worker->has("pid")) continue;
+    if (worker->isNull("pid")) continue;
     Labels process = {{"role", "worker"}, {"group", group}, {"slot", slot}};
     out.add("wharf_process_id", "gauge",
             "The process's id (labels name the slot, so that a "

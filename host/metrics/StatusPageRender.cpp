@@ -86,7 +86,7 @@ std::string summary(const Poco::JSON::Object &status) {
   if (Poco::JSON::Array::Ptr list = status.getArray("workers"))
     for (unsigned i = 0; i < list->size(); ++i, ++workers)
       if (Poco::JSON::Object::Ptr worker = list->getObject(i))
-        answering += worker->has("pid") && !worker->has("error");
+        answering += !worker->isNull("pid") && !worker->has("error");
   Poco::JSON::Object::Ptr reloads = status.getObject("reloads");
   return "master pid " + std::to_string(integer(status, "pid")) + ", up " +
          std::to_string((integer(status, "uptime_ms") + 500) / 1000) + " s, workers " +

@@ -213,3 +213,32 @@ class DrainingGenerations(WharfTestCase):
         held.close()
         wait_until(lambda: generations() == [(2, "2.0.0", 0)], "the old generation unloaded")
         self.assertStops(server)
+
+
+class ReplacingWorker(WharfTestCase):
+    def test_a_worker_being_replaced_keeps_every_key(self):
+        # status --json dropped a worker's pid (and uptime) while it was being
+        # replaced: a reader's schema changed under it. They are null and 0 now.
+        server = self.wharfd({"e": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                    "plugin": "echo"}}, host={"admin": "admin.sock"})
+
+        def workers():
+            return json.loads(server.ctl("status", "--json").stdout)["workers"]
+
+        seen = []
+        for _ in range(8):  # each death in a row backs the next replacement off longer
+            pid = server.worker_pid()
+            os.kill(pid, 9)
+            wait_until(lambda: any(w["state"] == "replacing" and seen.append(w) is None
+                                   for w in workers()) or server.worker_pids() not in ([], [pid]),
+                       "the slot replacing or replaced")
+            if seen:
+                break
+            wait_until(lambda: server.worker_pids() not in ([], [pid]), "a replacement")
+        self.assertTrue(seen, "no status showed the slot while it was being replaced")
+        self.assertEqual((seen[0]["pid"], seen[0]["uptime_ms"]), (None, 0))
+        self.assertEqual(set(seen[0]) - {"last_signal"},
+                         {"group", "restarts", "state", "pid", "uptime_ms"})
+        wait_until(lambda: [w["state"] for w in workers()] == ["serving"], "the worker back")
+        self.assertTrue(set(workers()[0]) >= {"pid", "uptime_ms", "user", "version"})
+        self.assertStops(server)
