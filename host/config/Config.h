@@ -160,7 +160,7 @@ struct HostConfig {
   size_t outputBudget = kMaxDefaultOutputBudget;
 };
 
-// Upper bounds of counts, checked when the config is read (README, "Limits
+// Upper bounds of counts, checked when the config is read (docs/operating.md, "Limits
 // and defaults").
 constexpr size_t kMaxWorkers = 256;            // [host] workers
 constexpr size_t kMaxListeners = 1024;         // [listener.*] sections

@@ -1,6 +1,6 @@
-"""Writes wharf.ini(5) from the README's table of config keys, so that the
-manual page says what the README says, key for key:
-    python3 wharf_ini_page.py README.md wharf.ini.5
+"""Writes wharf.ini(5) from docs/operating.md's table of config keys, so that
+the manual page says what the documentation says, key for key:
+    python3 wharf_ini_page.py docs/operating.md wharf.ini.5
 """
 import re
 import sys
@@ -23,7 +23,7 @@ def rows(readme):
         if line.startswith("| section | key | meaning | default |"):
             break
     else:
-        raise SystemExit("no config table in the README")
+        raise SystemExit("no config table in docs/operating.md")
     next(lines)  # |---|
     section = None
     for line in lines:
@@ -54,7 +54,7 @@ def main(readme_path, page_path):
         if default:
             out += [".br", "Default: " + roff(default) + "."]
     out += [".SH SEE ALSO", r".BR wharfd (8),", r".BR wharfctl (8),",
-            r".I /usr/share/doc/wharf/README.md"]
+            r".I /usr/share/doc/wharf/operating.md"]
     with open(page_path, "w", encoding="utf-8") as page:
         page.write("\n".join(line if not line.startswith(("'", ".")) or line.startswith(
             (".TH", ".SH", ".TP", ".br", ".BR", ".I ")) else "\\&" + line

@@ -74,6 +74,8 @@ class Packages(unittest.TestCase):
                      "/etc/logrotate.d/wharf",
                      "/lib/systemd/system/wharfd.service", "/lib/systemd/system/wharfd.socket",
                      "/usr/share/doc/wharf/copyright", "/usr/share/doc/wharf/changelog.gz",
+                     "/usr/share/doc/wharf/README.md", "/usr/share/doc/wharf/operating.md",
+                     "/usr/share/doc/wharf/plugins.md", "/usr/share/doc/wharf/internals.md",
                      "/usr/share/man/man8/wharfd.8.gz", "/usr/share/man/man8/wharfctl.8.gz",
                      "/usr/share/man/man5/wharf.ini.5.gz",
                      "/usr/share/doc/wharf/examples/prometheus/wharf-alerts.yml",
@@ -147,8 +149,8 @@ class Packages(unittest.TestCase):
                                       env=dict(os.environ, MANWIDTH="80", MAN_KEEP_FORMATTING=""))
             self.assertEqual((rendered.returncode, rendered.stderr), (0, ""), name)
             texts[name] = rendered.stdout
-        # wharf.ini(5): each key of the README's table, with its meaning.
-        with open(os.path.join(SOURCE, "README.md")) as readme:
+        # wharf.ini(5): each key of docs/operating.md's table, with its meaning.
+        with open(os.path.join(SOURCE, "docs", "operating.md")) as readme:
             table = readme.read().split("| section | key | meaning | default |\n|---|---|---|---|\n")[1]
         rows = table.splitlines()
         rows = rows[:next((i for i, line in enumerate(rows) if not line.startswith("|")),
