@@ -39,3 +39,47 @@ class InstallUnderAnyPrefix(WharfTestCase):
             session.sendall(b"installed")
             self.assertEqual(receive_exactly(session, 9), b"installed")
         self.assertStops(server)
+
+
+class InstallRefusalsAndTheSdkAlone(WharfTestCase):
+    SOURCE = os.environ["WHARF_SOURCE_DIR"]
+
+    def scratch(self, prefix):
+        folder = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, folder)
+        return folder
+
+    def test_an_unbuilt_tree_is_refused_before_any_file_is_installed(self):
+        # It failed half way, after the SDK's files, on the first program missing.
+        build, prefix = self.scratch("wharf-unbuilt-"), self.scratch("wharf-prefix-")
+        subprocess.run(["cmake", "-S", self.SOURCE, "-B", build], capture_output=True,
+                       check=True, timeout=300)
+        result = subprocess.run(["cmake", "--install", build, "--prefix", prefix],
+                                capture_output=True, text=True, timeout=300)
+        self.assertNotEqual(result.returncode, 0)
+        self.assertIn(f"{build} is not built: run cmake --build {build} first, or install the "
+                      "SDK alone with --component dev", " ".join(result.stderr.split()))
+        self.assertEqual(os.listdir(prefix), [])
+
+    def test_the_sdk_alone_configures_without_the_host_libraries_and_builds_a_plugin(self):
+        # Configuring even for the SDK needed Poco, libcap-ng and libsystemd.
+        build, prefix = self.scratch("wharf-sdk-build-"), self.scratch("wharf-sdk-")
+        without = dict(os.environ, PKG_CONFIG_LIBDIR="/nonexistent")  # no .pc file found
+        subprocess.run(["cmake", "-S", self.SOURCE, "-B", build, "-DWHARF_SDK_ONLY=ON",
+                        "-DCMAKE_DISABLE_FIND_PACKAGE_Poco=ON"], capture_output=True,
+                       check=True, timeout=300, env=without)
+        subprocess.run(["cmake", "--install", build, "--prefix", prefix], capture_output=True,
+                       check=True, timeout=300)
+        example = os.path.join(self.SOURCE, "sdk", "examples", "caesar")
+        plugin_build = self.scratch("wharf-caesar-")
+        subprocess.run(["cmake", "-S", example, "-B", plugin_build,
+                        f"-DCMAKE_PREFIX_PATH={prefix}"], capture_output=True, check=True,
+                       timeout=300)
+        subprocess.run(["cmake", "--build", plugin_build], capture_output=True, check=True,
+                       timeout=300)
+        self.assertTrue(os.path.exists(os.path.join(plugin_build, "caesar.so")))
+        # The full configure, with the same libraries missing, fails.
+        full = subprocess.run(["cmake", "-S", self.SOURCE, "-B", self.scratch("wharf-full-"),
+                               "-DCMAKE_DISABLE_FIND_PACKAGE_Poco=ON"], capture_output=True,
+                              timeout=300, env=without)
+        self.assertNotEqual(full.returncode, 0)
