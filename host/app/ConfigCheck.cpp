@@ -135,6 +135,7 @@ int checkConfig(const std::filesystem::path &configFile) {
   configureLogging("information");
   try {
     config::Config config = makeConfigLoader().load(configFile);
+    for (const auto &warning : config.warnings) logger().warning(warning);
     int status = ::geteuid() == 0 ? checkAsWorkersUsers(configFile, config)
                                   : passed(configFile, loadPlugins(config, {}));
     if (status != 0) logger().error("nothing started");

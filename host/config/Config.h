@@ -190,6 +190,10 @@ struct Config {
   std::filesystem::path file;
   HostConfig host;
   std::vector<ListenerConfig> listeners;
+  // What the config may keep but should change (a key's old name), each as
+  // "file:line: [section] key: what to do". The master logs them; so does
+  // --check-config.
+  std::vector<std::string> warnings;
 
   // The listener's own user if it has one, else [host] user and group.
   WorkersUser workersUserOf(const ListenerConfig &listener) const;

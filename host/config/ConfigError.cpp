@@ -1,9 +1,7 @@
 #include "config/ConfigError.h"
 
 namespace wharf::config {
-namespace {
 
-// "wharf.ini:12: [listener.echo] mode: unknown mode 'fast'"
 std::string describe(const ConfigLocation &where, const std::string &reason) {
   std::string text = where.file.string();
   if (where.line > 0) text += ":" + std::to_string(where.line);
@@ -12,8 +10,6 @@ std::string describe(const ConfigLocation &where, const std::string &reason) {
   if (!where.key.empty()) text += " " + where.key + ":";
   return text + " " + reason;
 }
-
-}  // namespace
 
 ConfigError::ConfigError(const ConfigLocation &where, const std::string &reason)
     : std::runtime_error(describe(where, reason)), where_(where), reason_(reason) {}

@@ -14,6 +14,9 @@ struct ConfigLocation {
   std::string key;
 };
 
+// "wharf.ini:12: [listener.echo] mode: REASON", as errors and warnings say it.
+std::string describe(const ConfigLocation &where, const std::string &reason);
+
 class ConfigError : public std::runtime_error {
  public:
   ConfigError(const ConfigLocation &where, const std::string &reason);

@@ -281,7 +281,7 @@ Config ConfigLoader::build(const IniDocument &document) const {
     if (config.listeners.size() == kMaxListeners)
       throw ConfigError({document.file, section.line, section.name, ""},
                         "more than " + std::to_string(kMaxListeners) + " listeners");
-    ListenerConfig listener = buildListener(document, section, config.host);
+    ListenerConfig listener = buildListener(document, section, config.warnings, config.host);
     for (const auto &other : config.listeners)
       if (other.endpoint.conflictsWith(listener.endpoint))
         SectionReader(document, section)
@@ -364,6 +364,7 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
 }
 
 ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const IniSection &section,
+                                           std::vector<std::string> &warnings,
                                            const HostConfig &host) const {
   SectionReader reader(document, section);
   ListenerConfig listener;
@@ -424,8 +425,18 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   if (auto backlog = reader.count("backlog", 1, kMaxBacklog))
     listener.backlog = static_cast<int>(*backlog);  // the kernel caps it at net.core.somaxconn
   listener.limits = readLimits(reader, *transport, *chosen);
+  // A pool's threads were `workers`, the name [host] gives worker processes:
+  // the old name still works, and says so.
+  if (reader.get("workers")) {
+    if (reader.get("pool_threads"))
+      reader.fail("workers", "the old name of pool_threads: give one of them");
+    warnings.push_back(reader.warning("workers",
+                                      "renamed pool_threads (the threads of a pool; "
+                                      "[host] workers are processes): rename it"));
+    listener.pool.workers = *reader.count("workers", 1, kMaxPoolThreads);
+  }
   listener.pool.workers =
-      reader.count("workers", 1, kMaxPoolThreads).value_or(listener.pool.workers);
+      reader.count("pool_threads", 1, kMaxPoolThreads).value_or(listener.pool.workers);
   listener.pool.queue = reader.count("queue", 0, kMaxQueue).value_or(listener.pool.queue);
   listener.fork.maxChildren =
       reader.count("max_children", 1, kMaxChildrenBound).value_or(listener.fork.maxChildren);

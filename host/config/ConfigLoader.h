@@ -55,7 +55,7 @@ class ConfigLoader {
  private:
   HostConfig buildHost(const IniDocument &document) const;
   ListenerConfig buildListener(const IniDocument &document, const IniSection &section,
-                               const HostConfig &host) const;
+                               std::vector<std::string> &warnings, const HostConfig &host) const;
 
   LoaderDefaults defaults_;
 };

@@ -23,6 +23,12 @@ void SectionReader::fail(const std::string &key, const std::string &reason) cons
                     reason);
 }
 
+std::string SectionReader::warning(const std::string &key, const std::string &reason) const {
+  const IniEntry *entry = section_.find(key);
+  return describe({document_.file, entry ? entry->line : section_.line, section_.name, key},
+                  reason);
+}
+
 const std::string *SectionReader::get(const std::string &key) const {
   const IniEntry *entry = section_.find(key);
   return entry ? &entry->value : nullptr;

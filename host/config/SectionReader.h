@@ -24,6 +24,8 @@ class SectionReader {
       : document_(document), section_(section) {}
 
   [[noreturn]] void fail(const std::string &key, const std::string &reason) const;
+  // "file:line: [section] key: REASON", for a warning about `key`.
+  std::string warning(const std::string &key, const std::string &reason) const;
 
   const std::string *get(const std::string &key) const;
   const std::string &require(const std::string &key) const;

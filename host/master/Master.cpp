@@ -81,6 +81,7 @@ void Master::start() {
   std::string text = config::IniDocument::readText(options_.configFile);
   config::Config config = loader_.parse(options_.configFile, text);
   configureLogging(config);
+  for (const auto &warning : config.warnings) logger().warning(warning);
   ::prctl(PR_SET_DUMPABLE, config.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   std::vector<WorkerGroup> groups = workerGroupsOf(config);
   bool rootWorkers = std::any_of(groups.begin(), groups.end(),
@@ -318,6 +319,7 @@ std::vector<std::string> Master::reload() {
     if (upgrading_) throw std::runtime_error("an upgrade is under way: reload once it is over");
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
+    for (const auto &warning : next.warnings) logger().warning(warning);
     guardLogFiles(next, &workers_->config());  // both configs' workers write meanwhile
     SocketSet before = workers_->sockets();
     config::HostConfig host = workers_->config().host;

@@ -219,6 +219,7 @@ void Master::resume(const Inheritance &inheritance) {
   try {
     std::string text = config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
+    for (const auto &warning : next.warnings) logger().warning(warning);
     guardLogFiles(next, &served);  // the new workers' users too
     SocketSet sockets = SocketSet::bindFor(next, inherited);
     auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), next, text, sockets);

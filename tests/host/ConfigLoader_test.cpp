@@ -111,14 +111,31 @@ TEST(ConfigLoader, ReadsLimitsDurationsAndNetworks) {
 TEST(ConfigLoader, TakesModeKeysOnlyForTheirMode) {
   std::string pool =
       "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
-  Config config = build(kHost + pool + "workers = 3\nqueue = 0\n");
+  Config config = build(kHost + pool + "pool_threads = 3\nqueue = 0\n");
   EXPECT_EQ(config.listeners[0].pool.workers, 3u);
   EXPECT_EQ(config.listeners[0].pool.queue, 0u);
-  EXPECT_EQ(errorOf(kHost + kListener + "workers = 3\n"),
-            "/etc/wharf/wharf.ini:8: [listener.e] workers: applies to mode = pool only");
-  EXPECT_EQ(
-      errorOf(kHost + pool + "workers = 0\n"),
-      "/etc/wharf/wharf.ini:8: [listener.p] workers: '0' is not a whole number from 1 to 4096");
+  EXPECT_TRUE(config.warnings.empty());
+  EXPECT_EQ(errorOf(kHost + kListener + "pool_threads = 3\n"),
+            "/etc/wharf/wharf.ini:8: [listener.e] pool_threads: applies to mode = pool only");
+  EXPECT_EQ(errorOf(kHost + pool + "pool_threads = 0\n"),
+            "/etc/wharf/wharf.ini:8: [listener.p] pool_threads: '0' is not a whole number from 1 "
+            "to 4096");
+}
+
+// A pool's threads were `workers`, as [host] calls its processes: the old name
+// still works, with a warning that names its line.
+TEST(ConfigLoader, APoolsOldWorkersKeyStillWorksAndIsWarnedOf) {
+  std::string pool =
+      "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
+  Config config = build(kHost + pool + "workers = 5\n");
+  EXPECT_EQ(config.listeners[0].pool.workers, 5u);
+  EXPECT_EQ(config.warnings,
+            std::vector<std::string>{"/etc/wharf/wharf.ini:8: [listener.p] workers: renamed "
+                                     "pool_threads (the threads of a pool; [host] workers are "
+                                     "processes): rename it"});
+  EXPECT_EQ(errorOf(kHost + pool + "workers = 5\npool_threads = 6\n"),
+            "/etc/wharf/wharf.ini:8: [listener.p] workers: the old name of pool_threads: give "
+            "one of them");
 }
 
 TEST(ConfigLoader, RejectsLimitsThatDoNotFitTheTransport) {

@@ -289,7 +289,7 @@ class SilentPeers(WharfTestCase):
         self.assertLess(lines, 100, "300 idle closes, one line each")
 
     def test_a_pool_with_wait_for_data_is_not_held_by_silent_peers(self):
-        server = self.start(mode="pool", workers="2", queue="2", wait_for_data="2s")
+        server = self.start(mode="pool", pool_threads="2", queue="2", wait_for_data="2s")
         held = hold_connections(self, self.port, 50)  # far more than workers + queue
         self.assertEqual(round_trip(self.port), b"neighbour")  # served at once, not queued
         for client in held:

@@ -42,7 +42,7 @@ class Limits(WharfTestCase):
         return json.loads(result.stdout)["listeners"][0]["sessions"]["refused"]
 
     def test_pool_queues_then_refuses(self):
-        self.start(mode="pool", workers="2", queue="1", wait_for_data="0")  # silent ones queue
+        self.start(mode="pool", pool_threads="2", queue="1", wait_for_data="0")  # silent ones queue
         served = [connect_from("127.0.0.1", self.port) for _ in range(2)]
         for client in served:
             self.assertTrue(echoes(client))

@@ -209,8 +209,9 @@ class HostileConfig(WharfTestCase):
 
     def test_absurd_counts(self):
         for keys, message in [
-            ({"mode": "pool", "workers": "100000"},
-             "{config}:10: [listener.e] workers: '100000' is not a whole number from 1 to 4096"),
+            ({"mode": "pool", "pool_threads": "100000"},
+             "{config}:10: [listener.e] pool_threads: '100000' is not a whole number from 1 to "
+             "4096"),
             ({"mode": "pool", "queue": "99999999999"},
              "[listener.e] queue: '99999999999' is not a whole number from 0 to 1000000"),
             ({"mode": "fork", "max_children": "1000000"},
@@ -245,15 +246,23 @@ class HostileConfig(WharfTestCase):
             {"any": self.echo(listen=f"*:{port}"), "local": self.echo(listen=f"127.0.0.1:{port}")},
             "[listener.local] listen: address already used by [listener.any]")
 
+    def test_a_pools_old_workers_key_is_warned_of_by_line(self):
+        # A pool's threads were `workers`, as [host] calls its processes.
+        _, result = self.check({"e": self.echo(mode="pool", workers="3")})
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertRegex(result.stdout + result.stderr,
+                         r"Warning .*:\d+: \[listener\.e\] workers: renamed pool_threads "
+                         r"\(the threads of a pool; \[host\] workers are processes\): rename it")
+
     def test_a_threads_count_beyond_the_address_space_limit(self):
         if sanitized_build():
             self.skipTest("a sanitizer build does not run under ulimit -v")
-        server, _ = self.check({"e": self.echo(mode="pool", workers="1000")})
+        server, _ = self.check({"e": self.echo(mode="pool", pool_threads="1000")})
         result = subprocess.run(under_address_space_limit(3000000) +
                                 [WHARFD, "--config", server.config_path, "--check-config"],
                                 capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
-        self.assertIn("[listener.e] workers: 1000 threads of", result.stdout + result.stderr)
+        self.assertIn("[listener.e] pool_threads: 1000 threads of", result.stdout + result.stderr)
         self.assertIn("(ulimit -v: 3000000 KiB)", result.stdout + result.stderr)
 
     def test_too_many_listeners(self):

@@ -130,7 +130,7 @@ class RoundTrips(XferCase):
                     self.assertEqual(sha256(os.path.join(target, got)), self.digests[got])
 
     def test_fifty_clients_at_once(self):
-        ports = self.serve({mode: (mode, "framed", {"workers": "64"} if mode == "pool" else {})
+        ports = self.serve({mode: (mode, "framed", {"pool_threads": "64"} if mode == "pool" else {})
                             for mode in MODES})
         for mode, port in ports.items():
             with self.subTest(mode=mode):
