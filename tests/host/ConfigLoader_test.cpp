@@ -108,16 +108,17 @@ TEST(ConfigLoader, ReadsLimitsDurationsAndNetworks) {
   EXPECT_EQ(limits.deny[0].prefixLength(), 16);
 }
 
+const std::string kPool =
+    "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
+
 TEST(ConfigLoader, TakesModeKeysOnlyForTheirMode) {
-  std::string pool =
-      "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
-  Config config = build(kHost + pool + "pool_threads = 3\nqueue = 0\n");
+  Config config = build(kHost + kPool + "pool_threads = 3\nqueue = 0\n");
   EXPECT_EQ(config.listeners[0].pool.workers, 3u);
   EXPECT_EQ(config.listeners[0].pool.queue, 0u);
   EXPECT_TRUE(config.warnings.empty());
   EXPECT_EQ(errorOf(kHost + kListener + "pool_threads = 3\n"),
             "/etc/wharf/wharf.ini:8: [listener.e] pool_threads: applies to mode = pool only");
-  EXPECT_EQ(errorOf(kHost + pool + "pool_threads = 0\n"),
+  EXPECT_EQ(errorOf(kHost + kPool + "pool_threads = 0\n"),
             "/etc/wharf/wharf.ini:8: [listener.p] pool_threads: '0' is not a whole number from 1 "
             "to 4096");
 }
@@ -125,15 +126,13 @@ TEST(ConfigLoader, TakesModeKeysOnlyForTheirMode) {
 // A pool's threads were `workers`, as [host] calls its processes: the old name
 // still works, with a warning that names its line.
 TEST(ConfigLoader, APoolsOldWorkersKeyStillWorksAndIsWarnedOf) {
-  std::string pool =
-      "[listener.p]\ntransport = tcp\nlisten = 127.0.0.1:9\nmode = pool\nplugin = echo\n";
-  Config config = build(kHost + pool + "workers = 5\n");
+  Config config = build(kHost + kPool + "workers = 5\n");
   EXPECT_EQ(config.listeners[0].pool.workers, 5u);
   EXPECT_EQ(config.warnings,
             std::vector<std::string>{"/etc/wharf/wharf.ini:8: [listener.p] workers: renamed "
                                      "pool_threads (the threads of a pool; [host] workers are "
                                      "processes): rename it"});
-  EXPECT_EQ(errorOf(kHost + pool + "workers = 5\npool_threads = 6\n"),
+  EXPECT_EQ(errorOf(kHost + kPool + "workers = 5\npool_threads = 6\n"),
             "/etc/wharf/wharf.ini:8: [listener.p] workers: the old name of pool_threads: give "
             "one of them");
 }

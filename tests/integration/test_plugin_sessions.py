@@ -45,13 +45,17 @@ class PluginSessions(WharfTestCase):
                 self.assertEqual(receive_until_closed(sock), expected)
         self.assertStops(server)
 
+    def greeter(self, mode):
+        """wharfd with the C++ greeter fixture in `mode`: its port, and it."""
+        port = free_port()
+        return port, self.wharfd({"greet": {"transport": "tcp", "mode": mode,
+                                            "listen": f"127.0.0.1:{port}",
+                                            "plugin": test_plugin("greeter")}})
+
     def test_the_cpp_wrapper_s_timers_wakers_and_session_facts(self):
         for mode in ("sync", "thread", "pool", "reactor"):
             with self.subTest(mode=mode):
-                port = free_port()
-                server = self.wharfd({"greet": {"transport": "tcp", "mode": mode,
-                                                "listen": f"127.0.0.1:{port}",
-                                                "plugin": test_plugin("greeter")}})
+                port, server = self.greeter(mode)
                 with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
                     receive_line(sock)  # the greeting
                     sock.sendall(b"later")
@@ -71,10 +75,7 @@ class PluginSessions(WharfTestCase):
         # learnt of only from a destructor's side effect; post(task, dropped) says so.
         for mode in ("thread", "reactor"):
             with self.subTest(mode=mode):
-                port = free_port()
-                server = self.wharfd({"greet": {"transport": "tcp", "mode": mode,
-                                                "listen": f"127.0.0.1:{port}",
-                                                "plugin": test_plugin("greeter")}})
+                port, server = self.greeter(mode)
                 with stream_connect("tcp", f"127.0.0.1:{port}") as sock:
                     receive_line(sock)
                     sock.sendall(b"dropme")

@@ -47,6 +47,29 @@ def run(*command, **kwargs):
     return result.stdout
 
 
+def echoes(client, data=b"ping"):
+    """Whether an echo server sent `data` back."""
+    client.sendall(data)
+    answer = b""
+    while len(answer) < len(data):
+        chunk = client.recv(len(data) - len(answer))
+        if not chunk:
+            break
+        answer += chunk
+    return answer == data
+
+
+def connect_in_a_loop(port, stop, connections, failures):
+    """Until `stop`: a connection to the echo server at `port`, an echo, a close;
+    each noted in `connections`, and what went wrong in `failures`."""
+    while not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as client:
+                connections.append(echoes(client) or failures.append("no echo"))
+        except OSError as error:
+            failures.append(str(error))
+
+
 class Packages(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -217,23 +240,8 @@ class Packages(unittest.TestCase):
         self.assertEqual(master, wharfd.pid)
         failures, connections, stop = [], [], threading.Event()
 
-        def echoes(client):
-            client.sendall(b"ping")
-            answer = b""
-            while len(answer) < 4:
-                chunk = client.recv(4 - len(answer))
-                if not chunk:
-                    break
-                answer += chunk
-            return answer == b"ping"
-
         def clients():
-            while not stop.is_set():
-                try:
-                    with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
-                        connections.append(echoes(client) or failures.append("no echo"))
-                except OSError as error:
-                    failures.append(str(error))
+            connect_in_a_loop(port, stop, connections, failures)
 
         held = socket.create_connection(("127.0.0.1", port), timeout=10)  # across the upgrade
         self.addCleanup(held.close)
@@ -322,16 +330,6 @@ class Packages(unittest.TestCase):
             out.write(config)
         admin = ["/usr/bin/wharfctl", "--admin", "/run/wharf/admin.sock"]
 
-        def echoes(client, data=b"ping"):
-            client.sendall(data)
-            answer = b""
-            while len(answer) < len(data):
-                chunk = client.recv(len(data) - len(answer))
-                if not chunk:
-                    break
-                answer += chunk
-            return answer == data
-
         wharfd = subprocess.Popen([activate, "-l", address,
                                    f"--fdname={socket_unit['FileDescriptorName']}",
                                    "/usr/bin/wharfd", "--config", "/etc/wharf/wharf.ini"],
@@ -363,12 +361,7 @@ class Packages(unittest.TestCase):
         connections = []
 
         def clients():
-            while not stop.is_set():
-                try:
-                    with socket.create_connection(("127.0.0.1", echo_port), timeout=30) as client:
-                        connections.append(echoes(client) or failures.append("no echo"))
-                except OSError as error:
-                    failures.append(str(error))
+            connect_in_a_loop(echo_port, stop, connections, failures)
 
         def poll(what, ask):
             while not stop.wait(0.05):  # 20 times a second
