@@ -384,8 +384,9 @@ class SharedZones(WharfTestCase):
         server.listeners["kv"] = kv_listener(port)
         server.write_config()
         self.assertNotEqual(server.ctl("reload").returncode, 0)
-        self.assertIn(f"zone refused: zone 'kv': {squatted} belongs to uid {os.geteuid()} or is "
-                      "open to others; not used", server.log())
+        # The log is read on a thread of its own: wait for the line (it lagged under load).
+        server.wait_for_log(re.escape(f"zone refused: zone 'kv': {squatted} belongs to uid "
+                                      f"{os.geteuid()} or is open to others; not used"))
         self.assertStops(server)
 
     def test_status_and_metrics_show_each_zone_s_size_and_use(self):

@@ -105,16 +105,6 @@ def sanitized_build():
     return probe.returncode != 0
 
 
-def thread_sanitized_build():
-    """Whether wharfd is built with ThreadSanitizer (its build folder's cache says)."""
-    cache = os.path.join(os.environ.get("WHARF_BUILD_DIR", ""), "CMakeCache.txt")
-    try:
-        with open(cache) as text:
-            return re.search(r"^WHARF_SANITIZE:\w+=thread$", text.read(), re.M) is not None
-    except FileNotFoundError:
-        return False
-
-
 def test_plugin(name):
     return os.path.join(TEST_PLUGIN_DIR, name + ".so")
 
