@@ -59,13 +59,6 @@ size_t Generations::cutAll(session::CutReason why) {
   return cut;
 }
 
-size_t Generations::liveCount() const {
-  std::lock_guard lock(mutex_);
-  return (current_ ? 1 : 0) +
-         static_cast<size_t>(std::count_if(retired_.begin(), retired_.end(),
-                                           [](auto &r) { return !r.generation.expired(); }));
-}
-
 std::vector<Generations::Loaded> Generations::loaded() const {
   std::vector<GenerationPtr> all;
   {

@@ -32,10 +32,8 @@ class Generations {
   void enforce(const DrainLimits &limits);
   // THREAD: any. Cuts every session of every generation; returns how many.
   size_t cutAll(session::CutReason why);
-  // Generations still loaded: the current one and retired ones with sessions.
-  size_t liveCount() const;
-  // THREAD: any. Each loaded generation's number and live sessions, the
-  // current one first.
+  // THREAD: any. The generations still loaded (the current one, then retired
+  // ones with sessions, newest first), each with its live sessions.
   struct Loaded {
     GenerationPtr generation;
     size_t sessions;

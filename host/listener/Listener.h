@@ -67,7 +67,6 @@ class Listener {
   const dispatch::DispatchMode &mode() const { return mode_; }
   GenerationPtr current() const { return generations_.current(); }
   Generations &generations() { return generations_; }
-  size_t generationsLoaded() const { return generations_.liveCount(); }
   std::vector<Generations::Loaded> loadedGenerations() const { return generations_.loaded(); }
   const std::shared_ptr<net::ListenSocket> &socket() const { return socket_; }
   std::string boundAddress() const { return socket_ ? socket_->boundAddress() : ""; }

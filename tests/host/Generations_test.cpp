@@ -48,11 +48,11 @@ const listener::DrainLimits kRoomy{1h, 4};
 TEST(Generations, NoneIsCurrentUntilTheFirstIsInstalled) {
   listener::Generations generations;
   EXPECT_EQ(generations.current(), nullptr);
-  EXPECT_EQ(generations.liveCount(), 0u);
+  EXPECT_EQ(generations.loaded().size(), 0u);
   EXPECT_EQ(generations.cutAll(wharf::session::CutReason::Shutdown), 0u);
   generations.install(generation(1), kRoomy);
   EXPECT_EQ(generations.current()->number(), 1u);
-  EXPECT_EQ(generations.liveCount(), 1u);
+  EXPECT_EQ(generations.loaded().size(), 1u);
 }
 
 TEST(Generations, NewSessionsPinTheCurrentOneAndOldOnesLiveWhilePinned) {
@@ -61,12 +61,12 @@ TEST(Generations, NewSessionsPinTheCurrentOneAndOldOnesLiveWhilePinned) {
   listener::GenerationPtr pinned = generations.current();
   generations.install(generation(2), kRoomy);
   EXPECT_EQ(generations.current()->number(), 2u);
-  EXPECT_EQ(generations.liveCount(), 2u);
+  EXPECT_EQ(generations.loaded().size(), 2u);
   std::weak_ptr<listener::Generation> old = pinned;
   pinned.reset();  // its last session ends
   EXPECT_TRUE(old.expired());
   generations.enforce(kRoomy);
-  EXPECT_EQ(generations.liveCount(), 1u);
+  EXPECT_EQ(generations.loaded().size(), 1u);
 }
 
 TEST(Generations, AnUnpinnedGenerationGoesAtOnce) {
