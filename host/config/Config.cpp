@@ -41,7 +41,8 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          reactor.outputHighWater == other.reactor.outputHighWater &&
          reactor.sendTimeout == other.reactor.sendTimeout && waitForData == other.waitForData &&
          accessLog == other.accessLog && accessLogFormat == other.accessLogFormat &&
-         logEmptySessions == other.logEmptySessions && sameProxy(proxy, other.proxy);
+         logEmptySessions == other.logEmptySessions && sameProxy(proxy, other.proxy) &&
+         tls == other.tls;
 }
 
 WorkersUser Config::workersUserOf(const ListenerConfig &listener) const {
@@ -55,6 +56,18 @@ std::vector<WorkersUser> Config::workersUsers() const {
         std::find(users.begin(), users.end(), user) == users.end())
       users.push_back(user);
   return users;
+}
+
+HeldFiles Config::heldFiles(const std::vector<std::string> &listenerNames) const {
+  HeldFiles held;
+  for (const auto &listener : listeners) {
+    if (!listener.tls.enabled ||
+        std::find(listenerNames.begin(), listenerNames.end(), listener.name) == listenerNames.end())
+      continue;
+    held[listener.tls.certificateFile] = listener.tls.certificatePem;
+    held[listener.tls.keyFile] = listener.tls.keyPem;
+  }
+  return held;
 }
 
 }  // namespace wharf::config

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +74,26 @@ struct ReactorSettings {
   std::chrono::milliseconds sendTimeout{std::chrono::seconds(60)};
 };
 
+// tls = on: the host ends TLS for the listener's sessions; the plugin sees
+// plaintext. The PEM files are read when the config is (by the master, as
+// root): a worker never needs to read the key, and a changed file is a
+// changed config, which a reload applies as a new listener on the same socket.
+struct TlsSettings {
+  bool enabled = false;
+  std::filesystem::path certificateFile;  // tls_cert: the chain, leaf first
+  std::filesystem::path keyFile;          // tls_key
+  std::string certificatePem;             // their contents
+  std::string keyPem;
+  std::string minProtocol = "TLSv1.2";  // tls_protocols, lowest and highest
+  std::string maxProtocol = "TLSv1.3";
+  std::string ciphers;  // tls_ciphers (TLS 1.2 and below; empty: OpenSSL's default)
+  // A connection that has not finished its handshake in this long is closed:
+  // a silent client holds no thread longer.
+  std::chrono::milliseconds handshakeTimeout{std::chrono::seconds(10)};
+
+  bool operator==(const TlsSettings &) const = default;
+};
+
 // How access log lines are written: key=value pairs, or one JSON object.
 enum class AccessLogFormat { Logfmt, Json };
 
@@ -96,6 +117,7 @@ struct ListenerConfig {
   ForkSettings fork;
   ReactorSettings reactor;
   ProxySettings proxy;
+  TlsSettings tls;
   // Blocking modes: a connection gets a thread, worker or process only once
   // its peer has sent data; silent this long, it is closed. 0: at once.
   // Unset: kClientFirstWaitForData for a plugin whose client speaks first
@@ -179,12 +201,18 @@ constexpr double kDefaultDatagramRate = 1000;
 constexpr double kMaxRate = 1e9;  // accept_rate, datagram_rate
 // Modes where a session holds a thread, worker or process: idle_timeout's default.
 constexpr std::chrono::minutes kBlockingIdleTimeout{5};
-constexpr size_t kMaxBacklog = 65535;                 // backlog
-constexpr size_t kMaxPoolThreads = 4096;              // pool workers
-constexpr size_t kMaxQueue = 1000000;                 // pool queue
-constexpr size_t kMaxChildrenBound = 4096;            // fork max_children
-constexpr size_t kMaxOutputHighWater = 1u << 30;      // reactor output_high_water
-constexpr std::chrono::seconds kMaxProxyTimeout{60};  // proxy_timeout
+constexpr size_t kMaxBacklog = 65535;                        // backlog
+constexpr size_t kMaxPoolThreads = 4096;                     // pool workers
+constexpr size_t kMaxQueue = 1000000;                        // pool queue
+constexpr size_t kMaxChildrenBound = 4096;                   // fork max_children
+constexpr size_t kMaxOutputHighWater = 1u << 30;             // reactor output_high_water
+constexpr std::chrono::seconds kMaxProxyTimeout{60};         // proxy_timeout
+constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};  // tls_handshake_timeout
+constexpr size_t kMaxTlsFileSize = size_t{1} << 20;          // tls_cert, tls_key
+
+// The contents of files the config names that a worker may not be able to
+// read as its user (tls_cert, tls_key), by path: the master passes them on.
+using HeldFiles = std::map<std::filesystem::path, std::string>;
 
 struct Config {
   std::filesystem::path file;
@@ -199,6 +227,8 @@ struct Config {
   WorkersUser workersUserOf(const ListenerConfig &listener) const;
   // Every user workers of this config run as, [host]'s first, each once.
   std::vector<WorkersUser> workersUsers() const;
+  // What the listeners named hold of the files they name.
+  HeldFiles heldFiles(const std::vector<std::string> &listenerNames) const;
 };
 
 }  // namespace wharf::config

@@ -8,15 +8,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <vector>
 
 #include "config/ConfigError.h"
 #include "config/CpuQuota.h"
 #include "config/MemoryLimit.h"
 #include "config/SectionReader.h"
+#include "tls/ServerContext.h"
+#include "tls/TlsError.h"
 
 namespace wharf::config {
 namespace {
@@ -66,7 +70,13 @@ const std::set<std::string> kListenerKeys = {"transport",
                                              "proxy_from",
                                              "proxy_timeout",
                                              "access_log_format",
-                                             "log_empty_sessions"};
+                                             "log_empty_sessions",
+                                             "tls",
+                                             "tls_cert",
+                                             "tls_key",
+                                             "tls_protocols",
+                                             "tls_ciphers",
+                                             "tls_handshake_timeout"};
 
 std::optional<AccessLogFormat> readAccessLogFormat(const SectionReader &reader) {
   const std::string *format = reader.get("access_log_format");
@@ -129,6 +139,84 @@ ProxySettings readProxy(const SectionReader &reader, net::Transport transport) {
   if (proxy.timeout.count() == 0 || proxy.timeout > kMaxProxyTimeout)
     reader.fail("proxy_timeout", "must be more than 0 and at most 60s");
   return proxy;
+}
+
+// A file tls_cert or tls_key names: read here (the master reads it as root),
+// or, in a worker, taken from `held`, what the master passed. nullopt: the
+// master passed it to the workers of another listener, not to this one.
+std::optional<std::string> readTlsFile(const SectionReader &reader, const char *key,
+                                       const std::filesystem::path &file, const HeldFiles *held) {
+  if (held != nullptr) {
+    auto found = held->find(file);
+    if (found == held->end()) return std::nullopt;
+    return found->second;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) reader.fail(key, "cannot read " + file.string() + ": " + std::strerror(errno));
+  std::string text(kMaxTlsFileSize + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) reader.fail(key, "cannot read " + file.string() + ": " + std::strerror(errno));
+  if (static_cast<size_t>(in.gcount()) > kMaxTlsFileSize)
+    reader.fail(key, file.string() + " is larger than 1 MiB: not a certificate or key");
+  text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+// tls_protocols: "TLSv1.2 TLSv1.3", "TLSv1.3": the lowest and highest offered.
+void readTlsProtocols(const SectionReader &reader, TlsSettings &tls) {
+  const std::string *text = reader.get("tls_protocols");
+  if (text == nullptr) return;
+  const std::vector<std::string> offered = {"TLSv1.2", "TLSv1.3"};
+  size_t lowest = offered.size(), highest = 0;
+  std::string list = *text;
+  std::replace(list.begin(), list.end(), ',', ' ');
+  std::istringstream words(list);
+  for (std::string word; words >> word;) {
+    auto found = std::find(offered.begin(), offered.end(), word);
+    if (found == offered.end())
+      reader.fail("tls_protocols", "unknown protocol '" + word + "' (expected " + joined(offered) +
+                                       "; older ones are not offered)");
+    size_t index = static_cast<size_t>(found - offered.begin());
+    lowest = std::min(lowest, index);
+    highest = std::max(highest, index);
+  }
+  if (lowest == offered.size()) reader.fail("tls_protocols", "names no protocol");
+  tls.minProtocol = offered[lowest];
+  tls.maxProtocol = offered[highest];
+}
+
+// tls and the keys that come with it. The certificate and key are read, and
+// checked by OpenSSL as a session would use them: a bad one is refused here,
+// by key, file and OpenSSL's reason, and a reload keeps the old.
+TlsSettings readTls(const SectionReader &reader, net::Transport transport, const HeldFiles *held) {
+  TlsSettings tls;
+  tls.enabled = reader.flag("tls").value_or(false);
+  if (!tls.enabled) {
+    for (const char *key :
+         {"tls_cert", "tls_key", "tls_protocols", "tls_ciphers", "tls_handshake_timeout"})
+      if (reader.get(key)) reader.fail(key, "applies with tls = on only");
+    return tls;
+  }
+  if (!net::isStream(transport))
+    reader.fail("tls", "applies to stream transports (tcp, unix) only");
+  tls.certificateFile = reader.path(reader.require("tls_cert"));
+  tls.keyFile = reader.path(reader.require("tls_key"));
+  auto certificate = readTlsFile(reader, "tls_cert", tls.certificateFile, held);
+  auto key = readTlsFile(reader, "tls_key", tls.keyFile, held);
+  readTlsProtocols(reader, tls);
+  if (const std::string *ciphers = reader.get("tls_ciphers")) tls.ciphers = *ciphers;
+  tls.handshakeTimeout = reader.duration("tls_handshake_timeout").value_or(tls.handshakeTimeout);
+  if (tls.handshakeTimeout.count() == 0 || tls.handshakeTimeout > kMaxTlsHandshakeTimeout)
+    reader.fail("tls_handshake_timeout", "must be more than 0 and at most 60s");
+  if (!certificate || !key) return tls;  // another worker's listener: this one never serves it
+  tls.certificatePem = std::move(*certificate);
+  tls.keyPem = std::move(*key);
+  try {
+    tls::ServerContext check(tls);
+  } catch (const tls::SettingsError &error) {
+    reader.fail(error.key(), error.what());
+  }
+  return tls;
 }
 
 // Without max_connections, a listener still has a bound that holds: the
@@ -265,11 +353,12 @@ Config ConfigLoader::load(const std::filesystem::path &file) const {
   return build(IniDocument::read(std::filesystem::absolute(file)));
 }
 
-Config ConfigLoader::parse(const std::filesystem::path &file, const std::string &text) const {
-  return build(IniDocument::parse(std::filesystem::absolute(file), text));
+Config ConfigLoader::parse(const std::filesystem::path &file, const std::string &text,
+                           const HeldFiles *held) const {
+  return build(IniDocument::parse(std::filesystem::absolute(file), text), held);
 }
 
-Config ConfigLoader::build(const IniDocument &document) const {
+Config ConfigLoader::build(const IniDocument &document, const HeldFiles *held) const {
   Config config;
   config.file = document.file;
   config.host = buildHost(document);
@@ -281,7 +370,7 @@ Config ConfigLoader::build(const IniDocument &document) const {
     if (config.listeners.size() == kMaxListeners)
       throw ConfigError({document.file, section.line, section.name, ""},
                         "more than " + std::to_string(kMaxListeners) + " listeners");
-    ListenerConfig listener = buildListener(document, section, config.warnings, config.host);
+    ListenerConfig listener = buildListener(document, section, config.warnings, config.host, held);
     for (const auto &other : config.listeners)
       if (other.endpoint.conflictsWith(listener.endpoint))
         SectionReader(document, section)
@@ -365,7 +454,7 @@ HostConfig ConfigLoader::buildHost(const IniDocument &document) const {
 
 ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const IniSection &section,
                                            std::vector<std::string> &warnings,
-                                           const HostConfig &host) const {
+                                           const HostConfig &host, const HeldFiles *held) const {
   SectionReader reader(document, section);
   ListenerConfig listener;
   listener.name = section.name.substr(kListenerPrefix.size());
@@ -463,6 +552,7 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.accessLogFormat = readAccessLogFormat(reader).value_or(host.accessLogFormat);
   listener.logEmptySessions = reader.flag("log_empty_sessions").value_or(host.logEmptySessions);
   listener.proxy = readProxy(reader, *transport);
+  listener.tls = readTls(reader, *transport, held);
   checkProcessLimits(reader, *chosen, listener);
 
   for (const auto &entry : section.entries)

@@ -48,14 +48,17 @@ class ConfigLoader {
   explicit ConfigLoader(LoaderDefaults defaults) : defaults_(std::move(defaults)) {}
 
   Config load(const std::filesystem::path &file) const;
-  // `text` as if read from `file` (relative paths resolve against its folder).
-  Config parse(const std::filesystem::path &file, const std::string &text) const;
-  Config build(const IniDocument &document) const;
+  // `text` as if read from `file` (relative paths resolve against its folder);
+  // the files it names that `held` has are taken from there, not read.
+  Config parse(const std::filesystem::path &file, const std::string &text,
+               const HeldFiles *held = nullptr) const;
+  Config build(const IniDocument &document, const HeldFiles *held = nullptr) const;
 
  private:
   HostConfig buildHost(const IniDocument &document) const;
   ListenerConfig buildListener(const IniDocument &document, const IniSection &section,
-                               std::vector<std::string> &warnings, const HostConfig &host) const;
+                               std::vector<std::string> &warnings, const HostConfig &host,
+                               const HeldFiles *held) const;
 
   LoaderDefaults defaults_;
 };

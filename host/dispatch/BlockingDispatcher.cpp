@@ -111,7 +111,7 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
   if (session.connection.valid())
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer,
-                              context_.ledger(generation.number()));
+                              context_.ledger(generation.number()), context_.tls);
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
                                 session.peer, session.datagram,
@@ -156,11 +156,13 @@ void BlockingDispatcher::readHeader(PendingSessionPtr session) {
 std::chrono::milliseconds BlockingDispatcher::waitForData(
     const listener::Generation &generation) const {
   if (context_.config.waitForData) return *context_.config.waitForData;
-  if (!generation.instance().plugin().has(WHARF_CAP_CLIENT_FIRST))
+  // A TLS client speaks first whatever the protocol inside: its ClientHello.
+  if (!context_.tls && !generation.instance().plugin().has(WHARF_CAP_CLIENT_FIRST))
     return std::chrono::milliseconds(0);
   std::chrono::milliseconds patience = config::kClientFirstWaitForData;
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0)
     patience = std::min(patience, idle);
+  if (context_.tls) patience = std::min(patience, context_.tls->handshakeTimeout());
   return patience;
 }
 

@@ -16,6 +16,7 @@
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
+#include "tls/ServerContext.h"
 
 namespace wharf::dispatch {
 
@@ -28,6 +29,7 @@ struct DispatchContext {
   session::Traffic &traffic;
   session::AccessLog *accessLog;                   // null: the listener keeps none
   std::shared_ptr<plugin::PluginMetrics> metrics;  // the listener's, shared by its generations
+  std::shared_ptr<const tls::ServerContext> tls;   // tls = on; else null
 
   bool streams() const { return net::isStream(config.endpoint.transport); }
   // Where a session served by plugin generation `generation` is written down when it ends.

@@ -138,7 +138,8 @@ class Helper {
     session::Ledger ledger = context_.ledger(generation_);
     if (message.socket.valid()) {
       session::LiveSessions live;
-      session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer, ledger);
+      session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer, ledger,
+                                context_.tls);
     } else {
       session::runDatagramSession(*instance_, style_, context_.socket.fd(), peer, message.payload,
                                   ledger);

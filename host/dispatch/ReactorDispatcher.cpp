@@ -58,7 +58,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
         generation_(std::move(generation)),
         session_(generation_->instance(), std::move(socket), peer,
                  owner.context_.config.reactor.outputHighWater,
-                 owner.context_.ledger(generation_->number())),
+                 owner.context_.ledger(generation_->number()), owner.context_.tls),
         registered_(generation_->live(), session_) {}
 
   // Unwatches every descriptor of the session: no later batch names it.
@@ -329,14 +329,19 @@ void ReactorDispatcher::checkSessions() {
 
 // idle_timeout: neither sent nor read for that long; send_timeout: output
 // waits and the peer has taken none of it for that long. Either way, unless
-// the kernel's queue for the peer moved since the last look.
+// the kernel's queue for the peer moved since the last look. tls = on: a
+// handshake not done within tls_handshake_timeout.
 void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now) {
   auto idle = context_.config.limits.idleTimeout;
   auto send = context_.config.reactor.sendTimeout;
-  if (idle.count() == 0 && send.count() == 0) return;
+  if (idle.count() == 0 && send.count() == 0 && !context_.tls) return;
   std::vector<std::pair<Connection *, session::Ending>> slow;
   for (const auto &[raw, connection] : connections_) {
     session::ReactorSession &session = connection->session();
+    if (session.handshakeOverdue(now)) {
+      slow.emplace_back(raw, session::Ending::TlsHandshake);
+      continue;
+    }
     bool idled = idle.count() > 0 && session.lastTraffic() < now - idle;
     bool stalled =
         send.count() > 0 && session.pendingOutput() > 0 && session.lastSent() < now - send;
@@ -344,7 +349,10 @@ void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now
       slow.emplace_back(raw, stalled ? session::Ending::SendTimeout : session::Ending::IdleTimeout);
   }
   for (auto [connection, ending] : slow) {
-    connection->session().endForPeer(ending);
+    if (ending == session::Ending::TlsHandshake)
+      connection->session().endHandshake("not finished within tls_handshake_timeout");
+    else
+      connection->session().endForPeer(ending);
     remove(connection);
   }
 }

@@ -65,7 +65,8 @@ Listener::Listener(const config::ListenerConfig &config)
       admission_(config_.limits),
       traffic_(session::Traffic::create()),
       accessLog_(accessLogOf(config_)),
-      metrics_(std::make_shared<plugin::PluginMetrics>()) {}
+      metrics_(std::make_shared<plugin::PluginMetrics>()),
+      tls_(tls::contextFor(config_.tls)) {}
 
 Listener::~Listener() {
   handOver();  // the socket closes with its last owner
@@ -100,7 +101,7 @@ void Listener::install(GenerationPtr next, const DrainLimits &limits) {
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {
   socket_ = std::move(socket);
   dispatcher_ = mode_.create({config_, generations_, *socket_, admission_, logger_, *traffic_,
-                              accessLog_.get(), metrics_});
+                              accessLog_.get(), metrics_, tls_});
   if (GenerationPtr first = current()) {  // loaded before binding
     dispatcher_->adopt(*first);
     deferAccept(*first);

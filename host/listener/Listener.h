@@ -86,6 +86,7 @@ class Listener {
   std::shared_ptr<plugin::PluginMetrics> metrics_;  // before generations_: they use it
   Generations generations_;
   std::shared_ptr<net::ListenSocket> socket_;
+  std::shared_ptr<const tls::ServerContext> tls_;  // tls = on; else null
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;
   bool synCookiesWarned_ = false;  // once per listener: deferAccept runs at each reload

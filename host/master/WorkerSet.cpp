@@ -154,6 +154,12 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
   Poco::JSON::Array::Ptr names = new Poco::JSON::Array;
   for (const auto &name : group.listeners) names->add(name);
   request.set("listeners", names);
+  // The group's TLS certificates and keys, read by the master (as root): the
+  // workers' user need not be able to read them, and no other group gets them.
+  Poco::JSON::Object::Ptr files = new Poco::JSON::Object;
+  for (const auto &[path, text] : config_.heldFiles(group.listeners))
+    files->set(path.string(), text);
+  request.set("files", files);
   if (std::string_view(command) == "serve")
     request.set("paused", pauses_.remaining(group.listeners));
   if (rehearsal_) request.set("rehearsal", true);

@@ -19,13 +19,17 @@ constexpr int kReadsPerEvent = 4;
 
 ReactorSession::ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
                                const net::SocketAddress &peer, size_t outputHighWater,
-                               const Ledger &ledger)
+                               const Ledger &ledger, std::shared_ptr<const tls::ServerContext> tls)
     : Session(instance, peer, ledger),
       connection_(std::move(connection)),
       outputHighWater_(outputHighWater),
       lastTraffic_(std::chrono::steady_clock::now()),
       lastSent_(lastTraffic_),
-      sendProgress_(connection_.fd()) {}
+      sendProgress_(connection_.fd()) {
+  if (!tls) return;
+  handshakeDeadline_ = lastTraffic_ + tls->handshakeTimeout();
+  tls_ = std::make_unique<tls::TlsStream>(std::move(tls), connection_.fd());
+}
 
 ReactorSession::~ReactorSession() {
   // No timer fires, no post runs, from here on; timers' `release` and posts'
@@ -35,9 +39,14 @@ ReactorSession::~ReactorSession() {
   if (opened_ && hooks.on_session_close != nullptr)
     runFinalHook("on_session_close",
                  [&] { hooks.on_session_close(instance().state(), state_, handle()); });
+  if (tls_) tls_->close();
 }
 
 bool ReactorSession::open() {
+  if (handshaking()) {
+    continueHandshake();
+    return !finished_;
+  }
   const wharf_plugin &hooks = instance().hooks();
   if (hooks.on_session_open != nullptr && !runHook("on_session_open", [&] {
         return hooks.on_session_open(instance().state(), handle(), &state_);
@@ -48,10 +57,35 @@ bool ReactorSession::open() {
   return !finished_;
 }
 
+void ReactorSession::continueHandshake() {
+  switch (tls_->handshake()) {
+    case tls::TlsStream::Handshake::Waiting:
+      return;
+    case tls::TlsStream::Handshake::Failed:
+      return endHandshake(tls_->failure().c_str());
+    case tls::TlsStream::Handshake::Done:
+      lastTraffic_ = lastSent_ = std::chrono::steady_clock::now();
+      open();
+      return;
+  }
+}
+
+bool ReactorSession::handshakeOverdue(std::chrono::steady_clock::time_point now) const {
+  return handshaking() && now >= handshakeDeadline_;
+}
+
+void ReactorSession::endHandshake(const char *why) {
+  endSlowPeer(Ending::TlsHandshake, why);
+  finished_ = true;
+}
+
 uint32_t ReactorSession::wantedEvents() const {
+  if (handshaking()) return static_cast<uint32_t>(tls_->handshakeWaitsFor()) | EPOLLRDHUP;
   bool owesWritable = writableOwed_ && hasWritableHook();
   uint32_t events = pendingOutput() > 0 || owesWritable ? static_cast<uint32_t>(EPOLLOUT) : 0u;
   if (wantsInput()) events |= EPOLLIN | EPOLLRDHUP;
+  // A TLS read may have to write first (a key update's answer).
+  if (tls_ && wantsInput() && tls_->readWaitsToWrite()) events |= EPOLLOUT;
   return events;
 }
 
@@ -84,6 +118,11 @@ void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) 
     endByPeer(error);
     return;
   }
+  if (handshaking()) {
+    if (events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP)) continueHandshake();
+    return;
+  }
+  if (tls_ && tls_->readWaitsToWrite() && (events & EPOLLOUT)) events |= EPOLLIN;
   if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) receive(buffer, capacity);
   if (!finished_ && (events & EPOLLOUT)) flush();
   finishIfDone();
@@ -92,7 +131,7 @@ void ReactorSession::onReady(uint32_t events, uint8_t *buffer, size_t capacity) 
 void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
   const wharf_plugin &hooks = instance().hooks();
   for (int reads = 0; reads < kReadsPerEvent && !finished_ && wantsInput(); ++reads) {
-    ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
+    ssize_t got = receiveSome(buffer, capacity);
     if (got > 0) {
       countIn(static_cast<size_t>(got));
       lastTraffic_ = std::chrono::steady_clock::now();
@@ -100,7 +139,8 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
         return hooks.on_session_data(instance().state(), state_, handle(), buffer,
                                      static_cast<size_t>(got));
       });
-      if (static_cast<size_t>(got) < capacity) return;  // drained for now
+      if (static_cast<size_t>(got) < capacity && !(tls_ && tls_->pending()))
+        return;  // drained for now
       continue;
     }
     if (got == 0) {
@@ -117,7 +157,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
   if (closeRequested() || finished_) return WHARF_CLOSED;
   const char *bytes = static_cast<const char *>(data);
   if (pendingOutput() == 0) {
-    ssize_t sent = ::send(connection_.fd(), bytes, len, MSG_NOSIGNAL);
+    ssize_t sent = sendSome(bytes, len);
     if (sent < 0 && errno != EAGAIN && errno != EINTR) {
       endByPeer(errno);
       return WHARF_CLOSED;
@@ -138,7 +178,7 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
 
 void ReactorSession::flush() {
   while (pendingOutput() > 0) {
-    ssize_t sent = ::send(connection_.fd(), output_.data(), pendingOutput(), MSG_NOSIGNAL);
+    ssize_t sent = sendSome(output_.data(), pendingOutput());
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && errno == EAGAIN) return;
     if (sent <= 0) {
@@ -153,6 +193,14 @@ void ReactorSession::flush() {
   if (hooks.on_session_writable != nullptr)
     runHook("on_session_writable",
             [&] { return hooks.on_session_writable(instance().state(), state_, handle()); });
+}
+
+ssize_t ReactorSession::receiveSome(void *buffer, size_t capacity) {
+  return tls_ ? tls_->read(buffer, capacity) : ::recv(connection_.fd(), buffer, capacity, 0);
+}
+
+ssize_t ReactorSession::sendSome(const void *data, size_t length) {
+  return tls_ ? tls_->write(data, length) : ::send(connection_.fd(), data, length, MSG_NOSIGNAL);
 }
 
 bool ReactorSession::peerStillReading(std::chrono::steady_clock::time_point now) {

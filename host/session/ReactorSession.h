@@ -1,7 +1,9 @@
 // Internal. A stream connection served by an event loop on a non-blocking
 // socket, for event-style plugins. A write goes straight to the socket when
 // nothing is queued (no copy on the common path); what the kernel does not
-// take is queued and flushed when the socket is writable.
+// take is queued and flushed when the socket is writable. With tls = on, the
+// handshake runs on the loop first (one step per readiness event), and the
+// plugin's session opens once it is done.
 // THREAD: the loop's, except cut().
 #pragma once
 
@@ -13,17 +15,25 @@
 #include "session/Agenda.h"
 #include "session/OutputQueue.h"
 #include "session/Session.h"
+#include "tls/TlsStream.h"
 
 namespace wharf::session {
 
 class ReactorSession : public Session {
  public:
+  // `tls`: the listener's context with tls = on, else null.
   ReactorSession(plugin::PluginInstance &instance, net::FileDescriptor connection,
-                 const net::SocketAddress &peer, size_t outputHighWater, const Ledger &ledger);
+                 const net::SocketAddress &peer, size_t outputHighWater, const Ledger &ledger,
+                 std::shared_ptr<const tls::ServerContext> tls);
   ~ReactorSession() override;  // on_session_close, if it opened
 
-  // on_session_open; false: the session ends at once.
+  // on_session_open (with tls = on, once the handshake is done); false: the
+  // session ends at once.
   bool open();
+  // tls = on: whether the handshake has not ended by `deadline`.
+  bool handshakeOverdue(std::chrono::steady_clock::time_point now) const;
+  // Ends a session whose handshake is overdue.
+  void endHandshake(const char *why);
   // Handles EPOLL* `events`, reading into the loop's shared `buffer`.
   void onReady(uint32_t events, uint8_t *buffer, size_t capacity);
   // The EPOLL* events the session waits for now.
@@ -57,6 +67,12 @@ class ReactorSession : public Session {
  private:
   void receive(uint8_t *buffer, size_t capacity);
   void flush();
+  // One step of the TLS handshake; on_session_open once it is done.
+  void continueHandshake();
+  bool handshaking() const { return tls_ && !tls_->established(); }
+  // recv() and send() on the socket, or through TLS.
+  ssize_t receiveSome(void *buffer, size_t capacity);
+  ssize_t sendSome(const void *data, size_t length);
   void onHookFailed() override { finished_ = true; }
   // The socket failed with `error` (0: none known): the session ends, by the
   // client, or by send_timeout if the kernel gave up on unread output.
@@ -82,6 +98,8 @@ class ReactorSession : public Session {
   std::chrono::steady_clock::time_point lastTraffic_;
   std::chrono::steady_clock::time_point lastSent_;
   net::SendProgress sendProgress_;
+  std::unique_ptr<tls::TlsStream> tls_;  // tls = on
+  std::chrono::steady_clock::time_point handshakeDeadline_;
 };
 
 }  // namespace wharf::session

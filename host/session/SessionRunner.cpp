@@ -79,10 +79,12 @@ void guarded(plugin::PluginInstance &instance, Serve serve) noexcept {
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer,
-                      const Ledger &ledger) noexcept {
+                      const Ledger &ledger,
+                      const std::shared_ptr<const tls::ServerContext> &tls) noexcept {
   guarded(instance, [&] {
     StreamSession session(instance, std::move(connection), peer, style, ledger);
     LiveSessions::Entry registered(live, session);
+    if (tls && !session.startTls(tls)) return;
     if (style == Style::Event) return driveEvents(session);
     // serve() waits for its peer inside the hook: that is not a loop stuck.
     net::HooksCountAgainst uncounted(nullptr);

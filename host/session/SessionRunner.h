@@ -13,12 +13,15 @@
 #include "plugin/PluginInstance.h"
 #include "session/LiveSessions.h"
 #include "session/Session.h"
+#include "tls/ServerContext.h"
 
 namespace wharf::session {
 
+// `tls`: the listener's context with tls = on (the handshake comes first), else null.
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer,
-                      const Ledger &ledger) noexcept;
+                      const Ledger &ledger,
+                      const std::shared_ptr<const tls::ServerContext> &tls) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
                         const net::SocketAddress &peer, std::span<const uint8_t> datagram,

@@ -29,6 +29,7 @@ StreamSession::StreamSession(plugin::PluginInstance &instance, net::FileDescript
 // A plugin that had the socket (FTP's control connection) read and wrote past
 // the host; on TCP the kernel counted every byte.
 StreamSession::~StreamSession() {
+  if (tls_) tls_->close();
   if (!socketLent_) return;
   ::tcp_info info{};
   socklen_t length = sizeof info;
@@ -48,8 +49,15 @@ StreamSession::~StreamSession() {
                  info.tcpi_bytes_acked - (finAcked && info.tcpi_bytes_acked > 0));
 }
 
+bool StreamSession::startTls(std::shared_ptr<const tls::ServerContext> context) {
+  tls_ = std::make_unique<tls::TlsStream>(std::move(context), connection_.fd());
+  if (tls_->handshakeWithin() == tls::TlsStream::Handshake::Done) return true;
+  endSlowPeer(Ending::TlsHandshake, tls_->failure().c_str());
+  return false;
+}
+
 int StreamSession::socket() const {
-  if (style_ != Style::Blocking) return -1;
+  if (style_ != Style::Blocking || tls_) return -1;
   socketLent_ = true;
   return connection_.fd();
 }
@@ -102,6 +110,7 @@ void StreamSession::noteTraffic(size_t bytes) {
 StreamSession::Wait StreamSession::wait() {
   auto limit = idleLimit();
   for (;;) {
+    if (tls_ && tls_->pending() && !paused_) return Wait::Input;  // decrypted, not yet read
     // The socket's hang-up and errors come even while paused: a cut is seen.
     pollfd ready[3] = {{connection_.fd(), static_cast<short>(paused_ ? 0 : POLLIN), 0},
                        {agenda_.timerFd(), POLLIN, 0},
@@ -139,7 +148,8 @@ bool StreamSession::flush() {
 
 ssize_t StreamSession::receive(void *buffer, size_t capacity) {
   for (;;) {
-    ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
+    ssize_t got =
+        tls_ ? tls_->read(buffer, capacity) : ::recv(connection_.fd(), buffer, capacity, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
       countIn(static_cast<size_t>(got));
@@ -161,7 +171,8 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
 bool StreamSession::sendAll(const char *data, size_t len) {
   net::SendProgress sendProgress(connection_.fd());
   while (len > 0) {
-    ssize_t sent = ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
+    ssize_t sent =
+        tls_ ? tls_->write(data, len) : ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       if (sendProgress.advanced()) continue;  // a slow reader, not a stopped one

@@ -11,6 +11,7 @@
 #include "net/FileDescriptor.h"
 #include "session/Agenda.h"
 #include "session/Session.h"
+#include "tls/TlsStream.h"
 
 namespace wharf::session {
 
@@ -29,6 +30,10 @@ class StreamSession : public Session {
 
   Agenda *agenda() override { return style_ == Style::Event ? &agenda_ : nullptr; }
   wharf_status pauseInput(bool paused) override;
+
+  // tls = on: the handshake, bounded by tls_handshake_timeout; false: it
+  // failed (logged), and the session ends before the plugin sees it.
+  bool startTls(std::shared_ptr<const tls::ServerContext> context);
 
   // For the runner. flush: sends the queued output (false: the peer is gone).
   bool flush();
@@ -65,6 +70,8 @@ class StreamSession : public Session {
   // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;
+  // tls = on: what goes through the socket is TLS records; the plugin never has the socket.
+  std::unique_ptr<tls::TlsStream> tls_;
 };
 
 }  // namespace wharf::session

@@ -50,6 +50,8 @@ const char *endingName(Ending ending) {
       return "cut";
     case Ending::Error:
       return "error";
+    case Ending::TlsHandshake:
+      return "tls_handshake";
     case Ending::Count:
       break;
   }

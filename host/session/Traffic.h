@@ -19,13 +19,14 @@ namespace wharf::session {
 
 // How a session ended, as the access log and the metrics name it.
 enum class Ending {
-  Client,       // the peer closed or went away
-  Plugin,       // the plugin closed it (or its serve() returned)
-  IdleTimeout,  // no traffic either way within idle_timeout
-  SendTimeout,  // reactor: the peer took none of its waiting output within send_timeout
-  OverBudget,   // reactor: past [host] output_budget, cut as a peer that reads none of its output
-  Cut,          // cut by a deadline: shutdown, drain, SIGQUIT
-  Error,        // a hook failed or the host ran out of something
+  Client,        // the peer closed or went away
+  Plugin,        // the plugin closed it (or its serve() returned)
+  IdleTimeout,   // no traffic either way within idle_timeout
+  SendTimeout,   // reactor: the peer took none of its waiting output within send_timeout
+  OverBudget,    // reactor: past [host] output_budget, cut as a peer that reads none of its output
+  Cut,           // cut by a deadline: shutdown, drain, SIGQUIT
+  Error,         // a hook failed or the host ran out of something
+  TlsHandshake,  // tls = on: the handshake failed, or did not end within tls_handshake_timeout
   Count
 };
 const char *endingName(Ending ending);  // "client", "plugin", "idle_timeout", ...

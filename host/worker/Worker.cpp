@@ -76,7 +76,11 @@ int Worker::run() {
 }
 
 config::Config Worker::configIn(const Poco::JSON::Object &request) const {
-  config::Config config = loader_.parse(configFile_, request.getValue<std::string>("config"));
+  config::HeldFiles held;
+  if (Poco::JSON::Object::Ptr files = request.getObject("files"))
+    for (const auto &[path, text] : *files) held[path] = text.extract<std::string>();
+  config::Config config =
+      loader_.parse(configFile_, request.getValue<std::string>("config"), &held);
   // Every UDP listener of the daemon, this group's or another's: none may
   // answer another (a loop that would never end).
   for (const auto &listener : config.listeners)

@@ -145,7 +145,7 @@ class AccessLog(WharfTestCase):
         self.assertEqual(status["idle"]["hook_errors"], 1)
         self.assertEqual(status["idle"]["ended"], {"client": 0, "plugin": 0, "idle_timeout": 1,
                                                    "send_timeout": 0, "output_budget": 0,
-                                                   "cut": 0, "error": 1})
+                                                   "cut": 0, "error": 1, "tls_handshake": 0})
         self.assertEqual(status["forked"]["ended"]["error"], 1)
 
     def test_a_listener_may_keep_its_own_or_none(self):

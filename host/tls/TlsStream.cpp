@@ -1,0 +1,123 @@
+#include "tls/TlsStream.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+
+#include "tls/TlsError.h"
+
+namespace wharf::tls {
+
+TlsStream::TlsStream(std::shared_ptr<const ServerContext> context, int socket)
+    : context_(std::move(context)), ssl_(::SSL_new(context_->get())), socket_(socket) {
+  if (ssl_ == nullptr || ::SSL_set_fd(ssl_, socket) != 1) {
+    ::SSL_free(ssl_);
+    ::ERR_clear_error();
+    throw std::bad_alloc();
+  }
+  ::SSL_set_accept_state(ssl_);
+}
+
+TlsStream::~TlsStream() {
+  ::SSL_free(ssl_);
+}
+
+TlsStream::Handshake TlsStream::handshake() {
+  ::ERR_clear_error();
+  int result = ::SSL_do_handshake(ssl_);
+  if (result == 1) {
+    established_ = true;
+    return Handshake::Done;
+  }
+  int error = ::SSL_get_error(ssl_, result);
+  if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) {
+    waitsFor_ = error == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+    return Handshake::Waiting;
+  }
+  broken_ = true;
+  if (error == SSL_ERROR_SYSCALL)
+    failure_ = errno != 0 ? std::strerror(errno) : "the client closed the connection";
+  else
+    failure_ = openSslErrors();
+  ::ERR_clear_error();
+  return Handshake::Failed;
+}
+
+TlsStream::Handshake TlsStream::handshakeWithin() {
+  int flags = ::fcntl(socket_, F_GETFL);
+  ::fcntl(socket_, F_SETFL, flags | O_NONBLOCK);
+  auto deadline = std::chrono::steady_clock::now() + context_->handshakeTimeout();
+  Handshake step;
+  while ((step = handshake()) == Handshake::Waiting) {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd ready{socket_, waitsFor_, 0};
+    int count = left.count() > 0 ? ::poll(&ready, 1, static_cast<int>(left.count())) : 0;
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) {
+      broken_ = true;
+      failure_ = count == 0 ? "not finished within tls_handshake_timeout" : std::strerror(errno);
+      step = Handshake::Failed;
+      break;
+    }
+  }
+  ::fcntl(socket_, F_SETFL, flags);
+  return step;
+}
+
+ssize_t TlsStream::read(void *buffer, size_t capacity) {
+  ::ERR_clear_error();
+  size_t got = 0;
+  int result = ::SSL_read_ex(ssl_, buffer, capacity, &got);
+  readWaitsToWrite_ = false;
+  if (result == 1) return static_cast<ssize_t>(got);
+  ssize_t failure = failed(result, true);
+  readWaitsToWrite_ = failure < 0 && errno == EAGAIN && SSL_want_write(ssl_);
+  return failure;
+}
+
+ssize_t TlsStream::write(const void *data, size_t length) {
+  if (length == 0) return 0;
+  ::ERR_clear_error();
+  size_t sent = 0;
+  int result = ::SSL_write_ex(ssl_, data, length, &sent);
+  if (result == 1) return static_cast<ssize_t>(sent);
+  return failed(result, false);
+}
+
+ssize_t TlsStream::failed(int result, bool reading) {
+  int cause = errno;
+  int error = ::SSL_get_error(ssl_, result);
+  ::ERR_clear_error();
+  switch (error) {
+    case SSL_ERROR_WANT_READ:
+    case SSL_ERROR_WANT_WRITE:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:  // close_notify
+      if (reading) return 0;
+      errno = EPIPE;
+      return -1;
+    case SSL_ERROR_SYSCALL:  // the socket failed: its errno (EOF is taken as close_notify)
+      broken_ = true;
+      errno = cause != 0 ? cause : EPIPE;
+      return -1;
+    default:  // a bad record, a protocol error: the connection cannot go on
+      broken_ = true;
+      errno = EPROTO;
+      return -1;
+  }
+}
+
+void TlsStream::close() {
+  if (!established_ || broken_) return;
+  ::ERR_clear_error();
+  ::SSL_shutdown(ssl_);  // sends close_notify; the peer's is not waited for
+  ::ERR_clear_error();
+}
+
+}  // namespace wharf::tls

@@ -1,0 +1,352 @@
+"""tls = on: the host ends TLS for any stream listener, in every mode, and the
+plugin sees plaintext. Real clients (Python's ssl, openssl s_client) against
+certificates made here with openssl; bad certificates and keys refused by
+key, file and reason; handshakes that never finish (silent, dripping, not
+TLS at all) closed within tls_handshake_timeout without hurting others; a
+certificate replaced and reloaded while a session stays open; a key only
+root may read, served by workers that run as nobody."""
+
+import hashlib
+import json
+import os
+import select
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import tempfile
+import unittest
+
+from clients import receive_until_closed, stream_connect
+from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin, wait_until
+
+MODES = ("sync", "thread", "pool", "fork", "reactor")
+
+
+def make_certificate(folder, name, common_name="localhost"):
+    """A self-signed P-256 certificate and its key: (cert path, key path)."""
+    cert, key = os.path.join(folder, name + ".pem"), os.path.join(folder, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "30", "-subj", f"/CN={common_name}",
+                    "-addext", f"subjectAltName=DNS:{common_name}"],
+                   check=True, capture_output=True, timeout=60)
+    return cert, key
+
+
+def der_of(cert):
+    with open(cert) as pem:
+        return ssl.PEM_cert_to_DER_cert(pem.read())
+
+
+def client_context(version=None):
+    """A client that takes any certificate (each test checks the one it got)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    if version:
+        context.minimum_version = context.maximum_version = version
+    return context
+
+
+def tls_connect(address, version=None, transport="tcp"):
+    return client_context(version).wrap_socket(stream_connect(transport, address),
+                                               server_hostname="localhost")
+
+
+def tls_round_trip(connection, payload):
+    """Sends `payload` while reading the echo, on one thread (an SSL object
+    must not be used by two at once): neither side's buffers can fill and
+    stop the other."""
+    connection.setblocking(False)
+    sent, received = 0, bytearray()
+    while len(received) < len(payload):
+        writing = [connection] if sent < len(payload) else []
+        readable, writable, _ = select.select([connection], writing, [], 60)
+        if not readable and not writable:
+            raise AssertionError(f"no progress in 60 s: sent {sent}, received {len(received)}")
+        try:
+            if writable:
+                sent += connection.send(payload[sent:sent + 65536])
+            while True:
+                chunk = connection.recv(65536)
+                if not chunk:
+                    return bytes(received)
+                received += chunk
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+    connection.setblocking(True)
+    return bytes(received)
+
+
+class TlsServing(WharfTestCase):
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        self.cert, self.key = make_certificate(self.folder, "server")
+
+    def tls_keys(self, **extra):
+        return dict({"tls": "on", "tls_cert": self.cert, "tls_key": self.key}, **extra)
+
+    def test_every_mode_echoes_through_tls_12_and_13(self):
+        ports = {mode: free_port() for mode in MODES}
+        self.wharfd({mode: self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}", mode=mode,
+                                         plugin="echo")
+                     for mode, port in ports.items()})
+        payload = os.urandom(3 << 20)  # past the reactor's output_high_water and the socket buffers
+        for mode, port in ports.items():
+            for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+                with self.subTest(mode=mode, version=version), \
+                        tls_connect(f"127.0.0.1:{port}", version) as connection:
+                    self.assertEqual(connection.version(), version.name.replace("_", "."))
+                    self.assertEqual(connection.getpeercert(binary_form=True), der_of(self.cert))
+                    echoed = tls_round_trip(connection, payload)
+                    self.assertEqual(hashlib.sha256(echoed).hexdigest(),
+                                     hashlib.sha256(payload).hexdigest())
+
+    def test_a_blocking_style_plugin_and_a_unix_socket(self):
+        path = os.path.join(self.folder, "echo.sock")
+        self.wharfd({"blocking": self.tls_keys(transport="unix", listen=path, mode="thread",
+                                               plugin=test_plugin("blocking_echo"))})
+        with tls_connect(path, transport="unix") as connection:
+            self.assertEqual(tls_round_trip(connection, b"through serve()\n" * 1000),
+                             b"through serve()\n" * 1000)
+
+    def test_openssl_s_client(self):
+        port = free_port()
+        self.wharfd({"r": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
+                                        mode="reactor", plugin="echo")})
+        for flag, version in (("-tls1_2", "TLSv1.2"), ("-tls1_3", "TLSv1.3")):
+            with self.subTest(version=version):
+                client = subprocess.Popen(
+                    ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", flag,
+                     "-servername", "localhost", "-CAfile", self.cert, "-verify_return_error",
+                     "-brief"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE, text=True)
+                self.addCleanup(client.kill)
+                client.stdin.write("echoed by wharf\n")
+                client.stdin.flush()
+                self.assertEqual(client.stdout.readline(), "echoed by wharf\n")
+                client.stdin.close()  # s_client closes the connection
+                self.assertEqual(client.wait(60), 0)
+                report = client.stderr.read()
+                self.assertIn(f"Protocol version: {version}", report)
+                self.assertIn("Verification: OK", report)
+
+    def test_protocols_and_ciphers_are_the_listeners(self):
+        port = free_port()
+        self.wharfd({"r": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
+                                        mode="reactor", plugin="echo", tls_protocols="TLSv1.2",
+                                        tls_ciphers="ECDHE-ECDSA-AES128-GCM-SHA256")})
+        with tls_connect(f"127.0.0.1:{port}") as connection:
+            self.assertEqual(connection.version(), "TLSv1.2")
+            self.assertEqual(connection.cipher()[0], "ECDHE-ECDSA-AES128-GCM-SHA256")
+        with self.assertRaises(ssl.SSLError):
+            tls_connect(f"127.0.0.1:{port}", ssl.TLSVersion.TLSv1_3).close()
+
+    def test_an_xfer_download_copies_where_it_would_sendfile(self):
+        """xfer sends files with sendfile on session_socket(); a TLS session has
+        no socket to give (its bytes are records), so xfer copies through the host."""
+        port, root = free_port(), os.path.join(self.folder, "files")
+        os.mkdir(root)
+        content = os.urandom(5 << 20)
+        with open(os.path.join(root, "big.bin"), "wb") as out:
+            out.write(content)
+        self.wharfd({"x": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
+                                        mode="thread", plugin="xfer",
+                                        **{"option.root": root, "option.dialect": "framed"})})
+        with tls_connect(f"127.0.0.1:{port}") as connection:
+            request = json.dumps({"cmd": "get", "filename": "big.bin"}).encode()
+            connection.sendall(struct.pack("i", len(request)) + request)
+            stream = connection.makefile("rb")
+            header = json.loads(stream.read(struct.unpack("i", stream.read(4))[0]))
+            self.assertEqual(header["filesize"], len(content))
+            self.assertEqual(hashlib.sha256(stream.read(len(content))).hexdigest(),
+                             hashlib.sha256(content).hexdigest())
+
+
+class TlsHandshakes(WharfTestCase):
+    """A handshake that does not finish ends its connection alone, counted
+    under ended{how="tls_handshake"}, and the plugin never sees it."""
+
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(self.folder, "server")
+        self.ports = {mode: free_port() for mode in ("thread", "reactor")}
+        self.server = self.wharfd(
+            {mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+                    "plugin": "echo", "tls": "on", "tls_cert": cert, "tls_key": key,
+                    "tls_handshake_timeout": "1s", "max_connections": 4}
+             for mode, port in self.ports.items()}, host={"admin": "admin.sock"})
+
+    def ended(self, listener):
+        status = json.loads(self.server.ctl("status", "--json").stdout)
+        return next(entry["sessions"]["ended"] for entry in status["listeners"]
+                    if entry["name"] == listener)
+
+    def wait_for_ending(self, listener, count):
+        wait_until(lambda: self.ended(listener)["tls_handshake"] >= count,
+                   f"{count} tls_handshake endings on {listener}")
+
+    def test_a_client_that_stalls_mid_handshake_is_closed(self):
+        for mode, port in self.ports.items():
+            with self.subTest(mode=mode), stream_connect("tcp", f"127.0.0.1:{port}") as stalled:
+                stalled.sendall(b"\x16\x03\x01\x02\x00\x01")  # a ClientHello's first bytes
+                stalled.settimeout(60)
+                self.assertEqual(receive_until_closed(stalled), b"")
+                self.wait_for_ending(mode, 1)
+                self.assertEqual(self.ended(mode)["error"], 0)
+
+    def test_plaintext_is_refused_and_the_next_client_served(self):
+        for mode, port in self.ports.items():
+            with self.subTest(mode=mode):
+                with stream_connect("tcp", f"127.0.0.1:{port}") as plain:
+                    plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                    plain.settimeout(60)
+                    try:
+                        self.assertNotIn(b"GET", receive_until_closed(plain))  # an alert at most
+                    except ConnectionResetError:
+                        pass  # closed with the request unread
+                self.wait_for_ending(mode, 1)
+                with tls_connect(f"127.0.0.1:{port}") as connection:
+                    self.assertEqual(tls_round_trip(connection, b"after\n"), b"after\n")
+
+    def test_stalled_handshakes_hold_no_place_for_long(self):
+        """max_connections = 4: four clients that stall take every place, and
+        are closed at tls_handshake_timeout; then a fifth is served."""
+        for mode, port in self.ports.items():
+            with self.subTest(mode=mode):
+                stalled = [stream_connect("tcp", f"127.0.0.1:{port}") for _ in range(4)]
+                for connection in stalled:
+                    connection.sendall(b"\x16\x03\x01")
+                for connection in stalled:
+                    connection.settimeout(60)
+                    self.assertEqual(receive_until_closed(connection), b"")
+                    connection.close()
+                with tls_connect(f"127.0.0.1:{port}") as connection:
+                    self.assertEqual(tls_round_trip(connection, b"served\n"), b"served\n")
+
+
+class TlsConfig(WharfTestCase):
+    """A certificate or key OpenSSL would not use is refused when the config is
+    read, naming file, line, section, key and OpenSSL's reason."""
+
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        self.cert, self.key = make_certificate(self.folder, "server")
+        self.other_cert, self.other_key = make_certificate(self.folder, "other")
+
+    def check(self, **keys):
+        listener = dict({"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                         "plugin": "echo"}, **keys)
+        server = Wharfd(self, {"s": listener})
+        result = subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
+                                capture_output=True, text=True, timeout=60)
+        return result.returncode, result.stdout + result.stderr
+
+    def assertRefused(self, expected, **keys):
+        code, output = self.check(**keys)
+        self.assertEqual(code, 2, output)
+        self.assertRegex(output, r"wharf\.ini:\d+: \[listener\.s\] " + expected)
+
+    def test_refusals(self):
+        garbage = os.path.join(self.folder, "garbage.pem")
+        with open(garbage, "w") as out:
+            out.write("not a certificate\n")
+        self.assertRefused(r"tls_key: .*/other\.key: does not match the certificate in "
+                           r".*/server\.pem", tls="on", tls_cert=self.cert, tls_key=self.other_key)
+        self.assertRefused(r"tls_cert: .*/garbage\.pem: no PEM certificate", tls="on",
+                           tls_cert=garbage, tls_key=self.key)
+        self.assertRefused(r"tls_key: .*/garbage\.pem: no PEM private key", tls="on",
+                           tls_cert=self.cert, tls_key=garbage)
+        self.assertRefused(r"tls_cert: cannot read .*/missing\.pem: No such file", tls="on",
+                           tls_cert=os.path.join(self.folder, "missing.pem"), tls_key=self.key)
+        self.assertRefused(r"tls_cert: missing \(required\)", tls="on", tls_key=self.key)
+        self.assertRefused(r"tls_protocols: unknown protocol 'TLSv1\.1'", tls="on",
+                           tls_cert=self.cert, tls_key=self.key, tls_protocols="TLSv1.1 TLSv1.2")
+        self.assertRefused(r"tls_ciphers: no cipher OpenSSL knows in 'NOTACIPHER'", tls="on",
+                           tls_cert=self.cert, tls_key=self.key, tls_ciphers="NOTACIPHER")
+        self.assertRefused(r"tls_handshake_timeout: must be more than 0 and at most 60s",
+                           tls="on", tls_cert=self.cert, tls_key=self.key,
+                           tls_handshake_timeout="2m")
+        self.assertRefused(r"tls_cert: applies with tls = on only", tls_cert=self.cert)
+        self.assertRefused(r"tls: applies to stream transports \(tcp, unix\) only", tls="on",
+                           tls_cert=self.cert, tls_key=self.key, transport="udp")
+        code, output = self.check(tls="on", tls_cert=self.cert, tls_key=self.key)
+        self.assertEqual(code, 0, output)
+
+
+class TlsReload(WharfTestCase):
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        self.first = make_certificate(self.folder, "first", "first.example")
+        self.second = make_certificate(self.folder, "second", "second.example")
+        self.cert, self.key = os.path.join(self.folder, "cert.pem"), os.path.join(self.folder,
+                                                                                  "key.pem")
+        self.install(self.first)
+
+    def install(self, pair):
+        shutil.copy(pair[0], self.cert)
+        shutil.copy(pair[1], self.key)
+
+    def test_a_new_certificate_serves_new_sessions_and_open_ones_go_on(self):
+        for mode in ("reactor", "thread"):
+            with self.subTest(mode=mode):
+                self.install(self.first)
+                port = free_port()
+                server = self.wharfd({"s": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                            "mode": mode, "plugin": "echo", "tls": "on",
+                                            "tls_cert": self.cert, "tls_key": self.key}},
+                                     host={"admin": "admin.sock"})
+                address = f"127.0.0.1:{port}"
+                with tls_connect(address) as held:
+                    self.assertEqual(held.getpeercert(True), der_of(self.first[0]))
+                    self.assertEqual(tls_round_trip(held, b"before\n"), b"before\n")
+                    self.install(self.second)
+                    reload = server.ctl("reload")
+                    self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
+                    with tls_connect(address) as fresh:
+                        self.assertEqual(fresh.getpeercert(True), der_of(self.second[0]))
+                    self.assertEqual(tls_round_trip(held, b"across the reload\n"),
+                                     b"across the reload\n")
+                    # A bad certificate is refused by name; the good one serves on.
+                    with open(self.cert, "w") as out:
+                        out.write("truncated by a careless deploy\n")
+                    refused = server.ctl("reload")
+                    self.assertEqual(refused.returncode, 1)
+                    self.assertRegex(refused.stdout + refused.stderr,
+                                     r"\[listener\.s\] tls_cert: .*cert\.pem: no PEM certificate")
+                    with tls_connect(address) as fresh:
+                        self.assertEqual(fresh.getpeercert(True), der_of(self.second[0]))
+                    self.assertEqual(tls_round_trip(held, b"still\n"), b"still\n")
+                self.assertStops(server)
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: workers run as nobody")
+class TlsKeyOnlyRootReads(WharfTestCase):
+    """The master reads the key (as root) and passes it to the workers: they
+    run as nobody and could not read it, at start or at a reload."""
+
+    def test_workers_as_nobody_serve_a_key_only_root_may_read(self):
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        os.chmod(folder, 0o700)
+        cert, key = make_certificate(folder, "server")
+        os.chmod(key, 0o600)
+        port = free_port()
+        server = self.wharfd({"s": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "reactor", "plugin": "echo", "tls": "on",
+                                    "tls_cert": cert, "tls_key": key}},
+                             host={"user": "nobody", "admin": "admin.sock"})
+        with open(f"/proc/{server.worker_pid()}/status") as status:
+            uid = next(line.split()[1] for line in status if line.startswith("Uid:"))
+        self.assertEqual(int(uid), int(subprocess.check_output(["id", "-u", "nobody"])))
+        with tls_connect(f"127.0.0.1:{port}") as connection:
+            self.assertEqual(tls_round_trip(connection, b"as nobody\n"), b"as nobody\n")
+        reload = server.ctl("reload")
+        self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
+        with tls_connect(f"127.0.0.1:{port}") as connection:
+            self.assertEqual(tls_round_trip(connection, b"reloaded\n"), b"reloaded\n")
+
+
+if __name__ == "__main__":
+    unittest.main()
