@@ -121,6 +121,12 @@ macro_rules! host_has {
     };
 }
 
+/// The host, once `wharf_plugin_entry` ran.
+pub fn host() -> Option<Host> {
+    let raw = HOST.load(Ordering::Acquire);
+    (!raw.is_null()).then(|| Host { raw })
+}
+
 /// The host, as `wharf_plugin_entry` got it.
 pub struct Host {
     raw: *const sys::wharf_host,
@@ -1043,13 +1049,21 @@ unsafe extern "C" fn release_session_task(user: *mut c_void) {
 }
 
 /// A session timer, cancelled when dropped unless detached. THREAD: the
-/// session's (keep it in the session state; it is not `Send`).
+/// session's: keep it in the session state (dropped with it in
+/// [`Plugin::close`] at the latest). It is `Send` only so that the session
+/// state can be; cancelling or dropping it on another thread (moved into
+/// instance state, say) would race with the session's end, as a [`Session`]
+/// handle would: post through a [`Waker`] instead.
 #[must_use = "a timer is cancelled when its handle is dropped: keep it, or detach() it"]
 #[derive(Debug)]
 pub struct Timer {
     session: *mut sys::wharf_session,
     id: u64,
 }
+
+// SAFETY: see above: a timer travels with its session's state, whose hooks
+// run one at a time; the host's cancel is only called from them.
+unsafe impl Send for Timer {}
 
 impl Timer {
     /// Stops it (from its own task too); false if it had ended, or was detached.
@@ -1219,13 +1233,37 @@ pub trait Plugin: Sized + 'static {
     }
 }
 
+thread_local! {
+    /// Where this thread's last panic happened, for the log line.
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+}
+
+/// The plugin's own panic hook (its copy of std is its own: the hook is the
+/// plugin's, not the process's). The default one would print a message, and
+/// a backtrace, on wharfd's stderr; this one keeps where the panic happened
+/// for the line the caught panic is logged as, with the listener and peer.
+/// A plugin that wants another sets it in [`Plugin::load`].
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+            let _ = PANIC_LOCATION.try_with(|last| *last.borrow_mut() = location);
+        }))
+    });
+}
+
 fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(text) = payload.downcast_ref::<&str>() {
+    let text = if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {
         text.clone()
     } else {
         "a panic".to_string()
+    };
+    match PANIC_LOCATION.try_with(|last| last.borrow_mut().take()).ok().flatten() {
+        Some(location) => format!("{} (at {})", text, location),
+        None => text,
     }
 }
 
@@ -1495,6 +1533,7 @@ pub unsafe fn __entry(
     {
         return null();
     }
+    install_panic_hook();
     HOST.store(host as *mut sys::wharf_host, Ordering::Release);
     API.store(api as *mut sys::wharf_host_api, Ordering::Release);
     plugin
