@@ -89,16 +89,19 @@ class RustSdk(WharfTestCase):
     def tearDownClass(cls):
         shutil.rmtree(cls.work, ignore_errors=True)
 
-    def test_the_crate_s_types_match_the_header(self):
-        # A copy of the crate beside the SDK's checker and headers, as the
-        # source tree and an install lay them out (its test finds them at
-        # ../checker and ../include), so that cargo writes no lockfile into
-        # the source tree.
-        copy = os.path.join(self.work, "sdk")
-        for part in ("rust", "checker", "include"):
-            shutil.copytree(os.path.join(SDK, part), os.path.join(copy, part),
-                            ignore=shutil.ignore_patterns("target", "Cargo.lock"))
-        output = run([CARGO, "test", "--offline"], cwd=os.path.join(copy, "rust"), env=self.env)
+    def test_the_installed_crate_s_types_match_the_installed_header(self):
+        # The SDK alone, installed as wharf-dev installs it: the crate in
+        # share/wharf-sdk/rust, its test finding the checker at ../checker and
+        # the headers at ../../../include (and cargo writes its lockfile there,
+        # not into the source tree).
+        build, prefix = os.path.join(self.work, "sdk-build"), os.path.join(self.work, "prefix")
+        run(["cmake", "-S", SOURCE, "-B", build, "-DWHARF_SDK_ONLY=ON"])
+        run(["cmake", "--install", build, "--prefix", prefix, "--component", "dev"])
+        crate = os.path.join(prefix, "share", "wharf-sdk", "rust")
+        self.assertTrue(os.path.isfile(os.path.join(prefix, "share", "wharf-sdk", "checker",
+                                                    "wharf_layout.c")))
+        self.assertFalse(os.path.exists(os.path.join(crate, "Cargo.lock")))
+        output = run([CARGO, "test", "--offline"], cwd=crate, env=self.env)
         self.assertIn("test sys_matches_the_header ... ok", output)
         self.assertIn("test kv::tests::hashes_as_wharf_kv_hash ... ok", output)
 
