@@ -111,6 +111,10 @@ class RustSdk(WharfTestCase):
         for name, crate in EXAMPLES.items():
             with open(os.path.join(crate, "Cargo.lock")) as lockfile:
                 self.assertIn("\nversion = 3\n", lockfile.read(), name)
+        # What makes cargo 1.78 and later write version 3 rather than 4.
+        for crate in list(EXAMPLES.values()) + [os.path.join(SDK, "rust")]:
+            with open(os.path.join(crate, "Cargo.toml")) as manifest:
+                self.assertIn('\nrust-version = "1.63"\n', manifest.read(), crate)
 
     def test_rot13_serves_in_the_reactor_and_thread_modes(self):
         for mode in ("reactor", "thread"):
