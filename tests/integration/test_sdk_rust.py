@@ -104,6 +104,7 @@ class RustSdk(WharfTestCase):
         output = run([CARGO, "test", "--offline"], cwd=crate, env=self.env)
         self.assertIn("test sys_matches_the_header ... ok", output)
         self.assertIn("test kv::tests::hashes_as_wharf_kv_hash ... ok", output)
+        self.assertIn("test every_operation_of_the_table ... ok", output)
 
     def test_the_examples_lockfiles_are_in_the_format_debian_s_cargo_reads(self):
         # setUpClass built them --locked with cargo 1.65, which refuses a

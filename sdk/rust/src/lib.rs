@@ -124,7 +124,7 @@ macro_rules! host_has {
 /// The host, once `wharf_plugin_entry` ran.
 pub fn host() -> Option<Host> {
     let raw = HOST.load(Ordering::Acquire);
-    (!raw.is_null()).then(|| Host { raw })
+    (!raw.is_null()).then_some(Host { raw })
 }
 
 /// The host, as `wharf_plugin_entry` got it.
@@ -670,6 +670,11 @@ unsafe impl Send for Zone {}
 unsafe impl Sync for Zone {}
 
 impl Zone {
+    /// # Safety
+    /// `zone` must be a zone handle of the host, valid while this is used.
+    pub unsafe fn from_raw(zone: *mut sys::wharf_zone, fresh: bool) -> Self {
+        Zone { zone, fresh }
+    }
     pub fn handle(&self) -> *mut sys::wharf_zone {
         self.zone
     }
@@ -706,7 +711,7 @@ impl ZoneLock<'_> {
         let alloc = host_fn!(zone_alloc)?;
         // SAFETY: the lock is held.
         let offset = unsafe { alloc(self.zone.zone, size) };
-        (offset != 0).then(|| offset)
+        (offset != 0).then_some(offset)
     }
     /// Frees a block `alloc` gave.
     pub fn free(&self, offset: u64) -> Result<()> {
@@ -855,7 +860,7 @@ impl Session {
         let mut length: sys::socklen_t = 0;
         // SAFETY: a live handle; the host writes the storage and its length.
         let status = unsafe { address(self.handle, which.raw(), &mut storage, &mut length) };
-        (status == sys::WHARF_OK).then(|| (storage, length))
+        (status == sys::WHARF_OK).then_some((storage, length))
     }
 
     /// Blocking style: the client of a connection the plugin accepted itself
@@ -899,7 +904,7 @@ impl Session {
     pub fn socket(&self) -> Option<std::os::unix::io::RawFd> {
         // SAFETY: a live handle.
         let fd = host_fn!(session_socket).map_or(-1, |socket| unsafe { socket(self.handle) });
-        (fd >= 0).then(|| fd)
+        (fd >= 0).then_some(fd)
     }
 
     /// Bytes the plugin moved itself for this session (1.3).
@@ -1235,7 +1240,7 @@ pub trait Plugin: Sized + 'static {
 
 thread_local! {
     /// Where this thread's last panic happened, for the log line.
-    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = std::cell::RefCell::new(None);
+    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
 }
 
 /// The plugin's own panic hook (its copy of std is its own: the hook is the
