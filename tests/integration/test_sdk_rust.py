@@ -15,7 +15,7 @@ import tempfile
 import time
 import unittest
 
-from clients import stream_connect, stream_round_trip
+from clients import DatagramClient, receive_exactly, stream_connect, stream_round_trip
 from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 from test_zones import Redis, kv_listener
 
@@ -23,6 +23,8 @@ SOURCE = os.environ["WHARF_SOURCE_DIR"]
 SDK = os.path.join(SOURCE, "sdk")
 EXAMPLES = {"rot13": os.path.join(SDK, "examples", "rust"),
             "ticker": os.path.join(SDK, "examples", "rust_ticker")}
+# The crate's other hooks (blocking style, datagrams, writable, options, metrics).
+FIXTURES = {"styles": os.path.join(SOURCE, "tests", "fixtures", "rust_styles")}
 # Debian's toolchain (the packages CI installs), never a newer one on the PATH.
 CARGO, RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
 
@@ -81,7 +83,7 @@ class RustSdk(WharfTestCase):
         # The examples build where they are, from their committed lockfiles
         # (--locked: cargo writes nothing there, and fails on a stale or
         # unreadable one), into one target directory that builds the crate once.
-        for name, crate in EXAMPLES.items():
+        for name, crate in {**EXAMPLES, **FIXTURES}.items():
             run([CARGO, "build", "--offline", "--locked", "--release"], cwd=crate, env=cls.env)
             cls.plugins[name] = os.path.join(cls.work, "target", "release", f"libwharf_{name}.so")
 
@@ -109,11 +111,11 @@ class RustSdk(WharfTestCase):
     def test_the_examples_lockfiles_are_in_the_format_debian_s_cargo_reads(self):
         # setUpClass built them --locked with cargo 1.65, which refuses a
         # version 4 lockfile; this names the cause if a newer cargo rewrote one.
-        for name, crate in EXAMPLES.items():
+        for name, crate in {**EXAMPLES, **FIXTURES}.items():
             with open(os.path.join(crate, "Cargo.lock")) as lockfile:
                 self.assertIn("\nversion = 3\n", lockfile.read(), name)
         # What makes cargo 1.78 and later write version 3 rather than 4.
-        for crate in list(EXAMPLES.values()) + [os.path.join(SDK, "rust")]:
+        for crate in [*EXAMPLES.values(), *FIXTURES.values(), os.path.join(SDK, "rust")]:
             with open(os.path.join(crate, "Cargo.toml")) as manifest:
                 self.assertIn('\nrust-version = "1.63"\n', manifest.read(), crate)
 
@@ -197,3 +199,71 @@ class RustSdk(WharfTestCase):
             self.assertEqual(redis.command("GET", "back"), b"from-rust")
             self.assertEqual(redis.command("INCR", "hits"), 3)
         self.assertStops(server)
+
+    def styles(self, mode, transport="tcp", **options):
+        port = free_port()
+        keys = {"transport": transport, "listen": f"127.0.0.1:{port}", "mode": mode,
+                "plugin": self.plugins["styles"]}
+        keys.update({f"option.{key}": value for key, value in options.items()})
+        return port, self.wharfd({"r": keys}, host={"workers": "1"})
+
+    def test_blocking_style_serves_and_a_panic_in_serve_ends_only_its_session(self):
+        port, server = self.styles("thread", prefix="echo")
+        server.wait_for_log(r"styles: r stream options \[prefix=echo\]")
+        with Line(port) as bystander:
+            self.assertEqual(bystander.ask("hello"), "echo hello")
+            with Line(port) as doomed:
+                doomed.sock.sendall(b"panic\n")
+                self.assertEqual(doomed.replies.read(), b"")
+            server.wait_for_log(r"plugin panicked: panic in serve \(at src/lib\.rs:\d+\) in serve")
+            self.assertEqual(bystander.ask("again"), "echo again")
+        server.wait_for_log(r"styles: serving 127\.0\.0\.1:\d+")
+        self.assertStops(server)
+
+    def test_event_style_writes_a_long_reply_from_writable(self):
+        port, server = self.styles("reactor")
+        with Line(port) as session:
+            session.sock.sendall(b"big 1000000\n")
+            self.assertEqual(receive_exactly(session.sock, 1000000), b"x" * 1000000)
+            with Line(port) as doomed:
+                doomed.sock.sendall(b"panic\n")
+                self.assertEqual(doomed.replies.read(), b"")
+            server.wait_for_log(r"plugin panicked: panic in data \(at src/lib\.rs:\d+\) in data")
+            session.sock.sendall(b"big 10\n")
+            self.assertEqual(receive_exactly(session.sock, 10), b"x" * 10)
+            with Line(port) as doomed:
+                doomed.sock.sendall(b"timer-panic\n")
+                self.assertEqual(doomed.replies.read(), b"")
+            server.wait_for_log(r"plugin panicked: panic in a session timer \(at src/lib\.rs:\d+\) "
+                                r"in a session timer")
+            session.sock.sendall(b"big 10\n")
+            self.assertEqual(receive_exactly(session.sock, 10), b"x" * 10)
+        self.assertStops(server)
+
+    def test_a_panic_in_an_instance_timer_is_logged_and_stops_that_timer(self):
+        port, server = self.styles("thread", timer_panics="yes")
+        server.wait_for_log(r"plugin panicked: panic in a timer \(at src/lib\.rs:\d+\) "
+                            r"in an instance timer")
+        time.sleep(0.1)  # ten more periods: it ran once
+        self.assertEqual(server.log().count("panic in a timer"), 1, server.log())
+        with Line(port) as session:
+            self.assertEqual(session.ask("still"), "you said still")
+        self.assertStops(server)
+
+    def test_datagrams_and_a_panic_in_on_datagram(self):
+        port, server = self.styles("reactor", transport="udp")
+        server.wait_for_log(r"styles: r datagram options \[\]")
+        with DatagramClient("udp", f"127.0.0.1:{port}") as client:
+            self.assertEqual(client.exchange(b"abc"), b"cba")
+            client.sock.sendto(b"panic", client.target)
+            server.wait_for_log(r"plugin panicked: panic in datagram \(at src/lib\.rs:\d+\) "
+                                r"in datagram")
+            self.assertEqual(client.exchange(b"wharf"), b"frahw")
+        self.assertStops(server)
+
+    def test_an_instance_the_plugin_refuses_names_its_reason(self):
+        server = Wharfd(self, {"r": {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
+                                     "mode": "thread", "plugin": self.plugins["styles"],
+                                     "option.refuse": "yes"}})
+        self.assertNotEqual(server.start(expect_ready=False), 0)
+        self.assertIn("refused listener [listener.r]: refused as asked", server.log())

@@ -573,8 +573,8 @@ unsafe extern "C" fn run_instance_task(state: *mut c_void, user: *mut c_void) ->
     let scheduled = unsafe { &mut *(user as *mut InstanceTask) };
     let instance = Instance { handle: scheduled.instance };
     let outcome = catch_unwind(AssertUnwindSafe(|| (scheduled.task)(state)));
-    status_of(outcome, |message| {
-        instance.log(LogLevel::Error, &format!("instance timer: {}", message))
+    status_of(outcome, |message, _| {
+        instance.log(LogLevel::Error, &format!("{} in an instance timer", message))
     })
 }
 
@@ -1272,16 +1272,18 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
-/// The status of a hook's outcome; `report` logs a failure's message.
+/// The status of a hook's outcome; `report` logs a failure: what to log
+/// ("plugin error: …", "plugin panicked: …"), and the bare reason (for the
+/// error buffer of load and new_instance, which the host prefixes itself).
 fn status_of(
     outcome: std::thread::Result<Result<()>>,
-    report: impl FnOnce(&str),
+    report: impl FnOnce(&str, &str),
 ) -> sys::wharf_status {
     match outcome {
         Ok(Ok(())) => sys::WHARF_OK,
         Ok(Err(error)) => {
             if !error.message.is_empty() {
-                report(&format!("plugin error: {}", error.message));
+                report(&format!("plugin error: {}", error.message), &error.message);
             }
             if error.status < 0 {
                 error.status
@@ -1292,7 +1294,7 @@ fn status_of(
         Err(payload) => {
             let message = panic_message(&*payload);
             drop_quietly(payload);
-            report(&format!("plugin panicked: {}", message));
+            report(&format!("plugin panicked: {}", message), &format!("panicked: {}", message));
             sys::WHARF_ERROR
         }
     }
@@ -1305,7 +1307,7 @@ fn guard(
     what: &str,
     body: impl FnOnce() -> Result<()>,
 ) -> sys::wharf_status {
-    status_of(catch_unwind(AssertUnwindSafe(body)), |message| {
+    status_of(catch_unwind(AssertUnwindSafe(body)), |message, _| {
         log_session(handle, LogLevel::Error, &format!("{} in {}", message, what))
     })
 }
@@ -1334,7 +1336,7 @@ pub mod __thunks {
         size: usize,
     ) -> sys::wharf_status {
         let outcome = catch_unwind(|| P::load(&Host { raw: host }));
-        status_of(outcome, |message| copy_error(message, error, size))
+        status_of(outcome, |_, reason| copy_error(reason, error, size))
     }
 
     pub unsafe extern "C" fn plugin_unload<P: Plugin>() {
@@ -1350,8 +1352,12 @@ pub mod __thunks {
         let outcome = catch_unwind(|| P::new_instance(&Instance { handle }));
         let made = match outcome {
             Ok(Ok(made)) => made,
-            Ok(Err(failure)) => return status_of(Ok(Err(failure)), |m| copy_error(m, error, size)),
-            Err(payload) => return status_of(Err(payload), |m| copy_error(m, error, size)),
+            Ok(Err(failure)) => {
+                return status_of(Ok(Err(failure)), |_, reason| copy_error(reason, error, size))
+            }
+            Err(payload) => {
+                return status_of(Err(payload), |_, reason| copy_error(reason, error, size))
+            }
         };
         // SAFETY: the host's out-parameter.
         unsafe { *state = Box::into_raw(Box::new(made)) as *mut c_void };
