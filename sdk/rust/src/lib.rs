@@ -1238,22 +1238,41 @@ pub trait Plugin: Sized + 'static {
     }
 }
 
+/// Where a panic happened: the file (its first bytes) and the line. Plain
+/// bytes, so that the thread-local holding it needs no destructor: one would
+/// pin the plugin's code in memory (glibc keeps a library with thread-local
+/// destructors mapped until every thread that ran them exits).
+#[derive(Clone, Copy)]
+struct PanicLocation {
+    file: [u8; 96],
+    file_len: usize,
+    line: u32,
+}
+
 thread_local! {
     /// Where this thread's last panic happened, for the log line.
-    static PANIC_LOCATION: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    static PANIC_LOCATION: std::cell::Cell<Option<PanicLocation>> =
+        const { std::cell::Cell::new(None) };
 }
 
 /// The plugin's own panic hook (its copy of std is its own: the hook is the
 /// plugin's, not the process's). The default one would print a message, and
 /// a backtrace, on wharfd's stderr; this one keeps where the panic happened
 /// for the line the caught panic is logged as, with the listener and peer.
-/// A plugin that wants another sets it in [`Plugin::load`].
+/// A plugin that wants another sets it in [`Plugin::load`]. on_plugin_unload
+/// removes it (it is memory of the plugin's, which would leak otherwise).
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         std::panic::set_hook(Box::new(|info| {
-            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
-            let _ = PANIC_LOCATION.try_with(|last| *last.borrow_mut() = location);
+            let location = info.location().map(|location| {
+                let mut file = [0u8; 96];
+                let name = location.file().as_bytes();
+                let file_len = name.len().min(file.len());
+                file[..file_len].copy_from_slice(&name[..file_len]);
+                PanicLocation { file, file_len, line: location.line() }
+            });
+            let _ = PANIC_LOCATION.try_with(|last| last.set(location));
         }))
     });
 }
@@ -1266,8 +1285,15 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
     } else {
         "a panic".to_string()
     };
-    match PANIC_LOCATION.try_with(|last| last.borrow_mut().take()).ok().flatten() {
-        Some(location) => format!("{} (at {})", text, location),
+    match PANIC_LOCATION.try_with(|last| last.take()).ok().flatten() {
+        Some(at) => {
+            format!(
+                "{} (at {}:{})",
+                text,
+                String::from_utf8_lossy(&at.file[..at.file_len]),
+                at.line
+            )
+        }
         None => text,
     }
 }
@@ -1341,6 +1367,8 @@ pub mod __thunks {
 
     pub unsafe extern "C" fn plugin_unload<P: Plugin>() {
         let _ = catch_unwind(|| P::unload()); // nothing to log through: the library goes
+                                              // The default hook again, and ours (a box of the plugin's) freed.
+        drop_quietly(std::panic::take_hook());
     }
 
     pub unsafe extern "C" fn instance_new<P: Plugin>(
