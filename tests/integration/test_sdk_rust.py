@@ -78,7 +78,8 @@ class RustSdk(WharfTestCase):
         cls.work = tempfile.mkdtemp(prefix="wharf-rust-")
         cls.env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(cls.work, "target"),
                        CARGO_HOME=os.path.join(cls.work, "cargo-home"), RUSTC=RUSTC,
-                       CARGO_NET_OFFLINE="true")
+                       RUSTDOC="/usr/bin/rustdoc", CARGO_NET_OFFLINE="true",
+                       PATH="/usr/bin:" + os.environ.get("PATH", ""))
         cls.env.pop("RUSTUP_TOOLCHAIN", None)
         # The examples build where they are, from their committed lockfiles
         # (--locked: cargo writes nothing there, and fails on a stale or
@@ -107,6 +108,7 @@ class RustSdk(WharfTestCase):
         self.assertIn("test sys_matches_the_header ... ok", output)
         self.assertIn("test kv::tests::hashes_as_wharf_kv_hash ... ok", output)
         self.assertIn("test every_operation_of_the_table ... ok", output)
+        self.assertIn("src/lib.rs - (line 8) - compile ... ok", output)  # the crate's example
 
     def test_the_examples_lockfiles_are_in_the_format_debian_s_cargo_reads(self):
         # setUpClass built them --locked with cargo 1.65, which refuses a

@@ -5,7 +5,7 @@
 //! as `wharf.hpp` is for C++: implement [`Plugin`] (its instance and session
 //! state are associated types) and export it with [`export_plugin!`]:
 //!
-//! ```ignore
+//! ```no_run
 //! use wharf_sdk::{export_plugin, Instance, Plugin, Result, Session};
 //!
 //! struct Echo;
