@@ -123,6 +123,9 @@ class Packages(unittest.TestCase):
                      "/usr/share/pkgconfig/wharf-sdk-cxx.pc",
                      "/usr/share/doc/wharf-dev/examples/upper/upper.cpp",
                      "/usr/share/doc/wharf-dev/examples/caesar/caesar.c",
+                     "/usr/share/wharf-sdk/rust/Cargo.toml",
+                     "/usr/share/wharf-sdk/rust/src/sys.rs",
+                     "/usr/share/wharf-sdk/checker/wharf_layout.c",
                      "/usr/share/doc/wharf-dev/copyright"]:
             self.assertIn(path, files)
         self.assertFalse([path for path in files if "/bin/" in path or TRIPLET in path])
