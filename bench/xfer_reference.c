@@ -124,6 +124,7 @@ static bool serveFramed(int socket) {
   if (strcmp(command, "put") == 0)
     return field(json, "filesize", size, sizeof size) &&
            receiveFile(socket, name, strtoull(size, NULL, 10));
+  if (strcmp(command, "get") != 0) return false;
   int file = openedBelowRoot(name, O_RDONLY);
   if (file < 0) return sendFramed(socket, "{\"error\": \"no such file\"}");
   uint64_t bytes = sizeOf(file);
@@ -145,6 +146,7 @@ static bool servePipe(int socket) {
   if (sscanf(header, "%7[^|]|%255[^|]|%" SCNu64, command, name, &size) != 3) return false;
   if (strcmp(command, "put") == 0)
     return sendAll(socket, "OK", 2) && receiveFile(socket, name, size);
+  if (strcmp(command, "get") != 0) return false;
   int file = openedBelowRoot(name, O_RDONLY);
   if (file < 0) return sendAll(socket, "NO|0", 4);
   char reply[32], goAhead[32];
