@@ -1,5 +1,6 @@
 // bench/xfer's client: one put or one get in either xfer dialect, on the wire
-// exactly as examples/xfer/*_client.py, but at the kernel's pace (sendfile up,
+// as examples/xfer/*_client.py (a put is followed by a get that is refused,
+// to learn when the server has stored it), at the kernel's pace (sendfile up,
 // splice down), so that what bench/xfer measures is the server. The same
 // client serves every server measured.
 //   xfer_client framed|pipe PORT put FILE             uploads FILE under its base name
