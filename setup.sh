@@ -13,6 +13,7 @@
 #                              SECONDS (default 30) from its seed corpus
 #   ./setup.sh soak [MINUTES]  bench/soak for MINUTES (default 2): fails if wharfd's memory,
 #                              descriptors, threads or plugin copies grow, or a session fails
+#   ./setup.sh prepare-examples  what etc/wharf.ini names in /tmp (start does it first)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -32,6 +33,19 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
 }
 
+# What etc/wharf.ini's listeners need: the folder its FTP listener serves,
+# with a sample file, the one its xfer listener stores files in, and a
+# self-signed certificate for its TLS listener (kept once made).
+prepare_examples() {
+  mkdir -p /tmp/wharf-ftp/pub /tmp/wharf-xfer /tmp/wharf-tls
+  echo "Served by Wharf's ftp plugin." > /tmp/wharf-ftp/pub/welcome.txt
+  [ -f /tmp/wharf-tls/cert.pem ] && [ -f /tmp/wharf-tls/key.pem ] && return
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -keyout /tmp/wharf-tls/key.pem -out /tmp/wharf-tls/cert.pem 2>/dev/null
+  chmod 600 /tmp/wharf-tls/key.pem
+}
+
 build() {
   local dir=$1
   shift
@@ -43,10 +57,7 @@ case "${1:-}" in
   start)
     install_packages
     build build
-    # The folder etc/wharf.ini's FTP listener serves, with a sample file.
-    mkdir -p /tmp/wharf-ftp/pub
-    echo "Served by Wharf's ftp plugin." > /tmp/wharf-ftp/pub/welcome.txt
-    mkdir -p /tmp/wharf-xfer  # and the one its xfer listener stores files in
+    prepare_examples
     exec build/bin/wharfd --config etc/wharf.ini
     ;;
   test)
@@ -86,7 +97,7 @@ case "${1:-}" in
     export WHARF_RELOADS=50 WHARF_CHURN_SECONDS=5  # as for test-sanitized
     ctest --test-dir build-tsan --output-on-failure -j2 -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure -j2 \
-      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision)$'
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision|tls)$'
     ;;
   fuzz)
     install_packages
@@ -95,13 +106,16 @@ case "${1:-}" in
     cmake --build build-fuzz -j"$(nproc)" --target fuzzers
     tests/fuzz/run --build build-fuzz --seconds "${2:-30}"
     ;;
+  prepare-examples)
+    prepare_examples
+    ;;
   soak)
     install_packages
     build build
     bench/soak --build build --minutes "${2:-2}" --check --out build/soak
     ;;
   *)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
     exit 2
     ;;
 esac

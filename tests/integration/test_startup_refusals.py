@@ -96,8 +96,8 @@ class StartupRefusals(WharfTestCase):
             self.assertIn(f"tcp 127.0.0.1:{port}: bind: Address already in use", server.log())
 
     def test_check_config_accepts_the_shipped_example_without_binding(self):
-        os.makedirs("/tmp/wharf-ftp/pub", exist_ok=True)  # as `setup.sh start` does
-        os.makedirs("/tmp/wharf-xfer", exist_ok=True)
+        subprocess.run([os.path.join(REPO, "setup.sh"), "prepare-examples"], check=True,
+                       timeout=60)  # as `setup.sh start` does
         result = subprocess.run([WHARFD, "--config", os.path.join(REPO, "etc", "wharf.ini"),
                                  "--check-config"], capture_output=True, text=True, timeout=60)
         self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
