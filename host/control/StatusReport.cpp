@@ -8,6 +8,22 @@
 namespace wharf::control {
 namespace {
 
+// tls = on: handshakes by the version agreed on, failures by reason.
+Poco::JSON::Object::Ptr tlsCounts(const session::Traffic &traffic) {
+  Poco::JSON::Object::Ptr handshakes = new Poco::JSON::Object;
+  for (size_t i = 0; i < static_cast<size_t>(tls::Version::Count); ++i)
+    handshakes->set(tls::versionName(static_cast<tls::Version>(i)),
+                    traffic.tlsHandshakes(static_cast<tls::Version>(i)));
+  Poco::JSON::Object::Ptr failures = new Poco::JSON::Object;
+  for (size_t i = 0; i < static_cast<size_t>(tls::Failure::Count); ++i)
+    failures->set(tls::failureName(static_cast<tls::Failure>(i)),
+                  traffic.tlsFailures(static_cast<tls::Failure>(i)));
+  Poco::JSON::Object::Ptr counts = new Poco::JSON::Object;
+  counts->set("handshakes", handshakes);
+  counts->set("failures", failures);
+  return counts;
+}
+
 Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draining, bool paused) {
   const auto &config = listener.config();
   listener::GenerationPtr generation = listener.current();
@@ -54,6 +70,7 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   sessions->set("bytes_out", traffic.bytesOut());
   sessions->set("hook_errors", traffic.hookErrors());
   sessions->set("access_log_dropped", traffic.accessLogDropped());
+  if (listener.tls() != nullptr) sessions->set("tls", tlsCounts(traffic));
   if (config.mode == "reactor") {
     // Not cumulative, as duration_buckets.
     Poco::JSON::Object::Ptr lag = new Poco::JSON::Object;
@@ -76,6 +93,11 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   entry->set("plugin", pluginInfo);
   entry->set("sessions", sessions);
   entry->set("plugin_metrics", listener.metrics().report());
+  if (const tls::ServerContext *tls = listener.tls()) {
+    Poco::JSON::Object::Ptr certificate = new Poco::JSON::Object;
+    certificate->set("expires", tls->certificateExpiry());  // seconds since the Unix epoch
+    entry->set("tls_certificate", certificate);
+  }
   // Shared by every worker: the master shows one worker's view.
   Poco::JSON::Array::Ptr zones = new Poco::JSON::Array;
   for (const auto &zone : generation->instance().zones()) {

@@ -350,7 +350,8 @@ void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now
   }
   for (auto [connection, ending] : slow) {
     if (ending == session::Ending::TlsHandshake)
-      connection->session().endHandshake("not finished within tls_handshake_timeout");
+      connection->session().endHandshake(tls::Failure::Timeout,
+                                         "not finished within tls_handshake_timeout");
     else
       connection->session().endForPeer(ending);
     remove(connection);

@@ -73,6 +73,8 @@ class Listener {
   const Admission &admission() const { return admission_; }
   const session::Traffic &traffic() const { return *traffic_; }
   const plugin::PluginMetrics &metrics() const { return *metrics_; }
+  // tls = on: its certificate and settings; else null.
+  const tls::ServerContext *tls() const { return tls_.get(); }
 
  private:
   void deferAccept(const Generation &serving);

@@ -140,6 +140,27 @@ void addHistogram(Exposition &out, const char *name, const char *help, const Lab
   out.addSample(name, "_count", "histogram", help, labels, cumulative);
 }
 
+// tls = on: handshakes by version, failures by reason.
+void addTls(Exposition &out, const Poco::JSON::Object &tls, const Labels &labels) {
+  if (Poco::JSON::Object::Ptr handshakes = tls.getObject("handshakes"))
+    for (const auto &[version, count] : *handshakes) {
+      Labels withVersion = labels;
+      withVersion.emplace_back("version", version);
+      out.add("wharf_tls_handshakes_total", "counter",
+              "TLS handshakes completed, by the protocol version agreed on.", withVersion,
+              count.convert<double>());
+    }
+  if (Poco::JSON::Object::Ptr failures = tls.getObject("failures"))
+    for (const auto &[reason, count] : *failures) {
+      Labels withReason = labels;
+      withReason.emplace_back("reason", reason);
+      out.add("wharf_tls_handshake_failures_total", "counter",
+              "TLS handshakes that failed or did not finish within tls_handshake_timeout, by "
+              "reason (timeout, closed, protocol_version, no_shared_cipher, not_tls, other).",
+              withReason, count.convert<double>());
+    }
+}
+
 // What sessions amount to: bytes, endings, errors, durations.
 void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Labels &labels) {
   out.add("wharf_listener_received_bytes_total", "counter",
@@ -166,6 +187,7 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
     addHistogram(out, "wharf_listener_session_duration_seconds",
                  "How long finished sessions lasted.", labels, *buckets, session::kDurationBounds,
                  number(sessions, "duration_us_sum") / 1e6);
+  if (Poco::JSON::Object::Ptr tls = sessions.getObject("tls")) addTls(out, *tls, labels);
   Poco::JSON::Object::Ptr lag = sessions.getObject("loop_lag");
   Poco::JSON::Array::Ptr lagBuckets = lag ? lag->getArray("buckets") : nullptr;
   if (lagBuckets)
@@ -267,6 +289,13 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
               "or an upgrade replaced them).",
               {{"listener", name}, {"state", each}},
               state == each ? number(*listener, "workers") : 0);
+    // The certificate new sessions get (a draining listener's is on its way out).
+    Poco::JSON::Object::Ptr certificate = listener->getObject("tls_certificate");
+    if (certificate && state == "serving")
+      out.add("wharf_tls_certificate_expiry_timestamp_seconds", "gauge",
+              "When the certificate a TLS listener serves expires, in seconds since the Unix "
+              "epoch.",
+              {labels[0]}, number(*certificate, "expires"), Exposition::Combine::Max);
     if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics"))
       addPluginMetrics(out, *metrics, {labels[0]});
     if (Poco::JSON::Array::Ptr zones = listener->getArray("zones"))

@@ -62,8 +62,9 @@ void ReactorSession::continueHandshake() {
     case tls::TlsStream::Handshake::Waiting:
       return;
     case tls::TlsStream::Handshake::Failed:
-      return endHandshake(tls_->failure().c_str());
+      return endHandshake(tls_->failureKind(), tls_->failure());
     case tls::TlsStream::Handshake::Done:
+      noteTlsHandshake(tls_->version());
       lastTraffic_ = lastSent_ = std::chrono::steady_clock::now();
       open();
       return;
@@ -74,8 +75,8 @@ bool ReactorSession::handshakeOverdue(std::chrono::steady_clock::time_point now)
   return handshaking() && now >= handshakeDeadline_;
 }
 
-void ReactorSession::endHandshake(const char *why) {
-  endSlowPeer(Ending::TlsHandshake, why);
+void ReactorSession::endHandshake(tls::Failure failure, const std::string &why) {
+  noteTlsFailure(failure, why);
   finished_ = true;
 }
 

@@ -32,8 +32,8 @@ class ReactorSession : public Session {
   bool open();
   // tls = on: whether the handshake has not ended by `deadline`.
   bool handshakeOverdue(std::chrono::steady_clock::time_point now) const;
-  // Ends a session whose handshake is overdue.
-  void endHandshake(const char *why);
+  // Ends a session whose handshake failed or is overdue.
+  void endHandshake(tls::Failure failure, const std::string &why);
   // Handles EPOLL* `events`, reading into the loop's shared `buffer`.
   void onReady(uint32_t events, uint8_t *buffer, size_t capacity);
   // The EPOLL* events the session waits for now.

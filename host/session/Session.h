@@ -22,6 +22,7 @@
 #include "plugin/PluginInstance.h"
 #include "session/Cuttable.h"
 #include "session/Ledger.h"
+#include "tls/Handshakes.h"
 
 namespace wharf::session {
 
@@ -97,6 +98,13 @@ class Session : public Cuttable {
   // per listener, so thousands of silent peers cannot flood the log.
   // `why` replaces the ending's usual reason in the log line.
   void endSlowPeer(Ending ending, const char *why = nullptr);
+  // tls = on: the handshake ended, counted in the listener's metrics; a
+  // failure ends the session as tls_handshake, logged as endSlowPeer logs.
+  void noteTlsHandshake(tls::Version version) { ledger_.traffic.addTlsHandshake(version); }
+  void noteTlsFailure(tls::Failure failure, const std::string &why) {
+    ledger_.traffic.addTlsFailure(failure);
+    endSlowPeer(Ending::TlsHandshake, why.c_str());
+  }
   // True for WHARF_OK; otherwise logs that `hook` failed and the session closes.
   bool hookSucceeded(wharf_status status, const char *hook);
   // Runs the plugin's `hook` (`call` returns its status) and checks it as

@@ -51,8 +51,11 @@ StreamSession::~StreamSession() {
 
 bool StreamSession::startTls(std::shared_ptr<const tls::ServerContext> context) {
   tls_ = std::make_unique<tls::TlsStream>(std::move(context), connection_.fd());
-  if (tls_->handshakeWithin() == tls::TlsStream::Handshake::Done) return true;
-  endSlowPeer(Ending::TlsHandshake, tls_->failure().c_str());
+  if (tls_->handshakeWithin() == tls::TlsStream::Handshake::Done) {
+    noteTlsHandshake(tls_->version());
+    return true;
+  }
+  noteTlsFailure(tls_->failureKind(), tls_->failure());
   return false;
 }
 

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <memory>
 
+#include "tls/Handshakes.h"
+
 namespace wharf::session {
 
 // How a session ended, as the access log and the metrics name it.
@@ -70,6 +72,13 @@ class Traffic {
   void countDroppedLogLine() noexcept { relaxedAdd(accessLogDropped_, 1); }
   // A reactor loop handled a batch of events in `held`.
   void addLoopLag(std::chrono::nanoseconds held) noexcept;
+  // tls = on: a handshake ended, agreeing on `version`, or failing.
+  void addTlsHandshake(tls::Version version) noexcept {
+    relaxedAdd(tlsHandshakes_[static_cast<size_t>(version)], 1);
+  }
+  void addTlsFailure(tls::Failure failure) noexcept {
+    relaxedAdd(tlsFailures_[static_cast<size_t>(failure)], 1);
+  }
 
   uint64_t bytesIn() const { return load(bytesIn_); }
   uint64_t bytesOut() const { return load(bytesOut_); }
@@ -82,6 +91,12 @@ class Traffic {
   uint64_t loopLagBucket(size_t index) const { return load(loopLagBuckets_[index]); }
   uint64_t loopLagSumMicros() const { return load(loopLagSumMicros_); }
   uint64_t loopBatches() const { return load(loopBatches_); }
+  uint64_t tlsHandshakes(tls::Version version) const {
+    return load(tlsHandshakes_[static_cast<size_t>(version)]);
+  }
+  uint64_t tlsFailures(tls::Failure failure) const {
+    return load(tlsFailures_[static_cast<size_t>(failure)]);
+  }
 
  private:
   Traffic() = default;
@@ -102,6 +117,8 @@ class Traffic {
   std::atomic<uint64_t> loopLagBuckets_[kLoopLagBounds.size() + 1] = {};
   std::atomic<uint64_t> loopLagSumMicros_{0};
   std::atomic<uint64_t> loopBatches_{0};
+  std::atomic<uint64_t> tlsHandshakes_[static_cast<size_t>(tls::Version::Count)] = {};
+  std::atomic<uint64_t> tlsFailures_[static_cast<size_t>(tls::Failure::Count)] = {};
 };
 
 }  // namespace wharf::session

@@ -4,6 +4,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <ctime>
+
 #include "tls/TlsError.h"
 
 namespace wharf::tls {
@@ -28,12 +30,16 @@ Bio memoryBio(const std::string &text) {
 
 // The chain, leaf first, as SSL_CTX_use_certificate_chain_file reads it, but
 // from the text the config holds.
-void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings) {
+void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
+                         int64_t &certificateExpiry) {
   const std::string where = settings.certificateFile.string() + ": ";
   Bio bio = memoryBio(settings.certificatePem);
   X509 *leaf = ::PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
   if (leaf == nullptr)
     throw SettingsError("tls_cert", where + "no PEM certificate (" + openSslErrors() + ")");
+  tm expiry{};
+  if (::ASN1_TIME_to_tm(::X509_get0_notAfter(leaf), &expiry) == 1)
+    certificateExpiry = ::timegm(&expiry);
   int used = ::SSL_CTX_use_certificate(context, leaf);
   ::X509_free(leaf);
   if (used != 1) throw SettingsError("tls_cert", where + openSslErrors());
@@ -84,7 +90,7 @@ ServerContext::ServerContext(const config::TlsSettings &settings)
     if (!settings.ciphers.empty() &&
         ::SSL_CTX_set_cipher_list(context_, settings.ciphers.c_str()) != 1)
       throw SettingsError("tls_ciphers", "no cipher OpenSSL knows in '" + settings.ciphers + "'");
-    useCertificateChain(context_, settings);
+    useCertificateChain(context_, settings, certificateExpiry_);
     usePrivateKey(context_, settings);
   } catch (...) {
     ::SSL_CTX_free(context_);

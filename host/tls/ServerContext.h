@@ -24,10 +24,13 @@ class ServerContext {
 
   SSL_CTX *get() const { return context_; }
   std::chrono::milliseconds handshakeTimeout() const { return handshakeTimeout_; }
+  // When the certificate (the leaf) expires, in seconds since the Unix epoch.
+  int64_t certificateExpiry() const { return certificateExpiry_; }
 
  private:
   SSL_CTX *context_;
   std::chrono::milliseconds handshakeTimeout_;
+  int64_t certificateExpiry_ = 0;
 };
 
 // The listener's context, or null when it has tls = off.

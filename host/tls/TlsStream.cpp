@@ -11,6 +11,33 @@
 #include "tls/TlsError.h"
 
 namespace wharf::tls {
+namespace {
+
+// What OpenSSL's last queued error says of a failed handshake.
+Failure classify(unsigned long error) {
+  if (ERR_GET_LIB(error) != ERR_LIB_SSL) return Failure::Other;
+  switch (ERR_GET_REASON(error)) {
+    case SSL_R_UNSUPPORTED_PROTOCOL:
+    case SSL_R_VERSION_TOO_LOW:
+    case SSL_R_VERSION_TOO_HIGH:
+    case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
+      return Failure::ProtocolVersion;
+    case SSL_R_NO_SHARED_CIPHER:
+    case SSL_R_NO_CIPHERS_AVAILABLE:
+      return Failure::NoSharedCipher;
+    case SSL_R_HTTP_REQUEST:
+    case SSL_R_HTTPS_PROXY_REQUEST:
+    case SSL_R_WRONG_VERSION_NUMBER:
+    case SSL_R_UNKNOWN_PROTOCOL:
+    case SSL_R_PACKET_LENGTH_TOO_LONG:
+    case SSL_R_RECORD_LENGTH_MISMATCH:
+      return Failure::NotTls;
+    default:
+      return Failure::Other;
+  }
+}
+
+}  // namespace
 
 TlsStream::TlsStream(std::shared_ptr<const ServerContext> context, int socket)
     : context_(std::move(context)), ssl_(::SSL_new(context_->get())), socket_(socket) {
@@ -39,10 +66,15 @@ TlsStream::Handshake TlsStream::handshake() {
     return Handshake::Waiting;
   }
   broken_ = true;
-  if (error == SSL_ERROR_SYSCALL)
-    failure_ = errno != 0 ? std::strerror(errno) : "the client closed the connection";
-  else
+  if (error == SSL_ERROR_SYSCALL || ::ERR_peek_last_error() == 0) {
+    int cause = errno;
+    failureKind_ = Failure::Closed;
+    failure_ =
+        cause != 0 && cause != EAGAIN ? std::strerror(cause) : "the client closed the connection";
+  } else {
+    failureKind_ = classify(::ERR_peek_last_error());
     failure_ = openSslErrors();
+  }
   ::ERR_clear_error();
   return Handshake::Failed;
 }
@@ -60,6 +92,7 @@ TlsStream::Handshake TlsStream::handshakeWithin() {
     if (count < 0 && errno == EINTR) continue;
     if (count <= 0) {
       broken_ = true;
+      failureKind_ = count == 0 ? Failure::Timeout : Failure::Other;
       failure_ = count == 0 ? "not finished within tls_handshake_timeout" : std::strerror(errno);
       step = Handshake::Failed;
       break;
@@ -67,6 +100,10 @@ TlsStream::Handshake TlsStream::handshakeWithin() {
   }
   ::fcntl(socket_, F_SETFL, flags);
   return step;
+}
+
+Version TlsStream::version() const {
+  return ::SSL_version(ssl_) == TLS1_3_VERSION ? Version::Tls13 : Version::Tls12;
 }
 
 ssize_t TlsStream::read(void *buffer, size_t capacity) {

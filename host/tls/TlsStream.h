@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "tls/Handshakes.h"
 #include "tls/ServerContext.h"
 
 namespace wharf::tls {
@@ -35,7 +36,11 @@ class TlsStream {
   // again afterwards.
   Handshake handshakeWithin();
   bool established() const { return established_; }
+  // After Done: the version agreed on.
+  Version version() const;
+  // After Failed: why, as text and as the metrics count it.
   const std::string &failure() const { return failure_; }
+  Failure failureKind() const { return failureKind_; }
 
   // As recv(): bytes, 0 once the peer closed, -1 with errno (EAGAIN: wait for waitsFor()).
   ssize_t read(void *buffer, size_t capacity);
@@ -64,6 +69,7 @@ class TlsStream {
   short waitsFor_ = 0;
   bool readWaitsToWrite_ = false;
   std::string failure_;
+  Failure failureKind_ = Failure::Other;
 };
 
 }  // namespace wharf::tls

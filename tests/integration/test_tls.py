@@ -17,6 +17,7 @@ import struct
 import subprocess
 import tempfile
 import unittest
+import urllib.request
 
 from clients import receive_until_closed, stream_connect
 from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin, wait_until
@@ -167,26 +168,67 @@ class TlsServing(WharfTestCase):
 
 class TlsHandshakes(WharfTestCase):
     """A handshake that does not finish ends its connection alone, counted
-    under ended{how="tls_handshake"}, and the plugin never sees it."""
+    under ended{how="tls_handshake"} and by reason, and the plugin never
+    sees it."""
 
     def setUp(self):
         self.folder = self.enterContext(tempfile.TemporaryDirectory())
-        cert, key = make_certificate(self.folder, "server")
+        self.cert, key = make_certificate(self.folder, "server")
         self.ports = {mode: free_port() for mode in ("thread", "reactor")}
+        self.metrics = free_port()
         self.server = self.wharfd(
             {mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
-                    "plugin": "echo", "tls": "on", "tls_cert": cert, "tls_key": key,
-                    "tls_handshake_timeout": "1s", "max_connections": 4}
-             for mode, port in self.ports.items()}, host={"admin": "admin.sock"})
+                    "plugin": "echo", "tls": "on", "tls_cert": self.cert, "tls_key": key,
+                    "tls_handshake_timeout": "1s", "max_connections": 4,
+                    "tls_protocols": "TLSv1.3"}
+             for mode, port in self.ports.items()},
+            host={"admin": "admin.sock", "metrics": f"127.0.0.1:{self.metrics}"})
+
+    def sessions(self, listener):
+        status = json.loads(self.server.ctl("status", "--json").stdout)
+        return next(entry["sessions"] for entry in status["listeners"]
+                    if entry["name"] == listener)
 
     def ended(self, listener):
-        status = json.loads(self.server.ctl("status", "--json").stdout)
-        return next(entry["sessions"]["ended"] for entry in status["listeners"]
-                    if entry["name"] == listener)
+        return self.sessions(listener)["ended"]
 
     def wait_for_ending(self, listener, count):
         wait_until(lambda: self.ended(listener)["tls_handshake"] >= count,
                    f"{count} tls_handshake endings on {listener}")
+
+    def failures(self, listener):
+        return {reason: count for reason, count in self.sessions(listener)["tls"]["failures"].items()
+                if count}
+
+    def test_handshakes_are_counted_by_version_and_failures_by_reason(self):
+        for mode, port in self.ports.items():
+            with self.subTest(mode=mode):
+                with tls_connect(f"127.0.0.1:{port}") as connection:
+                    self.assertEqual(tls_round_trip(connection, b"counted\n"), b"counted\n")
+                with self.assertRaises(ssl.SSLError):  # the listener offers TLS 1.3 only
+                    tls_connect(f"127.0.0.1:{port}", ssl.TLSVersion.TLSv1_2).close()
+                with stream_connect("tcp", f"127.0.0.1:{port}") as plain:
+                    plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+                    plain.settimeout(60)
+                    try:
+                        receive_until_closed(plain)
+                    except ConnectionResetError:
+                        pass
+                self.wait_for_ending(mode, 2)
+                self.assertEqual(self.failures(mode), {"protocol_version": 1, "not_tls": 1})
+                self.assertEqual(self.sessions(mode)["tls"]["handshakes"],
+                                 {"TLSv1.2": 0, "TLSv1.3": 1})
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{self.metrics}/metrics",
+                                         timeout=60).read().decode()
+        self.assertIn('wharf_tls_handshakes_total{listener="reactor",transport="tcp",'
+                      'mode="reactor",plugin="echo",version="TLSv1.3"} 1', metrics)
+        self.assertIn('wharf_tls_handshake_failures_total{listener="thread",transport="tcp",'
+                      'mode="thread",plugin="echo",reason="not_tls"} 1', metrics)
+        not_after = ssl.cert_time_to_seconds(
+            subprocess.check_output(["openssl", "x509", "-in", self.cert, "-noout", "-enddate"],
+                                    text=True).strip().split("=", 1)[1])
+        self.assertIn(f'wharf_tls_certificate_expiry_timestamp_seconds{{listener="reactor"}} '
+                      f'{not_after}\n', metrics)
 
     def test_a_client_that_stalls_mid_handshake_is_closed(self):
         for mode, port in self.ports.items():
@@ -196,6 +238,7 @@ class TlsHandshakes(WharfTestCase):
                 self.assertEqual(receive_until_closed(stalled), b"")
                 self.wait_for_ending(mode, 1)
                 self.assertEqual(self.ended(mode)["error"], 0)
+                self.assertEqual(self.failures(mode), {"timeout": 1})
 
     def test_plaintext_is_refused_and_the_next_client_served(self):
         for mode, port in self.ports.items():
