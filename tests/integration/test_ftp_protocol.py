@@ -357,6 +357,23 @@ class FtpProtocol(WharfTestCase):
         ftp.quit()
         self.ftp_server.server.wait_for_log(r"user alice logged out \(USER\)")
 
+    # RFC 959 §5.3.2's grammar: a code outside it is a syntax error (501); a
+    # valid one this server does not serve is "not implemented for that
+    # parameter" (504).
+    def test_type_mode_stru_and_allo_arguments(self):
+        ftp = self.alice()
+        for command, code in [("TYPE X", "501"), ("TYPE I N", "501"), ("TYPE A Q", "501"),
+                              ("TYPE L", "501"), ("TYPE E", "504"), ("TYPE A T", "504"),
+                              ("TYPE E N", "504"), ("TYPE L 7", "504"), ("TYPE a n", "200"),
+                              ("MODE X", "501"), ("MODE B", "504"), ("MODE c", "504"),
+                              ("MODE s", "200"), ("STRU X", "501"), ("STRU R", "504"),
+                              ("STRU P", "504"), ("STRU f", "200"), ("ALLO abc", "501"),
+                              ("ALLO 10 X 5", "501"), ("ALLO 100", "202"),
+                              ("ALLO 100 R 10", "202")]:
+            with self.subTest(command=command):
+                self.assertEqual(self.reply_of(ftp, command)[:3], code)
+        ftp.quit()
+
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"  # Telnet (RFC 854): Interpret As Command, its commands
 WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"  # each names an option in the next byte
