@@ -141,8 +141,11 @@ void FtpSession::eprt(const std::string &argument) {
     field = argument.substr(at, end - at);
     at = end + 1;
   }
-  unsigned long long portNumber = 0;
-  if (!parseNumber(fields[2], 65535, portNumber))
+  unsigned long long protocol = 0, portNumber = 0;
+  // RFC 2428 2: nothing after the last delimiter; a protocol that is no
+  // number is a syntax error (501), one this server lacks 522.
+  if (at != argument.size() || !parseNumber(fields[0], 255, protocol) ||
+      !parseNumber(fields[2], 65535, portNumber))
     return control_.reply(501, "Syntax: EPRT |proto|address|port|");
   sockaddr_storage target{};
   if (fields[0] == "1") {
@@ -185,6 +188,9 @@ void FtpSession::epsv(const std::string &argument) {
     epsvOnly_ = true;
     return control_.reply(200, "EPSV ALL ok.");
   }
+  unsigned long long protocol = 0;  // RFC 2428 3: EPSV [<SP> <net-prt> | ALL]
+  if (!kind.empty() && !parseNumber(kind, 255, protocol))
+    return control_.reply(501, "Syntax: EPSV [ALL|1|2]");
   // A control connection over a unix socket has no address to offer a data port on.
   if (local_.ss_family != AF_INET && local_.ss_family != AF_INET6)
     return control_.reply(425, "Passive mode needs a TCP control connection.");

@@ -374,6 +374,16 @@ class FtpProtocol(WharfTestCase):
                 self.assertEqual(self.reply_of(ftp, command)[:3], code)
         ftp.quit()
 
+    def test_eprt_and_epsv_syntax(self):  # RFC 2428 §2-3: 501 for syntax, 522 for a protocol
+        ftp = self.alice()
+        for command, code in [("EPSV x", "501"), ("EPSV 3", "522"),
+                              ("EPRT |1|127.0.0.1|40000|junk", "501"),
+                              ("EPRT |x|127.0.0.1|40000|", "501"), ("EPRT |3|::1|40000|", "522"),
+                              ("EPRT |1|127.0.0.1|40000|", "200")]:
+            with self.subTest(command=command):
+                self.assertEqual(self.reply_of(ftp, command)[:3], code)
+        ftp.quit()
+
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"  # Telnet (RFC 854): Interpret As Command, its commands
 WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"  # each names an option in the next byte
