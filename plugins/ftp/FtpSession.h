@@ -69,6 +69,7 @@ class FtpSession {
   void auth(const std::string &argument);
   void pbsz(const std::string &argument);
   void prot(const std::string &argument);
+  void ccc(const std::string &argument);
   // Information.
   void syst(const std::string &argument);
   void feat(const std::string &argument);

@@ -59,7 +59,8 @@ class FtpProtocol(WharfTestCase):
         self.assertEqual(self.reply_of(ftp, "MKD"), "501 Syntax: MKD <folder>")
         ftp.quit()
 
-    def reply_of(self, ftp, command):
+    @staticmethod
+    def reply_of(ftp, command):
         try:
             return ftp.sendcmd(command)
         except ftplib.Error as error:
@@ -384,6 +385,26 @@ class FtpProtocol(WharfTestCase):
                 self.assertEqual(self.reply_of(ftp, command)[:3], code)
         ftp.quit()
 
+
+class FtpSecurityCommands(WharfTestCase):
+    """RFC 2228 and RFC 4217's replies to PBSZ, PROT and CCC."""
+
+    def test_pbsz_prot_and_ccc(self):
+        server = FtpServer(self, tls=True).start()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        ftp = server.client(cls=ftplib.FTP_TLS, context=context)
+        self.assertTrue(FtpProtocol.reply_of(ftp, "CCC").startswith("533"))  # nothing to clear
+        ftp.auth()
+        for command, code in [("PBSZ x", "501"), ("PBSZ 0", "200"), ("PROT S", "536"),
+                              ("PROT E", "536"), ("PROT X", "504"), ("PROT P", "200"),
+                              ("CCC", "534")]:
+            with self.subTest(command=command):
+                self.assertEqual(FtpProtocol.reply_of(ftp, command)[:3], code)
+        self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # still over TLS
+        ftp.quit()
+        self.assertStops(server.server)
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"  # Telnet (RFC 854): Interpret As Command, its commands
 WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"  # each names an option in the next byte
