@@ -89,7 +89,8 @@ void FtpSession::stat(const std::string &argument) {
     if (!listed) return failed("STAT " + argument);
     logHidden(target, hidden);
   }
-  control_.reply(213, text + "End of status");
+  // RFC 959 4.2.1: 212 is a folder's status, 213 a file's.
+  control_.reply(S_ISDIR(status.st_mode) ? 212 : 213, text + "End of status");
 }
 
 void FtpSession::noop(const std::string &) {
