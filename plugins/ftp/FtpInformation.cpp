@@ -42,11 +42,16 @@ void FtpSession::opts(const std::string &argument) {
   if (option == "UTF8" || option == "UTF-8") {
     std::string value = upper(argument.substr(std::min(argument.size(), option.size() + 1)));
     if (value == "ON" || value.empty()) return control_.reply(200, "Always in UTF8 mode.");
-    return control_.reply(504, "UTF8 cannot be turned off.");
+    // RFC 2389 4: OPTS answers 200, 451 or 501.
+    return control_.reply(501, "UTF8 cannot be turned off.");
   }
   if (option == "MLST") {  // RFC 3659 7.9: unknown facts are ignored; none selects none
-    facts_ = parseFacts(argument.size() > 5 ? argument.substr(5) : "");
-    return control_.reply(200, "MLST OPTS " + factNames(facts_));
+    std::string list = argument.size() > 5 ? argument.substr(5) : "";
+    if (list.find(' ') != std::string::npos)  // 7.9.2: the selection stays as it was
+      return control_.reply(501, "Invalid MLST options (no spaces in the list of facts).");
+    facts_ = parseFacts(list);
+    std::string names = factNames(facts_);  // 7.9.1: no space after OPTS when none
+    return control_.reply(200, "MLST OPTS" + (names.empty() ? "" : " " + names));
   }
   control_.reply(501, "Option not understood.");
 }

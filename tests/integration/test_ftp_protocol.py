@@ -254,7 +254,7 @@ class FtpProtocol(WharfTestCase):
                          " type=file;size=5; /pub/f.txt")
         facts = dict(ftp.mlsd("/pub"))["f.txt"]
         self.assertEqual(facts, {"type": "file", "size": "5"})
-        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS ")  # none selects none
+        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS")  # none selects none
         self.assertEqual(ftp.sendcmd("MLST /pub/f.txt").splitlines()[1], "  /pub/f.txt")
         self.assertEqual(ftp.sendcmd("OPTS MLST modify;"), "200 MLST OPTS modify;")
         self.assertEqual(list(dict(ftp.mlsd("/pub"))["f.txt"]), ["modify"])
@@ -373,6 +373,16 @@ class FtpProtocol(WharfTestCase):
                               ("ALLO 100 R 10", "202")]:
             with self.subTest(command=command):
                 self.assertEqual(self.reply_of(ftp, command)[:3], code)
+        ftp.quit()
+
+    def test_opts_replies(self):  # RFC 2389 §4, RFC 3659 §7.9
+        ftp = self.alice()
+        self.assertEqual(self.reply_of(ftp, "OPTS UTF8 OFF")[:3], "501")
+        self.assertEqual(ftp.sendcmd("OPTS MLST size;"), "200 MLST OPTS size;")
+        # a space in the list is a syntax error, and the facts selected stay
+        self.assertEqual(self.reply_of(ftp, "OPTS MLST unique type;")[:3], "501")
+        self.assertIn(" MLST type;size*;", ftp.sendcmd("FEAT"))
+        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS")  # no space after
         ftp.quit()
 
     def test_eprt_and_epsv_syntax(self):  # RFC 2428 §2-3: 501 for syntax, 522 for a protocol
