@@ -105,7 +105,8 @@ void FtpSession::noop(const std::string &) {
 void FtpSession::site(const std::string &argument) {
   std::string sub = upper(argument.substr(0, argument.find(' ')));
   if (sub == "HELP") return control_.reply(214, "SITE commands: CHMOD HELP\nHelp OK.");
-  if (sub != "CHMOD") return control_.reply(504, "Unknown SITE command.");
+  // RFC 959 5.4: SITE answers 200, 202, 500, 501 or 530.
+  if (sub != "CHMOD") return control_.reply(500, "SITE command not understood.");
   std::string rest = argument.size() > 6 ? argument.substr(6) : "";
   size_t space = rest.find(' ');
   if (space == std::string::npos) return control_.reply(501, "Syntax: SITE CHMOD <mode> <path>");
