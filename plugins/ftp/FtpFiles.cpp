@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "CommandTable.h"
 #include "Listing.h"
@@ -129,10 +130,29 @@ void FtpSession::rnto(const std::string &argument) {
 }
 
 void FtpSession::size(const std::string &argument) {
+  std::string target = path(argument);
   struct stat status {};
-  if (!jail_.stat(path(argument), status)) return failed("SIZE " + argument);
+  if (!jail_.stat(target, status)) return failed("SIZE " + argument);
   if (!S_ISREG(status.st_mode)) return control_.reply(550, "SIZE failed: not a plain file.");
-  control_.reply(213, std::to_string(status.st_size));
+  if (!ascii_) return control_.reply(213, std::to_string(status.st_size));
+  // RFC 3659 4: exactly what RETR would send, so in TYPE A the file is read
+  // through and converted as RETR converts it.
+  Fd file = jail_.open(target, O_RDONLY);
+  if (!file.valid()) return failed("SIZE " + argument);
+  std::vector<char> chunk(256 * 1024);
+  std::string converted;
+  char previous = 0;
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t got = ::read(file.get(), chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return failed("SIZE " + argument);
+    if (got == 0) break;
+    converted.clear();
+    appendAsciiOut(converted, chunk.data(), static_cast<size_t>(got), previous);
+    total += converted.size();
+  }
+  control_.reply(213, std::to_string(total));
 }
 
 void FtpSession::mdtm(const std::string &argument) {

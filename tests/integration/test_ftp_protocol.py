@@ -374,6 +374,15 @@ class FtpProtocol(WharfTestCase):
                 self.assertEqual(self.reply_of(ftp, command)[:3], code)
         ftp.quit()
 
+    def test_size_in_type_a_counts_the_bytes_sent(self):  # RFC 3659 §4
+        ftp = self.alice()
+        self.ftp_server.put("home/alice/text.txt", b"one\ntwo\r\nthree\n")
+        self.assertEqual(ftp.sendcmd("SIZE text.txt"), "213 15")
+        ftp.sendcmd("TYPE A")
+        self.assertEqual(ftp.sendcmd("SIZE text.txt"), "213 17")  # two bare LFs go as CRLF
+        self.assertEqual(len(self.raw_download(ftp, "text.txt")), 17)
+        ftp.quit()
+
     def test_opts_replies(self):  # RFC 2389 §4, RFC 3659 §7.9
         ftp = self.alice()
         self.assertEqual(self.reply_of(ftp, "OPTS UTF8 OFF")[:3], "501")
