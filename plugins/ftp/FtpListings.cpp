@@ -90,7 +90,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
     return std::string();
   };
   if (!S_ISDIR(status.st_mode)) {
-    auto transfer = beginTransfer("file list");
+    auto transfer = beginTransfer(opening("file list"));
     if (!transfer) return;
     Transfer::Outcome outcome = transfer->sendText(line(
         style == Transfer::ListStyle::Names ? withoutListOptions(argument) : Jail::leaf(target),
@@ -102,7 +102,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
   Fd probe = jail.open(target, O_RDONLY | O_DIRECTORY);  // refuse before the data connection
   if (!probe.valid()) return failed("LIST " + argument);
   probe.reset();
-  auto transfer = beginTransfer("file list");
+  auto transfer = beginTransfer(opening("file list"));
   if (!transfer) return;
   Transfer::Outcome outcome = Transfer::Outcome::Done;
   size_t count = 0, hidden = 0;

@@ -111,10 +111,13 @@ class FtpSession {
   void mlsd(const std::string &argument);
   void mlst(const std::string &argument);
 
-  void store(const std::string &path, bool append);
+  // `started`: the 150 reply's text (STOU names its file there).
+  void store(const std::string &path, bool append, const std::string &started);
   void sendListing(const std::string &argument, Transfer::ListStyle style);
-  // Opens the data connection and says 150; nullopt after replying why not.
-  std::optional<Transfer> beginTransfer(const std::string &what);
+  // Opens the data connection and says 150 `started`; nullopt after replying why not.
+  std::optional<Transfer> beginTransfer(const std::string &started);
+  // "Opening BINARY mode data connection for `what`."
+  std::string opening(const std::string &what) const;
   // A command that came during a transfer, answered at once: those that need
   // the data connection (or would change the control connection's TLS) are
   // refused while it is busy; the others run as at any time.

@@ -49,7 +49,12 @@ std::span<const FtpSession::Command> FtpSession::transfersCommands() {
   return kCommands;
 }
 
-std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
+std::string FtpSession::opening(const std::string &what) const {
+  return "Opening " + std::string(ascii_ ? "ASCII" : "BINARY") + " mode data connection for " +
+         what + ".";
+}
+
+std::optional<Transfer> FtpSession::beginTransfer(const std::string &started) {
   if (options_.tls == TlsMode::Require && !protectData_) {
     data_.clear();
     control_.reply(521, "This server requires protected data connections (PBSZ 0, PROT P).");
@@ -61,8 +66,7 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
     control_.reply(425, error);
     return std::nullopt;
   }
-  control_.reply(150, "Opening " + std::string(ascii_ ? "ASCII" : "BINARY") +
-                          " mode data connection for " + what + ".");
+  control_.reply(150, started);
   std::unique_ptr<Stream> stream;
   if (protectData_) {
     stream = server_.tls->accept(socket.get(), &control_.stream(), options_.dataTimeout, error);
@@ -141,7 +145,7 @@ void FtpSession::retr(const std::string &argument) {
     return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
                                    std::to_string(status.st_size) + " bytes).");
   auto transfer =
-      beginTransfer(target + " (" + std::to_string(status.st_size - offset) + " bytes)");
+      beginTransfer(opening(target + " (" + std::to_string(status.st_size - offset) + " bytes)"));
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_);
   transfer->finish();
@@ -150,12 +154,14 @@ void FtpSession::retr(const std::string &argument) {
 }
 
 void FtpSession::stor(const std::string &argument) {
-  store(path(argument), false);
+  std::string target = path(argument);
+  store(target, false, opening(target));
 }
 
 void FtpSession::appe(const std::string &argument) {
   if (restart_ > 0) return control_.reply(503, "REST cannot be used with APPE (it appends).");
-  store(path(argument), true);
+  std::string target = path(argument);
+  store(target, true, opening(target));
 }
 
 void FtpSession::stou(const std::string &) {
@@ -167,7 +173,8 @@ void FtpSession::stou(const std::string &) {
                        std::to_string(::getpid()) + "-" + std::to_string(counter++);
     std::string target = path(name);
     struct stat status {};
-    if (!jail_.stat(target, status)) return store(target, false);
+    // RFC 1123 4.1.2.9: the 150 reply names the file, in this form.
+    if (!jail_.stat(target, status)) return store(target, false, "FILE: " + name);
   }
   control_.reply(450, "Cannot find a unique name.");
 }
@@ -175,7 +182,7 @@ void FtpSession::stou(const std::string &) {
 // Overwrites go to an anonymous file in the same folder (O_TMPFILE), named
 // into place only once complete: an interrupted upload leaves the old file
 // whole. REST and APPE write in place, as resuming requires.
-void FtpSession::store(const std::string &target, bool append) {
+void FtpSession::store(const std::string &target, bool append, const std::string &started) {
   off_t offset = restart_;  // dispatch() clears it after this command
   if (!writable()) return;
   Jail::Entry entry;
@@ -202,7 +209,7 @@ void FtpSession::store(const std::string &target, bool append) {
     }
   }
   if (!file.valid()) return failed("STOR " + target);
-  auto transfer = beginTransfer(target);
+  auto transfer = beginTransfer(started);
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->receiveFile(file.get(), ascii_);
   transfer->finish();

@@ -374,6 +374,18 @@ class FtpProtocol(WharfTestCase):
                 self.assertEqual(self.reply_of(ftp, command)[:3], code)
         ftp.quit()
 
+    def test_stou_names_the_file_in_its_150_reply(self):  # RFC 1123 §4.1.2.9
+        ftp = self.alice()
+        with socket.create_connection(ftplib.parse227(ftp.sendcmd("PASV"))) as data:
+            ftp.putcmd("STOU")
+            started = ftp.getresp()
+            data.sendall(b"unique")
+        self.assertTrue(ftp.voidresp().startswith("226"))
+        self.assertRegex(started, r"^150 FILE: [^ /]+$")
+        name = started[len("150 FILE: "):]
+        self.assertEqual(self.ftp_server.read("home/alice/" + name), b"unique")
+        ftp.quit()
+
     def test_size_in_type_a_counts_the_bytes_sent(self):  # RFC 3659 §4
         ftp = self.alice()
         self.ftp_server.put("home/alice/text.txt", b"one\ntwo\r\nthree\n")
