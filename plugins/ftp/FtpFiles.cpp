@@ -42,13 +42,13 @@ std::string FtpSession::quoted(const std::string &path) {
   return text + "\"";
 }
 
-bool FtpSession::writable() {
+bool FtpSession::writable(int refusal) {
   if (account_ && account_->writable) return true;
-  control_.reply(550, "Permission denied (read-only account).");
+  control_.reply(refusal, "Permission denied (read-only account).");
   return false;
 }
 
-void FtpSession::failed(const std::string &what) {
+void FtpSession::failed(const std::string &what, int code) {
   int error = errno;
   std::string reason = error == ENOENT                     ? "No such file or folder"
                        : error == EEXIST                   ? "Already exists"
@@ -58,7 +58,7 @@ void FtpSession::failed(const std::string &what) {
                        : error == EACCES || error == EPERM ? "Permission denied"
                        : error == EXDEV                    ? "Cannot move across file systems"
                                                            : std::strerror(error);
-  control_.reply(550, what.substr(0, what.find(' ')) + " failed: " + reason + ".");
+  control_.reply(code, what.substr(0, what.find(' ')) + " failed: " + reason + ".");
 }
 
 void FtpSession::pwd(const std::string &) {
@@ -121,11 +121,11 @@ void FtpSession::rnto(const std::string &argument) {
   if (!renameFrom_) return control_.reply(503, "Bad sequence of commands: send RNFR first.");
   std::string source = *renameFrom_;
   renameFrom_.reset();
-  if (!writable()) return;
+  if (!writable(553)) return;
   Jail::Entry from, to;
   if (!jail_.entry(source, from) || !jail_.entry(path(argument), to) ||
       ::renameat(from.folder.get(), from.name.c_str(), to.folder.get(), to.name.c_str()) != 0)
-    return failed("RNTO " + argument);
+    return failed("RNTO " + argument, 553);
   control_.reply(250, "Rename successful.");
 }
 

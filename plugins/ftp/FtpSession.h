@@ -129,8 +129,9 @@ class FtpSession {
   bool useActive(const sockaddr_storage &target);
 
   std::string path(const std::string &argument) const { return Jail::resolve(cwd_, argument); }
-  bool writable();                       // replies 550 when not
-  void failed(const std::string &what);  // 550 with errno's reason
+  // Replies `refusal` when not. RFC 959 5.4 has 553, not 550, for STOR, APPE, STOU and RNTO.
+  bool writable(int refusal = 550);
+  void failed(const std::string &what, int code = 550);  // `code` with errno's reason
   // Names a listing left out (control characters), logged without the names.
   void logHidden(const std::string &folder, size_t hidden);
   // What LIST shows after "->" for the symlink `name`: its text, unless that

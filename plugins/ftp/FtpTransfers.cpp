@@ -166,7 +166,7 @@ void FtpSession::appe(const std::string &argument) {
 
 void FtpSession::stou(const std::string &) {
   if (restart_ > 0) return control_.reply(503, "REST cannot be used with STOU (a new file).");
-  if (!writable()) return;
+  if (!writable(553)) return;
   static std::atomic<unsigned> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string name = "wharf-" + std::to_string(::time(nullptr)) + "-" +
@@ -184,9 +184,9 @@ void FtpSession::stou(const std::string &) {
 // whole. REST and APPE write in place, as resuming requires.
 void FtpSession::store(const std::string &target, bool append, const std::string &started) {
   off_t offset = restart_;  // dispatch() clears it after this command
-  if (!writable()) return;
+  if (!writable(553)) return;
   Jail::Entry entry;
-  if (!jail_.entry(target, entry)) return failed("STOR " + target);
+  if (!jail_.entry(target, entry)) return failed("STOR " + target, 553);
   if (entry.name.size() > NAME_MAX)  // refused before the data connection, not after the data
     return control_.reply(553,
                           "File name too long (at most " + std::to_string(NAME_MAX) + " bytes).");
@@ -194,21 +194,28 @@ void FtpSession::store(const std::string &target, bool append, const std::string
   Fd file;
   bool atomic = !append && offset == 0;
   if (atomic) {
+    // The rename at the end cannot replace a folder: refused now, not after the data.
+    struct stat existing {};
+    if (::fstatat(entry.folder.get(), entry.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(existing.st_mode)) {
+      errno = EISDIR;
+      return failed("STOR " + target, 553);
+    }
     file = Fd(::openat(entry.folder.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
   } else {
     file = jail_.open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), mode);
     struct stat status {};
     if (file.valid() && (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode)))
-      return control_.reply(550, "STOR failed: not a plain file.");
+      return control_.reply(553, "STOR failed: not a plain file.");
     if (file.valid() && offset > 0) {
       if (offset > status.st_size)
         return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
                                        std::to_string(status.st_size) + " bytes).");
       if (::ftruncate(file.get(), offset) != 0 || ::lseek(file.get(), offset, SEEK_SET) < 0)
-        return failed("STOR " + target);
+        return failed("STOR " + target, 451);
     }
   }
-  if (!file.valid()) return failed("STOR " + target);
+  if (!file.valid()) return failed("STOR " + target, 553);
   auto transfer = beginTransfer(started);
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->receiveFile(file.get(), ascii_);

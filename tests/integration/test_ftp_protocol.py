@@ -353,7 +353,7 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.sendcmd(f"PASS {PASSWORD}").startswith("230"))
         self.assertEqual(ftp.pwd(), "/")
         self.assertTrue(ftp.sendcmd("STAT").find("TYPE: ASCII") > 0)  # parameters stay
-        self.assertReply(550, ftp.storbinary, "STOR x", io.BytesIO(b"x"))  # bob is read-only
+        self.assertReply(553, ftp.storbinary, "STOR x", io.BytesIO(b"x"))  # bob is read-only
         ftp.quit()
         self.ftp_server.server.wait_for_log(r"user alice logged out \(USER\)")
 
@@ -385,6 +385,23 @@ class FtpProtocol(WharfTestCase):
         name = started[len("150 FILE: "):]
         self.assertEqual(self.ftp_server.read("home/alice/" + name), b"unique")
         ftp.quit()
+
+    def test_refused_stores_and_renames_are_553(self):  # RFC 959 §5.4: STOR, APPE, STOU, RNTO
+        ftp = self.alice()
+        ftp.mkd("folder")
+        ftp.storbinary("STOR f", io.BytesIO(b"x"))
+        for command in ["STOR missing/f", "APPE folder", "STOR folder"]:
+            with self.subTest(command=command):
+                self.assertReply(553, ftp.storbinary, command, io.BytesIO(b"x"))
+        ftp.sendcmd("RNFR f")
+        self.assertReply(553, ftp.sendcmd, "RNTO missing/g")
+        ftp.quit()
+        self.assertTrue(os.path.isdir(os.path.join(self.ftp_server.root, "home/alice/folder")))
+        bob = self.ftp_server.client("bob")  # read-only
+        for command in ["STOR x", "APPE x", "STOU"]:
+            with self.subTest(command=command):
+                self.assertReply(553, bob.storbinary, command, io.BytesIO(b"x"))
+        bob.quit()
 
     def test_size_in_type_a_counts_the_bytes_sent(self):  # RFC 3659 §4
         ftp = self.alice()

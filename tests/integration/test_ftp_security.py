@@ -94,8 +94,8 @@ class FtpSecurity(FtpServerCase):
                 self.assertReply(550, ftp.size, path)
         self.assertTrue(ftp.sendcmd("CWD ../../..").startswith("250"))
         self.assertEqual(ftp.pwd(), "/")
-        self.assertReply(550, ftp.storbinary, "STOR escape/planted", io.BytesIO(b"x"))
-        self.assertReply(550, ftp.storbinary, "APPE secret-link", io.BytesIO(b"x"))
+        self.assertReply(553, ftp.storbinary, "STOR escape/planted", io.BytesIO(b"x"))
+        self.assertReply(553, ftp.storbinary, "APPE secret-link", io.BytesIO(b"x"))
         self.assertReply(550, ftp.mkd, "escape/newdir")
         self.assertReply(550, ftp.sendcmd, "SITE CHMOD 777 secret-link")
         self.assertReply(550, ftp.nlst, "escape")  # resolved inside the root: not there
@@ -149,18 +149,18 @@ class FtpSecurity(FtpServerCase):
         server = self.start()
         server.put("pub/f.txt", b"keep")
         ftp = server.client("anonymous")
-        for call, args in [(ftp.storbinary, ("STOR pub/new", io.BytesIO(b"x"))),
-                           (ftp.storbinary, ("APPE pub/f.txt", io.BytesIO(b"x"))),
-                           (ftp.mkd, ("pub/d",)), (ftp.delete, ("pub/f.txt",)),
-                           (ftp.rmd, ("pub",)), (ftp.sendcmd, ("RNFR pub/f.txt",)),
-                           (ftp.sendcmd, ("SITE CHMOD 777 pub/f.txt",)),
-                           (ftp.sendcmd, ("MFMT 20200101000000 pub/f.txt",))]:
+        for code, call, args in [(553, ftp.storbinary, ("STOR pub/new", io.BytesIO(b"x"))),
+                                 (553, ftp.storbinary, ("APPE pub/f.txt", io.BytesIO(b"x"))),
+                                 (550, ftp.mkd, ("pub/d",)), (550, ftp.delete, ("pub/f.txt",)),
+                                 (550, ftp.rmd, ("pub",)), (550, ftp.sendcmd, ("RNFR pub/f.txt",)),
+                                 (550, ftp.sendcmd, ("SITE CHMOD 777 pub/f.txt",)),
+                                 (550, ftp.sendcmd, ("MFMT 20200101000000 pub/f.txt",))]:
             with self.subTest(command=args[0]):
-                self.assertReply(550, call, *args)
+                self.assertReply(code, call, *args)  # RFC 959 5.4: 553 for STOR and APPE
         ftp.quit()
         self.assertEqual(server.read("pub/f.txt"), b"keep")
         bob = server.client("bob")  # a read-only account too
-        self.assertReply(550, bob.storbinary, "STOR x", io.BytesIO(b"x"))
+        self.assertReply(553, bob.storbinary, "STOR x", io.BytesIO(b"x"))
         bob.quit()
 
     def test_anonymous_can_be_off(self):
@@ -279,7 +279,7 @@ class PlantedFiles(FtpServerCase):
         for name in ("pipe", "null"):
             with self.subTest(name=name):
                 self.assertReply(550, ftp.retrbinary, f"RETR {name}", lambda data: None)
-                self.assertReply(550, ftp.storbinary, f"APPE {name}", io.BytesIO(b"x"))
+                self.assertReply(553, ftp.storbinary, f"APPE {name}", io.BytesIO(b"x"))
         self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # the session goes on
         ftp.quit()
 
