@@ -132,7 +132,7 @@ Transfer::Wait Transfer::takeControlLines() {
         control_->reply(500, "Command line too long.");
         break;
       case Control::Read::Invalid:
-        control_->reply(500, "Command line not valid UTF-8 text.");
+        control_->reply(500, "Command line holds a control character or is not UTF-8.");
         break;
     }
     if (!control_->ok() && controlRead_) return Wait::ControlGone;  // the client reads no reply

@@ -547,7 +547,7 @@ class FtpTelnet(WharfTestCase):
         ftp.sock.sendall(IAC + IAC + DM + b"\x01stat\r\n")
         self.assertTrue(ftp.getmultiline().startswith("211-Wharf FTP server status:"))
         ftp.sock.sendall(DM + b"NOOP\r\n")
-        self.assertEqual(ftp.getline(), "500 Command line not valid UTF-8 text.")
+        self.assertEqual(ftp.getline(), "500 Command line holds a control character or is not UTF-8.")
         ftp.sock.sendall(b"XABOR\r\n")  # text before the verb: another command
         self.assertEqual(ftp.getline(), "500 Syntax error, command unrecognized.")
         connection = self.download(ftp)

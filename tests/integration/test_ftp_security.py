@@ -195,6 +195,24 @@ class FtpSecurity(FtpServerCase):
             raw.sendall(b"NOOP\r\n")
             self.assertTrue(reader.readline().startswith(b"200"))
 
+    def test_a_command_line_with_a_control_character_gets_500(self):
+        # RFC 854's NVT has a CR only in CR LF (and CR NUL): a bare one, or any
+        # other control character, made folders no listing shows ("MKD a\rb").
+        server = self.start()
+        with socket.create_connection((server.host, server.port), timeout=20) as raw:
+            reader = raw.makefile("rb")
+            self.assertTrue(reader.readline().startswith(b"220"))
+            raw.sendall(f"USER alice\r\nPASS {PASSWORD}\r\n".encode())
+            self.assertTrue(reader.readline().startswith(b"331"))
+            self.assertTrue(reader.readline().startswith(b"230"))
+            for line in [b"MKD a\rb\r\n", b"MKD tab\tbed\r\n", b"MKD esc\x1b[2J\r\n",
+                         b"USER a\rb\r\n"]:
+                raw.sendall(line)
+                self.assertTrue(reader.readline().startswith(b"500"), line)
+            raw.sendall(b"PWD\r\n")  # still logged in
+            self.assertTrue(reader.readline().startswith(b'257 "/"'))
+        self.assertEqual(os.listdir(os.path.join(server.root, "home", "alice")), [])
+
     def test_idle_clients_time_out_but_long_transfers_do_not(self):
         server = self.start(idle_timeout="1s")
         server.put("pub/big.bin", os.urandom(4 * 1024 * 1024))
@@ -334,9 +352,12 @@ class PlantedFiles(FtpServerCase):
     def test_control_characters_in_names_never_reach_the_log_raw(self):
         server = self.start()
         ftp = server.client("alice")
-        ftp.storbinary("STOR esc\x1b[31mred", io.BytesIO(b"x"))
+        # refused with the line (500), before any path or name is logged
+        self.assertReply(500, ftp.storbinary, "STOR esc\x1b[31mred", io.BytesIO(b"x"))
+        self.assertReply(500, ftp.sendcmd, "USER esc\x1b[31mred")
+        ftp.storbinary("STOR plain", io.BytesIO(b"x"))
         ftp.quit()
-        server.server.wait_for_log(r"STOR /esc\\x1b\[31mred: 1 bytes")
+        server.server.wait_for_log(r"STOR /plain: 1 bytes")
         self.assertNotIn("\x1b", server.server.log())
 
     def test_site_chmod_refuses_set_id_and_sticky_bits(self):
