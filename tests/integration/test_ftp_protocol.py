@@ -280,6 +280,9 @@ class FtpProtocol(WharfTestCase):
         self.assertRegex(mlst, r"^250-.*\n type=file;size=12;modify=\d{14};perm=r;unique=\w+; "
                                r"/pub/hello.txt\n250 End$")
         self.assertReply(550, ftp.sendcmd, "MLST missing")
+        for command in ("LIST", "NLST", "MLSD"):  # each names itself in its refusal
+            self.assertEqual(self.reply_of(ftp, command + " missing"),
+                             f"550 {command} failed: No such file or folder.")
         self.assertReply(501, lambda: list(ftp.mlsd("pub/hello.txt")))
         ftp.quit()
 
