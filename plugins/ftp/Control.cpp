@@ -100,7 +100,9 @@ std::optional<Control::Read> Control::takeLine(std::string &line) {
     }
     if (!raw.empty() && raw.back() == '\r') raw.pop_back();
     line = verbAfterStrayBytes(raw).value_or(std::move(raw));
-    if (line.find('\0') != std::string::npos || !validUtf8(line)) return Read::Invalid;
+    // A control character (a NUL, a CR but in CR LF: RFC 854's NVT) or bytes
+    // that are not UTF-8 (RFC 2640) name nothing this server serves.
+    if (!listableName(line)) return Read::Invalid;
     return Read::Line;
   }
 }

@@ -1,6 +1,6 @@
 // The control connection: reads command lines (bounded, Telnet commands taken
-// out of the stream, checked as UTF-8) and writes replies, in the clear or
-// over TLS after AUTH TLS.
+// out of the stream, checked as UTF-8 without control characters) and writes
+// replies, in the clear or over TLS after AUTH TLS.
 #pragma once
 
 #include <chrono>

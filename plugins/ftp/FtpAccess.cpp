@@ -2,6 +2,7 @@
 #include <wharf/wharf.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <thread>
 
 #include "CommandTable.h"
@@ -20,6 +21,7 @@ std::span<const FtpSession::Command> FtpSession::accessCommands() {
       {"AUTH", &S::auth, Arg::Required, true, "AUTH TLS"},
       {"PBSZ", &S::pbsz, Arg::Required, true, "PBSZ 0"},
       {"PROT", &S::prot, Arg::Required, true, "PROT P|C"},
+      {"CCC", &S::ccc, Arg::None, true, "CCC (refused: the control connection stays protected)"},
   };
   return kCommands;
 }
@@ -123,6 +125,9 @@ void FtpSession::auth(const std::string &argument) {
 
 void FtpSession::pbsz(const std::string &argument) {
   if (!control_.stream().encrypted()) return control_.reply(503, "PBSZ needs AUTH TLS first.");
+  unsigned long long size = 0;
+  if (!parseNumber(argument, UINT32_MAX, size))  // RFC 2228 3: PBSZ <decimal-integer>
+    return control_.reply(501, "Syntax: PBSZ 0");
   pbszGiven_ = true;
   control_.reply(200, argument == "0" ? "PBSZ=0" : "PBSZ=0 (only 0 is possible)");
 }
@@ -141,7 +146,17 @@ void FtpSession::prot(const std::string &argument) {
     protectData_ = false;
     return control_.reply(200, "Data connections will be clear.");
   }
+  if (level == "S" || level == "E")  // RFC 2228's levels that TLS does not have (RFC 4217 9)
+    return control_.reply(536, "PROT " + level + " not supported by TLS (use P or C).");
   control_.reply(504, "PROT " + argument + " not supported (use P or C).");
+}
+
+void FtpSession::ccc(const std::string &) {
+  // RFC 2228 3: CCC must come over a protected connection (533 if not); this
+  // server's policy keeps it protected once it is (534).
+  if (!control_.stream().encrypted())
+    return control_.reply(533, "CCC needs a protected control connection (AUTH TLS).");
+  control_.reply(534, "The control connection stays protected.");
 }
 
 }  // namespace ftp

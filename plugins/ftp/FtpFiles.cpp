@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <vector>
 
 #include "CommandTable.h"
 #include "Listing.h"
@@ -41,13 +42,13 @@ std::string FtpSession::quoted(const std::string &path) {
   return text + "\"";
 }
 
-bool FtpSession::writable() {
+bool FtpSession::writable(int refusal) {
   if (account_ && account_->writable) return true;
-  control_.reply(550, "Permission denied (read-only account).");
+  control_.reply(refusal, "Permission denied (read-only account).");
   return false;
 }
 
-void FtpSession::failed(const std::string &what) {
+void FtpSession::failed(const std::string &what, int code) {
   int error = errno;
   std::string reason = error == ENOENT                     ? "No such file or folder"
                        : error == EEXIST                   ? "Already exists"
@@ -57,7 +58,7 @@ void FtpSession::failed(const std::string &what) {
                        : error == EACCES || error == EPERM ? "Permission denied"
                        : error == EXDEV                    ? "Cannot move across file systems"
                                                            : std::strerror(error);
-  control_.reply(550, what.substr(0, what.find(' ')) + " failed: " + reason + ".");
+  control_.reply(code, what.substr(0, what.find(' ')) + " failed: " + reason + ".");
 }
 
 void FtpSession::pwd(const std::string &) {
@@ -120,19 +121,38 @@ void FtpSession::rnto(const std::string &argument) {
   if (!renameFrom_) return control_.reply(503, "Bad sequence of commands: send RNFR first.");
   std::string source = *renameFrom_;
   renameFrom_.reset();
-  if (!writable()) return;
+  if (!writable(553)) return;
   Jail::Entry from, to;
   if (!jail_.entry(source, from) || !jail_.entry(path(argument), to) ||
       ::renameat(from.folder.get(), from.name.c_str(), to.folder.get(), to.name.c_str()) != 0)
-    return failed("RNTO " + argument);
+    return failed("RNTO " + argument, 553);
   control_.reply(250, "Rename successful.");
 }
 
 void FtpSession::size(const std::string &argument) {
+  std::string target = path(argument);
   struct stat status {};
-  if (!jail_.stat(path(argument), status)) return failed("SIZE " + argument);
+  if (!jail_.stat(target, status)) return failed("SIZE " + argument);
   if (!S_ISREG(status.st_mode)) return control_.reply(550, "SIZE failed: not a plain file.");
-  control_.reply(213, std::to_string(status.st_size));
+  if (!ascii_) return control_.reply(213, std::to_string(status.st_size));
+  // RFC 3659 4: exactly what RETR would send, so in TYPE A the file is read
+  // through and converted as RETR converts it.
+  Fd file = jail_.open(target, O_RDONLY);
+  if (!file.valid()) return failed("SIZE " + argument);
+  std::vector<char> chunk(256 * 1024);
+  std::string converted;
+  char previous = 0;
+  uint64_t total = 0;
+  for (;;) {
+    ssize_t got = ::read(file.get(), chunk.data(), chunk.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return failed("SIZE " + argument);
+    if (got == 0) break;
+    converted.clear();
+    appendAsciiOut(converted, chunk.data(), static_cast<size_t>(got), previous);
+    total += converted.size();
+  }
+  control_.reply(213, std::to_string(total));
 }
 
 void FtpSession::mdtm(const std::string &argument) {

@@ -42,11 +42,16 @@ void FtpSession::opts(const std::string &argument) {
   if (option == "UTF8" || option == "UTF-8") {
     std::string value = upper(argument.substr(std::min(argument.size(), option.size() + 1)));
     if (value == "ON" || value.empty()) return control_.reply(200, "Always in UTF8 mode.");
-    return control_.reply(504, "UTF8 cannot be turned off.");
+    // RFC 2389 4: OPTS answers 200, 451 or 501.
+    return control_.reply(501, "UTF8 cannot be turned off.");
   }
   if (option == "MLST") {  // RFC 3659 7.9: unknown facts are ignored; none selects none
-    facts_ = parseFacts(argument.size() > 5 ? argument.substr(5) : "");
-    return control_.reply(200, "MLST OPTS " + factNames(facts_));
+    std::string list = argument.size() > 5 ? argument.substr(5) : "";
+    if (list.find(' ') != std::string::npos)  // 7.9.2: the selection stays as it was
+      return control_.reply(501, "Invalid MLST options (no spaces in the list of facts).");
+    facts_ = parseFacts(list);
+    std::string names = factNames(facts_);  // 7.9.1: no space after OPTS when none
+    return control_.reply(200, "MLST OPTS" + (names.empty() ? "" : " " + names));
   }
   control_.reply(501, "Option not understood.");
 }
@@ -89,7 +94,8 @@ void FtpSession::stat(const std::string &argument) {
     if (!listed) return failed("STAT " + argument);
     logHidden(target, hidden);
   }
-  control_.reply(213, text + "End of status");
+  // RFC 959 4.2.1: 212 is a folder's status, 213 a file's.
+  control_.reply(S_ISDIR(status.st_mode) ? 212 : 213, text + "End of status");
 }
 
 void FtpSession::noop(const std::string &) {
@@ -99,7 +105,8 @@ void FtpSession::noop(const std::string &) {
 void FtpSession::site(const std::string &argument) {
   std::string sub = upper(argument.substr(0, argument.find(' ')));
   if (sub == "HELP") return control_.reply(214, "SITE commands: CHMOD HELP\nHelp OK.");
-  if (sub != "CHMOD") return control_.reply(504, "Unknown SITE command.");
+  // RFC 959 5.4: SITE answers 200, 202, 500, 501 or 530.
+  if (sub != "CHMOD") return control_.reply(500, "SITE command not understood.");
   std::string rest = argument.size() > 6 ? argument.substr(6) : "";
   size_t space = rest.find(' ');
   if (space == std::string::npos) return control_.reply(501, "Syntax: SITE CHMOD <mode> <path>");

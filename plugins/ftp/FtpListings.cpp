@@ -65,18 +65,21 @@ void FtpSession::mlst(const std::string &argument) {
 
 void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle style) {
   std::string target = path(withoutListOptions(argument));
+  const std::string command = style == Transfer::ListStyle::Long    ? "LIST "
+                              : style == Transfer::ListStyle::Names ? "NLST "
+                                                                    : "MLSD ";
   // What the listing reads, as it is now: a USER, PASS, REIN or OPTS answered
   // during the transfer changes the session's, not this listing's.
   Jail jail;
   try {
     jail = jail_.inside("/");
   } catch (const std::exception &) {
-    return failed("LIST " + argument);
+    return failed(command + argument);
   }
   const bool writable = account_ && account_->writable;
   const unsigned facts = facts_;
   struct stat status {};
-  if (!jail.stat(target, status)) return failed("LIST " + argument);
+  if (!jail.stat(target, status)) return failed(command + argument);
   time_t now = ::time(nullptr);
   auto line = [&](const std::string &name, const struct stat &entry, const std::string &link) {
     switch (style) {
@@ -90,7 +93,7 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
     return std::string();
   };
   if (!S_ISDIR(status.st_mode)) {
-    auto transfer = beginTransfer("file list");
+    auto transfer = beginTransfer(opening("file list"));
     if (!transfer) return;
     Transfer::Outcome outcome = transfer->sendText(line(
         style == Transfer::ListStyle::Names ? withoutListOptions(argument) : Jail::leaf(target),
@@ -100,9 +103,9 @@ void FtpSession::sendListing(const std::string &argument, Transfer::ListStyle st
     return endTransfer(outcome);
   }
   Fd probe = jail.open(target, O_RDONLY | O_DIRECTORY);  // refuse before the data connection
-  if (!probe.valid()) return failed("LIST " + argument);
+  if (!probe.valid()) return failed(command + argument);
   probe.reset();
-  auto transfer = beginTransfer("file list");
+  auto transfer = beginTransfer(opening("file list"));
   if (!transfer) return;
   Transfer::Outcome outcome = Transfer::Outcome::Done;
   size_t count = 0, hidden = 0;

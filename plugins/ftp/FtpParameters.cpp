@@ -6,17 +6,33 @@
 
 #include <cerrno>
 #include <climits>
+#include <string_view>
 
 #include "CommandTable.h"
 
 namespace ftp {
+namespace {
+
+// RFC 959 5.3.2's <type-code>: A [<SP> <form-code>], E [<SP> <form-code>], I,
+// or L <SP> <byte size> (1 to 255), in upper case.
+bool isTypeCode(const std::string &kind) {
+  unsigned long long byteSize = 0;
+  if (kind == "I") return true;
+  if (kind.starts_with("L ")) return parseNumber(kind.substr(2), 255, byteSize) && byteSize > 0;
+  if (kind != "A" && kind != "E" && !kind.starts_with("A ") && !kind.starts_with("E "))
+    return false;
+  return kind.size() == 1 ||
+         (kind.size() == 3 && std::string_view("NTC").find(kind[2]) != std::string_view::npos);
+}
+
+}  // namespace
 
 std::span<const FtpSession::Command> FtpSession::parametersCommands() {
   static const Command kCommands[] = {
       {"TYPE", &S::type, Arg::Required, false, "TYPE A|I"},
       {"STRU", &S::stru, Arg::Required, false, "STRU F"},
       {"MODE", &S::mode, Arg::Required, false, "MODE S"},
-      {"ALLO", &S::allo, Arg::Required, false, "ALLO <bytes>"},
+      {"ALLO", &S::allo, Arg::Required, false, "ALLO <bytes> [R <record size>]"},
       {"REST", &S::rest, Arg::Required, false, "REST <offset>"},
       {"PORT", &S::port, Arg::Required, false, "PORT h1,h2,h3,h4,p1,p2"},
       {"EPRT", &S::eprt, Arg::Required, false, "EPRT |proto|address|port|"},
@@ -36,20 +52,34 @@ void FtpSession::type(const std::string &argument) {
     ascii_ = false;
     return control_.reply(200, "Switching to Binary mode.");
   }
-  control_.reply(504, "TYPE " + argument + " not supported (use A or I).");
+  if (isTypeCode(kind))
+    return control_.reply(504, "TYPE " + argument + " not supported (use A or I).");
+  control_.reply(501, "Syntax: TYPE A [N|T|C] | E [N|T|C] | I | L <byte size>");
 }
 
 void FtpSession::stru(const std::string &argument) {
-  if (upper(argument) == "F") return control_.reply(200, "Structure set to F.");
-  control_.reply(504, "Only STRU F is supported.");
+  std::string code = upper(argument);
+  if (code == "F") return control_.reply(200, "Structure set to F.");
+  if (code == "R" || code == "P") return control_.reply(504, "Only STRU F is supported.");
+  control_.reply(501, "Syntax: STRU F|R|P");
 }
 
 void FtpSession::mode(const std::string &argument) {
-  if (upper(argument) == "S") return control_.reply(200, "Mode set to S.");
-  control_.reply(504, "Only MODE S is supported.");
+  std::string code = upper(argument);
+  if (code == "S") return control_.reply(200, "Mode set to S.");
+  if (code == "B" || code == "C") return control_.reply(504, "Only MODE S is supported.");
+  control_.reply(501, "Syntax: MODE S|B|C");
 }
 
-void FtpSession::allo(const std::string &) {
+void FtpSession::allo(const std::string &argument) {
+  // <decimal-integer> [<SP> R <SP> <decimal-integer>]
+  unsigned long long bytes = 0, record = 0;
+  size_t space = argument.find(' ');
+  bool valid =
+      parseNumber(argument.substr(0, space), ULLONG_MAX, bytes) &&
+      (space == std::string::npos || (upper(argument.substr(space, 3)) == " R " &&
+                                      parseNumber(argument.substr(space + 3), ULLONG_MAX, record)));
+  if (!valid) return control_.reply(501, "Syntax: ALLO <bytes> [R <record size>]");
   control_.reply(202, "ALLO not needed.");
 }
 
@@ -111,8 +141,11 @@ void FtpSession::eprt(const std::string &argument) {
     field = argument.substr(at, end - at);
     at = end + 1;
   }
-  unsigned long long portNumber = 0;
-  if (!parseNumber(fields[2], 65535, portNumber))
+  unsigned long long protocol = 0, portNumber = 0;
+  // RFC 2428 2: nothing after the last delimiter; a protocol that is no
+  // number is a syntax error (501), one this server lacks 522.
+  if (at != argument.size() || !parseNumber(fields[0], 255, protocol) ||
+      !parseNumber(fields[2], 65535, portNumber))
     return control_.reply(501, "Syntax: EPRT |proto|address|port|");
   sockaddr_storage target{};
   if (fields[0] == "1") {
@@ -155,6 +188,9 @@ void FtpSession::epsv(const std::string &argument) {
     epsvOnly_ = true;
     return control_.reply(200, "EPSV ALL ok.");
   }
+  unsigned long long protocol = 0;  // RFC 2428 3: EPSV [<SP> <net-prt> | ALL]
+  if (!kind.empty() && !parseNumber(kind, 255, protocol))
+    return control_.reply(501, "Syntax: EPSV [ALL|1|2]");
   // A control connection over a unix socket has no address to offer a data port on.
   if (local_.ss_family != AF_INET && local_.ss_family != AF_INET6)
     return control_.reply(425, "Passive mode needs a TCP control connection.");

@@ -80,7 +80,7 @@ void FtpSession::run() {
         control_.reply(500, "Command line too long.");
         break;
       case Control::Read::Invalid:
-        control_.reply(500, "Command line not valid UTF-8 text.");
+        control_.reply(500, "Command line holds a control character or is not UTF-8.");
         break;
     }
   }

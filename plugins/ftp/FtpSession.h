@@ -69,6 +69,7 @@ class FtpSession {
   void auth(const std::string &argument);
   void pbsz(const std::string &argument);
   void prot(const std::string &argument);
+  void ccc(const std::string &argument);
   // Information.
   void syst(const std::string &argument);
   void feat(const std::string &argument);
@@ -110,10 +111,13 @@ class FtpSession {
   void mlsd(const std::string &argument);
   void mlst(const std::string &argument);
 
-  void store(const std::string &path, bool append);
+  // `started`: the 150 reply's text (STOU names its file there).
+  void store(const std::string &path, bool append, const std::string &started);
   void sendListing(const std::string &argument, Transfer::ListStyle style);
-  // Opens the data connection and says 150; nullopt after replying why not.
-  std::optional<Transfer> beginTransfer(const std::string &what);
+  // Opens the data connection and says 150 `started`; nullopt after replying why not.
+  std::optional<Transfer> beginTransfer(const std::string &started);
+  // "Opening BINARY mode data connection for `what`."
+  std::string opening(const std::string &what) const;
   // A command that came during a transfer, answered at once: those that need
   // the data connection (or would change the control connection's TLS) are
   // refused while it is busy; the others run as at any time.
@@ -125,8 +129,9 @@ class FtpSession {
   bool useActive(const sockaddr_storage &target);
 
   std::string path(const std::string &argument) const { return Jail::resolve(cwd_, argument); }
-  bool writable();                       // replies 550 when not
-  void failed(const std::string &what);  // 550 with errno's reason
+  // Replies `refusal` when not. RFC 959 5.4 has 553, not 550, for STOR, APPE, STOU and RNTO.
+  bool writable(int refusal = 550);
+  void failed(const std::string &what, int code = 550);  // `code` with errno's reason
   // Names a listing left out (control characters), logged without the names.
   void logHidden(const std::string &folder, size_t hidden);
   // What LIST shows after "->" for the symlink `name`: its text, unless that

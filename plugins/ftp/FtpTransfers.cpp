@@ -49,7 +49,12 @@ std::span<const FtpSession::Command> FtpSession::transfersCommands() {
   return kCommands;
 }
 
-std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
+std::string FtpSession::opening(const std::string &what) const {
+  return "Opening " + std::string(ascii_ ? "ASCII" : "BINARY") + " mode data connection for " +
+         what + ".";
+}
+
+std::optional<Transfer> FtpSession::beginTransfer(const std::string &started) {
   if (options_.tls == TlsMode::Require && !protectData_) {
     data_.clear();
     control_.reply(521, "This server requires protected data connections (PBSZ 0, PROT P).");
@@ -61,8 +66,7 @@ std::optional<Transfer> FtpSession::beginTransfer(const std::string &what) {
     control_.reply(425, error);
     return std::nullopt;
   }
-  control_.reply(150, "Opening " + std::string(ascii_ ? "ASCII" : "BINARY") +
-                          " mode data connection for " + what + ".");
+  control_.reply(150, started);
   std::unique_ptr<Stream> stream;
   if (protectData_) {
     stream = server_.tls->accept(socket.get(), &control_.stream(), options_.dataTimeout, error);
@@ -141,7 +145,7 @@ void FtpSession::retr(const std::string &argument) {
     return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
                                    std::to_string(status.st_size) + " bytes).");
   auto transfer =
-      beginTransfer(target + " (" + std::to_string(status.st_size - offset) + " bytes)");
+      beginTransfer(opening(target + " (" + std::to_string(status.st_size - offset) + " bytes)"));
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_);
   transfer->finish();
@@ -150,24 +154,27 @@ void FtpSession::retr(const std::string &argument) {
 }
 
 void FtpSession::stor(const std::string &argument) {
-  store(path(argument), false);
+  std::string target = path(argument);
+  store(target, false, opening(target));
 }
 
 void FtpSession::appe(const std::string &argument) {
   if (restart_ > 0) return control_.reply(503, "REST cannot be used with APPE (it appends).");
-  store(path(argument), true);
+  std::string target = path(argument);
+  store(target, true, opening(target));
 }
 
 void FtpSession::stou(const std::string &) {
   if (restart_ > 0) return control_.reply(503, "REST cannot be used with STOU (a new file).");
-  if (!writable()) return;
+  if (!writable(553)) return;
   static std::atomic<unsigned> counter{0};
   for (int attempt = 0; attempt < 100; ++attempt) {
     std::string name = "wharf-" + std::to_string(::time(nullptr)) + "-" +
                        std::to_string(::getpid()) + "-" + std::to_string(counter++);
     std::string target = path(name);
     struct stat status {};
-    if (!jail_.stat(target, status)) return store(target, false);
+    // RFC 1123 4.1.2.9: the 150 reply names the file, in this form.
+    if (!jail_.stat(target, status)) return store(target, false, "FILE: " + name);
   }
   control_.reply(450, "Cannot find a unique name.");
 }
@@ -175,11 +182,11 @@ void FtpSession::stou(const std::string &) {
 // Overwrites go to an anonymous file in the same folder (O_TMPFILE), named
 // into place only once complete: an interrupted upload leaves the old file
 // whole. REST and APPE write in place, as resuming requires.
-void FtpSession::store(const std::string &target, bool append) {
+void FtpSession::store(const std::string &target, bool append, const std::string &started) {
   off_t offset = restart_;  // dispatch() clears it after this command
-  if (!writable()) return;
+  if (!writable(553)) return;
   Jail::Entry entry;
-  if (!jail_.entry(target, entry)) return failed("STOR " + target);
+  if (!jail_.entry(target, entry)) return failed("STOR " + target, 553);
   if (entry.name.size() > NAME_MAX)  // refused before the data connection, not after the data
     return control_.reply(553,
                           "File name too long (at most " + std::to_string(NAME_MAX) + " bytes).");
@@ -187,22 +194,29 @@ void FtpSession::store(const std::string &target, bool append) {
   Fd file;
   bool atomic = !append && offset == 0;
   if (atomic) {
+    // The rename at the end cannot replace a folder: refused now, not after the data.
+    struct stat existing {};
+    if (::fstatat(entry.folder.get(), entry.name.c_str(), &existing, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(existing.st_mode)) {
+      errno = EISDIR;
+      return failed("STOR " + target, 553);
+    }
     file = Fd(::openat(entry.folder.get(), ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode));
   } else {
     file = jail_.open(target, O_WRONLY | O_CREAT | (append ? O_APPEND : 0), mode);
     struct stat status {};
     if (file.valid() && (::fstat(file.get(), &status) != 0 || !S_ISREG(status.st_mode)))
-      return control_.reply(550, "STOR failed: not a plain file.");
+      return control_.reply(553, "STOR failed: not a plain file.");
     if (file.valid() && offset > 0) {
       if (offset > status.st_size)
         return control_.reply(554, "REST offset " + std::to_string(offset) + " is past the end (" +
                                        std::to_string(status.st_size) + " bytes).");
       if (::ftruncate(file.get(), offset) != 0 || ::lseek(file.get(), offset, SEEK_SET) < 0)
-        return failed("STOR " + target);
+        return failed("STOR " + target, 451);
     }
   }
-  if (!file.valid()) return failed("STOR " + target);
-  auto transfer = beginTransfer(target);
+  if (!file.valid()) return failed("STOR " + target, 553);
+  auto transfer = beginTransfer(started);
   if (!transfer) return;
   Transfer::Outcome outcome = transfer->receiveFile(file.get(), ascii_);
   transfer->finish();

@@ -1,6 +1,6 @@
-// Which names FTP can carry: command lines must be UTF-8 (RFC 2640), and a
-// listing line must not hold a control character (a CR or LF in a planted
-// name would forge entries). A name that fails either is never sent.
+// Which names FTP can carry: UTF-8 (RFC 2640) without control characters (a
+// CR or LF in a planted name would forge listing lines). A name that fails is
+// never sent, and a command line that fails is refused.
 #pragma once
 
 #include <string>

@@ -56,6 +56,13 @@ bool writeAllTo(int file, const char *data, size_t length) {
 
 }  // namespace
 
+void appendAsciiOut(std::string &out, const char *data, size_t length, char &previous) {
+  for (size_t i = 0; i < length; ++i) {
+    if (data[i] == '\n' && previous != '\r') out += '\r';
+    out += previous = data[i];
+  }
+}
+
 Transfer::Transfer(Control &control, Fd socket, std::unique_ptr<Stream> stream,
                    std::chrono::milliseconds dataTimeout, CountBytes countBytes, Answer answer)
     : control_(&control),
@@ -125,7 +132,7 @@ Transfer::Wait Transfer::takeControlLines() {
         control_->reply(500, "Command line too long.");
         break;
       case Control::Read::Invalid:
-        control_->reply(500, "Command line not valid UTF-8 text.");
+        control_->reply(500, "Command line holds a control character or is not UTF-8.");
         break;
     }
     if (!control_->ok() && controlRead_) return Wait::ControlGone;  // the client reads no reply
@@ -195,10 +202,7 @@ Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
     size_t length = static_cast<size_t>(got);
     if (ascii) {
       converted.clear();
-      for (size_t i = 0; i < length; ++i) {
-        if (chunk[i] == '\n' && previous != '\r') converted += '\r';
-        converted += previous = chunk[i];
-      }
+      appendAsciiOut(converted, data, length, previous);
       data = converted.data();
       length = converted.size();
     }

@@ -21,6 +21,10 @@
 
 namespace ftp {
 
+// TYPE A on the way out: a bare LF goes as CRLF, a CRLF as it is. `previous`
+// is the byte before `data` (0 at the start), and is left as its last byte.
+void appendAsciiOut(std::string &out, const char *data, size_t length, char &previous);
+
 class Transfer {
  public:
   enum class Outcome { Done, Aborted, DataFailed, ControlGone, TimedOut, LocalError };

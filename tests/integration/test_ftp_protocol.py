@@ -59,7 +59,8 @@ class FtpProtocol(WharfTestCase):
         self.assertEqual(self.reply_of(ftp, "MKD"), "501 Syntax: MKD <folder>")
         ftp.quit()
 
-    def reply_of(self, ftp, command):
+    @staticmethod
+    def reply_of(ftp, command):
         try:
             return ftp.sendcmd(command)
         except ftplib.Error as error:
@@ -89,7 +90,7 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.sendcmd("STAT").startswith("211"))
         self.ftp_server.put("home/alice/mine.txt", b"m")
         status = ftp.sendcmd("STAT /")
-        self.assertTrue(status.startswith("213-"), status)
+        self.assertTrue(status.startswith("212-"), status)  # a folder's status
         self.assertIn(" mine.txt\n", status)
         self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")
         self.assertTrue(ftp.sendcmd("ACCT x").startswith("202"))
@@ -157,7 +158,6 @@ class FtpProtocol(WharfTestCase):
         self.assertEqual(mode, 0o600)
         self.assertReply(501, ftp.sendcmd, "SITE CHMOD 9z9 f")
         self.assertReply(550, ftp.sendcmd, "SITE CHMOD 644 missing")
-        self.assertReply(504, ftp.sendcmd, "SITE EXEC ls")
         self.assertTrue(ftp.sendcmd("TYPE L 8").startswith("200"))
         self.assertTrue(ftp.sendcmd("STAT f").startswith("213-"))
         ftp.quit()
@@ -253,7 +253,7 @@ class FtpProtocol(WharfTestCase):
                          " type=file;size=5; /pub/f.txt")
         facts = dict(ftp.mlsd("/pub"))["f.txt"]
         self.assertEqual(facts, {"type": "file", "size": "5"})
-        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS ")  # none selects none
+        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS")  # none selects none
         self.assertEqual(ftp.sendcmd("MLST /pub/f.txt").splitlines()[1], "  /pub/f.txt")
         self.assertEqual(ftp.sendcmd("OPTS MLST modify;"), "200 MLST OPTS modify;")
         self.assertEqual(list(dict(ftp.mlsd("/pub"))["f.txt"]), ["modify"])
@@ -280,6 +280,9 @@ class FtpProtocol(WharfTestCase):
         self.assertRegex(mlst, r"^250-.*\n type=file;size=12;modify=\d{14};perm=r;unique=\w+; "
                                r"/pub/hello.txt\n250 End$")
         self.assertReply(550, ftp.sendcmd, "MLST missing")
+        for command in ("LIST", "NLST", "MLSD"):  # each names itself in its refusal
+            self.assertEqual(self.reply_of(ftp, command + " missing"),
+                             f"550 {command} failed: No such file or folder.")
         self.assertReply(501, lambda: list(ftp.mlsd("pub/hello.txt")))
         ftp.quit()
 
@@ -353,10 +356,110 @@ class FtpProtocol(WharfTestCase):
         self.assertTrue(ftp.sendcmd(f"PASS {PASSWORD}").startswith("230"))
         self.assertEqual(ftp.pwd(), "/")
         self.assertTrue(ftp.sendcmd("STAT").find("TYPE: ASCII") > 0)  # parameters stay
-        self.assertReply(550, ftp.storbinary, "STOR x", io.BytesIO(b"x"))  # bob is read-only
+        self.assertReply(553, ftp.storbinary, "STOR x", io.BytesIO(b"x"))  # bob is read-only
         ftp.quit()
         self.ftp_server.server.wait_for_log(r"user alice logged out \(USER\)")
 
+    # RFC 959 §5.3.2's grammar: a code outside it is a syntax error (501); a
+    # valid one this server does not serve is "not implemented for that
+    # parameter" (504).
+    def test_type_mode_stru_and_allo_arguments(self):
+        ftp = self.alice()
+        for command, code in [("TYPE X", "501"), ("TYPE I N", "501"), ("TYPE A Q", "501"),
+                              ("TYPE L", "501"), ("TYPE E", "504"), ("TYPE A T", "504"),
+                              ("TYPE E N", "504"), ("TYPE L 7", "504"), ("TYPE a n", "200"),
+                              ("MODE X", "501"), ("MODE B", "504"), ("MODE c", "504"),
+                              ("MODE s", "200"), ("STRU X", "501"), ("STRU R", "504"),
+                              ("STRU P", "504"), ("STRU f", "200"), ("ALLO abc", "501"),
+                              ("ALLO 10 X 5", "501"), ("ALLO 100", "202"),
+                              ("ALLO 100 R 10", "202")]:
+            with self.subTest(command=command):
+                self.assertEqual(self.reply_of(ftp, command)[:3], code)
+        ftp.quit()
+
+    def test_stou_names_the_file_in_its_150_reply(self):  # RFC 1123 §4.1.2.9
+        ftp = self.alice()
+        with socket.create_connection(ftplib.parse227(ftp.sendcmd("PASV"))) as data:
+            ftp.putcmd("STOU")
+            started = ftp.getresp()
+            data.sendall(b"unique")
+        self.assertTrue(ftp.voidresp().startswith("226"))
+        self.assertRegex(started, r"^150 FILE: [^ /]+$")
+        name = started[len("150 FILE: "):]
+        self.assertEqual(self.ftp_server.read("home/alice/" + name), b"unique")
+        ftp.quit()
+
+    def test_refused_stores_and_renames_are_553(self):  # RFC 959 §5.4: STOR, APPE, STOU, RNTO
+        ftp = self.alice()
+        ftp.mkd("folder")
+        ftp.storbinary("STOR f", io.BytesIO(b"x"))
+        for command in ["STOR missing/f", "APPE folder", "STOR folder"]:
+            with self.subTest(command=command):
+                self.assertReply(553, ftp.storbinary, command, io.BytesIO(b"x"))
+        ftp.sendcmd("RNFR f")
+        self.assertReply(553, ftp.sendcmd, "RNTO missing/g")
+        ftp.quit()
+        self.assertTrue(os.path.isdir(os.path.join(self.ftp_server.root, "home/alice/folder")))
+        bob = self.ftp_server.client("bob")  # read-only
+        for command in ["STOR x", "APPE x", "STOU"]:
+            with self.subTest(command=command):
+                self.assertReply(553, bob.storbinary, command, io.BytesIO(b"x"))
+        bob.quit()
+
+    def test_size_in_type_a_counts_the_bytes_sent(self):  # RFC 3659 §4
+        ftp = self.alice()
+        self.ftp_server.put("home/alice/text.txt", b"one\ntwo\r\nthree\n")
+        self.assertEqual(ftp.sendcmd("SIZE text.txt"), "213 15")
+        ftp.sendcmd("TYPE A")
+        self.assertEqual(ftp.sendcmd("SIZE text.txt"), "213 17")  # two bare LFs go as CRLF
+        self.assertEqual(len(self.raw_download(ftp, "text.txt")), 17)
+        ftp.quit()
+
+    def test_opts_replies(self):  # RFC 2389 §4, RFC 3659 §7.9
+        ftp = self.alice()
+        self.assertEqual(self.reply_of(ftp, "OPTS UTF8 OFF")[:3], "501")
+        self.assertEqual(ftp.sendcmd("OPTS MLST size;"), "200 MLST OPTS size;")
+        # a space in the list is a syntax error, and the facts selected stay
+        self.assertEqual(self.reply_of(ftp, "OPTS MLST unique type;")[:3], "501")
+        self.assertIn(" MLST type;size*;", ftp.sendcmd("FEAT"))
+        self.assertEqual(ftp.sendcmd("OPTS MLST"), "200 MLST OPTS")  # no space after
+        ftp.quit()
+
+    def test_eprt_and_epsv_syntax(self):  # RFC 2428 §2-3: 501 for syntax, 522 for a protocol
+        ftp = self.alice()
+        for command, code in [("EPSV x", "501"), ("EPSV 3", "522"),
+                              ("EPRT |1|127.0.0.1|40000|junk", "501"),
+                              ("EPRT |x|127.0.0.1|40000|", "501"), ("EPRT |3|::1|40000|", "522"),
+                              ("EPRT |1|127.0.0.1|40000|", "200")]:
+            with self.subTest(command=command):
+                self.assertEqual(self.reply_of(ftp, command)[:3], code)
+        ftp.quit()
+
+    def test_site_commands_it_does_not_know_are_500(self):  # RFC 959 §5.4: SITE
+        ftp = self.alice()
+        self.assertEqual(self.reply_of(ftp, "SITE EXEC ls")[:3], "500")
+        ftp.quit()
+
+
+class FtpSecurityCommands(WharfTestCase):
+    """RFC 2228 and RFC 4217's replies to PBSZ, PROT and CCC."""
+
+    def test_pbsz_prot_and_ccc(self):
+        server = FtpServer(self, tls=True).start()
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        ftp = server.client(cls=ftplib.FTP_TLS, context=context)
+        self.assertTrue(FtpProtocol.reply_of(ftp, "CCC").startswith("533"))  # nothing to clear
+        ftp.auth()
+        for command, code in [("PBSZ x", "501"), ("PBSZ 0", "200"), ("PROT S", "536"),
+                              ("PROT E", "536"), ("PROT X", "504"), ("PROT P", "200"),
+                              ("CCC", "534")]:
+            with self.subTest(command=command):
+                self.assertEqual(FtpProtocol.reply_of(ftp, command)[:3], code)
+        self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # still over TLS
+        ftp.quit()
+        self.assertStops(server.server)
 
 IAC, IP, DM = b"\xff", b"\xf4", b"\xf2"  # Telnet (RFC 854): Interpret As Command, its commands
 WILL, WONT, DO, DONT = b"\xfb", b"\xfc", b"\xfd", b"\xfe"  # each names an option in the next byte
@@ -447,7 +550,7 @@ class FtpTelnet(WharfTestCase):
         ftp.sock.sendall(IAC + IAC + DM + b"\x01stat\r\n")
         self.assertTrue(ftp.getmultiline().startswith("211-Wharf FTP server status:"))
         ftp.sock.sendall(DM + b"NOOP\r\n")
-        self.assertEqual(ftp.getline(), "500 Command line not valid UTF-8 text.")
+        self.assertEqual(ftp.getline(), "500 Command line holds a control character or is not UTF-8.")
         ftp.sock.sendall(b"XABOR\r\n")  # text before the verb: another command
         self.assertEqual(ftp.getline(), "500 Syntax error, command unrecognized.")
         connection = self.download(ftp)

@@ -94,8 +94,8 @@ class FtpSecurity(FtpServerCase):
                 self.assertReply(550, ftp.size, path)
         self.assertTrue(ftp.sendcmd("CWD ../../..").startswith("250"))
         self.assertEqual(ftp.pwd(), "/")
-        self.assertReply(550, ftp.storbinary, "STOR escape/planted", io.BytesIO(b"x"))
-        self.assertReply(550, ftp.storbinary, "APPE secret-link", io.BytesIO(b"x"))
+        self.assertReply(553, ftp.storbinary, "STOR escape/planted", io.BytesIO(b"x"))
+        self.assertReply(553, ftp.storbinary, "APPE secret-link", io.BytesIO(b"x"))
         self.assertReply(550, ftp.mkd, "escape/newdir")
         self.assertReply(550, ftp.sendcmd, "SITE CHMOD 777 secret-link")
         self.assertReply(550, ftp.nlst, "escape")  # resolved inside the root: not there
@@ -149,18 +149,18 @@ class FtpSecurity(FtpServerCase):
         server = self.start()
         server.put("pub/f.txt", b"keep")
         ftp = server.client("anonymous")
-        for call, args in [(ftp.storbinary, ("STOR pub/new", io.BytesIO(b"x"))),
-                           (ftp.storbinary, ("APPE pub/f.txt", io.BytesIO(b"x"))),
-                           (ftp.mkd, ("pub/d",)), (ftp.delete, ("pub/f.txt",)),
-                           (ftp.rmd, ("pub",)), (ftp.sendcmd, ("RNFR pub/f.txt",)),
-                           (ftp.sendcmd, ("SITE CHMOD 777 pub/f.txt",)),
-                           (ftp.sendcmd, ("MFMT 20200101000000 pub/f.txt",))]:
+        for code, call, args in [(553, ftp.storbinary, ("STOR pub/new", io.BytesIO(b"x"))),
+                                 (553, ftp.storbinary, ("APPE pub/f.txt", io.BytesIO(b"x"))),
+                                 (550, ftp.mkd, ("pub/d",)), (550, ftp.delete, ("pub/f.txt",)),
+                                 (550, ftp.rmd, ("pub",)), (550, ftp.sendcmd, ("RNFR pub/f.txt",)),
+                                 (550, ftp.sendcmd, ("SITE CHMOD 777 pub/f.txt",)),
+                                 (550, ftp.sendcmd, ("MFMT 20200101000000 pub/f.txt",))]:
             with self.subTest(command=args[0]):
-                self.assertReply(550, call, *args)
+                self.assertReply(code, call, *args)  # RFC 959 5.4: 553 for STOR and APPE
         ftp.quit()
         self.assertEqual(server.read("pub/f.txt"), b"keep")
         bob = server.client("bob")  # a read-only account too
-        self.assertReply(550, bob.storbinary, "STOR x", io.BytesIO(b"x"))
+        self.assertReply(553, bob.storbinary, "STOR x", io.BytesIO(b"x"))
         bob.quit()
 
     def test_anonymous_can_be_off(self):
@@ -194,6 +194,24 @@ class FtpSecurity(FtpServerCase):
                 self.assertTrue(reader.readline().startswith(b"500"), line[:20])
             raw.sendall(b"NOOP\r\n")
             self.assertTrue(reader.readline().startswith(b"200"))
+
+    def test_a_command_line_with_a_control_character_gets_500(self):
+        # RFC 854's NVT has a CR only in CR LF (and CR NUL): a bare one, or any
+        # other control character, made folders no listing shows ("MKD a\rb").
+        server = self.start()
+        with socket.create_connection((server.host, server.port), timeout=20) as raw:
+            reader = raw.makefile("rb")
+            self.assertTrue(reader.readline().startswith(b"220"))
+            raw.sendall(f"USER alice\r\nPASS {PASSWORD}\r\n".encode())
+            self.assertTrue(reader.readline().startswith(b"331"))
+            self.assertTrue(reader.readline().startswith(b"230"))
+            for line in [b"MKD a\rb\r\n", b"MKD tab\tbed\r\n", b"MKD esc\x1b[2J\r\n",
+                         b"USER a\rb\r\n"]:
+                raw.sendall(line)
+                self.assertTrue(reader.readline().startswith(b"500"), line)
+            raw.sendall(b"PWD\r\n")  # still logged in
+            self.assertTrue(reader.readline().startswith(b'257 "/"'))
+        self.assertEqual(os.listdir(os.path.join(server.root, "home", "alice")), [])
 
     def test_idle_clients_time_out_but_long_transfers_do_not(self):
         server = self.start(idle_timeout="1s")
@@ -279,7 +297,7 @@ class PlantedFiles(FtpServerCase):
         for name in ("pipe", "null"):
             with self.subTest(name=name):
                 self.assertReply(550, ftp.retrbinary, f"RETR {name}", lambda data: None)
-                self.assertReply(550, ftp.storbinary, f"APPE {name}", io.BytesIO(b"x"))
+                self.assertReply(553, ftp.storbinary, f"APPE {name}", io.BytesIO(b"x"))
         self.assertEqual(ftp.sendcmd("NOOP")[:3], "200")  # the session goes on
         ftp.quit()
 
@@ -334,9 +352,12 @@ class PlantedFiles(FtpServerCase):
     def test_control_characters_in_names_never_reach_the_log_raw(self):
         server = self.start()
         ftp = server.client("alice")
-        ftp.storbinary("STOR esc\x1b[31mred", io.BytesIO(b"x"))
+        # refused with the line (500), before any path or name is logged
+        self.assertReply(500, ftp.storbinary, "STOR esc\x1b[31mred", io.BytesIO(b"x"))
+        self.assertReply(500, ftp.sendcmd, "USER esc\x1b[31mred")
+        ftp.storbinary("STOR plain", io.BytesIO(b"x"))
         ftp.quit()
-        server.server.wait_for_log(r"STOR /esc\\x1b\[31mred: 1 bytes")
+        server.server.wait_for_log(r"STOR /plain: 1 bytes")
         self.assertNotIn("\x1b", server.server.log())
 
     def test_site_chmod_refuses_set_id_and_sticky_bits(self):
