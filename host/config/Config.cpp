@@ -66,6 +66,8 @@ HeldFiles Config::heldFiles(const std::vector<std::string> &listenerNames) const
       continue;
     held[listener.tls.certificateFile] = listener.tls.certificatePem;
     held[listener.tls.keyFile] = listener.tls.keyPem;
+    if (!listener.tls.clientCaFile.empty())
+      held[listener.tls.clientCaFile] = listener.tls.clientCaPem;
   }
   return held;
 }

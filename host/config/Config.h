@@ -87,6 +87,13 @@ struct TlsSettings {
   std::string minProtocol = "TLSv1.2";  // tls_protocols, lowest and highest
   std::string maxProtocol = "TLSv1.3";
   std::string ciphers;  // tls_ciphers (TLS 1.2 and below; empty: OpenSSL's default)
+  // tls_verify_client: whether a client must show a certificate that one of
+  // tls_client_ca's authorities signed (mutual TLS); Optional: if it shows one.
+  enum class VerifyClient { Off, Optional, On };
+  VerifyClient verifyClient = VerifyClient::Off;
+  std::filesystem::path clientCaFile;  // tls_client_ca
+  std::string clientCaPem;
+  std::vector<std::string> alpn;  // tls_alpn: what the listener offers, preferred first
   // A connection that has not finished its handshake in this long is closed:
   // a silent client holds no thread longer.
   std::chrono::milliseconds handshakeTimeout{std::chrono::seconds(10)};

@@ -76,7 +76,10 @@ const std::set<std::string> kListenerKeys = {"transport",
                                              "tls_key",
                                              "tls_protocols",
                                              "tls_ciphers",
-                                             "tls_handshake_timeout"};
+                                             "tls_handshake_timeout",
+                                             "tls_client_ca",
+                                             "tls_verify_client",
+                                             "tls_alpn"};
 
 std::optional<AccessLogFormat> readAccessLogFormat(const SectionReader &reader) {
   const std::string *format = reader.get("access_log_format");
@@ -185,6 +188,45 @@ void readTlsProtocols(const SectionReader &reader, TlsSettings &tls) {
   tls.maxProtocol = offered[highest];
 }
 
+// tls_verify_client (off, optional, on) and tls_client_ca, which go together.
+void readClientVerification(const SectionReader &reader, TlsSettings &tls) {
+  if (const std::string *verify = reader.get("tls_verify_client")) {
+    if (*verify == "off")
+      tls.verifyClient = TlsSettings::VerifyClient::Off;
+    else if (*verify == "optional")
+      tls.verifyClient = TlsSettings::VerifyClient::Optional;
+    else if (*verify == "on")
+      tls.verifyClient = TlsSettings::VerifyClient::On;
+    else
+      reader.fail("tls_verify_client", "expected off, optional or on, not '" + *verify + "'");
+  }
+  const std::string *authorities = reader.get("tls_client_ca");
+  bool verifying = tls.verifyClient != TlsSettings::VerifyClient::Off;
+  if (verifying && authorities == nullptr)
+    reader.fail("tls_verify_client", "needs tls_client_ca: the authorities that sign clients");
+  if (!verifying && authorities != nullptr)
+    reader.fail("tls_client_ca", "applies with tls_verify_client = optional or on only");
+  if (authorities) tls.clientCaFile = reader.path(*authorities);
+}
+
+// tls_alpn: "h2 http/1.1" (commas or spaces): names of 1 to 255 printable bytes.
+std::vector<std::string> readAlpn(const SectionReader &reader) {
+  std::vector<std::string> names;
+  const std::string *text = reader.get("tls_alpn");
+  if (text == nullptr) return names;
+  std::string list = *text;
+  std::replace(list.begin(), list.end(), ',', ' ');
+  std::istringstream words(list);
+  for (std::string word; words >> word;) {
+    if (word.size() > 255 || !std::all_of(word.begin(), word.end(),
+                                          [](unsigned char c) { return c > 0x20 && c < 0x7f; }))
+      reader.fail("tls_alpn", "'" + word + "' is not a protocol name (1 to 255 printable bytes)");
+    names.push_back(word);
+  }
+  if (names.empty()) reader.fail("tls_alpn", "names no protocol");
+  return names;
+}
+
 // tls and the keys that come with it. The certificate and key are read, and
 // checked by OpenSSL as a session would use them: a bad one is refused here,
 // by key, file and OpenSSL's reason, and a reload keeps the old.
@@ -193,7 +235,8 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
   tls.enabled = reader.flag("tls").value_or(false);
   if (!tls.enabled) {
     for (const char *key :
-         {"tls_cert", "tls_key", "tls_protocols", "tls_ciphers", "tls_handshake_timeout"})
+         {"tls_cert", "tls_key", "tls_protocols", "tls_ciphers", "tls_handshake_timeout",
+          "tls_client_ca", "tls_verify_client", "tls_alpn"})
       if (reader.get(key)) reader.fail(key, "applies with tls = on only");
     return tls;
   }
@@ -208,9 +251,15 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
   tls.handshakeTimeout = reader.duration("tls_handshake_timeout").value_or(tls.handshakeTimeout);
   if (tls.handshakeTimeout.count() == 0 || tls.handshakeTimeout > kMaxTlsHandshakeTimeout)
     reader.fail("tls_handshake_timeout", "must be more than 0 and at most 60s");
+  readClientVerification(reader, tls);
+  tls.alpn = readAlpn(reader);
+  std::optional<std::string> clientCa;
+  if (!tls.clientCaFile.empty())
+    clientCa = readTlsFile(reader, "tls_client_ca", tls.clientCaFile, held);
   if (!certificate || !key) return tls;  // another worker's listener: this one never serves it
   tls.certificatePem = std::move(*certificate);
   tls.keyPem = std::move(*key);
+  if (clientCa) tls.clientCaPem = std::move(*clientCa);
   try {
     tls::ServerContext check(tls);
   } catch (const tls::SettingsError &error) {

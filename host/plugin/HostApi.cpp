@@ -174,6 +174,36 @@ wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capa
   return guarded([&] { return copyText(self->peer(), buffer, capacity, len); });
 }
 
+wharf_status sessionTls(const wharf_session *session, wharf_tls_field field, char *buffer,
+                        size_t capacity, size_t *len) {
+  if (field < WHARF_TLS_PROTOCOL || field > WHARF_TLS_CLIENT_SUBJECT) return WHARF_INVALID;
+  Session *self = live(session);
+  if (self == nullptr) return WHARF_CLOSED;
+  const tls::TlsStream *tls = self->tls();
+  if (tls == nullptr) return WHARF_NOT_FOUND;
+  return guarded([&] {
+    std::optional<std::string> value;
+    switch (field) {
+      case WHARF_TLS_PROTOCOL:
+        value = tls::versionName(tls->version());
+        break;
+      case WHARF_TLS_CIPHER:
+        value = tls->cipher();
+        break;
+      case WHARF_TLS_SERVER_NAME:
+        value = tls->serverName();
+        break;
+      case WHARF_TLS_ALPN:
+        value = tls->applicationProtocol();
+        break;
+      case WHARF_TLS_CLIENT_SUBJECT:
+        value = tls->clientSubject();
+        break;
+    }
+    return value ? copyText(*value, buffer, capacity, len) : WHARF_NOT_FOUND;
+  });
+}
+
 size_t sessionPendingOutput(const wharf_session *session) {
   Session *self = live(session);
   return self == nullptr ? 0 : self->pendingOutput();
@@ -432,6 +462,7 @@ const wharf_host_api kHostApi = {
     .zone_at = zoneAt,
     .zone_root = zoneRoot,
     .session_count_bytes = sessionCountBytes,
+    .session_tls = sessionTls,
 };
 
 }  // namespace

@@ -57,6 +57,7 @@ class ReactorSession : public Session {
   wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
   size_t pendingOutput() const override { return output_.size(); }
   int carrier() const override { return connection_.fd(); }
+  const tls::TlsStream *tls() const override { return handshaking() ? nullptr : tls_.get(); }
   bool mayBlock() const override { return false; }
   Agenda *agenda() override { return &agenda_; }
   wharf_status pauseInput(bool paused) override;

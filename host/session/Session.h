@@ -23,6 +23,7 @@
 #include "session/Cuttable.h"
 #include "session/Ledger.h"
 #include "tls/Handshakes.h"
+#include "tls/TlsStream.h"
 
 namespace wharf::session {
 
@@ -50,6 +51,8 @@ class Session : public Cuttable {
   virtual size_t pendingOutput() const { return 0; }
   // The socket a blocking-style stream session may use directly; -1 otherwise.
   virtual int socket() const { return -1; }
+  // tls = on: the session's TLS, once its handshake is done; else null.
+  virtual const tls::TlsStream *tls() const { return nullptr; }
   // Bytes the plugin moved itself (session_count_bytes): on a connection of
   // its own, or on the session's socket past the host.
   // Saturating: the plugin's numbers are input, and a counter never wraps.

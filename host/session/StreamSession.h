@@ -26,6 +26,7 @@ class StreamSession : public Session {
   int carrier() const override { return connection_.fd(); }
   size_t pendingOutput() const override { return output_.size(); }
   int socket() const override;
+  const tls::TlsStream *tls() const override { return tls_.get(); }
   void cut(CutReason why) override;
 
   Agenda *agenda() override { return style_ == Style::Event ? &agenda_ : nullptr; }

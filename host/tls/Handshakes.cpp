@@ -26,6 +26,10 @@ const char *failureName(Failure failure) {
       return "no_shared_cipher";
     case Failure::NotTls:
       return "not_tls";
+    case Failure::ClientCertificate:
+      return "client_certificate";
+    case Failure::NoAlpn:
+      return "no_application_protocol";
     case Failure::Other:
       return "other";
     case Failure::Count:

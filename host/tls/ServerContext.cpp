@@ -77,6 +77,51 @@ void usePrivateKey(SSL_CTX *context, const config::TlsSettings &settings) {
   if (used != 1) throw SettingsError("tls_key", where + openSslErrors());
 }
 
+// tls_client_ca's authorities: those a client's certificate must chain to,
+// and the names sent in the certificate request.
+void useClientAuthorities(SSL_CTX *context, const config::TlsSettings &settings) {
+  const std::string where = settings.clientCaFile.string() + ": ";
+  Bio bio = memoryBio(settings.clientCaPem);
+  X509_STORE *store = ::SSL_CTX_get_cert_store(context);
+  STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
+  if (names == nullptr) throw std::bad_alloc();
+  size_t count = 0;
+  while (X509 *authority = ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+    ++count;
+    X509_NAME *name = ::X509_NAME_dup(::X509_get_subject_name(authority));
+    bool added = ::X509_STORE_add_cert(store, authority) == 1 && name != nullptr &&
+                 sk_X509_NAME_push(names, name) > 0;
+    ::X509_free(authority);
+    if (!added) {
+      ::X509_NAME_free(name);
+      sk_X509_NAME_pop_free(names, ::X509_NAME_free);
+      throw SettingsError("tls_client_ca", where + openSslErrors());
+    }
+  }
+  ::ERR_clear_error();  // the end of the text
+  ::SSL_CTX_set_client_CA_list(context, names);
+  if (count == 0) throw SettingsError("tls_client_ca", where + "no PEM certificate");
+  int mode = SSL_VERIFY_PEER;
+  if (settings.verifyClient == config::TlsSettings::VerifyClient::On)
+    mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
+  ::SSL_CTX_set_verify(context, mode, nullptr);
+}
+
+// ALPN (RFC 7301): the first of the listener's protocols the client offers;
+// none in common ends the handshake with no_application_protocol. A client
+// that offers none goes on without.
+int selectProtocol(SSL *, const unsigned char **out, unsigned char *outLength,
+                   const unsigned char *offered, unsigned int offeredLength, void *argument) {
+  const std::string &ours = static_cast<const ServerContext *>(argument)->alpn();
+  unsigned char *chosen = nullptr;
+  if (::SSL_select_next_proto(
+          &chosen, outLength, reinterpret_cast<const unsigned char *>(ours.data()),
+          static_cast<unsigned>(ours.size()), offered, offeredLength) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_ALERT_FATAL;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
 }  // namespace
 
 ServerContext::ServerContext(const config::TlsSettings &settings)
@@ -92,6 +137,8 @@ ServerContext::ServerContext(const config::TlsSettings &settings)
       throw SettingsError("tls_ciphers", "no cipher OpenSSL knows in '" + settings.ciphers + "'");
     useCertificateChain(context_, settings, certificateExpiry_);
     usePrivateKey(context_, settings);
+    if (settings.verifyClient != config::TlsSettings::VerifyClient::Off)
+      useClientAuthorities(context_, settings);
   } catch (...) {
     ::SSL_CTX_free(context_);
     throw;
@@ -103,6 +150,8 @@ ServerContext::ServerContext(const config::TlsSettings &settings)
                                    SSL_MODE_RELEASE_BUFFERS);
   ::SSL_CTX_set_options(context_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                       SSL_OP_CIPHER_SERVER_PREFERENCE);
+  for (const std::string &name : settings.alpn) alpn_ += static_cast<char>(name.size()) + name;
+  if (!alpn_.empty()) ::SSL_CTX_set_alpn_select_cb(context_, selectProtocol, this);
 }
 
 ServerContext::~ServerContext() {

@@ -26,11 +26,14 @@ class ServerContext {
   std::chrono::milliseconds handshakeTimeout() const { return handshakeTimeout_; }
   // When the certificate (the leaf) expires, in seconds since the Unix epoch.
   int64_t certificateExpiry() const { return certificateExpiry_; }
+  // tls_alpn in the wire's form (each name after its length byte); empty: none.
+  const std::string &alpn() const { return alpn_; }
 
  private:
   SSL_CTX *context_;
   std::chrono::milliseconds handshakeTimeout_;
   int64_t certificateExpiry_ = 0;
+  std::string alpn_;
 };
 
 // The listener's context, or null when it has tls = off.

@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <new>
@@ -32,6 +33,12 @@ Failure classify(unsigned long error) {
     case SSL_R_PACKET_LENGTH_TOO_LONG:
     case SSL_R_RECORD_LENGTH_MISMATCH:
       return Failure::NotTls;
+    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
+    case SSL_R_CERTIFICATE_VERIFY_FAILED:
+    case SSL_R_NO_CERTIFICATES_RETURNED:
+      return Failure::ClientCertificate;
+    case SSL_R_NO_APPLICATION_PROTOCOL:
+      return Failure::NoAlpn;
     default:
       return Failure::Other;
   }
@@ -100,6 +107,36 @@ TlsStream::Handshake TlsStream::handshakeWithin() {
   }
   ::fcntl(socket_, F_SETFL, flags);
   return step;
+}
+
+std::optional<std::string> TlsStream::serverName() const {
+  const char *name = ::SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name);
+  return name ? std::optional<std::string>(name) : std::nullopt;
+}
+
+std::optional<std::string> TlsStream::applicationProtocol() const {
+  const unsigned char *name = nullptr;
+  unsigned int length = 0;
+  ::SSL_get0_alpn_selected(ssl_, &name, &length);
+  if (length == 0) return std::nullopt;
+  return std::string(reinterpret_cast<const char *>(name), length);
+}
+
+std::optional<std::string> TlsStream::clientSubject() const {
+  X509 *certificate = ::SSL_get0_peer_certificate(ssl_);
+  if (certificate == nullptr) return std::nullopt;
+  BIO *text = ::BIO_new(::BIO_s_mem());
+  if (text == nullptr) throw std::bad_alloc();
+  ::X509_NAME_print_ex(text, ::X509_get_subject_name(certificate), 0, XN_FLAG_RFC2253);
+  char *data = nullptr;
+  long length = BIO_get_mem_data(text, &data);
+  std::string subject(data, static_cast<size_t>(std::max(length, 0L)));
+  ::BIO_free(text);
+  return subject;
+}
+
+std::string TlsStream::cipher() const {
+  return ::SSL_CIPHER_get_name(::SSL_get_current_cipher(ssl_));
 }
 
 Version TlsStream::version() const {

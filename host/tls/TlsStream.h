@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "tls/Handshakes.h"
@@ -36,8 +37,13 @@ class TlsStream {
   // again afterwards.
   Handshake handshakeWithin();
   bool established() const { return established_; }
-  // After Done: the version agreed on.
+  // After Done: what was agreed on. nullopt: the client sent no name (SNI),
+  // no protocol was agreed (ALPN), it showed no certificate.
   Version version() const;
+  std::string cipher() const;  // OpenSSL's name
+  std::optional<std::string> serverName() const;
+  std::optional<std::string> applicationProtocol() const;
+  std::optional<std::string> clientSubject() const;  // RFC 2253
   // After Failed: why, as text and as the metrics count it.
   const std::string &failure() const { return failure_; }
   Failure failureKind() const { return failureKind_; }

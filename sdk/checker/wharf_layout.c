@@ -84,6 +84,7 @@ int main(void) {
   TYPE(wharf_socket_kind);
   TYPE(wharf_address);
   TYPE(wharf_bytes_path);
+  TYPE(wharf_tls_field);
   TYPE(wharf_metric_kind);
   TYPE(wharf_kv_decision);
 
@@ -140,6 +141,7 @@ int main(void) {
   FIELD(wharf_host_api, zone_at);
   FIELD(wharf_host_api, zone_root);
   FIELD(wharf_host_api, session_count_bytes);
+  FIELD(wharf_host_api, session_tls);
   END(wharf_host_api);
 
   BEGIN(wharf_host);
@@ -216,6 +218,11 @@ int main(void) {
   CONST(WHARF_ADDRESS_BALANCER);
   CONST(WHARF_BYTES_SESSION_SOCKET);
   CONST(WHARF_BYTES_OWN_CONNECTION);
+  CONST(WHARF_TLS_PROTOCOL);
+  CONST(WHARF_TLS_CIPHER);
+  CONST(WHARF_TLS_SERVER_NAME);
+  CONST(WHARF_TLS_ALPN);
+  CONST(WHARF_TLS_CLIENT_SUBJECT);
   CONST(WHARF_METRIC_COUNTER);
   CONST(WHARF_METRIC_GAUGE);
   CONST(WHARF_CAP_EVENT);

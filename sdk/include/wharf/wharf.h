@@ -85,8 +85,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 3
-#define WHARF_SDK_VERSION "1.3.0" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_ABI_MINOR 4
+#define WHARF_SDK_VERSION "1.4.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -168,6 +168,17 @@ typedef enum wharf_bytes_path {
   WHARF_BYTES_OWN_CONNECTION = 2  /* a connection of the plugin's own for this session
                                      (FTP's data connections) */
 } wharf_bytes_path;
+
+/* What a session over TLS agreed on (session_tls, 1.4). The host ends TLS for
+ * a listener with `tls = on`; the plugin reads and writes plaintext. */
+typedef enum wharf_tls_field {
+  WHARF_TLS_PROTOCOL = 1,      /* "TLSv1.2", "TLSv1.3" */
+  WHARF_TLS_CIPHER = 2,        /* OpenSSL's name, e.g. "TLS_AES_256_GCM_SHA384" */
+  WHARF_TLS_SERVER_NAME = 3,   /* the host name the client asked for (SNI) */
+  WHARF_TLS_ALPN = 4,          /* the application protocol agreed (ALPN, the listener's tls_alpn) */
+  WHARF_TLS_CLIENT_SUBJECT = 5 /* the client certificate's subject, RFC 2253 ("CN=a,O=b"), once
+                                  verified against the listener's tls_client_ca */
+} wharf_tls_field;
 
 /* Metrics a plugin declares (metric_declare, 1.2). */
 typedef struct wharf_metric wharf_metric; /* one series: the host's */
@@ -479,6 +490,17 @@ typedef struct wharf_host_api {
    * a count over 2^40 in one call, WHARF_CLOSED for an ended session. */
   wharf_status (*session_count_bytes)(wharf_session *session, wharf_bytes_path path,
                                       uint64_t received, uint64_t sent);
+
+  /* --- added in 1.4 */
+
+  /* What the session's TLS agreed on, as text copied into `buffer` (not
+   * NUL-terminated), its length in *len. WHARF_NOT_FOUND: the session is not
+   * over TLS (its listener has tls = off), or the field has no value (no SNI
+   * name sent, no ALPN agreed, no client certificate);
+   * WHARF_BUFFER_TOO_SMALL: *len is the capacity needed; WHARF_INVALID: an
+   * unknown field; WHARF_CLOSED: an ended session. THREAD: the session's. */
+  wharf_status (*session_tls)(const wharf_session *session, wharf_tls_field field, char *buffer,
+                              size_t capacity, size_t *len);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */

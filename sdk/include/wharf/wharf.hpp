@@ -326,6 +326,22 @@ class Session {
       return {};
     return std::string(buffer, length);
   }
+  // 1.4+: what the session's TLS agreed on (WHARF_TLS_*); nullopt if the
+  // session is not over TLS, the field has no value, or the host is older.
+  std::optional<std::string> tls(wharf_tls_field field) const {
+    if (!WHARF_HOST_HAS(detail::api, session_tls)) return std::nullopt;
+    std::string text(256, '\0');
+    size_t length = 0;
+    wharf_status status =
+        detail::api->session_tls(handle_, field, text.data(), text.size(), &length);
+    if (status == WHARF_BUFFER_TOO_SMALL) {
+      text.resize(length);
+      status = detail::api->session_tls(handle_, field, text.data(), text.size(), &length);
+    }
+    if (status != WHARF_OK) return std::nullopt;
+    text.resize(length);
+    return text;
+  }
   // 1.2, event style on a stream session: runs `task(session)` after `delay`,
   // then every `repeat` unless it is zero, on the session's thread, until
   // cancelled or the session ends; an exception closes the session. Throws

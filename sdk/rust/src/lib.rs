@@ -324,6 +324,28 @@ pub enum BytesPath {
     OwnConnection,
 }
 
+/// What a session's TLS agreed on (`wharf_tls_field`, 1.4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsField {
+    Protocol,
+    Cipher,
+    ServerName,
+    Alpn,
+    ClientSubject,
+}
+
+impl TlsField {
+    fn raw(self) -> sys::wharf_tls_field {
+        match self {
+            TlsField::Protocol => sys::WHARF_TLS_PROTOCOL,
+            TlsField::Cipher => sys::WHARF_TLS_CIPHER,
+            TlsField::ServerName => sys::WHARF_TLS_SERVER_NAME,
+            TlsField::Alpn => sys::WHARF_TLS_ALPN,
+            TlsField::ClientSubject => sys::WHARF_TLS_CLIENT_SUBJECT,
+        }
+    }
+}
+
 /// What a listener's transport delivers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SocketKind {
@@ -851,6 +873,33 @@ impl Session {
         };
         (status == sys::WHARF_OK)
             .then(|| String::from_utf8_lossy(&buffer[..len.min(buffer.len())]).into_owned())
+    }
+
+    /// What the session's TLS agreed on (1.4): None if the session is not
+    /// over TLS (its listener has `tls = off`), the field has no value, or
+    /// the host is older.
+    pub fn tls(&self, field: TlsField) -> Option<String> {
+        let tls = host_fn!(session_tls)?;
+        let mut buffer = vec![0u8; 256];
+        loop {
+            let mut len = 0usize;
+            // SAFETY: a live handle; the host writes at most `capacity` bytes.
+            let status = unsafe {
+                tls(
+                    self.handle,
+                    field.raw(),
+                    buffer.as_mut_ptr() as *mut c_char,
+                    buffer.len(),
+                    &mut len,
+                )
+            };
+            if status == sys::WHARF_BUFFER_TOO_SMALL && len > buffer.len() {
+                buffer.resize(len, 0);
+                continue;
+            }
+            return (status == sys::WHARF_OK)
+                .then(|| String::from_utf8_lossy(&buffer[..len.min(buffer.len())]).into_owned());
+        }
     }
 
     /// One of the session's addresses as a socket address and its length (1.2).

@@ -14,8 +14,8 @@ use std::os::raw::{c_char, c_int, c_void};
 // --- versions and identity ------------------------------------------------
 
 pub const WHARF_ABI_MAJOR: u16 = 1;
-pub const WHARF_ABI_MINOR: u16 = 3;
-pub const WHARF_SDK_VERSION: &str = "1.3.0";
+pub const WHARF_ABI_MINOR: u16 = 4;
+pub const WHARF_SDK_VERSION: &str = "1.4.0";
 pub const WHARF_HOST_MAGIC: u32 = 0x5748_4f53; // "WHOS"
 pub const WHARF_PLUGIN_MAGIC: u32 = 0x5750_4c47; // "WPLG"
 pub const WHARF_PLUGIN_ENTRY_SYMBOL: &str = "wharf_plugin_entry";
@@ -88,6 +88,13 @@ pub const WHARF_ADDRESS_BALANCER: wharf_address = 3;
 pub type wharf_bytes_path = c_int;
 pub const WHARF_BYTES_SESSION_SOCKET: wharf_bytes_path = 1;
 pub const WHARF_BYTES_OWN_CONNECTION: wharf_bytes_path = 2;
+
+pub type wharf_tls_field = c_int;
+pub const WHARF_TLS_PROTOCOL: wharf_tls_field = 1;
+pub const WHARF_TLS_CIPHER: wharf_tls_field = 2;
+pub const WHARF_TLS_SERVER_NAME: wharf_tls_field = 3;
+pub const WHARF_TLS_ALPN: wharf_tls_field = 4;
+pub const WHARF_TLS_CLIENT_SUBJECT: wharf_tls_field = 5;
 
 pub type wharf_metric_kind = c_int;
 pub const WHARF_METRIC_COUNTER: wharf_metric_kind = 1;
@@ -373,6 +380,17 @@ pub struct wharf_host_api {
             path: wharf_bytes_path,
             received: u64,
             sent: u64,
+        ) -> wharf_status,
+    >,
+
+    // --- 1.4
+    pub session_tls: Option<
+        unsafe extern "C" fn(
+            session: *const wharf_session,
+            field: wharf_tls_field,
+            buffer: *mut c_char,
+            capacity: usize,
+            len: *mut usize,
         ) -> wharf_status,
     >,
 }
