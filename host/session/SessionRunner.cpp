@@ -46,6 +46,7 @@ void driveEvents(StreamSession &session) {
       }
     }
     ssize_t got = session.receive(buffer.data(), buffer.size());
+    if (got == StreamSession::kWouldBlock) continue;
     if (got <= 0) break;
     if (!session.runHook("on_session_data", [&] {
           return hooks.on_session_data(instanceState, sessionState, session.handle(), buffer.data(),

@@ -115,7 +115,8 @@ StreamSession::Wait StreamSession::wait() {
   for (;;) {
     if (tls_ && tls_->pending() && !paused_) return Wait::Input;  // decrypted, not yet read
     // The socket's hang-up and errors come even while paused: a cut is seen.
-    pollfd ready[3] = {{connection_.fd(), static_cast<short>(paused_ ? 0 : POLLIN), 0},
+    short input = paused_ ? 0 : tls_ && tls_->readWaitsToWrite() ? POLLOUT : POLLIN;
+    pollfd ready[3] = {{connection_.fd(), input, 0},
                        {agenda_.timerFd(), POLLIN, 0},
                        {agenda_.mailFd(), POLLIN, 0}};
     int timeout = -1;
@@ -150,9 +151,9 @@ bool StreamSession::flush() {
 }
 
 ssize_t StreamSession::receive(void *buffer, size_t capacity) {
+  if (tls_) return receiveTls(buffer, capacity);
   for (;;) {
-    ssize_t got =
-        tls_ ? tls_->read(buffer, capacity) : ::recv(connection_.fd(), buffer, capacity, 0);
+    ssize_t got = ::recv(connection_.fd(), buffer, capacity, 0);
     if (got < 0 && errno == EINTR) continue;
     if (got > 0) {
       countIn(static_cast<size_t>(got));
@@ -171,6 +172,60 @@ ssize_t StreamSession::receive(void *buffer, size_t capacity) {
   }
 }
 
+// The socket stays non-blocking after the handshake: OpenSSL would wait in
+// recv() for a whole record, and SO_RCVTIMEO restarts with each byte, so a
+// client dripping one byte per idle_timeout would hold the thread for hours.
+// Here each wait is a poll up to idle_timeout, and the progress that counts
+// is the socket's bytes, not the records': a dripper is found as without TLS.
+ssize_t StreamSession::receiveTls(void *buffer, size_t capacity) {
+  for (;;) {
+    ssize_t got = tls_->read(buffer, capacity);
+    int error = errno;
+    noteTlsTraffic();
+    if (got > 0) countIn(static_cast<size_t>(got));
+    if (dripping_) {
+      endSlowPeer(Ending::IdleTimeout, kDripping);
+      return -1;
+    }
+    if (got >= 0) {
+      if (got == 0) noteEnding(Ending::Client);
+      return got;
+    }
+    if (error != EAGAIN) {
+      noteEnding(Ending::Client);  // reset, or a record that is not TLS
+      return -1;
+    }
+    if (style_ == Style::Event) return kWouldBlock;  // wait() watches the agenda too
+    if (!waitForSocket(tls_->readWaitsToWrite() ? POLLOUT : POLLIN)) {
+      endSlowPeer(Ending::IdleTimeout);
+      return -1;
+    }
+  }
+}
+
+void StreamSession::noteTlsTraffic() {
+  uint64_t moved = tls_->socketBytes();
+  if (moved == tlsBytesSeen_) return;
+  noteTraffic(static_cast<size_t>(moved - tlsBytesSeen_));
+  tlsBytesSeen_ = moved;
+}
+
+bool StreamSession::waitForSocket(short events) {
+  auto limit = idleLimit();
+  for (;;) {
+    int timeout = -1;
+    if (limit.count() > 0) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(lastTraffic_ + limit -
+                                                               std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      timeout = static_cast<int>(left.count());
+    }
+    pollfd ready{connection_.fd(), events, 0};
+    int count = ::poll(&ready, 1, timeout);
+    if (count > 0 || (count < 0 && errno != EINTR)) return true;  // the next call says what came
+  }
+}
+
 bool StreamSession::sendAll(const char *data, size_t len) {
   net::SendProgress sendProgress(connection_.fd());
   while (len > 0) {
@@ -178,7 +233,10 @@ bool StreamSession::sendAll(const char *data, size_t len) {
         tls_ ? tls_->write(data, len) : ::send(connection_.fd(), data, len, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      if (sendProgress.advanced()) continue;  // a slow reader, not a stopped one
+      // TLS: a non-blocking socket, waited on up to idle_timeout. Either way,
+      // a slow reader (the kernel's queue moved) is not a stopped one.
+      if (tls_) noteTlsTraffic();
+      if ((tls_ && waitForSocket(POLLOUT)) || sendProgress.advanced()) continue;
       endSlowPeer(Ending::IdleTimeout);  // SO_SNDTIMEO, set from idle_timeout: the peer has read
                                          // nothing for that long
       return false;
@@ -188,7 +246,10 @@ bool StreamSession::sendAll(const char *data, size_t len) {
       return false;
     }
     countOut(static_cast<size_t>(sent));
-    noteTraffic(static_cast<size_t>(sent));
+    if (tls_)
+      noteTlsTraffic();
+    else
+      noteTraffic(static_cast<size_t>(sent));
     data += sent;
     len -= static_cast<size_t>(sent);
   }

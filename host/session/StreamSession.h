@@ -38,18 +38,26 @@ class StreamSession : public Session {
 
   // For the runner. flush: sends the queued output (false: the peer is gone).
   bool flush();
-  // Blocks for input; 0 when the peer closed, -1 on error.
+  // Blocks for input; 0 when the peer closed, -1 on error. Event style over
+  // TLS: kWouldBlock when no whole record has come yet (wait() again).
   ssize_t receive(void *buffer, size_t capacity);
+  static constexpr ssize_t kWouldBlock = -2;
 
   enum class Wait { Input, Agenda, Idle, Gone };
   // Event style, for a session that paused or scheduled something: waits for
   // input (unless paused), a timer or a post, up to idle_timeout without
   // traffic. Plain sessions just block in receive().
-  bool mustWait() const { return paused_ || agenda_.inUse(); }
+  bool mustWait() const { return paused_ || agenda_.inUse() || tls_; }
   Wait wait();
 
  private:
   bool sendAll(const char *data, size_t len);
+  ssize_t receiveTls(void *buffer, size_t capacity);
+  // TLS: the socket's bytes either way since the last look, as traffic.
+  void noteTlsTraffic();
+  // TLS: waits for `events` on the socket until idle_timeout has passed
+  // without traffic; false then.
+  bool waitForSocket(short events);
   // idle_timeout, as the dispatcher set it on the socket (SO_RCVTIMEO).
   std::chrono::microseconds idleLimit();
   // Bytes moved either way: lastTraffic_, and the progress window.
@@ -73,6 +81,7 @@ class StreamSession : public Session {
   std::atomic<int> cuts_ = 0;
   // tls = on: what goes through the socket is TLS records; the plugin never has the socket.
   std::unique_ptr<tls::TlsStream> tls_;
+  uint64_t tlsBytesSeen_ = 0;  // of tls_->socketBytes(), those noteTraffic has had
 };
 
 }  // namespace wharf::session

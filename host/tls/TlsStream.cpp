@@ -87,8 +87,7 @@ TlsStream::Handshake TlsStream::handshake() {
 }
 
 TlsStream::Handshake TlsStream::handshakeWithin() {
-  int flags = ::fcntl(socket_, F_GETFL);
-  ::fcntl(socket_, F_SETFL, flags | O_NONBLOCK);
+  ::fcntl(socket_, F_SETFL, ::fcntl(socket_, F_GETFL) | O_NONBLOCK);
   auto deadline = std::chrono::steady_clock::now() + context_->handshakeTimeout();
   Handshake step;
   while ((step = handshake()) == Handshake::Waiting) {
@@ -105,7 +104,6 @@ TlsStream::Handshake TlsStream::handshakeWithin() {
       break;
     }
   }
-  ::fcntl(socket_, F_SETFL, flags);
   return step;
 }
 

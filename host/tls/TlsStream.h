@@ -32,9 +32,8 @@ class TlsStream {
   // One step of the handshake; Waiting: call again once the socket is ready
   // for handshakeWaitsFor(). After Failed, failure() says why.
   Handshake handshake();
-  // The handshake on a blocking socket, bounded by the context's
-  // handshake_timeout however the client drips it. The socket is blocking
-  // again afterwards.
+  // The handshake, bounded by the context's handshake_timeout however the
+  // client drips it. The socket is non-blocking from then on.
   Handshake handshakeWithin();
   bool established() const { return established_; }
   // After Done: what was agreed on. nullopt: the client sent no name (SNI),
@@ -53,6 +52,10 @@ class TlsStream {
   // As send(): bytes taken (a record at most), -1 with errno. A call after
   // EAGAIN must offer at least the bytes offered before, from the same start.
   ssize_t write(const void *data, size_t length);
+  // Bytes the socket carried either way, records and all.
+  uint64_t socketBytes() const {
+    return ::BIO_number_read(::SSL_get_rbio(ssl_)) + ::BIO_number_written(::SSL_get_wbio(ssl_));
+  }
   // Plaintext OpenSSL holds that read() returns without the socket.
   bool pending() const { return ::SSL_pending(ssl_) > 0; }
   // POLLIN or POLLOUT (the same bits as EPOLLIN, EPOLLOUT): what the

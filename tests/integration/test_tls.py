@@ -270,6 +270,61 @@ class TlsHandshakes(WharfTestCase):
                     self.assertEqual(tls_round_trip(connection, b"served\n"), b"served\n")
 
 
+def memory_tls(address):
+    """A finished TLS handshake over a raw socket, through memory BIOs: the
+    caller then decides how each byte of a record goes out.
+    Returns (socket, SSLObject, outgoing BIO)."""
+    raw = stream_connect("tcp", address)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client_context().wrap_bio(incoming, outgoing, server_hostname="localhost")
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            raw.sendall(outgoing.read())
+            chunk = raw.recv(65536)
+            if not chunk:
+                raise AssertionError("closed during the handshake")
+            incoming.write(chunk)
+    raw.sendall(outgoing.read())
+    return raw, tls, outgoing
+
+
+class TlsSlowClients(WharfTestCase):
+    """A client that drips a record a byte at a time is a dripper as without
+    TLS: closed once an idle_timeout window passes with fewer than 64 bytes,
+    not held until the record is whole (OpenSSL would wait in recv for all of
+    it, and SO_RCVTIMEO starts again with each byte)."""
+
+    def test_a_record_dripped_a_byte_at_a_time_frees_the_thread(self):
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(folder, "server")
+        ports = {mode: free_port() for mode in ("thread", "pool")}
+        self.wharfd({mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+                            "plugin": "echo", "tls": "on", "tls_cert": cert, "tls_key": key,
+                            "idle_timeout": "2s"} for mode, port in ports.items()})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                raw, tls, outgoing = memory_tls(f"127.0.0.1:{port}")
+                with raw:
+                    tls.write(b"d" * 4000)
+                    record = outgoing.read()
+                    raw.settimeout(0.25)
+                    sent, closed = 0, False
+                    while sent < 200 and not closed:  # a byte each 0.25 s: 8 per idle_timeout
+                        try:
+                            raw.send(record[sent:sent + 1])
+                            sent += 1
+                            closed = raw.recv(65536) == b""
+                        except socket.timeout:
+                            pass
+                        except (BrokenPipeError, ConnectionResetError):
+                            closed = True
+                    self.assertTrue(closed, f"still open after {sent} bytes of a {len(record)}-byte "
+                                            "record, a byte at a time")
+
+
 class TlsConfig(WharfTestCase):
     """A certificate or key OpenSSL would not use is refused when the config is
     read, naming file, line, section, key and OpenSSL's reason."""
