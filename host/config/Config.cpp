@@ -42,7 +42,7 @@ bool ListenerConfig::sameShapeAs(const ListenerConfig &other) const {
          reactor.sendTimeout == other.reactor.sendTimeout && waitForData == other.waitForData &&
          accessLog == other.accessLog && accessLogFormat == other.accessLogFormat &&
          logEmptySessions == other.logEmptySessions && sameProxy(proxy, other.proxy) &&
-         tls == other.tls;
+         tls.enabled == other.tls.enabled;
 }
 
 WorkersUser Config::workersUserOf(const ListenerConfig &listener) const {

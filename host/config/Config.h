@@ -140,8 +140,9 @@ struct ListenerConfig {
   int line = 0;  // of the section header, for messages
 
   std::string section() const { return "listener." + name; }
-  // Whether `other` differs from this at most in its plugin and options: then
-  // a reload keeps the listener, and at most its plugin generation changes.
+  // Whether `other` differs from this at most in its plugin and options, and
+  // its TLS certificate and settings: then a reload keeps the listener, and
+  // at most its plugin generation and TLS context change.
   bool sameShapeAs(const ListenerConfig &other) const;
 };
 

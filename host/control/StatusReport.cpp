@@ -93,9 +93,10 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   entry->set("plugin", pluginInfo);
   entry->set("sessions", sessions);
   entry->set("plugin_metrics", listener.metrics().report());
-  if (const tls::ServerContext *tls = listener.tls()) {
+  if (const tls::ContextSlot *tls = listener.tls()) {
     Poco::JSON::Object::Ptr certificate = new Poco::JSON::Object;
-    certificate->set("expires", tls->certificateExpiry());  // seconds since the Unix epoch
+    certificate->set("expires",
+                     tls->current()->certificateExpiry());  // seconds since the Unix epoch
     entry->set("tls_certificate", certificate);
   }
   // Shared by every worker: the master shows one worker's view.

@@ -111,7 +111,7 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
   if (session.connection.valid())
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer,
-                              context_.ledger(generation.number()), context_.tls);
+                              context_.ledger(generation.number()), context_.tlsContext());
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
                                 session.peer, session.datagram,
@@ -162,7 +162,7 @@ std::chrono::milliseconds BlockingDispatcher::waitForData(
   std::chrono::milliseconds patience = config::kClientFirstWaitForData;
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0)
     patience = std::min(patience, idle);
-  if (context_.tls) patience = std::min(patience, context_.tls->handshakeTimeout());
+  if (context_.tls) patience = std::min(patience, context_.tls->current()->handshakeTimeout());
   return patience;
 }
 

@@ -16,7 +16,7 @@
 #include "net/ListenSocket.h"
 #include "plugin/PluginInstance.h"
 #include "session/Session.h"
-#include "tls/ServerContext.h"
+#include "tls/ContextSlot.h"
 
 namespace wharf::dispatch {
 
@@ -29,7 +29,12 @@ struct DispatchContext {
   session::Traffic &traffic;
   session::AccessLog *accessLog;                   // null: the listener keeps none
   std::shared_ptr<plugin::PluginMetrics> metrics;  // the listener's, shared by its generations
-  std::shared_ptr<const tls::ServerContext> tls;   // tls = on; else null
+  std::shared_ptr<tls::ContextSlot> tls;           // tls = on; else null
+
+  // The TLS context a connection accepted now gets (null: tls = off).
+  std::shared_ptr<const tls::ServerContext> tlsContext() const {
+    return tls ? tls->current() : nullptr;
+  }
 
   bool streams() const { return net::isStream(config.endpoint.transport); }
   // Where a session served by plugin generation `generation` is written down when it ends.

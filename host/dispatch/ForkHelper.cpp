@@ -139,7 +139,7 @@ class Helper {
     if (message.socket.valid()) {
       session::LiveSessions live;
       session::runStreamSession(*instance_, style_, live, std::move(message.socket), peer, ledger,
-                                context_.tls);
+                                context_.tlsContext());
     } else {
       session::runDatagramSession(*instance_, style_, context_.socket.fd(), peer, message.payload,
                                   ledger);

@@ -58,7 +58,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
         generation_(std::move(generation)),
         session_(generation_->instance(), std::move(socket), peer,
                  owner.context_.config.reactor.outputHighWater,
-                 owner.context_.ledger(generation_->number()), owner.context_.tls),
+                 owner.context_.ledger(generation_->number()), owner.context_.tlsContext()),
         registered_(generation_->live(), session_) {}
 
   // Unwatches every descriptor of the session: no later batch names it.

@@ -66,7 +66,7 @@ Listener::Listener(const config::ListenerConfig &config)
       traffic_(session::Traffic::create()),
       accessLog_(accessLogOf(config_)),
       metrics_(std::make_shared<plugin::PluginMetrics>()),
-      tls_(tls::contextFor(config_.tls)) {}
+      tls_(config_.tls.enabled ? std::make_shared<tls::ContextSlot>(config_.tls) : nullptr) {}
 
 Listener::~Listener() {
   handOver();  // the socket closes with its last owner

@@ -74,7 +74,13 @@ class Listener {
   const session::Traffic &traffic() const { return *traffic_; }
   const plugin::PluginMetrics &metrics() const { return *metrics_; }
   // tls = on: its certificate and settings; else null.
-  const tls::ServerContext *tls() const { return tls_.get(); }
+  const tls::ContextSlot *tls() const { return tls_.get(); }
+  // THREAD: main. A reload's new TLS settings (same shape otherwise): new
+  // connections get `context`, built from them; open sessions keep theirs.
+  void replaceTls(const config::TlsSettings &settings,
+                  std::shared_ptr<const tls::ServerContext> context) {
+    tls_->replace(settings, std::move(context));
+  }
 
  private:
   void deferAccept(const Generation &serving);
@@ -88,7 +94,7 @@ class Listener {
   std::shared_ptr<plugin::PluginMetrics> metrics_;  // before generations_: they use it
   Generations generations_;
   std::shared_ptr<net::ListenSocket> socket_;
-  std::shared_ptr<const tls::ServerContext> tls_;  // tls = on; else null
+  std::shared_ptr<tls::ContextSlot> tls_;  // tls = on; else null
   std::unique_ptr<dispatch::Dispatcher> dispatcher_;
   bool started_ = false;
   bool synCookiesWarned_ = false;  // once per listener: deferAccept runs at each reload

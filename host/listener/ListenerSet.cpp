@@ -16,6 +16,7 @@ struct Change {
   Listener *current = nullptr;      // the serving listener at the same address
   GenerationPtr generation;         // for `current`: its plugin or options changed
   std::unique_ptr<Listener> fresh;  // a new listener, taking over `current`'s socket if any
+  std::shared_ptr<const tls::ServerContext> tls;  // for `current`: its TLS settings changed
 };
 
 std::string describe(const Generation &generation) {
@@ -122,7 +123,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
   // Check and load everything; a throw leaves the serving state as it was.
   std::vector<Change> changes;
   for (const auto &config : next.listeners) {
-    Change change{&config, nullptr, nullptr, nullptr};
+    Change change{&config, nullptr, nullptr, nullptr, nullptr};
     auto plugin = plugins.get(config.pluginPath);
     for (auto &listener : serving_)
       if (listener->config().endpoint.sameAddressAs(config.endpoint))
@@ -130,6 +131,8 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     if (change.current && change.current->config().sameShapeAs(config)) {
       if (!samePlugin(*change.current->current(), *plugin, config))
         change.generation = change.current->prepareGeneration(config, plugin);
+      if (config.tls.enabled && !(change.current->tls()->settings() == config.tls))
+        change.tls = std::make_shared<const tls::ServerContext>(config.tls);
     } else {
       const dispatch::DispatchMode *mode = dispatch::findDispatchMode(config.mode);
       if (mode != nullptr && mode->startsOnlyAtLaunch)  // the master starts new workers instead
@@ -186,6 +189,10 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     if (change.generation) {
       change.current->install(change.generation, limits);
       report.push_back(name + describe(*change.generation) + " serving");
+    }
+    if (change.tls) {
+      change.current->replaceTls(change.config->tls, std::move(change.tls));
+      report.push_back(name + "TLS certificate and settings replaced: new sessions get them");
     }
     if (change.fresh) {
       report.push_back(name +

@@ -296,10 +296,12 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
     const dispatch::DispatchMode *mode = dispatch::findDispatchMode(listener.mode);
     if (mode == nullptr || !mode->startsOnlyAtLaunch) continue;
     bool kept = false;
+    // The helper has the TLS context it was forked with.
     for (const auto &running : current.listeners)
-      kept = kept ||
-             (running.endpoint.sameAddressAs(listener.endpoint) && running.sameShapeAs(listener));
-    if (!kept) return "[" + listener.section() + "] is a new or reshaped fork listener";
+      kept = kept || (running.endpoint.sameAddressAs(listener.endpoint) &&
+                      running.sameShapeAs(listener) && running.tls == listener.tls);
+    if (!kept)
+      return "[" + listener.section() + "] is a new or reshaped fork listener, or its TLS changed";
   }
   return "";
 }

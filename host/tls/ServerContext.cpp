@@ -158,9 +158,4 @@ ServerContext::~ServerContext() {
   ::SSL_CTX_free(context_);
 }
 
-std::shared_ptr<const ServerContext> contextFor(const config::TlsSettings &settings) {
-  if (!settings.enabled) return nullptr;
-  return std::make_shared<const ServerContext>(settings);
-}
-
 }  // namespace wharf::tls

@@ -36,7 +36,4 @@ class ServerContext {
   std::string alpn_;
 };
 
-// The listener's context, or null when it has tls = off.
-std::shared_ptr<const ServerContext> contextFor(const config::TlsSettings &settings);
-
 }  // namespace wharf::tls

@@ -388,14 +388,18 @@ class TlsReload(WharfTestCase):
         shutil.copy(pair[1], self.key)
 
     def test_a_new_certificate_serves_new_sessions_and_open_ones_go_on(self):
-        for mode in ("reactor", "thread"):
+        """The listener is kept (its counters, its plugin instance, the
+        sessions it serves, which drain_timeout would otherwise cut): only new
+        connections get the new context. A fork listener's helper holds the
+        context it was forked with, so there new workers take over."""
+        for mode in ("reactor", "thread", "fork"):
             with self.subTest(mode=mode):
                 self.install(self.first)
                 port = free_port()
                 server = self.wharfd({"s": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
                                             "mode": mode, "plugin": "echo", "tls": "on",
                                             "tls_cert": self.cert, "tls_key": self.key}},
-                                     host={"admin": "admin.sock"})
+                                     host={"admin": "admin.sock", "drain_timeout": "1s"})
                 address = f"127.0.0.1:{port}"
                 with tls_connect(address) as held:
                     self.assertEqual(held.getpeercert(True), der_of(self.first[0]))
@@ -403,10 +407,20 @@ class TlsReload(WharfTestCase):
                     self.install(self.second)
                     reload = server.ctl("reload")
                     self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
+                    if mode == "fork":
+                        self.assertIn("new workers", reload.stdout + reload.stderr)
+                    else:
+                        self.assertIn("[listener.s] TLS certificate and settings replaced",
+                                      reload.stdout)
+                        self.assertNotIn("replaced (", reload.stdout)
                     with tls_connect(address) as fresh:
                         self.assertEqual(fresh.getpeercert(True), der_of(self.second[0]))
                     self.assertEqual(tls_round_trip(held, b"across the reload\n"),
                                      b"across the reload\n")
+                    if mode != "fork":  # the same listener: it counts on
+                        status = json.loads(server.ctl("status", "--json").stdout)
+                        self.assertGreaterEqual(status["listeners"][0]["sessions"]["total"], 2)
+                        self.assertEqual(len(status["listeners"]), 1)
                     # A bad certificate is refused by name; the good one serves on.
                     with open(self.cert, "w") as out:
                         out.write("truncated by a careless deploy\n")
