@@ -295,13 +295,13 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
   for (const auto &listener : next.listeners) {
     const dispatch::DispatchMode *mode = dispatch::findDispatchMode(listener.mode);
     if (mode == nullptr || !mode->startsOnlyAtLaunch) continue;
-    bool kept = false;
-    // The helper has the TLS context it was forked with.
+    const config::ListenerConfig *kept = nullptr;
     for (const auto &running : current.listeners)
-      kept = kept || (running.endpoint.sameAddressAs(listener.endpoint) &&
-                      running.sameShapeAs(listener) && running.tls == listener.tls);
-    if (!kept)
-      return "[" + listener.section() + "] is a new or reshaped fork listener, or its TLS changed";
+      if (running.endpoint.sameAddressAs(listener.endpoint) && running.sameShapeAs(listener))
+        kept = &running;
+    if (kept == nullptr) return "[" + listener.section() + "] is a new or reshaped fork listener";
+    if (!(kept->tls == listener.tls))  // its helper has the context it was forked with
+      return "[" + listener.section() + "] is a fork listener whose TLS changed";
   }
   return "";
 }
