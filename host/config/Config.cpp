@@ -58,11 +58,12 @@ std::vector<WorkersUser> Config::workersUsers() const {
   return users;
 }
 
-HeldFiles Config::heldFiles(const std::vector<std::string> &listenerNames) const {
+HeldFiles Config::heldFiles(const std::optional<std::vector<std::string>> &listenerNames) const {
   HeldFiles held;
   for (const auto &listener : listeners) {
     if (!listener.tls.enabled ||
-        std::find(listenerNames.begin(), listenerNames.end(), listener.name) == listenerNames.end())
+        (listenerNames && std::find(listenerNames->begin(), listenerNames->end(), listener.name) ==
+                              listenerNames->end()))
       continue;
     held[listener.tls.certificateFile] = listener.tls.certificatePem;
     held[listener.tls.keyFile] = listener.tls.keyPem;

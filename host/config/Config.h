@@ -235,8 +235,8 @@ struct Config {
   WorkersUser workersUserOf(const ListenerConfig &listener) const;
   // Every user workers of this config run as, [host]'s first, each once.
   std::vector<WorkersUser> workersUsers() const;
-  // What the listeners named hold of the files they name.
-  HeldFiles heldFiles(const std::vector<std::string> &listenerNames) const;
+  // What the listeners named (nullopt: all) hold of the files they name.
+  HeldFiles heldFiles(const std::optional<std::vector<std::string>> &listenerNames = {}) const;
 };
 
 }  // namespace wharf::config

@@ -103,6 +103,7 @@ Inheritance Master::inheritance() const {
   handOver(*workers_, true);
   for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
   inheritance.configText = workers_->configText();
+  inheritance.heldFiles = workers_->config().heldFiles();
   inheritance.fromVersion = app::version();
   inheritance.uptimeMs = uptime().count();
   inheritance.upgrades = upgrades_;
@@ -194,7 +195,8 @@ void Master::resume(const Inheritance &inheritance) {
             net::FileDescriptor(worker.crashPage), worker.group,
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
-  config::Config served = loader_.parse(options_.configFile, inheritance.configText);
+  config::Config served =
+      loader_.parse(options_.configFile, inheritance.configText, &inheritance.heldFiles);
   configureLogging(served);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,

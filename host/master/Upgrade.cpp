@@ -1,5 +1,7 @@
 #include "master/Upgrade.h"
 
+#include <Poco/Base64Decoder.h>
+#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -10,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
@@ -60,6 +63,15 @@ std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
   state.set("sockets", sockets);
   state.set("workers", workers);
   state.set("config", inheritance.configText);
+  Poco::JSON::Object::Ptr files = new Poco::JSON::Object;  // base64: any bytes
+  for (const auto &[path, contents] : inheritance.heldFiles) {
+    std::ostringstream encoded;
+    Poco::Base64Encoder encoder(encoded);
+    encoder << contents;
+    encoder.close();
+    files->set(path.string(), encoded.str());
+  }
+  state.set("files", files);
   state.set("from", inheritance.fromVersion);
   state.set("uptime_ms", inheritance.uptimeMs);
   state.set("upgrades", inheritance.upgrades);
@@ -161,6 +173,12 @@ std::optional<Inheritance> takeInheritance() {
          entry->getValue<bool>("serving"), entry->optValue<int>("crash_page", -1)});
   }
   inheritance.configText = state->getValue<std::string>("config");
+  if (Poco::JSON::Object::Ptr files = state->getObject("files"))
+    for (const auto &[path, encoded] : *files) {
+      std::istringstream in(encoded.extract<std::string>());
+      Poco::Base64Decoder decoder(in);
+      inheritance.heldFiles[path] = std::string(std::istreambuf_iterator<char>(decoder), {});
+    }
   inheritance.fromVersion = state->getValue<std::string>("from");
   inheritance.uptimeMs = state->getValue<int64_t>("uptime_ms");
   inheritance.upgrades = state->getValue<uint64_t>("upgrades");

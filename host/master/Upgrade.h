@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "config/Config.h"
 #include "master/NewBinary.h"
 
 namespace wharf::master {
@@ -49,6 +50,9 @@ struct Inheritance {
   std::vector<InheritedSocket> sockets;
   std::vector<InheritedWorker> workers;
   std::string configText;  // what the serving workers were given
+  // The TLS files it names, as the old master read them: the new one parses
+  // the config it adopts with these, not with files that may have moved since.
+  config::HeldFiles heldFiles;
   std::string fromVersion;
   int64_t uptimeMs = 0;   // of the master, across upgrades
   uint64_t upgrades = 0;  // before this one

@@ -3,6 +3,7 @@
 #include <Poco/JSON/Array.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -98,6 +99,22 @@ void WorkerProcess::passLogFile(const std::string &path, int file) {
   note.set("command", std::string("log"));
   note.set("path", path);
   pass(note, file, "a log file");
+}
+
+void WorkerProcess::passFile(const std::filesystem::path &path, const std::string &contents) {
+  net::FileDescriptor file(::memfd_create("wharf-config-file", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!file.valid()) throw std::system_error(errno, std::generic_category(), "memfd_create");
+  for (size_t written = 0; written < contents.size();) {
+    ssize_t wrote = ::write(file.fd(), contents.data() + written, contents.size() - written);
+    if (wrote < 0 && errno == EINTR) continue;
+    if (wrote < 0) throw std::system_error(errno, std::generic_category(), "writing a memfd");
+    written += static_cast<size_t>(wrote);
+  }
+  ::fcntl(file.fd(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+  Poco::JSON::Object note;
+  note.set("command", std::string("file"));
+  note.set("path", path.string());
+  pass(note, file.fd(), "a file");
 }
 
 void WorkerProcess::pass(const Poco::JSON::Object &note, int descriptor, const char *what) {

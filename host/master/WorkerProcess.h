@@ -64,6 +64,10 @@ class WorkerProcess {
   // Passes a copy of the log file `path`'s descriptor, which the worker
   // writes to from now on; throws if the worker has gone.
   void passLogFile(const std::string &path, int file);
+  // Passes the contents of a file the config names that the worker may not
+  // read itself (a TLS key), in a sealed memory file: any size and any bytes,
+  // which a JSON request could not carry. Throws if the worker has gone.
+  void passFile(const std::filesystem::path &path, const std::string &contents);
   // Sends a request; returns its id. Throws if the worker has gone.
   int64_t post(Poco::JSON::Object request);
   // The answer to request `id`: throws std::runtime_error with the worker's

@@ -154,21 +154,23 @@ Poco::JSON::Object WorkerSet::requestFor(const char *command, const WorkerGroup 
   Poco::JSON::Array::Ptr names = new Poco::JSON::Array;
   for (const auto &name : group.listeners) names->add(name);
   request.set("listeners", names);
-  // The group's TLS certificates and keys, read by the master (as root): the
-  // workers' user need not be able to read them, and no other group gets them.
-  Poco::JSON::Object::Ptr files = new Poco::JSON::Object;
-  for (const auto &[path, text] : config_.heldFiles(group.listeners))
-    files->set(path.string(), text);
-  request.set("files", files);
   if (std::string_view(command) == "serve")
     request.set("paused", pauses_.remaining(group.listeners));
   if (rehearsal_) request.set("rehearsal", true);
   return request;
 }
 
+// The group's TLS certificates and keys, read by the master (as root): the
+// workers' user need not be able to read them, and no other group gets them.
+void WorkerSet::passHeldFiles(WorkerProcess &worker, const WorkerGroup &group) const {
+  for (const auto &[path, contents] : config_.heldFiles(group.listeners))
+    worker.passFile(path, contents);
+}
+
 int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const {
   for (const auto &name : group.listeners) worker.passSocket(name, sockets_.of(name)->fd());
   logFiles_.passTo(worker, group.listeners);
+  passHeldFiles(worker, group);
   return worker.post(requestFor("serve", group));
 }
 
@@ -218,6 +220,7 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
       for (const auto &name : groups_[slot.group].listeners)
         if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
       logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
+      passHeldFiles(*slot.process, groups_[slot.group]);
       auto reply =
           slot.process->ask(requestFor("reload", groups_[slot.group]), config_.host.reloadTimeout);
       if (first) {

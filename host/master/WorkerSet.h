@@ -138,6 +138,7 @@ class WorkerSet {
                                 const process::CrashRecord &crash,
                                 std::chrono::milliseconds uptime);
   int64_t setUp(WorkerProcess &worker, const WorkerGroup &group) const;
+  void passHeldFiles(WorkerProcess &worker, const WorkerGroup &group) const;
   Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
 
   std::filesystem::path binary_;

@@ -22,6 +22,12 @@ struct BioDeleter {
 };
 using Bio = std::unique_ptr<BIO, BioDeleter>;
 
+// A key with a passphrase is refused: OpenSSL's default would ask for it on
+// the terminal, and a reload would wait there.
+int noPassphrase(char *, int, int, void *) {
+  return 0;
+}
+
 Bio memoryBio(const std::string &text) {
   Bio bio(::BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   if (!bio) throw std::bad_alloc();
@@ -34,7 +40,7 @@ void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
                          int64_t &certificateExpiry) {
   const std::string where = settings.certificateFile.string() + ": ";
   Bio bio = memoryBio(settings.certificatePem);
-  X509 *leaf = ::PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
+  X509 *leaf = ::PEM_read_bio_X509_AUX(bio.get(), nullptr, noPassphrase, nullptr);
   if (leaf == nullptr)
     throw SettingsError("tls_cert", where + "no PEM certificate (" + openSslErrors() + ")");
   tm expiry{};
@@ -44,7 +50,7 @@ void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
   ::X509_free(leaf);
   if (used != 1) throw SettingsError("tls_cert", where + openSslErrors());
   ::SSL_CTX_clear_chain_certs(context);
-  while (X509 *next = ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+  while (X509 *next = ::PEM_read_bio_X509(bio.get(), nullptr, noPassphrase, nullptr)) {
     if (::SSL_CTX_add0_chain_cert(context, next) != 1) {
       ::X509_free(next);
       throw SettingsError("tls_cert", where + openSslErrors());
@@ -61,7 +67,7 @@ void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
 void usePrivateKey(SSL_CTX *context, const config::TlsSettings &settings) {
   const std::string where = settings.keyFile.string() + ": ";
   Bio bio = memoryBio(settings.keyPem);
-  EVP_PKEY *key = ::PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  EVP_PKEY *key = ::PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr);
   if (key == nullptr)
     throw SettingsError("tls_key", where + "no PEM private key, or one with a passphrase (" +
                                        openSslErrors() + ")");
@@ -86,7 +92,7 @@ void useClientAuthorities(SSL_CTX *context, const config::TlsSettings &settings)
   STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
   if (names == nullptr) throw std::bad_alloc();
   size_t count = 0;
-  while (X509 *authority = ::PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+  while (X509 *authority = ::PEM_read_bio_X509(bio.get(), nullptr, noPassphrase, nullptr)) {
     ++count;
     X509_NAME *name = ::X509_NAME_dup(::X509_get_subject_name(authority));
     bool added = ::X509_STORE_add_cert(store, authority) == 1 && name != nullptr &&

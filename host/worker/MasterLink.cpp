@@ -2,6 +2,9 @@
 
 #include <Poco/Logger.h>
 #include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
 
 #include "logging/LineSink.h"
 
@@ -41,6 +44,11 @@ net::FileDescriptor MasterLink::takeSocket(const std::string &name) {
   return socket;
 }
 
+config::HeldFiles MasterLink::takeFiles() {
+  std::lock_guard lock(socketsMutex_);
+  return std::exchange(files_, {});
+}
+
 void MasterLink::dropUntakenSockets() {
   std::lock_guard lock(socketsMutex_);
   sockets_.clear();
@@ -55,6 +63,17 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     std::lock_guard lock(socketsMutex_);
     sockets_[request.optValue<std::string>("listener", "")] =
         net::HostDescriptor(std::move(message->socket));
+    return std::string();
+  }
+  if (command == "file") {  // a TLS certificate or key, read by the master
+    std::string contents;
+    char chunk[65536];
+    ssize_t got;
+    while ((got = ::pread(message->socket.fd(), chunk, sizeof chunk,
+                          static_cast<off_t>(contents.size()))) > 0)
+      contents.append(chunk, static_cast<size_t>(got));
+    std::lock_guard lock(socketsMutex_);
+    files_[request.optValue<std::string>("path", "")] = std::move(contents);
     return std::string();
   }
   if (command == "log") {  // the daemon log or an access log, opened by the master

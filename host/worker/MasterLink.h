@@ -19,6 +19,7 @@
 #include <string>
 #include <thread>
 
+#include "config/Config.h"
 #include "net/FileDescriptor.h"
 #include "net/HostDescriptor.h"
 #include "process/Channel.h"
@@ -45,6 +46,8 @@ class MasterLink {
   // THREAD: any, under the caller's lock. The socket the master passed for
   // listener `name`, taken out (each is used once); invalid if none.
   net::FileDescriptor takeSocket(const std::string &name);
+  // The files the master passed since the last call (for the request that follows them).
+  config::HeldFiles takeFiles();
   // THREAD: any. Closes the sockets passed but not taken (a refused reload's
   // new addresses), so this process holds no address the master gave up.
   void dropUntakenSockets();
@@ -57,6 +60,7 @@ class MasterLink {
   process::Channel channel_;
   std::mutex socketsMutex_;
   std::map<std::string, net::HostDescriptor> sockets_;
+  config::HeldFiles files_;  // under socketsMutex_
   std::thread thread_;
 };
 

@@ -75,10 +75,8 @@ int Worker::run() {
   return 0;
 }
 
-config::Config Worker::configIn(const Poco::JSON::Object &request) const {
-  config::HeldFiles held;
-  if (Poco::JSON::Object::Ptr files = request.getObject("files"))
-    for (const auto &[path, text] : *files) held[path] = text.extract<std::string>();
+config::Config Worker::configIn(const Poco::JSON::Object &request) {
+  config::HeldFiles held = link_.takeFiles();
   config::Config config =
       loader_.parse(configFile_, request.getValue<std::string>("config"), &held);
   // Every UDP listener of the daemon, this group's or another's: none may

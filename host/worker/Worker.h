@@ -49,8 +49,9 @@ class Worker {
   void reportStatus(Poco::JSON::Object &reply);
   // The link's thread answers the master's requests from now on.
   void answerMaster();
-  // The config in a request: the master's text, limited to its listeners.
-  config::Config configIn(const Poco::JSON::Object &request) const;
+  // The config in a request: the master's text and the files it passed before the
+  // request, limited to its listeners.
+  config::Config configIn(const Poco::JSON::Object &request);
   std::shared_ptr<net::ListenSocket> socketFor(const config::ListenerConfig &config,
                                                net::ListenSocket::Role role);
   void updateWatcher();

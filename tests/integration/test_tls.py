@@ -134,6 +134,31 @@ class TlsServing(WharfTestCase):
                 self.assertIn(f"Protocol version: {version}", report)
                 self.assertIn("Verification: OK", report)
 
+    def test_files_of_any_bytes_and_size_reach_the_workers(self):
+        """The master passes each file in a memory file of its own: text
+        OpenSSL skips may be in any encoding (Latin-1 here), and ten listeners'
+        near-1 MiB files are more than a message between master and worker can
+        carry (as JSON they stopped the start, and a reload hung until
+        reload_timeout)."""
+        with open(self.cert, "rb") as pem:
+            certificate = pem.read()
+        padding = b"Subject: Soci\xe9t\xe9 G\xe9n\xe9rale\n" + b"# " + b"x" * 1000 + b"\n"
+        ports = {}
+        for i in range(10):
+            padded = os.path.join(self.folder, f"padded{i}.pem")
+            with open(padded, "wb") as out:
+                out.write(padding * 900 + certificate)
+            ports[f"s{i}"] = (free_port(), padded)
+        server = self.wharfd({name: self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
+                                                  mode="reactor", plugin="echo", tls_cert=cert)
+                              for name, (port, cert) in ports.items()},
+                             host={"admin": "admin.sock"})
+        for name, (port, _) in ports.items():
+            with tls_connect(f"127.0.0.1:{port}") as connection:
+                self.assertEqual(tls_round_trip(connection, name.encode()), name.encode())
+        reload = server.ctl("reload")
+        self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
+
     def test_protocols_and_ciphers_are_the_listeners(self):
         port = free_port()
         self.wharfd({"r": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
@@ -374,6 +399,23 @@ class TlsConfig(WharfTestCase):
         self.assertEqual(code, 0, output)
 
 
+    def test_a_key_with_a_passphrase_is_refused_not_asked_for(self):
+        """On a terminal, OpenSSL's default would ask for the passphrase there
+        and wait (script(1) gives the check one)."""
+        locked = os.path.join(self.folder, "locked.key")
+        subprocess.run(["openssl", "pkey", "-in", self.key, "-out", locked, "-aes256",
+                        "-passout", "pass:secret"], check=True, capture_output=True, timeout=60)
+        listener = {"transport": "tcp", "listen": f"127.0.0.1:{free_port()}", "plugin": "echo",
+                    "tls": "on", "tls_cert": self.cert, "tls_key": locked}
+        server = Wharfd(self, {"s": listener})
+        command = f"{WHARFD} --config {server.config_path} --check-config"
+        result = subprocess.run(["script", "-qec", command, "/dev/null"], stdin=subprocess.DEVNULL,
+                                capture_output=True, text=True, timeout=60)
+        self.assertNotIn("pass phrase", result.stdout)
+        self.assertRegex(result.stdout, r"\[listener\.s\] tls_key: .*locked\.key: no PEM private "
+                                        r"key, or one with a passphrase")
+
+
 class TlsReload(WharfTestCase):
     def setUp(self):
         self.folder = self.enterContext(tempfile.TemporaryDirectory())
@@ -432,6 +474,35 @@ class TlsReload(WharfTestCase):
                         self.assertEqual(fresh.getpeercert(True), der_of(self.second[0]))
                     self.assertEqual(tls_round_trip(held, b"still\n"), b"still\n")
                 self.assertStops(server)
+
+
+class TlsUpgrade(WharfTestCase):
+    def test_an_upgrade_after_a_renewal_that_deleted_the_old_files(self):
+        """A renewal that points the config at new files and deletes the old
+        ones, then `wharfctl upgrade`: the new master adopts the config the
+        old one served with the files as the old one had read them (it read
+        them from disk again, failed, and the service ended), then takes the
+        config on disk, as an upgrade does."""
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        old, new = make_certificate(folder, "old"), make_certificate(folder, "new")
+        port = free_port()
+        address = f"127.0.0.1:{port}"
+        server = self.wharfd({"s": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                    "plugin": "echo", "tls": "on", "tls_cert": old[0],
+                                    "tls_key": old[1]}}, host={"admin": "admin.sock"})
+        with tls_connect(address) as held:
+            server.listeners["s"].update(tls_cert=new[0], tls_key=new[1])
+            server.write_config()
+            os.unlink(old[0])
+            os.unlink(old[1])
+            upgrade = server.ctl("upgrade")
+            self.assertEqual(upgrade.returncode, 0, upgrade.stdout + upgrade.stderr + server.log())
+            self.assertIn("upgraded from", server.log())
+            self.assertEqual(tls_round_trip(held, b"across the upgrade\n"),
+                             b"across the upgrade\n")
+        with tls_connect(address) as fresh:
+            self.assertEqual(fresh.getpeercert(True), der_of(new[0]))
+        self.assertStops(server)
 
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root: workers run as nobody")
