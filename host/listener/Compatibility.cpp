@@ -23,6 +23,11 @@ void checkCompatibility(const config::ListenerConfig &config, const dispatch::Di
     refuse(
         "the mode runs sessions concurrently and the plugin does not declare "
         "WHARF_CAP_CONCURRENT; use mode = sync");
+  if (config.tls.enabled && plugin.has(WHARF_CAP_OWN_SOCKET))
+    refuse(
+        "the plugin reads and writes its sessions' sockets itself (WHARF_CAP_OWN_SOCKET), "
+        "which carry TLS records with tls = on: turn tls off (a plugin such as ftp does TLS of "
+        "its own)");
   if ((mode.requiredCapabilities & WHARF_CAP_FORK_SAFE) && !plugin.has(WHARF_CAP_FORK_SAFE))
     refuse(
         "the mode serves sessions in forked processes and the plugin does not declare "

@@ -180,7 +180,8 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
       Labels withHow = labels;
       withHow.emplace_back("how", how);
       out.add("wharf_listener_sessions_ended_total", "counter",
-              "Finished sessions, by how they ended (client, plugin, idle_timeout, cut, error).",
+              "Finished sessions, by how they ended (client, plugin, idle_timeout, send_timeout, "
+              "output_budget, cut, error, tls_handshake).",
               withHow, count.convert<double>());
     }
   if (Poco::JSON::Array::Ptr buckets = sessions.getArray("duration_buckets"))

@@ -21,7 +21,8 @@ from wharf_harness import WHARFCTL, Wharfd, WharfTestCase, free_port, test_plugi
 ACCESS_LINE = re.compile(
     r'^time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z listener=(?P<listener>\S+) '
     r'peer=(?P<peer>\S+|"[^"]*") generation=(?P<generation>\d+) duration=(?P<duration>\d+\.\d{6}) '
-    r'in=(?P<in>\d+) out=(?P<out>\d+) ended=(?P<ended>client|plugin|idle_timeout|send_timeout|output_budget|cut|error)'
+    r'in=(?P<in>\d+) out=(?P<out>\d+) ended=(?P<ended>client|plugin|idle_timeout|send_timeout|output_budget|cut|error|'
+    r'tls_handshake)'
     r'(?: error="(?P<error>(?:[^"\\]|\\.)*)")?$')
 LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [A-Z][a-z]+ \[\d+\] [\w.-]+: \S")
 

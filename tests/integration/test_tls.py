@@ -398,6 +398,16 @@ class TlsConfig(WharfTestCase):
         code, output = self.check(tls="on", tls_cert=self.cert, tls_key=self.key)
         self.assertEqual(code, 0, output)
 
+    def test_a_plugin_that_uses_the_socket_itself_is_refused(self):
+        """ftp reads and writes its control connection itself (and does TLS of
+        its own): behind host TLS every session failed; now the listener is
+        refused, by name, before anything starts."""
+        code, output = self.check(tls="on", tls_cert=self.cert, tls_key=self.key, plugin="ftp",
+                                  mode="thread", **{"option.root": self.folder})
+        self.assertEqual(code, 2, output)
+        self.assertIn("listener [listener.s]: plugin 'ftp'", output)
+        self.assertIn("(WHARF_CAP_OWN_SOCKET)", output)
+
 
     def test_a_key_with_a_passphrase_is_refused_not_asked_for(self):
         """On a terminal, OpenSSL's default would ask for the passphrase there

@@ -205,6 +205,10 @@ typedef struct wharf_zone wharf_zone;
  * worker or process, until its peer sends something (wait_for_data, on by
  * default for such a plugin). Hosts before SDK 1.2.1 ignore it. */
 #define WHARF_CAP_CLIENT_FIRST (1u << 7)
+/* The plugin reads and writes the session's socket itself (session_socket),
+ * as FTP does with TLS of its own: the host refuses it on a listener with
+ * `tls = on`, whose sockets carry TLS records. Hosts before SDK 1.4 ignore it. */
+#define WHARF_CAP_OWN_SOCKET (1u << 8)
 
 /* Every struct that crosses the boundary opens with this header. */
 typedef struct wharf_abi_header {

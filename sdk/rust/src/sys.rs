@@ -110,6 +110,7 @@ pub const WHARF_CAP_CONCURRENT: u32 = 1 << 4;
 pub const WHARF_CAP_FORK_SAFE: u32 = 1 << 5;
 pub const WHARF_CAP_NEVER_UNLOAD: u32 = 1 << 6;
 pub const WHARF_CAP_CLIENT_FIRST: u32 = 1 << 7;
+pub const WHARF_CAP_OWN_SOCKET: u32 = 1 << 8;
 
 // --- C types of the platform the header uses --------------------------------
 
