@@ -191,6 +191,100 @@ class TlsServing(WharfTestCase):
                              hashlib.sha256(content).hexdigest())
 
 
+def make_authority(folder, name):
+    """A CA certificate and key, and a function that signs a client
+    certificate for a common name with them: (ca path, sign)."""
+    ca, ca_key = make_certificate(folder, name, f"{name} authority")
+
+    def sign(common_name):
+        key = os.path.join(folder, f"{common_name}.key")
+        request = os.path.join(folder, f"{common_name}.csr")
+        cert = os.path.join(folder, f"{common_name}.pem")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out", request,
+                        "-subj", f"/O=Wharf tests/CN={common_name}"],
+                       check=True, capture_output=True, timeout=60)
+        subprocess.run(["openssl", "x509", "-req", "-in", request, "-CA", ca, "-CAkey", ca_key,
+                        "-CAcreateserial", "-days", "30", "-out", cert],
+                       check=True, capture_output=True, timeout=60)
+        return cert, key
+
+    return ca, sign
+
+
+class TlsFacts(WharfTestCase):
+    """What the handshake agreed on reaches the plugin (session_tls, SDK 1.4):
+    version, cipher, SNI, ALPN and the verified client's subject; mutual TLS
+    refuses a client without a certificate the listener's authority signed."""
+
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(self.folder, "server")
+        self.ca, sign = make_authority(self.folder, "clients")
+        self.alice = sign("alice")
+        _, sign_other = make_authority(self.folder, "strangers")
+        self.mallory = sign_other("mallory")
+        self.ports = {name: free_port() for name in ("required", "optional", "plain", "off")}
+        common = {"transport": "tcp", "mode": "reactor", "plugin": test_plugin("tls_facts"),
+                  "tls": "on", "tls_cert": cert, "tls_key": key}
+        self.server = self.wharfd({
+            "required": dict(common, listen=f"127.0.0.1:{self.ports['required']}",
+                             tls_verify_client="on", tls_client_ca=self.ca,
+                             tls_alpn="wharf/2, wharf/1", mode="thread"),
+            "optional": dict(common, listen=f"127.0.0.1:{self.ports['optional']}",
+                             tls_verify_client="optional", tls_client_ca=self.ca),
+            "plain": dict(common, listen=f"127.0.0.1:{self.ports['plain']}"),
+            "off": {"transport": "tcp", "mode": "reactor", "plugin": test_plugin("tls_facts"),
+                    "listen": f"127.0.0.1:{self.ports['off']}"},
+        }, host={"admin": "admin.sock"})
+
+    def facts(self, name, certificate=None, alpn=None, server_name="facts.example",
+              version=None):
+        context = client_context(version)
+        if certificate:
+            context.load_cert_chain(*certificate)
+        if alpn:
+            context.set_alpn_protocols(alpn)
+        raw = stream_connect("tcp", f"127.0.0.1:{self.ports[name]}")
+        with context.wrap_socket(raw, server_hostname=server_name) as connection:
+            connection.sendall(b"?")
+            return connection.makefile("rb").readline().decode()
+
+    def test_the_plugin_sees_what_was_agreed(self):
+        self.assertEqual(
+            self.facts("required", self.alice, ["h2", "wharf/1", "wharf/2"]),
+            "protocol=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 sni=facts.example alpn=wharf/2 "
+            "subject=CN=alice,O=Wharf tests\n")
+        self.assertEqual(
+            self.facts("plain", version=ssl.TLSVersion.TLSv1_2, server_name=None),
+            "protocol=TLSv1.2 cipher=ECDHE-ECDSA-AES256-GCM-SHA384 sni=none alpn=none "
+            "subject=none\n")
+        with stream_connect("tcp", f"127.0.0.1:{self.ports['off']}") as plain:
+            plain.sendall(b"?")
+            self.assertEqual(plain.makefile("rb").readline(), b"tls=none\n")
+
+    def test_mutual_tls_refuses_whom_the_authority_did_not_sign(self):
+        for certificate in (None, self.mallory):
+            with self.subTest(certificate=certificate), self.assertRaises(
+                    (ssl.SSLError, ConnectionResetError, BrokenPipeError, UnicodeDecodeError)):
+                # TLS 1.3: the client learns of the refusal at its first read.
+                if self.facts("required", certificate, ["wharf/1"]) != "":
+                    raise AssertionError("served")
+        self.assertEqual(self.facts("optional"),
+                         "protocol=TLSv1.3 cipher=TLS_AES_256_GCM_SHA384 sni=facts.example "
+                         "alpn=none subject=none\n")
+        self.assertIn("subject=CN=alice,O=Wharf tests", self.facts("optional", self.alice))
+        status = json.loads(self.server.ctl("status", "--json").stdout)
+        failures = next(entry["sessions"]["tls"]["failures"] for entry in status["listeners"]
+                        if entry["name"] == "required")
+        self.assertEqual(failures["client_certificate"], 2)
+
+    def test_alpn_with_no_protocol_in_common_is_refused(self):
+        with self.assertRaises((ssl.SSLError, ConnectionResetError)):
+            self.facts("required", self.alice, ["h2"])
+        self.assertIn("alpn=none", self.facts("required", self.alice))  # offered none: goes on
+
+
 class TlsHandshakes(WharfTestCase):
     """A handshake that does not finish ends its connection alone, counted
     under ended{how="tls_handshake"} and by reason, and the plugin never
