@@ -62,6 +62,7 @@ fn rust_layout() -> BTreeMap<String, String> {
     ty!("wharf_socket_kind", wharf_socket_kind);
     ty!("wharf_address", wharf_address);
     ty!("wharf_bytes_path", wharf_bytes_path);
+    ty!("wharf_tls_field", wharf_tls_field);
     ty!("wharf_metric_kind", wharf_metric_kind);
     ty!("wharf_kv_decision", wharf_kv_decision);
     fields!(wharf_abi_header {
@@ -116,6 +117,7 @@ fn rust_layout() -> BTreeMap<String, String> {
         zone_at,
         zone_root,
         session_count_bytes,
+        session_tls,
     });
     fields!(wharf_host { header, host_version, api });
     fields!(wharf_plugin {
@@ -170,6 +172,11 @@ fn rust_layout() -> BTreeMap<String, String> {
         WHARF_ADDRESS_BALANCER,
         WHARF_BYTES_SESSION_SOCKET,
         WHARF_BYTES_OWN_CONNECTION,
+        WHARF_TLS_PROTOCOL,
+        WHARF_TLS_CIPHER,
+        WHARF_TLS_SERVER_NAME,
+        WHARF_TLS_ALPN,
+        WHARF_TLS_CLIENT_SUBJECT,
         WHARF_METRIC_COUNTER,
         WHARF_METRIC_GAUGE,
         WHARF_CAP_EVENT,
@@ -180,6 +187,7 @@ fn rust_layout() -> BTreeMap<String, String> {
         WHARF_CAP_FORK_SAFE,
         WHARF_CAP_NEVER_UNLOAD,
         WHARF_CAP_CLIENT_FIRST,
+        WHARF_CAP_OWN_SOCKET,
         WHARF_KV_LAYOUT,
         WHARF_KV_MAGIC,
         WHARF_KV_KEEP,
