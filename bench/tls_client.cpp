@@ -5,12 +5,12 @@
 //     CONNECTIONS at once, one epoll thread: connect, handshake, send SEND
 //     bytes, read RECEIVE bytes, close, again, for SECONDS and at least
 //     CONNECTIONS handshakes. Prints "handshakes N", "handshakes_per_sec N",
-//     "tickets_per_handshake N", "protocol P", "cipher C", "cpu_seconds S"
-//     (this process's user + system time).
+//     "tickets_per_handshake N", "protocol P", "cipher C", "group G" (the key
+//     exchange's), "cpu_seconds S" (this process's user + system time).
 //   tls_client get PORT NAME SAME_AS
 //     One download over TLS 1.3 in xfer's framed dialect; the bytes must equal
 //     SAME_AS's. Prints "bytes N", "seconds S" (request to last byte),
-//     "protocol P", "cipher C".
+//     "protocol P", "cipher C", "group G".
 // Certificates are not verified: both servers measured present the same one.
 // On any failure says why and exits 1.
 #include <arpa/inet.h>
@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
@@ -90,8 +91,9 @@ SSL_CTX *clientContext(int version) {
 }
 
 void printSession(SSL *ssl) {
-  std::printf("protocol %s\ncipher %s\n", ::SSL_get_version(ssl),
-              ::SSL_CIPHER_get_name(::SSL_get_current_cipher(ssl)));
+  std::printf("protocol %s\ncipher %s\ngroup %s\n", ::SSL_get_version(ssl),
+              ::SSL_CIPHER_get_name(::SSL_get_current_cipher(ssl)),
+              ::OBJ_nid2sn(SSL_get_negotiated_group(ssl)));
 }
 
 double cpuSeconds() {

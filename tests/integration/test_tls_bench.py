@@ -59,6 +59,7 @@ class TlsClient(WharfTestCase):
                     self.assertGreater(float(report["handshakes_per_sec"]), 0)
                     self.assertEqual(report["protocol"], name)
                     self.assertIn("GCM", report["cipher"])
+                    self.assertEqual(report["group"], "X25519")
 
     def test_a_server_that_closes_early_fails_the_run(self):
         status, _, errors = client("handshakes", self.ports["time"], "TLS1.3", 1, 0, 0, 8)
