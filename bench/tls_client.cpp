@@ -4,9 +4,10 @@
 //   tls_client handshakes PORT TLS1.2|TLS1.3 CONNECTIONS SECONDS SEND RECEIVE
 //     CONNECTIONS at once, one epoll thread: connect, handshake, send SEND
 //     bytes, read RECEIVE bytes, close, again, for SECONDS and at least
-//     CONNECTIONS handshakes. Prints "handshakes N", "handshakes_per_sec N",
-//     "tickets_per_handshake N", "protocol P", "cipher C", "group G" (the key
-//     exchange's), "cpu_seconds S" (this process's user + system time).
+//     CONNECTIONS handshakes. Prints "handshakes N", "resumed N" (0),
+//     "handshakes_per_sec N", "tickets_per_handshake N", "protocol P",
+//     "cipher C", "group G" (the key exchange's), "cpu_seconds S" (this
+//     process's user + system time).
 //   tls_client get PORT NAME SAME_AS
 //     One download over TLS 1.3 in xfer's framed dialect; the bytes must equal
 //     SAME_AS's. Prints "bytes N", "seconds S" (request to last byte),
@@ -73,6 +74,7 @@ int connectTo(int port, bool nonblocking) {
 }
 
 long ticketsSeen = 0;
+long resumed = 0;  // stays 0: the proof that every handshake was a full one
 
 int countTicket(SSL *, SSL_SESSION *) {
   ++ticketsSeen;
@@ -151,6 +153,7 @@ class Exchange {
       received_ += count;
     }
     if (received_ != receive_) fail("more bytes than expected");
+    if (::SSL_session_reused(ssl_) == 1) ++resumed;
     stop();
     return true;
   }
@@ -221,8 +224,9 @@ int handshakes(int port, int version, int connections, double seconds, size_t se
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf(
-      "handshakes %ld\nhandshakes_per_sec %.1f\ntickets_per_handshake %.2f\ncpu_seconds %.3f\n",
-      completed, static_cast<double>(completed) / elapsed,
+      "handshakes %ld\nresumed %ld\nhandshakes_per_sec %.1f\ntickets_per_handshake "
+      "%.2f\ncpu_seconds %.3f\n",
+      completed, resumed, static_cast<double>(completed) / elapsed,
       completed > 0 ? static_cast<double>(ticketsSeen) / static_cast<double>(completed) : 0.0,
       cpuSeconds() - cpuBefore);
   all.clear();

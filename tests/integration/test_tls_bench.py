@@ -56,6 +56,7 @@ class TlsClient(WharfTestCase):
                                                     3, 0, send, receive)
                     self.assertEqual(status, 0, errors)
                     self.assertGreaterEqual(int(report["handshakes"]), 3)
+                    self.assertEqual(report["resumed"], "0")
                     self.assertGreater(float(report["handshakes_per_sec"]), 0)
                     self.assertEqual(report["protocol"], name)
                     self.assertIn("GCM", report["cipher"])
