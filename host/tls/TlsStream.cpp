@@ -152,13 +152,26 @@ ssize_t TlsStream::read(void *buffer, size_t capacity) {
   return failure;
 }
 
+// A record at a time (partial writes), as many as the socket takes: a
+// reactor session's queue then holds only what the socket refused, not all
+// but the first 16 KiB of each write.
 ssize_t TlsStream::write(const void *data, size_t length) {
-  if (length == 0) return 0;
-  ::ERR_clear_error();
-  size_t sent = 0;
-  int result = ::SSL_write_ex(ssl_, data, length, &sent);
-  if (result == 1) return static_cast<ssize_t>(sent);
-  return failed(result, false);
+  const char *bytes = static_cast<const char *>(data);
+  size_t total = 0;
+  while (total < length) {
+    ::ERR_clear_error();
+    size_t sent = 0;
+    int result = ::SSL_write_ex(ssl_, bytes + total, length - total, &sent);
+    if (result == 1) {
+      total += sent;
+      continue;
+    }
+    if (total == 0) return failed(result, false);
+    // What went stays sent; the rest is offered again, from the same byte.
+    ::ERR_clear_error();
+    break;
+  }
+  return static_cast<ssize_t>(total);
 }
 
 ssize_t TlsStream::failed(int result, bool reading) {
