@@ -285,6 +285,29 @@ class TlsFacts(WharfTestCase):
         self.assertIn("alpn=none", self.facts("required", self.alice))  # offered none: goes on
 
 
+class TlsBehindABalancer(WharfTestCase):
+    def test_the_proxy_header_comes_first_then_tls(self):
+        """A balancer in TCP mode (HAProxy's send-proxy) writes its PROXY header
+        in the clear, then passes the client's TLS through: the plugin sees the
+        client the header names, over TLS, in every mode that reads headers."""
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(folder, "server")
+        ports = {mode: free_port() for mode in ("reactor", "thread")}
+        self.wharfd({mode: {"transport": "tcp", "listen": f"127.0.0.1:{port}", "mode": mode,
+                            "plugin": test_plugin("addresses"), "tls": "on", "tls_cert": cert,
+                            "tls_key": key, "proxy_protocol": "v1", "proxy_from": "127.0.0.1"}
+                     for mode, port in ports.items()})
+        for mode, port in ports.items():
+            with self.subTest(mode=mode):
+                raw = stream_connect("tcp", f"127.0.0.1:{port}")
+                raw.sendall(f"PROXY TCP4 203.0.113.9 127.0.0.1 41000 {port}\r\n".encode())
+                with client_context().wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(b"?")
+                    line = tls.makefile("rb").readline().decode()
+                self.assertTrue(line.startswith("peer=203.0.113.9:41000 "), line)
+                self.assertIn(" balancer=127.0.0.1:", line)
+
+
 class TlsHandshakes(WharfTestCase):
     """A handshake that does not finish ends its connection alone, counted
     under ended{how="tls_handshake"} and by reason, and the plugin never
