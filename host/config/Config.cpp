@@ -65,8 +65,10 @@ HeldFiles Config::heldFiles(const std::optional<std::vector<std::string>> &liste
         (listenerNames && std::find(listenerNames->begin(), listenerNames->end(), listener.name) ==
                               listenerNames->end()))
       continue;
-    held[listener.tls.certificateFile] = listener.tls.certificatePem;
-    held[listener.tls.keyFile] = listener.tls.keyPem;
+    for (const auto &identity : listener.tls.identities) {
+      held[identity.certificateFile] = identity.certificatePem;
+      held[identity.keyFile] = identity.keyPem;
+    }
     if (!listener.tls.clientCaFile.empty())
       held[listener.tls.clientCaFile] = listener.tls.clientCaPem;
   }

@@ -78,12 +78,21 @@ struct ReactorSettings {
 // plaintext. The PEM files are read when the config is (by the master, as
 // root): a worker never needs to read the key, and a changed file is a
 // changed config, which a reload applies as a new listener on the same socket.
+// One certificate chain and its key (the n-th of tls_cert and of tls_key).
+struct TlsIdentity {
+  std::filesystem::path certificateFile;  // the chain, leaf first
+  std::filesystem::path keyFile;
+  std::string certificatePem;  // their contents
+  std::string keyPem;
+
+  bool operator==(const TlsIdentity &) const = default;
+};
+
 struct TlsSettings {
   bool enabled = false;
-  std::filesystem::path certificateFile;  // tls_cert: the chain, leaf first
-  std::filesystem::path keyFile;          // tls_key
-  std::string certificatePem;             // their contents
-  std::string keyPem;
+  // Each client gets the first whose certificate names the host it asked
+  // for (SNI), else the first.
+  std::vector<TlsIdentity> identities;
   std::string minProtocol = "TLSv1.2";  // tls_protocols, lowest and highest
   std::string maxProtocol = "TLSv1.3";
   std::string ciphers;  // tls_ciphers (TLS 1.2 and below; empty: OpenSSL's default)
@@ -217,6 +226,7 @@ constexpr size_t kMaxOutputHighWater = 1u << 30;             // reactor output_h
 constexpr std::chrono::seconds kMaxProxyTimeout{60};         // proxy_timeout
 constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};  // tls_handshake_timeout
 constexpr size_t kMaxTlsFileSize = size_t{1} << 20;          // tls_cert, tls_key
+constexpr size_t kMaxTlsIdentities = 64;                     // tls_cert, tls_key pairs
 
 // The contents of files the config names that a worker may not be able to
 // read as its user (tls_cert, tls_key), by path: the master passes them on.

@@ -165,16 +165,23 @@ std::optional<std::string> readTlsFile(const SectionReader &reader, const char *
   return text;
 }
 
+// "a b, c": the words of a list separated by spaces or commas.
+std::vector<std::string> words(const std::string &text) {
+  std::string list = text;
+  std::replace(list.begin(), list.end(), ',', ' ');
+  std::istringstream in(list);
+  std::vector<std::string> found;
+  for (std::string word; in >> word;) found.push_back(word);
+  return found;
+}
+
 // tls_protocols: "TLSv1.2 TLSv1.3", "TLSv1.3": the lowest and highest offered.
 void readTlsProtocols(const SectionReader &reader, TlsSettings &tls) {
   const std::string *text = reader.get("tls_protocols");
   if (text == nullptr) return;
   const std::vector<std::string> offered = {"TLSv1.2", "TLSv1.3"};
   size_t lowest = offered.size(), highest = 0;
-  std::string list = *text;
-  std::replace(list.begin(), list.end(), ',', ' ');
-  std::istringstream words(list);
-  for (std::string word; words >> word;) {
+  for (const std::string &word : words(*text)) {
     auto found = std::find(offered.begin(), offered.end(), word);
     if (found == offered.end())
       reader.fail("tls_protocols", "unknown protocol '" + word + "' (expected " + joined(offered) +
@@ -214,10 +221,7 @@ std::vector<std::string> readAlpn(const SectionReader &reader) {
   std::vector<std::string> names;
   const std::string *text = reader.get("tls_alpn");
   if (text == nullptr) return names;
-  std::string list = *text;
-  std::replace(list.begin(), list.end(), ',', ' ');
-  std::istringstream words(list);
-  for (std::string word; words >> word;) {
+  for (const std::string &word : words(*text)) {
     if (word.size() > 255 || !std::all_of(word.begin(), word.end(),
                                           [](unsigned char c) { return c > 0x20 && c < 0x7f; }))
       reader.fail("tls_alpn", "'" + word + "' is not a protocol name (1 to 255 printable bytes)");
@@ -242,10 +246,25 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
   }
   if (!net::isStream(transport))
     reader.fail("tls", "applies to stream transports (tcp, unix) only");
-  tls.certificateFile = reader.path(reader.require("tls_cert"));
-  tls.keyFile = reader.path(reader.require("tls_key"));
-  auto certificate = readTlsFile(reader, "tls_cert", tls.certificateFile, held);
-  auto key = readTlsFile(reader, "tls_key", tls.keyFile, held);
+  std::vector<std::string> certificates = words(reader.require("tls_cert"));
+  std::vector<std::string> keys = words(reader.require("tls_key"));
+  if (certificates.empty()) reader.fail("tls_cert", "names no file");
+  if (certificates.size() > kMaxTlsIdentities)
+    reader.fail("tls_cert", "more than " + std::to_string(kMaxTlsIdentities) + " certificates");
+  if (keys.size() != certificates.size())
+    reader.fail("tls_key", std::to_string(certificates.size()) + " certificates but " +
+                               std::to_string(keys.size()) +
+                               " keys: give one key per certificate, in the same order");
+  bool whole = true;  // false: another worker's listener, whose files this one was not given
+  for (size_t i = 0; i < certificates.size(); ++i) {
+    config::TlsIdentity identity{reader.path(certificates[i]), reader.path(keys[i]), {}, {}};
+    auto certificate = readTlsFile(reader, "tls_cert", identity.certificateFile, held);
+    auto key = readTlsFile(reader, "tls_key", identity.keyFile, held);
+    whole = whole && certificate && key;
+    if (certificate) identity.certificatePem = std::move(*certificate);
+    if (key) identity.keyPem = std::move(*key);
+    tls.identities.push_back(std::move(identity));
+  }
   readTlsProtocols(reader, tls);
   if (const std::string *ciphers = reader.get("tls_ciphers")) tls.ciphers = *ciphers;
   tls.handshakeTimeout = reader.duration("tls_handshake_timeout").value_or(tls.handshakeTimeout);
@@ -256,9 +275,7 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
   std::optional<std::string> clientCa;
   if (!tls.clientCaFile.empty())
     clientCa = readTlsFile(reader, "tls_client_ca", tls.clientCaFile, held);
-  if (!certificate || !key) return tls;  // another worker's listener: this one never serves it
-  tls.certificatePem = std::move(*certificate);
-  tls.keyPem = std::move(*key);
+  if (!whole) return tls;  // another worker's listener: this one never serves it
   if (clientCa) tls.clientCaPem = std::move(*clientCa);
   try {
     tls::ServerContext check(tls);

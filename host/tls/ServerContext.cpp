@@ -3,8 +3,11 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
+#include <limits>
 
 #include "tls/TlsError.h"
 
@@ -36,16 +39,16 @@ Bio memoryBio(const std::string &text) {
 
 // The chain, leaf first, as SSL_CTX_use_certificate_chain_file reads it, but
 // from the text the config holds.
-void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
+void useCertificateChain(SSL_CTX *context, const config::TlsIdentity &identity,
                          int64_t &certificateExpiry) {
-  const std::string where = settings.certificateFile.string() + ": ";
-  Bio bio = memoryBio(settings.certificatePem);
+  const std::string where = identity.certificateFile.string() + ": ";
+  Bio bio = memoryBio(identity.certificatePem);
   X509 *leaf = ::PEM_read_bio_X509_AUX(bio.get(), nullptr, noPassphrase, nullptr);
   if (leaf == nullptr)
     throw SettingsError("tls_cert", where + "no PEM certificate (" + openSslErrors() + ")");
   tm expiry{};
   if (::ASN1_TIME_to_tm(::X509_get0_notAfter(leaf), &expiry) == 1)
-    certificateExpiry = ::timegm(&expiry);
+    certificateExpiry = std::min<int64_t>(certificateExpiry, ::timegm(&expiry));
   int used = ::SSL_CTX_use_certificate(context, leaf);
   ::X509_free(leaf);
   if (used != 1) throw SettingsError("tls_cert", where + openSslErrors());
@@ -64,9 +67,9 @@ void useCertificateChain(SSL_CTX *context, const config::TlsSettings &settings,
     throw SettingsError("tls_cert", where + openSslErrors());
 }
 
-void usePrivateKey(SSL_CTX *context, const config::TlsSettings &settings) {
-  const std::string where = settings.keyFile.string() + ": ";
-  Bio bio = memoryBio(settings.keyPem);
+void usePrivateKey(SSL_CTX *context, const config::TlsIdentity &identity) {
+  const std::string where = identity.keyFile.string() + ": ";
+  Bio bio = memoryBio(identity.keyPem);
   EVP_PKEY *key = ::PEM_read_bio_PrivateKey(bio.get(), nullptr, noPassphrase, nullptr);
   if (key == nullptr)
     throw SettingsError("tls_key", where + "no PEM private key, or one with a passphrase (" +
@@ -78,7 +81,7 @@ void usePrivateKey(SSL_CTX *context, const config::TlsSettings &settings) {
       ERR_GET_LIB(last) == ERR_LIB_X509 && ERR_GET_REASON(last) == X509_R_KEY_VALUES_MISMATCH;
   if (mismatch || ::SSL_CTX_check_private_key(context) != 1)
     throw SettingsError("tls_key", where + "does not match the certificate in " +
-                                       settings.certificateFile.string() + " (" + openSslErrors() +
+                                       identity.certificateFile.string() + " (" + openSslErrors() +
                                        ")");
   if (used != 1) throw SettingsError("tls_key", where + openSslErrors());
 }
@@ -131,37 +134,69 @@ int selectProtocol(SSL *, const unsigned char **out, unsigned char *outLength,
 }  // namespace
 
 ServerContext::ServerContext(const config::TlsSettings &settings)
-    : context_(::SSL_CTX_new(::TLS_server_method())), handshakeTimeout_(settings.handshakeTimeout) {
-  ::ERR_clear_error();
-  if (context_ == nullptr) throw std::bad_alloc();
+    : handshakeTimeout_(settings.handshakeTimeout) {
+  for (const std::string &name : settings.alpn) alpn_ += static_cast<char>(name.size()) + name;
   try {
-    if (::SSL_CTX_set_min_proto_version(context_, protocolVersion(settings.minProtocol)) != 1 ||
-        ::SSL_CTX_set_max_proto_version(context_, protocolVersion(settings.maxProtocol)) != 1)
+    for (const config::TlsIdentity &identity : settings.identities)
+      contexts_.push_back(contextFor(settings, identity));
+  } catch (...) {
+    for (SSL_CTX *context : contexts_) ::SSL_CTX_free(context);
+    throw;
+  }
+  // Several certificates: the client's SNI name picks one.
+  if (contexts_.size() > 1) {
+    ::SSL_CTX_set_tlsext_servername_callback(contexts_.front(), chooseCertificate);
+    ::SSL_CTX_set_tlsext_servername_arg(contexts_.front(), this);
+  }
+}
+
+// One SSL_CTX per certificate, each with all of the listener's settings (a
+// session switched to one by its SNI name reads ALPN and the client CA there).
+SSL_CTX *ServerContext::contextFor(const config::TlsSettings &settings,
+                                   const config::TlsIdentity &identity) {
+  ::ERR_clear_error();
+  SSL_CTX *context = ::SSL_CTX_new(::TLS_server_method());
+  if (context == nullptr) throw std::bad_alloc();
+  try {
+    if (::SSL_CTX_set_min_proto_version(context, protocolVersion(settings.minProtocol)) != 1 ||
+        ::SSL_CTX_set_max_proto_version(context, protocolVersion(settings.maxProtocol)) != 1)
       throw SettingsError("tls_protocols", openSslErrors());
     if (!settings.ciphers.empty() &&
-        ::SSL_CTX_set_cipher_list(context_, settings.ciphers.c_str()) != 1)
+        ::SSL_CTX_set_cipher_list(context, settings.ciphers.c_str()) != 1)
       throw SettingsError("tls_ciphers", "no cipher OpenSSL knows in '" + settings.ciphers + "'");
-    useCertificateChain(context_, settings, certificateExpiry_);
-    usePrivateKey(context_, settings);
+    useCertificateChain(context, identity, certificateExpiry_);
+    usePrivateKey(context, identity);
     if (settings.verifyClient != config::TlsSettings::VerifyClient::Off)
-      useClientAuthorities(context_, settings);
+      useClientAuthorities(context, settings);
   } catch (...) {
-    ::SSL_CTX_free(context_);
+    ::SSL_CTX_free(context);
     throw;
   }
   // Sessions write from a queue that moves as it grows, a record at a time;
   // no renegotiation (a client could make the server work for each); a peer
   // that closes without close_notify has closed (as most clients do).
-  ::SSL_CTX_set_mode(context_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                                   SSL_MODE_RELEASE_BUFFERS);
-  ::SSL_CTX_set_options(context_, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
-                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
-  for (const std::string &name : settings.alpn) alpn_ += static_cast<char>(name.size()) + name;
-  if (!alpn_.empty()) ::SSL_CTX_set_alpn_select_cb(context_, selectProtocol, this);
+  ::SSL_CTX_set_mode(context, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                                  SSL_MODE_RELEASE_BUFFERS);
+  ::SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
+                                     SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (!alpn_.empty()) ::SSL_CTX_set_alpn_select_cb(context, selectProtocol, this);
+  return context;
+}
+
+int ServerContext::chooseCertificate(SSL *ssl, int *, void *argument) {
+  const auto &self = *static_cast<const ServerContext *>(argument);
+  const char *name = ::SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name == nullptr) return SSL_TLSEXT_ERR_OK;  // no name: the first certificate
+  for (SSL_CTX *context : self.contexts_)
+    if (::X509_check_host(::SSL_CTX_get0_certificate(context), name, 0, 0, nullptr) == 1) {
+      if (context != self.contexts_.front()) ::SSL_set_SSL_CTX(ssl, context);
+      return SSL_TLSEXT_ERR_OK;
+    }
+  return SSL_TLSEXT_ERR_OK;  // a name no certificate has: the first
 }
 
 ServerContext::~ServerContext() {
-  ::SSL_CTX_free(context_);
+  for (SSL_CTX *context : contexts_) ::SSL_CTX_free(context);
 }
 
 }  // namespace wharf::tls

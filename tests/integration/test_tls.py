@@ -159,6 +159,22 @@ class TlsServing(WharfTestCase):
         reload = server.ctl("reload")
         self.assertEqual(reload.returncode, 0, reload.stdout + reload.stderr)
 
+    def test_several_certificates_chosen_by_the_name_the_client_asks_for(self):
+        first = make_certificate(self.folder, "first", "first.example")
+        second = make_certificate(self.folder, "second", "second.example")
+        port = free_port()
+        self.wharfd({"sni": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
+                                          mode="reactor", plugin="echo",
+                                          tls_cert=f"{first[0]} {second[0]}",
+                                          tls_key=f"{first[1]}, {second[1]}")})
+        for name, expected in (("second.example", second), ("first.example", first),
+                               ("other.example", first), (None, first)):
+            with self.subTest(name=name):
+                raw = stream_connect("tcp", f"127.0.0.1:{port}")
+                with client_context().wrap_socket(raw, server_hostname=name) as connection:
+                    self.assertEqual(connection.getpeercert(True), der_of(expected[0]))
+                    self.assertEqual(tls_round_trip(connection, b"sni\n"), b"sni\n")
+
     def test_protocols_and_ciphers_are_the_listeners(self):
         port = free_port()
         self.wharfd({"r": self.tls_keys(transport="tcp", listen=f"127.0.0.1:{port}",
@@ -502,6 +518,11 @@ class TlsConfig(WharfTestCase):
         self.assertRefused(r"tls_cert: cannot read .*/missing\.pem: No such file", tls="on",
                            tls_cert=os.path.join(self.folder, "missing.pem"), tls_key=self.key)
         self.assertRefused(r"tls_cert: missing \(required\)", tls="on", tls_key=self.key)
+        self.assertRefused(r"tls_key: 2 certificates but 1 keys: give one key per certificate",
+                           tls="on", tls_cert=f"{self.cert} {self.other_cert}", tls_key=self.key)
+        self.assertRefused(r"tls_key: .*/other\.key: does not match the certificate in "
+                           r".*/server\.pem", tls="on", tls_cert=f"{self.other_cert} {self.cert}",
+                           tls_key=f"{self.other_key} {self.other_key}")
         self.assertRefused(r"tls_protocols: unknown protocol 'TLSv1\.1'", tls="on",
                            tls_cert=self.cert, tls_key=self.key, tls_protocols="TLSv1.1 TLSv1.2")
         self.assertRefused(r"tls_ciphers: no cipher OpenSSL knows in 'NOTACIPHER'", tls="on",
