@@ -180,6 +180,9 @@ SSL_CTX *ServerContext::contextFor(const config::TlsSettings &settings,
   ::SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!alpn_.empty()) ::SSL_CTX_set_alpn_select_cb(context, selectProtocol, this);
+  // No cache of TLS 1.2 sessions in the worker (OpenSSL keeps up to 20,480
+  // by default): clients resume with tickets, which the server need not keep.
+  ::SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
   return context;
 }
 

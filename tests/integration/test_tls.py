@@ -16,6 +16,7 @@ import ssl
 import struct
 import subprocess
 import tempfile
+import threading
 import unittest
 import urllib.request
 
@@ -481,6 +482,81 @@ class TlsSlowClients(WharfTestCase):
                             closed = True
                     self.assertTrue(closed, f"still open after {sent} bytes of a {len(record)}-byte "
                                             "record, a byte at a time")
+
+
+class TlsUnderLoad(WharfTestCase):
+    def setUp(self):
+        self.folder = self.enterContext(tempfile.TemporaryDirectory())
+        self.pairs = [make_certificate(self.folder, f"pair{i}") for i in range(2)]
+        self.cert, self.key = (os.path.join(self.folder, name) for name in ("cert.pem", "key.pem"))
+        self.install(0)
+
+    def install(self, index):
+        shutil.copy(self.pairs[index][0], self.cert)
+        shutil.copy(self.pairs[index][1], self.key)
+
+    def test_a_handshake_flood_does_not_keep_others_out(self):
+        """300 connections from one address that start a handshake and stall
+        (the reactor's default max_per_source spares loopback) hold no loop:
+        a client served in the middle of them, and each flooder closed at
+        tls_handshake_timeout and counted."""
+        port = free_port()
+        server = self.wharfd({"r": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "reactor", "plugin": "echo", "tls": "on",
+                                    "tls_cert": self.cert, "tls_key": self.key,
+                                    "tls_handshake_timeout": "2s"}},
+                             host={"admin": "admin.sock"})
+        flood = []
+        for _ in range(300):
+            connection = stream_connect("tcp", f"127.0.0.1:{port}")
+            connection.sendall(b"\x16\x03\x01\x02")
+            flood.append(connection)
+        with tls_connect(f"127.0.0.1:{port}") as connection:
+            self.assertEqual(tls_round_trip(connection, b"served\n"), b"served\n")
+
+        def timeouts():
+            status = json.loads(server.ctl("status", "--json").stdout)
+            return status["listeners"][0]["sessions"]["tls"]["failures"]["timeout"]
+
+        wait_until(lambda: timeouts() == 300, "300 stalled handshakes closed")
+        for connection in flood:
+            connection.close()
+
+    def test_certificates_reloaded_under_load_fail_no_connection(self):
+        """Clients connect, handshake and echo in a loop on two threads while
+        the certificate is replaced and reloaded ten times: none fails, and
+        the clients see both certificates."""
+        port = free_port()
+        server = self.wharfd({"r": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "reactor", "plugin": "echo", "tls": "on",
+                                    "tls_cert": self.cert, "tls_key": self.key}},
+                             host={"admin": "admin.sock"})
+        stop, failures, seen = threading.Event(), [], set()
+
+        def loop():
+            while not stop.is_set():
+                try:
+                    with tls_connect(f"127.0.0.1:{port}") as connection:
+                        seen.add(connection.getpeercert(True))
+                        if tls_round_trip(connection, b"loop\n") != b"loop\n":
+                            failures.append("short echo")
+                except (OSError, ssl.SSLError) as error:
+                    failures.append(repr(error))
+
+        clients = [threading.Thread(target=loop) for _ in range(2)]
+        for client in clients:
+            client.start()
+        try:
+            for reload in range(10):
+                self.install((reload + 1) % 2)
+                result = server.ctl("reload")
+                self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        finally:
+            stop.set()
+            for client in clients:
+                client.join()
+        self.assertEqual(failures, [])
+        self.assertEqual(seen, {der_of(cert) for cert, _ in self.pairs})
 
 
 class TlsConfig(WharfTestCase):
