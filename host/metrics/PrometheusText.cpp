@@ -140,25 +140,27 @@ void addHistogram(Exposition &out, const char *name, const char *help, const Lab
   out.addSample(name, "_count", "histogram", help, labels, cumulative);
 }
 
+// A counter per key of `counts` (a JSON object of numbers), the key as label `label`.
+void addCounts(Exposition &out, const char *name, const char *help, const Labels &labels,
+               const char *label, const Poco::JSON::Object::Ptr &counts) {
+  if (!counts) return;
+  for (const auto &[key, count] : *counts) {
+    Labels withKey = labels;
+    withKey.emplace_back(label, key);
+    out.add(name, "counter", help, withKey, count.convert<double>());
+  }
+}
+
 // tls = on: handshakes by version, failures by reason.
 void addTls(Exposition &out, const Poco::JSON::Object &tls, const Labels &labels) {
-  if (Poco::JSON::Object::Ptr handshakes = tls.getObject("handshakes"))
-    for (const auto &[version, count] : *handshakes) {
-      Labels withVersion = labels;
-      withVersion.emplace_back("version", version);
-      out.add("wharf_tls_handshakes_total", "counter",
-              "TLS handshakes completed, by the protocol version agreed on.", withVersion,
-              count.convert<double>());
-    }
-  if (Poco::JSON::Object::Ptr failures = tls.getObject("failures"))
-    for (const auto &[reason, count] : *failures) {
-      Labels withReason = labels;
-      withReason.emplace_back("reason", reason);
-      out.add("wharf_tls_handshake_failures_total", "counter",
-              "TLS handshakes that failed or did not finish within tls_handshake_timeout, by "
-              "reason (timeout, closed, protocol_version, no_shared_cipher, not_tls, other).",
-              withReason, count.convert<double>());
-    }
+  addCounts(out, "wharf_tls_handshakes_total",
+            "TLS handshakes completed, by the protocol version agreed on.", labels, "version",
+            tls.getObject("handshakes"));
+  addCounts(out, "wharf_tls_handshake_failures_total",
+            "TLS handshakes that failed or did not finish within tls_handshake_timeout, by reason "
+            "(timeout, closed, protocol_version, no_shared_cipher, not_tls, client_certificate, "
+            "no_application_protocol, other).",
+            labels, "reason", tls.getObject("failures"));
 }
 
 // What sessions amount to: bytes, endings, errors, durations.
@@ -175,15 +177,10 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
   out.add("wharf_listener_access_log_dropped_total", "counter",
           "Access log lines dropped (the log could not take them at once).", labels,
           number(sessions, "access_log_dropped"));
-  if (Poco::JSON::Object::Ptr ended = sessions.getObject("ended"))
-    for (const auto &[how, count] : *ended) {
-      Labels withHow = labels;
-      withHow.emplace_back("how", how);
-      out.add("wharf_listener_sessions_ended_total", "counter",
-              "Finished sessions, by how they ended (client, plugin, idle_timeout, send_timeout, "
-              "output_budget, cut, error, tls_handshake).",
-              withHow, count.convert<double>());
-    }
+  addCounts(out, "wharf_listener_sessions_ended_total",
+            "Finished sessions, by how they ended (client, plugin, idle_timeout, send_timeout, "
+            "output_budget, cut, error, tls_handshake).",
+            labels, "how", sessions.getObject("ended"));
   if (Poco::JSON::Array::Ptr buckets = sessions.getArray("duration_buckets"))
     addHistogram(out, "wharf_listener_session_duration_seconds",
                  "How long finished sessions lasted.", labels, *buckets, session::kDurationBounds,
@@ -256,13 +253,9 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
     out.add("wharf_listener_sessions_accepted_total", "counter",
             "Sessions admitted since the workers started.", labels, number(*sessions, "total"));
     Poco::JSON::Object::Ptr refused = sessions->getObject("refused");
-    for (const auto &[reason, count] : *refused) {
-      Labels withReason = labels;
-      withReason.emplace_back("reason", reason);
-      out.add("wharf_listener_sessions_refused_total", "counter",
-              "Sessions refused, by reason (as in wharfctl status --json).", withReason,
-              count.convert<double>());
-    }
+    addCounts(out, "wharf_listener_sessions_refused_total",
+              "Sessions refused, by reason (as in wharfctl status --json).", labels, "reason",
+              refused);
     addTraffic(out, *sessions, labels);
     auto transport = net::parseTransport(listener->getValue<std::string>("transport"));
     if (transport && !net::isStream(*transport)) {
