@@ -74,10 +74,6 @@ struct ReactorSettings {
   std::chrono::milliseconds sendTimeout{std::chrono::seconds(60)};
 };
 
-// tls = on: the host ends TLS for the listener's sessions; the plugin sees
-// plaintext. The PEM files are read when the config is (by the master, as
-// root): a worker never needs to read the key, and a changed file is a
-// changed config, which a reload applies as a new listener on the same socket.
 // One certificate chain and its key (the n-th of tls_cert and of tls_key).
 struct TlsIdentity {
   std::filesystem::path certificateFile;  // the chain, leaf first
@@ -88,6 +84,11 @@ struct TlsIdentity {
   bool operator==(const TlsIdentity &) const = default;
 };
 
+// tls = on: the host ends TLS for the listener's sessions; the plugin sees
+// plaintext. The PEM files are read when the config is (by the master, as
+// root): a worker never needs to read the key, and a changed file is a
+// changed config, which a reload applies by swapping the listener's TLS
+// context (tls::ContextSlot) for new connections.
 struct TlsSettings {
   bool enabled = false;
   // Each client gets the first whose certificate names the host it asked

@@ -75,7 +75,7 @@ class Listener {
   const plugin::PluginMetrics &metrics() const { return *metrics_; }
   // tls = on: its certificate and settings; else null.
   const tls::ContextSlot *tls() const { return tls_.get(); }
-  // THREAD: main. A reload's new TLS settings (same shape otherwise): new
+  // THREAD: the worker's reloads. A reload's new TLS settings (same shape otherwise): new
   // connections get `context`, built from them; open sessions keep theirs.
   void replaceTls(const config::TlsSettings &settings,
                   std::shared_ptr<const tls::ServerContext> context) {

@@ -195,8 +195,8 @@ void Master::resume(const Inheritance &inheritance) {
             net::FileDescriptor(worker.crashPage), worker.group,
             Clock::now() - std::chrono::milliseconds(worker.uptimeMs)));
   }
-  config::Config served =
-      loader_.parse(options_.configFile, inheritance.configText, &inheritance.heldFiles);
+  config::Config served = loader_.parse(options_.configFile, inheritance.configText,
+                                        inheritance.heldFiles ? &*inheritance.heldFiles : nullptr);
   configureLogging(served);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
   workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,

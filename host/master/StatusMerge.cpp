@@ -147,6 +147,17 @@ bool wellFormed(const Poco::JSON::Object::Ptr &listener) {
   return plugin && plugin->has("generation") && plugin->get("generation").isInteger();
 }
 
+// tls = on: the certificate that expires first of those the workers serve
+// (one may not have applied a reload that renewed it).
+void keepEarliestExpiry(Poco::JSON::Object &into, const Poco::JSON::Object &listener) {
+  Poco::JSON::Object::Ptr theirs = listener.getObject("tls_certificate");
+  Poco::JSON::Object::Ptr mine = into.getObject("tls_certificate");
+  if (!theirs || !theirs->has("expires") || !theirs->get("expires").isInteger()) return;
+  if (!mine || !mine->has("expires") || !mine->get("expires").isInteger() ||
+      theirs->getValue<int64_t>("expires") < mine->getValue<int64_t>("expires"))
+    into.set("tls_certificate", copyOf(*theirs));
+}
+
 }  // namespace
 
 Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr> &statuses) {
@@ -183,6 +194,7 @@ Poco::JSON::Array::Ptr mergeListeners(const std::vector<Poco::JSON::Object::Ptr>
         else
           into.set("plugin_metrics", copyOf(*metrics));
       }
+      keepEarliestExpiry(into, *listener);
       Poco::JSON::Object::Ptr plugin = listener->getObject("plugin");
       Poco::JSON::Array::Ptr generations = sumGenerations(
           into.getObject("plugin")->getArray("generations"), plugin->getArray("generations"));

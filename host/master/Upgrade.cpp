@@ -18,6 +18,7 @@
 
 #include "net/FileDescriptor.h"
 #include "process/ChildWait.h"
+#include "process/SealedMemory.h"
 
 namespace wharf::master {
 namespace {
@@ -37,7 +38,36 @@ void setCloseOnExec(const Inheritance &inheritance, bool close) {
   }
 }
 
-std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
+// The held files in a sealed memory file (JSON: path → base64), not in the
+// state: one environment string holds at most 128 KiB, and a CA bundle alone
+// can be more.
+net::FileDescriptor heldFilesMemory(const Inheritance &inheritance) {
+  Poco::JSON::Object files;
+  for (const auto &[path, contents] : inheritance.heldFiles.value_or(config::HeldFiles{})) {
+    std::ostringstream encoded;
+    Poco::Base64Encoder encoder(encoded);
+    encoder << contents;
+    encoder.close();
+    files.set(path.string(), encoded.str());
+  }
+  std::ostringstream text;
+  files.stringify(text);
+  return process::sealedMemory(text.str());
+}
+
+config::HeldFiles heldFilesFrom(int fd) {
+  config::HeldFiles held;
+  Poco::JSON::Object::Ptr files =
+      Poco::JSON::Parser().parse(process::readWhole(fd)).extract<Poco::JSON::Object::Ptr>();
+  for (const auto &[path, encoded] : *files) {
+    std::istringstream in(encoded.extract<std::string>());
+    Poco::Base64Decoder decoder(in);
+    held[path] = std::string(std::istreambuf_iterator<char>(decoder), {});
+  }
+  return held;
+}
+
+std::string encode(const Inheritance &inheritance, int filesFd, int binaryFd = -1) {
   Poco::JSON::Object state;
   Poco::JSON::Array::Ptr sockets = new Poco::JSON::Array;
   for (const auto &socket : inheritance.sockets) {
@@ -63,15 +93,7 @@ std::string encode(const Inheritance &inheritance, int binaryFd = -1) {
   state.set("sockets", sockets);
   state.set("workers", workers);
   state.set("config", inheritance.configText);
-  Poco::JSON::Object::Ptr files = new Poco::JSON::Object;  // base64: any bytes
-  for (const auto &[path, contents] : inheritance.heldFiles) {
-    std::ostringstream encoded;
-    Poco::Base64Encoder encoder(encoded);
-    encoder << contents;
-    encoder.close();
-    files->set(path.string(), encoded.str());
-  }
-  state.set("files", files);
+  state.set("files_fd", filesFd);
   state.set("from", inheritance.fromVersion);
   state.set("uptime_ms", inheritance.uptimeMs);
   state.set("upgrades", inheritance.upgrades);
@@ -94,9 +116,12 @@ process::ChildEnd runChild(const NewBinary &binary, const std::vector<std::strin
   net::FileDescriptor reader(pipeEnds[0]), writer(pipeEnds[1]);
   std::vector<std::string> variables;
   std::vector<int> kept;
+  net::FileDescriptor files;
   if (inheritance != nullptr) {
-    variables.push_back(std::string(kVariable) + "=" + encode(*inheritance));
+    files = heldFilesMemory(*inheritance);
+    variables.push_back(std::string(kVariable) + "=" + encode(*inheritance, files.fd()));
     for (const auto &socket : inheritance->sockets) kept.push_back(socket.fd);
+    kept.push_back(files.fd());
   }
   pid_t child = binary.start(arguments, variables, kept, writer.fd());
   writer = net::FileDescriptor();
@@ -141,9 +166,11 @@ bool rehearseUpgrade(const NewBinary &binary, const std::filesystem::path &confi
 
 void execUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
                  const Inheritance &inheritance) {
+  net::FileDescriptor files = heldFilesMemory(inheritance);
+  ::fcntl(files.fd(), F_SETFD, 0);
   setCloseOnExec(inheritance, false);
   binary.exec({"--config", configFile.string()},
-              {std::string(kVariable) + "=" + encode(inheritance, binary.fd())});
+              {std::string(kVariable) + "=" + encode(inheritance, files.fd(), binary.fd())});
   int error = errno;
   setCloseOnExec(inheritance, true);
   errno = error;
@@ -173,12 +200,10 @@ std::optional<Inheritance> takeInheritance() {
          entry->getValue<bool>("serving"), entry->optValue<int>("crash_page", -1)});
   }
   inheritance.configText = state->getValue<std::string>("config");
-  if (Poco::JSON::Object::Ptr files = state->getObject("files"))
-    for (const auto &[path, encoded] : *files) {
-      std::istringstream in(encoded.extract<std::string>());
-      Poco::Base64Decoder decoder(in);
-      inheritance.heldFiles[path] = std::string(std::istreambuf_iterator<char>(decoder), {});
-    }
+  if (int filesFd = state->optValue<int>("files_fd", -1); filesFd > STDERR_FILENO) {
+    inheritance.heldFiles = heldFilesFrom(filesFd);
+    ::close(filesFd);
+  }
   inheritance.fromVersion = state->getValue<std::string>("from");
   inheritance.uptimeMs = state->getValue<int64_t>("uptime_ms");
   inheritance.upgrades = state->getValue<uint64_t>("upgrades");

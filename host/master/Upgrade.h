@@ -52,7 +52,8 @@ struct Inheritance {
   std::string configText;  // what the serving workers were given
   // The TLS files it names, as the old master read them: the new one parses
   // the config it adopts with these, not with files that may have moved since.
-  config::HeldFiles heldFiles;
+  // nullopt: an old master passed none (read them from disk).
+  std::optional<config::HeldFiles> heldFiles;
   std::string fromVersion;
   int64_t uptimeMs = 0;   // of the master, across upgrades
   uint64_t upgrades = 0;  // before this one

@@ -3,7 +3,6 @@
 #include <Poco/JSON/Array.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "master/ServiceManager.h"
+#include "process/SealedMemory.h"
 #include "process/SignalDefaults.h"
 
 extern char **environ;
@@ -102,15 +102,7 @@ void WorkerProcess::passLogFile(const std::string &path, int file) {
 }
 
 void WorkerProcess::passFile(const std::filesystem::path &path, const std::string &contents) {
-  net::FileDescriptor file(::memfd_create("wharf-config-file", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  if (!file.valid()) throw std::system_error(errno, std::generic_category(), "memfd_create");
-  for (size_t written = 0; written < contents.size();) {
-    ssize_t wrote = ::write(file.fd(), contents.data() + written, contents.size() - written);
-    if (wrote < 0 && errno == EINTR) continue;
-    if (wrote < 0) throw std::system_error(errno, std::generic_category(), "writing a memfd");
-    written += static_cast<size_t>(wrote);
-  }
-  ::fcntl(file.fd(), F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+  net::FileDescriptor file = process::sealedMemory(contents);
   Poco::JSON::Object note;
   note.set("command", std::string("file"));
   note.set("path", path.string());

@@ -35,7 +35,7 @@ std::string escaped(const std::string &value, bool quoted = true) {
 // one series, so that a drain or an upgrade changes no series' labels.
 class Exposition {
  public:
-  enum class Combine { Sum, Max };
+  enum class Combine { Sum, Max, Min };
 
   void add(const std::string &name, const std::string &type, const std::string &help,
            const Labels &labels, double value, Combine combine = Combine::Sum) {
@@ -67,7 +67,9 @@ class Exposition {
       return;
     }
     double &sum = family->second.samples[known->second].second;
-    sum = combine == Combine::Sum ? sum + value : std::max(sum, value);
+    sum = combine == Combine::Sum   ? sum + value
+          : combine == Combine::Max ? std::max(sum, value)
+                                    : std::min(sum, value);
   }
 
   std::string text() const {
@@ -289,7 +291,7 @@ void addListeners(Exposition &out, const Poco::JSON::Array &listeners) {
       out.add("wharf_tls_certificate_expiry_timestamp_seconds", "gauge",
               "When the certificate a TLS listener serves expires, in seconds since the Unix "
               "epoch.",
-              {labels[0]}, number(*certificate, "expires"), Exposition::Combine::Max);
+              {labels[0]}, number(*certificate, "expires"), Exposition::Combine::Min);
     if (Poco::JSON::Object::Ptr metrics = listener->getObject("plugin_metrics"))
       addPluginMetrics(out, *metrics, {labels[0]});
     if (Poco::JSON::Array::Ptr zones = listener->getArray("zones"))

@@ -164,7 +164,7 @@ wharf_status sessionClose(wharf_session *session) {
 wharf_status copyText(const std::string &text, char *buffer, size_t capacity, size_t *len) {
   if (len != nullptr) *len = text.size();
   if (text.size() > capacity) return WHARF_BUFFER_TOO_SMALL;
-  std::memcpy(buffer, text.data(), text.size());
+  if (!text.empty()) std::memcpy(buffer, text.data(), text.size());
   return WHARF_OK;
 }
 

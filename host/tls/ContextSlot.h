@@ -24,8 +24,9 @@ class ContextSlot {
     std::lock_guard lock(mutex_);
     return context_;
   }
-  const config::TlsSettings &settings() const { return settings_; }  // THREAD: main
-  // THREAD: main. `context` was built from `settings` (reload builds it
+  // THREAD: the worker's reloads (under its lock), as replace().
+  const config::TlsSettings &settings() const { return settings_; }
+  // THREAD: as settings(). `context` was built from `settings` (reload builds it
   // before anything changes, so that a refused one changes nothing).
   void replace(const config::TlsSettings &settings, std::shared_ptr<const ServerContext> context) {
     settings_ = settings;

@@ -2,6 +2,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -180,6 +181,15 @@ SSL_CTX *ServerContext::contextFor(const config::TlsSettings &settings,
   ::SSL_CTX_set_options(context, SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF |
                                      SSL_OP_CIPHER_SERVER_PREFERENCE);
   if (!alpn_.empty()) ::SSL_CTX_set_alpn_select_cb(context, selectProtocol, this);
+  // A session resumes only where it began: under the same client
+  // verification (OpenSSL refuses any resumption where a client certificate
+  // is asked for and this is unset, with a fatal alert). The same for each
+  // certificate's context, so that SNI may switch between them.
+  unsigned char sessionContext[SHA256_DIGEST_LENGTH];
+  std::string scope =
+      std::to_string(static_cast<int>(settings.verifyClient)) + '\n' + settings.clientCaPem;
+  ::SHA256(reinterpret_cast<const unsigned char *>(scope.data()), scope.size(), sessionContext);
+  ::SSL_CTX_set_session_id_context(context, sessionContext, sizeof sessionContext);
   // No cache of TLS 1.2 sessions in the worker (OpenSSL keeps up to 20,480
   // by default): clients resume with tickets, which the server need not keep.
   ::SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);

@@ -49,7 +49,8 @@ class TlsStream {
 
   // As recv(): bytes, 0 once the peer closed, -1 with errno (EAGAIN: wait for waitsFor()).
   ssize_t read(void *buffer, size_t capacity);
-  // As send(): bytes taken (a record at most), -1 with errno. A call after
+  // As send(): bytes taken (whole records, until the socket refuses one), -1
+  // with errno. A call after
   // EAGAIN must offer at least the bytes offered before, from the same start.
   ssize_t write(const void *data, size_t length);
   // Bytes the socket carried either way, records and all.

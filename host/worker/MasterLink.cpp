@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "logging/LineSink.h"
+#include "process/SealedMemory.h"
 
 namespace wharf::worker {
 
@@ -66,12 +67,7 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     return std::string();
   }
   if (command == "file") {  // a TLS certificate or key, read by the master
-    std::string contents;
-    char chunk[65536];
-    ssize_t got;
-    while ((got = ::pread(message->socket.fd(), chunk, sizeof chunk,
-                          static_cast<off_t>(contents.size()))) > 0)
-      contents.append(chunk, static_cast<size_t>(got));
+    std::string contents = process::readWhole(message->socket.fd());
     std::lock_guard lock(socketsMutex_);
     files_[request.optValue<std::string>("path", "")] = std::move(contents);
     return std::string();

@@ -156,3 +156,21 @@ TEST(StatusMerge, AnOldWorkersDecadeBucketsJoinTheBucketsOfTheSameBounds) {
                 ->size(),
             9u);
 }
+
+// A worker that has not applied a reload which renewed a TLS certificate
+// still serves the old one: the merged expiry is the earliest, for the alert.
+TEST(StatusMerge, KeepsTheEarliestCertificateExpiry) {
+  auto withExpiry = [](long long expires) {
+    std::string entry = listener("t", "serving", 1, 0, 0, 0);
+    entry.insert(entry.size() - 1,
+                 ", \"tls_certificate\": {\"expires\": " + std::to_string(expires) + "}");
+    return workerStatus(entry);
+  };
+  for (auto order :
+       {std::pair{2000000000LL, 1900000000LL}, std::pair{1900000000LL, 2000000000LL}}) {
+    auto merged = mergeListeners({withExpiry(order.first), withExpiry(order.second)});
+    ASSERT_EQ(merged->size(), 1u);
+    EXPECT_EQ(merged->getObject(0)->getObject("tls_certificate")->getValue<long long>("expires"),
+              1900000000LL);
+  }
+}

@@ -296,6 +296,25 @@ class TlsFacts(WharfTestCase):
                         if entry["name"] == "required")
         self.assertEqual(failures["client_certificate"], 2)
 
+    def test_a_verified_client_resumes_its_session(self):
+        """nginx, HAProxy, Java and browsers resume sessions: with client
+        verification on, OpenSSL refused every resumption (a fatal alert)
+        until the listener set a session context."""
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            with self.subTest(version=version):
+                context = client_context(version)
+                context.load_cert_chain(*self.alice)
+                session = None
+                for attempt in range(3):
+                    raw = stream_connect("tcp", f"127.0.0.1:{self.ports['required']}")
+                    with context.wrap_socket(raw, server_hostname="facts.example",
+                                             session=session) as connection:
+                        connection.sendall(b"?")
+                        line = connection.makefile("rb").readline().decode()
+                        self.assertIn("subject=CN=alice,O=Wharf tests", line)
+                        self.assertEqual(connection.session_reused, attempt > 0)
+                        session = connection.session
+
     def test_alpn_with_no_protocol_in_common_is_refused(self):
         with self.assertRaises((ssl.SSLError, ConnectionResetError)):
             self.facts("required", self.alice, ["h2"])
@@ -726,6 +745,31 @@ class TlsUpgrade(WharfTestCase):
                              b"across the upgrade\n")
         with tls_connect(address) as fresh:
             self.assertEqual(fresh.getpeercert(True), der_of(new[0]))
+        self.assertStops(server)
+
+    def test_an_upgrade_with_files_larger_than_an_environment_string(self):
+        """The files travel to the new master in a memory file: in the
+        environment (at most 128 KiB a string) a CA bundle made the new
+        binary fail to start and the upgrade was refused."""
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(folder, "server")
+        authority, sign = make_authority(folder, "clients")
+        bundle = os.path.join(folder, "bundle.pem")
+        with open(authority) as pem, open(bundle, "w") as out:
+            out.write(("# " + "x" * 1000 + "\n") * 300 + pem.read())
+        address = f"127.0.0.1:{free_port()}"
+        server = self.wharfd({"s": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                    "plugin": test_plugin("tls_facts"), "tls": "on",
+                                    "tls_cert": cert, "tls_key": key,
+                                    "tls_verify_client": "on", "tls_client_ca": bundle}},
+                             host={"admin": "admin.sock"})
+        upgrade = server.ctl("upgrade")
+        self.assertEqual(upgrade.returncode, 0, upgrade.stdout + upgrade.stderr + server.log())
+        context = client_context()
+        context.load_cert_chain(*sign("bob"))
+        with context.wrap_socket(stream_connect("tcp", address)) as connection:
+            connection.sendall(b"?")
+            self.assertIn("subject=CN=bob", connection.makefile("rb").readline().decode())
         self.assertStops(server)
 
 
