@@ -21,8 +21,11 @@ constexpr size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptsPerEvent = 64;
 constexpr auto kTick = std::chrono::milliseconds(250);
 // A peer that has taken none of its output for this long has stopped reading
-// (output_budget cuts only such peers).
-constexpr auto kStoppedReading = std::chrono::seconds(1);
+// (output_budget cuts only such peers). Long enough that a reader starved of
+// CPU for a moment (a busy machine) is not taken for one: at 1 s, a slow
+// reader was cut now and then under load; the peers that never read are cut
+// a few seconds later, their buffers bounded by output_high_water meanwhile.
+constexpr auto kStoppedReading = std::chrono::seconds(5);
 // Out of descriptors or memory: wait this long for sessions to free some.
 constexpr auto kShortagePause = std::chrono::milliseconds(50);
 // Workers share the listening socket: one connection wakes one of them.

@@ -174,8 +174,13 @@ wharf_status sessionPeer(const wharf_session *session, char *buffer, size_t capa
   return guarded([&] { return copyText(self->peer(), buffer, capacity, len); });
 }
 
-wharf_status sessionTls(const wharf_session *session, wharf_tls_field field, char *buffer,
+wharf_status sessionTls(const wharf_session *session, wharf_tls_field requested, char *buffer,
                         size_t capacity, size_t *len) {
+  // The plugin's value may be no field at all: read as a number (a load of an
+  // enum outside its range is undefined in C++), then checked.
+  static_assert(sizeof(wharf_tls_field) == sizeof(int));
+  int field = 0;
+  std::memcpy(&field, &requested, sizeof field);
   if (field < WHARF_TLS_PROTOCOL || field > WHARF_TLS_CLIENT_SUBJECT) return WHARF_INVALID;
   Session *self = live(session);
   if (self == nullptr) return WHARF_CLOSED;
