@@ -11,12 +11,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <vector>
 
 namespace ftp {
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;
+constexpr auto kClientCloseWait = std::chrono::milliseconds(200);
 constexpr size_t kSendfileChunk = 4 * 1024 * 1024;
 
 // While a plain download flows, sendfile blocks (up to 100 ms at a time)
@@ -257,7 +259,29 @@ Transfer::Outcome Transfer::flush() {
 void Transfer::finish() {
   stream_->finish();
   ::shutdown(socket_.get(), SHUT_WR);
+  awaitClientClose();
   socket_.reset();
+}
+
+// A client closes its end once it has the data (curl as soon as it has the
+// bytes SIZE announced; ftplib at the end of input). Waiting for that, up to
+// kClientCloseWait, before the 226 keeps the 226 out of the read that takes
+// the 150 for a small file: curl, given both at once, waits a second before
+// its next passive connection (200 small files took 105 s, against 0.13 s).
+void Transfer::awaitClientClose() {
+  auto deadline = std::chrono::steady_clock::now() + kClientCloseWait;
+  char sink[4096];
+  for (;;) {
+    auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    pollfd ready{socket_.get(), POLLIN, 0};
+    int count = ::poll(&ready, 1, static_cast<int>(left.count()));
+    if (count < 0 && errno == EINTR) continue;
+    if (count <= 0) return;
+    ssize_t got = ::recv(socket_.get(), sink, sizeof sink, MSG_DONTWAIT);
+    if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) return;  // closed
+  }
 }
 
 }  // namespace ftp

@@ -50,11 +50,14 @@ class Transfer {
   // Buffered text (listings); flush() sends what is buffered.
   Outcome sendText(const std::string &text);
   Outcome flush();
-  // Ends the data connection cleanly (TLS close_notify, then close).
+  // Ends the data connection cleanly (TLS close_notify, then close), once the
+  // client has closed its end or briefly, so the 226 that follows comes apart
+  // from the 150 (see awaitClientClose).
   void finish();
   uint64_t bytes() const { return bytes_; }
 
  private:
+  void awaitClientClose();
   enum class Wait { Ready, Aborted, ControlGone, TimedOut };
   Wait wait(bool reading);
   // The command lines that came meanwhile, each answered: ABOR aborts
