@@ -74,6 +74,15 @@ struct ReactorSettings {
   std::chrono::milliseconds sendTimeout{std::chrono::seconds(60)};
 };
 
+// migrate = on (reactor): a reload moves the open sessions of older plugin
+// generations onto the new one, if both plugins carry sessions (SDK 1.5's
+// session_export and session_import). A session not quiescent within
+// `timeout` of the reload stays on its generation.
+struct MigrationSettings {
+  bool enabled = false;
+  std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+};
+
 // One certificate chain and its key (the n-th of tls_cert and of tls_key).
 struct TlsIdentity {
   std::filesystem::path certificateFile;  // the chain, leaf first
@@ -133,6 +142,7 @@ struct ListenerConfig {
   PoolSettings pool;
   ForkSettings fork;
   ReactorSettings reactor;
+  MigrationSettings migration;
   ProxySettings proxy;
   TlsSettings tls;
   // Blocking modes: a connection gets a thread, worker or process only once
@@ -226,6 +236,7 @@ constexpr size_t kMaxChildrenBound = 4096;                   // fork max_childre
 constexpr size_t kMaxOutputHighWater = 1u << 30;             // reactor output_high_water
 constexpr std::chrono::seconds kMaxProxyTimeout{60};         // proxy_timeout
 constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};  // tls_handshake_timeout
+constexpr std::chrono::seconds kMaxMigrateTimeout{60};       // migrate_timeout
 constexpr size_t kMaxTlsFileSize = size_t{1} << 20;          // tls_cert, tls_key
 constexpr size_t kMaxTlsIdentities = 64;                     // tls_cert, tls_key pairs
 

@@ -605,6 +605,15 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
       reader.duration("send_timeout").value_or(listener.reactor.sendTimeout);
   if (reader.get("send_timeout") && !net::isStream(*transport))
     reader.fail("send_timeout", "applies to stream transports only");
+  listener.migration.enabled = reader.flag("migrate").value_or(false);
+  listener.migration.timeout =
+      reader.duration("migrate_timeout").value_or(listener.migration.timeout);
+  if (listener.migration.timeout.count() == 0 || listener.migration.timeout > kMaxMigrateTimeout)
+    reader.fail("migrate_timeout", "must be more than 0 and at most 60s");
+  if (reader.get("migrate") && !net::isStream(*transport))
+    reader.fail("migrate",
+                "applies to stream transports only (a datagram's session is over "
+                "once it is answered)");
   listener.waitForData = reader.duration("wait_for_data");
   if (listener.waitForData && !net::isStream(*transport))
     reader.fail("wait_for_data", "applies to stream transports only");

@@ -65,7 +65,7 @@ const std::array<DispatchMode, 5> kModes{{
      .requiredCapabilities = 0,
      .startsOnlyAtLaunch = false,
      .create = make<ReactorDispatcher>,
-     .keys = {"output_high_water", "send_timeout"},
+     .keys = {"output_high_water", "send_timeout", "migrate", "migrate_timeout"},
      .limits = {}},
 }};
 

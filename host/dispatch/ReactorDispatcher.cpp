@@ -62,7 +62,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
         session_(generation_->instance(), std::move(socket), peer,
                  owner.context_.config.reactor.outputHighWater,
                  owner.context_.ledger(generation_->number()), owner.context_.tlsContext()),
-        registered_(generation_->live(), session_) {}
+        registered_(std::in_place, generation_->live(), session_) {}
 
   // Unwatches every descriptor of the session: no later batch names it.
   void retire() {
@@ -88,6 +88,31 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
 
   session::ReactorSession &session() { return session_; }
   int fd() const { return session_.fd(); }
+  const listener::GenerationPtr &generation() const { return generation_; }
+  // The generation whose round of migration refused this session (0: none).
+  uint64_t refusedBy() const { return refusedBy_; }
+  void refuseMigrationTo(uint64_t generation) { refusedBy_ = generation; }
+
+  // Live migration onto `target`, if the session is quiescent now. Moved, it
+  // pins `target` and lets its old generation go (unloaded here if it held
+  // its last session).
+  session::ReactorSession::Migration migrateTo(const listener::GenerationPtr &target) {
+    using Migration = session::ReactorSession::Migration;
+    if (!session_.quiescent()) return Migration::Busy;
+    // An idle agenda's mailbox goes with the move: unwatched first, as a new
+    // one may get the same descriptor number.
+    if (agendaWatched_[1] >= 0) owner_.loop_.unwatch(std::exchange(agendaWatched_[1], -1));
+    Migration outcome = session_.migrateTo(target->instance(), target->number());
+    if (outcome == Migration::Moved) {
+      registered_.reset();
+      registered_.emplace(target->live(), session_);
+      generation_ = target;
+    } else if (outcome != Migration::Busy) {
+      refusedBy_ = target->number();
+    }
+    settle();  // may retire this (the new code closed it)
+    return outcome;
+  }
 
  private:
   // The session's timer and mailbox descriptors, once it has them.
@@ -126,8 +151,9 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
   listener::Admission::Ticket ticket_;
   listener::GenerationPtr generation_;
   session::ReactorSession session_;
-  session::LiveSessions::Entry registered_;
+  std::optional<session::LiveSessions::Entry> registered_;  // in its generation's
   uint32_t events_ = 0;
+  uint64_t refusedBy_ = 0;
   AgendaWatch agendaWatch_{*this};
   int agendaWatched_[2] = {-1, -1};  // the timer's and the mailbox's descriptors, once watched
   bool retired_ = false;
@@ -185,12 +211,19 @@ void ReactorDispatcher::stopAccepting() {
   loop_.wake();
 }
 
+void ReactorDispatcher::migrateSessions(std::chrono::milliseconds timeout) {
+  migrationAsked_.store(std::max<int64_t>(timeout.count(), 1));
+  loop_.wake();
+}
+
 void ReactorDispatcher::drain() {
   if (thread_.joinable()) thread_.join();
 }
 
 void ReactorDispatcher::run() noexcept {
   auto keepGoing = [this] {
+    if (int64_t timeout = migrationAsked_.exchange(0); timeout > 0)
+      beginMigration(std::chrono::milliseconds(timeout));
     if (stopAccepting_ && listening_) {
       loop_.unwatch(context_.socket.fd());
       listening_ = false;
@@ -327,6 +360,7 @@ void ReactorDispatcher::checkSessions() {
   refuseSlowHeaders(context_, slow.size());
   closeSlowPeers(now);
   cutBiggestOverBudget(now);
+  if (migration_) continueMigration(now);
   session::OutputBudget::process().returnFreedMemory();
 }
 
@@ -394,6 +428,50 @@ void ReactorDispatcher::cutBiggestOverBudget(std::chrono::steady_clock::time_poi
                             "worker holds " + std::to_string(budget.held()) + " of " +
                             std::to_string(budget.limit()) +
                             listener::leftOutNote(*leftOut, "such cuts"));
+}
+
+void ReactorDispatcher::beginMigration(std::chrono::milliseconds timeout) {
+  if (migration_) finishMigration();
+  auto now = std::chrono::steady_clock::now();
+  migration_.emplace(context_.generations.current(), now + timeout);
+  // Plugins that do not carry sessions keep them on their generation, as without migrate.
+  std::map<const listener::Generation *, size_t> cannot;
+  for (const auto &[raw, connection] : connections_) {
+    const listener::GenerationPtr &from = connection->generation();
+    if (from == migration_->target()) continue;
+    if (MigrationRound::cannotCarry(*from, *migration_->target()).empty()) continue;
+    connection->refuseMigrationTo(migration_->target()->number());
+    ++cannot[from.get()];
+  }
+  for (const auto &[from, sessions] : cannot)
+    context_.logger.warning(
+        "migrate: " + std::to_string(sessions) + " sessions stay on their " +
+        "generation: " + MigrationRound::cannotCarry(*from, *migration_->target()));
+  continueMigration(now);
+}
+
+void ReactorDispatcher::continueMigration(std::chrono::steady_clock::time_point now) {
+  const listener::GenerationPtr target = migration_->target();
+  std::vector<Connection *> older;
+  for (const auto &[raw, connection] : connections_)
+    if (connection->generation() != target && connection->refusedBy() != target->number())
+      older.push_back(raw);
+  bool busy = false;
+  for (Connection *connection : older) {
+    auto outcome = connection->migrateTo(target);  // may retire it
+    busy = busy || outcome == session::ReactorSession::Migration::Busy;
+    migration_->count(outcome);
+  }
+  if (!busy || migration_->overdue(now)) finishMigration();
+}
+
+void ReactorDispatcher::finishMigration() {
+  const listener::GenerationPtr &target = migration_->target();
+  size_t left = 0;
+  for (const auto &[raw, connection] : connections_)
+    if (connection->generation() != target && connection->refusedBy() != target->number()) ++left;
+  context_.logger.notice(migration_->finish(left, context_.traffic));
+  migration_.reset();
 }
 
 void ReactorDispatcher::remove(Connection *connection) {

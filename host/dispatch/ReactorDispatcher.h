@@ -6,10 +6,12 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "dispatch/DispatchMode.h"
+#include "dispatch/MigrationRound.h"
 #include "listener/LogThrottle.h"
 #include "net/EventLoop.h"
 #include "net/OneShotTimer.h"
@@ -25,6 +27,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void start() override;
   void stopAccepting() override;
   void drain() override;
+  void migrateSessions(std::chrono::milliseconds timeout) override;
 
  private:
   class Connection;
@@ -47,6 +50,12 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void closeSlowPeers(std::chrono::steady_clock::time_point now);
   void cutBiggestOverBudget(std::chrono::steady_clock::time_point now);
   void remove(Connection *connection);
+  // migrate = on: a reload's round of moving sessions onto the current
+  // generation begins (ending the round before it), goes on each tick while
+  // some are busy, and ends when none is left to try or at its deadline.
+  void beginMigration(std::chrono::milliseconds timeout);
+  void continueMigration(std::chrono::steady_clock::time_point now);
+  void finishMigration();
 
   DispatchContext context_;
   net::EventLoop loop_;
@@ -57,7 +66,9 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
   net::OneShotTimer resumeTimer_;
-  listener::LogThrottle budgetLog_{1};  // output_budget cuts, once a second at most
+  listener::LogThrottle budgetLog_{1};      // output_budget cuts, once a second at most
+  std::atomic<int64_t> migrationAsked_{0};  // a reload's migrate_timeout in ms; 0: none asked
+  std::optional<MigrationRound> migration_;
   std::thread thread_;
 };
 

@@ -93,9 +93,11 @@ void Listener::deferAccept() {
   if (GenerationPtr serving = current(); serving && dispatcher_) deferAccept(*serving);
 }
 
-void Listener::install(GenerationPtr next, const DrainLimits &limits) {
+void Listener::install(GenerationPtr next, const DrainLimits &limits,
+                       const config::MigrationSettings &migration) {
   if (dispatcher_) deferAccept(*next);
   generations_.install(std::move(next), limits);
+  if (migration.enabled && dispatcher_) dispatcher_->migrateSessions(migration.timeout);
 }
 
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {

@@ -57,8 +57,10 @@ class Listener {
   // it); throws if it cannot, and then nothing changed.
   void adopt(const Generation &next);
   // THREAD: main, after adopt(next). Sessions admitted from now on are
-  // served by `next`; those running finish on theirs.
-  void install(GenerationPtr next, const DrainLimits &limits);
+  // served by `next`; those running finish on theirs, or move onto `next`
+  // (`migration`, of the config that made it).
+  void install(GenerationPtr next, const DrainLimits &limits,
+               const config::MigrationSettings &migration);
   // THREAD: main. TCP_DEFER_ACCEPT on the socket as the current generation
   // wants it (again: a replacement that never served set its own).
   void deferAccept();

@@ -187,7 +187,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
   for (auto &change : changes) {
     std::string name = "[" + change.config->section() + "] ";
     if (change.generation) {
-      change.current->install(change.generation, limits);
+      change.current->install(change.generation, limits, change.config->migration);
       report.push_back(name + describe(*change.generation) + " serving");
     }
     if (change.tls) {

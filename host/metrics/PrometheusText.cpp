@@ -188,6 +188,11 @@ void addTraffic(Exposition &out, const Poco::JSON::Object &sessions, const Label
                  "How long finished sessions lasted.", labels, *buckets, session::kDurationBounds,
                  number(sessions, "duration_us_sum") / 1e6);
   if (Poco::JSON::Object::Ptr tls = sessions.getObject("tls")) addTls(out, *tls, labels);
+  addCounts(out, "wharf_listener_sessions_migrated_total",
+            "Sessions of older plugin generations a reload tried to carry onto the new one "
+            "(migrate = on), by outcome: moved, refused (by the old code's export or the new "
+            "code's import), left (not quiescent within migrate_timeout).",
+            labels, "outcome", sessions.getObject("migrated"));
   Poco::JSON::Object::Ptr lag = sessions.getObject("loop_lag");
   Poco::JSON::Array::Ptr lagBuckets = lag ? lag->getArray("buckets") : nullptr;
   if (lagBuckets)

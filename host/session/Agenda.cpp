@@ -34,6 +34,11 @@ std::deque<Mailbox::Post> Mailbox::take() {
   return std::exchange(queued_, {});
 }
 
+bool Mailbox::empty() {
+  std::lock_guard lock(mutex_);
+  return queued_.empty();
+}
+
 void Mailbox::Post::drop() const noexcept {
   try {
     if (dropped != nullptr) dropped(user);
@@ -86,6 +91,12 @@ std::shared_ptr<Mailbox> Agenda::mailbox() {
   if (closed_) return nullptr;
   if (!mailbox_) mailbox_ = std::make_shared<Mailbox>();
   return mailbox_;
+}
+
+bool Agenda::idle() {
+  // The agenda's own reference and no other: no waker is left (a post in
+  // progress holds one too).
+  return timers_.empty() && (!mailbox_ || (mailbox_.use_count() == 1 && mailbox_->empty()));
 }
 
 void Agenda::arm() {

@@ -29,6 +29,7 @@ class Mailbox {
   // caller's); WHARF_ERROR with kMaxQueued waiting.
   wharf_status post(wharf_session_callback callback, wharf_dropped_callback dropped, void *user);
   int fd() const { return signal_.fd(); }
+  bool empty();
 
  private:
   friend class Agenda;
@@ -63,6 +64,12 @@ class Agenda {
   int timerFd() const { return timerFd_.fd(); }
   int mailFd() const { return mailbox_ ? mailbox_->fd() : -1; }
   bool inUse() const { return timerFd_.valid() || mailbox_ != nullptr; }
+  // Live migration: nothing is scheduled, and nothing can be but by the
+  // session's own hooks: no timer, no post queued, no waker the plugin holds.
+  bool idle();
+  // Of an idle agenda: lets the mailbox go (its descriptor closes; unwatch it
+  // first). A waker made later gets a new one.
+  void forgetMailbox() { mailbox_.reset(); }
 
   // Runs the expired timers, then the posted calls; stops at the first that
   // fails and returns its status.

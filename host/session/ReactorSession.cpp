@@ -14,6 +14,9 @@ namespace {
 
 // Reads per readiness event before yielding to other sessions.
 constexpr int kReadsPerEvent = 4;
+// session_export: the buffer offered first, and the most a session's state may take.
+constexpr size_t kFirstExport = 4096;
+constexpr size_t kMaxExport = 1 << 20;
 
 }  // namespace
 
@@ -155,7 +158,7 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
 }
 
 wharf_status ReactorSession::write(const void *data, size_t len) {
-  if (closeRequested() || finished_) return WHARF_CLOSED;
+  if (closeRequested() || finished_ || leavingState()) return WHARF_CLOSED;
   const char *bytes = static_cast<const char *>(data);
   if (pendingOutput() == 0) {
     ssize_t sent = sendSome(bytes, len);
@@ -237,6 +240,79 @@ void ReactorSession::endByPeer(int error) {
 
 void ReactorSession::finishIfDone() {
   if (pendingOutput() == 0 && (peerClosed_ || closeRequested())) finished_ = true;
+}
+
+bool ReactorSession::quiescent() {
+  if (!opened_) return !finished_;  // handshaking: the plugin has no state yet
+  return !finished_ && !paused_ && !peerClosed_ && !closeRequested() && pendingOutput() == 0 &&
+         !(writableOwed_ && hasWritableHook()) && agenda_.idle();
+}
+
+ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next,
+                                                    uint64_t nextGeneration) {
+  if (!quiescent()) return Migration::Busy;
+  plugin::PluginInstance &from = instance();
+  uint64_t fromGeneration = generation();
+  if (!opened_) {
+    moveTo(next, nextGeneration);
+    return Migration::Moved;
+  }
+  std::vector<uint8_t> state;
+  // An export that wrote or scheduled something changed the session: it stays.
+  if (!exportState(state) || !quiescent()) return Migration::ExportRefused;
+  agenda_.forgetMailbox();
+  moveTo(next, nextGeneration);
+  void *imported = nullptr;
+  std::string escaped;
+  wharf_status status = plugin::callHook(
+      next, "session_import", hookSite(),
+      [&] {
+        return next.hooks().session_import(next.state(), handle(), from.plugin().version().c_str(),
+                                           state.data(), state.size(), &imported);
+      },
+      escaped);
+  if (status != WHARF_OK || !escaped.empty()) {
+    if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_import threw: " + escaped);
+    moveTo(from, fromGeneration);
+    return Migration::ImportRefused;
+  }
+  // The old code frees its state; it may write nothing, schedule nothing, close nothing.
+  void *old = std::exchange(state_, imported);
+  if (from.hooks().on_session_close != nullptr) {
+    setLeavingState(true);
+    plugin::callHook(
+        from, "on_session_close", hookSite(),
+        [&] { from.hooks().on_session_close(from.state(), old, handle()); }, escaped);
+    setLeavingState(false);
+    if (!escaped.empty())
+      log(Poco::Message::PRIO_ERROR, "on_session_close (migrated) threw: " + escaped);
+  }
+  finishIfDone();
+  return Migration::Moved;
+}
+
+bool ReactorSession::exportState(std::vector<uint8_t> &state) {
+  const wharf_plugin &hooks = instance().hooks();
+  std::string escaped;
+  wharf_status status = plugin::callHook(
+      instance(), "session_export", hookSite(),
+      [&] {
+        size_t len = 0;
+        state.resize(kFirstExport);
+        wharf_status exported = hooks.session_export(instance().state(), state_, handle(),
+                                                     state.data(), state.size(), &len);
+        if (exported == WHARF_BUFFER_TOO_SMALL && len > state.size() && len <= kMaxExport) {
+          state.resize(len);
+          exported = hooks.session_export(instance().state(), state_, handle(), state.data(),
+                                          state.size(), &len);
+        }
+        if (exported == WHARF_OK && len > state.size()) exported = WHARF_INVALID;  // a lie
+        state.resize(exported == WHARF_OK ? len : 0);
+        return exported;
+      },
+      escaped);
+  if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_export threw: " + escaped);
+  return status == WHARF_OK && escaped.empty();
 }
 
 void ReactorSession::cut(CutReason why) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "net/FileDescriptor.h"
 #include "net/SendProgress.h"
@@ -53,13 +54,27 @@ class ReactorSession : public Session {
   void endForPeer(Ending ending);
   int fd() const { return connection_.fd(); }
 
+  // Live migration (migrate = on): moves the session onto `next`, the
+  // instance of plugin generation `generation`, whose plugin has
+  // session_import (this one's, session_export). Busy: not quiescent now
+  // (wharf.h says what that is); try again later. Refused: the export or the
+  // import failed; the session stays, untouched. Moved: the new code serves
+  // it, and the old state was freed (on_session_close, WHARF_END_MIGRATED).
+  // The caller stops watching the agenda's mailbox before a try (an idle
+  // agenda's is let go).
+  enum class Migration { Moved, Busy, ExportRefused, ImportRefused };
+  Migration migrateTo(plugin::PluginInstance &next, uint64_t generation);
+  // Whether a try could move it now (its mailbox may then go).
+  bool quiescent();
+
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
   size_t pendingOutput() const override { return output_.size(); }
   int carrier() const override { return connection_.fd(); }
   const tls::TlsStream *tls() const override { return handshaking() ? nullptr : tls_.get(); }
   bool mayBlock() const override { return false; }
-  Agenda *agenda() override { return &agenda_; }
+  // None for a migrated session's old state: it schedules nothing.
+  Agenda *agenda() override { return leavingState() ? nullptr : &agenda_; }
   wharf_status pauseInput(bool paused) override;
   // A timer or a post is due (its descriptor was readable): runs it.
   void runAgenda();
@@ -80,6 +95,8 @@ class ReactorSession : public Session {
   void endByPeer(int error);
   void finishIfDone();
   void countSent(size_t bytes);
+  // session_export, into `state`; false if it failed (or threw: logged).
+  bool exportState(std::vector<uint8_t> &state);
   bool hasWritableHook() const;
   bool wantsInput() const;
 

@@ -33,7 +33,7 @@ plugin::HandleTable<Session> &handles() {
 
 Session::Session(plugin::PluginInstance &instance, const net::SocketAddress &peer,
                  const Ledger &ledger)
-    : instance_(instance), peerAddress_(peer), handle_(handles(), this), ledger_(ledger) {}
+    : instance_(&instance), peerAddress_(peer), handle_(handles(), this), ledger_(ledger) {}
 
 Session *Session::find(const wharf_session *handle) noexcept {
   return handles().find(reinterpret_cast<uintptr_t>(handle));
@@ -55,7 +55,7 @@ std::optional<net::SocketAddress> Session::address(wharf_address which) const {
       return net::SocketAddress::localOf(carrier());
     case WHARF_ADDRESS_BALANCER:
       // Every connection such a listener admits came with a header.
-      if (!instance_.proxy().enabled() || instance_.socketKind() != WHARF_SOCKET_STREAM)
+      if (!instance_->proxy().enabled() || instance_->socketKind() != WHARF_SOCKET_STREAM)
         return std::nullopt;
       return net::SocketAddress::peerOf(carrier());
   }
@@ -69,6 +69,7 @@ Ending Session::ending() const {
 }
 
 wharf_end_reason Session::endReason() const {
+  if (leavingState_) return WHARF_END_MIGRATED;
   if (!endingNoted_ && !cut_.load(std::memory_order_acquire))
     return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;
   switch (ending()) {
@@ -111,7 +112,7 @@ Session::~Session() {
     } catch (...) {  // no memory for the peer's text: the line goes without it
     }
   }
-  ledger_.record(instance_.listenerName(), peerText, tally_, error, counted_);
+  ledger_.record(instance_->listenerName(), peerText, tally_, error, counted_);
 }
 
 void Session::addCountedBytes() noexcept {
@@ -122,7 +123,7 @@ void Session::addCountedBytes() noexcept {
 
 void Session::endSlowPeer(Ending ending, const char *reason) {
   noteEnding(ending);
-  std::optional<uint64_t> leftOut = idleCloseThrottle(instance_.listenerName()).admit();
+  std::optional<uint64_t> leftOut = idleCloseThrottle(instance_->listenerName()).admit();
   if (!leftOut) return;
   const char *why =
       ending == Ending::SendTimeout ? "the peer read none of its output"
@@ -169,7 +170,7 @@ void Session::noteError(std::string message) {
 }
 
 void Session::log(int priority, std::string_view message) const {
-  Poco::Logger &logger = instance_.logger();
+  Poco::Logger &logger = instance_->logger();
   if (!logger.is(priority)) return;
   std::string peer = this->peer().empty() ? "unnamed peer" : "peer " + this->peer();
   logger.log(Poco::Message(logger.name(), peer + ": " + std::string(message),

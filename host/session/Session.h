@@ -74,7 +74,9 @@ class Session : public Cuttable {
   virtual wharf_status pauseInput(bool) { return WHARF_UNSUPPORTED; }
   // Whether the session's thread may block in a host call (not a reactor's).
   virtual bool mayBlock() const { return true; }
-  void requestClose() { closeRequested_ = true; }
+  void requestClose() {
+    if (!leavingState_) closeRequested_ = true;  // not from a migrated session's old state
+  }
   // Where this session's hooks run: a loop that other sessions share, or not.
   plugin::HookSite hookSite() const {
     return mayBlock() ? plugin::HookSite::OwnThread : plugin::HookSite::SharedLoop;
@@ -88,7 +90,19 @@ class Session : public Cuttable {
   // The host ended it: a cut, or idle_timeout.
   bool endedByHost() const;
 
-  plugin::PluginInstance &instance() const { return instance_; }
+  plugin::PluginInstance &instance() const { return *instance_; }
+  // Live migration: the session is served by `next`, of plugin generation
+  // `generation`, from now on (its handle, peer, counts and admission stay).
+  void moveTo(plugin::PluginInstance &next, uint64_t generation) {
+    instance_ = &next;
+    ledger_.generation = generation;
+  }
+  // While the old state of a migrated session is freed (its on_session_close):
+  // session_end_reason says WHARF_END_MIGRATED.
+  void setLeavingState(bool leaving) { leavingState_ = leaving; }
+  // The plugin generation serving the session.
+  uint64_t generation() const { return ledger_.generation; }
+  bool leavingState() const { return leavingState_; }
   // The peer as text, formatted on first use (most sessions never need it).
   const std::string &peer() const;
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
@@ -116,7 +130,7 @@ class Session : public Cuttable {
   template <typename Call>
   bool runHook(const char *hook, Call &&call) {
     std::string escaped;
-    wharf_status status = plugin::callHook(instance_, hook, hookSite(), call, escaped);
+    wharf_status status = plugin::callHook(*instance_, hook, hookSite(), call, escaped);
     if (!escaped.empty()) return hookThrew(hook, escaped);
     return hookSucceeded(status, hook);
   }
@@ -125,7 +139,7 @@ class Session : public Cuttable {
   template <typename Call>
   void runFinalHook(const char *hook, Call &&call) noexcept {
     std::string escaped;
-    plugin::callHook(instance_, hook, hookSite(), call, escaped);
+    plugin::callHook(*instance_, hook, hookSite(), call, escaped);
     if (!escaped.empty()) hookThrew(hook, escaped);
   }
 
@@ -169,12 +183,13 @@ class Session : public Cuttable {
   // The ending as it stands: an error outranks a cut, which outranks the
   // first ending noted (Plugin if none was).
   Ending ending() const;
-  plugin::PluginInstance &instance_;
+  plugin::PluginInstance *instance_;  // never null; changes only by moveTo()
   net::SocketAddress peerAddress_;
   mutable std::string peerText_;
   mutable bool peerFormatted_ = false;
   plugin::HandleTable<Session>::Entry handle_;
   bool closeRequested_ = false;
+  bool leavingState_ = false;
   static uint64_t saturatingAdd(uint64_t a, uint64_t b) {
     uint64_t sum;
     return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;

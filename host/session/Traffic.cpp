@@ -34,6 +34,17 @@ uint64_t micros(std::chrono::nanoseconds value) {
       std::chrono::duration_cast<std::chrono::microseconds>(value).count());
 }
 
+const char *migratedName(Migrated outcome) {
+  switch (outcome) {
+    case Migrated::Moved:
+      return "moved";
+    case Migrated::Refused:
+      return "refused";
+    default:
+      return "left";
+  }
+}
+
 const char *endingName(Ending ending) {
   switch (ending) {
     case Ending::Client:

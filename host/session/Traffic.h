@@ -33,6 +33,16 @@ enum class Ending {
 };
 const char *endingName(Ending ending);  // "client", "plugin", "idle_timeout", ...
 
+// What a reload's live migration (migrate = on) did with a session of an
+// older generation.
+enum class Migrated {
+  Moved,    // the new code serves it
+  Refused,  // its old code would not export it, or the new code would not import it
+  Left,     // not quiescent within migrate_timeout: it stays on its generation
+  Count
+};
+const char *migratedName(Migrated outcome);  // "moved", "refused", "left"
+
 // Upper bounds (seconds) of the session duration histogram's buckets; one
 // more bucket, +Inf, follows. At least 1-2-5 in each decade, in minutes and
 // hours past 10 s; every bound of the decade buckets before them is one
@@ -79,6 +89,9 @@ class Traffic {
   void addTlsFailure(tls::Failure failure) noexcept {
     relaxedAdd(tlsFailures_[static_cast<size_t>(failure)], 1);
   }
+  void addMigrated(Migrated outcome, uint64_t sessions) noexcept {
+    relaxedAdd(migrated_[static_cast<size_t>(outcome)], sessions);
+  }
 
   uint64_t bytesIn() const { return load(bytesIn_); }
   uint64_t bytesOut() const { return load(bytesOut_); }
@@ -96,6 +109,9 @@ class Traffic {
   }
   uint64_t tlsFailures(tls::Failure failure) const {
     return load(tlsFailures_[static_cast<size_t>(failure)]);
+  }
+  uint64_t migrated(Migrated outcome) const {
+    return load(migrated_[static_cast<size_t>(outcome)]);
   }
 
  private:
@@ -119,6 +135,7 @@ class Traffic {
   std::atomic<uint64_t> loopBatches_{0};
   std::atomic<uint64_t> tlsHandshakes_[static_cast<size_t>(tls::Version::Count)] = {};
   std::atomic<uint64_t> tlsFailures_[static_cast<size_t>(tls::Failure::Count)] = {};
+  std::atomic<uint64_t> migrated_[static_cast<size_t>(Migrated::Count)] = {};
 };
 
 }  // namespace wharf::session

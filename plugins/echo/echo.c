@@ -29,6 +29,30 @@ static wharf_status echo_datagram(void *instance_state, wharf_session *session, 
   return host_api->session_write(session, data, len);
 }
 
+/* Live migration (migrate = on): an echo session has no state to carry. */
+static wharf_status echo_session_export(void *instance_state, void *session_state,
+                                        wharf_session *session, uint8_t *buffer, size_t capacity,
+                                        size_t *len) {
+  (void)instance_state;
+  (void)session_state;
+  (void)session;
+  (void)buffer;
+  (void)capacity;
+  *len = 0;
+  return WHARF_OK;
+}
+
+static wharf_status echo_session_import(void *instance_state, wharf_session *session,
+                                        const char *from_version, const uint8_t *data, size_t len,
+                                        void **session_state) {
+  (void)instance_state;
+  (void)session;
+  (void)from_version;
+  (void)data;
+  *session_state = NULL;
+  return len == 0 ? WHARF_OK : WHARF_INVALID;
+}
+
 static const wharf_plugin echo_plugin = {
     .header = WHARF_ABI_HEADER_INIT(WHARF_PLUGIN_MAGIC, wharf_plugin),
     .name = "echo",
@@ -39,6 +63,8 @@ static const wharf_plugin echo_plugin = {
     .on_plugin_load = echo_plugin_load,
     .on_session_data = echo_session_data,
     .on_datagram = echo_datagram,
+    .session_export = echo_session_export,
+    .session_import = echo_session_import,
 };
 
 WHARF_PLUGIN_EXPORT const wharf_plugin *wharf_plugin_entry(const wharf_host *host) {

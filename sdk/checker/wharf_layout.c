@@ -167,6 +167,8 @@ int main(void) {
   FIELD(wharf_plugin, on_session_close);
   FIELD(wharf_plugin, on_datagram);
   FIELD(wharf_plugin, serve);
+  FIELD(wharf_plugin, session_export);
+  FIELD(wharf_plugin, session_import);
   END(wharf_plugin);
 
   /* wharf_kv.h: what lives in the zone, which every user of the layout shares. */
@@ -206,6 +208,7 @@ int main(void) {
   CONST(WHARF_END_DRAIN);
   CONST(WHARF_END_SHUTDOWN);
   CONST(WHARF_END_ERROR);
+  CONST(WHARF_END_MIGRATED);
   CONST(WHARF_LOG_ERROR);
   CONST(WHARF_LOG_WARNING);
   CONST(WHARF_LOG_NOTICE);

@@ -99,6 +99,11 @@ class Tutorial(WharfTestCase):
             for name in re.findall(r"\(\*(\w+)\)\(", line):
                 expected[name] = ("host", since)
         plugin = text[text.index("typedef struct wharf_plugin {"):text.index("} wharf_plugin;")]
-        for name in re.findall(r"\(\*(\w+)\)\(", plugin):
-            expected[name] = ("hook", "1.0")
+        since = "1.0"
+        for line in plugin.splitlines():  # hooks appended later come under "--- added in 1.N"
+            added = re.search(r"--- added in (1\.\d+)", line)
+            if added:
+                since = added.group(1)
+            for name in re.findall(r"\(\*(\w+)\)\(", line):
+                expected[name] = ("hook", since)
         self.assertEqual(documented, expected)

@@ -85,8 +85,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 4
-#define WHARF_SDK_VERSION "1.4.0" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_ABI_MINOR 5
+#define WHARF_SDK_VERSION "1.5.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -132,7 +132,10 @@ typedef enum wharf_end_reason {
   WHARF_END_DRAIN = 4,    /* a reload's drain ran out (drain_timeout, max_generations, a
                              removed listener) */
   WHARF_END_SHUTDOWN = 5, /* wharfd is stopping (shutdown_timeout, SIGQUIT) */
-  WHARF_END_ERROR = 6     /* a hook failed, or the host ran out of something */
+  WHARF_END_ERROR = 6,    /* a hook failed, or the host ran out of something */
+  WHARF_END_MIGRATED = 7  /* 1.5: not an end: the session moved to a newer generation of the
+                             plugin (session_export); only the old state's on_session_close
+                             sees it */
 } wharf_end_reason;
 
 typedef enum wharf_log_level {
@@ -592,6 +595,41 @@ typedef struct wharf_plugin {
   /* Serve one session to its end with session_read / session_write. On a
    * datagram listener, session_read yields the datagram, then end of input. */
   wharf_status (*serve)(void *instance_state, wharf_session *session);
+
+  /* --- added in 1.5: live session migration. EVENT style on a reactor
+   * listener with `migrate = on`. After a reload, the host moves each open
+   * session of an older generation onto the new one, if the old plugin has
+   * session_export and the new one session_import, and the session is
+   * QUIESCENT: opened, no hook running, no timer started, no waker held by
+   * the plugin (waker_release'd: nothing outstanding), no post queued,
+   * nothing queued for output, on_session_writable not owed, input not
+   * paused. A busy session is tried again until migrate_timeout, then left
+   * on its generation (as without migration). The session keeps its handle,
+   * peer, socket (and TLS), byte counts and admission; its state is what the
+   * plugin carries. Hosts before 1.5 never call these. */
+
+  /* THREAD: the session's. Writes everything the plugin needs to go on with
+   * this session (a partial request, a login, counters: not pointers) into
+   * `buffer` and its length into *len. WHARF_BUFFER_TOO_SMALL with *len set
+   * to the size needed: called again with at least that much (at most
+   * 1 MiB). Any other failure: the session is not moved (refused, logged).
+   * Must not change the session: it may still stay on this generation (the
+   * new code may refuse it). After a successful import, the host calls
+   * on_session_close on the OLD state with session_end_reason =
+   * WHARF_END_MIGRATED: free the state there, and write nothing (a write
+   * then is refused). Optional. */
+  wharf_status (*session_export)(void *instance_state, void *session_state, wharf_session *session,
+                                 uint8_t *buffer, size_t capacity, size_t *len);
+  /* THREAD: the session's. Rebuilds the session from what session_export
+   * wrote in the plugin whose descriptor's `version` is `from_version` (this
+   * plugin's own or an older one's: convert it, or refuse what you cannot
+   * read). OWNERSHIP: `data` is borrowed for the call. On WHARF_OK the
+   * session is this instance's from now on, with *session_state; on a
+   * failure it stays on its old generation, untouched (and anything written
+   * here is sent all the same: write nothing before you decide). Optional. */
+  wharf_status (*session_import)(void *instance_state, wharf_session *session,
+                                 const char *from_version, const uint8_t *data, size_t len,
+                                 void **session_state);
 } wharf_plugin;
 
 /* The entry point. The plugin may check host->header (and keep `host` for

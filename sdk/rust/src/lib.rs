@@ -280,6 +280,8 @@ pub enum EndReason {
     Drain,
     Shutdown,
     Error,
+    /// Not an end: the session moved to a newer generation of the plugin (1.5).
+    Migrated,
     /// A value this SDK does not know (a newer host's).
     Other(sys::wharf_end_reason),
 }
@@ -294,6 +296,7 @@ impl EndReason {
             sys::WHARF_END_DRAIN => EndReason::Drain,
             sys::WHARF_END_SHUTDOWN => EndReason::Shutdown,
             sys::WHARF_END_ERROR => EndReason::Error,
+            sys::WHARF_END_MIGRATED => EndReason::Migrated,
             other => EndReason::Other(other),
         }
     }
@@ -1601,6 +1604,8 @@ pub const fn __descriptor<P: Plugin>(
         on_session_close: if stream { Some(t::session_close::<P> as Close) } else { None },
         on_datagram: if datagram { Some(t::datagram::<P> as Datagram) } else { None },
         serve: if blocking { Some(t::serve::<P> as Serve) } else { None },
+        session_export: None,
+        session_import: None,
     }
 }
 

@@ -14,8 +14,8 @@ use std::os::raw::{c_char, c_int, c_void};
 // --- versions and identity ------------------------------------------------
 
 pub const WHARF_ABI_MAJOR: u16 = 1;
-pub const WHARF_ABI_MINOR: u16 = 4;
-pub const WHARF_SDK_VERSION: &str = "1.4.0";
+pub const WHARF_ABI_MINOR: u16 = 5;
+pub const WHARF_SDK_VERSION: &str = "1.5.0";
 pub const WHARF_HOST_MAGIC: u32 = 0x5748_4f53; // "WHOS"
 pub const WHARF_PLUGIN_MAGIC: u32 = 0x5750_4c47; // "WPLG"
 pub const WHARF_PLUGIN_ENTRY_SYMBOL: &str = "wharf_plugin_entry";
@@ -68,6 +68,7 @@ pub const WHARF_END_IDLE: wharf_end_reason = 3;
 pub const WHARF_END_DRAIN: wharf_end_reason = 4;
 pub const WHARF_END_SHUTDOWN: wharf_end_reason = 5;
 pub const WHARF_END_ERROR: wharf_end_reason = 6;
+pub const WHARF_END_MIGRATED: wharf_end_reason = 7;
 
 pub type wharf_log_level = c_int;
 pub const WHARF_LOG_ERROR: wharf_log_level = 3;
@@ -478,6 +479,28 @@ pub struct wharf_plugin {
         unsafe extern "C" fn(
             instance_state: *mut c_void,
             session: *mut wharf_session,
+        ) -> wharf_status,
+    >,
+
+    // added in 1.5: live session migration
+    pub session_export: Option<
+        unsafe extern "C" fn(
+            instance_state: *mut c_void,
+            session_state: *mut c_void,
+            session: *mut wharf_session,
+            buffer: *mut u8,
+            capacity: usize,
+            len: *mut usize,
+        ) -> wharf_status,
+    >,
+    pub session_import: Option<
+        unsafe extern "C" fn(
+            instance_state: *mut c_void,
+            session: *mut wharf_session,
+            from_version: *const c_char,
+            data: *const u8,
+            len: usize,
+            session_state: *mut *mut c_void,
         ) -> wharf_status,
     >,
 }

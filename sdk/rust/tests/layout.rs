@@ -137,6 +137,8 @@ fn rust_layout() -> BTreeMap<String, String> {
         on_session_close,
         on_datagram,
         serve,
+        session_export,
+        session_import,
     });
     fields!(wharf_kv_table { magic, reserved, bucket_count, buckets, count });
     fields!(wharf_kv_entry { next, hash, key_len, value_len });
@@ -160,6 +162,7 @@ fn rust_layout() -> BTreeMap<String, String> {
         WHARF_END_DRAIN,
         WHARF_END_SHUTDOWN,
         WHARF_END_ERROR,
+        WHARF_END_MIGRATED,
         WHARF_LOG_ERROR,
         WHARF_LOG_WARNING,
         WHARF_LOG_NOTICE,
