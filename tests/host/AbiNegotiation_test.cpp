@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 using wharf::plugin::negotiate;
 
 namespace {
@@ -43,8 +45,18 @@ TEST(AbiNegotiation, AcceptsAValidDescriptorAndCopiesIt) {
 TEST(AbiNegotiation, ReadsOnlyWhatStructSizeCovers) {
   // An older plugin's shorter struct: fields past its size must read as zero.
   wharf_plugin plugin = valid();
-  plugin.serve = reinterpret_cast<decltype(plugin.serve)>(0x1);
-  plugin.header.struct_size = sizeof(wharf_plugin) - sizeof(void *);
+  plugin.session_export = reinterpret_cast<decltype(plugin.session_export)>(0x1);
+  plugin.session_import = reinterpret_cast<decltype(plugin.session_import)>(0x1);
+  plugin.header.struct_size = offsetof(wharf_plugin, session_export);  // a 1.4 plugin's
+  auto descriptor = negotiate(&plugin);
+  EXPECT_EQ(descriptor.hooks.session_export, nullptr);
+  EXPECT_EQ(descriptor.hooks.session_import, nullptr);
+  EXPECT_EQ(descriptor.hooks.on_session_data, data);
+}
+
+TEST(AbiNegotiation, RefusesADescriptorShorterThanTheFirstAbis) {
+  wharf_plugin plugin = valid();
+  plugin.header.struct_size = offsetof(wharf_plugin, serve);
   EXPECT_EQ(refusal(plugin), "plugin descriptor is smaller than ABI 1.0's");
 }
 
