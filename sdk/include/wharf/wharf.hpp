@@ -14,12 +14,37 @@
 //       Session(Greeter &listener, wharf::Session &session); // optional state per connection
 //       void onData(wharf::Session &session, wharf::Bytes data);
 //       void onWritable(wharf::Session &session);            // optional
+//       void onClose(wharf::Session &session, wharf_end_reason reason);  // optional
+//       // 1.5, optional: live migration (below)
+//       std::optional<std::vector<uint8_t>> exportState(wharf::Session &session) const;
 //     };
+//     std::unique_ptr<Session> importSession(wharf::Session &session,  // 1.5, optional
+//                                            std::string_view fromVersion, wharf::Bytes data);
 //     void onDatagram(wharf::Session &session, wharf::Bytes data);  // event-style datagrams
 //     void serve(wharf::Session &session);                   // blocking style
 //   };
 //   WHARF_PLUGIN(Greeter, "greeter", "1.0.0", "says hello",
 //                WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT)
+//
+// LIVE MIGRATION (1.5, wharf.h's session_export and session_import; a reactor
+// listener with `migrate = on`). A reload moves a quiescent session to the new
+// generation's listener object: the old code's `exportState` gives the bytes
+// the new code needs to go on (never pointers; put a format number in them),
+// or nullopt to keep the session where it is; it is const, as the session may
+// yet stay (the new code can refuse it), and may be called twice for one move
+// (a state over 4 KiB: the host asks again with room), so give the same bytes.
+// The new code's `importSession` rebuilds the Session object from them, knowing
+// `fromVersion` (the descriptor version of the code that wrote them), or
+// returns nullptr to refuse: the session then stays on its old code,
+// untouched (write nothing before you decide). An exception from either is
+// logged and refuses the move; the session goes on where it was. Once moved,
+// the old Session object is destroyed WITHOUT its onClose: the session did
+// not end, and the old code may write, schedule or close nothing (free what
+// it holds in the destructor). THREAD: both on the session's thread, never
+// during one of its hooks; importSession, like the Session constructor, at the
+// same time as other sessions' hooks if the plugin is WHARF_CAP_CONCURRENT.
+// Each hook is generated only if the class has it: a release that only
+// exports, or only imports, is a valid step.
 //
 // Build with -fno-gnu-unique (wharf_add_plugin() does): the wrapper keeps the
 // host table in an inline variable, which GCC would otherwise mark
@@ -29,7 +54,9 @@
 
 #include <wharf/wharf.h>
 
+#include <algorithm>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -42,6 +69,7 @@
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace wharf {
 
@@ -377,12 +405,17 @@ inline void copyMessage(const char *text, char *error, size_t errorSize) {
   error[length] = '\0';
 }
 
-// Runs a hook body; an exception becomes WHARF_ERROR and a log line.
+// Runs a hook body; an exception becomes WHARF_ERROR and a log line. A body
+// that returns a status returns it as the hook's.
 template <typename Body>
 wharf_status guard(wharf_session *session, Body &&body) noexcept {
   try {
-    body();
-    return WHARF_OK;
+    if constexpr (std::is_same_v<decltype(body()), wharf_status>) {
+      return body();
+    } else {
+      body();
+      return WHARF_OK;
+    }
   } catch (const std::exception &error) {
     std::string message = std::string("plugin error: ") + error.what();
     api->session_log(session, WHARF_LOG_ERROR, message.data(), message.size());
@@ -521,6 +554,28 @@ template <typename S>
 concept HasClose = requires(S &state, wharf::Session &session, wharf_end_reason reason) {
   state.onClose(session, reason);
 };
+template <typename S>
+concept HasExport = requires(S &state, wharf::Session &session) {
+  state.exportState(session);
+};
+template <typename L>
+concept HasImport = requires(L &listener, wharf::Session &session, std::string_view fromVersion,
+                             Bytes data) {
+  listener.importSession(session, fromVersion, data);
+};
+// What HasExport and HasImport must be, checked where each hook is made so
+// that a slip is a compile error, not a plugin that silently never migrates.
+template <typename S>
+concept ExportsState = requires(const S &state, wharf::Session &session) {
+  { state.exportState(session) } -> std::convertible_to<std::optional<std::vector<uint8_t>>>;
+};
+template <typename L>
+concept ImportsSession = requires(L &listener, wharf::Session &session,
+                                  std::string_view fromVersion, Bytes data) {
+  {
+    listener.importSession(session, fromVersion, data)
+    } -> std::convertible_to<std::unique_ptr<typename L::Session>>;
+};
 
 // Generates the C hooks for listener class L.
 template <typename L>
@@ -581,10 +636,44 @@ struct Adapter {
     if constexpr (HasClose<typename L::Session>) {
       guard(handle, [&] {
         Session closing(handle);
-        session->onClose(closing, closing.endReason());
+        wharf_end_reason reason = closing.endReason();
+        // Migrated: the session goes on in newer code; only this object goes.
+        if (reason != WHARF_END_MIGRATED) session->onClose(closing, reason);
       });
     }
     delete session;
+  }
+  static wharf_status sessionExport(void *, void *state, wharf_session *handle, uint8_t *buffer,
+                                    size_t capacity, size_t *length) noexcept {
+    using State = typename L::Session;
+    static_assert(ExportsState<State>,
+                  "write it std::optional<std::vector<uint8_t>> exportState(wharf::Session &) "
+                  "const: const, as the session may yet stay on this code; nullopt refuses");
+    return guard(handle, [&] {
+      Session session(handle);
+      std::optional<std::vector<uint8_t>> exported =
+          static_cast<const State *>(state)->exportState(session);
+      if (!exported) return WHARF_ERROR;
+      *length = exported->size();
+      if (exported->size() > capacity) return WHARF_BUFFER_TOO_SMALL;  // asked again with room
+      std::copy(exported->begin(), exported->end(), buffer);
+      return WHARF_OK;
+    });
+  }
+  static wharf_status sessionImport(void *instance, wharf_session *handle, const char *fromVersion,
+                                    const uint8_t *data, size_t length, void **state) noexcept {
+    using State = typename L::Session;
+    static_assert(ImportsSession<L>,
+                  "importSession returns std::unique_ptr<Session> (nullptr refuses)");
+    return guard(handle, [&] {
+      Session session(handle);
+      std::unique_ptr<State> imported = static_cast<L *>(instance)->importSession(
+          session, std::string_view(fromVersion == nullptr ? "" : fromVersion),
+          Bytes(data, length));
+      if (!imported) return WHARF_ERROR;
+      *state = imported.release();
+      return WHARF_OK;
+    });
   }
   static wharf_status datagram(void *instance, wharf_session *handle, const uint8_t *data,
                                size_t length) noexcept {
@@ -617,6 +706,8 @@ struct Adapter {
       plugin.on_session_data = sessionData;
       plugin.on_session_close = sessionClose;
       if constexpr (HasWritable<typename L::Session>) plugin.on_session_writable = sessionWritable;
+      if constexpr (HasExport<typename L::Session>) plugin.session_export = sessionExport;
+      if constexpr (HasImport<L>) plugin.session_import = sessionImport;
     }
     if constexpr (HasDatagram<L>) plugin.on_datagram = datagram;
     if constexpr (HasServe<L>) plugin.serve = serve;
