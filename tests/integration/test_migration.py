@@ -47,17 +47,21 @@ class Migrating(WharfTestCase):
         self.sessions = []
         self.server = Wharfd(self, {}, {"admin": "admin.sock"})
         self.plugin = self.server.path("tally.so")
-        shutil.copy(test_plugin(release), self.plugin)
+        shutil.copy(self.release_file(release), self.plugin)
         self.server.listeners = {"t": dict({
             "transport": "tcp", "listen": f"127.0.0.1:{self.port}", "mode": "reactor",
             "plugin": self.plugin, "migrate": "on"}, **(keys or {}))}
         self.server.write_config()
         self.server.start()
 
+    def release_file(self, release):
+        """The plugin file of `release`: a fixture the build made."""
+        return test_plugin(release)
+
     def install(self, release, **options):
         """A new release (copied beside, renamed over) and the listener's options; reloads."""
         staging = self.plugin + ".new"
-        shutil.copy(test_plugin(release), staging)
+        shutil.copy(self.release_file(release), staging)
         os.rename(staging, self.plugin)
         listener = self.server.listeners["t"]
         for key in [key for key in listener if key.startswith("option.")]:

@@ -1,13 +1,21 @@
 """Live session migration (SDK 1.5) through the SDK's wrappers: the tally
 fixture written on wharf.hpp (tests/fixtures/tally.cpp: exportState,
-importSession), two releases, answering a line with "one N" / "two N". A
-reload to release 2 carries a session's count, its half-read line and a state
-larger than the host's first export buffer; a refused export or import, or
-one that throws, leaves the session on release 1; the old state is freed
-without the session's close hook, which only a real end calls."""
+importSession) and on the Rust crate (tests/fixtures/rust_tally:
+Plugin::MIGRATE, export, import), two releases each, answering a line with
+"one N" / "two N". A reload to release 2 carries a session's count, its
+half-read line and a state larger than the host's first export buffer; a
+refused export or import, or one that throws (C++) or panics (Rust), leaves
+the session on release 1; the old state is freed without the session's close
+hook, which only a real end calls."""
 
+import os
+import shutil
+import tempfile
+
+from rust_crates import CARGO, cargo_environment, require_toolchain, run
 from test_migration import Migrating, ask, lines
 
+SOURCE = os.environ["WHARF_SOURCE_DIR"]
 PADDING = 10000  # bytes of state: more than the 4 KiB the host offers export first
 
 
@@ -84,3 +92,32 @@ class CxxTally(Checks, Migrating):
 
     def failure_logged(self, hook):
         return rf"plugin error: {hook} refused by throwing"
+
+
+class RustTally(Checks, Migrating):
+    first, second, failing = "v1", "v2", "panic"
+    releases = {}
+
+    @classmethod
+    def setUpClass(cls):
+        require_toolchain()
+        cls.work = tempfile.mkdtemp(prefix="wharf-rust-tally-")
+        env = cargo_environment(cls.work)
+        crate = os.path.join(SOURCE, "tests", "fixtures", "rust_tally")
+        # One crate, two releases: each build replaces the library, so it is copied away.
+        for release, features in (("v1", []), ("v2", ["--features", "v2"])):
+            run([CARGO, "build", "--offline", "--locked", "--release", *features], cwd=crate,
+                env=env)
+            cls.releases[release] = os.path.join(cls.work, f"tally_{release}.so")
+            shutil.copy(os.path.join(cls.work, "target", "release", "libwharf_tally.so"),
+                        cls.releases[release])
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.work, ignore_errors=True)
+
+    def release_file(self, release):
+        return self.releases[release]
+
+    def failure_logged(self, hook):
+        return rf"plugin panicked: {hook} panics as asked \(at src/lib\.rs:\d+\) in {hook}"

@@ -10,12 +10,11 @@ its own session, and a zone a C++ plugin (wharf_kv.h) and the Rust one
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
-import unittest
 
 from clients import DatagramClient, receive_exactly, stream_connect, stream_round_trip
+from rust_crates import CARGO, cargo_environment, require_toolchain, run
 from wharf_harness import Wharfd, WharfTestCase, free_port, test_plugin
 from test_zones import Redis, kv_listener
 
@@ -25,15 +24,6 @@ EXAMPLES = {"rot13": os.path.join(SDK, "examples", "rust"),
             "ticker": os.path.join(SDK, "examples", "rust_ticker")}
 # The crate's other hooks (blocking style, datagrams, writable, options, metrics).
 FIXTURES = {"styles": os.path.join(SOURCE, "tests", "fixtures", "rust_styles")}
-# Debian's toolchain (the packages CI installs), never a newer one on the PATH.
-CARGO, RUSTC = "/usr/bin/cargo", "/usr/bin/rustc"
-
-
-def run(command, **kwargs):
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}{result.stderr}")
-    return result.stdout + result.stderr
 
 
 class Line:
@@ -73,14 +63,9 @@ class RustSdk(WharfTestCase):
 
     @classmethod
     def setUpClass(cls):
-        if not (os.access(CARGO, os.X_OK) and os.access(RUSTC, os.X_OK)):
-            raise unittest.SkipTest("needs Debian's cargo and rustc (the cargo package)")
+        require_toolchain()
         cls.work = tempfile.mkdtemp(prefix="wharf-rust-")
-        cls.env = dict(os.environ, CARGO_TARGET_DIR=os.path.join(cls.work, "target"),
-                       CARGO_HOME=os.path.join(cls.work, "cargo-home"), RUSTC=RUSTC,
-                       RUSTDOC="/usr/bin/rustdoc", CARGO_NET_OFFLINE="true",
-                       PATH="/usr/bin:" + os.environ.get("PATH", ""))
-        cls.env.pop("RUSTUP_TOOLCHAIN", None)
+        cls.env = cargo_environment(cls.work)
         # The examples build where they are, from their committed lockfiles
         # (--locked: cargo writes nothing there, and fails on a stale or
         # unreadable one), into one target directory that builds the crate once.

@@ -1246,6 +1246,12 @@ pub trait Plugin: Sized + 'static {
     /// that wrote (for long replies written in parts).
     const WRITABLE: bool = false;
 
+    /// Whether the host gets [`Plugin::export`] and [`Plugin::import`]: live
+    /// session migration (1.5; an event-style stream on a reactor listener
+    /// with `migrate = on`). Without it a reload leaves each session on the
+    /// code it started with, as before.
+    const MIGRATE: bool = false;
+
     /// After the handshake, before any instance (the host's main thread).
     fn load(_host: &Host) -> Result<()> {
         Ok(())
@@ -1278,8 +1284,40 @@ pub trait Plugin: Sized + 'static {
     ) -> Result<()> {
         Ok(())
     }
-    /// The session ends; the state is dropped after.
+    /// The session ends; the state is dropped after. Not called for a
+    /// session that migrated: it did not end (its old state is only dropped).
     fn close(_instance: &Self::Instance, _state: Self::Session, _session: &Session) {}
+
+    /// Live migration (1.5, with [`Plugin::MIGRATE`]): the bytes newer code
+    /// needs to go on with this quiescent session (never pointers; put a
+    /// format number in them). An `Err` or a panic refuses the move (the
+    /// session stays on this code; a message is logged, an empty one not).
+    /// It sees the state, not changes it: the new code may yet refuse it.
+    /// May be called twice for one move (a state over 4 KiB: the host asks
+    /// again with room): give the same bytes. THREAD: the session's, never
+    /// during one of its hooks.
+    fn export(
+        _instance: &Self::Instance,
+        _state: &Self::Session,
+        _session: &Session,
+    ) -> Result<Vec<u8>> {
+        Err(Error::unsupported("export"))
+    }
+    /// Live migration (1.5, with [`Plugin::MIGRATE`]), in the new
+    /// generation's instance: the session's state rebuilt from what `export`
+    /// of the plugin whose version is `from_version` wrote. An `Err` or a
+    /// panic refuses it: the session stays on its old code, untouched (write
+    /// nothing before you decide). Once it succeeds, the old code's state is
+    /// dropped without [`Plugin::close`]. THREAD: the session's, as for
+    /// [`Plugin::open`].
+    fn import(
+        _instance: &Self::Instance,
+        _session: &Session,
+        _from_version: &str,
+        _data: &[u8],
+    ) -> Result<Self::Session> {
+        Err(Error::unsupported("import"))
+    }
     /// A datagram arrived (event style, datagram listeners); reply with write.
     fn datagram(_instance: &Self::Instance, _session: &Session, _data: &[u8]) -> Result<()> {
         Err(Error::unsupported("datagram"))
@@ -1451,6 +1489,14 @@ pub mod __thunks {
         }
     }
 
+    /// Hands a session state the plugin made (if it did) to the host.
+    unsafe fn hand_over<T>(made: Option<T>, state: *mut *mut c_void) {
+        if let Some(made) = made {
+            // SAFETY: the caller's: the host's out-parameter.
+            unsafe { *state = Box::into_raw(Box::new(made)) as *mut c_void };
+        }
+    }
+
     pub unsafe extern "C" fn session_open<P: Plugin>(
         instance: *mut c_void,
         handle: *mut sys::wharf_session,
@@ -1463,10 +1509,8 @@ pub mod __thunks {
             made = Some(P::open(instance, &Session { handle })?);
             Ok(())
         });
-        if let Some(made) = made {
-            // SAFETY: the host's out-parameter.
-            unsafe { *state = Box::into_raw(Box::new(made)) as *mut c_void };
-        }
+        // SAFETY: the host's out-parameter.
+        unsafe { hand_over(made, state) };
         status
     }
 
@@ -1507,14 +1551,67 @@ pub mod __thunks {
         if state.is_null() {
             return;
         }
-        // SAFETY: made by session_open, closed once.
+        // SAFETY: made by session_open (or session_import), closed once.
         let state = unsafe { Box::from_raw(state as *mut P::Session) };
+        // Migrated: the session goes on in newer code; only this state goes.
+        if (Session { handle }).end_reason() == EndReason::Migrated {
+            drop_quietly(state);
+            return;
+        }
         guard(handle, "close", || {
             // SAFETY: the instance outlives its sessions.
             let instance = unsafe { &*(instance as *const P::Instance) };
             P::close(instance, *state, &Session { handle });
             Ok(())
         });
+    }
+
+    pub unsafe extern "C" fn session_export<P: Plugin>(
+        instance: *mut c_void,
+        state: *mut c_void,
+        handle: *mut sys::wharf_session,
+        buffer: *mut u8,
+        capacity: usize,
+        len: *mut usize,
+    ) -> sys::wharf_status {
+        guard(handle, "export", || {
+            // SAFETY: as for session_data.
+            let (instance, state) = unsafe { states::<P>(instance, state) }?;
+            let exported = P::export(instance, state, &Session { handle })?;
+            // SAFETY: the host's out-parameter.
+            unsafe { *len = exported.len() };
+            if exported.len() > capacity {
+                // Not a failure: the host asks again with that much room.
+                return Err(Error::with_status(sys::WHARF_BUFFER_TOO_SMALL, ""));
+            }
+            // SAFETY: the host's buffer of `capacity` bytes.
+            unsafe { ptr::copy_nonoverlapping(exported.as_ptr(), buffer, exported.len()) };
+            Ok(())
+        })
+    }
+
+    pub unsafe extern "C" fn session_import<P: Plugin>(
+        instance: *mut c_void,
+        handle: *mut sys::wharf_session,
+        from_version: *const c_char,
+        data: *const u8,
+        len: usize,
+        state: *mut *mut c_void,
+    ) -> sys::wharf_status {
+        let mut made = None;
+        let status = guard(handle, "import", || {
+            // SAFETY: the state instance_new made; the host's version
+            // string and `data` are borrowed for the call.
+            let instance = unsafe { &*(instance as *const P::Instance) };
+            let from_version = unsafe { string_at(from_version) };
+            let data =
+                if len == 0 { &[][..] } else { unsafe { std::slice::from_raw_parts(data, len) } };
+            made = Some(P::import(instance, &Session { handle }, &from_version, data)?);
+            Ok(())
+        });
+        // SAFETY: the host's out-parameter.
+        unsafe { hand_over(made, state) };
+        status
     }
 
     pub unsafe extern "C" fn datagram<P: Plugin>(
@@ -1583,6 +1680,23 @@ pub const fn __descriptor<P: Plugin>(
         usize,
     ) -> sys::wharf_status;
     type Serve = unsafe extern "C" fn(*mut c_void, *mut sys::wharf_session) -> sys::wharf_status;
+    type Export = unsafe extern "C" fn(
+        *mut c_void,
+        *mut c_void,
+        *mut sys::wharf_session,
+        *mut u8,
+        usize,
+        *mut usize,
+    ) -> sys::wharf_status;
+    type Import = unsafe extern "C" fn(
+        *mut c_void,
+        *mut sys::wharf_session,
+        *const c_char,
+        *const u8,
+        usize,
+        *mut *mut c_void,
+    ) -> sys::wharf_status;
+    let migrate = stream && P::MIGRATE;
     sys::wharf_plugin {
         header: sys::wharf_abi_header::init::<sys::wharf_plugin>(sys::WHARF_PLUGIN_MAGIC),
         name: name.as_ptr() as *const c_char,
@@ -1604,8 +1718,8 @@ pub const fn __descriptor<P: Plugin>(
         on_session_close: if stream { Some(t::session_close::<P> as Close) } else { None },
         on_datagram: if datagram { Some(t::datagram::<P> as Datagram) } else { None },
         serve: if blocking { Some(t::serve::<P> as Serve) } else { None },
-        session_export: None,
-        session_import: None,
+        session_export: if migrate { Some(t::session_export::<P> as Export) } else { None },
+        session_import: if migrate { Some(t::session_import::<P> as Import) } else { None },
     }
 }
 
