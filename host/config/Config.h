@@ -229,16 +229,17 @@ constexpr double kDefaultDatagramRate = 1000;
 constexpr double kMaxRate = 1e9;  // accept_rate, datagram_rate
 // Modes where a session holds a thread, worker or process: idle_timeout's default.
 constexpr std::chrono::minutes kBlockingIdleTimeout{5};
-constexpr size_t kMaxBacklog = 65535;                        // backlog
-constexpr size_t kMaxPoolThreads = 4096;                     // pool workers
-constexpr size_t kMaxQueue = 1000000;                        // pool queue
-constexpr size_t kMaxChildrenBound = 4096;                   // fork max_children
-constexpr size_t kMaxOutputHighWater = 1u << 30;             // reactor output_high_water
-constexpr std::chrono::seconds kMaxProxyTimeout{60};         // proxy_timeout
-constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};  // tls_handshake_timeout
-constexpr std::chrono::seconds kMaxMigrateTimeout{60};       // migrate_timeout
-constexpr size_t kMaxTlsFileSize = size_t{1} << 20;          // tls_cert, tls_key
-constexpr size_t kMaxTlsIdentities = 64;                     // tls_cert, tls_key pairs
+constexpr size_t kMaxBacklog = 65535;                         // backlog
+constexpr size_t kMaxPoolThreads = 4096;                      // pool workers
+constexpr size_t kMaxQueue = 1000000;                         // pool queue
+constexpr size_t kMaxChildrenBound = 4096;                    // fork max_children
+constexpr size_t kMaxOutputHighWater = 1u << 30;              // reactor output_high_water
+constexpr std::chrono::seconds kMaxProxyTimeout{60};          // proxy_timeout
+constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};   // tls_handshake_timeout
+constexpr std::chrono::milliseconds kMinMigrateTimeout{250};  // migrate_timeout: the reactor's tick
+constexpr std::chrono::seconds kMaxMigrateTimeout{60};        // migrate_timeout
+constexpr size_t kMaxTlsFileSize = size_t{1} << 20;           // tls_cert, tls_key
+constexpr size_t kMaxTlsIdentities = 64;                      // tls_cert, tls_key pairs
 
 // The contents of files the config names that a worker may not be able to
 // read as its user (tls_cert, tls_key), by path: the master passes them on.

@@ -608,8 +608,13 @@ ListenerConfig ConfigLoader::buildListener(const IniDocument &document, const In
   listener.migration.enabled = reader.flag("migrate").value_or(false);
   listener.migration.timeout =
       reader.duration("migrate_timeout").value_or(listener.migration.timeout);
-  if (listener.migration.timeout.count() == 0 || listener.migration.timeout > kMaxMigrateTimeout)
-    reader.fail("migrate_timeout", "must be more than 0 and at most 60s");
+  if (reader.get("migrate_timeout") && !listener.migration.enabled)
+    reader.fail("migrate_timeout", "needs migrate = on");
+  if (listener.migration.timeout < kMinMigrateTimeout ||
+      listener.migration.timeout > kMaxMigrateTimeout)
+    reader.fail("migrate_timeout",
+                "must be from 250ms (a busy session is tried again each "
+                "250 ms) to 60s");
   if (reader.get("migrate") && !net::isStream(*transport))
     reader.fail("migrate",
                 "applies to stream transports only (a datagram's session is over "

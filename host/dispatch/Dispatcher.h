@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 namespace wharf::listener {
 class Generation;
@@ -28,10 +29,11 @@ class Dispatcher {
   // THREAD: main, before `generation` becomes current. For dispatchers that
   // serve sessions outside this process; throws if it cannot be handed over.
   virtual void adopt(const listener::Generation &) {}
-  // THREAD: main, after a reload installed a new generation (migrate = on).
-  // Moves the sessions of older generations onto the current one as each is
-  // quiescent, for up to `timeout`; the others stay on theirs.
-  virtual void migrateSessions(std::chrono::milliseconds /*timeout*/) {}
+  // THREAD: main, after a reload installed a new generation. With a
+  // `timeout` (migrate = on), moves the sessions of older generations onto
+  // the current one as each is quiescent, for up to `timeout`; the others
+  // stay on theirs. Without, a round still going on ends.
+  virtual void migrateSessions(std::optional<std::chrono::milliseconds> /*timeout*/) {}
   // How long a connection served by `generation` may wait for its peer's
   // first bytes before it is given a thread, worker or process; 0: none.
   virtual std::chrono::milliseconds waitForData(const listener::Generation &) const { return {}; }

@@ -1,38 +1,60 @@
 #include "dispatch/MigrationRound.h"
 
 namespace wharf::dispatch {
+namespace {
 
-std::string MigrationRound::cannotCarry(const listener::Generation &from,
-                                        const listener::Generation &to) {
-  auto named = [](const listener::Generation &generation) {
-    const plugin::Plugin &plugin = generation.instance().plugin();
-    return "generation " + std::to_string(generation.number()) + " (" + plugin.name() + " " +
-           plugin.version() + ")";
-  };
-  if (from.instance().hooks().session_export == nullptr)
-    return named(from) + " has no session_export";
-  if (to.instance().hooks().session_import == nullptr) return named(to) + " has no session_import";
-  return "";
+std::string named(const listener::Generation &generation) {
+  const plugin::Plugin &plugin = generation.instance().plugin();
+  return "generation " + std::to_string(generation.number()) + " (" + plugin.name() + " " +
+         plugin.version() + ")";
 }
 
-void MigrationRound::count(session::ReactorSession::Migration outcome) {
+std::string milliseconds(std::chrono::nanoseconds duration) {
+  auto tenths = std::chrono::duration_cast<std::chrono::microseconds>(duration).count() / 100;
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " ms";
+}
+
+}  // namespace
+
+void MigrationRound::count(session::ReactorSession::Migration outcome,
+                           const listener::Generation &from) {
   using Migration = session::ReactorSession::Migration;
-  if (outcome == Migration::Moved) ++moved_;
-  if (outcome == Migration::ExportRefused) ++exportRefused_;
-  if (outcome == Migration::ImportRefused) ++importRefused_;
+  switch (outcome) {
+    case Migration::Moved:
+      ++moved_;
+      return;
+    case Migration::NotCarried:
+      if (notCarried_++ == 0)
+        notCarriedWhy_ = from.instance().hooks().session_export == nullptr
+                             ? named(from) + " has no session_export"
+                             : named(*target_) + " has no session_import";
+      return;
+    case Migration::ExportRefused:
+      ++exportRefused_;
+      return;
+    case Migration::ImportRefused:
+      ++importRefused_;
+      return;
+    case Migration::Busy:
+      return;
+  }
 }
 
-std::string MigrationRound::finish(size_t left, session::Traffic &traffic) {
+std::string MigrationRound::finish(size_t left, bool superseded, session::Traffic &traffic) {
+  if (superseded) left = 0;
   traffic.addMigrated(session::Migrated::Moved, moved_);
-  traffic.addMigrated(session::Migrated::Refused, exportRefused_ + importRefused_);
+  traffic.addMigrated(session::Migrated::Refused, notCarried_ + exportRefused_ + importRefused_);
   traffic.addMigrated(session::Migrated::Left, left);
-  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-      std::chrono::steady_clock::now() - started_);
-  return "migrate: to generation " + std::to_string(target_->number()) + " in " +
-         std::to_string(took.count()) + " ms: " + std::to_string(moved_) + " sessions moved, " +
-         std::to_string(exportRefused_) + " refused by session_export, " +
-         std::to_string(importRefused_) + " by session_import, " + std::to_string(left) +
-         " left (not quiescent within migrate_timeout)";
+  std::string line = "migrate: to generation " + std::to_string(target_->number()) + ": " +
+                     std::to_string(moved_) + " sessions moved, " + std::to_string(exportRefused_) +
+                     " refused by session_export, " + std::to_string(importRefused_) +
+                     " by session_import, ";
+  if (notCarried_ > 0)
+    line += std::to_string(notCarried_) + " not carried (" + notCarriedWhy_ + "), ";
+  line += superseded ? "the rest left to a newer reload's round"
+                     : std::to_string(left) + " left (not quiescent within migrate_timeout)";
+  return line + "; longest loop turn " + milliseconds(longestTurn_) + ", round " +
+         milliseconds(std::chrono::steady_clock::now() - started_);
 }
 
 }  // namespace wharf::dispatch

@@ -1,7 +1,9 @@
 // Internal. One reload's live migration on a reactor loop (migrate = on):
 // the generation the older generations' sessions move to, until when a busy
-// one is tried again, and what became of them. Each session is tried once
-// per tick; one that was refused is not tried again by the same round.
+// one is tried again, and what became of them. A session is tried once per
+// loop tick; one refused is not tried again by the same round. A newer
+// reload supersedes the round: the sessions it had not moved are the newer
+// round's to try, not counted here.
 // THREAD: the loop's.
 #pragma once
 
@@ -22,20 +24,24 @@ class MigrationRound {
 
   const listener::GenerationPtr &target() const { return target_; }
   bool overdue(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
-  // Whether the old and the new plugin can carry sessions at all; if not,
-  // why (for the log).
-  static std::string cannotCarry(const listener::Generation &from, const listener::Generation &to);
 
-  void count(session::ReactorSession::Migration outcome);
-  // Counts the sessions still on older generations as left, adds the round
-  // to `traffic` and says what it did (for the log).
-  std::string finish(size_t left, session::Traffic &traffic);
+  // What became of one session moving from generation `from`.
+  void count(session::ReactorSession::Migration outcome, const listener::Generation &from);
+  // One loop turn of the round took `held`: the longest is the longest pause
+  // a moved session saw.
+  void noteTurn(std::chrono::nanoseconds held) { longestTurn_ = std::max(longestTurn_, held); }
+  // Counts the sessions still on older generations as left (unless
+  // `superseded`), adds the round to `traffic` and says what it did (for the log).
+  std::string finish(size_t left, bool superseded, session::Traffic &traffic);
 
  private:
   listener::GenerationPtr target_;
   std::chrono::steady_clock::time_point deadline_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::chrono::nanoseconds longestTurn_{0};
   size_t moved_ = 0;
+  size_t notCarried_ = 0;
+  std::string notCarriedWhy_;  // of the first such session
   size_t exportRefused_ = 0;
   size_t importRefused_ = 0;
 };

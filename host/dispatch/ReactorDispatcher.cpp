@@ -28,6 +28,8 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 constexpr auto kStoppedReading = std::chrono::seconds(5);
 // Out of descriptors or memory: wait this long for sessions to free some.
 constexpr auto kShortagePause = std::chrono::milliseconds(50);
+// migrationAsked_ when a reload without migrate = on ends the round going on.
+constexpr int64_t kEndMigration = -1;
 // Workers share the listening socket: one connection wakes one of them.
 constexpr uint32_t kListeningEvents = EPOLLIN | EPOLLEXCLUSIVE;
 
@@ -91,7 +93,6 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
   const listener::GenerationPtr &generation() const { return generation_; }
   // The generation whose round of migration refused this session (0: none).
   uint64_t refusedBy() const { return refusedBy_; }
-  void refuseMigrationTo(uint64_t generation) { refusedBy_ = generation; }
 
   // Live migration onto `target`, if the session is quiescent now. Moved, it
   // pins `target` and lets its old generation go (unloaded here if it held
@@ -211,8 +212,8 @@ void ReactorDispatcher::stopAccepting() {
   loop_.wake();
 }
 
-void ReactorDispatcher::migrateSessions(std::chrono::milliseconds timeout) {
-  migrationAsked_.store(std::max<int64_t>(timeout.count(), 1));
+void ReactorDispatcher::migrateSessions(std::optional<std::chrono::milliseconds> timeout) {
+  migrationAsked_.store(timeout ? std::max<int64_t>(timeout->count(), 1) : kEndMigration);
   loop_.wake();
 }
 
@@ -224,6 +225,8 @@ void ReactorDispatcher::run() noexcept {
   auto keepGoing = [this] {
     if (int64_t timeout = migrationAsked_.exchange(0); timeout > 0)
       beginMigration(std::chrono::milliseconds(timeout));
+    else if (timeout == kEndMigration && migration_)
+      finishMigration(true);
     if (stopAccepting_ && listening_) {
       loop_.unwatch(context_.socket.fd());
       listening_ = false;
@@ -431,46 +434,40 @@ void ReactorDispatcher::cutBiggestOverBudget(std::chrono::steady_clock::time_poi
 }
 
 void ReactorDispatcher::beginMigration(std::chrono::milliseconds timeout) {
-  if (migration_) finishMigration();
+  if (migration_) finishMigration(true);
   auto now = std::chrono::steady_clock::now();
   migration_.emplace(context_.generations.current(), now + timeout);
-  // Plugins that do not carry sessions keep them on their generation, as without migrate.
-  std::map<const listener::Generation *, size_t> cannot;
-  for (const auto &[raw, connection] : connections_) {
-    const listener::GenerationPtr &from = connection->generation();
-    if (from == migration_->target()) continue;
-    if (MigrationRound::cannotCarry(*from, *migration_->target()).empty()) continue;
-    connection->refuseMigrationTo(migration_->target()->number());
-    ++cannot[from.get()];
-  }
-  for (const auto &[from, sessions] : cannot)
-    context_.logger.warning(
-        "migrate: " + std::to_string(sessions) + " sessions stay on their " +
-        "generation: " + MigrationRound::cannotCarry(*from, *migration_->target()));
   continueMigration(now);
 }
 
 void ReactorDispatcher::continueMigration(std::chrono::steady_clock::time_point now) {
   const listener::GenerationPtr target = migration_->target();
+  // A reload since (its ask not yet taken): the newer round decides.
+  if (context_.generations.current() != target) return finishMigration(true);
   std::vector<Connection *> older;
   for (const auto &[raw, connection] : connections_)
-    if (connection->generation() != target && connection->refusedBy() != target->number())
+    if (connection->generation()->number() < target->number() &&
+        connection->refusedBy() != target->number())
       older.push_back(raw);
   bool busy = false;
   for (Connection *connection : older) {
+    listener::GenerationPtr from = connection->generation();
     auto outcome = connection->migrateTo(target);  // may retire it
     busy = busy || outcome == session::ReactorSession::Migration::Busy;
-    migration_->count(outcome);
+    migration_->count(outcome, *from);
   }
-  if (!busy || migration_->overdue(now)) finishMigration();
+  migration_->noteTurn(std::chrono::steady_clock::now() - now);
+  if (!busy || migration_->overdue(now)) finishMigration(false);
 }
 
-void ReactorDispatcher::finishMigration() {
+void ReactorDispatcher::finishMigration(bool superseded) {
   const listener::GenerationPtr &target = migration_->target();
   size_t left = 0;
   for (const auto &[raw, connection] : connections_)
-    if (connection->generation() != target && connection->refusedBy() != target->number()) ++left;
-  context_.logger.notice(migration_->finish(left, context_.traffic));
+    if (connection->generation()->number() < target->number() &&
+        connection->refusedBy() != target->number())
+      ++left;
+  context_.logger.notice(migration_->finish(left, superseded, context_.traffic));
   migration_.reset();
 }
 

@@ -27,7 +27,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void start() override;
   void stopAccepting() override;
   void drain() override;
-  void migrateSessions(std::chrono::milliseconds timeout) override;
+  void migrateSessions(std::optional<std::chrono::milliseconds> timeout) override;
 
  private:
   class Connection;
@@ -55,7 +55,8 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   // some are busy, and ends when none is left to try or at its deadline.
   void beginMigration(std::chrono::milliseconds timeout);
   void continueMigration(std::chrono::steady_clock::time_point now);
-  void finishMigration();
+  // `superseded`: by a newer reload, which tries the sessions not moved yet.
+  void finishMigration(bool superseded);
 
   DispatchContext context_;
   net::EventLoop loop_;
@@ -66,8 +67,9 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
   net::OneShotTimer resumeTimer_;
-  listener::LogThrottle budgetLog_{1};      // output_budget cuts, once a second at most
-  std::atomic<int64_t> migrationAsked_{0};  // a reload's migrate_timeout in ms; 0: none asked
+  listener::LogThrottle budgetLog_{1};  // output_budget cuts, once a second at most
+  // A reload's migrate_timeout in ms; 0: nothing asked; kEndMigration: migrate = off.
+  std::atomic<int64_t> migrationAsked_{0};
   std::optional<MigrationRound> migration_;
   std::thread thread_;
 };

@@ -97,7 +97,9 @@ void Listener::install(GenerationPtr next, const DrainLimits &limits,
                        const config::MigrationSettings &migration) {
   if (dispatcher_) deferAccept(*next);
   generations_.install(std::move(next), limits);
-  if (migration.enabled && dispatcher_) dispatcher_->migrateSessions(migration.timeout);
+  if (dispatcher_)
+    dispatcher_->migrateSessions(migration.enabled ? std::optional(migration.timeout)
+                                                   : std::nullopt);
 }
 
 void Listener::bind(std::shared_ptr<net::ListenSocket> socket) {

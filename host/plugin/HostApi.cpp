@@ -156,8 +156,7 @@ wharf_status sessionRead(wharf_session *session, void *buffer, size_t capacity, 
 wharf_status sessionClose(wharf_session *session) {
   Session *self = live(session);
   if (self == nullptr) return WHARF_CLOSED;
-  self->requestClose();
-  return WHARF_OK;
+  return self->requestClose() ? WHARF_OK : WHARF_UNSUPPORTED;
 }
 
 // Copies `text` out through the C ABI, without a NUL.

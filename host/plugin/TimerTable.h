@@ -122,6 +122,11 @@ class TimerTable {
   // Later starts get WHARF_CLOSED; returns the releases of every timer left.
   std::vector<TimerRelease> close() {
     closed_ = true;
+    return cancelAll();
+  }
+
+  // Cancels every timer; returns their releases.
+  std::vector<TimerRelease> cancelAll() {
     if (timers_.count(running_) != 0) runningRelease_ = {};  // released here, not by finish()
     std::vector<TimerRelease> released;
     for (const auto &entry : timers_) released.push_back(entry.second.release);

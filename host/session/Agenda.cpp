@@ -155,4 +155,12 @@ void Agenda::close() {
   if (mailbox_) mailbox_->close();
 }
 
+void Agenda::clear() {
+  std::vector<plugin::TimerRelease> cancelled = timers_.cancelAll();
+  arm();
+  for (const plugin::TimerRelease &released : cancelled) released();
+  if (mailbox_) mailbox_->close();
+  mailbox_.reset();
+}
+
 }  // namespace wharf::session

@@ -70,6 +70,10 @@ class Agenda {
   // Of an idle agenda: lets the mailbox go (its descriptor closes; unwatch it
   // first). A waker made later gets a new one.
   void forgetMailbox() { mailbox_.reset(); }
+  // Of an agenda that was idle: drops what was scheduled since (timers are
+  // released, queued posts dropped, wakers made since find a closed
+  // mailbox), so it is idle again. For a refused session_import.
+  void clear();
 
   // Runs the expired timers, then the posted calls; stops at the first that
   // fails and returns its status.

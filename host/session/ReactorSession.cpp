@@ -102,6 +102,7 @@ bool ReactorSession::wantsInput() const {
 }
 
 wharf_status ReactorSession::pauseInput(bool paused) {
+  if (frozen()) return WHARF_UNSUPPORTED;
   if (paused == paused_) return WHARF_INVALID;
   paused_ = paused;
   return WHARF_OK;
@@ -158,7 +159,8 @@ void ReactorSession::receive(uint8_t *buffer, size_t capacity) {
 }
 
 wharf_status ReactorSession::write(const void *data, size_t len) {
-  if (closeRequested() || finished_ || leavingState()) return WHARF_CLOSED;
+  if (frozen()) return WHARF_UNSUPPORTED;  // exporting or freeing a migrated state
+  if (closeRequested() || finished_) return WHARF_CLOSED;
   const char *bytes = static_cast<const char *>(data);
   if (pendingOutput() == 0) {
     ssize_t sent = sendSome(bytes, len);
@@ -253,17 +255,44 @@ ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next
   if (!quiescent()) return Migration::Busy;
   plugin::PluginInstance &from = instance();
   uint64_t fromGeneration = generation();
-  if (!opened_) {
+  if (!opened_) {  // still in its TLS handshake: the plugin has no state yet
     moveTo(next, nextGeneration);
     return Migration::Moved;
   }
+  if (from.hooks().session_export == nullptr || next.hooks().session_import == nullptr)
+    return Migration::NotCarried;
   std::vector<uint8_t> state;
-  // An export that wrote or scheduled something changed the session: it stays.
-  if (!exportState(state) || !quiescent()) return Migration::ExportRefused;
+  if (!exportState(state)) return Migration::ExportRefused;
   agenda_.forgetMailbox();
   moveTo(next, nextGeneration);
   void *imported = nullptr;
+  if (!importState(from, state, imported)) {
+    // Nothing of what the new code began stays: its timers, wakers, pause or close.
+    agenda_.clear();
+    paused_ = false;
+    withdrawClose();
+    moveTo(from, fromGeneration);
+    return Migration::ImportRefused;
+  }
+  // The old code frees its state (under its own name in the log), the session frozen.
+  void *old = std::exchange(state_, imported);
+  if (from.hooks().on_session_close != nullptr) {
+    moveTo(from, fromGeneration);
+    setHandover(Handover::Leaving);
+    runFinalHook("on_session_close",
+                 [&] { from.hooks().on_session_close(from.state(), old, handle()); });
+    setHandover(Handover::None);
+    moveTo(next, nextGeneration);
+  }
+  finishIfDone();
+  return Migration::Moved;
+}
+
+bool ReactorSession::importState(const plugin::PluginInstance &from,
+                                 const std::vector<uint8_t> &state, void *&imported) {
+  const plugin::PluginInstance &next = instance();
   std::string escaped;
+  setHandover(Handover::Importing);
   wharf_status status = plugin::callHook(
       next, "session_import", hookSite(),
       [&] {
@@ -271,29 +300,15 @@ ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next
                                            state.data(), state.size(), &imported);
       },
       escaped);
-  if (status != WHARF_OK || !escaped.empty()) {
-    if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_import threw: " + escaped);
-    moveTo(from, fromGeneration);
-    return Migration::ImportRefused;
-  }
-  // The old code frees its state; it may write nothing, schedule nothing, close nothing.
-  void *old = std::exchange(state_, imported);
-  if (from.hooks().on_session_close != nullptr) {
-    setLeavingState(true);
-    plugin::callHook(
-        from, "on_session_close", hookSite(),
-        [&] { from.hooks().on_session_close(from.state(), old, handle()); }, escaped);
-    setLeavingState(false);
-    if (!escaped.empty())
-      log(Poco::Message::PRIO_ERROR, "on_session_close (migrated) threw: " + escaped);
-  }
-  finishIfDone();
-  return Migration::Moved;
+  setHandover(Handover::None);
+  if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_import threw: " + escaped);
+  return status == WHARF_OK && escaped.empty();
 }
 
 bool ReactorSession::exportState(std::vector<uint8_t> &state) {
   const wharf_plugin &hooks = instance().hooks();
   std::string escaped;
+  setHandover(Handover::Exporting);  // it may not change the session: it may stay
   wharf_status status = plugin::callHook(
       instance(), "session_export", hookSite(),
       [&] {
@@ -311,6 +326,7 @@ bool ReactorSession::exportState(std::vector<uint8_t> &state) {
         return exported;
       },
       escaped);
+  setHandover(Handover::None);
   if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_export threw: " + escaped);
   return status == WHARF_OK && escaped.empty();
 }

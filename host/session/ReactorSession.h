@@ -55,14 +55,14 @@ class ReactorSession : public Session {
   int fd() const { return connection_.fd(); }
 
   // Live migration (migrate = on): moves the session onto `next`, the
-  // instance of plugin generation `generation`, whose plugin has
-  // session_import (this one's, session_export). Busy: not quiescent now
-  // (wharf.h says what that is); try again later. Refused: the export or the
-  // import failed; the session stays, untouched. Moved: the new code serves
-  // it, and the old state was freed (on_session_close, WHARF_END_MIGRATED).
-  // The caller stops watching the agenda's mailbox before a try (an idle
-  // agenda's is let go).
-  enum class Migration { Moved, Busy, ExportRefused, ImportRefused };
+  // instance of plugin generation `nextGeneration`. Busy: not quiescent now
+  // (wharf.h says what that is); try again later. NotCarried: the old plugin
+  // has no session_export or the new one no session_import. Refused: the
+  // export or the import failed; the session stays, untouched. Moved: the
+  // new code serves it, and the old state was freed (on_session_close,
+  // WHARF_END_MIGRATED). The caller stops watching the agenda's mailbox
+  // before a try (an idle agenda's is let go).
+  enum class Migration { Moved, Busy, NotCarried, ExportRefused, ImportRefused };
   Migration migrateTo(plugin::PluginInstance &next, uint64_t generation);
   // Whether a try could move it now (its mailbox may then go).
   bool quiescent();
@@ -73,8 +73,8 @@ class ReactorSession : public Session {
   int carrier() const override { return connection_.fd(); }
   const tls::TlsStream *tls() const override { return handshaking() ? nullptr : tls_.get(); }
   bool mayBlock() const override { return false; }
-  // None for a migrated session's old state: it schedules nothing.
-  Agenda *agenda() override { return leavingState() ? nullptr : &agenda_; }
+  // None while the session is frozen (a migration's export, or its old state's close).
+  Agenda *agenda() override { return frozen() ? nullptr : &agenda_; }
   wharf_status pauseInput(bool paused) override;
   // A timer or a post is due (its descriptor was readable): runs it.
   void runAgenda();
@@ -97,6 +97,10 @@ class ReactorSession : public Session {
   void countSent(size_t bytes);
   // session_export, into `state`; false if it failed (or threw: logged).
   bool exportState(std::vector<uint8_t> &state);
+  // session_import of the instance now serving the session, from `from`'s
+  // export; false if it refused (or threw: logged).
+  bool importState(const plugin::PluginInstance &from, const std::vector<uint8_t> &state,
+                   void *&imported);
   bool hasWritableHook() const;
   bool wantsInput() const;
 

@@ -69,7 +69,7 @@ Ending Session::ending() const {
 }
 
 wharf_end_reason Session::endReason() const {
-  if (leavingState_) return WHARF_END_MIGRATED;
+  if (handover_ == Handover::Leaving) return WHARF_END_MIGRATED;
   if (!endingNoted_ && !cut_.load(std::memory_order_acquire))
     return closeRequested_ ? WHARF_END_PLUGIN : WHARF_END_NONE;
   switch (ending()) {

@@ -74,9 +74,14 @@ class Session : public Cuttable {
   virtual wharf_status pauseInput(bool) { return WHARF_UNSUPPORTED; }
   // Whether the session's thread may block in a host call (not a reactor's).
   virtual bool mayBlock() const { return true; }
-  void requestClose() {
-    if (!leavingState_) closeRequested_ = true;  // not from a migrated session's old state
+  // False (nothing changes) while the session is frozen.
+  bool requestClose() {
+    if (frozen()) return false;
+    closeRequested_ = true;
+    return true;
   }
+  // A refused session_import asked to close the session: it goes on.
+  void withdrawClose() { closeRequested_ = false; }
   // Where this session's hooks run: a loop that other sessions share, or not.
   plugin::HookSite hookSite() const {
     return mayBlock() ? plugin::HookSite::OwnThread : plugin::HookSite::SharedLoop;
@@ -97,12 +102,16 @@ class Session : public Cuttable {
     instance_ = &next;
     ledger_.generation = generation;
   }
-  // While the old state of a migrated session is freed (its on_session_close):
-  // session_end_reason says WHARF_END_MIGRATED.
-  void setLeavingState(bool leaving) { leavingState_ = leaving; }
   // The plugin generation serving the session.
   uint64_t generation() const { return ledger_.generation; }
-  bool leavingState() const { return leavingState_; }
+  // Live migration: which of the plugin's handover hooks runs. While the old
+  // code exports the state, or frees it (its on_session_close, where
+  // session_end_reason says WHARF_END_MIGRATED), the session is frozen: no
+  // write, timer, waker, pause or close. session_import may do all of that
+  // (undone if it refuses the session).
+  enum class Handover { None, Exporting, Importing, Leaving };
+  void setHandover(Handover phase) { handover_ = phase; }
+  bool frozen() const { return handover_ == Handover::Exporting || handover_ == Handover::Leaving; }
   // The peer as text, formatted on first use (most sessions never need it).
   const std::string &peer() const;
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
@@ -189,7 +198,7 @@ class Session : public Cuttable {
   mutable bool peerFormatted_ = false;
   plugin::HandleTable<Session>::Entry handle_;
   bool closeRequested_ = false;
-  bool leavingState_ = false;
+  Handover handover_ = Handover::None;
   static uint64_t saturatingAdd(uint64_t a, uint64_t b) {
     uint64_t sum;
     return __builtin_add_overflow(a, b, &sum) ? UINT64_MAX : sum;

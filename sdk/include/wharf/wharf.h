@@ -612,21 +612,23 @@ typedef struct wharf_plugin {
    * this session (a partial request, a login, counters: not pointers) into
    * `buffer` and its length into *len. WHARF_BUFFER_TOO_SMALL with *len set
    * to the size needed: called again with at least that much (at most
-   * 1 MiB). Any other failure: the session is not moved (refused, logged).
-   * Must not change the session: it may still stay on this generation (the
-   * new code may refuse it). After a successful import, the host calls
-   * on_session_close on the OLD state with session_end_reason =
-   * WHARF_END_MIGRATED: free the state there, and write nothing (a write
-   * then is refused). Optional. */
+   * 1 MiB). Any other failure: the session is not moved (refused). It cannot
+   * change the session, which may yet stay (the new code may refuse it):
+   * session_write, session_pause_input and session_close answer
+   * WHARF_UNSUPPORTED, and no timer or waker can be had. After a successful
+   * import, the host calls on_session_close on the OLD state with
+   * session_end_reason = WHARF_END_MIGRATED: free the state there; the
+   * session is frozen there too. Optional. */
   wharf_status (*session_export)(void *instance_state, void *session_state, wharf_session *session,
                                  uint8_t *buffer, size_t capacity, size_t *len);
   /* THREAD: the session's. Rebuilds the session from what session_export
    * wrote in the plugin whose descriptor's `version` is `from_version` (this
    * plugin's own or an older one's: convert it, or refuse what you cannot
    * read). OWNERSHIP: `data` is borrowed for the call. On WHARF_OK the
-   * session is this instance's from now on, with *session_state; on a
-   * failure it stays on its old generation, untouched (and anything written
-   * here is sent all the same: write nothing before you decide). Optional. */
+   * session is this instance's from now on, with *session_state. On a
+   * failure it stays on its old generation, and what this call began is
+   * undone: its timers released, its wakers find a closed mailbox, a pause
+   * or a close withdrawn; only bytes it wrote are sent. Optional. */
   wharf_status (*session_import)(void *instance_state, wharf_session *session,
                                  const char *from_version, const uint8_t *data, size_t len,
                                  void **session_state);
