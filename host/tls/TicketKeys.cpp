@@ -39,6 +39,17 @@ std::shared_ptr<TicketKeys> TicketKeys::forListener(const std::string &name) {
 void TicketKeys::replace(std::vector<TicketKey> keys) {
   std::lock_guard lock(mutex_);
   keys_ = std::move(keys);
+  ++changes_;
+}
+
+std::vector<TicketKey> TicketKeys::keys() const {
+  std::lock_guard lock(mutex_);
+  return keys_;
+}
+
+uint64_t TicketKeys::changes() const {
+  std::lock_guard lock(mutex_);
+  return changes_;
 }
 
 void TicketKeys::useIn(SSL_CTX *context) {

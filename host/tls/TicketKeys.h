@@ -9,6 +9,7 @@
 
 #include <openssl/ssl.h>
 
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,10 @@ class TicketKeys {
 
   // `keys`: the one that seals first. Sessions under way take them at once.
   void replace(std::vector<TicketKey> keys);
+  std::vector<TicketKey> keys() const;
+  // How many times replace() has run: a fork listener's helper, which has
+  // its own copy, is passed them again when this has moved.
+  uint64_t changes() const;
   // Makes `context` seal and open its tickets with these keys, which must
   // outlive it.
   void useIn(SSL_CTX *context);
@@ -41,6 +46,7 @@ class TicketKeys {
 
   mutable std::mutex mutex_;
   std::vector<TicketKey> keys_;
+  uint64_t changes_ = 0;
 };
 
 }  // namespace wharf::tls

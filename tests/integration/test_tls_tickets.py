@@ -198,6 +198,23 @@ class TicketRotation(TicketsCase):
         self.assertIn("session ticket keys rotated: s", self.server.log())
         self.assertStops(self.server)
 
+    def test_a_fork_listeners_helper_takes_the_rotated_keys(self):
+        """A fork listener's sessions handshake in processes its helper forks,
+        with the helper's copy of the keys: the worker passes it the rotated
+        ones (it sealed and opened with those it was forked with for good)."""
+        self.start(mode="fork")
+        for version in VERSIONS:
+            with self.subTest(version=version):
+                client = Client(self.address, version)
+                first = client.connect()[2]
+                self.ctl("rotate-tickets")
+                second = client.connect()[2]
+                self.assertTrue(client.connect(first)[1])
+                self.ctl("rotate-tickets")
+                self.assertFalse(client.connect(first)[1])
+                self.assertTrue(client.connect(second)[1])
+        self.assertStops(self.server)
+
     def test_a_listener_without_tickets_is_not_rotated(self):
         self.start(tls_tickets="off")
         self.assertEqual(self.ctl("rotate-tickets"),
