@@ -1,6 +1,5 @@
 #include "master/TicketKeyRing.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -48,12 +47,6 @@ std::vector<std::string> TicketKeyRing::rotate(bool all) {
     rotated.push_back(listener);
   }
   return rotated;
-}
-
-TicketKeyRing::Clock::time_point TicketKeyRing::nextRotation() const {
-  auto next = Clock::time_point::max();
-  for (const auto &[listener, ring] : rings_) next = std::min(next, ring.rotated + ring.period);
-  return next;
 }
 
 std::string TicketKeyRing::passedForm(const std::string &listener) const {

@@ -43,8 +43,6 @@ class TicketKeyRing {
   // Rotates the rings whose time has come, or every one (`all`: `wharfctl
   // rotate-tickets`); returns their listeners.
   std::vector<std::string> rotate(bool all);
-  // When rotate() next has something to do (Clock::time_point::max(): never).
-  Clock::time_point nextRotation() const;
   // `listener`'s keys as its workers take them (tls::decodeTicketKeys): the
   // one that seals first. Empty: it has no tickets.
   std::string passedForm(const std::string &listener) const;
