@@ -116,6 +116,11 @@ struct TlsSettings {
   // A connection that has not finished its handshake in this long is closed:
   // a silent client holds no thread longer.
   std::chrono::milliseconds handshakeTimeout{std::chrono::seconds(10)};
+  // tls_tickets: clients resume sessions with tickets, sealed with keys the
+  // master makes (never written anywhere) and replaces every
+  // tls_ticket_rotation; a ticket is good for one to two rotations.
+  bool tickets = true;
+  std::chrono::milliseconds ticketRotation{std::chrono::hours(12)};
 
   bool operator==(const TlsSettings &) const = default;
 };
@@ -238,8 +243,12 @@ constexpr std::chrono::seconds kMaxProxyTimeout{60};          // proxy_timeout
 constexpr std::chrono::seconds kMaxTlsHandshakeTimeout{60};   // tls_handshake_timeout
 constexpr std::chrono::milliseconds kMinMigrateTimeout{250};  // migrate_timeout: the reactor's tick
 constexpr std::chrono::seconds kMaxMigrateTimeout{60};        // migrate_timeout
-constexpr size_t kMaxTlsFileSize = size_t{1} << 20;           // tls_cert, tls_key
-constexpr size_t kMaxTlsIdentities = 64;                      // tls_cert, tls_key pairs
+// tls_ticket_rotation: at least a minute (a ticket good for less is seldom
+// used), at most a day (a key that leaks opens the sessions of two rotations).
+constexpr std::chrono::minutes kMinTlsTicketRotation{1};
+constexpr std::chrono::hours kMaxTlsTicketRotation{24};
+constexpr size_t kMaxTlsFileSize = size_t{1} << 20;  // tls_cert, tls_key
+constexpr size_t kMaxTlsIdentities = 64;             // tls_cert, tls_key pairs
 
 // The contents of files the config names that a worker may not be able to
 // read as its user (tls_cert, tls_key), by path: the master passes them on.

@@ -79,7 +79,9 @@ const std::set<std::string> kListenerKeys = {"transport",
                                              "tls_handshake_timeout",
                                              "tls_client_ca",
                                              "tls_verify_client",
-                                             "tls_alpn"};
+                                             "tls_alpn",
+                                             "tls_tickets",
+                                             "tls_ticket_rotation"};
 
 std::optional<AccessLogFormat> readAccessLogFormat(const SectionReader &reader) {
   const std::string *format = reader.get("access_log_format");
@@ -231,6 +233,16 @@ std::vector<std::string> readAlpn(const SectionReader &reader) {
   return names;
 }
 
+void readTickets(const SectionReader &reader, TlsSettings &tls) {
+  tls.tickets = reader.flag("tls_tickets").value_or(tls.tickets);
+  std::optional<std::chrono::milliseconds> rotation = reader.duration("tls_ticket_rotation");
+  if (!rotation) return;
+  if (!tls.tickets) reader.fail("tls_ticket_rotation", "applies with tls_tickets = on only");
+  if (*rotation < kMinTlsTicketRotation || *rotation > kMaxTlsTicketRotation)
+    reader.fail("tls_ticket_rotation", "must be at least 1m and at most 24h");
+  tls.ticketRotation = *rotation;
+}
+
 // tls and the keys that come with it. The certificate and key are read, and
 // checked by OpenSSL as a session would use them: a bad one is refused here,
 // by key, file and OpenSSL's reason, and a reload keeps the old.
@@ -240,7 +252,7 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
   if (!tls.enabled) {
     for (const char *key :
          {"tls_cert", "tls_key", "tls_protocols", "tls_ciphers", "tls_handshake_timeout",
-          "tls_client_ca", "tls_verify_client", "tls_alpn"})
+          "tls_client_ca", "tls_verify_client", "tls_alpn", "tls_tickets", "tls_ticket_rotation"})
       if (reader.get(key)) reader.fail(key, "applies with tls = on only");
     return tls;
   }
@@ -272,6 +284,7 @@ TlsSettings readTls(const SectionReader &reader, net::Transport transport, const
     reader.fail("tls_handshake_timeout", "must be more than 0 and at most 60s");
   readClientVerification(reader, tls);
   tls.alpn = readAlpn(reader);
+  readTickets(reader, tls);
   std::optional<std::string> clientCa;
   if (!tls.clientCaFile.empty())
     clientCa = readTlsFile(reader, "tls_client_ca", tls.clientCaFile, held);

@@ -8,18 +8,23 @@
 namespace wharf::control {
 namespace {
 
-// tls = on: handshakes by the version agreed on, failures by reason.
+// tls = on: handshakes by the version agreed on (and of them, those that
+// resumed a session), failures by reason.
 Poco::JSON::Object::Ptr tlsCounts(const session::Traffic &traffic) {
   Poco::JSON::Object::Ptr handshakes = new Poco::JSON::Object;
-  for (size_t i = 0; i < static_cast<size_t>(tls::Version::Count); ++i)
-    handshakes->set(tls::versionName(static_cast<tls::Version>(i)),
-                    traffic.tlsHandshakes(static_cast<tls::Version>(i)));
+  Poco::JSON::Object::Ptr resumed = new Poco::JSON::Object;
+  for (size_t i = 0; i < static_cast<size_t>(tls::Version::Count); ++i) {
+    auto version = static_cast<tls::Version>(i);
+    handshakes->set(tls::versionName(version), traffic.tlsHandshakes(version));
+    resumed->set(tls::versionName(version), traffic.tlsResumed(version));
+  }
   Poco::JSON::Object::Ptr failures = new Poco::JSON::Object;
   for (size_t i = 0; i < static_cast<size_t>(tls::Failure::Count); ++i)
     failures->set(tls::failureName(static_cast<tls::Failure>(i)),
                   traffic.tlsFailures(static_cast<tls::Failure>(i)));
   Poco::JSON::Object::Ptr counts = new Poco::JSON::Object;
   counts->set("handshakes", handshakes);
+  counts->set("resumed", resumed);
   counts->set("failures", failures);
   return counts;
 }

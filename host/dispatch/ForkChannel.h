@@ -28,6 +28,8 @@ enum class Kind : uint32_t {
   Unforked = 7,  // helper → wharfd: session `id` got no process (fork failed); it is closed
   LogFile = 8,   // wharfd → helper: the log file named by the payload is the descriptor
                  // passed along from now on (the master reopened it)
+  TicketKeys = 9,  // wharfd → helper: the listener's session ticket keys are the payload's
+                   // (tls::encodeTicketKeys) from now on (the master rotated them)
 };
 
 struct Header {

@@ -50,6 +50,8 @@ class ForkDispatcher::Child : public session::Cuttable {
 
 ForkDispatcher::ForkDispatcher(const DispatchContext &context)
     : BlockingDispatcher(context), maxChildren_(context.config.fork.maxChildren) {
+  // Before the fork: keys that come meanwhile are passed with the next session.
+  if (context.tls) ticketKeysPassed_ = context.tls->ticketKeys()->changes();
   int ends[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
@@ -119,6 +121,7 @@ bool ForkDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
   if (running_.size() >= maxChildren_) return false;
   passChangedLogFiles();
+  passChangedTicketKeys();
   fork::Header request{};
   request.kind = fork::Kind::Serve;
   request.id = nextId_++;
@@ -145,6 +148,19 @@ void ForkDispatcher::passChangedLogFiles() {
     fork::send(channel_.fd(), note, file->fd(),
                {reinterpret_cast<const uint8_t *>(path.data()), path.size()});
   }
+}
+
+void ForkDispatcher::passChangedTicketKeys() {
+  if (!context().tls) return;
+  const tls::TicketKeys &keys = *context().tls->ticketKeys();
+  uint64_t changes = keys.changes();
+  if (changes == ticketKeysPassed_) return;
+  ticketKeysPassed_ = changes;
+  fork::Header note{};
+  note.kind = fork::Kind::TicketKeys;
+  std::string encoded = tls::encodeTicketKeys(keys.keys());
+  fork::send(channel_.fd(), note, -1,
+             {reinterpret_cast<const uint8_t *>(encoded.data()), encoded.size()});
 }
 
 void ForkDispatcher::cutChild(uint64_t id) {

@@ -47,6 +47,9 @@ class ForkDispatcher : public BlockingDispatcher {
   // master reopened since the helper last got them (it forked with this
   // process's descriptors, and opens none itself).
   void passChangedLogFiles();
+  // Under mutex_, likewise: the listener's session ticket keys, if they have
+  // changed (a rotation) since the helper last got them.
+  void passChangedTicketKeys();
   void stopHelper();
 
   const size_t maxChildren_;
@@ -59,7 +62,9 @@ class ForkDispatcher : public BlockingDispatcher {
   std::condition_variable loaded_;
   bool helperGone_ = false;
   uint64_t nextId_ = 1;
-  uint64_t logFilesPassed_ = 0;  // logging::fileChanges() when the helper last got them
+  uint64_t logFilesPassed_ = 0;    // logging::fileChanges() when the helper last got them
+  uint64_t ticketKeysPassed_ = 0;  // tls::TicketKeys::changes() when the helper was forked
+                                   // or last got them
   std::thread reports_;
 };
 

@@ -17,6 +17,7 @@
 #include "plugin/PluginError.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
+#include "tls/TicketKey.h"
 
 namespace wharf::dispatch {
 namespace {
@@ -75,6 +76,14 @@ class Helper {
                              std::move(message->socket));
         } catch (const std::exception &) {
           // the old file stays in use: its lines are not lost
+        }
+        return;
+      case fork::Kind::TicketKeys:
+        try {
+          context_.tls->ticketKeys()->replace(tls::decodeTicketKeys(std::string_view(
+              reinterpret_cast<const char *>(message->payload.data()), message->payload.size())));
+        } catch (const std::exception &) {
+          // the keys it has stay in use
         }
         return;
       case fork::Kind::Done:

@@ -66,7 +66,9 @@ Listener::Listener(const config::ListenerConfig &config)
       traffic_(session::Traffic::create()),
       accessLog_(accessLogOf(config_)),
       metrics_(std::make_shared<plugin::PluginMetrics>()),
-      tls_(config_.tls.enabled ? std::make_shared<tls::ContextSlot>(config_.tls) : nullptr) {}
+      tls_(config_.tls.enabled ? std::make_shared<tls::ContextSlot>(
+                                     config_.tls, tls::TicketKeys::forListener(config_.name))
+                               : nullptr) {}
 
 Listener::~Listener() {
   handOver();  // the socket closes with its last owner

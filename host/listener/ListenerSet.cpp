@@ -132,7 +132,8 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
       if (!samePlugin(*change.current->current(), *plugin, config))
         change.generation = change.current->prepareGeneration(config, plugin);
       if (config.tls.enabled && !(change.current->tls()->settings() == config.tls))
-        change.tls = std::make_shared<const tls::ServerContext>(config.tls);
+        change.tls = std::make_shared<const tls::ServerContext>(
+            config.tls, change.current->tls()->ticketKeys());
     } else {
       const dispatch::DispatchMode *mode = dispatch::findDispatchMode(config.mode);
       if (mode != nullptr && mode->startsOnlyAtLaunch)  // the master starts new workers instead

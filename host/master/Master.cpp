@@ -96,8 +96,9 @@ void Master::start() {
   openControl(config);
   // Only when no worker runs as root: workers inherit the master's bounding set.
   if (::geteuid() == 0 && !rootWorkers) logger().information(keepMasterCapabilities());
-  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), config, std::move(text),
-                                         std::move(sockets));
+  ticketKeys_.follow(config);
+  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, config,
+                                         std::move(text), std::move(sockets));
   workers_->start();
   announceReady();
 }
@@ -215,6 +216,13 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
     });
     reply.set("failures", failures);
   };
+  commands["rotate-tickets"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+    Poco::JSON::Array::Ptr listeners = new Poco::JSON::Array;
+    tasks_.runOnMain([&] {
+      for (const auto &listener : rotateTicketKeys(true)) listeners->add(listener);
+    });
+    reply.set("listeners", listeners);
+  };
   commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
     tasks_.runOnMain([&] {
@@ -256,8 +264,21 @@ void Master::supervise() {
   }
 }
 
+std::vector<std::string> Master::rotateTicketKeys(bool all) {
+  std::vector<std::string> rotated = ticketKeys_.rotate(all);
+  if (rotated.empty()) return rotated;
+  workers_->passTicketKeys(rotated);
+  logger().information("session ticket keys rotated: " + config::joined(rotated));
+  return rotated;
+}
+
 std::chrono::milliseconds Master::runTimers() {
   auto wake = Clock::now() + kTick;
+  try {
+    rotateTicketKeys(false);
+  } catch (const std::exception &error) {  // no random bytes: the keys in use stay
+    logger().error(std::string("session ticket keys not rotated: ") + error.what());
+  }
   if (auto next = workers_->replaceDue(); next && *next < wake) wake = *next;
   bool healthy = workers_->checkHeartbeats();
   workers_->enforceMemoryLimit();
@@ -327,17 +348,25 @@ std::vector<std::string> Master::reload() {
     config::HostConfig host = workers_->config().host;
     SocketSet sockets = SocketSet::bindFor(next, before);
     std::vector<std::string> changes;
-    if (std::string reason = needsNewWorkers(next); reason.empty()) {
-      changes = workers_->reload(next, text, sockets, before);
-    } else {
-      auto fresh =
-          std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), next, text, sockets);
-      fresh->start();  // throws (the new workers killed) with the old ones serving on
-      workers_->retire();
-      retiring_.push_back({std::move(workers_), Clock::now()});
-      workers_ = std::move(fresh);
-      changes.push_back("new workers (" + reason + "): " + std::to_string(workers_->size()) +
-                        " serving; the replaced ones drain");
+    // The keys of listeners kept stay theirs; a refused reload leaves the ring as it was.
+    TicketKeyRing keysBefore = ticketKeys_;
+    try {
+      ticketKeys_.follow(next);
+      if (std::string reason = needsNewWorkers(next); reason.empty()) {
+        changes = workers_->reload(next, text, sockets, before);
+      } else {
+        auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, next,
+                                                 text, sockets);
+        fresh->start();  // throws (the new workers killed) with the old ones serving on
+        workers_->retire();
+        retiring_.push_back({std::move(workers_), Clock::now()});
+        workers_ = std::move(fresh);
+        changes.push_back("new workers (" + reason + "): " + std::to_string(workers_->size()) +
+                          " serving; the replaced ones drain");
+      }
+    } catch (...) {
+      ticketKeys_ = std::move(keysBefore);
+      throw;
     }
     sockets.stopAbandoned(before);
     if (next.host.adminSocket != host.adminSocket)

@@ -28,6 +28,7 @@
 #include "master/PidFile.h"
 #include "master/ServiceManager.h"
 #include "master/TaskQueue.h"
+#include "master/TicketKeyRing.h"
 #include "master/Upgrade.h"
 #include "master/WorkerSet.h"
 #include "master/ZoneSpace.h"
@@ -98,6 +99,10 @@ class Master {
   // Runs what is due; returns how long the loop may sleep.
   std::chrono::milliseconds runTimers();
   void reapChildren();
+  // Rotates the session ticket keys that are due (or all: `wharfctl
+  // rotate-tickets`) and passes them to the serving workers; returns the
+  // listeners rotated.
+  std::vector<std::string> rotateTicketKeys(bool all);
   std::vector<std::string> reload();
   // Why the running workers cannot take `next` (empty: they can).
   std::string needsNewWorkers(const config::Config &next) const;
@@ -127,6 +132,7 @@ class Master {
   TaskQueue tasks_;
   std::unique_ptr<WorkerCgroups> cgroups_;  // outlives the workers placed in them
   ZoneSpace zones_;                         // before any worker starts
+  TicketKeyRing ticketKeys_;                // outlives the worker sets that pass them
   std::unique_ptr<WorkerSet> workers_;      // serving the current config
   std::vector<Retiring> retiring_;          // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;

@@ -104,6 +104,7 @@ Inheritance Master::inheritance() const {
   for (const auto &retiring : retiring_) handOver(*retiring.workers, false);
   inheritance.configText = workers_->configText();
   inheritance.heldFiles = workers_->config().heldFiles();
+  inheritance.ticketKeys = ticketKeys_.handOver();
   inheritance.fromVersion = app::version();
   inheritance.uptimeMs = uptime().count();
   inheritance.upgrades = upgrades_;
@@ -166,7 +167,8 @@ int Master::runRehearsal() {
     SocketSet sockets = SocketSet::bindFor(next, inherited);
     size_t started = 0;
     {
-      WorkerSet workers(options_.binary, cgroups_.get(), next, text, sockets);
+      ticketKeys_.follow(next);  // keys of its own, which no client ever sees
+      WorkerSet workers(options_.binary, cgroups_.get(), ticketKeys_, next, text, sockets);
       workers.rehearse();
       started = workers.size();
     }
@@ -199,10 +201,18 @@ void Master::resume(const Inheritance &inheritance) {
                                         inheritance.heldFiles ? &*inheritance.heldFiles : nullptr);
   configureLogging(served);
   ::prctl(PR_SET_DUMPABLE, served.host.coreDumps ? 1 : 0, 0, 0, 0);  // main() cleared it
-  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,
+  // Tickets issued before the upgrade resume after it (an old master that
+  // handed over no keys: new ones, and those tickets get full handshakes).
+  try {
+    if (inheritance.ticketKeys) ticketKeys_.takeOver(*inheritance.ticketKeys);
+  } catch (const std::exception &error) {
+    logger().error(std::string("new session ticket keys: ") + error.what());
+  }
+  ticketKeys_.follow(served);
+  workers_ = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, served,
                                          inheritance.configText, inherited, std::move(serving));
   if (!draining.empty()) {
-    auto set = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), served,
+    auto set = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, served,
                                            inheritance.configText, inherited, std::move(draining));
     set->stop(0);
     retiring_.push_back({std::move(set), Clock::now()});
@@ -224,7 +234,9 @@ void Master::resume(const Inheritance &inheritance) {
     for (const auto &warning : next.warnings) logger().warning(warning);
     guardLogFiles(next, &served);  // the new workers' users too
     SocketSet sockets = SocketSet::bindFor(next, inherited);
-    auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), next, text, sockets);
+    ticketKeys_.follow(next);
+    auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, next,
+                                             text, sockets);
     fresh->start();
     workers_->retire();
     retiring_.push_back({std::move(workers_), Clock::now()});
@@ -234,6 +246,7 @@ void Master::resume(const Inheritance &inheritance) {
     logger().notice(std::string("upgraded from wharfd ") + inheritance.fromVersion + ": " +
                     std::to_string(workers_->size()) + " new workers serving, the old ones drain");
   } catch (const std::exception &error) {
+    ticketKeys_.follow(served);  // the old workers' listeners
     recordUpgrade("failed", inheritance.fromVersion, error.what());
     logger().error(std::string("upgrade failed, the old workers serve on: ") + error.what());
   }

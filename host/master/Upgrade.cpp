@@ -67,7 +67,19 @@ config::HeldFiles heldFilesFrom(int fd) {
   return held;
 }
 
-std::string encode(const Inheritance &inheritance, int filesFd, int binaryFd = -1) {
+// The sealed memory files the state names: the held files and the ticket
+// keys, which are in no environment string (where /proc/PID/environ and a
+// core would show them) either.
+struct HandedMemory {
+  net::FileDescriptor files;
+  net::FileDescriptor ticketKeys;
+
+  explicit HandedMemory(const Inheritance &inheritance)
+      : files(heldFilesMemory(inheritance)),
+        ticketKeys(process::sealedMemory(inheritance.ticketKeys.value_or(""))) {}
+};
+
+std::string encode(const Inheritance &inheritance, const HandedMemory &memory, int binaryFd = -1) {
   Poco::JSON::Object state;
   Poco::JSON::Array::Ptr sockets = new Poco::JSON::Array;
   for (const auto &socket : inheritance.sockets) {
@@ -93,7 +105,8 @@ std::string encode(const Inheritance &inheritance, int filesFd, int binaryFd = -
   state.set("sockets", sockets);
   state.set("workers", workers);
   state.set("config", inheritance.configText);
-  state.set("files_fd", filesFd);
+  state.set("files_fd", memory.files.fd());
+  state.set("ticket_keys_fd", memory.ticketKeys.fd());
   state.set("from", inheritance.fromVersion);
   state.set("uptime_ms", inheritance.uptimeMs);
   state.set("upgrades", inheritance.upgrades);
@@ -116,12 +129,13 @@ process::ChildEnd runChild(const NewBinary &binary, const std::vector<std::strin
   net::FileDescriptor reader(pipeEnds[0]), writer(pipeEnds[1]);
   std::vector<std::string> variables;
   std::vector<int> kept;
-  net::FileDescriptor files;
+  std::optional<HandedMemory> memory;
   if (inheritance != nullptr) {
-    files = heldFilesMemory(*inheritance);
-    variables.push_back(std::string(kVariable) + "=" + encode(*inheritance, files.fd()));
+    memory.emplace(*inheritance);
+    variables.push_back(std::string(kVariable) + "=" + encode(*inheritance, *memory));
     for (const auto &socket : inheritance->sockets) kept.push_back(socket.fd);
-    kept.push_back(files.fd());
+    kept.push_back(memory->files.fd());
+    kept.push_back(memory->ticketKeys.fd());
   }
   pid_t child = binary.start(arguments, variables, kept, writer.fd());
   writer = net::FileDescriptor();
@@ -166,11 +180,12 @@ bool rehearseUpgrade(const NewBinary &binary, const std::filesystem::path &confi
 
 void execUpgrade(const NewBinary &binary, const std::filesystem::path &configFile,
                  const Inheritance &inheritance) {
-  net::FileDescriptor files = heldFilesMemory(inheritance);
-  ::fcntl(files.fd(), F_SETFD, 0);
+  HandedMemory memory(inheritance);
+  ::fcntl(memory.files.fd(), F_SETFD, 0);
+  ::fcntl(memory.ticketKeys.fd(), F_SETFD, 0);
   setCloseOnExec(inheritance, false);
   binary.exec({"--config", configFile.string()},
-              {std::string(kVariable) + "=" + encode(inheritance, files.fd(), binary.fd())});
+              {std::string(kVariable) + "=" + encode(inheritance, memory, binary.fd())});
   int error = errno;
   setCloseOnExec(inheritance, true);
   errno = error;
@@ -203,6 +218,10 @@ std::optional<Inheritance> takeInheritance() {
   if (int filesFd = state->optValue<int>("files_fd", -1); filesFd > STDERR_FILENO) {
     inheritance.heldFiles = heldFilesFrom(filesFd);
     ::close(filesFd);
+  }
+  if (int keysFd = state->optValue<int>("ticket_keys_fd", -1); keysFd > STDERR_FILENO) {
+    inheritance.ticketKeys = process::readWhole(keysFd);
+    ::close(keysFd);
   }
   inheritance.fromVersion = state->getValue<std::string>("from");
   inheritance.uptimeMs = state->getValue<int64_t>("uptime_ms");

@@ -54,6 +54,10 @@ struct Inheritance {
   // the config it adopts with these, not with files that may have moved since.
   // nullopt: an old master passed none (read them from disk).
   std::optional<config::HeldFiles> heldFiles;
+  // The TLS session ticket keys (TicketKeyRing's hand-over form), so that
+  // tickets issued before the upgrade resume after it. nullopt: an old
+  // master passed none.
+  std::optional<std::string> ticketKeys;
   std::string fromVersion;
   int64_t uptimeMs = 0;   // of the master, across upgrades
   uint64_t upgrades = 0;  // before this one

@@ -109,6 +109,14 @@ void WorkerProcess::passFile(const std::filesystem::path &path, const std::strin
   pass(note, file.fd(), "a file");
 }
 
+void WorkerProcess::passTicketKeys(const std::string &name, const std::string &keys) {
+  net::FileDescriptor file = process::sealedMemory(keys);
+  Poco::JSON::Object note;
+  note.set("command", std::string("ticket_keys"));
+  note.set("listener", name);
+  pass(note, file.fd(), "session ticket keys");
+}
+
 void WorkerProcess::pass(const Poco::JSON::Object &note, int descriptor, const char *what) {
   std::lock_guard lock(mutex_);
   if (!channel_.send(note, descriptor))

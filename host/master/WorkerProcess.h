@@ -68,6 +68,10 @@ class WorkerProcess {
   // read itself (a TLS key), in a sealed memory file: any size and any bytes,
   // which a JSON request could not carry. Throws if the worker has gone.
   void passFile(const std::filesystem::path &path, const std::string &contents);
+  // Passes TLS listener `name`'s session ticket keys (TicketKeyRing's
+  // passed form), in a sealed memory file: never in a message that could be
+  // logged. The worker uses them at once. Throws if the worker has gone.
+  void passTicketKeys(const std::string &name, const std::string &keys);
   // Sends a request; returns its id. Throws if the worker has gone.
   int64_t post(Poco::JSON::Object request);
   // The answer to request `id`: throws std::runtime_error with the worker's

@@ -95,10 +95,12 @@ std::vector<WorkerGroup> workerGroupsOf(const config::Config &config) {
   return groups;
 }
 
-WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
-                     std::string configText, SocketSet sockets)
+WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups,
+                     const TicketKeyRing &ticketKeys, config::Config config, std::string configText,
+                     SocketSet sockets)
     : binary_(std::move(binary)),
       cgroups_(cgroups),
+      ticketKeys_(ticketKeys),
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
@@ -109,11 +111,12 @@ WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, confi
       slots_.push_back(Slot{group, nullptr, 0, 0, {}, std::nullopt});
 }
 
-WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
-                     std::string configText, SocketSet sockets,
-                     std::vector<std::unique_ptr<WorkerProcess>> running)
+WorkerSet::WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups,
+                     const TicketKeyRing &ticketKeys, config::Config config, std::string configText,
+                     SocketSet sockets, std::vector<std::unique_ptr<WorkerProcess>> running)
     : binary_(std::move(binary)),
       cgroups_(cgroups),
+      ticketKeys_(ticketKeys),
       config_(std::move(config)),
       configText_(std::move(configText)),
       sockets_(std::move(sockets)),
@@ -167,10 +170,48 @@ void WorkerSet::passHeldFiles(WorkerProcess &worker, const WorkerGroup &group) c
     worker.passFile(path, contents);
 }
 
+bool WorkerSet::passTicketKeys(WorkerProcess &worker,
+                               const std::vector<std::string> &listeners) const {
+  bool passed = false;
+  for (const auto &name : listeners)
+    if (std::string keys = ticketKeys_.passedForm(name); !keys.empty()) {
+      worker.passTicketKeys(name, keys);
+      passed = true;
+    }
+  return passed;
+}
+
+void WorkerSet::passTicketKeys(const std::vector<std::string> &listeners) const {
+  Poco::JSON::Object inUse;
+  inUse.set("command", std::string("ticket_keys_in_use"));
+  std::vector<std::pair<WorkerProcess *, int64_t>> asked;
+  for (const auto &slot : slots_) {
+    if (!slot.process) continue;  // its replacement starts with the keys
+    std::vector<std::string> served;
+    for (const auto &name : groups_[slot.group].listeners)
+      if (std::find(listeners.begin(), listeners.end(), name) != listeners.end())
+        served.push_back(name);
+    try {
+      if (passTicketKeys(*slot.process, served))
+        asked.emplace_back(slot.process.get(), slot.process->post(inUse));
+    } catch (const std::exception &error) {
+      logger().warning(std::string("session ticket keys: ") + error.what());
+    }
+  }
+  for (const auto &[worker, id] : asked) {
+    try {
+      worker->await(id, kStatusTimeout);
+    } catch (const std::exception &error) {
+      logger().warning(std::string("session ticket keys: ") + error.what());
+    }
+  }
+}
+
 int64_t WorkerSet::setUp(WorkerProcess &worker, const WorkerGroup &group) const {
   for (const auto &name : group.listeners) worker.passSocket(name, sockets_.of(name)->fd());
   logFiles_.passTo(worker, group.listeners);
   passHeldFiles(worker, group);
+  passTicketKeys(worker, group.listeners);
   return worker.post(requestFor("serve", group));
 }
 
@@ -221,6 +262,7 @@ std::vector<std::string> WorkerSet::reload(config::Config next, std::string next
         if (sockets_.isNew(name, before)) slot.process->passSocket(name, sockets_.of(name)->fd());
       logFiles_.passTo(*slot.process, groups_[slot.group].listeners);
       passHeldFiles(*slot.process, groups_[slot.group]);
+      passTicketKeys(*slot.process, groups_[slot.group].listeners);  // a listener added, say
       auto reply =
           slot.process->ask(requestFor("reload", groups_[slot.group]), config_.host.reloadTimeout);
       if (first) {

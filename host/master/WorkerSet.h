@@ -21,6 +21,7 @@
 #include "master/CrashPauses.h"
 #include "master/LogFileSet.h"
 #include "master/SocketSet.h"
+#include "master/TicketKeyRing.h"
 #include "master/WorkerCgroups.h"
 #include "master/WorkerProcess.h"
 
@@ -42,13 +43,14 @@ class WorkerSet {
 
   // `config` and its text (what the workers parse), and its sockets; each
   // worker in a cgroup of its own from `cgroups` (the master's; none where
-  // it has none). Opens the log files it names; throws std::system_error
-  // naming one that fails.
-  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
-            std::string configText, SocketSet sockets);
+  // it has none), given its listeners' session ticket keys from
+  // `ticketKeys` (the master's, which outlives the set). Opens the log files
+  // it names; throws std::system_error naming one that fails.
+  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, const TicketKeyRing &ticketKeys,
+            config::Config config, std::string configText, SocketSet sockets);
   // Workers already running (handed over by a binary upgrade), one slot each.
-  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, config::Config config,
-            std::string configText, SocketSet sockets,
+  WorkerSet(std::filesystem::path binary, WorkerCgroups *cgroups, const TicketKeyRing &ticketKeys,
+            config::Config config, std::string configText, SocketSet sockets,
             std::vector<std::unique_ptr<WorkerProcess>> running);
   ~WorkerSet();  // kills the workers still running (a set that failed to start)
   WorkerSet(const WorkerSet &) = delete;
@@ -96,6 +98,11 @@ class WorkerSet {
   // drains within shutdown_timeout, SIGQUIT cuts).
   void stop(int signal);
   void signalAll(int signal) const;
+  // THREAD: main. Every worker that serves one of `listeners` gets their
+  // session ticket keys again (the ring rotated them); returns once each has
+  // them in use, or has not answered in time (logged: a worker that has gone
+  // is replaced with the keys anyway).
+  void passTicketKeys(const std::vector<std::string> &listeners) const;
   // THREAD: main. Every worker gets its log files' descriptors again (after
   // the master reopened them).
   void passLogFiles() const;
@@ -139,10 +146,13 @@ class WorkerSet {
                                 std::chrono::milliseconds uptime);
   int64_t setUp(WorkerProcess &worker, const WorkerGroup &group) const;
   void passHeldFiles(WorkerProcess &worker, const WorkerGroup &group) const;
+  // Those of `listeners` that have tickets; true if there were any.
+  bool passTicketKeys(WorkerProcess &worker, const std::vector<std::string> &listeners) const;
   Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
 
   std::filesystem::path binary_;
   WorkerCgroups *cgroups_;
+  const TicketKeyRing &ticketKeys_;
   config::Config config_;
   std::string configText_;
   SocketSet sockets_;

@@ -153,11 +153,15 @@ void addCounts(Exposition &out, const char *name, const char *help, const Labels
   }
 }
 
-// tls = on: handshakes by version, failures by reason.
+// tls = on: handshakes by version (all, and those resumed), failures by reason.
 void addTls(Exposition &out, const Poco::JSON::Object &tls, const Labels &labels) {
   addCounts(out, "wharf_tls_handshakes_total",
             "TLS handshakes completed, by the protocol version agreed on.", labels, "version",
             tls.getObject("handshakes"));
+  addCounts(out, "wharf_tls_resumed_handshakes_total",
+            "TLS handshakes that resumed a session with a ticket (of those completed), by the "
+            "protocol version agreed on.",
+            labels, "version", tls.getObject("resumed"));
   addCounts(out, "wharf_tls_handshake_failures_total",
             "TLS handshakes that failed or did not finish within tls_handshake_timeout, by reason "
             "(timeout, closed, protocol_version, no_shared_cipher, not_tls, client_certificate, "

@@ -67,7 +67,7 @@ void ReactorSession::continueHandshake() {
     case tls::TlsStream::Handshake::Failed:
       return endHandshake(tls_->failureKind(), tls_->failure());
     case tls::TlsStream::Handshake::Done:
-      noteTlsHandshake(tls_->version());
+      noteTlsHandshake(tls_->version(), tls_->resumed());
       lastTraffic_ = lastSent_ = std::chrono::steady_clock::now();
       open();
       return;

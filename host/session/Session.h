@@ -126,7 +126,9 @@ class Session : public Cuttable {
   void endSlowPeer(Ending ending, const char *why = nullptr);
   // tls = on: the handshake ended, counted in the listener's metrics; a
   // failure ends the session as tls_handshake, logged as endSlowPeer logs.
-  void noteTlsHandshake(tls::Version version) { ledger_.traffic.addTlsHandshake(version); }
+  void noteTlsHandshake(tls::Version version, bool resumed) {
+    ledger_.traffic.addTlsHandshake(version, resumed);
+  }
   void noteTlsFailure(tls::Failure failure, const std::string &why) {
     ledger_.traffic.addTlsFailure(failure);
     endSlowPeer(Ending::TlsHandshake, why.c_str());

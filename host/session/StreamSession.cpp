@@ -52,7 +52,7 @@ StreamSession::~StreamSession() {
 bool StreamSession::startTls(std::shared_ptr<const tls::ServerContext> context) {
   tls_ = std::make_unique<tls::TlsStream>(std::move(context), connection_.fd());
   if (tls_->handshakeWithin() == tls::TlsStream::Handshake::Done) {
-    noteTlsHandshake(tls_->version());
+    noteTlsHandshake(tls_->version(), tls_->resumed());
     return true;
   }
   noteTlsFailure(tls_->failureKind(), tls_->failure());

@@ -82,9 +82,11 @@ class Traffic {
   void countDroppedLogLine() noexcept { relaxedAdd(accessLogDropped_, 1); }
   // A reactor loop handled a batch of events in `held`.
   void addLoopLag(std::chrono::nanoseconds held) noexcept;
-  // tls = on: a handshake ended, agreeing on `version`, or failing.
-  void addTlsHandshake(tls::Version version) noexcept {
+  // tls = on: a handshake ended, agreeing on `version` (`resumed`: a
+  // session from an earlier connection, by its ticket), or failing.
+  void addTlsHandshake(tls::Version version, bool resumed) noexcept {
     relaxedAdd(tlsHandshakes_[static_cast<size_t>(version)], 1);
+    if (resumed) relaxedAdd(tlsResumed_[static_cast<size_t>(version)], 1);
   }
   void addTlsFailure(tls::Failure failure) noexcept {
     relaxedAdd(tlsFailures_[static_cast<size_t>(failure)], 1);
@@ -106,6 +108,9 @@ class Traffic {
   uint64_t loopBatches() const { return load(loopBatches_); }
   uint64_t tlsHandshakes(tls::Version version) const {
     return load(tlsHandshakes_[static_cast<size_t>(version)]);
+  }
+  uint64_t tlsResumed(tls::Version version) const {
+    return load(tlsResumed_[static_cast<size_t>(version)]);
   }
   uint64_t tlsFailures(tls::Failure failure) const {
     return load(tlsFailures_[static_cast<size_t>(failure)]);
@@ -134,6 +139,7 @@ class Traffic {
   std::atomic<uint64_t> loopLagSumMicros_{0};
   std::atomic<uint64_t> loopBatches_{0};
   std::atomic<uint64_t> tlsHandshakes_[static_cast<size_t>(tls::Version::Count)] = {};
+  std::atomic<uint64_t> tlsResumed_[static_cast<size_t>(tls::Version::Count)] = {};
   std::atomic<uint64_t> tlsFailures_[static_cast<size_t>(tls::Failure::Count)] = {};
   std::atomic<uint64_t> migrated_[static_cast<size_t>(Migrated::Count)] = {};
 };

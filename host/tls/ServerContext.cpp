@@ -15,6 +15,10 @@
 namespace wharf::tls {
 namespace {
 
+// TLS 1.3 tickets sent after each handshake (OpenSSL's default): a client
+// may use one for each of two connections it opens at once.
+constexpr size_t kTls13Tickets = 2;
+
 int protocolVersion(const std::string &name) {
   if (name == "TLSv1.2") return TLS1_2_VERSION;
   if (name == "TLSv1.3") return TLS1_3_VERSION;
@@ -134,8 +138,10 @@ int selectProtocol(SSL *, const unsigned char **out, unsigned char *outLength,
 
 }  // namespace
 
-ServerContext::ServerContext(const config::TlsSettings &settings)
-    : handshakeTimeout_(settings.handshakeTimeout) {
+ServerContext::ServerContext(const config::TlsSettings &settings,
+                             std::shared_ptr<TicketKeys> ticketKeys)
+    : ticketKeys_(settings.tickets ? std::move(ticketKeys) : nullptr),
+      handshakeTimeout_(settings.handshakeTimeout) {
   for (const std::string &name : settings.alpn) alpn_ += static_cast<char>(name.size()) + name;
   try {
     for (const config::TlsIdentity &identity : settings.identities)
@@ -190,9 +196,27 @@ SSL_CTX *ServerContext::contextFor(const config::TlsSettings &settings,
       std::to_string(static_cast<int>(settings.verifyClient)) + '\n' + settings.clientCaPem;
   ::SHA256(reinterpret_cast<const unsigned char *>(scope.data()), scope.size(), sessionContext);
   ::SSL_CTX_set_session_id_context(context, sessionContext, sizeof sessionContext);
-  // No cache of TLS 1.2 sessions in the worker (OpenSSL keeps up to 20,480
-  // by default): clients resume with tickets, which the server need not keep.
+  // No cache of sessions in the worker (OpenSSL keeps up to 20,480 by
+  // default), which a client that lands on another worker would miss:
+  // clients resume with tickets (TLS 1.2's RFC 5077 and TLS 1.3's), sealed
+  // with the listener's keys, which every worker has.
   ::SSL_CTX_set_session_cache_mode(context, SSL_SESS_CACHE_OFF);
+  if (ticketKeys_) {
+    ticketKeys_->useIn(context);
+    ::SSL_CTX_set_num_tickets(context, kTls13Tickets);
+    // A ticket's key seals for one rotation and opens for one more, so a
+    // ticket is good for one to two: OpenSSL's own limit (2 hours by
+    // default) must not end it sooner.
+    ::SSL_CTX_set_timeout(
+        context,
+        static_cast<long>(
+            std::chrono::duration_cast<std::chrono::seconds>(2 * settings.ticketRotation).count()));
+  } else {
+    // No ticket in TLS 1.2; in TLS 1.3 this would ask for stateful tickets,
+    // which a server without a cache cannot honour, so none at all.
+    ::SSL_CTX_set_options(context, SSL_OP_NO_TICKET);
+    ::SSL_CTX_set_num_tickets(context, 0);
+  }
   return context;
 }
 

@@ -1,8 +1,8 @@
 // Internal. A listener's TLS as OpenSSL holds it (an SSL_CTX per certificate):
 // certificate chains, keys, protocol versions, ciphers, client authorities
-// and ALPN, built from its TlsSettings. Each session's TlsStream holds a
-// reference, so a reload that replaces it (a renewed certificate) leaves
-// running sessions theirs.
+// and ALPN, built from its TlsSettings, and its session tickets. Each
+// session's TlsStream holds a reference, so a reload that replaces it (a
+// renewed certificate) leaves running sessions theirs.
 // THREAD: any, once built.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "config/Config.h"
+#include "tls/TicketKeys.h"
 
 namespace wharf::tls {
 
@@ -23,7 +24,11 @@ class ServerContext {
  public:
   // Throws SettingsError naming the key whose value OpenSSL refused, with its
   // reason (a file that holds no certificate, a key that does not match it).
-  explicit ServerContext(const config::TlsSettings &settings);
+  // With tls_tickets = on, clients resume with tickets sealed by
+  // `ticketKeys` (the listener's, which the master passes); without them (a
+  // config check) no ticket is issued.
+  explicit ServerContext(const config::TlsSettings &settings,
+                         std::shared_ptr<TicketKeys> ticketKeys = nullptr);
   ~ServerContext();
   ServerContext(const ServerContext &) = delete;
   ServerContext &operator=(const ServerContext &) = delete;
@@ -43,7 +48,8 @@ class ServerContext {
   // names the host the client asked for.
   static int chooseCertificate(SSL *ssl, int *alert, void *argument);
 
-  std::vector<SSL_CTX *> contexts_;  // one per certificate, tls_cert's order
+  std::shared_ptr<TicketKeys> ticketKeys_;  // null: no tickets
+  std::vector<SSL_CTX *> contexts_;         // one per certificate, tls_cert's order
   std::chrono::milliseconds handshakeTimeout_;
   int64_t certificateExpiry_ = std::numeric_limits<int64_t>::max();
   std::string alpn_;

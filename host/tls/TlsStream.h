@@ -39,7 +39,8 @@ class TlsStream {
   // After Done: what was agreed on. nullopt: the client sent no name (SNI),
   // no protocol was agreed (ALPN), it showed no certificate.
   Version version() const;
-  std::string cipher() const;  // OpenSSL's name
+  bool resumed() const { return ::SSL_session_reused(ssl_) == 1; }  // by a session ticket
+  std::string cipher() const;                                       // OpenSSL's name
   std::optional<std::string> serverName() const;
   std::optional<std::string> applicationProtocol() const;
   std::optional<std::string> clientSubject() const;  // RFC 2253

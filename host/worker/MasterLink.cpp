@@ -8,6 +8,7 @@
 
 #include "logging/LineSink.h"
 #include "process/SealedMemory.h"
+#include "tls/TicketKeys.h"
 
 namespace wharf::worker {
 
@@ -70,6 +71,16 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     std::string contents = process::readWhole(message->socket.fd());
     std::lock_guard lock(socketsMutex_);
     files_[request.optValue<std::string>("path", "")] = std::move(contents);
+    return std::string();
+  }
+  if (command == "ticket_keys") {  // a TLS listener's, made by the master: in use at once
+    try {
+      tls::TicketKeys::forListener(request.optValue<std::string>("listener", ""))
+          ->replace(tls::decodeTicketKeys(process::readWhole(message->socket.fd())));
+    } catch (const std::exception &error) {
+      Poco::Logger::get("worker").error(std::string("keeping the session ticket keys: ") +
+                                        error.what());
+    }
     return std::string();
   }
   if (command == "log") {  // the daemon log or an access log, opened by the master

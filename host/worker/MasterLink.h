@@ -2,7 +2,9 @@
 // the listening sockets the master passes (notes {"command": "socket",
 // "listener": NAME} with the socket attached, never answered), the log
 // files it opened (notes {"command": "log", "path": PATH} with the file
-// attached: written to from then on), and requests
+// attached: written to from then on), a TLS listener's session ticket keys
+// (notes {"command": "ticket_keys", "listener": NAME} with a sealed memory
+// file attached: in use from then on), and requests
 // {"command": ..., "id": N}, each answered {"id": N, "ok": true|false, ...}.
 // The requests before serving are taken on the main thread (the worker has
 // no other thread yet, so a fork helper may still be forked); after that a

@@ -222,6 +222,10 @@ void Worker::answerMaster() {
   requests["log_files_passed"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {
     logger().information("log files reopened by the master: writing to the new ones");
   };
+  // Answered once the session ticket keys passed before it are in use (the
+  // link takes its messages in order): a rotation is over when every worker
+  // has answered.
+  requests["ticket_keys_in_use"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {};
   requests["retire"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
     retired_ = true;
     ::kill(::getpid(), SIGTERM);
