@@ -1,0 +1,32 @@
+"""bench/migration, run briefly so it cannot rot between bench runs: with
+migrate = on every reload moves every session and leaves none on old code;
+with migrate = off (draining) they all stay on the generation they began on."""
+
+import os
+import re
+import subprocess
+import sys
+
+from wharf_harness import WharfTestCase
+
+BENCH = os.path.join(os.environ["WHARF_SOURCE_DIR"], "bench", "migration")
+SESSIONS = 40
+
+
+class MigrationBench(WharfTestCase):
+    def test_a_short_run_moves_every_session_at_every_reload(self):
+        result = subprocess.run(
+            [sys.executable, BENCH, "--build", os.environ["WHARF_BUILD_DIR"], "--rounds", "1",
+             "--seconds", "1", "--sessions", str(SESSIONS), "--interval", "0.2"],
+            capture_output=True, text=True, timeout=300)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        rows = {cells[0]: cells[1:] for cells in
+                (re.split(r"\s{2,}", line) for line in result.stdout.splitlines())}
+        reloads, moved, left, cut, old_code, loaded = rows["migrate = on"][:6]
+        self.assertGreater(int(reloads), 0, result.stdout)
+        self.assertEqual((moved, left, cut, old_code, loaded), (str(SESSIONS), "0", "0", "0", "1"),
+                         result.stdout)
+        reloads, moved, left, cut, old_code, loaded = rows["migrate = off (draining)"][:6]
+        self.assertEqual((moved, cut, old_code, loaded), ("0", "0", str(SESSIONS), "2"),
+                         result.stdout)
+        self.assertIn("longest pause of a moved session", result.stdout)
