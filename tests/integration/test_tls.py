@@ -578,14 +578,12 @@ class TlsUnderLoad(WharfTestCase):
         self.assertEqual(seen, {der_of(cert) for cert, _ in self.pairs})
 
 
-class TlsConfig(WharfTestCase):
-    """A certificate or key OpenSSL would not use is refused when the config is
-    read, naming file, line, section, key and OpenSSL's reason."""
+class ConfigCheck(WharfTestCase):
+    """--check-config of one TCP echo listener with the keys given (a certificate at hand)."""
 
     def setUp(self):
         self.folder = self.enterContext(tempfile.TemporaryDirectory())
         self.cert, self.key = make_certificate(self.folder, "server")
-        self.other_cert, self.other_key = make_certificate(self.folder, "other")
 
     def check(self, **keys):
         listener = dict({"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
@@ -599,6 +597,15 @@ class TlsConfig(WharfTestCase):
         code, output = self.check(**keys)
         self.assertEqual(code, 2, output)
         self.assertRegex(output, r"wharf\.ini:\d+: \[listener\.s\] " + expected)
+
+
+class TlsConfig(ConfigCheck):
+    """A certificate or key OpenSSL would not use is refused when the config is
+    read, naming file, line, section, key and OpenSSL's reason."""
+
+    def setUp(self):
+        super().setUp()
+        self.other_cert, self.other_key = make_certificate(self.folder, "other")
 
     def test_refusals(self):
         garbage = os.path.join(self.folder, "garbage.pem")

@@ -10,13 +10,12 @@ import json
 import os
 import signal
 import ssl
-import subprocess
 import tempfile
 import urllib.request
 
 from clients import stream_connect
-from test_tls import client_context, make_certificate
-from wharf_harness import WHARFD, Wharfd, WharfTestCase, free_port, test_plugin, wait_until
+from test_tls import ConfigCheck, client_context, make_certificate
+from wharf_harness import WharfTestCase, free_port, test_plugin, wait_until
 
 VERSIONS = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
 
@@ -222,24 +221,7 @@ class TicketRotation(TicketsCase):
         self.assertStops(self.server)
 
 
-class TicketConfig(WharfTestCase):
-    def setUp(self):
-        self.folder = self.enterContext(tempfile.TemporaryDirectory())
-        self.cert, self.key = make_certificate(self.folder, "server")
-
-    def check(self, **keys):
-        listener = dict({"transport": "tcp", "listen": f"127.0.0.1:{free_port()}",
-                         "plugin": "echo"}, **keys)
-        server = Wharfd(self, {"s": listener})
-        result = subprocess.run([WHARFD, "--config", server.config_path, "--check-config"],
-                                capture_output=True, text=True, timeout=60)
-        return result.returncode, result.stdout + result.stderr
-
-    def assertRefused(self, expected, **keys):
-        code, output = self.check(**keys)
-        self.assertEqual(code, 2, output)
-        self.assertRegex(output, r"wharf\.ini:\d+: \[listener\.s\] " + expected)
-
+class TicketConfig(ConfigCheck):
     def test_refusals_by_key(self):
         tls = {"tls": "on", "tls_cert": self.cert, "tls_key": self.key}
         self.assertRefused(r"tls_ticket_rotation: must be at least 1m and at most 24h",
