@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "app/ConfigLoading.h"
+#include "app/FileWatcher.h"
 #include "app/Logging.h"
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
@@ -152,6 +153,31 @@ void Master::openControl(const config::Config &config) {
     pidFile_ = std::make_unique<PidFile>(config.host.pidFile);
   admin_ = openAdminSocket(config);
   if (const auto &endpoint = config.host.metrics) metrics_ = openMetrics(*endpoint);
+  watchTlsFiles(config);
+}
+
+void Master::watchTlsFiles(const config::Config &config) {
+  std::vector<std::filesystem::path> files;
+  if (config.host.watch)
+    for (const auto &[path, contents] : config.heldFiles(std::nullopt)) files.push_back(path);
+  if (files.empty()) {
+    tlsWatcher_.reset();
+    return;
+  }
+  if (tlsWatcher_ && tlsWatcher_->files() == files) return;
+  tlsWatcher_ = std::make_unique<app::FileWatcher>(
+      files, [this] { tasks_.post([this] { reloadChangedTlsFiles(); }); });
+}
+
+void Master::reloadChangedTlsFiles() {
+  logger().notice(
+      "watch: a TLS certificate, key or CA file changed: applying the running "
+      "config with the files as they are now");
+  try {
+    reload(workers_->configText());
+  } catch (const std::exception &) {
+    // logged by reload(); the old certificates serve on
+  }
 }
 
 std::unique_ptr<metrics::MetricsServer> Master::openMetrics(const net::Endpoint &endpoint) {
@@ -179,6 +205,7 @@ std::optional<std::string> Master::moveMetrics(const std::optional<net::Endpoint
 }
 
 void Master::closeControl() {
+  tlsWatcher_.reset();
   metrics_.reset();
   admin_.reset();
 }
@@ -226,7 +253,7 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
   commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
     tasks_.runOnMain([&] {
-      for (const auto &change : reload()) changes->add(change);
+      for (const auto &change : reload(std::nullopt)) changes->add(change);
     });
     reply.set("changes", changes);
   };
@@ -248,7 +275,7 @@ void Master::supervise() {
       } else if (signal == SIGHUP) {
         logger().notice("SIGHUP: reloading " + options_.configFile.string());
         try {
-          reload();
+          reload(std::nullopt);
         } catch (const std::exception &) {
           // logged by reload(); the old state keeps serving
         }
@@ -327,7 +354,7 @@ std::string Master::needsNewWorkers(const config::Config &next) const {
   return "";
 }
 
-std::vector<std::string> Master::reload() {
+std::vector<std::string> Master::reload(std::optional<std::string> runningText) {
   service_.reloading("reloading " + options_.configFile.string());
   // Whatever the outcome, the reload is over (status keeps its time) and the
   // service is ready again: a refused reload leaves the old state serving.
@@ -340,7 +367,8 @@ std::vector<std::string> Master::reload() {
   } over{*this};
   try {
     if (upgrading_) throw std::runtime_error("an upgrade is under way: reload once it is over");
-    std::string text = config::IniDocument::readText(options_.configFile);
+    std::string text =
+        runningText ? *std::move(runningText) : config::IniDocument::readText(options_.configFile);
     config::Config next = loader_.parse(options_.configFile, text);
     for (const auto &warning : next.warnings) logger().warning(warning);
     guardLogFiles(next, &workers_->config());  // both configs' workers write meanwhile
@@ -379,6 +407,7 @@ std::vector<std::string> Master::reload() {
     if (auto moved = moveMetrics(next.host.metrics)) changes.push_back(*moved);
     for (const auto &change : changes) logger().notice("reload: " + change);
     ++reloadsApplied_;
+    watchTlsFiles(next);
     return changes;
   } catch (const std::exception &error) {
     ++reloadsRefused_;

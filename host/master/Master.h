@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "app/FileWatcher.h"
 #include "config/ConfigLoader.h"
 #include "control/AdminServer.h"
 #include "master/PidFile.h"
@@ -103,7 +104,13 @@ class Master {
   // rotate-tickets`) and passes them to the serving workers; returns the
   // listeners rotated.
   std::vector<std::string> rotateTicketKeys(bool all);
-  std::vector<std::string> reload();
+  // Reads the config file again, or applies `runningText` (the config it
+  // runs) with the files it names as they are now.
+  std::vector<std::string> reload(std::optional<std::string> runningText);
+  // [host] watch = true: a replaced TLS certificate, key or CA file of
+  // `config` reloads the running config (reloadChangedTlsFiles, on the loop).
+  void watchTlsFiles(const config::Config &config);
+  void reloadChangedTlsFiles();
   // Why the running workers cannot take `next` (empty: they can).
   std::string needsNewWorkers(const config::Config &next) const;
   void reportStatus(Poco::JSON::Object &reply);
@@ -137,6 +144,7 @@ class Master {
   std::vector<Retiring> retiring_;          // replaced by a reload, draining
   std::unique_ptr<control::AdminServer> admin_;
   std::unique_ptr<metrics::MetricsServer> metrics_;
+  std::unique_ptr<app::FileWatcher> tlsWatcher_;  // [host] watch with tls listeners
   std::unique_ptr<PidFile> pidFile_;
   // Asked for by the control socket, for the loop to carry out, within this.
   std::optional<std::chrono::milliseconds> upgradeAsked_;

@@ -14,7 +14,7 @@ TaskQueue::TaskQueue() : ready_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!ready_.valid()) throw std::system_error(errno, std::generic_category(), "eventfd");
 }
 
-void TaskQueue::runOnMain(std::function<void()> task) {
+std::future<std::string> TaskQueue::enqueue(std::function<void()> task) {
   std::future<std::string> done;
   {
     std::lock_guard lock(mutex_);
@@ -24,7 +24,21 @@ void TaskQueue::runOnMain(std::function<void()> task) {
   }
   uint64_t one = 1;
   (void)!::write(ready_.fd(), &one, sizeof one);
-  if (std::string failure = done.get(); !failure.empty()) throw std::runtime_error(failure);
+  return done;
+}
+
+void TaskQueue::runOnMain(std::function<void()> task) {
+  if (std::string failure = enqueue(std::move(task)).get(); !failure.empty())
+    throw std::runtime_error(failure);
+}
+
+bool TaskQueue::post(std::function<void()> task) noexcept {
+  try {
+    enqueue(std::move(task));
+    return true;
+  } catch (...) {  // closed, or no memory
+    return false;
+  }
 }
 
 void TaskQueue::runPending() {

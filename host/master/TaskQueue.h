@@ -23,6 +23,9 @@ class TaskQueue {
   // exception object shared by two threads is freed by whichever lets go
   // last, through reference counts ThreadSanitizer cannot see.
   void runOnMain(std::function<void()> task);
+  // THREAD: any. Runs `task` on the main thread later (what it throws is
+  // dropped: log there); false if the queue is closed.
+  bool post(std::function<void()> task) noexcept;
   // THREAD: main. Runs the tasks waiting; call when fd() is readable.
   void runPending();
   // THREAD: main. Tasks waiting and to come fail with `reason`. The main
@@ -34,6 +37,8 @@ class TaskQueue {
   int fd() const { return ready_.fd(); }
 
  private:
+  std::future<std::string> enqueue(std::function<void()> task);
+
   struct Task {
     std::function<void()> work;
     std::promise<std::string> done;  // empty, or what the task threw

@@ -9,8 +9,8 @@
 #include <thread>
 
 #include "app/ConfigLoading.h"
+#include "app/FileWatcher.h"
 #include "app/Logging.h"
-#include "app/PluginWatcher.h"
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
 #include "control/StatusReport.h"
@@ -197,7 +197,7 @@ void Worker::updateWatcher() {
   std::vector<std::filesystem::path> files;
   for (const auto &listener : config_.listeners) files.push_back(listener.pluginPath);
   if (watcher_ && watcher_->files() == files) return;
-  watcher_ = std::make_unique<app::PluginWatcher>(files, [this] { pluginsChanged_ = true; });
+  watcher_ = std::make_unique<app::FileWatcher>(files, [this] { pluginsChanged_ = true; });
 }
 
 void Worker::answerMaster() {

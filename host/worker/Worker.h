@@ -25,7 +25,7 @@
 #include "worker/MasterLink.h"
 
 namespace wharf::app {
-class PluginWatcher;
+class FileWatcher;
 }
 
 namespace wharf::worker {
@@ -69,7 +69,7 @@ class Worker {
   bool stopping_ = false;
   std::atomic<bool> retired_ = false;  // a reload replaced this worker: drain_timeout bounds it
   std::atomic<bool> pluginsChanged_ = false;  // set by watcher_'s thread
-  std::unique_ptr<app::PluginWatcher> watcher_;
+  std::unique_ptr<app::FileWatcher> watcher_;
   MasterLink link_;  // its thread uses everything above: goes first
 };
 

@@ -726,6 +726,42 @@ class TlsReload(WharfTestCase):
                 self.assertStops(server)
 
 
+    def test_with_watch_a_renewal_applies_itself(self):
+        """[host] watch = true: a renewal that renames new files over the old
+        ones (as certbot's deploy hooks do) reaches new sessions with no
+        reload asked for; open sessions go on; a broken file is refused by
+        name and the certificate before it serves on."""
+        port = free_port()
+        server = self.wharfd({"s": {"transport": "tcp", "listen": f"127.0.0.1:{port}",
+                                    "mode": "reactor", "plugin": "echo", "tls": "on",
+                                    "tls_cert": self.cert, "tls_key": self.key}},
+                             host={"watch": "true"})
+        address = f"127.0.0.1:{port}"
+
+        def served():
+            with tls_connect(address) as fresh:
+                return fresh.getpeercert(True)
+
+        def rename_over(source, target):
+            shutil.copy(source, target + ".new")
+            os.rename(target + ".new", target)
+
+        with tls_connect(address) as held:
+            self.assertEqual(held.getpeercert(True), der_of(self.first[0]))
+            rename_over(self.second[1], self.key)
+            rename_over(self.second[0], self.cert)
+            wait_until(lambda: served() == der_of(self.second[0]), "the renewal served")
+            self.assertIn("watch: a TLS certificate, key or CA file changed", server.log())
+            self.assertEqual(tls_round_trip(held, b"still\n"), b"still\n")
+        with open(self.cert + ".new", "w") as out:
+            out.write("truncated by a careless deploy\n")
+        os.rename(self.cert + ".new", self.cert)
+        server.wait_for_log(r"reload refused, nothing changed: .*tls_cert: .*cert\.pem: no PEM "
+                            r"certificate")
+        self.assertEqual(served(), der_of(self.second[0]))
+        self.assertStops(server)
+
+
 class TlsUpgrade(WharfTestCase):
     def test_an_upgrade_after_a_renewal_that_deleted_the_old_files(self):
         """A renewal that points the config at new files and deletes the old

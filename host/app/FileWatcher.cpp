@@ -1,4 +1,4 @@
-#include "app/PluginWatcher.h"
+#include "app/FileWatcher.h"
 
 #include <sys/inotify.h>
 #include <unistd.h>
@@ -14,8 +14,7 @@ constexpr auto kDebounce = std::chrono::milliseconds(300);
 
 }  // namespace
 
-PluginWatcher::PluginWatcher(std::vector<std::filesystem::path> files,
-                             std::function<void()> changed)
+FileWatcher::FileWatcher(std::vector<std::filesystem::path> files, std::function<void()> changed)
     : files_(std::move(files)),
       changed_(std::move(changed)),
       inotify_(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK)) {
@@ -34,12 +33,12 @@ PluginWatcher::PluginWatcher(std::vector<std::filesystem::path> files,
   thread_ = std::thread([this] { run(); });
 }
 
-PluginWatcher::~PluginWatcher() {
+FileWatcher::~FileWatcher() {
   stop_.request();
   thread_.join();
 }
 
-void PluginWatcher::run() noexcept {
+void FileWatcher::run() noexcept {
   bool pending = false;
   for (;;) {
     auto wait =
@@ -54,7 +53,7 @@ void PluginWatcher::run() noexcept {
   }
 }
 
-bool PluginWatcher::readEvents() {
+bool FileWatcher::readEvents() {
   alignas(inotify_event) char buffer[16 * 1024];
   bool relevant = false;
   ssize_t got;

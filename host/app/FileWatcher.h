@@ -1,7 +1,9 @@
-// Internal. `watch = true`: notices when a plugin file is replaced (renamed
-// over, or written and closed) and, once the folder has been quiet for a
-// moment (an installer may write several files), calls back on its own
-// thread. Watches the folders, not the files: a rename replaces the inode.
+// Internal. `watch = true`: notices when one of some files is replaced
+// (renamed over, or written and closed) and, once the folder has been quiet
+// for a moment (an installer may write several files), calls back on its
+// own thread. Watches the folders, not the files: a rename replaces the
+// inode. Workers watch their plugin files; the master, TLS certificates and
+// keys.
 #pragma once
 
 #include <filesystem>
@@ -16,13 +18,13 @@
 
 namespace wharf::app {
 
-class PluginWatcher {
+class FileWatcher {
  public:
   // THREAD: main. Throws std::system_error if inotify is not available.
-  PluginWatcher(std::vector<std::filesystem::path> files, std::function<void()> changed);
-  ~PluginWatcher();
-  PluginWatcher(const PluginWatcher &) = delete;
-  PluginWatcher &operator=(const PluginWatcher &) = delete;
+  FileWatcher(std::vector<std::filesystem::path> files, std::function<void()> changed);
+  ~FileWatcher();
+  FileWatcher(const FileWatcher &) = delete;
+  FileWatcher &operator=(const FileWatcher &) = delete;
 
   const std::vector<std::filesystem::path> &files() const { return files_; }
 
