@@ -36,8 +36,9 @@ constexpr const char *kUsage =
     "  stop              stop accepting, let sessions finish, exit (as SIGTERM)\n"
     "  reload            reload config and plugins\n"
     "  reopen            reopen the log files (after logrotate moved them), as SIGUSR1\n"
-    "  rotate-tickets    rotate every TLS listener's session ticket keys now (twice: no\n"
-    "                    ticket issued before resumes)\n"
+    "  rotate-tickets    rotate every TLS listener's session ticket keys now\n"
+    "  purge-tickets     replace all of every TLS listener's session ticket keys now: no\n"
+    "                    ticket issued before resumes (keys thought exposed)\n"
     "  upgrade           re-execute the wharfd binary at the same path, keeping the PID and\n"
     "                    every socket, once it has passed its check and a rehearsal as\n"
     "                    master; waits until the new binary serves (or was refused)\n";
@@ -194,7 +195,7 @@ int main(int argc, char **argv) {
     }
   }
   if (command != "status" && command != "stop" && command != "reload" && command != "upgrade" &&
-      command != "reopen" && command != "rotate-tickets") {
+      command != "reopen" && command != "rotate-tickets" && command != "purge-tickets") {
     std::cerr << (command.empty() ? "wharfctl: no command\n"
                                   : "wharfctl: unknown command '" + command + "'\n")
               << kUsage;
@@ -232,10 +233,11 @@ int main(int argc, char **argv) {
                   << "\n";
       if (failures && failures->size() > 0) return kExitFailed;
       std::cout << "wharfd: log files reopened\n";
-    } else if (command == "rotate-tickets") {
+    } else if (command == "rotate-tickets" || command == "purge-tickets") {
       auto listeners = reply->getArray("listeners");
-      std::cout << "wharfd: session ticket keys rotated for " << (listeners ? listeners->size() : 0)
-                << " listeners\n";
+      std::cout << "wharfd: session ticket keys "
+                << (command == "purge-tickets" ? "replaced" : "rotated") << " for "
+                << (listeners ? listeners->size() : 0) << " listeners\n";
     } else {
       std::cout << "wharfd: " << command << " accepted\n";
     }

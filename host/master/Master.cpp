@@ -243,13 +243,16 @@ std::unique_ptr<control::AdminServer> Master::openAdminSocket(const config::Conf
     });
     reply.set("failures", failures);
   };
-  commands["rotate-tickets"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
-    Poco::JSON::Array::Ptr listeners = new Poco::JSON::Array;
-    tasks_.runOnMain([&] {
-      for (const auto &listener : rotateTicketKeys(true)) listeners->add(listener);
-    });
-    reply.set("listeners", listeners);
-  };
+  for (bool purge : {false, true})
+    commands[purge ? "purge-tickets" : "rotate-tickets"] =
+        [this, purge](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
+          Poco::JSON::Array::Ptr listeners = new Poco::JSON::Array;
+          tasks_.runOnMain([&] {
+            for (const auto &listener : rotateTicketKeys(purge ? Rotation::Purge : Rotation::All))
+              listeners->add(listener);
+          });
+          reply.set("listeners", listeners);
+        };
   commands["reload"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &reply) {
     Poco::JSON::Array::Ptr changes = new Poco::JSON::Array;
     tasks_.runOnMain([&] {
@@ -291,18 +294,22 @@ void Master::supervise() {
   }
 }
 
-std::vector<std::string> Master::rotateTicketKeys(bool all) {
-  std::vector<std::string> rotated = ticketKeys_.rotate(all);
+std::vector<std::string> Master::rotateTicketKeys(Rotation rotation) {
+  std::vector<std::string> rotated = rotation == Rotation::Purge
+                                         ? ticketKeys_.purge()
+                                         : ticketKeys_.rotate(rotation == Rotation::All);
   if (rotated.empty()) return rotated;
   workers_->passTicketKeys(rotated);
-  logger().information("session ticket keys rotated: " + config::joined(rotated));
+  logger().notice(std::string("session ticket keys ") +
+                  (rotation == Rotation::Purge ? "replaced, all of them: " : "rotated: ") +
+                  config::joined(rotated));
   return rotated;
 }
 
 std::chrono::milliseconds Master::runTimers() {
   auto wake = Clock::now() + kTick;
   try {
-    rotateTicketKeys(false);
+    rotateTicketKeys(Rotation::Due);
   } catch (const std::exception &error) {  // no random bytes: the keys in use stay
     logger().error(std::string("session ticket keys not rotated: ") + error.what());
   }

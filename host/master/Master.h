@@ -100,10 +100,11 @@ class Master {
   // Runs what is due; returns how long the loop may sleep.
   std::chrono::milliseconds runTimers();
   void reapChildren();
-  // Rotates the session ticket keys that are due (or all: `wharfctl
-  // rotate-tickets`) and passes them to the serving workers; returns the
-  // listeners rotated.
-  std::vector<std::string> rotateTicketKeys(bool all);
+  // Rotates the session ticket keys that are due, or all (`wharfctl
+  // rotate-tickets`), or replaces all (`wharfctl purge-tickets`), and passes
+  // them to the serving workers; returns the listeners whose keys changed.
+  enum class Rotation { Due, All, Purge };
+  std::vector<std::string> rotateTicketKeys(Rotation rotation);
   // Reads the config file again, or applies `runningText` (the config it
   // runs) with the files it names as they are now.
   std::vector<std::string> reload(std::optional<std::string> runningText);

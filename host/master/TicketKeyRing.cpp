@@ -49,6 +49,19 @@ std::vector<std::string> TicketKeyRing::rotate(bool all) {
   return rotated;
 }
 
+std::vector<std::string> TicketKeyRing::purge() {
+  std::vector<std::string> purged;
+  auto now = Clock::now();
+  for (auto &[listener, ring] : rings_) {
+    ring.previous = tls::randomTicketKey();
+    ring.current = tls::randomTicketKey();
+    ring.next = tls::randomTicketKey();
+    ring.rotated = now;
+    purged.push_back(listener);
+  }
+  return purged;
+}
+
 std::string TicketKeyRing::passedForm(const std::string &listener) const {
   auto found = rings_.find(listener);
   if (found == rings_.end()) return "";

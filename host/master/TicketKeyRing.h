@@ -16,7 +16,9 @@
 // the last rotation; the next one opens too, and seals from the next
 // rotation on, so that a worker that takes a rotation a moment before
 // another issues tickets the other already opens. A rotation drops the
-// previous key: a ticket is good for one to two rotations.
+// previous key: a ticket is good for one to two rotations, and a key that
+// leaks opens tickets for up to three (it is held as next, current, then
+// previous); a purge replaces all three.
 // THREAD: main.
 #pragma once
 
@@ -43,6 +45,10 @@ class TicketKeyRing {
   // Rotates the rings whose time has come, or every one (`all`: `wharfctl
   // rotate-tickets`); returns their listeners.
   std::vector<std::string> rotate(bool all);
+  // Replaces every key of every ring (`wharfctl purge-tickets`: keys thought
+  // exposed; the next key, which every worker holds ahead, included): no
+  // ticket issued before opens again. Returns the listeners.
+  std::vector<std::string> purge();
   // `listener`'s keys as its workers take them (tls::decodeTicketKeys): the
   // one that seals first. Empty: it has no tickets.
   std::string passedForm(const std::string &listener) const;

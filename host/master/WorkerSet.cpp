@@ -21,6 +21,8 @@ namespace {
 // Loading plugins may take a while (sanitizer builds on a loaded machine).
 constexpr std::chrono::seconds kStartTimeout{60};
 constexpr std::chrono::seconds kStatusTimeout{10};
+// How long a rotation of session ticket keys waits for all the workers to take them.
+constexpr std::chrono::seconds kTicketKeysWait{2};
 
 Poco::Logger &logger() {
   return Poco::Logger::get("master");
@@ -198,9 +200,15 @@ void WorkerSet::passTicketKeys(const std::vector<std::string> &listeners) const 
       logger().warning(std::string("session ticket keys: ") + error.what());
     }
   }
+  // One short deadline for them all: a worker that does not answer (stopped,
+  // stuck in plugin code) holds the master's loop no longer than this, and
+  // the next key, which every worker has ahead, opens its tickets meanwhile.
+  auto deadline = std::chrono::steady_clock::now() + kTicketKeysWait;
   for (const auto &[worker, id] : asked) {
     try {
-      worker->await(id, kStatusTimeout);
+      worker->await(id, std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     deadline - std::chrono::steady_clock::now()),
+                                 std::chrono::milliseconds(0)));
     } catch (const std::exception &error) {
       logger().warning(std::string("session ticket keys: ") + error.what());
     }

@@ -3,9 +3,13 @@
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <strings.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
+#include <new>
+#include <string_view>
 
 namespace wharf::tls {
 namespace {
@@ -14,6 +18,35 @@ namespace {
 int exDataIndex() {
   static const int index = ::SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
   return index;
+}
+
+// Where each connection keeps the name its ClientHello asked for (freed with it).
+int askedNameIndex() {
+  static const int index = ::SSL_get_ex_new_index(
+      0, nullptr, nullptr, nullptr, [](void *, void *name, CRYPTO_EX_DATA *, int, long, void *) {
+        delete static_cast<std::string *>(name);
+      });
+  return index;
+}
+
+// The host name of a server_name extension (RFC 6066 §3: a list of names,
+// each a type byte and a length-prefixed name); empty if it names none.
+std::string hostNameOf(const unsigned char *extension, size_t length) {
+  if (length < 2) return "";
+  size_t list = static_cast<size_t>(extension[0]) << 8 | extension[1];
+  const unsigned char *at = extension + 2;
+  const unsigned char *end = extension + std::min(length, list + 2);
+  while (end - at >= 3) {
+    size_t name = static_cast<size_t>(at[1]) << 8 | at[2];
+    if (static_cast<size_t>(end - at - 3) < name) break;
+    if (at[0] == TLSEXT_NAMETYPE_host_name) return std::string(at + 3, at + 3 + name);
+    at += 3 + name;
+  }
+  return "";
+}
+
+bool sameHostName(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && ::strncasecmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool useMacKey(EVP_MAC_CTX *mac, const TicketKey &key) {
@@ -55,6 +88,53 @@ uint64_t TicketKeys::changes() const {
 void TicketKeys::useIn(SSL_CTX *context) {
   ::SSL_CTX_set_ex_data(context, exDataIndex(), this);
   ::SSL_CTX_set_tlsext_ticket_key_evp_cb(context, callback);
+  ::SSL_CTX_set_client_hello_cb(context, noteAskedName, nullptr);
+  ::SSL_CTX_set_session_ticket_cb(context, sealing, opened, nullptr);
+}
+
+int TicketKeys::sealing(SSL *ssl, void *) {
+  const auto *asked = static_cast<const std::string *>(::SSL_get_ex_data(ssl, askedNameIndex()));
+  std::string_view name = asked ? std::string_view(*asked) : std::string_view();
+  return ::SSL_SESSION_set1_ticket_appdata(::SSL_get0_session(ssl), name.data(), name.size());
+}
+
+int TicketKeys::noteAskedName(SSL *ssl, int *, void *) {
+  const unsigned char *extension = nullptr;
+  size_t length = 0;
+  auto *asked = static_cast<std::string *>(::SSL_get_ex_data(ssl, askedNameIndex()));
+  if (asked == nullptr) {
+    asked = new (std::nothrow) std::string;
+    if (asked == nullptr || ::SSL_set_ex_data(ssl, askedNameIndex(), asked) != 1) {
+      delete asked;
+      return SSL_CLIENT_HELLO_ERROR;
+    }
+  }
+  asked->clear();
+  if (::SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &extension, &length) == 1)
+    *asked = hostNameOf(extension, length);
+  return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+SSL_TICKET_RETURN TicketKeys::opened(SSL *ssl, SSL_SESSION *session, const unsigned char *, size_t,
+                                     SSL_TICKET_STATUS status, void *) {
+  switch (status) {
+    case SSL_TICKET_FATAL_ERR_MALLOC:
+    case SSL_TICKET_FATAL_ERR_OTHER:
+      return SSL_TICKET_RETURN_ABORT;
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW: {
+      const auto *asked =
+          static_cast<const std::string *>(::SSL_get_ex_data(ssl, askedNameIndex()));
+      void *issued = nullptr;
+      size_t length = 0;
+      if (asked == nullptr || ::SSL_SESSION_get0_ticket_appdata(session, &issued, &length) != 1 ||
+          !sameHostName(std::string_view(static_cast<const char *>(issued), length), *asked))
+        return SSL_TICKET_RETURN_IGNORE_RENEW;  // a full handshake, and a ticket for this name
+      return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+    }
+    default:  // none, empty, or not ours
+      return SSL_TICKET_RETURN_IGNORE_RENEW;
+  }
 }
 
 int TicketKeys::callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,

@@ -32,7 +32,9 @@ class TicketKeys {
   // its own copy, is passed them again when this has moved.
   uint64_t changes() const;
   // Makes `context` seal and open its tickets with these keys, which must
-  // outlive it.
+  // outlive it. A ticket resumes only under the name (SNI) it was issued for
+  // (RFC 6066 §3): the name picks the certificate, and one listener may
+  // serve several.
   void useIn(SSL_CTX *context);
 
  private:
@@ -40,6 +42,14 @@ class TicketKeys {
   // opened with another (renew it), 0 not ours (a full handshake), -1 error.
   static int callback(SSL *ssl, unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher,
                       EVP_MAC_CTX *mac, int seal);
+  // Before anything else of a ClientHello: notes the name the client asks
+  // for (OpenSSL reads a TLS 1.2 ticket before the server_name extension).
+  static int noteAskedName(SSL *ssl, int *alert, void *unused);
+  // A ticket is made: it carries the name asked for (its app data).
+  static int sealing(SSL *ssl, void *unused);
+  // A ticket opened: used only if it was made for the name asked now.
+  static SSL_TICKET_RETURN opened(SSL *ssl, SSL_SESSION *session, const unsigned char *keyName,
+                                  size_t keyNameLength, SSL_TICKET_STATUS status, void *unused);
   int seal(unsigned char *name, unsigned char *iv, EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac) const;
   int open(const unsigned char *name, const unsigned char *iv, EVP_CIPHER_CTX *cipher,
            EVP_MAC_CTX *mac) const;

@@ -14,7 +14,7 @@ import tempfile
 import urllib.request
 
 from clients import stream_connect
-from test_tls import ConfigCheck, client_context, make_certificate
+from test_tls import ConfigCheck, client_context, der_of, make_certificate
 from wharf_harness import WharfTestCase, free_port, test_plugin, wait_until
 
 VERSIONS = (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)
@@ -40,15 +40,15 @@ class Client:
     def __init__(self, address, version):
         self.address, self.context = address, client_context(version)
 
-    def connect(self, session=None):
+    def connect(self, session=None, name="localhost"):
         """(worker pid, whether the session was resumed, the session now held),
-        the connection closed."""
-        with self.context.wrap_socket(stream_connect("tcp", self.address),
-                                      server_hostname="localhost",
+        the connection closed; `name`: the SNI name asked for."""
+        with self.context.wrap_socket(stream_connect("tcp", self.address), server_hostname=name,
                                       session=session) as connection:
             connection.sendall(b"?")
             line = connection.makefile("rb").readline().decode()  # after any TLS 1.3 ticket
             assert line.startswith("pid="), line
+            self.certificate = connection.getpeercert(True)
             return int(line[4:]), connection.session_reused, connection.session
 
 
@@ -100,6 +100,28 @@ class TicketsCase(WharfTestCase):
             self.assertEqual(served, pid)
             self.assertTrue(reused, f"not resumed on worker {pid}")
         return len(pids)
+
+
+class TicketsForOneName(TicketsCase):
+    def test_a_ticket_resumes_only_under_the_name_it_was_issued_for(self):
+        """RFC 6066 §3: a session is not resumed under another SNI name. A
+        listener serving a.test and b.test resumed a.test's ticket for a
+        client asking for b.test, with a.test's certificate."""
+        a = make_certificate(self.folder, "a", "a.test")
+        b = make_certificate(self.folder, "b", "b.test")
+        self.start(tls_cert=f"{a[0]} {b[0]}", tls_key=f"{a[1]} {b[1]}")
+        for version in VERSIONS:
+            with self.subTest(version=version):
+                client = Client(self.address, version)
+                _, reused, session = client.connect(name="a.test")
+                self.assertFalse(reused)
+                _, reused, _ = client.connect(session, name="b.test")
+                self.assertFalse(reused)
+                self.assertEqual(client.certificate, der_of(b[0]))
+                _, reused, _ = client.connect(session, name="a.test")
+                self.assertTrue(reused)
+                self.assertEqual(client.certificate, der_of(a[0]))
+        self.assertStops(self.server)
 
 
 class TicketsAcrossWorkers(TicketsCase):
@@ -195,6 +217,25 @@ class TicketRotation(TicketsCase):
                 self.assertFalse(reused)
                 self.assertResumesOnEveryWorker(client, second)
         self.assertIn("session ticket keys rotated: s", self.server.log())
+        self.assertStops(self.server)
+
+    def test_a_purge_leaves_no_ticket_from_before_not_even_the_next_keys(self):
+        """Every worker holds the next key ahead of its rotation: two
+        rotations left a ticket sealed with it opening (a key thought exposed
+        opened tickets for a day more). purge-tickets replaces all three."""
+        self.start()
+        for version in VERSIONS:
+            with self.subTest(version=version):
+                client = Client(self.address, version)
+                client.connect()
+                self.ctl("rotate-tickets")
+                sealed = client.connect()[2]  # with the key that was next
+                self.assertEqual(self.ctl("purge-tickets"),
+                                 "wharfd: session ticket keys replaced for 1 listeners\n")
+                self.assertFalse(client.connect(sealed)[1])
+                fresh = client.connect()[2]
+                self.assertTrue(client.connect(fresh)[1])
+        self.assertIn("session ticket keys replaced, all of them: s", self.server.log())
         self.assertStops(self.server)
 
     def test_a_fork_listeners_helper_takes_the_rotated_keys(self):
