@@ -91,8 +91,11 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
   session::ReactorSession &session() { return session_; }
   int fd() const { return session_.fd(); }
   const listener::GenerationPtr &generation() const { return generation_; }
-  // The generation whose round of migration refused this session (0: none).
-  uint64_t refusedBy() const { return refusedBy_; }
+  // Whether a round of migration to `target` is still to move this session:
+  // it is on an older generation, and that round has not refused it.
+  bool awaitsMoveTo(const listener::Generation &target) const {
+    return generation_->number() < target.number() && refusedBy_ != target.number();
+  }
 
   // Live migration onto `target`, if the session is quiescent now. Moved, it
   // pins `target` and lets its old generation go (unloaded here if it held
@@ -446,9 +449,7 @@ void ReactorDispatcher::continueMigration(std::chrono::steady_clock::time_point 
   if (context_.generations.current() != target) return finishMigration(true);
   std::vector<Connection *> older;
   for (const auto &[raw, connection] : connections_)
-    if (connection->generation()->number() < target->number() &&
-        connection->refusedBy() != target->number())
-      older.push_back(raw);
+    if (connection->awaitsMoveTo(*target)) older.push_back(raw);
   bool busy = false;
   for (Connection *connection : older) {
     listener::GenerationPtr from = connection->generation();
@@ -464,9 +465,7 @@ void ReactorDispatcher::finishMigration(bool superseded) {
   const listener::GenerationPtr &target = migration_->target();
   size_t left = 0;
   for (const auto &[raw, connection] : connections_)
-    if (connection->generation()->number() < target->number() &&
-        connection->refusedBy() != target->number())
-      ++left;
+    if (connection->awaitsMoveTo(*target)) ++left;
   context_.logger.notice(migration_->finish(left, superseded, context_.traffic));
   migration_.reset();
 }

@@ -2,6 +2,7 @@
 ports, waits until it reports ready, and always stops it (and removes its
 files) when the test ends."""
 
+import collections
 import glob
 import os
 import re
@@ -40,18 +41,27 @@ def wait_until(condition, what, limit=30):
         time.sleep(0.01)
 
 
+# Ports free_port() gave lately: the kernel may offer a port again before the
+# test that got it has bound it (two listeners of one config then collided).
+_GIVEN_PORTS = collections.deque(maxlen=1024)
+
+
 def free_port(family=socket.AF_INET):
-    """A port free for both TCP and UDP right now on the loopback address."""
+    """A port free for both TCP and UDP right now on the loopback address, and
+    not one this process was given lately."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
     for _ in range(50):
         with socket.socket(family, socket.SOCK_STREAM) as tcp:
             tcp.bind((host, 0))
             port = tcp.getsockname()[1]
+            if port in _GIVEN_PORTS:
+                continue
             try:
                 with socket.socket(family, socket.SOCK_DGRAM) as udp:
                     udp.bind((host, port))
             except OSError:
                 continue
+            _GIVEN_PORTS.append(port)
             return port
     raise RuntimeError("no free port")
 
