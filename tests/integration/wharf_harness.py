@@ -5,6 +5,7 @@ files) when the test ends."""
 import collections
 import glob
 import os
+import random
 import re
 import shutil
 import signal
@@ -41,26 +42,36 @@ def wait_until(condition, what, limit=30):
         time.sleep(0.01)
 
 
-# Ports free_port() gave lately: the kernel may offer a port again before the
-# test that got it has bound it (two listeners of one config then collided).
+# Ports free_port() gave lately: a port is not given twice while a test may
+# not have bound it yet (two listeners of one config once collided).
 _GIVEN_PORTS = collections.deque(maxlen=1024)
+# Below the kernel's ephemeral range (32768-60999 by default), where no
+# client socket takes a port, a slice for each test process (by its pid), so
+# that two tests run side by side rarely pick from the same ports: bind(0)
+# handed one test the port another had just been given.
+_PORT_SLICES = 64
+_PORT_SLICE = (32000 - 10000) // _PORT_SLICES
+
+
+def _port_is_free(family, host, port):
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as tcp, \
+                socket.socket(family, socket.SOCK_DGRAM) as udp:
+            tcp.bind((host, port))
+            udp.bind((host, port))
+        return True
+    except OSError:
+        return False
 
 
 def free_port(family=socket.AF_INET):
     """A port free for both TCP and UDP right now on the loopback address, and
     not one this process was given lately."""
     host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-    for _ in range(50):
-        with socket.socket(family, socket.SOCK_STREAM) as tcp:
-            tcp.bind((host, 0))
-            port = tcp.getsockname()[1]
-            if port in _GIVEN_PORTS:
-                continue
-            try:
-                with socket.socket(family, socket.SOCK_DGRAM) as udp:
-                    udp.bind((host, port))
-            except OSError:
-                continue
+    first = 10000 + (os.getpid() % _PORT_SLICES) * _PORT_SLICE
+    for _ in range(200):
+        port = random.randrange(first, first + _PORT_SLICE)
+        if port not in _GIVEN_PORTS and _port_is_free(family, host, port):
             _GIVEN_PORTS.append(port)
             return port
     raise RuntimeError("no free port")
