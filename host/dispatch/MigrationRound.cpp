@@ -3,12 +3,6 @@
 namespace wharf::dispatch {
 namespace {
 
-std::string named(const listener::Generation &generation) {
-  const plugin::Plugin &plugin = generation.instance().plugin();
-  return "generation " + std::to_string(generation.number()) + " (" + plugin.name() + " " +
-         plugin.version() + ")";
-}
-
 std::string milliseconds(std::chrono::nanoseconds duration) {
   auto tenths = std::chrono::duration_cast<std::chrono::microseconds>(duration).count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " ms";
@@ -26,8 +20,8 @@ void MigrationRound::count(session::ReactorSession::Migration outcome,
     case Migration::NotCarried:
       if (notCarried_++ == 0)
         notCarriedWhy_ = from.instance().hooks().session_export == nullptr
-                             ? named(from) + " has no session_export"
-                             : named(*target_) + " has no session_import";
+                             ? from.describe() + " has no session_export"
+                             : target_->describe() + " has no session_import";
       return;
     case Migration::ExportRefused:
       ++exportRefused_;

@@ -7,10 +7,13 @@ Generation::Generation(uint64_t number, std::unique_ptr<plugin::PluginInstance> 
     : number_(number), instance_(std::move(instance)), style_(style) {}
 
 Generation::~Generation() {
-  if (retired_)
-    instance_->logger().information("generation " + std::to_string(number_) + " (" +
-                                    instance_->plugin().name() + " " +
-                                    instance_->plugin().version() + ") unloaded");
+  if (retired_) instance_->logger().information(describe() + " unloaded");
+}
+
+std::string Generation::describe() const {
+  const plugin::Plugin &plugin = instance_->plugin();
+  return "generation " + std::to_string(number_) + " (" + plugin.name() + " " + plugin.version() +
+         ")";
 }
 
 }  // namespace wharf::listener

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "plugin/PluginInstance.h"
 #include "session/LiveSessions.h"
@@ -27,6 +28,8 @@ class Generation {
   plugin::PluginInstance &instance() const { return *instance_; }
   session::Style style() const { return style_; }
   session::LiveSessions &live() { return live_; }
+  // "generation 3 (echo 1.0.0)", as the log and reload reports name it.
+  std::string describe() const;
 
   // THREAD: any. Marks it no longer current; it is unloaded with its last session.
   void retire() { retired_ = true; }

@@ -19,12 +19,6 @@ struct Change {
   std::shared_ptr<const tls::ServerContext> tls;  // for `current`: its TLS settings changed
 };
 
-std::string describe(const Generation &generation) {
-  const plugin::Plugin &plugin = generation.instance().plugin();
-  return "generation " + std::to_string(generation.number()) + " (" + plugin.name() + " " +
-         plugin.version() + ")";
-}
-
 bool samePlugin(const Generation &generation, const plugin::Plugin &plugin,
                 const config::ListenerConfig &config) {
   return &generation.instance().plugin() == &plugin &&
@@ -189,7 +183,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     std::string name = "[" + change.config->section() + "] ";
     if (change.generation) {
       change.current->install(change.generation, limits, change.config->migration);
-      report.push_back(name + describe(*change.generation) + " serving");
+      report.push_back(name + change.generation->describe() + " serving");
     }
     if (change.tls) {
       change.current->replaceTls(change.config->tls, std::move(change.tls));
@@ -198,7 +192,7 @@ std::vector<std::string> ListenerSet::reload(const config::Config &next, plugin:
     if (change.fresh) {
       report.push_back(name +
                        (change.current ? "replaced (mode, limits or name changed): " : "added: ") +
-                       describe(*change.fresh->current()) + " on " + change.fresh->boundAddress());
+                       change.fresh->current()->describe() + " on " + change.fresh->boundAddress());
       if (change.current) replaced.insert(change.current);
       serving.push_back(std::move(change.fresh));
       continue;
