@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import threading
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,10 +25,76 @@ def pin_cores():
 
 
 def cpu_seconds(pid):
-    """User + system time process `pid` has used so far."""
+    """User + system time process `pid` has used so far, with that of the
+    children it has reaped (a forking server's finished sessions)."""
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return sum(map(int, fields[11:15])) / os.sysconf("SC_CLK_TCK")  # [cs]utime, [cs]stime
+
+
+class CpuGroup:
+    """A cgroup of one server's processes, for the CPU time they all used,
+    exited ones too, in nanoseconds (cgroup v2's cpu.stat or v1's cpuacct),
+    rather than clock ticks that lose a forking server's sessions. None where
+    no cgroup can be made (no root, no writable hierarchy)."""
+
+    def __init__(self, folder, read):
+        self.folder, self.read = folder, read
+
+    @staticmethod
+    def make(name):
+        def usage_v2(folder):
+            with open(os.path.join(folder, "cpu.stat")) as stat:
+                return int(stat.readline().split()[1]) / 1e6  # usage_usec
+        def usage_v1(folder):
+            with open(os.path.join(folder, "cpuacct.usage")) as usage:
+                return int(usage.read()) / 1e9
+        for parent, read in [("/sys/fs/cgroup", usage_v2), ("/sys/fs/cgroup/cpuacct", usage_v1)]:
+            folder = os.path.join(parent, f"wharf-bench-{name}-{os.getpid()}")
+            try:
+                os.mkdir(folder)
+                read(folder)
+                return CpuGroup(folder, read)
+            except OSError:
+                try:
+                    os.rmdir(folder)
+                except OSError:
+                    pass
+        return None
+
+    def join(self):
+        """In the child, before exec."""
+        with open(os.path.join(self.folder, "cgroup.procs"), "w") as procs:
+            procs.write("0")
+
+    def seconds(self):
+        return self.read(self.folder)
+
+    def remove(self):
+        """Once its processes have gone (the killed take a moment)."""
+        for _ in range(50):
+            try:
+                os.rmdir(self.folder)
+                return
+            except OSError:
+                time.sleep(0.02)
+
+
+def descendants(pid):
+    """Every live process below `pid`, whichever of its threads forked it."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return found
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as listing:
+                for child in map(int, listing.read().split()):
+                    found += [child] + descendants(child)
+        except FileNotFoundError:
+            pass
+    return found
 
 
 def placed(role):
@@ -48,9 +115,17 @@ class Server:
     process group of its own: stopping it ends its children too."""
 
     def __init__(self, command, ready_text):
+        self.cpu_group = CpuGroup.make(os.path.basename(command[0]))
+        place = placed("server")
+
+        def prepare():
+            if self.cpu_group:
+                self.cpu_group.join()
+            if place:
+                place()
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True,
-                                        preexec_fn=placed("server"), start_new_session=True)
+                                        preexec_fn=prepare, start_new_session=True)
         for line in self.process.stdout:
             if ready_text in line:
                 # Keep reading, so a chatty server never blocks on a full pipe.
@@ -65,8 +140,17 @@ class Server:
             return [int(child) for child in listing.read().split()]
 
     def cpu_seconds(self):
-        """User + system time of the server and its children (wharfd's workers)."""
-        return sum(cpu_seconds(pid) for pid in [self.process.pid] + self.children())
+        """User + system time of the server and every process below it (wharfd's
+        workers, a forking server's sessions, live or ended)."""
+        if self.cpu_group:
+            return self.cpu_group.seconds()
+        total = 0.0
+        for pid in [self.process.pid] + descendants(self.process.pid):
+            try:
+                total += cpu_seconds(pid)
+            except FileNotFoundError:
+                pass  # ended meanwhile: its time is its reaper's now, or lost if not yet reaped
+        return total
 
     def stop(self):
         self.process.terminate()
@@ -79,6 +163,8 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)  # children left behind (per-session ones)
         except ProcessLookupError:
             pass
+        if self.cpu_group:
+            self.cpu_group.remove()
 
 
 def loadgen(build, *arguments):

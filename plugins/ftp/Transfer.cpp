@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -12,16 +11,18 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <optional>
 #include <vector>
+
+#include "FilePipe.h"
 
 namespace ftp {
 namespace {
 
 constexpr size_t kChunk = 256 * 1024;
 constexpr auto kClientCloseWait = std::chrono::milliseconds(200);
-constexpr size_t kSendfileChunk = 4 * 1024 * 1024;
 
-// While a plain download flows, sendfile blocks (up to 100 ms at a time)
+// While a plain download flows, the socket blocks (up to 100 ms at a time)
 // rather than returning EAGAIN each time the send buffer fills: a strace of
 // one RETR showed a third of the sendfile calls answered EAGAIN, each followed
 // by a poll. The 100 ms bound how long a command waits for its answer while
@@ -168,25 +169,31 @@ Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
 }
 
 Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
-  if (!ascii && !stream_->encrypted()) {
+  std::optional<FilePipe> pipe;
+  if (!ascii && !stream_->encrypted()) pipe = FilePipe::make();
+  if (pipe) {
     struct stat status {};
     if (::fstat(file, &status) != 0) return Outcome::LocalError;
     BlockingBriefly flowing(socket_.get());
-    while (offset < status.st_size) {
-      size_t chunk = static_cast<size_t>(std::min<off_t>(status.st_size - offset, kSendfileChunk));
-      ssize_t sent = ::sendfile(socket_.get(), file, &offset, chunk);
+    while (pipe->held() > 0 || offset < status.st_size) {
+      if (pipe->held() == 0) {
+        ssize_t taken = pipe->fill(file, offset, static_cast<size_t>(status.st_size - offset));
+        if (taken == 0) break;  // the file shrank
+        if (taken < 0 && errno == EINTR) continue;
+        if (taken < 0 && errno == EINVAL) break;  // not spliceable: copy below
+        if (taken < 0) return Outcome::LocalError;
+      }
+      ssize_t sent = pipe->drain(socket_.get());
       if (sent > 0) {
         moved(0, static_cast<uint64_t>(sent));
         if (Wait taken = controlBetweenChunks(); taken != Wait::Ready) return outcomeOf(taken);
         continue;
       }
-      if (sent == 0) break;  // the file shrank
-      if (errno == EAGAIN) {
+      if (sent < 0 && errno == EAGAIN) {
         if (Wait waited = wait(false); waited != Wait::Ready) return outcomeOf(waited);
         continue;
       }
-      if (errno == EINTR) continue;
-      if (errno == EINVAL || errno == ENOSYS) break;  // not sendfile-able: copy below
+      if (sent < 0 && errno == EINTR) continue;
       return Outcome::DataFailed;
     }
     if (offset >= status.st_size) return Outcome::Done;
