@@ -114,6 +114,8 @@ class Server:
     """A server process that says it is ready on stdout or stderr, in a
     process group of its own: stopping it ends its children too."""
 
+    cpu_group = None  # a subclass that starts its process its own way has none
+
     def __init__(self, command, ready_text):
         self.cpu_group = CpuGroup.make(os.path.basename(command[0]))
         place = placed("server")
