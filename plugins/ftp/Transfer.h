@@ -3,8 +3,8 @@
 // and every other command is answered at once, in order (as pyftpdlib does:
 // a client that waits for a reply before it reads or sends more data would
 // otherwise wait for good). A stalled peer times out after data_timeout.
-// Binary downloads splice the file through a pipe (FilePipe); ASCII mode converts line ends; TLS goes
-// through the stream.
+// Binary downloads splice the file through a pipe (FilePipe); ASCII mode converts line ends; TLS
+// goes through the stream.
 #pragma once
 
 #include <sys/types.h>
