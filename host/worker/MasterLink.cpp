@@ -92,6 +92,7 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     return std::string();
   }
   Poco::JSON::Object reply;
+  requestSocket_ = std::move(message->socket);  // closed after the handler unless taken
   try {
     auto handler = handlers.find(command);
     if (handler == handlers.end()) throw std::runtime_error("unknown command '" + command + "'");
@@ -102,6 +103,7 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     reply.set("ok", false);
     reply.set("error", std::string(error.what()));
   }
+  requestSocket_ = net::FileDescriptor();
   reply.set("id", request.optValue<int64_t>("id", 0));
   if (!channel_.send(reply)) return std::nullopt;
   // A failed last request does not end the setup: the master decides.
