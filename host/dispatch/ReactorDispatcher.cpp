@@ -633,7 +633,7 @@ void ReactorDispatcher::finishHandOver() {
 bool ReactorDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
                                      net::FileDescriptor &connection,
                                      std::shared_ptr<HandoverLink> link) {
-  if (!context_.streams()) return false;
+  if (!context_.streams() || !context_.config.migration.enabled) return false;
   auto socket = std::make_shared<net::FileDescriptor>(std::move(connection));
   post([this, package, socket, link] { adoptHandedOver(*package, std::move(*socket), *link); });
   return true;
