@@ -252,6 +252,7 @@ void ReactorDispatcher::start() {
   loop_.watch(context_.socket.fd(), kListeningEvents, this);
   listening_ = true;
   thread_ = std::thread([this] { run(); });
+  running_ = true;
 }
 
 void ReactorDispatcher::stopAccepting() {
@@ -633,7 +634,9 @@ void ReactorDispatcher::finishHandOver() {
 bool ReactorDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
                                      net::FileDescriptor &connection,
                                      std::shared_ptr<HandoverLink> link) {
-  if (!context_.streams() || !context_.config.migration.enabled) return false;
+  // A listener paused after a crash has no loop turning yet: the session
+  // would wait, frozen, for as long.
+  if (!context_.streams() || !context_.config.migration.enabled || !running_) return false;
   auto socket = std::make_shared<net::FileDescriptor>(std::move(connection));
   post([this, package, socket, link] { adoptHandedOver(*package, std::move(*socket), *link); });
   return true;

@@ -85,6 +85,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   std::map<Connection *, std::unique_ptr<Connection>> connections_;
   std::map<HeaderWait *, std::unique_ptr<HeaderWait>> headerWaits_;  // proxy_protocol
   std::atomic<bool> stopAccepting_ = false;
+  std::atomic<bool> running_ = false;  // started: posted tasks run
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
   net::OneShotTimer resumeTimer_;
