@@ -244,6 +244,7 @@ ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
 ReactorDispatcher::~ReactorDispatcher() {
   stopAccepting();
   if (thread_.joinable()) thread_.join();
+  runPosted();  // sessions offered after the loop ended are answered: refused
 }
 
 void ReactorDispatcher::start() {
@@ -653,7 +654,13 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
     link.send(answer);
   };  // `socket` is closed, never shut down: the connection stays the old worker's
   if (stopAccepting_ || !socket.valid()) return refuse("the new worker is stopping");
-  std::string peerBytes = process::decodeBase64(package.optValue<std::string>("peer", ""));
+  std::string peerBytes, state;
+  try {
+    peerBytes = process::decodeBase64(package.optValue<std::string>("peer", ""));
+    state = process::decodeBase64(package.optValue<std::string>("state", ""));
+  } catch (const std::exception &error) {
+    return refuse(std::string("a garbled package: ") + error.what());
+  }
   net::SocketAddress peer(reinterpret_cast<const sockaddr *>(peerBytes.data()),
                           static_cast<socklen_t>(peerBytes.size()));
   listener::Refusal refusal{};
@@ -668,7 +675,6 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
       {package.optValue<uint64_t>("bytes_in", 0), package.optValue<uint64_t>("bytes_out", 0)},
       std::chrono::steady_clock::time_point(
           std::chrono::nanoseconds(package.optValue<int64_t>("started_ns", 0))));
-  std::string state = process::decodeBase64(package.optValue<std::string>("state", ""));
   if (!raw->adopt(package.optValue<std::string>("from_version", ""),
                   std::vector<uint8_t>(state.begin(), state.end()))) {
     remove(raw);

@@ -6,6 +6,7 @@
 
 #include <iterator>
 #include <sstream>
+#include <stdexcept>
 
 namespace wharf::process {
 
@@ -23,8 +24,8 @@ std::string decodeBase64(const std::string &text) {
   Poco::Base64Decoder decoder(in);
   try {
     return std::string(std::istreambuf_iterator<char>(decoder), {});
-  } catch (const Poco::Exception &) {
-    return {};
+  } catch (const Poco::Exception &error) {
+    throw std::runtime_error("not base64: " + error.displayText());
   }
 }
 

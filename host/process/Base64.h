@@ -7,7 +7,7 @@
 namespace wharf::process {
 
 std::string encodeBase64(const void *data, size_t length);
-// Stops at the first character that is not base64.
+// Throws std::runtime_error if `text` is not base64.
 std::string decodeBase64(const std::string &text);
 
 }  // namespace wharf::process
