@@ -176,6 +176,22 @@ class Staying(AcrossWorkers):
         self.assertEqual(migrated, {"moved": 0, "refused": SESSIONS, "left": 0})
         self.stop()
 
+    def test_a_new_worker_that_dies_taking_sessions_leaves_them_on_the_old_one(self):
+        """Two-phase: a session is the old worker's until the new one answers;
+        the link closing (the new worker died in session_import) thaws every
+        session waiting, on its connection, which nothing shut down."""
+        self.start()
+        old = self.server.worker_pid()
+        sessions = self.open_sessions()
+        self.server.listeners["t"]["option.import"] = "crash"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
+                                     rf"{SESSIONS} refused \(the new worker has gone\), 0 left")
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.assertFalse(gone(old))
+        self.stop()
+
     def test_without_migrate_sessions_drain_on_the_old_worker(self):
         self.start(migrate="off")
         old = self.server.worker_pid()
