@@ -568,6 +568,12 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
           handover_->refused("by session_export");
           break;
         case HandOut::Exported: {
+          net::FileDescriptor copy(::fcntl(connection->fd(), F_DUPFD_CLOEXEC, 0));
+          if (!copy.valid()) {  // out of descriptors: it stays
+            connection->stay();
+            handover_->refused("no descriptor to send it with");
+            break;
+          }
           session::ReactorSession &session = connection->session();
           uint64_t id = handover_->nextId();
           Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
@@ -584,8 +590,7 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
                                                 session.started().time_since_epoch())
                                                 .count()));
           handedOut_[id] = connection;
-          handover_->link()->send(
-              package, net::FileDescriptor(::fcntl(connection->fd(), F_DUPFD_CLOEXEC, 0)));
+          handover_->link()->send(package, std::move(copy));
           break;
         }
       }
@@ -653,7 +658,9 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
     answer->set("why", why);
     link.send(answer);
   };  // `socket` is closed, never shut down: the connection stays the old worker's
-  if (stopAccepting_ || !socket.valid()) return refuse("the new worker is stopping");
+  if (stopAccepting_) return refuse("the new worker is stopping");
+  // A plaintext connection cannot become a TLS one (tls = on since).
+  if (!socket.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
   std::string peerBytes, state;
   try {
     peerBytes = process::decodeBase64(package.optValue<std::string>("peer", ""));
