@@ -483,11 +483,13 @@ process::Channel WorkerSet::linkToSuccessor(const WorkerGroup &group, WorkerSet 
                                             size_t turn, Poco::JSON::Object &retire) const {
   WorkerProcess *to = successor.servingGroup(group.name, turn);
   if (to == nullptr) return {};
-  auto [ours, theirs] = process::Channel::pair();
   Poco::JSON::Object adopt;
   adopt.set("command", std::string("adopt_sessions"));
+  process::Channel ours;
   try {
+    auto [mine, theirs] = process::Channel::pair();
     to->ask(adopt, kStatusTimeout, theirs.fd());
+    ours = std::move(mine);
   } catch (const std::exception &error) {
     logger().warning(std::string("moving sessions to new workers: ") + error.what() +
                      "; they drain in the old ones");
@@ -495,7 +497,7 @@ process::Channel WorkerSet::linkToSuccessor(const WorkerGroup &group, WorkerSet 
   }
   retire.set("hand_over", true);
   retire.set("to_pid", static_cast<int>(to->pid()));
-  return std::move(ours);
+  return ours;
 }
 
 void WorkerSet::retire(WorkerSet *successor) {
