@@ -48,9 +48,9 @@ class MasterLink {
   // THREAD: any, under the caller's lock. The socket the master passed for
   // listener `name`, taken out (each is used once); invalid if none.
   net::FileDescriptor takeSocket(const std::string &name);
-  // THREAD: the link's, in a handler. The socket attached to the request
-  // being answered, taken out; invalid if none came with it.
-  net::FileDescriptor takeRequestSocket() { return std::move(requestSocket_); }
+  // THREAD: a handler's. The socket attached to the request it answers,
+  // taken out; invalid if none came with it (or outside a handler).
+  static net::FileDescriptor takeRequestSocket();
   // The files the master passed since the last call (for the request that follows them).
   config::HeldFiles takeFiles();
   // THREAD: any. Closes the sockets passed but not taken (a refused reload's
@@ -65,8 +65,7 @@ class MasterLink {
   process::Channel channel_;
   std::mutex socketsMutex_;
   std::map<std::string, net::HostDescriptor> sockets_;
-  config::HeldFiles files_;            // under socketsMutex_
-  net::FileDescriptor requestSocket_;  // the request's being answered, if any
+  config::HeldFiles files_;  // under socketsMutex_
   std::thread thread_;
 };
 
