@@ -109,11 +109,12 @@ class AcrossWorkers(WharfTestCase):
 
 
 class Moving(AcrossWorkers):
-    def assertMovedOff(self, old, sessions):
+    def assertMovedOff(self, old, to, sessions):
+        """Every session is served by new worker `to` now, and the old worker exits."""
         new = self.serving_workers()
         self.assertNotIn(old, new)
-        pids = self.finish_lines(sessions)
-        self.assertTrue(pids <= new, (pids, new, self.server.log()))
+        self.assertIn(to, new)
+        self.assertEqual(self.finish_lines(sessions), {to}, self.server.log())
         # The old worker held none once they moved: it exits, long before drain_timeout.
         wait_until(lambda: gone(old), f"old worker {old} has exited", WAIT)
         self.assertStillCounting(sessions)
@@ -132,7 +133,8 @@ class Moving(AcrossWorkers):
         self.assertEqual(len(summary), 1, summary)
         self.assertRegex(summary[0], rf"^migrate: to worker \d+: {SESSIONS} sessions moved, "
                                      "0 refused, 0 left")
-        self.assertMovedOff(old, sessions)
+        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        self.assertMovedOff(old, to, sessions)
         self.assertNotIn("drain_timeout", self.server.log())
         self.stop()
 
