@@ -296,7 +296,13 @@ ReactorSession::HandOut ReactorSession::handOut(std::vector<uint8_t> &state) {
   if (!quiescent()) return HandOut::Busy;
   if (!exportState(state)) return HandOut::Refused;
   setHandover(Handover::Exporting);  // until the other worker answers
+  away_ = Away::Yes;
   return HandOut::Exported;
+}
+
+void ReactorSession::thaw() {
+  setHandover(Handover::None);
+  if (away_.exchange(Away::No) == Away::Cut) ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 
 void ReactorSession::leave() {
@@ -370,6 +376,8 @@ bool ReactorSession::exportState(std::vector<uint8_t> &state) {
 
 void ReactorSession::cut(CutReason why) {
   noteCut(why);
+  Away away = Away::Yes;
+  if (away_.compare_exchange_strong(away, Away::Cut) || away == Away::Cut) return;
   ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 

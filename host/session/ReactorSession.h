@@ -7,6 +7,7 @@
 // THREAD: the loop's, except cut().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -77,7 +78,7 @@ class ReactorSession : public Session {
   enum class HandOut { Exported, Busy, Stays, Refused };
   HandOut handOut(std::vector<uint8_t> &state);
   void leave();
-  void thaw() { setHandover(Handover::None); }
+  void thaw();
   // The other end of it: instead of open(), session_import of the serving
   // code from `fromVersion`'s export (the new code may close it at once:
   // finished()). False: refused; the session is then
@@ -142,6 +143,11 @@ class ReactorSession : public Session {
   std::chrono::steady_clock::time_point lastSent_;
   net::SendProgress sendProgress_;
   std::unique_ptr<tls::TlsStream> tls_;  // tls = on
+  // Sent to another worker (handOut), the connection may be served there
+  // already: a cut meanwhile (any thread) shuts it down only if it comes
+  // back (thaw).
+  enum class Away { No, Yes, Cut };
+  std::atomic<Away> away_{Away::No};
   std::chrono::steady_clock::time_point handshakeDeadline_;
 };
 
