@@ -28,12 +28,14 @@ HandoverLink::~HandoverLink() {
 }
 
 void HandoverLink::send(Poco::JSON::Object::Ptr body, net::FileDescriptor attached) {
+  bool first;
   {
     std::lock_guard lock(mutex_);
     if (closing_) return;
+    first = outgoing_.empty();
     outgoing_.push_back({std::move(body), std::move(attached)});
   }
-  queued_.notify_one();
+  if (first) queued_.notify_one();  // else the sender has yet to empty the queue
 }
 
 void HandoverLink::sendQueued() {

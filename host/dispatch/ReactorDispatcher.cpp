@@ -626,7 +626,9 @@ void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
       handover_->refused(answer->optValue<std::string>("why", "by the new worker"));
     }
   }
-  continueHandOver(std::chrono::steady_clock::now());
+  // The last answer: the round may end (busy ones wait for the tick). Not at
+  // each answer: that would walk every session once per session.
+  if (handedOut_.empty()) continueHandOver(std::chrono::steady_clock::now());
 }
 
 void ReactorDispatcher::finishHandOver() {
