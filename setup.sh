@@ -97,7 +97,7 @@ case "${1:-}" in
     export WHARF_RELOADS=50 WHARF_CHURN_SECONDS=5  # as for test-sanitized
     ctest --test-dir build-tsan --output-on-failure -j2 -E '^(integration|style|sdk|monitoring|plugins)\.'
     ctest --test-dir build-tsan --output-on-failure -j2 \
-      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision|tls|tls_tickets|migration)$'
+      -R '^integration\.test_(echo|reload|wharfctl|proxy_protocol|limits|xfer|plugin_sessions|scheduling|zones|fork|workers|crash_attribution|metrics|balancer|time|churn|stale_handles|plugin_mistakes|supervision|tls|tls_tickets|migration|migration_workers)$'
     ;;
   fuzz)
     install_packages

@@ -2,15 +2,23 @@
 // sessions off one listening socket and decides where each one runs.
 #pragma once
 
+#include <Poco/JSON/Object.h>
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
+
+#include "net/FileDescriptor.h"
 
 namespace wharf::listener {
 class Generation;
 }
 
 namespace wharf::dispatch {
+
+class HandoverLink;
 
 // The owner calls stopAccepting() and drain() before destroying a started dispatcher.
 class Dispatcher {
@@ -34,6 +42,25 @@ class Dispatcher {
   // the current one as each is quiescent, for up to `timeout`; the others
   // stay on theirs. Without, a round still going on ends.
   virtual void migrateSessions(std::optional<std::chrono::milliseconds> /*timeout*/) {}
+  // Live migration across workers (migrate = on; HandoverLink).
+  // THREAD: any. This worker retires: its quiescent sessions go over `link`
+  // to worker `to` as each is quiescent, for up to `timeout`. False if the
+  // dispatcher does not (its sessions drain here).
+  virtual bool handOverSessions(std::shared_ptr<HandoverLink> /*link*/, pid_t /*to*/,
+                                std::chrono::milliseconds /*timeout*/) {
+    return false;
+  }
+  // THREAD: the link's. The other worker's answer to a session sent (null:
+  // the link has gone).
+  virtual void handOverAnswered(Poco::JSON::Object::Ptr /*answer*/) {}
+  // THREAD: the link's. A session a retiring worker sent, on `connection`:
+  // false if the dispatcher cannot take one (the caller refuses it); else it
+  // answers over `link` itself, once it has served it or refused it.
+  virtual bool adoptSession(Poco::JSON::Object::Ptr /*package*/,
+                            net::FileDescriptor & /*connection*/,
+                            std::shared_ptr<HandoverLink> /*link*/) {
+    return false;
+  }
   // How long a connection served by `generation` may wait for its peer's
   // first bytes before it is given a thread, worker or process; 0: none.
   virtual std::chrono::milliseconds waitForData(const listener::Generation &) const { return {}; }

@@ -1,14 +1,11 @@
 #include "dispatch/MigrationRound.h"
 
 namespace wharf::dispatch {
-namespace {
 
 std::string milliseconds(std::chrono::nanoseconds duration) {
   auto tenths = std::chrono::duration_cast<std::chrono::microseconds>(duration).count() / 100;
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " ms";
 }
-
-}  // namespace
 
 void MigrationRound::count(session::ReactorSession::Migration outcome,
                            const listener::Generation &from) {

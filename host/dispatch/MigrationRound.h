@@ -17,6 +17,9 @@
 
 namespace wharf::dispatch {
 
+// "12.3 ms", for a round's log line.
+std::string milliseconds(std::chrono::nanoseconds duration);
+
 class MigrationRound {
  public:
   MigrationRound(listener::GenerationPtr target, std::chrono::steady_clock::time_point deadline)

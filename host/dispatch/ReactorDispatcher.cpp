@@ -1,6 +1,7 @@
 #include "dispatch/ReactorDispatcher.h"
 
 #include <Poco/Logger.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 
 #include "dispatch/Intake.h"
 #include "dispatch/ProxyGate.h"
+#include "process/Base64.h"
 #include "session/FailureLog.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
@@ -90,6 +92,46 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
 
   session::ReactorSession &session() { return session_; }
   int fd() const { return session_.fd(); }
+
+  // Live migration to another worker. Exported, the session is off the
+  // loop (unwatched, frozen) until the answer: leave() or stay(). One that
+  // stays or was refused is not offered again.
+  session::ReactorSession::HandOut handOut(std::vector<uint8_t> &state) {
+    using HandOut = session::ReactorSession::HandOut;
+    HandOut outcome = session_.handOut(state);
+    if (outcome == HandOut::Exported) {
+      owner_.loop_.unwatch(session_.fd());
+      for (int &fd : agendaWatched_)
+        if (fd >= 0) owner_.loop_.unwatch(std::exchange(fd, -1));
+      handingOut_ = true;
+    } else if (outcome != HandOut::Busy) {
+      handOutTried_ = true;
+    }
+    return outcome;
+  }
+  bool awaitsHandOut() const { return !handingOut_ && !handOutTried_; }
+  bool handingOut() const { return handingOut_; }
+  void leave() {
+    session_.leave();
+    owner_.remove(this);
+  }
+  void stay() {
+    session_.thaw();
+    handingOut_ = false;
+    handOutTried_ = true;
+    owner_.loop_.watch(session_.fd(), events_, this);
+    watchAgenda();
+  }
+  // The other end: served from a retiring worker's export instead of
+  // open(); false if refused (it then ends unrecorded).
+  bool adopt(const std::string &fromVersion, const std::vector<uint8_t> &state) {
+    if (!session_.adopt(fromVersion, state)) return false;
+    events_ = session_.wantedEvents();
+    owner_.loop_.watch(session_.fd(), events_, this);
+    watchAgenda();
+    return true;
+  }
+  void settleAdopted() { settle(); }
   const listener::GenerationPtr &generation() const { return generation_; }
   // Whether a round of migration to `target` is still to move this session:
   // it is on an older generation, and that round has not refused it.
@@ -161,6 +203,8 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
   AgendaWatch agendaWatch_{*this};
   int agendaWatched_[2] = {-1, -1};  // the timer's and the mailbox's descriptors, once watched
   bool retired_ = false;
+  bool handingOut_ = false;    // sent to another worker, waiting for its answer
+  bool handOutTried_ = false;  // stays here: refused, or not movable
 };
 
 // A connection not yet admitted: its PROXY header has not all come.
@@ -200,6 +244,7 @@ ReactorDispatcher::ReactorDispatcher(const DispatchContext &context)
 ReactorDispatcher::~ReactorDispatcher() {
   stopAccepting();
   if (thread_.joinable()) thread_.join();
+  runPosted();  // sessions offered after the loop ended are answered: refused
 }
 
 void ReactorDispatcher::start() {
@@ -208,6 +253,7 @@ void ReactorDispatcher::start() {
   loop_.watch(context_.socket.fd(), kListeningEvents, this);
   listening_ = true;
   thread_ = std::thread([this] { run(); });
+  running_ = true;
 }
 
 void ReactorDispatcher::stopAccepting() {
@@ -226,6 +272,7 @@ void ReactorDispatcher::drain() {
 
 void ReactorDispatcher::run() noexcept {
   auto keepGoing = [this] {
+    runPosted();
     if (int64_t timeout = migrationAsked_.exchange(0); timeout > 0)
       beginMigration(std::chrono::milliseconds(timeout));
     else if (timeout == kEndMigration && migration_)
@@ -367,6 +414,7 @@ void ReactorDispatcher::checkSessions() {
   closeSlowPeers(now);
   cutBiggestOverBudget(now);
   if (migration_) continueMigration(now);
+  if (handover_) continueHandOver(now);
   session::OutputBudget::process().returnFreedMemory();
 }
 
@@ -385,6 +433,7 @@ void ReactorDispatcher::closeSlowPeers(std::chrono::steady_clock::time_point now
       slow.emplace_back(raw, session::Ending::TlsHandshake);
       continue;
     }
+    if (connection->handingOut()) continue;  // frozen, off the loop, until the answer
     bool idled = idle.count() > 0 && session.lastTraffic() < now - idle;
     bool stalled =
         send.count() > 0 && session.pendingOutput() > 0 && session.lastSent() < now - send;
@@ -468,6 +517,181 @@ void ReactorDispatcher::finishMigration(bool superseded) {
     if (connection->awaitsMoveTo(*target)) ++left;
   context_.logger.notice(migration_->finish(left, superseded, context_.traffic));
   migration_.reset();
+}
+
+void ReactorDispatcher::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(postedMutex_);
+    posted_.push_back(std::move(task));
+  }
+  loop_.wake();
+}
+
+void ReactorDispatcher::runPosted() {
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(postedMutex_);
+    tasks.swap(posted_);
+  }
+  for (auto &task : tasks) task();
+}
+
+bool ReactorDispatcher::handOverSessions(std::shared_ptr<HandoverLink> link, pid_t to,
+                                         std::chrono::milliseconds timeout) {
+  if (!context_.streams() || !context_.config.migration.enabled) return false;
+  post([this, link = std::move(link), to, timeout] {
+    if (migration_) finishMigration(true);  // the sessions go to the other worker's code
+    auto now = std::chrono::steady_clock::now();
+    handover_.emplace(link, to, now + timeout);
+    continueHandOver(now);
+  });
+  return true;
+}
+
+void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point now) {
+  bool busy = false;
+  if (handover_->link()) {
+    std::vector<Connection *> candidates;
+    for (const auto &[raw, connection] : connections_)
+      if (connection->awaitsHandOut()) candidates.push_back(raw);
+    using HandOut = session::ReactorSession::HandOut;
+    std::vector<uint8_t> state;
+    for (Connection *connection : candidates) {
+      switch (connection->handOut(state)) {
+        case HandOut::Busy:
+          busy = true;
+          break;
+        case HandOut::Stays:
+          handover_->stays();
+          break;
+        case HandOut::Refused:
+          handover_->refused("by session_export");
+          break;
+        case HandOut::Exported: {
+          net::FileDescriptor copy(::fcntl(connection->fd(), F_DUPFD_CLOEXEC, 0));
+          if (!copy.valid()) {  // out of descriptors: it stays
+            connection->stay();
+            handover_->refused("no descriptor to send it with");
+            break;
+          }
+          session::ReactorSession &session = connection->session();
+          uint64_t id = handover_->nextId();
+          Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
+          package->set("listener", context_.config.name);
+          package->set("id", id);
+          package->set("from_version", session.instance().plugin().version());
+          package->set("state", process::encodeBase64(state.data(), state.size()));
+          const net::SocketAddress &peer = session.peerAddress();
+          package->set("peer", process::encodeBase64(peer.get(), peer.length()));
+          package->set("bytes_in", session.bytesSoFar().in);
+          package->set("bytes_out", session.bytesSoFar().out);
+          package->set("started_ns",
+                       static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                session.started().time_since_epoch())
+                                                .count()));
+          handedOut_[id] = connection;
+          handover_->link()->send(package, std::move(copy));
+          break;
+        }
+      }
+    }
+  }
+  handover_->noteTurn(std::chrono::steady_clock::now() - now);
+  if (handedOut_.empty() && (!busy || handover_->overdue(now) || !handover_->link()))
+    finishHandOver();
+}
+
+void ReactorDispatcher::handOverAnswered(Poco::JSON::Object::Ptr answer) {
+  post([this, answer] { settleHandOver(answer.get()); });
+}
+
+void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
+  if (!handover_) return;
+  if (answer == nullptr) {  // the link has gone: what it took stays here
+    for (auto [id, connection] : std::exchange(handedOut_, {})) {
+      connection->stay();
+      handover_->refused("the new worker has gone");
+    }
+    handover_->linkGone();
+  } else {
+    auto sent = handedOut_.find(answer->optValue<uint64_t>("id", 0));
+    if (sent == handedOut_.end()) return;
+    Connection *connection = sent->second;
+    handedOut_.erase(sent);
+    if (answer->optValue<std::string>("outcome", "") == "moved") {
+      connection->leave();  // retires it
+      handover_->moved();
+    } else {
+      connection->stay();
+      handover_->refused(answer->optValue<std::string>("why", "by the new worker"));
+    }
+  }
+  // The last answer: the round may end (busy ones wait for the tick). Not at
+  // each answer: that would walk every session once per session.
+  if (handedOut_.empty()) continueHandOver(std::chrono::steady_clock::now());
+}
+
+void ReactorDispatcher::finishHandOver() {
+  size_t left = 0;
+  for (const auto &[raw, connection] : connections_)
+    if (connection->awaitsHandOut()) ++left;
+  context_.logger.notice(handover_->finish(left, context_.traffic));
+  handover_.reset();
+}
+
+bool ReactorDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
+                                     net::FileDescriptor &connection,
+                                     std::shared_ptr<HandoverLink> link) {
+  // A listener paused after a crash has no loop turning yet: the session
+  // would wait, frozen, for as long.
+  if (!context_.streams() || !context_.config.migration.enabled || !running_) return false;
+  auto socket = std::make_shared<net::FileDescriptor>(std::move(connection));
+  post([this, package, socket, link] { adoptHandedOver(*package, std::move(*socket), *link); });
+  return true;
+}
+
+void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
+                                        net::FileDescriptor socket, HandoverLink &link) {
+  Poco::JSON::Object::Ptr answer = new Poco::JSON::Object;
+  answer->set("listener", context_.config.name);
+  answer->set("id", package.optValue<uint64_t>("id", 0));
+  auto refuse = [&](const std::string &why) {
+    answer->set("outcome", std::string("refused"));
+    answer->set("why", why);
+    link.send(answer);
+  };  // `socket` is closed, never shut down: the connection stays the old worker's
+  if (stopAccepting_) return refuse("the new worker is stopping");
+  // A plaintext connection cannot become a TLS one (tls = on since).
+  if (!socket.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
+  std::string peerBytes, state;
+  try {
+    peerBytes = process::decodeBase64(package.optValue<std::string>("peer", ""));
+    state = process::decodeBase64(package.optValue<std::string>("state", ""));
+  } catch (const std::exception &error) {
+    return refuse(std::string("a garbled package: ") + error.what());
+  }
+  net::SocketAddress peer(reinterpret_cast<const sockaddr *>(peerBytes.data()),
+                          static_cast<socklen_t>(peerBytes.size()));
+  listener::Refusal refusal{};
+  auto ticket = context_.admission.admit(peer, refusal);
+  if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");
+  auto adopted = std::make_unique<Connection>(
+      *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
+  Connection *raw = adopted.get();
+  connections_.emplace(raw, std::move(adopted));
+  session::ReactorSession &session = raw->session();
+  session.carryOver(
+      {package.optValue<uint64_t>("bytes_in", 0), package.optValue<uint64_t>("bytes_out", 0)},
+      std::chrono::steady_clock::time_point(
+          std::chrono::nanoseconds(package.optValue<int64_t>("started_ns", 0))));
+  if (!raw->adopt(package.optValue<std::string>("from_version", ""),
+                  std::vector<uint8_t>(state.begin(), state.end()))) {
+    remove(raw);
+    return refuse("refused by session_import");
+  }
+  answer->set("outcome", std::string("moved"));
+  link.send(answer);
+  raw->settleAdopted();  // the new code may have closed it at once
 }
 
 void ReactorDispatcher::remove(Connection *connection) {

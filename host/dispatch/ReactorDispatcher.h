@@ -4,13 +4,16 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
 
 #include "dispatch/DispatchMode.h"
+#include "dispatch/HandoverRound.h"
 #include "dispatch/MigrationRound.h"
 #include "listener/LogThrottle.h"
 #include "net/EventLoop.h"
@@ -28,6 +31,11 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void stopAccepting() override;
   void drain() override;
   void migrateSessions(std::optional<std::chrono::milliseconds> timeout) override;
+  bool handOverSessions(std::shared_ptr<HandoverLink> link, pid_t to,
+                        std::chrono::milliseconds timeout) override;
+  void handOverAnswered(Poco::JSON::Object::Ptr answer) override;
+  bool adoptSession(Poco::JSON::Object::Ptr package, net::FileDescriptor &connection,
+                    std::shared_ptr<HandoverLink> link) override;
 
  private:
   class Connection;
@@ -57,6 +65,19 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   void continueMigration(std::chrono::steady_clock::time_point now);
   // `superseded`: by a newer reload, which tries the sessions not moved yet.
   void finishMigration(bool superseded);
+  // THREAD: any. `task` runs on the loop at its next turn.
+  void post(std::function<void()> task);
+  void runPosted();
+  // Live migration to another worker (this one retiring): a round begins,
+  // sends each quiescent session (tried again each tick while some are
+  // busy), takes the answers, and ends when none is left to send or wait
+  // for, or at its deadline with none waiting.
+  void continueHandOver(std::chrono::steady_clock::time_point now);
+  void settleHandOver(const Poco::JSON::Object *answer);  // null: the link has gone
+  void finishHandOver();
+  // The other end: a session sent by a retiring worker, on `connection`.
+  void adoptHandedOver(const Poco::JSON::Object &package, net::FileDescriptor connection,
+                       HandoverLink &link);
 
   DispatchContext context_;
   net::EventLoop loop_;
@@ -64,6 +85,7 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   std::map<Connection *, std::unique_ptr<Connection>> connections_;
   std::map<HeaderWait *, std::unique_ptr<HeaderWait>> headerWaits_;  // proxy_protocol
   std::atomic<bool> stopAccepting_ = false;
+  std::atomic<bool> running_ = false;  // started: posted tasks run
   bool listening_ = false;
   bool acceptPaused_ = false;  // unwatched until resumeTimer_ (accept_rate, no descriptors)
   net::OneShotTimer resumeTimer_;
@@ -71,6 +93,10 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   // A reload's migrate_timeout in ms; 0: nothing asked; kEndMigration: migrate = off.
   std::atomic<int64_t> migrationAsked_{0};
   std::optional<MigrationRound> migration_;
+  std::optional<HandoverRound> handover_;
+  std::map<uint64_t, Connection *> handedOut_;  // sent, waiting for the answer, by id
+  std::mutex postedMutex_;
+  std::vector<std::function<void()>> posted_;  // under postedMutex_
   std::thread thread_;
 };
 

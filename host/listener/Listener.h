@@ -65,6 +65,10 @@ class Listener {
   // wants it (again: a replacement that never served set its own).
   void deferAccept();
 
+  // Live migration across workers: its dispatcher (null before bind()),
+  // whose handOverSessions, handOverAnswered and adoptSession move sessions.
+  dispatch::Dispatcher *dispatcher() const { return dispatcher_.get(); }
+
   const config::ListenerConfig &config() const { return config_; }
   const dispatch::DispatchMode &mode() const { return mode_; }
   GenerationPtr current() const { return generations_.current(); }

@@ -238,7 +238,7 @@ void Master::resume(const Inheritance &inheritance) {
     auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, next,
                                              text, sockets);
     fresh->start();
-    workers_->retire();
+    workers_->retire(fresh.get());
     retiring_.push_back({std::move(workers_), Clock::now()});
     workers_ = std::move(fresh);
     sockets.stopAbandoned(inherited);

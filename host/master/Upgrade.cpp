@@ -1,7 +1,5 @@
 #include "master/Upgrade.h"
 
-#include <Poco/Base64Decoder.h>
-#include <Poco/Base64Encoder.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -12,11 +10,11 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <iterator>
 #include <sstream>
 #include <stdexcept>
 
 #include "net/FileDescriptor.h"
+#include "process/Base64.h"
 #include "process/ChildWait.h"
 #include "process/SealedMemory.h"
 
@@ -44,11 +42,7 @@ void setCloseOnExec(const Inheritance &inheritance, bool close) {
 net::FileDescriptor heldFilesMemory(const Inheritance &inheritance) {
   Poco::JSON::Object files;
   for (const auto &[path, contents] : inheritance.heldFiles.value_or(config::HeldFiles{})) {
-    std::ostringstream encoded;
-    Poco::Base64Encoder encoder(encoded);
-    encoder << contents;
-    encoder.close();
-    files.set(path.string(), encoded.str());
+    files.set(path.string(), process::encodeBase64(contents.data(), contents.size()));
   }
   std::ostringstream text;
   files.stringify(text);
@@ -60,9 +54,7 @@ config::HeldFiles heldFilesFrom(int fd) {
   Poco::JSON::Object::Ptr files =
       Poco::JSON::Parser().parse(process::readWhole(fd)).extract<Poco::JSON::Object::Ptr>();
   for (const auto &[path, encoded] : *files) {
-    std::istringstream in(encoded.extract<std::string>());
-    Poco::Base64Decoder decoder(in);
-    held[path] = std::string(std::istreambuf_iterator<char>(decoder), {});
+    held[path] = process::decodeBase64(encoded.extract<std::string>());
   }
   return held;
 }

@@ -123,15 +123,15 @@ void WorkerProcess::pass(const Poco::JSON::Object &note, int descriptor, const c
     throw std::runtime_error(name() + " has gone (passing it " + what + ")");
 }
 
-int64_t WorkerProcess::post(Poco::JSON::Object request) {
+int64_t WorkerProcess::post(Poco::JSON::Object request, int socket) {
   std::lock_guard lock(mutex_);
-  return postLocked(std::move(request));
+  return postLocked(std::move(request), socket);
 }
 
-int64_t WorkerProcess::postLocked(Poco::JSON::Object request) {
+int64_t WorkerProcess::postLocked(Poco::JSON::Object request, int socket) {
   int64_t id = nextId_++;
   request.set("id", id);
-  if (!channel_.send(request)) throw std::runtime_error(name() + " has gone");
+  if (!channel_.send(request, socket)) throw std::runtime_error(name() + " has gone");
   return id;
 }
 

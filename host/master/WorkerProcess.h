@@ -72,14 +72,16 @@ class WorkerProcess {
   // passed form), in a sealed memory file: never in a message that could be
   // logged. The worker uses them at once. Throws if the worker has gone.
   void passTicketKeys(const std::string &name, const std::string &keys);
-  // Sends a request; returns its id. Throws if the worker has gone.
-  int64_t post(Poco::JSON::Object request);
+  // Sends a request (with `socket` attached, if >= 0); returns its id.
+  // Throws if the worker has gone.
+  int64_t post(Poco::JSON::Object request, int socket = -1);
   // The answer to request `id`: throws std::runtime_error with the worker's
   // error or if it has gone, WorkerSilent if it has not answered within
   // `timeout`.
   Poco::JSON::Object::Ptr await(int64_t id, std::chrono::milliseconds timeout);
-  Poco::JSON::Object::Ptr ask(Poco::JSON::Object request, std::chrono::milliseconds timeout) {
-    return await(post(std::move(request)), timeout);
+  Poco::JSON::Object::Ptr ask(Poco::JSON::Object request, std::chrono::milliseconds timeout,
+                              int socket = -1) {
+    return await(post(std::move(request), socket), timeout);
   }
   void signal(int signal) const;
   // "worker PID (GROUP)", for the log.
@@ -115,7 +117,7 @@ class WorkerProcess {
   // A note the worker does not answer, with `descriptor` attached.
   void pass(const Poco::JSON::Object &note, int descriptor, const char *what);
   // Under mutex_: sends `request` with the next id.
-  int64_t postLocked(Poco::JSON::Object request);
+  int64_t postLocked(Poco::JSON::Object request, int socket = -1);
   // Under mutex_: a heartbeat's answer, among the others read. False for
   // what no worker sends (a plugin wrote on the channel).
   bool note(const Poco::JSON::Object &answer) noexcept;

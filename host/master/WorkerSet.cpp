@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string_view>
@@ -460,14 +461,58 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
   return next;
 }
 
-void WorkerSet::retire() {
+bool WorkerSet::migratesSessions(const WorkerGroup &group) const {
+  for (const auto &listener : config_.listeners)
+    if (listener.mode == "reactor" && listener.migration.enabled &&
+        net::isStream(listener.endpoint.transport) &&
+        std::find(group.listeners.begin(), group.listeners.end(), listener.name) !=
+            group.listeners.end())
+      return true;
+  return false;
+}
+
+WorkerProcess *WorkerSet::servingGroup(const std::string &name, size_t turn) const {
+  std::vector<WorkerProcess *> serving;
+  for (const auto &slot : slots_)
+    if (slot.process && !slot.process->givenUp() && groups_[slot.group].name == name)
+      serving.push_back(slot.process.get());
+  return serving.empty() ? nullptr : serving[turn % serving.size()];
+}
+
+process::Channel WorkerSet::linkToSuccessor(const WorkerGroup &group, WorkerSet &successor,
+                                            size_t turn, Poco::JSON::Object &retire) const {
+  WorkerProcess *to = successor.servingGroup(group.name, turn);
+  if (to == nullptr) return {};
+  Poco::JSON::Object adopt;
+  adopt.set("command", std::string("adopt_sessions"));
+  process::Channel ours;
+  try {
+    auto [mine, theirs] = process::Channel::pair();
+    to->ask(adopt, kStatusTimeout, theirs.fd());
+    ours = std::move(mine);
+  } catch (const std::exception &error) {
+    logger().warning(std::string("moving sessions to new workers: ") + error.what() +
+                     "; they drain in the old ones");
+    return {};
+  }
+  retire.set("hand_over", true);
+  retire.set("to_pid", static_cast<int>(to->pid()));
+  return ours;
+}
+
+void WorkerSet::retire(WorkerSet *successor) {
   stop(0);
-  Poco::JSON::Object request;
-  request.set("command", std::string("retire"));
+  std::map<std::string, size_t> turns;  // per group: the successor's workers in turn
   for (auto &slot : slots_) {
     if (!slot.process) continue;
+    Poco::JSON::Object request;
+    request.set("command", std::string("retire"));
+    const WorkerGroup &group = groups_[slot.group];
+    process::Channel handover;
+    if (successor != nullptr && migratesSessions(group))
+      handover = linkToSuccessor(group, *successor, turns[group.name]++, request);
     try {
-      slot.process->ask(request, kStatusTimeout);
+      slot.process->ask(request, kStatusTimeout, handover.valid() ? handover.fd() : -1);
     } catch (const std::exception &error) {
       logger().warning(std::string("retiring: ") + error.what() + "; stopping it");
       slot.process->signal(SIGTERM);

@@ -92,8 +92,13 @@ class WorkerSet {
   std::optional<Clock::time_point> replaceDue();
 
   // THREAD: main. No more replacements; every worker stops accepting and
-  // drains its sessions within drain_timeout (a reload replaced the set).
-  void retire();
+  // drains its sessions within drain_timeout (a reload or an upgrade
+  // replaced the set by `successor`, started). A worker with reactor
+  // listeners that migrate also gets a link (a SOCK_SEQPACKET pair) to a
+  // worker of `successor`'s same group, taken in turn, and sends it their
+  // sessions directly; the master relays nothing. A worker of an older
+  // binary ignores the link and drains.
+  void retire(WorkerSet *successor = nullptr);
   // THREAD: main. No more replacements; every worker gets `signal` (SIGTERM
   // drains within shutdown_timeout, SIGQUIT cuts).
   void stop(int signal);
@@ -149,6 +154,14 @@ class WorkerSet {
   // Those of `listeners` that have tickets; true if there were any.
   bool passTicketKeys(WorkerProcess &worker, const std::vector<std::string> &listeners) const;
   Poco::JSON::Object requestFor(const char *command, const WorkerGroup &group) const;
+  // Whether `group` serves a reactor stream listener with migrate = on.
+  bool migratesSessions(const WorkerGroup &group) const;
+  // The `turn`-th of the running workers of group `name` (in turn), if any.
+  WorkerProcess *servingGroup(const std::string &name, size_t turn) const;
+  // The old end of a link whose other end `successor`'s worker of `group`
+  // took ({"command": "adopt_sessions"}); `retire` says so. Invalid if none.
+  process::Channel linkToSuccessor(const WorkerGroup &group, WorkerSet &successor, size_t turn,
+                                   Poco::JSON::Object &retire) const;
 
   std::filesystem::path binary_;
   WorkerCgroups *cgroups_;

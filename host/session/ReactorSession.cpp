@@ -266,11 +266,8 @@ ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next
   agenda_.forgetMailbox();
   moveTo(next, nextGeneration);
   void *imported = nullptr;
-  if (!importState(from, state, imported)) {
-    // Nothing of what the new code began stays: its timers, wakers, pause or close.
-    agenda_.clear();
-    paused_ = false;
-    withdrawClose();
+  if (!importState(from.plugin().version(), state, imported)) {
+    undoImport();
     moveTo(from, fromGeneration);
     return Migration::ImportRefused;
   }
@@ -288,15 +285,61 @@ ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next
   return Migration::Moved;
 }
 
-bool ReactorSession::importState(const plugin::PluginInstance &from,
-                                 const std::vector<uint8_t> &state, void *&imported) {
+void ReactorSession::undoImport() {
+  agenda_.clear();
+  paused_ = false;
+  withdrawClose();
+}
+
+ReactorSession::HandOut ReactorSession::handOut(std::vector<uint8_t> &state) {
+  if (tls_ || instance().hooks().session_export == nullptr) return HandOut::Stays;
+  if (!quiescent()) return HandOut::Busy;
+  if (!exportState(state)) return HandOut::Refused;
+  setHandover(Handover::Exporting);  // until the other worker answers
+  away_ = Away::Yes;
+  return HandOut::Exported;
+}
+
+void ReactorSession::thaw() {
+  setHandover(Handover::None);
+  if (away_.exchange(Away::No) == Away::Cut) ::shutdown(connection_.fd(), SHUT_RDWR);
+}
+
+void ReactorSession::leave() {
+  const wharf_plugin &hooks = instance().hooks();
+  setHandover(Handover::Leaving);
+  if (hooks.on_session_close != nullptr)
+    runFinalHook("on_session_close",
+                 [&] { hooks.on_session_close(instance().state(), state_, handle()); });
+  opened_ = false;  // freed: the destructor's on_session_close is not for it
+  state_ = nullptr;
+  handOff();
+  finished_ = true;
+}
+
+bool ReactorSession::adopt(const std::string &fromVersion, const std::vector<uint8_t> &state) {
+  void *imported = nullptr;
+  if (!importState(fromVersion, state, imported)) {
+    undoImport();
+    handOff();
+    finished_ = true;
+    return false;
+  }
+  state_ = imported;
+  opened_ = true;
+  finishIfDone();
+  return true;
+}
+
+bool ReactorSession::importState(const std::string &fromVersion, const std::vector<uint8_t> &state,
+                                 void *&imported) {
   const plugin::PluginInstance &next = instance();
   std::string escaped;
   setHandover(Handover::Importing);
   wharf_status status = plugin::callHook(
       next, "session_import", hookSite(),
       [&] {
-        return next.hooks().session_import(next.state(), handle(), from.plugin().version().c_str(),
+        return next.hooks().session_import(next.state(), handle(), fromVersion.c_str(),
                                            state.data(), state.size(), &imported);
       },
       escaped);
@@ -333,6 +376,8 @@ bool ReactorSession::exportState(std::vector<uint8_t> &state) {
 
 void ReactorSession::cut(CutReason why) {
   noteCut(why);
+  Away away = Away::Yes;
+  if (away_.compare_exchange_strong(away, Away::Cut) || away == Away::Cut) return;
   ::shutdown(connection_.fd(), SHUT_RDWR);
 }
 

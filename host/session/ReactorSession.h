@@ -7,6 +7,7 @@
 // THREAD: the loop's, except cut().
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -67,6 +68,24 @@ class ReactorSession : public Session {
   // Whether a try could move it now (its mailbox may then go).
   bool quiescent();
 
+  // Live migration to another worker (this one retiring). handOut: if
+  // quiescent, session_export into `state`, and the session stays frozen
+  // (Handover::Exporting) until the other worker answers: leave() if it took
+  // the session (the old state's on_session_close, WHARF_END_MIGRATED; the
+  // connection is not shut down, it lives on there), thaw() if not (it goes
+  // on here). Stays: a TLS session (its keys cannot leave OpenSSL) or a
+  // plugin without session_export.
+  enum class HandOut { Exported, Busy, Stays, Refused };
+  HandOut handOut(std::vector<uint8_t> &state);
+  void leave();
+  void thaw();
+  // The other end of it: instead of open(), session_import of the serving
+  // code from `fromVersion`'s export (the new code may close it at once:
+  // finished()). False: refused; the session is then
+  // let go unrecorded, its connection not shut down (it stays the old
+  // worker's).
+  bool adopt(const std::string &fromVersion, const std::vector<uint8_t> &state);
+
   wharf_status write(const void *data, size_t len) override;
   wharf_status read(void *, size_t, size_t *) override { return WHARF_UNSUPPORTED; }
   size_t pendingOutput() const override { return output_.size(); }
@@ -97,10 +116,13 @@ class ReactorSession : public Session {
   void countSent(size_t bytes);
   // session_export, into `state`; false if it failed (or threw: logged).
   bool exportState(std::vector<uint8_t> &state);
-  // session_import of the instance now serving the session, from `from`'s
-  // export; false if it refused (or threw: logged).
-  bool importState(const plugin::PluginInstance &from, const std::vector<uint8_t> &state,
+  // session_import of the instance now serving the session, from the export
+  // of plugin version `fromVersion`; false if it refused (or threw: logged).
+  bool importState(const std::string &fromVersion, const std::vector<uint8_t> &state,
                    void *&imported);
+  // A refused import: nothing of what the new code began stays (its timers,
+  // wakers, pause or close).
+  void undoImport();
   bool hasWritableHook() const;
   bool wantsInput() const;
 
@@ -121,6 +143,11 @@ class ReactorSession : public Session {
   std::chrono::steady_clock::time_point lastSent_;
   net::SendProgress sendProgress_;
   std::unique_ptr<tls::TlsStream> tls_;  // tls = on
+  // Sent to another worker (handOut), the connection may be served there
+  // already: a cut meanwhile (any thread) shuts it down only if it comes
+  // back (thaw).
+  enum class Away { No, Yes, Cut };
+  std::atomic<Away> away_{Away::No};
   std::chrono::steady_clock::time_point handshakeDeadline_;
 };
 

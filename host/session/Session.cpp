@@ -95,6 +95,10 @@ bool Session::endedByHost() const {
 }
 
 Session::~Session() {
+  if (handedOff_) {
+    ledger_.traffic.addBytes({tally_.bytesIn - counted_.in, tally_.bytesOut - counted_.out});
+    return;
+  }
   tally_.duration = std::chrono::steady_clock::now() - started_;
   std::string_view error = error_;
   if (std::uncaught_exceptions() > 0) {  // a session is never made while one unwinds

@@ -112,6 +112,19 @@ class Session : public Cuttable {
   enum class Handover { None, Exporting, Importing, Leaving };
   void setHandover(Handover phase) { handover_ = phase; }
   bool frozen() const { return handover_ == Handover::Exporting || handover_ == Handover::Leaving; }
+  // Live migration across workers: the session's bytes and start as the
+  // worker that served it before had them (its ledger has what it counted).
+  ByteCount bytesSoFar() const { return {tally_.bytesIn, tally_.bytesOut}; }
+  std::chrono::steady_clock::time_point started() const { return started_; }
+  void carryOver(ByteCount bytes, std::chrono::steady_clock::time_point started) {
+    tally_.bytesIn = counted_.in = bytes.in;
+    tally_.bytesOut = counted_.out = bytes.out;
+    started_ = started;
+  }
+  // The session goes on in another worker (or stays in the one that offered
+  // it): it ends here without being written down as ended; only its bytes
+  // not counted yet are.
+  void handOff() { handedOff_ = true; }
   // The peer as text, formatted on first use (most sessions never need it).
   const std::string &peer() const;
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
@@ -224,6 +237,7 @@ class Session : public Cuttable {
   ByteCount ownConnectionBytes_;  // of tally_'s, those of the plugin's own connections
   std::chrono::nanoseconds nextCount_ = coarseNow() + std::chrono::seconds(1);
   bool endingNoted_ = false;
+  bool handedOff_ = false;
   std::atomic<bool> cut_{false};
   std::atomic<CutReason> cutWhy_{CutReason::Shutdown};
   std::string error_;

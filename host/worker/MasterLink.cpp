@@ -11,6 +11,14 @@
 #include "tls/TicketKeys.h"
 
 namespace wharf::worker {
+namespace {
+
+// The socket attached to the request this thread's handler answers. Per
+// thread: the "serve" handler starts the link's thread, which answers the
+// next request while the main thread still sends the answer to "serve".
+thread_local net::FileDescriptor *requestSocket = nullptr;
+
+}  // namespace
 
 MasterLink::MasterLink(net::FileDescriptor channel) : channel_(std::move(channel)) {}
 
@@ -35,6 +43,10 @@ void MasterLink::answerInBackground(std::map<std::string, Handler> handlers) {
     while (answerOne(handlers)) {
     }
   });
+}
+
+net::FileDescriptor MasterLink::takeRequestSocket() {
+  return requestSocket != nullptr ? std::move(*requestSocket) : net::FileDescriptor();
 }
 
 net::FileDescriptor MasterLink::takeSocket(const std::string &name) {
@@ -92,6 +104,7 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     return std::string();
   }
   Poco::JSON::Object reply;
+  requestSocket = &message->socket;  // closed after the handler unless taken
   try {
     auto handler = handlers.find(command);
     if (handler == handlers.end()) throw std::runtime_error("unknown command '" + command + "'");
@@ -102,6 +115,7 @@ std::optional<std::string> MasterLink::answerOne(const std::map<std::string, Han
     reply.set("ok", false);
     reply.set("error", std::string(error.what()));
   }
+  requestSocket = nullptr;
   reply.set("id", request.optValue<int64_t>("id", 0));
   if (!channel_.send(reply)) return std::nullopt;
   // A failed last request does not end the setup: the master decides.

@@ -48,6 +48,9 @@ class MasterLink {
   // THREAD: any, under the caller's lock. The socket the master passed for
   // listener `name`, taken out (each is used once); invalid if none.
   net::FileDescriptor takeSocket(const std::string &name);
+  // THREAD: a handler's. The socket attached to the request it answers,
+  // taken out; invalid if none came with it (or outside a handler).
+  static net::FileDescriptor takeRequestSocket();
   // The files the master passed since the last call (for the request that follows them).
   config::HeldFiles takeFiles();
   // THREAD: any. Closes the sockets passed but not taken (a refused reload's

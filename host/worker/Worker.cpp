@@ -226,11 +226,69 @@ void Worker::answerMaster() {
   // link takes its messages in order): a rotation is over when every worker
   // has answered.
   requests["ticket_keys_in_use"] = [](const Poco::JSON::Object &, Poco::JSON::Object &) {};
-  requests["retire"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
+  // With a link attached ("hand_over"), the sessions of migrate = on move
+  // to the worker at its other end while the others drain.
+  requests["retire"] = [this](const Poco::JSON::Object &request, Poco::JSON::Object &) {
     retired_ = true;
+    net::FileDescriptor handover = link_.takeRequestSocket();
+    if (handover.valid() && request.optValue<bool>("hand_over", false))
+      handOverSessions(std::move(handover), request.optValue<pid_t>("to_pid", 0));
     ::kill(::getpid(), SIGTERM);
   };
+  requests["adopt_sessions"] = [this](const Poco::JSON::Object &, Poco::JSON::Object &) {
+    net::FileDescriptor handover = link_.takeRequestSocket();
+    if (!handover.valid()) throw std::runtime_error("no link to a retiring worker came with it");
+    adoptSessions(std::move(handover));
+  };
   link_.answerInBackground(std::move(requests));
+}
+
+void Worker::handOverSessions(net::FileDescriptor end, pid_t to) {
+  auto link = std::make_shared<dispatch::HandoverLink>(std::move(end));
+  std::map<std::string, dispatch::Dispatcher *> handing;
+  std::lock_guard lock(mutex_);
+  for (const auto &listener : listeners_.serving()) {
+    dispatch::Dispatcher *dispatcher = listener->dispatcher();
+    if (dispatcher != nullptr &&
+        dispatcher->handOverSessions(link, to, listener->config().migration.timeout))
+      handing[listener->config().name] = dispatcher;
+  }
+  if (handing.empty()) return;  // the link closes: the other worker sees it
+  link->start([handing](Poco::JSON::Object::Ptr answer, net::FileDescriptor) {
+    if (!answer) {
+      for (const auto &[name, dispatcher] : handing) dispatcher->handOverAnswered(nullptr);
+      return;
+    }
+    auto found = handing.find(answer->optValue<std::string>("listener", ""));
+    if (found != handing.end()) found->second->handOverAnswered(answer);
+  });
+  handoverLinks_.push_back(std::move(link));
+}
+
+void Worker::adoptSessions(net::FileDescriptor end) {
+  auto link = std::make_shared<dispatch::HandoverLink>(std::move(end));
+  std::weak_ptr<dispatch::HandoverLink> weak = link;
+  link->start([this, weak](Poco::JSON::Object::Ptr package, net::FileDescriptor connection) {
+    std::shared_ptr<dispatch::HandoverLink> self = weak.lock();
+    if (!package || !self) return;
+    std::string name = package->optValue<std::string>("listener", "");
+    {
+      std::lock_guard lock(mutex_);
+      for (const auto &listener : listeners_.serving())
+        if (listener->config().name == name && listener->dispatcher() != nullptr &&
+            listener->dispatcher()->adoptSession(package, connection, self))
+          return;
+    }
+    // `connection` is closed, not shut down: it stays the retiring worker's.
+    Poco::JSON::Object::Ptr answer = new Poco::JSON::Object;
+    answer->set("listener", name);
+    answer->set("id", package->optValue<uint64_t>("id", 0));
+    answer->set("outcome", std::string("refused"));
+    answer->set("why", "no reactor listener '" + name + "' with migrate = on here");
+    self->send(answer);
+  });
+  std::lock_guard lock(mutex_);
+  handoverLinks_.push_back(std::move(link));
 }
 
 void Worker::serveUntilStopped() {

@@ -20,6 +20,7 @@
 
 #include "config/Config.h"
 #include "config/ConfigLoader.h"
+#include "dispatch/HandoverLink.h"
 #include "listener/ListenerSet.h"
 #include "plugin/PluginSet.h"
 #include "worker/MasterLink.h"
@@ -55,6 +56,11 @@ class Worker {
   std::shared_ptr<net::ListenSocket> socketFor(const config::ListenerConfig &config,
                                                net::ListenSocket::Role role);
   void updateWatcher();
+  // Live migration across workers (migrate = on). This worker retires: its
+  // reactor listeners send their sessions over the link `end` to worker
+  // `to`. Or it replaces one: it serves what comes over `end`.
+  void handOverSessions(net::FileDescriptor end, pid_t to);
+  void adoptSessions(net::FileDescriptor end);
   void serveUntilStopped();
   void stop(int signal);
 
@@ -70,6 +76,8 @@ class Worker {
   std::atomic<bool> retired_ = false;  // a reload replaced this worker: drain_timeout bounds it
   std::atomic<bool> pluginsChanged_ = false;  // set by watcher_'s thread
   std::unique_ptr<app::FileWatcher> watcher_;
+  // Under mutex_. Their threads use the listeners: they go before them.
+  std::vector<std::shared_ptr<dispatch::HandoverLink>> handoverLinks_;
   MasterLink link_;  // its thread uses everything above: goes first
 };
 

@@ -1,0 +1,221 @@
+"""Live session migration across worker processes (migrate = on): when the
+master replaces its workers (a reload that changes [host] workers, a binary
+upgrade), each old worker sends its quiescent sessions, state and connection,
+straight to a new worker of the same group, which imports them into its
+code: no client is disconnected, and the old worker exits as soon as it holds
+no session instead of draining. Refused sessions, TLS sessions and listeners
+without migrate stay on the old worker and drain there as before.
+
+The tally_v1 fixture answers a line with "one N" (N counting the session's
+lines) and "pid" with the process serving the session. Each session leaves
+"pi" unfinished before the change and completes it after: "pid M" comes back
+only if the half line travelled with the session's state."""
+
+import json
+import os
+import re
+import shutil
+import socket
+import tempfile
+
+from test_tls import client_context, make_certificate
+from test_workers import gone
+from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin, wait_until
+
+WHARFD_NEXT = os.environ["WHARFD_NEXT"]
+WAIT = 60  # seconds: a bound for events, never a measured time
+SESSIONS = 150
+
+
+def lines(session, count):
+    """`count` answer lines from `session`."""
+    data = b""
+    while data.count(b"\n") < count:
+        chunk = session.recv(65536)
+        if not chunk:
+            raise AssertionError(f"the session was closed after {data!r}")
+        data += chunk
+    return data.decode().splitlines()
+
+
+class AcrossWorkers(WharfTestCase):
+    def start(self, migrate="on", workers=1, keys=None, binary=None):
+        self.port = free_port()
+        self.sessions = []
+        listener = dict({"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
+                         "mode": "reactor", "plugin": test_plugin("tally_v1"),
+                         "migrate": migrate, "max_connections": str(SESSIONS + 10),
+                         "max_per_source": str(SESSIONS + 10)}, **(keys or {}))
+        self.server = Wharfd(self, {"t": listener},
+                             {"admin": "admin.sock", "workers": str(workers),
+                              "drain_timeout": "10m"})
+        if binary:
+            self.server.binary = binary
+        self.server.start()
+
+    def connect(self, tls=False):
+        session = socket.create_connection(("127.0.0.1", self.port), timeout=WAIT)
+        if tls:
+            session = client_context().wrap_socket(session, server_hostname="localhost")
+        self.addCleanup(session.close)
+        self.sessions.append(session)
+        return session
+
+    def open_sessions(self, count=SESSIONS, tls=False):
+        """`count` sessions, each with one line counted and "pi" sent of the next."""
+        sessions = [self.connect(tls) for _ in range(count)]
+        for session in sessions:
+            session.sendall(b"x\npi")
+        self.assertEqual({answer for s in sessions for answer in lines(s, 1)}, {"one 1"})
+        return sessions
+
+    def finish_lines(self, sessions):
+        """Completes each session's half line ("pid") and sends one more: the
+        pids serving them, once each answered "one 2" (its count carried)."""
+        for session in sessions:
+            session.sendall(b"d\nx\n")
+        pids = set()
+        for session in sessions:
+            served_by, counted = lines(session, 2)
+            self.assertRegex(served_by, r"^pid \d+$")
+            self.assertEqual(counted, "one 2")
+            pids.add(int(served_by.split()[1]))
+        return pids
+
+    def reload_with(self, **host):
+        self.server.host.update(host)
+        self.server.write_config()
+        result = self.server.ctl("reload")
+        self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
+
+    def status(self):
+        result = self.server.ctl("status", "--json")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return json.loads(result.stdout)
+
+    def serving_workers(self):
+        return {worker["pid"] for worker in self.status()["workers"]
+                if worker["state"] == "serving"}
+
+    def round_logged(self, old):
+        """The summary lines of the hand-over rounds, once worker `old` logged one."""
+        self.server.wait_for_log(rf"\[{old}\].*migrate: to worker \d+: .*", WAIT)
+        return re.findall(r"migrate: to worker \d+: .*", self.server.log())
+
+    def stop(self):
+        for session in self.sessions:
+            session.close()
+        self.assertStops(self.server)
+
+
+class Moving(AcrossWorkers):
+    def assertMovedOff(self, old, to, sessions):
+        """Every session is served by new worker `to` now, and the old worker exits."""
+        new = self.serving_workers()
+        self.assertNotIn(old, new)
+        self.assertIn(to, new)
+        self.assertEqual(self.finish_lines(sessions), {to}, self.server.log())
+        # The old worker held none once they moved: it exits, long before drain_timeout.
+        wait_until(lambda: gone(old), f"old worker {old} has exited", WAIT)
+        self.assertStillCounting(sessions)
+
+    def assertStillCounting(self, sessions):
+        for session in sessions:
+            session.sendall(b"x\n")
+        self.assertEqual({answer for s in sessions for answer in lines(s, 1)}, {"one 3"})
+
+    def test_a_reload_to_more_workers_moves_every_session(self):
+        self.start()
+        old = self.server.worker_pid()
+        sessions = self.open_sessions()
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertEqual(len(summary), 1, summary)
+        self.assertRegex(summary[0], rf"^migrate: to worker \d+: {SESSIONS} sessions moved, "
+                                     "0 refused, 0 left")
+        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        self.assertMovedOff(old, to, sessions)
+        self.assertNotIn("drain_timeout", self.server.log())
+        self.stop()
+
+    def test_an_upgrade_moves_every_session(self):
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        binary = os.path.join(folder, "wharfd")
+        shutil.copy(WHARFD, binary)
+        self.start(workers=2, binary=binary)
+        old = set(self.server.worker_pids())
+        sessions = self.open_sessions()
+        shutil.copy(WHARFD_NEXT, binary + ".new")
+        os.rename(binary + ".new", binary)
+        result = self.server.ctl("upgrade", timeout=180)
+        self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
+        new = self.serving_workers()
+        self.assertFalse(new & old)
+        pids = self.finish_lines(sessions)
+        self.assertTrue(pids <= new, (pids, new, self.server.log()))
+        for pid in old:
+            wait_until(lambda: gone(pid), f"old worker {pid} has exited", WAIT)
+        self.assertStillCounting(sessions)
+        moved = sum(int(re.search(r": (\d+) sessions moved", line).group(1))
+                    for line in re.findall(r"migrate: to worker \d+: .*", self.server.log()))
+        self.assertEqual(moved, SESSIONS, self.server.log())
+        self.stop()
+
+
+class Staying(AcrossWorkers):
+    def test_sessions_the_new_code_refuses_stay_on_the_old_worker(self):
+        self.start()
+        old = self.server.worker_pid()
+        sessions = self.open_sessions()
+        self.server.listeners["t"]["option.import"] = "refuse"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
+                                     rf"{SESSIONS} refused \(refused by session_import\), 0 left")
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.assertFalse(gone(old))
+        migrated = self.status()["listeners"][0]["sessions"]["migrated"]
+        self.assertEqual(migrated, {"moved": 0, "refused": SESSIONS, "left": 0})
+        self.stop()
+
+    def test_a_new_worker_that_dies_taking_sessions_leaves_them_on_the_old_one(self):
+        """Two-phase: a session is the old worker's until the new one answers;
+        the link closing (the new worker died in session_import) thaws every
+        session waiting, on its connection, which nothing shut down."""
+        self.start()
+        old = self.server.worker_pid()
+        sessions = self.open_sessions()
+        self.server.listeners["t"]["option.import"] = "crash"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
+                                     rf"{SESSIONS} refused \(the new worker has gone\), 0 left")
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.assertFalse(gone(old))
+        self.stop()
+
+    def test_without_migrate_sessions_drain_on_the_old_worker(self):
+        self.start(migrate="off")
+        old = self.server.worker_pid()
+        sessions = self.open_sessions()
+        self.reload_with(workers="2")
+        self.server.wait_for_log("replaced by new workers", WAIT)
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.assertFalse(gone(old))
+        self.assertNotIn("migrate: to worker", self.server.log())
+        self.stop()
+
+    def test_tls_sessions_stay_on_the_old_worker(self):
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        cert, key = make_certificate(folder, "server")
+        self.start(keys={"tls": "on", "tls_cert": cert, "tls_key": key})
+        old = self.server.worker_pid()
+        sessions = self.open_sessions(10, tls=True)
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], r"^migrate: to worker \d+: 0 sessions moved, 0 refused, "
+                                     r"0 left \(not quiescent within migrate_timeout\), 10 stay")
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.assertFalse(gone(old))
+        self.stop()
+
