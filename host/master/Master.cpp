@@ -393,11 +393,14 @@ std::vector<std::string> Master::reload(std::optional<std::string> runningText) 
         auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, next,
                                                  text, sockets);
         fresh->start();  // throws (the new workers killed) with the old ones serving on
-        workers_->retire(fresh.get());
+        size_t handing = workers_->retire(fresh.get());
         retiring_.push_back({std::move(workers_), Clock::now()});
         workers_ = std::move(fresh);
         changes.push_back("new workers (" + reason + "): " + std::to_string(workers_->size()) +
-                          " serving; the replaced ones drain");
+                          " serving; the replaced ones drain" +
+                          (handing > 0 ? ", " + std::to_string(handing) +
+                                             " handing their migrate = on sessions over"
+                                       : std::string()));
       }
     } catch (...) {
       ticketKeys_ = std::move(keysBefore);

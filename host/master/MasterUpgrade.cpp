@@ -238,13 +238,16 @@ void Master::resume(const Inheritance &inheritance) {
     auto fresh = std::make_unique<WorkerSet>(options_.binary, cgroups_.get(), ticketKeys_, next,
                                              text, sockets);
     fresh->start();
-    workers_->retire(fresh.get());
+    size_t handing = workers_->retire(fresh.get());
     retiring_.push_back({std::move(workers_), Clock::now()});
     workers_ = std::move(fresh);
     sockets.stopAbandoned(inherited);
     recordUpgrade("done", inheritance.fromVersion, "");
-    logger().notice(std::string("upgraded from wharfd ") + inheritance.fromVersion + ": " +
-                    std::to_string(workers_->size()) + " new workers serving, the old ones drain");
+    logger().notice(
+        std::string("upgraded from wharfd ") + inheritance.fromVersion + ": " +
+        std::to_string(workers_->size()) + " new workers serving, the old ones drain" +
+        (handing > 0 ? ", " + std::to_string(handing) + " handing their migrate = on sessions over"
+                     : std::string()));
   } catch (const std::exception &error) {
     ticketKeys_.follow(served);  // the old workers' listeners
     recordUpgrade("failed", inheritance.fromVersion, error.what());

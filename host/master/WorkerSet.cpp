@@ -500,8 +500,9 @@ process::Channel WorkerSet::linkToSuccessor(const WorkerGroup &group, WorkerSet 
   return ours;
 }
 
-void WorkerSet::retire(WorkerSet *successor) {
+size_t WorkerSet::retire(WorkerSet *successor) {
   stop(0);
+  size_t linked = 0;
   std::map<std::string, size_t> turns;  // per group: the successor's workers in turn
   for (auto &slot : slots_) {
     if (!slot.process) continue;
@@ -511,6 +512,7 @@ void WorkerSet::retire(WorkerSet *successor) {
     process::Channel handover;
     if (successor != nullptr && migratesSessions(group))
       handover = linkToSuccessor(group, *successor, turns[group.name]++, request);
+    if (handover.valid()) ++linked;
     try {
       slot.process->ask(request, kStatusTimeout, handover.valid() ? handover.fd() : -1);
     } catch (const std::exception &error) {
@@ -518,6 +520,7 @@ void WorkerSet::retire(WorkerSet *successor) {
       slot.process->signal(SIGTERM);
     }
   }
+  return linked;
 }
 
 void WorkerSet::stop(int signal) {

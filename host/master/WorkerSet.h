@@ -97,8 +97,8 @@ class WorkerSet {
   // listeners that migrate also gets a link (a SOCK_SEQPACKET pair) to a
   // worker of `successor`'s same group, taken in turn, and sends it their
   // sessions directly; the master relays nothing. A worker of an older
-  // binary ignores the link and drains.
-  void retire(WorkerSet *successor = nullptr);
+  // binary ignores the link and drains. Returns how many workers got a link.
+  size_t retire(WorkerSet *successor = nullptr);
   // THREAD: main. No more replacements; every worker gets `signal` (SIGTERM
   // drains within shutdown_timeout, SIGQUIT cuts).
   void stop(int signal);

@@ -87,6 +87,7 @@ class AcrossWorkers(WharfTestCase):
         self.server.write_config()
         result = self.server.ctl("reload")
         self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
+        return result.stdout
 
     def status(self):
         result = self.server.ctl("status", "--json")
@@ -128,7 +129,8 @@ class Moving(AcrossWorkers):
         self.start()
         old = self.server.worker_pid()
         sessions = self.open_sessions()
-        self.reload_with(workers="2")
+        changes = self.reload_with(workers="2")
+        self.assertIn("1 handing their migrate = on sessions over", changes)
         summary = self.round_logged(old)
         self.assertEqual(len(summary), 1, summary)
         self.assertRegex(summary[0], rf"^migrate: to worker \d+: {SESSIONS} sessions moved, "
@@ -159,6 +161,8 @@ class Moving(AcrossWorkers):
         moved = sum(int(re.search(r": (\d+) sessions moved", line).group(1))
                     for line in re.findall(r"migrate: to worker \d+: .*", self.server.log()))
         self.assertEqual(moved, SESSIONS, self.server.log())
+        self.assertIn("the old ones drain, 2 handing their migrate = on sessions over",
+                      self.server.log())
         self.stop()
 
 
@@ -198,7 +202,7 @@ class Staying(AcrossWorkers):
         self.start(migrate="off")
         old = self.server.worker_pid()
         sessions = self.open_sessions()
-        self.reload_with(workers="2")
+        self.assertNotIn("handing", self.reload_with(workers="2"))
         self.server.wait_for_log("replaced by new workers", WAIT)
         self.assertEqual(self.finish_lines(sessions), {old})
         self.assertFalse(gone(old))
