@@ -18,6 +18,7 @@ import shutil
 import socket
 import tempfile
 
+from test_migration import lines
 from test_tls import client_context, make_certificate
 from test_workers import gone
 from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin, wait_until
@@ -25,17 +26,6 @@ from wharf_harness import WHARFD, WharfTestCase, Wharfd, free_port, test_plugin,
 WHARFD_NEXT = os.environ["WHARFD_NEXT"]
 WAIT = 60  # seconds: a bound for events, never a measured time
 SESSIONS = 150
-
-
-def lines(session, count):
-    """`count` answer lines from `session`."""
-    data = b""
-    while data.count(b"\n") < count:
-        chunk = session.recv(65536)
-        if not chunk:
-            raise AssertionError(f"the session was closed after {data!r}")
-        data += chunk
-    return data.decode().splitlines()
 
 
 class AcrossWorkers(WharfTestCase):
