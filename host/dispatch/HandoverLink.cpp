@@ -38,6 +38,14 @@ void HandoverLink::send(Poco::JSON::Object::Ptr body, net::FileDescriptor attach
   if (first) queued_.notify_one();  // else the sender has yet to empty the queue
 }
 
+bool HandoverLink::sendNow(const Poco::JSON::Object &body) {
+  {
+    std::lock_guard lock(mutex_);
+    if (closing_) return false;
+  }
+  return channel_.send(body);
+}
+
 void HandoverLink::sendQueued() {
   std::unique_lock lock(mutex_);
   for (;;) {
@@ -48,9 +56,13 @@ void HandoverLink::sendQueued() {
     lock.unlock();
     bool sent = channel_.send(*next.body, next.attached.fd());
     lock.lock();
-    if (!sent) {  // the other end has gone: the receiver says so
+    if (!sent) {
+      // Gone, or a message the pair cannot carry: either way the link ends
+      // for both sides (the receivers see it close), so nothing waits for an
+      // answer to a package that never went.
       closing_ = true;
       outgoing_.clear();
+      ::shutdown(channel_.fd(), SHUT_RDWR);
       return;
     }
   }

@@ -38,6 +38,9 @@ class HandoverLink {
   // THREAD: any. Queues `body` (with `attached`, if valid, closed here once
   // sent); never waits for the other end.
   void send(Poco::JSON::Object::Ptr body, net::FileDescriptor attached = {});
+  // THREAD: any. Sends `body` now, past the queue: true once the other end's
+  // buffer holds it (what the other end then reads even if this one dies).
+  bool sendNow(const Poco::JSON::Object &body);
 
  private:
   struct Outgoing {

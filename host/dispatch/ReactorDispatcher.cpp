@@ -22,6 +22,14 @@ namespace {
 constexpr size_t kReadBuffer = 64 * 1024;
 constexpr int kAcceptsPerEvent = 64;
 constexpr auto kTick = std::chrono::milliseconds(250);
+// Sessions handed to another worker and not yet answered: a round goes in
+// batches, so no loop turn exports a thousand sessions (the others' pause)
+// and a moved session waits only for its batch's answers.
+constexpr size_t kHandOutsInFlight = 16;
+// The most state a session takes to another worker: its package (base64,
+// a third more) must fit one message of the pair, whose send buffer is
+// net.core.wmem_max's double (425,984 bytes by default). A bigger one stays.
+constexpr size_t kMaxStateToSend = 256 * 1024;
 // A peer that has taken none of its output for this long has stopped reading
 // (output_budget cuts only such peers). Long enough that a reader starved of
 // CPU for a moment (a busy machine) is not taken for one: at 1 s, a slow
@@ -122,21 +130,28 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
     owner_.loop_.watch(session_.fd(), events_, this);
     watchAgenda();
   }
-  // The other end: served from a retiring worker's export instead of
-  // open(); false if refused (it then ends unrecorded).
+  // The other end: made from a retiring worker's export instead of open();
+  // false if refused (it then ends unrecorded). Served only by serve(),
+  // once the answer has gone: until then the other worker may take it back.
   bool adopt(const std::string &fromVersion, const std::vector<uint8_t> &state) {
-    if (!session_.adopt(fromVersion, state)) return false;
+    return session_.adopt(fromVersion, state);
+  }
+  void serve() {
     events_ = session_.wantedEvents();
     owner_.loop_.watch(session_.fd(), events_, this);
     watchAgenda();
-    return true;
+    settle();  // the new code may have closed it at once
   }
-  void settleAdopted() { settle(); }
+  // The answer could not go: the retiring worker serves it on; this copy
+  // ends unserved and unrecorded (its new state freed, the connection only closed).
+  void abandon() { session_.handOff(); }
   const listener::GenerationPtr &generation() const { return generation_; }
   // Whether a round of migration to `target` is still to move this session:
   // it is on an older generation, and that round has not refused it.
+  // One handed to another worker (frozen, waiting for its answer) is not.
   bool awaitsMoveTo(const listener::Generation &target) const {
-    return generation_->number() < target.number() && refusedBy_ != target.number();
+    return !handingOut_ && generation_->number() < target.number() &&
+           refusedBy_ != target.number();
   }
 
   // Live migration onto `target`, if the session is quiescent now. Moved, it
@@ -252,8 +267,8 @@ void ReactorDispatcher::start() {
       [this](std::chrono::nanoseconds held) { context_.traffic.addLoopLag(held); });
   loop_.watch(context_.socket.fd(), kListeningEvents, this);
   listening_ = true;
+  running_ = true;  // before the loop can end (and say it has)
   thread_ = std::thread([this] { run(); });
-  running_ = true;
 }
 
 void ReactorDispatcher::stopAccepting() {
@@ -287,6 +302,10 @@ void ReactorDispatcher::run() noexcept {
   for (;;) {
     try {
       loop_.run(keepGoing, kTick, [this] { checkSessions(); });
+      // Nothing more is taken over here, and a round still open (its last
+      // busy session ended on its own) is logged and lets its link go.
+      running_ = false;
+      if (handover_) finishHandOver();
       return;
     } catch (const std::exception &error) {  // out of memory: the loop goes on
       session::logFailure(context_.logger, "event loop: ", error.what());
@@ -533,7 +552,13 @@ void ReactorDispatcher::runPosted() {
     std::lock_guard lock(postedMutex_);
     tasks.swap(posted_);
   }
-  for (auto &task : tasks) task();
+  for (auto &task : tasks) {
+    try {
+      task();
+    } catch (const std::exception &error) {  // out of memory or descriptors: the others still run
+      session::logFailure(context_.logger, "event loop: ", error.what());
+    }
+  }
 }
 
 bool ReactorDispatcher::handOverSessions(std::shared_ptr<HandoverLink> link, pid_t to,
@@ -557,6 +582,7 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
     using HandOut = session::ReactorSession::HandOut;
     std::vector<uint8_t> state;
     for (Connection *connection : candidates) {
+      if (handedOut_.size() >= kHandOutsInFlight) break;  // the rest once these are answered
       switch (connection->handOut(state)) {
         case HandOut::Busy:
           busy = true;
@@ -568,6 +594,11 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
           handover_->refused("by session_export");
           break;
         case HandOut::Exported: {
+          if (state.size() > kMaxStateToSend) {
+            connection->stay();
+            handover_->refused("its state is over 256 KiB, too big to send");
+            break;
+          }
           net::FileDescriptor copy(::fcntl(connection->fd(), F_DUPFD_CLOEXEC, 0));
           if (!copy.valid()) {  // out of descriptors: it stays
             connection->stay();
@@ -633,8 +664,13 @@ void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
 
 void ReactorDispatcher::finishHandOver() {
   size_t left = 0;
-  for (const auto &[raw, connection] : connections_)
-    if (connection->awaitsHandOut()) ++left;
+  for (const auto &[raw, connection] : connections_) {
+    if (!connection->awaitsHandOut()) continue;
+    if (handover_->link())
+      ++left;
+    else  // not offered yet when it went: they stay for the same reason as those it held
+      handover_->refused("the new worker has gone");
+  }
   context_.logger.notice(handover_->finish(left, context_.traffic));
   handover_.reset();
 }
@@ -690,8 +726,15 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
     return refuse("refused by session_import");
   }
   answer->set("outcome", std::string("moved"));
-  link.send(answer);
-  raw->settleAdopted();  // the new code may have closed it at once
+  // Served only once the answer is in the other end's buffer: were this
+  // worker to die after reading the client, the other would otherwise serve
+  // the session on from the state it exported, and the client would hear both.
+  if (!link.sendNow(*answer)) {
+    raw->abandon();
+    remove(raw);
+    return;
+  }
+  raw->serve();
 }
 
 void ReactorDispatcher::remove(Connection *connection) {

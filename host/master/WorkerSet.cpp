@@ -512,9 +512,9 @@ size_t WorkerSet::retire(WorkerSet *successor) {
     process::Channel handover;
     if (successor != nullptr && migratesSessions(group))
       handover = linkToSuccessor(group, *successor, turns[group.name]++, request);
-    if (handover.valid()) ++linked;
     try {
       slot.process->ask(request, kStatusTimeout, handover.valid() ? handover.fd() : -1);
+      if (handover.valid()) ++linked;
     } catch (const std::exception &error) {
       logger().warning(std::string("retiring: ") + error.what() + "; stopping it");
       slot.process->signal(SIGTERM);

@@ -77,7 +77,18 @@ void EventLoop::run(const std::function<bool()> &keepGoing, std::chrono::millise
                     const std::function<void()> &onTick) {
   epoll_event events[kBatch];
   auto nextTick = std::chrono::steady_clock::now() + tick;
-  while (keepGoing()) {
+  // The owner's work between batches (a reactor's posted tasks run plugin
+  // hooks: a live migration's import) counts as dispatching too, so a hook
+  // stuck there shows in the heartbeat as one stuck in a batch does.
+  auto goingOn = [&] {
+    activity_.dispatching();
+    struct Waiting {
+      LoopActivity &activity;
+      ~Waiting() { activity.waiting(); }
+    } waiting{activity_};
+    return keepGoing();
+  };
+  while (goingOn()) {
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
         nextTick - std::chrono::steady_clock::now());
     int ready = ::epoll_wait(epoll_.fd(), events, kBatch,

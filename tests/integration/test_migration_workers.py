@@ -143,6 +143,9 @@ class Moving(AcrossWorkers):
         self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
         new = self.serving_workers()
         self.assertFalse(new & old)
+        # The rounds run after the upgrade's answer: each old worker logs its own.
+        for pid in old:
+            self.round_logged(pid)
         pids = self.finish_lines(sessions)
         self.assertTrue(pids <= new, (pids, new, self.server.log()))
         for pid in old:
@@ -170,6 +173,26 @@ class Staying(AcrossWorkers):
         self.assertFalse(gone(old))
         migrated = self.status()["listeners"][0]["sessions"]["migrated"]
         self.assertEqual(migrated, {"moved": 0, "refused": SESSIONS, "left": 0})
+        self.stop()
+
+    def test_a_state_too_big_to_send_stays_and_the_others_move(self):
+        self.start()
+        old = self.server.worker_pid()
+        big = self.connect()
+        big.sendall(b"big\n")
+        self.assertEqual(lines(big, 1), ["big"])
+        self.sessions.remove(big)
+        sessions = self.open_sessions()
+        big.sendall(b"x\npi")
+        self.assertEqual(lines(big, 1), ["one 1"])
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], rf"^migrate: to worker \d+: {SESSIONS} sessions moved, "
+                                     r"1 refused \(its state is over 256 KiB, too big to send\)")
+        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        self.assertEqual(self.finish_lines(sessions), {to})
+        self.assertEqual(self.finish_lines([big]), {old})
+        big.close()
         self.stop()
 
     def test_a_new_worker_that_dies_taking_sessions_leaves_them_on_the_old_one(self):
