@@ -150,8 +150,7 @@ class ReactorDispatcher::Connection final : public net::IoHandler, public net::D
   // it is on an older generation, and that round has not refused it.
   // One handed to another worker (frozen, waiting for its answer) is not.
   bool awaitsMoveTo(const listener::Generation &target) const {
-    return !handingOut_ && generation_->number() < target.number() &&
-           refusedBy_ != target.number();
+    return !handingOut_ && generation_->number() < target.number() && refusedBy_ != target.number();
   }
 
   // Live migration onto `target`, if the session is quiescent now. Moved, it
