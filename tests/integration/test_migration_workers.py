@@ -160,17 +160,22 @@ class Moving(AcrossWorkers):
 
 
 class Staying(AcrossWorkers):
-    def test_sessions_the_new_code_refuses_stay_on_the_old_worker(self):
+    def assertAllStayWhenImportIs(self, option, why):
+        """With the new code's tally option.import = `option`, a reload to two
+        workers moves no session: each is refused for `why` and answers on."""
         self.start()
         old = self.server.worker_pid()
         sessions = self.open_sessions()
-        self.server.listeners["t"]["option.import"] = "refuse"
+        self.server.listeners["t"]["option.import"] = option
         self.reload_with(workers="2")
         summary = self.round_logged(old)
         self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
-                                     rf"{SESSIONS} refused \(refused by session_import\), 0 left")
+                                     rf"{SESSIONS} refused \({why}\), 0 left")
         self.assertEqual(self.finish_lines(sessions), {old})
         self.assertFalse(gone(old))
+
+    def test_sessions_the_new_code_refuses_stay_on_the_old_worker(self):
+        self.assertAllStayWhenImportIs("refuse", "refused by session_import")
         migrated = self.status()["listeners"][0]["sessions"]["migrated"]
         self.assertEqual(migrated, {"moved": 0, "refused": SESSIONS, "left": 0})
         self.stop()
@@ -199,16 +204,7 @@ class Staying(AcrossWorkers):
         """Two-phase: a session is the old worker's until the new one answers;
         the link closing (the new worker died in session_import) thaws every
         session waiting, on its connection, which nothing shut down."""
-        self.start()
-        old = self.server.worker_pid()
-        sessions = self.open_sessions()
-        self.server.listeners["t"]["option.import"] = "crash"
-        self.reload_with(workers="2")
-        summary = self.round_logged(old)
-        self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
-                                     rf"{SESSIONS} refused \(the new worker has gone\), 0 left")
-        self.assertEqual(self.finish_lines(sessions), {old})
-        self.assertFalse(gone(old))
+        self.assertAllStayWhenImportIs("crash", "the new worker has gone")
         self.stop()
 
     def test_without_migrate_sessions_drain_on_the_old_worker(self):
