@@ -85,8 +85,8 @@ extern "C" {
 /* ------------------------------------------------------------------------ */
 
 #define WHARF_ABI_MAJOR 1
-#define WHARF_ABI_MINOR 5
-#define WHARF_SDK_VERSION "1.5.0" /* ABI major.minor, then the SDK's own patch level */
+#define WHARF_ABI_MINOR 6
+#define WHARF_SDK_VERSION "1.6.0" /* ABI major.minor, then the SDK's own patch level */
 
 #define WHARF_HOST_MAGIC 0x57484f53u   /* "WHOS" */
 #define WHARF_PLUGIN_MAGIC 0x57504c47u /* "WPLG" */
@@ -508,6 +508,36 @@ typedef struct wharf_host_api {
    * unknown field; WHARF_CLOSED: an ended session. THREAD: the session's. */
   wharf_status (*session_tls)(const wharf_session *session, wharf_tls_field field, char *buffer,
                               size_t capacity, size_t *len);
+
+  /* --- added in 1.6: live migration of BLOCKING-style sessions (`migrate =
+   * on` in the sync, thread and pool modes). serve() keeps its session on
+   * its own stack, so the host cannot take it at any moment as it takes an
+   * event-style one: it asks, and the plugin hands the session over at a
+   * point of its choosing, between requests. */
+
+  /* A descriptor that turns readable (POLLIN) when a reload asks this
+   * session to move to newer plugin code; poll it with your own waits. It
+   * stays readable until session_hand_over is called or the host stops
+   * asking (migrate_timeout). -1 where sessions do not move (event style,
+   * fork mode). OWNERSHIP: the host's: never read, write or close it; valid
+   * until serve (or resume) returns. THREAD: the session's. */
+  int (*session_handover_fd)(const wharf_session *session);
+  /* Offers the session to the newer code with `state`: what session_export
+   * would write (no pointers), everything the plugin holds of the session
+   * that the socket does not (bytes it read and has not acted on, a login,
+   * a current folder). Call it at a point where nothing is in flight: no
+   * reply half-written, no connection of the plugin's own open for it. The
+   * newer plugin's session_import runs on this thread, now. WHARF_OK: it
+   * took the session: return from serve() at once without touching the
+   * session or its socket again (session_end_reason says
+   * WHARF_END_MIGRATED); its `resume` serves it on, on the same connection.
+   * WHARF_UNSUPPORTED: the session stays yours, unchanged; go on serving it
+   * (nobody asked, the asking ended, the newer code refused the state or
+   * cannot resume, or the session is over TLS and this move crosses
+   * processes); the descriptor is no longer readable. OWNERSHIP: `state` is
+   * borrowed for the call; at most 256 KiB (WHARF_INVALID above).
+   * THREAD: the session's. */
+  wharf_status (*session_hand_over)(wharf_session *session, const uint8_t *state, size_t len);
 } wharf_host_api;
 
 /* Whether the host's table has function `fn` (i.e. the host is new enough). */
@@ -606,7 +636,8 @@ typedef struct wharf_plugin {
    * paused. A busy session is tried again until migrate_timeout, then left
    * on its generation (as without migration). The session keeps its handle,
    * peer, socket (and TLS), byte counts and admission; its state is what the
-   * plugin carries. Hosts before 1.5 never call these. */
+   * plugin carries. Hosts before 1.5 never call these. 1.6 carries
+   * BLOCKING-style sessions too: session_hand_over and resume. */
 
   /* THREAD: the session's. Writes everything the plugin needs to go on with
    * this session (a partial request, a login, counters: not pointers) into
@@ -622,16 +653,27 @@ typedef struct wharf_plugin {
   wharf_status (*session_export)(void *instance_state, void *session_state, wharf_session *session,
                                  uint8_t *buffer, size_t capacity, size_t *len);
   /* THREAD: the session's. Rebuilds the session from what session_export
-   * wrote in the plugin whose descriptor's `version` is `from_version` (this
-   * plugin's own or an older one's: convert it, or refuse what you cannot
+   * (or, BLOCKING style, session_hand_over) wrote in the plugin whose descriptor's `version` is
+   * `from_version` (this plugin's own or an older one's: convert it, or refuse what you cannot
    * read). OWNERSHIP: `data` is borrowed for the call. On WHARF_OK the
-   * session is this instance's from now on, with *session_state. On a
+   * session is this instance's from now on, with *session_state (BLOCKING
+   * style: what resume gets; it writes, it does not read, here). On a
    * failure it stays on its old generation, and what this call began is
    * undone: its timers released, its wakers find a closed mailbox, a pause
    * or a close withdrawn; only bytes it wrote are sent. Optional. */
   wharf_status (*session_import)(void *instance_state, wharf_session *session,
                                  const char *from_version, const uint8_t *data, size_t len,
                                  void **session_state);
+
+  /* --- added in 1.6: live migration, BLOCKING style (session_hand_over).
+   * session_import (above) rebuilds the state from what the older code
+   * handed over; this serves the session on from there. */
+
+  /* THREAD: the session's own. Serves to its end, as serve() does, a session
+   * session_import took from older code, starting from the *session_state it
+   * made: free that here. Optional: without it no blocking-style session
+   * moves onto this plugin. */
+  wharf_status (*resume)(void *instance_state, void *session_state, wharf_session *session);
 } wharf_plugin;
 
 /* The entry point. The plugin may check host->header (and keep `host` for

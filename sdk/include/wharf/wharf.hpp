@@ -22,6 +22,11 @@
 //                                            std::string_view fromVersion, wharf::Bytes data);
 //     void onDatagram(wharf::Session &session, wharf::Bytes data);  // event-style datagrams
 //     void serve(wharf::Session &session);                   // blocking style
+//     // 1.6, optional: live migration of blocking-style sessions (below)
+//     struct Carried;                                        // what resume starts from
+//     std::unique_ptr<Carried> importCarried(wharf::Session &session,
+//                                            std::string_view fromVersion, wharf::Bytes data);
+//     void resume(wharf::Session &session, std::unique_ptr<Carried> carried);
 //   };
 //   WHARF_PLUGIN(Greeter, "greeter", "1.0.0", "says hello",
 //                WHARF_CAP_EVENT | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT)
@@ -45,6 +50,16 @@
 // same time as other sessions' hooks if the plugin is WHARF_CAP_CONCURRENT.
 // Each hook is generated only if the class has it: a release that only
 // exports, or only imports, is a valid step.
+//
+// BLOCKING STYLE (1.6, `migrate = on` in the sync, thread and pool modes).
+// serve() polls `session.handoverFd()` with its own waits; when it turns
+// readable and the session is between requests, it calls
+// `session.handOver(bytes)`. True: the newer code took the session: return
+// from serve() at once, touching neither the session nor its socket. False:
+// go on serving it (the fd is quiet again). In the newer code,
+// `importCarried` rebuilds what it needs from the bytes (nullptr refuses; it
+// may write, never read), and `resume` serves the session on from there, as
+// serve() would have. A class carries sessions of one style only.
 //
 // Build with -fno-gnu-unique (wharf_add_plugin() does): the wrapper keeps the
 // host table in an inline variable, which GCC would otherwise mark
@@ -370,6 +385,20 @@ class Session {
     text.resize(length);
     return text;
   }
+  // 1.6, blocking style with `migrate = on`: a descriptor that turns
+  // readable when a reload asks this session to move to newer code; -1 where
+  // sessions do not move (or on an older host). Never read or close it.
+  int handoverFd() const {
+    return WHARF_HOST_HAS(detail::api, session_handover_fd)
+               ? detail::api->session_handover_fd(handle_)
+               : -1;
+  }
+  // 1.6, blocking style: offers the session to the newer code with `state`.
+  // True: it was taken; return from serve() without touching the session.
+  bool handOver(Bytes state) {
+    return WHARF_HOST_HAS(detail::api, session_hand_over) &&
+           detail::api->session_hand_over(handle_, state.data(), state.size()) == WHARF_OK;
+  }
   // 1.2, event style on a stream session: runs `task(session)` after `delay`,
   // then every `repeat` unless it is zero, on the session's thread, until
   // cancelled or the session ends; an exception closes the session. Throws
@@ -563,6 +592,10 @@ concept HasImport = requires(L &listener, wharf::Session &session, std::string_v
                              Bytes data) {
   listener.importSession(session, fromVersion, data);
 };
+template <typename L>
+concept HasResume = requires {
+  typename L::Carried;
+};
 // What HasExport and HasImport must be, checked where each hook is made so
 // that a slip is a compile error, not a plugin that silently never migrates.
 template <typename S>
@@ -675,6 +708,26 @@ struct Adapter {
       return WHARF_OK;
     });
   }
+  static wharf_status carriedImport(void *instance, wharf_session *handle, const char *fromVersion,
+                                    const uint8_t *data, size_t length, void **state) noexcept {
+    using Carried = typename L::Carried;
+    return guard(handle, [&] {
+      Session session(handle);
+      std::unique_ptr<Carried> imported = static_cast<L *>(instance)->importCarried(
+          session, std::string_view(fromVersion == nullptr ? "" : fromVersion),
+          Bytes(data, length));
+      if (!imported) return WHARF_ERROR;
+      *state = imported.release();
+      return WHARF_OK;
+    });
+  }
+  static wharf_status resume(void *instance, void *state, wharf_session *handle) noexcept {
+    std::unique_ptr<typename L::Carried> carried(static_cast<typename L::Carried *>(state));
+    return guard(handle, [&] {
+      Session session(handle);
+      static_cast<L *>(instance)->resume(session, std::move(carried));
+    });
+  }
   static wharf_status datagram(void *instance, wharf_session *handle, const uint8_t *data,
                                size_t length) noexcept {
     return guard(handle, [&] {
@@ -711,6 +764,11 @@ struct Adapter {
     }
     if constexpr (HasDatagram<L>) plugin.on_datagram = datagram;
     if constexpr (HasServe<L>) plugin.serve = serve;
+    if constexpr (HasResume<L>) {
+      static_assert(!HasImport<L>, "a plugin class carries sessions of one style only");
+      plugin.session_import = carriedImport;
+      plugin.resume = resume;
+    }
     return plugin;
   }
 };
