@@ -1,10 +1,11 @@
-// Internal. A retiring worker's live migration of one reactor listener's
-// sessions to the worker that replaces it (migrate = on): the link to that
-// worker, until when a busy session is tried again, and what became of
-// them. A session is tried once per loop tick until it is sent; one sent
-// waits, frozen, for the other worker's answer; one refused, or that stays
-// (TLS, no session_export), is not tried again.
-// THREAD: the loop's.
+// Internal. A retiring worker's live migration of one listener's sessions to
+// the worker that replaces it (migrate = on): the link to that worker, until
+// when a busy session is tried again, and what became of them. On a reactor
+// a session is tried once per loop tick until it is sent; a blocking-style
+// one when its plugin hands it over. One sent waits, frozen, for the other
+// worker's answer; one refused, or that stays (TLS, no session_export), is
+// not tried again. THREAD: one at a time (the loop's, or under
+// BlockingMigration's lock).
 #pragma once
 
 #include <sys/types.h>
@@ -21,9 +22,11 @@ namespace wharf::dispatch {
 
 class HandoverRound {
  public:
+  // `pauseName`: what the longest pause a moved session saw is, in the log.
   HandoverRound(std::shared_ptr<HandoverLink> link, pid_t to,
-                std::chrono::steady_clock::time_point deadline)
-      : link_(std::move(link)), to_(to), deadline_(deadline) {}
+                std::chrono::steady_clock::time_point deadline,
+                const char *pauseName = "longest loop turn")
+      : link_(std::move(link)), to_(to), deadline_(deadline), pauseName_(pauseName) {}
 
   // Null once the link has gone.
   const std::shared_ptr<HandoverLink> &link() const { return link_; }
@@ -46,6 +49,7 @@ class HandoverRound {
   std::shared_ptr<HandoverLink> link_;
   pid_t to_;
   std::chrono::steady_clock::time_point deadline_;
+  const char *pauseName_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::chrono::nanoseconds longestTurn_{0};
   uint64_t lastId_ = 0;
