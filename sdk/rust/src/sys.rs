@@ -14,8 +14,8 @@ use std::os::raw::{c_char, c_int, c_void};
 // --- versions and identity ------------------------------------------------
 
 pub const WHARF_ABI_MAJOR: u16 = 1;
-pub const WHARF_ABI_MINOR: u16 = 5;
-pub const WHARF_SDK_VERSION: &str = "1.5.0";
+pub const WHARF_ABI_MINOR: u16 = 6;
+pub const WHARF_SDK_VERSION: &str = "1.6.0";
 pub const WHARF_HOST_MAGIC: u32 = 0x5748_4f53; // "WHOS"
 pub const WHARF_PLUGIN_MAGIC: u32 = 0x5750_4c47; // "WPLG"
 pub const WHARF_PLUGIN_ENTRY_SYMBOL: &str = "wharf_plugin_entry";
