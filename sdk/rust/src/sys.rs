@@ -395,6 +395,16 @@ pub struct wharf_host_api {
             len: *mut usize,
         ) -> wharf_status,
     >,
+
+    // --- 1.6: live migration of blocking-style sessions
+    pub session_handover_fd: Option<unsafe extern "C" fn(session: *const wharf_session) -> c_int>,
+    pub session_hand_over: Option<
+        unsafe extern "C" fn(
+            session: *mut wharf_session,
+            state: *const u8,
+            len: usize,
+        ) -> wharf_status,
+    >,
 }
 
 /// What the host hands to `wharf_plugin_entry`.
@@ -501,6 +511,15 @@ pub struct wharf_plugin {
             data: *const u8,
             len: usize,
             session_state: *mut *mut c_void,
+        ) -> wharf_status,
+    >,
+
+    // added in 1.6: live migration, blocking style (session_hand_over)
+    pub resume: Option<
+        unsafe extern "C" fn(
+            instance_state: *mut c_void,
+            session_state: *mut c_void,
+            session: *mut wharf_session,
         ) -> wharf_status,
     >,
 }
