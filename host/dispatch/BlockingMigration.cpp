@@ -53,7 +53,7 @@ bool BlockingMigration::handOver(std::shared_ptr<HandoverLink> link, pid_t to,
   if (away_ || retired_ || !watchLocked()) return false;
   if (round_) finishLocked(true);
   deadline_ = std::chrono::steady_clock::now() + timeout;
-  away_.emplace(Away{HandoverRound(std::move(link), to, deadline_, "longest hand-over"), {}});
+  away_.emplace(Away{HandoverRound(std::move(link), to, deadline_), {}});
   for (const auto &[session, enrolled] : sessions_)
     if (asksLocked(enrolled)) session->bell().ring();
   finishIfDoneLocked();
@@ -156,8 +156,7 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   auto [moved, why] = *away_->answers[id];
   away_->answers.erase(id);
   if (!moved) return stay(why);
-  away_->round.moved();
-  away_->round.noteTurn(std::chrono::steady_clock::now() - since);
+  away_->round.moved(std::chrono::steady_clock::now() - since);
   finishIfDoneLocked();
   return true;
 }

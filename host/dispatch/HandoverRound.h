@@ -22,11 +22,9 @@ namespace wharf::dispatch {
 
 class HandoverRound {
  public:
-  // `pauseName`: what the longest pause a moved session saw is, in the log.
   HandoverRound(std::shared_ptr<HandoverLink> link, pid_t to,
-                std::chrono::steady_clock::time_point deadline,
-                const char *pauseName = "longest loop turn")
-      : link_(std::move(link)), to_(to), deadline_(deadline), pauseName_(pauseName) {}
+                std::chrono::steady_clock::time_point deadline)
+      : link_(std::move(link)), to_(to), deadline_(deadline) {}
 
   // Null once the link has gone.
   const std::shared_ptr<HandoverLink> &link() const { return link_; }
@@ -34,13 +32,17 @@ class HandoverRound {
   bool overdue(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
   uint64_t nextId() { return ++lastId_; }
 
-  void moved() { ++moved_; }
+  // One moved after `paused`: frozen here from its export to the other
+  // worker's answer, which that worker sends just before it serves it.
+  void moved(std::chrono::nanoseconds paused) {
+    ++moved_;
+    longestPause_ = std::max(longestPause_, paused);
+  }
   // `why` of the first refusal goes to the log line.
   void refused(const std::string &why) {
     if (refused_++ == 0) refusedWhy_ = why;
   }
   void stays() { ++stays_; }
-  void noteTurn(std::chrono::nanoseconds held) { longestTurn_ = std::max(longestTurn_, held); }
   // Counts the `left` sessions still busy at the end, adds the round to
   // `traffic` and says what it did (for the log).
   std::string finish(size_t left, session::Traffic &traffic);
@@ -49,9 +51,8 @@ class HandoverRound {
   std::shared_ptr<HandoverLink> link_;
   pid_t to_;
   std::chrono::steady_clock::time_point deadline_;
-  const char *pauseName_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::chrono::nanoseconds longestTurn_{0};
+  std::chrono::nanoseconds longestPause_{0};
   uint64_t lastId_ = 0;
   size_t moved_ = 0;
   size_t refused_ = 0;

@@ -581,6 +581,7 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
       if (connection->awaitsHandOut()) candidates.push_back(raw);
     using HandOut = session::ReactorSession::HandOut;
     std::vector<uint8_t> state;
+    std::vector<HandoverLink::Outgoing> batch;
     for (Connection *connection : candidates) {
       if (handedOut_.size() >= kHandOutsInFlight) break;  // the rest once these are answered
       switch (connection->handOut(state)) {
@@ -608,14 +609,14 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
           uint64_t id = handover_->nextId();
           Poco::JSON::Object::Ptr package =
               packSession(context_.config.name, id, connection->session(), state);
-          handedOut_[id] = connection;
-          handover_->link()->send(package, std::move(copy));
+          handedOut_[id] = {connection, now};
+          batch.push_back({package, std::move(copy)});
           break;
         }
       }
     }
+    handover_->link()->send(std::move(batch));
   }
-  handover_->noteTurn(std::chrono::steady_clock::now() - now);
   if (handedOut_.empty() && (!busy || handover_->overdue(now) || !handover_->link()))
     finishHandOver();
 }
@@ -627,7 +628,8 @@ void ReactorDispatcher::handOverAnswered(Poco::JSON::Object::Ptr answer) {
 void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
   if (!handover_) return;
   if (answer == nullptr) {  // the link has gone: what it took stays here
-    for (auto [id, connection] : std::exchange(handedOut_, {})) {
+    for (auto [id, sent] : std::exchange(handedOut_, {})) {
+      Connection *connection = sent.first;
       connection->stay();
       handover_->refused("the new worker has gone");
     }
@@ -635,11 +637,11 @@ void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
   } else {
     auto sent = handedOut_.find(answer->optValue<uint64_t>("id", 0));
     if (sent == handedOut_.end()) return;
-    Connection *connection = sent->second;
+    auto [connection, frozenSince] = sent->second;
     handedOut_.erase(sent);
     if (answer->optValue<std::string>("outcome", "") == "moved") {
       connection->leave();  // retires it
-      handover_->moved();
+      handover_->moved(std::chrono::steady_clock::now() - frozenSince);
     } else {
       connection->stay();
       handover_->refused(answer->optValue<std::string>("why", "by the new worker"));
