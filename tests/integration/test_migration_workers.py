@@ -247,3 +247,22 @@ class ThreadsStaying(Staying):
     # tally's serve() polls its socket for the bell, which a tls = on session
     # does not lend it: such a session never offers itself (it drains).
     test_tls_sessions_stay_on_the_old_worker = None
+
+
+class PoolAcrossWorkers(AcrossWorkers):
+    mode = "pool"
+
+    def test_sessions_beyond_the_new_workers_free_threads_stay(self):
+        """A session waits frozen until the new worker imports it: one that
+        would wait in the new pool's queue for a thread stays instead."""
+        self.start(keys={"pool_threads": "4"})
+        old = self.server.worker_pid()
+        sessions = self.open_sessions(3)
+        self.server.listeners["t"]["pool_threads"] = "2"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], r"^migrate: to worker \d+: 2 sessions moved, 1 refused "
+                                     r"\(the new worker has no thread for it\), 0 left")
+        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        self.assertEqual(sorted(self.finish_lines(sessions)), sorted({old, to}))
+        self.stop()
