@@ -205,7 +205,12 @@ class FtpServer {
   ftp::ServerContext context_;
 };
 
-WHARF_PLUGIN(FtpServer, "ftp", "1.0.0",
+// Tests build a later release of the same code with another version (tests/CMakeLists.txt).
+#ifndef FTP_PLUGIN_VERSION
+#define FTP_PLUGIN_VERSION "1.0.0"
+#endif
+
+WHARF_PLUGIN(FtpServer, "ftp", FTP_PLUGIN_VERSION,
              "FTP server: RFC 959, 2389, 2428, 3659, 2640 and explicit FTPS (RFC 4217)",
              WHARF_CAP_BLOCKING | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT | WHARF_CAP_FORK_SAFE |
                  WHARF_CAP_OWN_SOCKET)
