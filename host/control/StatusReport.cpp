@@ -76,12 +76,14 @@ Poco::JSON::Object::Ptr describe(const listener::Listener &listener, bool draini
   sessions->set("hook_errors", traffic.hookErrors());
   sessions->set("access_log_dropped", traffic.accessLogDropped());
   if (listener.tls() != nullptr) sessions->set("tls", tlsCounts(traffic));
-  if (config.mode == "reactor") {
-    Poco::JSON::Object::Ptr migrated = new Poco::JSON::Object;  // migrate = on
+  if (config.mode != "fork") {  // the modes whose sessions may migrate (migrate = on)
+    Poco::JSON::Object::Ptr migrated = new Poco::JSON::Object;
     for (size_t i = 0; i < static_cast<size_t>(session::Migrated::Count); ++i)
       migrated->set(session::migratedName(static_cast<session::Migrated>(i)),
                     traffic.migrated(static_cast<session::Migrated>(i)));
     sessions->set("migrated", migrated);
+  }
+  if (config.mode == "reactor") {
     // Not cumulative, as duration_buckets.
     Poco::JSON::Object::Ptr lag = new Poco::JSON::Object;
     Poco::JSON::Array::Ptr lagBuckets = new Poco::JSON::Array;

@@ -18,7 +18,9 @@
 namespace wharf::dispatch {
 
 BlockingDispatcher::BlockingDispatcher(const DispatchContext &context)
-    : context_(context), waitingRoom_(context.socket.fd()) {}
+    : context_(context),
+      migration_(context.generations, context.traffic, context.logger),
+      waitingRoom_(context.socket.fd()) {}
 
 BlockingDispatcher::~BlockingDispatcher() {
   // Only does anything without drain() if start() was never called or threw.
@@ -109,9 +111,11 @@ void BlockingDispatcher::dispatch(PendingSessionPtr session) {
 void BlockingDispatcher::serve(PendingSession &session) noexcept {
   listener::Generation &generation = *session.generation;
   if (session.connection.valid())
+    // The session pins its generation from here: a move lets it go.
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer,
-                              context_.ledger(generation.number()), context_.tlsContext());
+                              context_.ledger(generation.number()), context_.tlsContext(),
+                              &migration_, std::move(session.generation));
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
                                 session.peer, session.datagram,

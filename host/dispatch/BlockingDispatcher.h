@@ -8,6 +8,7 @@
 #include <thread>
 #include <vector>
 
+#include "dispatch/BlockingMigration.h"
 #include "dispatch/DispatchMode.h"
 #include "dispatch/PendingSession.h"
 #include "dispatch/WaitingRoom.h"
@@ -24,6 +25,9 @@ class BlockingDispatcher : public Dispatcher {
   void stopAccepting() final;
   void drain() final;
   std::chrono::milliseconds waitForData(const listener::Generation &generation) const final;
+  void migrateSessions(std::optional<std::chrono::milliseconds> timeout) final {
+    migration_.migrate(timeout);
+  }
 
  protected:
   // THREAD: the loop thread. Serves `session` or hands it off; false refuses
@@ -55,6 +59,7 @@ class BlockingDispatcher : public Dispatcher {
   void closeSilentSessions();
 
   DispatchContext context_;
+  BlockingMigration migration_;  // before the sessions, which it outlives
   net::StopSignal stopSignal_;
   WaitingRoom waitingRoom_;  // watches the listening socket too
   std::vector<uint8_t> datagramBuffer_;

@@ -7,18 +7,11 @@ std::string milliseconds(std::chrono::nanoseconds duration) {
   return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " ms";
 }
 
-void MigrationRound::count(session::ReactorSession::Migration outcome,
-                           const listener::Generation &from) {
-  using Migration = session::ReactorSession::Migration;
+void MigrationRound::count(session::Migration outcome) {
+  using session::Migration;
   switch (outcome) {
     case Migration::Moved:
       ++moved_;
-      return;
-    case Migration::NotCarried:
-      if (notCarried_++ == 0)
-        notCarriedWhy_ = from.instance().hooks().session_export == nullptr
-                             ? from.describe() + " has no session_export"
-                             : target_->describe() + " has no session_import";
       return;
     case Migration::ExportRefused:
       ++exportRefused_;
@@ -26,6 +19,7 @@ void MigrationRound::count(session::ReactorSession::Migration outcome,
     case Migration::ImportRefused:
       ++importRefused_;
       return;
+    case Migration::NotCarried:  // notCarried() counts it, with why
     case Migration::Busy:
       return;
   }
@@ -44,7 +38,7 @@ std::string MigrationRound::finish(size_t left, bool superseded, session::Traffi
     line += std::to_string(notCarried_) + " not carried (" + notCarriedWhy_ + "), ";
   line += superseded ? "the rest left to a newer reload's round"
                      : std::to_string(left) + " left (not quiescent within migrate_timeout)";
-  return line + "; longest loop turn " + milliseconds(longestTurn_) + ", round " +
+  return line + "; " + pauseName_ + " " + milliseconds(longestTurn_) + ", round " +
          milliseconds(std::chrono::steady_clock::now() - started_);
 }
 

@@ -522,7 +522,12 @@ void ReactorDispatcher::continueMigration(std::chrono::steady_clock::time_point 
     listener::GenerationPtr from = connection->generation();
     auto outcome = connection->migrateTo(target);  // may retire it
     busy = busy || outcome == session::ReactorSession::Migration::Busy;
-    migration_->count(outcome, *from);
+    if (outcome == session::Migration::NotCarried)
+      migration_->notCarried(from->instance().hooks().session_export == nullptr
+                                 ? from->describe() + " has no session_export"
+                                 : target->describe() + " has no session_import");
+    else
+      migration_->count(outcome);
   }
   migration_->noteTurn(std::chrono::steady_clock::now() - now);
   if (!busy || migration_->overdue(now)) finishMigration(false);

@@ -29,10 +29,11 @@ void checkCompatibility(const config::ListenerConfig &config, const dispatch::Di
         "which carry TLS records with tls = on: turn tls off (a plugin such as ftp does TLS of "
         "its own)");
   if (config.migration.enabled && plugin.hooks().session_export == nullptr &&
-      plugin.hooks().session_import == nullptr)
+      plugin.hooks().session_import == nullptr && plugin.hooks().resume == nullptr)
     refuse(
         "migrate = on, and the plugin carries no sessions (it has neither session_export nor "
-        "session_import, SDK 1.5): its sessions would drain, not move; turn migrate off");
+        "session_import, SDK 1.5, nor resume, 1.6): its sessions would drain, not move; turn "
+        "migrate off");
   if ((mode.requiredCapabilities & WHARF_CAP_FORK_SAFE) && !plugin.has(WHARF_CAP_FORK_SAFE))
     refuse(
         "the mode serves sessions in forked processes and the plugin does not declare "

@@ -424,6 +424,23 @@ uint64_t *zoneRoot(wharf_zone *zone) {
   return zone == nullptr ? nullptr : zone::SharedZone::from(zone).root();
 }
 
+int sessionHandoverFd(const wharf_session *session) {
+  Session *self = live(session);
+  return self == nullptr ? -1 : self->handoverFd();
+}
+
+// A state the size session_export may have, and sent across workers whole.
+constexpr size_t kMaxHandedOverState = 256 * 1024;
+
+wharf_status sessionHandOver(wharf_session *session, const uint8_t *state, size_t len) {
+  return guarded([&] {
+    Session *self = live(session);
+    if (self == nullptr) return WHARF_CLOSED;
+    if ((state == nullptr && len > 0) || len > kMaxHandedOverState) return WHARF_INVALID;
+    return self->handOver({state, len});
+  });
+}
+
 const wharf_host_api kHostApi = {
     .struct_size = sizeof(wharf_host_api),
     .reserved = 0,
@@ -467,6 +484,8 @@ const wharf_host_api kHostApi = {
     .zone_root = zoneRoot,
     .session_count_bytes = sessionCountBytes,
     .session_tls = sessionTls,
+    .session_handover_fd = sessionHandoverFd,
+    .session_hand_over = sessionHandOver,
 };
 
 }  // namespace

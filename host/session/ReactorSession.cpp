@@ -331,23 +331,6 @@ bool ReactorSession::adopt(const std::string &fromVersion, const std::vector<uin
   return true;
 }
 
-bool ReactorSession::importState(const std::string &fromVersion, const std::vector<uint8_t> &state,
-                                 void *&imported) {
-  const plugin::PluginInstance &next = instance();
-  std::string escaped;
-  setHandover(Handover::Importing);
-  wharf_status status = plugin::callHook(
-      next, "session_import", hookSite(),
-      [&] {
-        return next.hooks().session_import(next.state(), handle(), fromVersion.c_str(),
-                                           state.data(), state.size(), &imported);
-      },
-      escaped);
-  setHandover(Handover::None);
-  if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_import threw: " + escaped);
-  return status == WHARF_OK && escaped.empty();
-}
-
 bool ReactorSession::exportState(std::vector<uint8_t> &state) {
   const wharf_plugin &hooks = instance().hooks();
   std::string escaped;

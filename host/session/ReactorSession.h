@@ -15,6 +15,7 @@
 #include "net/FileDescriptor.h"
 #include "net/SendProgress.h"
 #include "session/Agenda.h"
+#include "session/Migration.h"
 #include "session/OutputQueue.h"
 #include "session/Session.h"
 #include "tls/TlsStream.h"
@@ -63,7 +64,7 @@ class ReactorSession : public Session {
   // new code serves it, and the old state was freed (on_session_close,
   // WHARF_END_MIGRATED). The caller stops watching the agenda's mailbox
   // before a try (an idle agenda's is let go).
-  enum class Migration { Moved, Busy, NotCarried, ExportRefused, ImportRefused };
+  using Migration = session::Migration;
   Migration migrateTo(plugin::PluginInstance &next, uint64_t generation);
   // Whether a try could move it now (its mailbox may then go).
   bool quiescent();
@@ -116,11 +117,7 @@ class ReactorSession : public Session {
   void countSent(size_t bytes);
   // session_export, into `state`; false if it failed (or threw: logged).
   bool exportState(std::vector<uint8_t> &state);
-  // session_import of the instance now serving the session, from the export
-  // of plugin version `fromVersion`; false if it refused (or threw: logged).
-  bool importState(const std::string &fromVersion, const std::vector<uint8_t> &state,
-                   void *&imported);
-  // A refused import: nothing of what the new code began stays (its timers,
+  // After a refused import: nothing of what the new code began stays (its timers,
   // wakers, pause or close).
   void undoImport();
   bool hasWritableHook() const;

@@ -181,4 +181,21 @@ void Session::log(int priority, std::string_view message) const {
                            static_cast<Poco::Message::Priority>(priority)));
 }
 
+bool Session::importState(const std::string &fromVersion, std::span<const uint8_t> state,
+                          void *&imported) {
+  const plugin::PluginInstance &next = instance();
+  std::string escaped;
+  setHandover(Handover::Importing);
+  wharf_status status = plugin::callHook(
+      next, "session_import", hookSite(),
+      [&] {
+        return next.hooks().session_import(next.state(), handle(), fromVersion.c_str(),
+                                           state.data(), state.size(), &imported);
+      },
+      escaped);
+  setHandover(Handover::None);
+  if (!escaped.empty()) log(Poco::Message::PRIO_ERROR, "session_import threw: " + escaped);
+  return status == WHARF_OK && escaped.empty();
+}
+
 }  // namespace wharf::session

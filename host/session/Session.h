@@ -13,6 +13,7 @@
 #include <ctime>
 #include <exception>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -158,6 +159,14 @@ class Session : public Cuttable {
     if (!escaped.empty()) return hookThrew(hook, escaped);
     return hookSucceeded(status, hook);
   }
+  // Live migration: session_import of the instance now serving the session,
+  // from the state plugin version `fromVersion` carried; false if it refused
+  // (or threw: logged).
+  bool importState(const std::string &fromVersion, std::span<const uint8_t> state, void *&imported);
+  // Live migration of a blocking-style session (SDK 1.6): its bell's
+  // descriptor (-1: it cannot move), and the plugin's hand-over.
+  virtual int handoverFd() { return -1; }
+  virtual wharf_status handOver(std::span<const uint8_t> /*state*/) { return WHARF_UNSUPPORTED; }
   // The same for a hook whose status nothing checks (on_session_close, a
   // post's `dropped`): what it throws is logged, and goes no further.
   template <typename Call>

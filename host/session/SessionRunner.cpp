@@ -3,6 +3,7 @@
 #include <Poco/Message.h>
 
 #include <exception>
+#include <optional>
 
 #include "net/BusyLoops.h"
 #include "session/DatagramExchange.h"
@@ -66,13 +67,54 @@ void driveEvents(StreamSession &session) {
 // Runs `serve` to its end. Nothing escapes: out of memory (even before the
 // session could start) ends the session, never the process.
 template <typename Serve>
-void guarded(plugin::PluginInstance &instance, Serve serve) noexcept {
+void guarded(Poco::Logger &logger, Serve serve) noexcept {
   try {
     serve();
   } catch (const std::exception &error) {
-    logFailure(instance.logger(), "session ended by an error: ", error.what());
+    logFailure(logger, "session ended by an error: ", error.what());
   } catch (...) {
-    logFailure(instance.logger(), "session ended by an error: ", "unknown");
+    logFailure(logger, "session ended by an error: ", "unknown");
+  }
+}
+
+// A blocking-style session's plugin may hand it over (migrate = on) while
+// this lasts: a reload rings it.
+class Enrollment {
+ public:
+  Enrollment(SessionCarrier *carrier, StreamSession &session)
+      : carrier_(carrier), session_(session) {
+    if (carrier_ == nullptr) return;
+    session_.carryWith(carrier_);
+    carrier_->enroll(session_, session_.generation());
+  }
+  ~Enrollment() {
+    if (carrier_ != nullptr) carrier_->withdraw(session_);
+  }
+  Enrollment(const Enrollment &) = delete;
+  Enrollment &operator=(const Enrollment &) = delete;
+
+ private:
+  SessionCarrier *carrier_;
+  StreamSession &session_;
+};
+
+// serve(), then, each time the plugin handed the session over, the newer
+// code's resume(), on the same thread and connection.
+void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &registered,
+                   std::shared_ptr<const void> &pin) {
+  // serve() waits for its peer inside the hook: that is not a loop stuck.
+  net::HooksCountAgainst uncounted(nullptr);
+  plugin::PluginInstance &first = session.instance();
+  session.runHook("serve", [&] { return first.hooks().serve(first.state(), session.handle()); });
+  while (std::optional<StreamSession::Carried> carried = session.takeCarried()) {
+    registered.reset();
+    registered.emplace(*carried->destination.live, session);
+    session.settle(*carried);
+    pin = std::move(carried->destination.pin);  // the old generation may be unloaded now
+    plugin::PluginInstance &next = session.instance();
+    session.runHook("resume", [&] {
+      return next.hooks().resume(next.state(), carried->state, session.handle());
+    });
   }
 }
 
@@ -80,24 +122,22 @@ void guarded(plugin::PluginInstance &instance, Serve serve) noexcept {
 
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer,
-                      const Ledger &ledger,
-                      const std::shared_ptr<const tls::ServerContext> &tls) noexcept {
-  guarded(instance, [&] {
+                      const Ledger &ledger, const std::shared_ptr<const tls::ServerContext> &tls,
+                      SessionCarrier *carrier, std::shared_ptr<const void> pin) noexcept {
+  guarded(instance.logger(), [&] {
     StreamSession session(instance, std::move(connection), peer, style, ledger);
-    LiveSessions::Entry registered(live, session);
+    std::optional<LiveSessions::Entry> registered(std::in_place, live, session);
     if (tls && !session.startTls(tls)) return;
     if (style == Style::Event) return driveEvents(session);
-    // serve() waits for its peer inside the hook: that is not a loop stuck.
-    net::HooksCountAgainst uncounted(nullptr);
-    session.runHook("serve",
-                    [&] { return instance.hooks().serve(instance.state(), session.handle()); });
+    Enrollment enrolled(carrier, session);
+    serveBlocking(session, registered, pin);
   });
 }
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
                         const net::SocketAddress &peer, std::span<const uint8_t> datagram,
                         const Ledger &ledger) noexcept {
-  guarded(instance, [&] {
+  guarded(instance.logger(), [&] {
     DatagramExchange exchange(instance, socketFd, peer, datagram, ledger);
     const wharf_plugin &hooks = instance.hooks();
     if (style == Style::Blocking)

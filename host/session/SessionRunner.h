@@ -13,15 +13,20 @@
 #include "plugin/PluginInstance.h"
 #include "session/LiveSessions.h"
 #include "session/Session.h"
+#include "session/SessionCarrier.h"
 #include "tls/ServerContext.h"
 
 namespace wharf::session {
 
 // `tls`: the listener's context with tls = on (the handshake comes first), else null.
+// `carrier`: where a blocking-style session its plugin hands over goes (migrate
+// = on; null: it never moves); `pin` keeps the session's generation loaded,
+// and is let go once the session moved on to a newer one.
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer,
-                      const Ledger &ledger,
-                      const std::shared_ptr<const tls::ServerContext> &tls) noexcept;
+                      const Ledger &ledger, const std::shared_ptr<const tls::ServerContext> &tls,
+                      SessionCarrier *carrier = nullptr,
+                      std::shared_ptr<const void> pin = nullptr) noexcept;
 
 void runDatagramSession(plugin::PluginInstance &instance, Style style, int socketFd,
                         const net::SocketAddress &peer, std::span<const uint8_t> datagram,

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <utility>
 
 #include "net/SendProgress.h"
 
@@ -66,6 +67,7 @@ int StreamSession::socket() const {
 }
 
 wharf_status StreamSession::write(const void *data, size_t len) {
+  if (frozen()) return WHARF_ENDED;  // handed over: the newer code has it
   if (closeRequested()) return WHARF_CLOSED;
   if (style_ == Style::Event) {
     output_.append(static_cast<const char *>(data), len);
@@ -76,11 +78,54 @@ wharf_status StreamSession::write(const void *data, size_t len) {
 
 wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received) {
   if (style_ != Style::Blocking) return WHARF_UNSUPPORTED;
+  if (frozen()) return WHARF_ENDED;
   ssize_t got = receive(buffer, capacity);
   *received = got > 0 ? static_cast<size_t>(got) : 0;
   // A plugin built for 1.2 or later learns that the host ended it.
   if (got <= 0 && instance().hooks().header.abi_minor >= 2 && endedByHost()) return WHARF_ENDED;
   return got >= 0 ? WHARF_OK : WHARF_CLOSED;
+}
+
+int StreamSession::handoverFd() {
+  return style_ == Style::Blocking && carrier_ != nullptr ? bell_.fd() : -1;
+}
+
+wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
+  if (style_ != Style::Blocking || carrier_ == nullptr || frozen()) return WHARF_UNSUPPORTED;
+  auto since = std::chrono::steady_clock::now();
+  bell_.silence();  // asked once per reload: refused, it stays
+  std::optional<SessionCarrier::Destination> destination = carrier_->destination(*this);
+  if (!destination) return WHARF_UNSUPPORTED;
+  const wharf_plugin &next = destination->instance->hooks();
+  if (next.session_import == nullptr || next.resume == nullptr) {
+    carrier_->refused(*this, Migration::NotCarried);
+    return WHARF_UNSUPPORTED;
+  }
+  plugin::PluginInstance &from = instance();
+  uint64_t fromGeneration = generation();
+  moveTo(*destination->instance, destination->generation);
+  void *imported = nullptr;
+  bool taken = importState(from.plugin().version(), state, imported);
+  moveTo(from, fromGeneration);
+  if (!taken) {
+    withdrawClose();
+    carrier_->refused(*this, Migration::ImportRefused);
+    return WHARF_UNSUPPORTED;
+  }
+  setHandover(Handover::Leaving);  // the old code returns from serve() now
+  carried_ = Carried{std::move(*destination), imported, since};
+  return WHARF_OK;
+}
+
+std::optional<StreamSession::Carried> StreamSession::takeCarried() {
+  return std::exchange(carried_, std::nullopt);
+}
+
+void StreamSession::settle(const Carried &carried) {
+  moveTo(*carried.destination.instance, carried.destination.generation);
+  setHandover(Handover::None);
+  carrier_->moved(*this, carried.destination.generation,
+                  std::chrono::steady_clock::now() - carried.since);
 }
 
 wharf_status StreamSession::pauseInput(bool paused) {

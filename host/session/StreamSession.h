@@ -10,7 +10,9 @@
 
 #include "net/FileDescriptor.h"
 #include "session/Agenda.h"
+#include "session/HandoverBell.h"
 #include "session/Session.h"
+#include "session/SessionCarrier.h"
 #include "tls/TlsStream.h"
 
 namespace wharf::session {
@@ -31,6 +33,25 @@ class StreamSession : public Session {
 
   Agenda *agenda() override { return style_ == Style::Event ? &agenda_ : nullptr; }
   wharf_status pauseInput(bool paused) override;
+
+  // Live migration of a blocking-style session (SDK 1.6): `carrier` says
+  // where a hand-over goes; without one (fork mode) the session never moves.
+  void carryWith(SessionCarrier *carrier) { carrier_ = carrier; }
+  int handoverFd() override;
+  // Runs the newer code's session_import; on success the session is frozen
+  // (Handover::Leaving) until serve() returns, and takeCarried() has it.
+  wharf_status handOver(std::span<const uint8_t> state) override;
+  // After serve() (or resume) returned: where the session goes on, and the
+  // state the newer code's session_import made; nullopt if it was not handed over.
+  struct Carried {
+    SessionCarrier::Destination destination;
+    void *state;
+    std::chrono::steady_clock::time_point since;  // when the plugin handed it over
+  };
+  std::optional<Carried> takeCarried();
+  // The session is the destination's from now on (the old generation may go).
+  void settle(const Carried &carried);
+  HandoverBell &bell() { return bell_; }
 
   // tls = on: the handshake, bounded by tls_handshake_timeout; false: it
   // failed (logged), and the session ends before the plugin sees it.
@@ -79,6 +100,9 @@ class StreamSession : public Session {
   // The plugin may read and write it unseen. Atomic: cut() reads it from another thread.
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;
+  SessionCarrier *carrier_ = nullptr;
+  HandoverBell bell_;
+  std::optional<Carried> carried_;
   // tls = on: what goes through the socket is TLS records; the plugin never has the socket.
   std::unique_ptr<tls::TlsStream> tls_;
   uint64_t tlsBytesSeen_ = 0;  // of tls_->socketBytes(), those noteTraffic has had

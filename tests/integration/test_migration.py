@@ -1,5 +1,6 @@
-"""Live session migration (migrate = on, SDK 1.5): a reload carries the open
-sessions of a reactor listener onto the new plugin code, each with the state
+"""Live session migration (migrate = on, SDK 1.5 and 1.6): a reload carries the
+open sessions of a reactor listener (and, 1.6, of the modes that give each
+session a thread) onto the new plugin code, each with the state
 its plugin exported, on the same connection, with nothing cut; the old
 generation is unloaded once it holds none. Sessions that are not quiescent
 move once they are (or stay, past migrate_timeout); refusals leave them on
@@ -41,6 +42,7 @@ def ask(session, line):
 
 class Migrating(WharfTestCase):
     sessions = None
+    mode = "reactor"
 
     def start(self, release="tally_v1", keys=None):
         self.port = free_port()
@@ -49,7 +51,7 @@ class Migrating(WharfTestCase):
         self.plugin = self.server.path("tally.so")
         shutil.copy(self.release_file(release), self.plugin)
         self.server.listeners = {"t": dict({
-            "transport": "tcp", "listen": f"127.0.0.1:{self.port}", "mode": "reactor",
+            "transport": "tcp", "listen": f"127.0.0.1:{self.port}", "mode": self.mode,
             "plugin": self.plugin, "migrate": "on"}, **(keys or {}))}
         self.server.write_config()
         self.server.start()
@@ -322,6 +324,109 @@ class OneSession(Migrating):
         self.stop()
 
 
+class BlockingSessions(Migrating):
+    """SDK 1.6: in the modes that give each session a thread, serve() polls
+    session_handover_fd and hands its session over between lines; the newer
+    code's resume goes on with it on the same thread and connection."""
+    mode = "thread"
+
+    def moved_through(self, count, reloads, keys=None):
+        self.start(keys=keys)
+        sessions = [self.connect() for _ in range(count)]
+        for session in sessions:
+            session.sendall(b"pid\nx\nx")
+        pids = {answer for s in sessions for answer in lines(s, 2) if answer.startswith("pid")}
+        self.assertEqual(len(pids), 1)
+        for reload in range(1, reloads + 1):
+            release, tag = ("tally_v2", "two") if reload % 2 else ("tally_v1", "one")
+            self.install(release)
+            summary = self.round_logged(reload + 1)
+            self.assertIn(f": {count} sessions moved, 0 refused by session_export, 0 by "
+                          "session_import, 0 left", summary)
+            self.assertIn("longest hand-over", summary)
+            self.server.wait_for_log(rf"generation {reload} \(tally [12]\.0\.0\) unloaded", WAIT)
+            for session in sessions:
+                session.sendall(b"\nx")
+            self.assertEqual({answer for s in sessions for answer in lines(s, 1)},
+                             {f"{tag} {reload + 1}"}, summary)
+        for session in sessions:
+            session.sendall(b"\npid\n")
+        self.assertEqual({answer for s in sessions for answer in lines(s, 2)[1:]}, pids)
+        self.assertEqual(self.migrated()[0], {"moved": reloads * count, "refused": 0, "left": 0})
+        self.stop()
+
+    def test_thread_sessions_move_with_their_state(self):
+        """Every session answers in the format of the code loaded last, its
+        count and half-sent line go on, the old generation is unloaded."""
+        self.moved_through(50, 6)
+
+    def test_pool_sessions_move(self):
+        self.mode = "pool"
+        self.moved_through(6, 2, {"pool_threads": "8"})
+
+    def test_a_sync_session_moves(self):
+        self.mode = "sync"
+        self.moved_through(1, 2)
+
+    def test_a_busy_session_moves_once_it_hands_itself_over(self):
+        self.start(keys={"migrate_timeout": "30s"})
+        session = self.connect()
+        self.assertEqual(ask(session, "hold"), "held")
+        self.install("tally_v2")
+        self.assertEqual(ask(session, "a"), "one 1")  # holding: still generation 1's
+        self.assertEqual(ask(session, "release"), "released")
+        self.assertIn("1 sessions moved", self.round_logged(2))
+        self.assertEqual(ask(session, "b"), "two 2")
+        self.assertEqual(ask(session, "from"), "1.0.0")
+        self.stop()
+
+    def test_a_session_busy_past_migrate_timeout_stays(self):
+        self.start(keys={"migrate_timeout": "250ms"})
+        session = self.connect()
+        self.assertEqual(ask(session, "hold"), "held")
+        self.install("tally_v2")
+        self.assertIn("0 sessions moved, 0 refused by session_export, 0 by session_import, "
+                      "1 left", self.round_logged(2))
+        self.assertEqual(ask(session, "release"), "released")
+        self.assertEqual(ask(session, "a"), "one 1")  # the bell went quiet: it stays
+        self.assertEqual(ask(session, "from"), "none")
+        self.assertEqual(self.migrated()[0], {"moved": 0, "refused": 0, "left": 1})
+        self.stop()
+
+    def test_a_refused_import_leaves_the_session_on_its_code(self):
+        self.start()
+        session = self.connect()
+        self.assertEqual(ask(session, "a"), "one 1")
+        self.install("tally_v2", **{"import": "refuse"})
+        self.assertIn("0 sessions moved, 0 refused by session_export, 1 by session_import, "
+                      "0 left", self.round_logged(2))
+        self.assertEqual(ask(session, "b"), "one 2")
+        self.assertEqual(ask(self.connect(), "c"), "two 1")
+        self.stop()
+
+    def test_what_a_refused_import_began_is_undone(self):
+        """The newer code's import closed the session, then refused it: the
+        old code serves it on."""
+        self.start()
+        session = self.connect()
+        self.assertEqual(ask(session, "a"), "one 1")
+        self.install("tally_v2", meddle="import")
+        self.assertIn("1 by session_import", self.round_logged(2))
+        self.assertEqual(ask(session, "b"), "one 2")
+        self.stop()
+
+    def test_a_plugin_without_resume_keeps_its_sessions(self):
+        self.mode = "sync"  # tally_cpp runs one session at a time
+        self.start(release="tally_v1")
+        session = self.connect()
+        self.assertEqual(ask(session, "a"), "one 1")
+        self.install("tally_cpp_v2")  # imports event-style sessions only
+        self.assertIn("1 not carried (generation 2 (tally 2.0.0) has no session_import or "
+                      "resume)", self.round_logged(2))
+        self.assertEqual(ask(session, "b"), "one 2")
+        self.stop()
+
+
 class Refusals(WharfTestCase):
     def refused(self, keys, key, reason):
         server = Wharfd(self, {"t": dict({"transport": "tcp",
@@ -330,9 +435,9 @@ class Refusals(WharfTestCase):
         self.assertEqual(server.start(expect_ready=False), 2, server.log())
         self.assertRegex(server.log(), rf"\[listener\.t\] {key}: {reason}")
 
-    def test_migrate_is_for_the_reactor(self):
-        self.refused({"mode": "thread", "migrate": "on"}, "migrate",
-                     "applies to mode = reactor only")
+    def test_fork_sessions_do_not_migrate(self):
+        self.refused({"mode": "fork", "migrate": "on"}, "migrate",
+                     "applies to mode = sync, thread, pool, reactor only")
 
     def test_migrate_timeout_is_bounded(self):
         for timeout in ("61s", "100ms"):
@@ -350,7 +455,7 @@ class Refusals(WharfTestCase):
                                      "plugin": test_plugin("versioned_v1")}})
         self.assertEqual(server.start(expect_ready=False), 2, server.log())
         self.assertIn("migrate = on, and the plugin carries no sessions (it has neither "
-                      "session_export nor session_import, SDK 1.5)", server.log())
+                      "session_export nor session_import, SDK 1.5, nor resume, 1.6)", server.log())
 
     def test_datagrams_do_not_migrate(self):
         self.refused({"mode": "reactor", "transport": "udp", "migrate": "on"}, "migrate",
