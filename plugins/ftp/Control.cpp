@@ -77,6 +77,12 @@ Control::Control(int fd) : fd_(fd), stream_(std::make_unique<PlainStream>(fd)) {
   ::setsockopt(fd, SOL_SOCKET, SO_OOBINLINE, &on, sizeof on);
 }
 
+Control::Control(int fd, Unread unread) : Control(fd) {
+  input_ = std::move(unread.input);
+  discarding_ = unread.discarding;
+  telnet_ = TelnetFilter(unread.telnet);
+}
+
 std::optional<Control::Read> Control::takeLine(std::string &line) {
   for (;;) {
     size_t newline = input_.find('\n');
@@ -107,36 +113,43 @@ std::optional<Control::Read> Control::takeLine(std::string &line) {
   }
 }
 
-bool Control::fill(std::chrono::milliseconds timeout, bool &timedOut) {
-  timedOut = false;
+Control::Filled Control::fill(std::chrono::milliseconds timeout, int handoverFd) {
   for (;;) {
+    // The ring first: a client that keeps sending cannot hold the session on older code.
+    pollfd ring{handoverFd, POLLIN, 0};
+    if (handoverFd >= 0 && ::poll(&ring, 1, 0) > 0) return Filled::HandoverAsked;
     char buffer[4096];
     ssize_t got = stream_->read(buffer, sizeof buffer);
     if (got > 0) {
       telnet_.append(input_, buffer, static_cast<size_t>(got));
-      return true;
+      return Filled::Some;
     }
-    if (got != Stream::kWouldBlock) return false;
-    pollfd ready{fd_, stream_->waitEvents(true), 0};
-    int count = ::poll(&ready, 1, static_cast<int>(timeout.count()));
+    if (got != Stream::kWouldBlock) return Filled::Closed;
+    pollfd ready[2] = {{fd_, stream_->waitEvents(true), 0}, {handoverFd, POLLIN, 0}};
+    int count = ::poll(ready, handoverFd < 0 ? 1 : 2, static_cast<int>(timeout.count()));
     if (count < 0 && errno == EINTR) continue;
-    if (count == 0) {
-      timedOut = true;
-      return false;
-    }
-    if (count < 0) return false;
+    if (count == 0) return Filled::Timeout;
+    if (count < 0) return Filled::Closed;
   }
 }
 
-Control::Read Control::readLine(std::string &line, std::chrono::milliseconds timeout) {
+Control::Read Control::readLine(std::string &line, std::chrono::milliseconds timeout,
+                                int handoverFd) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (auto taken = takeLine(line)) return *taken;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    bool timedOut = false;
-    if (!fill(std::max(left, std::chrono::milliseconds(0)), timedOut))
-      return timedOut ? Read::Timeout : Read::Closed;
+    switch (fill(std::max(left, std::chrono::milliseconds(0)), handoverFd)) {
+      case Filled::Some:
+        break;
+      case Filled::Closed:
+        return Read::Closed;
+      case Filled::Timeout:
+        return Read::Timeout;
+      case Filled::HandoverAsked:
+        return Read::HandoverAsked;
+    }
   }
 }
 

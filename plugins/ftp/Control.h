@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,24 +24,41 @@ std::string verbOf(const std::string &line);
 // ever agreed. A sequence split between two reads ends in the second.
 class TelnetFilter {
  public:
+  // Command: after IAC; Option: after IAC WILL. Numbered as a carried session keeps it.
+  enum class State : uint8_t { Data = 0, Command = 1, Option = 2 };
+
+  explicit TelnetFilter(State state = State::Data) : state_(state) {}
   // Appends the data bytes among `data` to `out`.
   void append(std::string &out, const char *data, size_t length);
+  State state() const { return state_; }
 
  private:
-  enum class State { Data, Command, Option };  // Command: after IAC; Option: after IAC WILL
-  State state_ = State::Data;
+  State state_;
 };
 
 class Control {
  public:
   static constexpr size_t kMaxLine = 4096;
 
-  enum class Read { Line, Timeout, Closed, TooLong, Invalid };
+  enum class Read { Line, Timeout, Closed, TooLong, Invalid, HandoverAsked };
+
+  // What the connection holds that its socket does not: input read and not
+  // acted on yet (live migration carries it to newer code).
+  struct Unread {
+    std::string input;  // without Telnet commands, no whole line
+    bool discarding = false;
+    TelnetFilter::State telnet = TelnetFilter::State::Data;
+  };
 
   explicit Control(int fd);
+  // Over a connection whose input older code began reading.
+  Control(int fd, Unread unread);
 
-  // Waits up to `timeout` for a whole line (without CR LF).
-  Read readLine(std::string &line, std::chrono::milliseconds timeout);
+  // Waits up to `timeout` for a whole line (without CR LF). Unless it is -1,
+  // `handoverFd` is watched too, and looked at before more input is read:
+  // HandoverAsked once it is readable (input that came meanwhile stays in
+  // the socket).
+  Read readLine(std::string &line, std::chrono::milliseconds timeout, int handoverFd = -1);
   // True if a whole line is buffered (poll would not say).
   bool lineBuffered() const { return input_.find('\n') != std::string::npos; }
 
@@ -54,10 +72,13 @@ class Control {
   // After "234" to AUTH TLS: the stream to use from now on.
   void upgrade(std::unique_ptr<Stream> stream) { stream_ = std::move(stream); }
   Stream &stream() { return *stream_; }
+  const Stream &stream() const { return *stream_; }
   int fd() const { return fd_; }
+  Unread unread() const { return {input_, discarding_, telnet_.state()}; }
 
  private:
-  bool fill(std::chrono::milliseconds timeout, bool &timedOut);
+  enum class Filled { Some, Closed, Timeout, HandoverAsked };
+  Filled fill(std::chrono::milliseconds timeout, int handoverFd);
   std::optional<Read> takeLine(std::string &line);
 
   int fd_;

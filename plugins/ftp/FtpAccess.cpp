@@ -26,6 +26,14 @@ std::span<const FtpSession::Command> FtpSession::accessCommands() {
   return kCommands;
 }
 
+Account FtpSession::anonymousAccount() {
+  return {"anonymous", "", false};
+}
+
+Jail FtpSession::homeOf(const ServerContext &server, const Account &account) {
+  return server.root.inside(account.home.empty() ? "/" : account.home);
+}
+
 void FtpSession::user(const std::string &argument) {
   // RFC 959: USER at any time flushes the login and starts a new one; the
   // transfer parameters stay.
@@ -51,13 +59,13 @@ void FtpSession::pass(const std::string &argument) {
   std::optional<Account> account;
   bool locked = false;
   if (isAnonymousName(name)) {
-    if (options_.anonymous == Anonymous::Read) account = Account{"anonymous", "", false};
+    if (options_.anonymous == Anonymous::Read) account = anonymousAccount();
   } else if (!(locked = server_.lockout.locked(name))) {  // locked: not even checked
     account = server_.users.verify(name, argument);
   }
   if (account) {
     try {
-      jail_ = server_.root.inside(account->home.empty() ? "/" : account->home);
+      jail_ = homeOf(server_, *account);
     } catch (const std::exception &error) {
       log_(WHARF_LOG_ERROR, "user " + name + ": " + error.what());
       return control_.reply(530, "Login incorrect.");

@@ -35,10 +35,13 @@ const FtpSession::Command *FtpSession::find(const std::string &verb) {
 }
 
 FtpSession::FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
-                       DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes)
+                       DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes,
+                       Handover handover, std::optional<RestoredSession> restored)
     : server_(server),
       options_(server.options),
-      control_(controlFd),
+      control_(restored ? Control(controlFd, restored->state.unread) : Control(controlFd)),
+      handover_(std::move(handover)),
+      greet_(!restored),
       // Paths in log lines come from clients: control characters never reach the log raw.
       log_([log = std::move(log)](int level, const std::string &text) {
         log(level, escapedForLog(text));
@@ -50,21 +53,23 @@ FtpSession::FtpSession(const ServerContext &server, int controlFd, const sockadd
   ::getsockname(controlFd, reinterpret_cast<sockaddr *>(&local_), &length);
   peer_ = client;
   control_.setStallTimeout(options_.idleTimeout);
+  if (restored) goOnFrom(std::move(*restored));
 }
+
 void FtpSession::run() {
-  control_.reply(220, options_.banner);
-  auto idleSince = std::chrono::steady_clock::now();
+  if (greet_) control_.reply(220, options_.banner);
   while (!done_ && control_.ok()) {
     std::string line;
     auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
-        idleSince + options_.idleTimeout - std::chrono::steady_clock::now());
+        idleSince_ + options_.idleTimeout - std::chrono::steady_clock::now());
     auto passive = data_.passiveLeft(options_.dataTimeout);
     bool forPassive = passive && *passive < wait;
     if (forPassive) wait = *passive;
-    switch (control_.readLine(line, std::max(wait, std::chrono::milliseconds(0)))) {
+    int handoverFd = mayHandOver() ? handover_.fd : -1;
+    switch (control_.readLine(line, std::max(wait, std::chrono::milliseconds(0)), handoverFd)) {
       case Control::Read::Line:
         dispatch(line);
-        idleSince = std::chrono::steady_clock::now();
+        idleSince_ = std::chrono::steady_clock::now();
         break;
       case Control::Read::Timeout:
         if (forPassive) {  // an unused passive port goes; the session stays
@@ -82,6 +87,9 @@ void FtpSession::run() {
       case Control::Read::Invalid:
         control_.reply(500, "Command line holds a control character or is not UTF-8.");
         break;
+      case Control::Read::HandoverAsked:
+        if (handover_.offer(carried().encode())) return;  // the newer code serves it from here
+        break;                                            // refused: served on here
     }
   }
   if (control_.stalled())

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "AccountLockout.h"
+#include "CarriedSession.h"
 #include "Control.h"
 #include "DataChannel.h"
 #include "FtpOptions.h"
@@ -34,16 +35,44 @@ struct ServerContext {
   AccountLockout &lockout;
 };
 
+// Live migration (SDK 1.6): the descriptor the host makes readable when a
+// reload asks the session to move to newer code (-1: never), and how to
+// offer it the session's state; true: the newer code took the session.
+struct Handover {
+  int fd = -1;
+  std::function<bool(const std::string &state)> offer;
+};
+
+// A session carried from older code, checked against this server: its
+// account looked up again in these users, its home and folder opened again
+// in this root.
+struct RestoredSession {
+  CarriedSession state;
+  std::optional<Account> account;
+  Jail jail;
+};
+
 class FtpSession {
  public:
   using Log = std::function<void(int level, const std::string &)>;  // level: WHARF_LOG_*
 
+  // Nullopt, with the reason in `why`, if this server would not have the
+  // session: its account is gone or no longer allowed (anonymous logins
+  // turned off, tls = require), or its home or folder cannot be opened.
+  static std::optional<RestoredSession> restore(const ServerContext &server, CarriedSession state,
+                                                std::string &why);
+
   // `client`: the control connection's client; `dataClient` judges the
   // passive data connections' (both as the host sees them: behind a load
   // balancer, the clients its PROXY headers name). `countBytes` hears the
-  // data connections' bytes as they flow.
+  // data connections' bytes as they flow. `restored`: the session goes on
+  // from where older code left it.
   FtpSession(const ServerContext &server, int controlFd, const sockaddr_storage &client,
-             DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes);
+             DataChannel::ClientOf dataClient, Log log, Transfer::CountBytes countBytes,
+             Handover handover = {}, std::optional<RestoredSession> restored = std::nullopt);
+  // Greets the client (unless the session is restored: the client is
+  // mid-session) and serves it until it ends or newer code takes it; then
+  // it returns at once, having written nothing more.
   void run();
 
  private:
@@ -59,6 +88,18 @@ class FtpSession {
   static const Command *find(const std::string &verb);
 
   void dispatch(const std::string &line);
+
+  // Whether the session may move to newer code now, between commands. Not
+  // with a data connection prepared (its listener or target is this code's)
+  // nor over TLS (OpenSSL's state cannot be carried: the session stays on
+  // its code and drains). A reply is never half-written here: reply() writes
+  // all of it or the session ends.
+  bool mayHandOver() const;
+  CarriedSession carried() const;
+  void goOnFrom(RestoredSession restored);  // takes what the constructor has not
+  static Account anonymousAccount();
+  // The jail of `account`'s home; throws std::runtime_error if it cannot be opened.
+  static Jail homeOf(const ServerContext &server, const Account &account);
 
   // Access and login.
   void user(const std::string &argument);
@@ -142,6 +183,9 @@ class FtpSession {
   const ServerContext &server_;
   const FtpOptions &options_;
   Control control_;
+  Handover handover_;
+  bool greet_;
+  std::chrono::steady_clock::time_point idleSince_ = std::chrono::steady_clock::now();
   Log log_;
   Transfer::CountBytes countBytes_;
   sockaddr_storage local_{}, peer_{};

@@ -73,7 +73,8 @@ void SessionCounts::share(wharf::Zone zone) {
   zone_ = zone;
 }
 
-bool SessionCounts::refused(size_t total, size_t fromIp, std::string &reason) const {
+bool SessionCounts::refused(Limits limits, size_t total, size_t fromIp, std::string &reason) const {
+  if (limits == Limits::Waive) return false;
   if (total_ > 0 && total >= total_) {
     reason = "Too many users, try again later.";
     return true;
@@ -87,13 +88,24 @@ bool SessionCounts::refused(size_t total, size_t fromIp, std::string &reason) co
 
 std::unique_ptr<SessionCounts::Place> SessionCounts::take(const std::string &ip,
                                                           std::string &reason) {
+  return place(ip, Limits::Apply, reason);
+}
+
+std::unique_ptr<SessionCounts::Place> SessionCounts::adopt(const std::string &ip) {
+  std::string never;
+  return place(ip, Limits::Waive, never);
+}
+
+std::unique_ptr<SessionCounts::Place> SessionCounts::place(const std::string &ip, Limits limits,
+                                                           std::string &reason) {
   if (total_ == 0 && perIp_ == 0) return std::make_unique<Place>(*this, ip, Place::Kept::Nowhere);
   if (table_ != nullptr && ip.size() < sizeof(Slot::ip))
-    if (auto place = takeShared(ip, reason); place || !reason.empty()) return place;
-  return takeLocal(ip, reason);  // no zone, or a full table: this process counts alone
+    if (auto shared = takeShared(ip, limits, reason); shared || !reason.empty()) return shared;
+  return takeLocal(ip, limits, reason);  // no zone, or a full table: this process counts alone
 }
 
 std::unique_ptr<SessionCounts::Place> SessionCounts::takeShared(const std::string &ip,
+                                                                Limits limits,
                                                                 std::string &reason) {
   Self me = self();
   wharf::Zone::Lock lock(*zone_);
@@ -130,10 +142,10 @@ std::unique_ptr<SessionCounts::Place> SessionCounts::takeShared(const std::strin
   size_t total, fromIp;
   Slot *mine, *free;
   count(false, total, fromIp, mine, free);
-  if (refused(total, fromIp, reason) || (mine == nullptr && free == nullptr)) {
+  if (refused(limits, total, fromIp, reason) || (mine == nullptr && free == nullptr)) {
     reason.clear();
     count(true, total, fromIp, mine, free);
-    if (refused(total, fromIp, reason)) return nullptr;
+    if (refused(limits, total, fromIp, reason)) return nullptr;
   }
   if (mine == nullptr) {
     if (free == nullptr) return nullptr;  // full of live places: counted locally instead
@@ -147,11 +159,11 @@ std::unique_ptr<SessionCounts::Place> SessionCounts::takeShared(const std::strin
   return std::make_unique<Place>(*this, ip, Place::Kept::Shared);
 }
 
-std::unique_ptr<SessionCounts::Place> SessionCounts::takeLocal(const std::string &ip,
+std::unique_ptr<SessionCounts::Place> SessionCounts::takeLocal(const std::string &ip, Limits limits,
                                                                std::string &reason) {
   std::lock_guard lock(mutex_);
   auto found = byIp_.find(ip);
-  if (refused(active_, found == byIp_.end() ? 0 : found->second, reason)) return nullptr;
+  if (refused(limits, active_, found == byIp_.end() ? 0 : found->second, reason)) return nullptr;
   ++active_;
   ++byIp_[ip];
   return std::make_unique<Place>(*this, ip, Place::Kept::Local);

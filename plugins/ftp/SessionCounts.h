@@ -42,6 +42,10 @@ class SessionCounts {
   void share(wharf::Zone zone);
   // A place for a session from `ip`, or nullptr with the reason (the 421 text).
   std::unique_ptr<Place> take(const std::string &ip, std::string &reason);
+  // A place for a session that older code of the listener hands over (live
+  // migration): never refused, since it is counted already by the older
+  // code's place, which goes as soon as that code lets the session go.
+  std::unique_ptr<Place> adopt(const std::string &ip);
 
   static constexpr uint32_t kLayout = 0x46545053;  // "FTPS": the zone's layout
   static constexpr size_t kZoneSize = 1 << 20;
@@ -49,10 +53,13 @@ class SessionCounts {
  private:
   struct Slot;
   struct Table;
+  enum class Limits { Apply, Waive };
   void release(const std::string &ip, Place::Kept kept);
-  std::unique_ptr<Place> takeShared(const std::string &ip, std::string &reason);
-  std::unique_ptr<Place> takeLocal(const std::string &ip, std::string &reason);
-  bool refused(size_t total, size_t fromIp, std::string &reason) const;
+  std::unique_ptr<Place> place(const std::string &ip, Limits limits, std::string &reason);
+  std::unique_ptr<Place> takeShared(const std::string &ip, Limits limits, std::string &reason);
+  std::unique_ptr<Place> takeLocal(const std::string &ip, Limits limits, std::string &reason);
+  // Whether `limits` refuse one more session (`reason` says why).
+  bool refused(Limits limits, size_t total, size_t fromIp, std::string &reason) const;
 
   const size_t total_, perIp_;
   std::optional<wharf::Zone> zone_;

@@ -130,7 +130,8 @@ Transfer::Wait Transfer::takeControlLines() {
       case Control::Read::Closed:
         return Wait::ControlGone;
       case Control::Read::Timeout:
-        return Wait::Ready;  // nothing more for now
+      case Control::Read::HandoverAsked:  // not watched during a transfer
+        return Wait::Ready;               // nothing more for now
       case Control::Read::TooLong:
         control_->reply(500, "Command line too long.");
         break;

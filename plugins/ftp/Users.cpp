@@ -74,9 +74,13 @@ const std::string &Users::hashFor(const std::string &name) const {
 }
 
 std::optional<Account> Users::verify(const std::string &name, const std::string &password) const {
-  bool matches = hashMatches(hashFor(name), password);
+  if (!hashMatches(hashFor(name), password)) return std::nullopt;
+  return account(name);
+}
+
+std::optional<Account> Users::account(const std::string &name) const {
   auto entry = entries_.find(name);
-  if (!matches || entry == entries_.end()) return std::nullopt;
+  if (entry == entries_.end()) return std::nullopt;
   return entry->second.account;
 }
 

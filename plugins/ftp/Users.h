@@ -30,6 +30,9 @@ class Users {
   // costs what a known name's check costs whatever crypt(3) method the file uses.
   const std::string &hashFor(const std::string &name) const;
   bool has(const std::string &name) const { return entries_.contains(name); }
+  // The account `name`, without a password: for a session that logged in
+  // before (a carried one, looked up again).
+  std::optional<Account> account(const std::string &name) const;
 
  private:
   struct Entry {

@@ -11,9 +11,11 @@
 #include <memory>
 #include <wharf/wharf.hpp>
 
+#include "CarriedSession.h"
 #include "FtpOptions.h"
 #include "FtpSession.h"
 #include "Jail.h"
+#include "Names.h"
 #include "SessionCounts.h"
 #include "TlsContext.h"
 #include "Users.h"
@@ -66,29 +68,83 @@ class FtpServer {
   }
 
   void serve(wharf::Session &session) {
-    int control = session.socket();
-    if (control < 0) throw wharf::Error("this host does not give plugins the control socket");
-    // The client: behind a load balancer, the one its PROXY header names.
-    std::optional<sockaddr_storage> client = session.address(WHARF_ADDRESS_PEER);
-    if (!client) throw wharf::Error("this host does not give plugins the client's address");
+    sockaddr_storage client = clientOf(session);
     std::string reason;
-    auto place = sessions_.take(ftp::ipText(*client), reason);
+    auto place = sessions_.take(ftp::ipText(client), reason);
     if (!place) {
       session.write("421 " + reason + "\r\n");
       return;
     }
+    run(session, client, std::nullopt);
+  }
+
+  // Live migration (SDK 1.6, `migrate = on`): a control session between
+  // commands moves from older code of this plugin at a reload; its state is
+  // ftp::CarriedSession's (any release that writes its format 1).
+  struct Carried {
+    std::unique_ptr<ftp::SessionCounts::Place> place;
+    sockaddr_storage client;
+    ftp::RestoredSession restored;
+  };
+
+  std::unique_ptr<Carried> importCarried(wharf::Session &session, std::string_view fromVersion,
+                                         wharf::Bytes data) {
+    sockaddr_storage client = clientOf(session);
+    std::string from = "a session from ftp " + ftp::escapedForLog(std::string(fromVersion));
+    std::optional<ftp::CarriedSession> state = ftp::CarriedSession::decode(data);
+    if (!state) {
+      session.log(WHARF_LOG_WARNING, "refused " + from +
+                                         ": its state is malformed or not in format " +
+                                         std::to_string(ftp::CarriedSession::kFormat));
+      return nullptr;
+    }
+    std::string why;
+    std::optional<ftp::RestoredSession> restored =
+        ftp::FtpSession::restore(context_, std::move(*state), why);
+    if (!restored) {
+      session.log(WHARF_LOG_NOTICE, "refused " + from + ": " + ftp::escapedForLog(why));
+      return nullptr;
+    }
+    // Counted by the older code's place until its serve() returns, at once:
+    // beyond the limits, as the two places are one session's.
+    return std::make_unique<Carried>(
+        Carried{sessions_.adopt(ftp::ipText(client)), client, std::move(*restored)});
+  }
+
+  void resume(wharf::Session &session, std::unique_ptr<Carried> carried) {
+    run(session, carried->client, std::move(carried->restored));
+  }  // its place goes with it
+
+ private:
+  // The client: behind a load balancer, the one its PROXY header names.
+  static sockaddr_storage clientOf(wharf::Session &session) {
+    if (session.socket() < 0)
+      throw wharf::Error("this host does not give plugins the control socket");
+    std::optional<sockaddr_storage> client = session.address(WHARF_ADDRESS_PEER);
+    if (!client) throw wharf::Error("this host does not give plugins the client's address");
+    return *client;
+  }
+
+  void run(wharf::Session &session, const sockaddr_storage &client,
+           std::optional<ftp::RestoredSession> restored) {
     ftp::FtpSession(
-        context_, control, *client, [&session](int fd) { return session.acceptedClient(fd); },
+        context_, session.socket(), client,
+        [&session](int fd) { return session.acceptedClient(fd); },
         [&session](int level, const std::string &message) {
           session.log(static_cast<wharf_log_level>(level), message);
         },
         [&session](uint64_t received, uint64_t sent) {
           session.countBytes(WHARF_BYTES_OWN_CONNECTION, received, sent);
-        })
+        },
+        {session.handoverFd(),
+         [&session](const std::string &state) {
+           return session.handOver(
+               wharf::Bytes(reinterpret_cast<const uint8_t *>(state.data()), state.size()));
+         }},
+        std::move(restored))
         .run();
   }
 
- private:
   // Failed logins counted in the listener's zone, so every session process
   // (mode = fork) and every worker counts toward one lock; in this process
   // alone if the zone cannot be had (logged).
@@ -149,7 +205,12 @@ class FtpServer {
   ftp::ServerContext context_;
 };
 
-WHARF_PLUGIN(FtpServer, "ftp", "1.0.0",
+// Tests build a later release of the same code with another version (tests/CMakeLists.txt).
+#ifndef FTP_PLUGIN_VERSION
+#define FTP_PLUGIN_VERSION "1.0.0"
+#endif
+
+WHARF_PLUGIN(FtpServer, "ftp", FTP_PLUGIN_VERSION,
              "FTP server: RFC 959, 2389, 2428, 3659, 2640 and explicit FTPS (RFC 4217)",
              WHARF_CAP_BLOCKING | WHARF_CAP_STREAM | WHARF_CAP_CONCURRENT | WHARF_CAP_FORK_SAFE |
                  WHARF_CAP_OWN_SOCKET)
