@@ -16,12 +16,15 @@ import re
 import shutil
 import socket
 import ssl
+import tempfile
 
 from ftp_fixture import PASSWORD, FtpServer, crypt_hash
-from wharf_harness import PLUGIN_DIR, WharfTestCase, test_plugin, wait_until
+from test_workers import gone
+from wharf_harness import PLUGIN_DIR, WHARFD, WharfTestCase, test_plugin, wait_until
 
 WAIT = 60  # seconds: a bound for events, never a measured time
 CLIENTS = 20
+WHARFD_NEXT = os.environ["WHARFD_NEXT"]
 RELEASES = {"ftp": ("1.0.0", os.path.join(PLUGIN_DIR, "ftp.so")),
             "ftp_next": ("1.0.0+next", test_plugin("ftp_next"))}
 
@@ -32,6 +35,7 @@ class FtpMigration(WharfTestCase):
         self.ftp = FtpServer(self, mode=mode, tls=tls, daemon={"admin": "admin.sock"},
                              options=dict({"max_sessions_per_ip": "0"}, **(options or {})))
         self.server = self.ftp.server
+        self.server.binary = getattr(self, "server_binary", WHARFD)  # a copy, to upgrade
         self.plugin = self.server.path("ftp.so")
         shutil.copy(RELEASES["ftp"][1], self.plugin)
         self.release = "ftp"
@@ -254,3 +258,45 @@ class Limits(FtpMigration):
         self.addCleanup(ftp.close)
         self.clients.append(ftp)
         return True
+
+
+class ThroughUpgrade(FtpMigration):
+    def test_logged_in_clients_keep_their_sessions_through_an_upgrade(self):
+        """wharfctl upgrade replaces master and workers: each old worker hands
+        its logged-in control sessions to a new one (another binary, another
+        process), which resumes them: the same connection, login, folder,
+        TYPE and half-sent command; the old workers exit without draining."""
+        folder = self.enterContext(tempfile.TemporaryDirectory())
+        binary = os.path.join(folder, "wharfd")
+        shutil.copy(WHARFD, binary)
+        self.server_binary = binary
+        self.start(keys={})
+        data = os.urandom(100_000)
+        self.ftp.put("home/alice/docs/data.bin", data)
+        clients = [self.client("alice") for _ in range(6)]
+        for ftp in clients:
+            ftp.cwd("/docs")
+            ftp.sendcmd("TYPE A")
+        clients[0].sock.sendall(b"NO")
+        old = set(self.server.worker_pids())
+        shutil.copy(WHARFD_NEXT, binary + ".new")
+        os.rename(binary + ".new", binary)
+        result = self.server.ctl("upgrade", timeout=180)
+        self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
+        for pid in old:
+            self.server.wait_for_log(rf"\[{pid}\].*migrate: to worker \d+: .*", WAIT)
+        moved = sum(int(count) for count in
+                    re.findall(r"migrate: to worker \d+: (\d+) sessions moved", self.server.log()))
+        self.assertEqual(moved, len(clients), self.server.log())
+        for pid in old:  # they held no session any more: no drain_timeout to wait out
+            wait_until(lambda pid=pid: gone(pid), f"old worker {pid} has exited", WAIT)
+        clients[0].sock.sendall(b"OP\r\n")
+        self.assertEqual(clients[0].getresp(), "200 NOOP ok.")
+        for i, ftp in enumerate(clients):
+            self.assertEqual(ftp.pwd(), "/docs")
+            self.assertIn("TYPE: ASCII", ftp.sendcmd("STAT"))
+            self.assertEqual(self.retrieved(ftp, "data.bin"), data)
+            upload = os.urandom(500 + i)
+            self.stored(ftp, f"after-upgrade-{i}.bin", upload)
+            self.assertEqual(self.ftp.read(f"home/alice/docs/after-upgrade-{i}.bin"), upload)
+        self.stop()
