@@ -1,7 +1,6 @@
 #include "dispatch/BlockingDispatcher.h"
 
 #include <Poco/Logger.h>
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -18,13 +17,6 @@
 #include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
-namespace {
-
-bool nonBlocking(int fd) {
-  return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
-}
-
-}  // namespace
 
 BlockingDispatcher::BlockingDispatcher(const DispatchContext &context)
     : context_(context),
@@ -244,16 +236,16 @@ bool BlockingDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
     return true;
   };  // `connection` is closed, never shut down: it stays the old worker's
   if (stopSignal_.requested()) return refuse("the new worker is stopping");
-  // A plaintext connection cannot become a TLS one (tls = on since), nor a
-  // reactor's (non-blocking) connection one served by a thread.
-  if (!connection.valid() || context_.tlsContext() || nonBlocking(connection.fd()))
-    return refuse("not a plaintext listener of a blocking mode here");
+  // A plaintext connection cannot become a TLS one (tls = on since).
+  if (!connection.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
   UnpackedSession unpacked;
   try {
     unpacked = unpackSession(*package);
   } catch (const std::exception &error) {
     return refuse(std::string("a garbled package: ") + error.what());
   }
+  // resume cannot go on from what event hooks exported (the mode changed).
+  if (unpacked.style != "blocking") return refuse("a session of another mode");
   listener::Refusal refusal{};
   auto ticket = context_.admission.admit(unpacked.peer, refusal);
   if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");

@@ -149,8 +149,13 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   net::FileDescriptor copy(::fcntl(session.carrier(), F_DUPFD_CLOEXEC, 0));
   if (!copy.valid()) return stay("no descriptor to send it with");
   uint64_t id = away_->round.nextId();
+  try {
+    away_->round.link()->send(packSession(listener_, id, session, "blocking", state),
+                              std::move(copy));
+  } catch (const std::exception &error) {  // out of memory
+    return stay(std::string("it could not be sent: ") + error.what());
+  }
   away_->answers[id];
-  away_->round.link()->send(packSession(listener_, id, session, state), std::move(copy));
   // The round ends only once every answer is in: away_ outlives this wait.
   changed_.wait(lock, [&] { return away_->answers[id].has_value(); });
   auto [moved, why] = *away_->answers[id];
@@ -161,7 +166,8 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   return true;
 }
 
-void BlockingMigration::finishIfDoneLocked(bool overdue) {
+void BlockingMigration::finishIfDoneLocked() {
+  bool overdue = std::chrono::steady_clock::now() >= deadline_;
   if (away_) {
     if (!away_->answers.empty()) return;  // their sessions wait on them
     if (away_->round.link() && !overdue)
@@ -207,8 +213,7 @@ void BlockingMigration::watch() noexcept {
       changed_.wait(lock);  // past the deadline: for the answers it waits on
     else
       changed_.wait_until(lock, deadline_);
-    if ((round_ || away_) && std::chrono::steady_clock::now() >= deadline_)
-      finishIfDoneLocked(true);
+    if ((round_ || away_) && std::chrono::steady_clock::now() >= deadline_) finishIfDoneLocked();
   }
 }
 

@@ -79,8 +79,9 @@ class BlockingMigration final : public session::SessionCarrier {
   }
   // Starts the watcher, which ends rounds at their deadline; false if no thread.
   bool watchLocked();
-  // Ends the round if no session it asks is left (or, `overdue`, whatever is).
-  void finishIfDoneLocked(bool overdue = false);
+  // Ends the round if no session it asks is left (or, past its deadline,
+  // whatever is), once no answer is awaited.
+  void finishIfDoneLocked();
   // Logs the round; the sessions it still asks are left (their bells quiet).
   void finishLocked(bool superseded);
   void watch() noexcept;

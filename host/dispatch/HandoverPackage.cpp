@@ -5,11 +5,12 @@
 namespace wharf::dispatch {
 
 Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
-                                    const session::Session &session,
+                                    const session::Session &session, const std::string &style,
                                     std::span<const uint8_t> state) {
   Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
   package->set("listener", listener);
   package->set("id", id);
+  package->set("style", style);
   package->set("from_version", session.instance().plugin().version());
   package->set("state", process::encodeBase64(state.data(), state.size()));
   const net::SocketAddress &peer = session.peerAddress();
@@ -25,7 +26,8 @@ Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
 
 UnpackedSession unpackSession(const Poco::JSON::Object &package) {
   std::string peer = process::decodeBase64(package.optValue<std::string>("peer", ""));
-  return {package.optValue<std::string>("from_version", ""),
+  return {package.optValue<std::string>("style", "event"),  // as sent before styles were named
+          package.optValue<std::string>("from_version", ""),
           process::decodeBase64(package.optValue<std::string>("state", "")),
           net::SocketAddress(reinterpret_cast<const sockaddr *>(peer.data()),
                              static_cast<socklen_t>(peer.size())),

@@ -22,11 +22,14 @@ namespace wharf::dispatch {
 // net.core.wmem_max's double (425,984 bytes by default). A bigger one stays.
 constexpr size_t kMaxStateToSend = 256 * 1024;
 
+// `style`: "event" or "blocking", the hooks whose state it is (a new worker
+// of another mode cannot take it).
 Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
-                                    const session::Session &session,
+                                    const session::Session &session, const std::string &style,
                                     std::span<const uint8_t> state);
 
 struct UnpackedSession {
+  std::string style;
   std::string fromVersion;
   std::string state;
   net::SocketAddress peer;

@@ -608,7 +608,7 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
           }
           uint64_t id = handover_->nextId();
           Poco::JSON::Object::Ptr package =
-              packSession(context_.config.name, id, connection->session(), state);
+              packSession(context_.config.name, id, connection->session(), "event", state);
           handedOut_[id] = {connection, now};
           batch.push_back({package, std::move(copy)});
           break;
@@ -683,16 +683,16 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
     link.send(answerFor(context_.config.name, id, false, why));
   };  // `socket` is closed, never shut down: the connection stays the old worker's
   if (stopAccepting_) return refuse("the new worker is stopping");
-  // A plaintext connection cannot become a TLS one (tls = on since), nor a
-  // blocking mode's (blocking) connection one the loop waits on.
-  if (!socket.valid() || context_.tlsContext() || (::fcntl(socket.fd(), F_GETFL) & O_NONBLOCK) == 0)
-    return refuse("not a plaintext reactor listener here");
+  // A plaintext connection cannot become a TLS one (tls = on since).
+  if (!socket.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
   UnpackedSession unpacked;
   try {
     unpacked = unpackSession(package);
   } catch (const std::exception &error) {
     return refuse(std::string("a garbled package: ") + error.what());
   }
+  // Event hooks cannot go on from what blocking code handed over (the mode changed).
+  if (unpacked.style != "event") return refuse("a session of another mode");
   const net::SocketAddress &peer = unpacked.peer;
   listener::Refusal refusal{};
   auto ticket = context_.admission.admit(peer, refusal);

@@ -34,6 +34,12 @@ void checkCompatibility(const config::ListenerConfig &config, const dispatch::Di
         "migrate = on, and the plugin carries no sessions (it has neither session_export nor "
         "session_import, SDK 1.5, nor resume, 1.6): its sessions would drain, not move; turn "
         "migrate off");
+  // Event hooks driven by a thread keep no point the host could move them at.
+  if (config.migration.enabled && mode.name != "reactor" &&
+      mode.styleFor(plugin) == session::Style::Event)
+    refuse("migrate = on, and in mode = " + std::string(mode.name) +
+           " the plugin runs event-style sessions, which move only in mode = reactor (or "
+           "blocking-style ones, serve, here); turn migrate off");
   if ((mode.requiredCapabilities & WHARF_CAP_FORK_SAFE) && !plugin.has(WHARF_CAP_FORK_SAFE))
     refuse(
         "the mode serves sessions in forked processes and the plugin does not declare "

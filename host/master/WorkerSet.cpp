@@ -463,7 +463,8 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
 
 bool WorkerSet::migratesSessions(const WorkerGroup &group) const {
   for (const auto &listener : config_.listeners)
-    if (listener.migration.enabled &&  // a key of the modes whose sessions migrate
+    // A key of the modes whose sessions migrate; sync's move only at reloads.
+    if (listener.migration.enabled && listener.mode != "sync" &&
         net::isStream(listener.endpoint.transport) &&
         std::find(group.listeners.begin(), group.listeners.end(), listener.name) !=
             group.listeners.end())

@@ -1,6 +1,7 @@
 #include "session/HandoverBell.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,6 +14,11 @@ ino_t inodeOf(int fd) {
 }
 
 }  // namespace
+
+HandoverBell::~HandoverBell() {
+  for (End *end : {&read_, &write_})
+    if (end->descriptor.valid() && !end->intact()) end->descriptor.release().release();
+}
 
 bool HandoverBell::End::intact() const {
   return descriptor.valid() && inodeOf(descriptor.fd()) == inode;
@@ -44,10 +50,17 @@ void HandoverBell::silence() {
 }
 
 void HandoverBell::signal() {
-  if (ringing_ == rung_ || !read_.descriptor.valid()) return;
-  char byte = 1;
-  if (ringing_ && write_.intact() && ::write(write_.descriptor.fd(), &byte, 1) == 1) rung_ = true;
-  if (!ringing_ && read_.intact() && ::read(read_.descriptor.fd(), &byte, 1) == 1) rung_ = false;
+  if (!read_.intact() || !write_.intact()) return;
+  pollfd ready{read_.descriptor.fd(), POLLIN, 0};
+  bool readable = ::poll(&ready, 1, 0) == 1;
+  char bytes[64] = {1};
+  if (ringing_) {
+    ssize_t written = readable ? 1 : ::write(write_.descriptor.fd(), bytes, 1);
+    (void)written;  // an empty pipe always takes a byte
+    return;
+  }
+  while (::read(read_.descriptor.fd(), bytes, sizeof bytes) > 0) {
+  }
 }
 
 }  // namespace wharf::session

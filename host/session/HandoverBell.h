@@ -19,6 +19,12 @@ namespace wharf::session {
 
 class HandoverBell {
  public:
+  HandoverBell() = default;
+  // Closes the pipe; an end the plugin closed is let go, not closed: its
+  // number may be someone else's now.
+  ~HandoverBell();
+  HandoverBell(const HandoverBell &) = delete;
+  HandoverBell &operator=(const HandoverBell &) = delete;
   // The descriptor to poll; -1 if no pipe can be had.
   int fd();
   // Readable from now on (also for a descriptor made later), until silence().
@@ -33,12 +39,13 @@ class HandoverBell {
     // Still the pipe end it was: not closed by the plugin and reused.
     bool intact() const;
   };
-  void signal();  // makes the read end readable, or not, as ringing_ says
+  // Makes the read end readable, or not, as ringing_ says (also if the
+  // plugin read the byte, which it must not).
+  void signal();
 
   std::mutex mutex_;
   End read_, write_;
   bool ringing_ = false;
-  bool rung_ = false;  // a byte is in the pipe
 };
 
 }  // namespace wharf::session

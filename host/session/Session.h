@@ -113,6 +113,7 @@ class Session : public Cuttable {
   enum class Handover { None, Exporting, Importing, Leaving };
   void setHandover(Handover phase) { handover_ = phase; }
   bool frozen() const { return handover_ == Handover::Exporting || handover_ == Handover::Leaving; }
+  bool handingOver() const { return handover_ != Handover::None; }
   // Live migration across workers: the session's bytes and start as the
   // worker that served it before had them (its ledger has what it counted).
   ByteCount bytesSoFar() const { return {tally_.bytesIn, tally_.bytesOut}; }
@@ -125,7 +126,10 @@ class Session : public Cuttable {
   // The session goes on in another worker (or stays in the one that offered
   // it): it ends here without being written down as ended; only its bytes
   // not counted yet are.
-  void handOff() { handedOff_ = true; }
+  void handOff() { handedOff_.store(true, std::memory_order_release); }
+  // THREAD: any (a cut asks). Once handed off the connection is another
+  // worker's too: the host never shuts it down here.
+  bool handedOff() const { return handedOff_.load(std::memory_order_acquire); }
   // The peer as text, formatted on first use (most sessions never need it).
   const std::string &peer() const;
   const net::SocketAddress &peerAddress() const { return peerAddress_; }
@@ -246,7 +250,7 @@ class Session : public Cuttable {
   ByteCount ownConnectionBytes_;  // of tally_'s, those of the plugin's own connections
   std::chrono::nanoseconds nextCount_ = coarseNow() + std::chrono::seconds(1);
   bool endingNoted_ = false;
-  bool handedOff_ = false;
+  std::atomic<bool> handedOff_{false};
   std::atomic<bool> cut_{false};
   std::atomic<CutReason> cutWhy_{CutReason::Shutdown};
   std::string error_;

@@ -61,7 +61,7 @@ bool StreamSession::startTls(std::shared_ptr<const tls::ServerContext> context) 
 }
 
 int StreamSession::socket() const {
-  if (style_ != Style::Blocking || tls_) return -1;
+  if (style_ != Style::Blocking || tls_ || frozen()) return -1;
   socketLent_ = true;
   return connection_.fd();
 }
@@ -87,11 +87,12 @@ wharf_status StreamSession::read(void *buffer, size_t capacity, size_t *received
 }
 
 int StreamSession::handoverFd() {
-  return style_ == Style::Blocking && carrier_ != nullptr ? bell_.fd() : -1;
+  return style_ == Style::Blocking && carrier_ != nullptr && !frozen() ? bell_.fd() : -1;
 }
 
 wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
-  if (style_ != Style::Blocking || carrier_ == nullptr || frozen()) return WHARF_UNSUPPORTED;
+  // Not from inside a hand-over (an import handing over again would recurse).
+  if (style_ != Style::Blocking || carrier_ == nullptr || handingOver()) return WHARF_UNSUPPORTED;
   auto since = std::chrono::steady_clock::now();
   bell_.silence();  // asked once per reload: refused, it stays
   if (std::optional<bool> away = carrier_->sendAway(*this, state)) {
@@ -190,6 +191,7 @@ StreamSession::Wait StreamSession::wait() {
 
 void StreamSession::cut(CutReason why) {
   noteCut(why);
+  if (handedOff()) return;  // the connection goes on in another worker
   // A plugin with the socket gets the end of input first, and a chance to say goodbye.
   bool gentle = cuts_.fetch_add(1) == 0 && socketLent_;
   ::shutdown(connection_.fd(), gentle ? SHUT_RD : SHUT_RDWR);

@@ -518,9 +518,10 @@ typedef struct wharf_host_api {
   /* A descriptor that turns readable (POLLIN) when a reload asks this
    * session to move to newer plugin code; poll it with your own waits. It
    * stays readable until session_hand_over is called or the host stops
-   * asking (migrate_timeout). -1 where sessions do not move (event style,
-   * fork mode). OWNERSHIP: the host's: never read, write or close it; valid
-   * until serve (or resume) returns. THREAD: the session's. */
+   * asking (migrate_timeout): poll it only where you would hand over (a
+   * busy session that kept it in its poll set would spin). -1 where sessions do not move (event
+   * style, fork mode). OWNERSHIP: the host's: never read, write or close it; valid until serve (or
+   * resume) returns. THREAD: the session's. */
   int (*session_handover_fd)(const wharf_session *session);
   /* Offers the session to the newer code with `state`: what session_export
    * would write (no pointers), everything the plugin holds of the session
