@@ -1,6 +1,7 @@
 #include "dispatch/BlockingDispatcher.h"
 
 #include <Poco/Logger.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -10,16 +11,24 @@
 #include <new>
 #include <system_error>
 
+#include "dispatch/HandoverPackage.h"
 #include "dispatch/Intake.h"
 #include "dispatch/ProxyGate.h"
 #include "session/FailureLog.h"
 #include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
+namespace {
+
+bool nonBlocking(int fd) {
+  return (::fcntl(fd, F_GETFL) & O_NONBLOCK) != 0;
+}
+
+}  // namespace
 
 BlockingDispatcher::BlockingDispatcher(const DispatchContext &context)
     : context_(context),
-      migration_(context.generations, context.traffic, context.logger),
+      migration_(context.config.name, context.generations, context.traffic, context.logger),
       waitingRoom_(context.socket.fd()) {}
 
 BlockingDispatcher::~BlockingDispatcher() {
@@ -115,7 +124,7 @@ void BlockingDispatcher::serve(PendingSession &session) noexcept {
     session::runStreamSession(generation.instance(), generation.style(), generation.live(),
                               std::move(session.connection), session.peer,
                               context_.ledger(generation.number()), context_.tlsContext(),
-                              &migration_, std::move(session.generation));
+                              &migration_, std::move(session.generation), session.arrival.get());
   else
     session::runDatagramSession(generation.instance(), generation.style(), context_.socket.fd(),
                                 session.peer, session.datagram,
@@ -170,16 +179,20 @@ std::chrono::milliseconds BlockingDispatcher::waitForData(
   return patience;
 }
 
-void BlockingDispatcher::admit(PendingSessionPtr session) {
-  auto ticket = admitPeer(context_, session->peer);
-  if (!ticket) return;  // closed at once
+void BlockingDispatcher::limitIdleTime(int fd) const {
   if (auto idle = context_.config.limits.idleTimeout; idle.count() > 0) {
     timeval timeout{static_cast<time_t>(idle.count() / 1000),
                     static_cast<suseconds_t>(idle.count() % 1000 * 1000)};
     // Both ways: a peer that stops reading must not hold a thread in send() forever.
-    ::setsockopt(session->connection.fd(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    ::setsockopt(session->connection.fd(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
   }
+}
+
+void BlockingDispatcher::admit(PendingSessionPtr session) {
+  auto ticket = admitPeer(context_, session->peer);
+  if (!ticket) return;  // closed at once
+  limitIdleTime(session->connection.fd());
   session->generation = context_.generations.current();
   session->ticket.emplace(std::move(*ticket));
   if (auto patience = waitForData(*session->generation); patience.count() > 0)
@@ -210,7 +223,61 @@ void BlockingDispatcher::receiveDatagram() {
                      std::vector<uint8_t>(datagramBuffer_.begin(), datagramBuffer_.begin() + got),
                      std::move(ticket),
                      std::nullopt,
-                     {}}));
+                     {},
+                     nullptr}));
+}
+
+bool BlockingDispatcher::handOverSessions(std::shared_ptr<HandoverLink> link, pid_t to,
+                                          std::chrono::milliseconds timeout) {
+  return context_.streams() && context_.config.migration.enabled &&
+         migration_.handOver(std::move(link), to, timeout);
+}
+
+bool BlockingDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
+                                      net::FileDescriptor &connection,
+                                      std::shared_ptr<HandoverLink> link) {
+  if (!context_.streams() || !context_.config.migration.enabled) return false;
+  std::string listener = context_.config.name;
+  uint64_t id = package->optValue<uint64_t>("id", 0);
+  auto refuse = [&](const std::string &why) {
+    link->send(answerFor(listener, id, false, why));
+    return true;
+  };  // `connection` is closed, never shut down: it stays the old worker's
+  if (stopSignal_.requested()) return refuse("the new worker is stopping");
+  // A plaintext connection cannot become a TLS one (tls = on since), nor a
+  // reactor's (non-blocking) connection one served by a thread.
+  if (!connection.valid() || context_.tlsContext() || nonBlocking(connection.fd()))
+    return refuse("not a plaintext listener of a blocking mode here");
+  UnpackedSession unpacked;
+  try {
+    unpacked = unpackSession(*package);
+  } catch (const std::exception &error) {
+    return refuse(std::string("a garbled package: ") + error.what());
+  }
+  listener::Refusal refusal{};
+  auto ticket = context_.admission.admit(unpacked.peer, refusal);
+  if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");
+  auto session = std::make_shared<PendingSession>();
+  session->generation = context_.generations.current();
+  session->peer = unpacked.peer;
+  session->connection = std::move(connection);
+  session->ticket.emplace(std::move(*ticket));
+  limitIdleTime(session->connection.fd());
+  session->arrival = std::make_shared<session::Arrival>(session::Arrival{
+      std::move(unpacked.fromVersion), std::move(unpacked.state), unpacked.bytes, unpacked.started,
+      // Moved is answered past the queue, before the session is served: were
+      // this worker to die after reading the client, the other would serve
+      // the session on from the state it sent, and the client would hear both.
+      [link, listener, id](bool moved, const std::string &why) {
+        if (moved) return link->sendNow(*answerFor(listener, id, true));
+        link->send(answerFor(listener, id, false, why));
+        return true;
+      }});
+  try {
+    if (schedule(session)) return true;
+  } catch (const std::exception &) {  // no thread to be had
+  }
+  return refuse("the new worker has no thread for it");
 }
 
 }  // namespace wharf::dispatch

@@ -28,10 +28,16 @@ class BlockingDispatcher : public Dispatcher {
   void migrateSessions(std::optional<std::chrono::milliseconds> timeout) final {
     migration_.migrate(timeout);
   }
+  bool handOverSessions(std::shared_ptr<HandoverLink> link, pid_t to,
+                        std::chrono::milliseconds timeout) override;
+  void handOverAnswered(Poco::JSON::Object::Ptr answer) final { migration_.answered(answer); }
+  bool adoptSession(Poco::JSON::Object::Ptr package, net::FileDescriptor &connection,
+                    std::shared_ptr<HandoverLink> link) override;
 
  protected:
-  // THREAD: the loop thread. Serves `session` or hands it off; false refuses
-  // it (the session is closed, and counted as `refusal`).
+  // THREAD: the loop thread (or a HandoverLink's, for a session another
+  // worker handed over). Serves `session` or hands it off; false refuses it
+  // (the session is closed, and counted as `refusal`).
   virtual bool schedule(PendingSessionPtr session) = 0;
   virtual listener::Refusal scheduleRefusal() const { return listener::Refusal::QueueFull; }
   // Serves a session to its end on the calling thread. Never throws.
@@ -48,6 +54,8 @@ class BlockingDispatcher : public Dispatcher {
   // A connection's PROXY header has come, or some of it: admit it, or wait on.
   void readHeader(PendingSessionPtr session);
   void admit(PendingSessionPtr session);
+  // idle_timeout, both ways, on a connection served here.
+  void limitIdleTime(int fd) const;
   void receiveDatagram();
   void dispatch(PendingSessionPtr session);
   // Sessions whose peer has sent: their PROXY header read, or dispatched.

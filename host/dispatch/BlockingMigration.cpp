@@ -1,14 +1,18 @@
 #include "dispatch/BlockingMigration.h"
 
+#include <fcntl.h>
+
 #include <system_error>
 
+#include "dispatch/HandoverPackage.h"
 #include "session/FailureLog.h"
 
 namespace wharf::dispatch {
 
-BlockingMigration::BlockingMigration(const listener::Generations &generations,
+BlockingMigration::BlockingMigration(const std::string &listener,
+                                     const listener::Generations &generations,
                                      session::Traffic &traffic, Poco::Logger &logger)
-    : generations_(generations), traffic_(traffic), logger_(logger) {}
+    : listener_(listener), generations_(generations), traffic_(traffic), logger_(logger) {}
 
 BlockingMigration::~BlockingMigration() {
   {
@@ -19,18 +23,22 @@ BlockingMigration::~BlockingMigration() {
   if (watcher_.joinable()) watcher_.join();
 }
 
+bool BlockingMigration::watchLocked() {
+  if (watcher_.joinable()) return true;
+  try {
+    watcher_ = std::thread([this] { watch(); });
+    return true;
+  } catch (const std::system_error &error) {  // no thread: the sessions drain, as without
+    session::logFailure(logger_, "migrate: no thread to time the round: ", error.what());
+    return false;
+  }
+}
+
 void BlockingMigration::migrate(std::optional<std::chrono::milliseconds> timeout) {
   std::lock_guard lock(mutex_);
+  if (away_ || retired_) return;  // the sessions go to the other worker's code
   if (round_) finishLocked(true);
-  if (!timeout) return;
-  if (!watcher_.joinable()) {
-    try {
-      watcher_ = std::thread([this] { watch(); });
-    } catch (const std::system_error &error) {  // no thread: the sessions drain, as without
-      session::logFailure(logger_, "migrate: no thread to time the round: ", error.what());
-      return;
-    }
-  }
+  if (!timeout || !watchLocked()) return;
   deadline_ = std::chrono::steady_clock::now() + *timeout;
   round_.emplace(generations_.current(), deadline_, "longest hand-over");
   for (const auto &[session, enrolled] : sessions_)
@@ -39,11 +47,42 @@ void BlockingMigration::migrate(std::optional<std::chrono::milliseconds> timeout
   changed_.notify_all();
 }
 
+bool BlockingMigration::handOver(std::shared_ptr<HandoverLink> link, pid_t to,
+                                 std::chrono::milliseconds timeout) {
+  std::lock_guard lock(mutex_);
+  if (away_ || retired_ || !watchLocked()) return false;
+  if (round_) finishLocked(true);
+  deadline_ = std::chrono::steady_clock::now() + timeout;
+  away_.emplace(Away{HandoverRound(std::move(link), to, deadline_), {}});
+  for (const auto &[session, enrolled] : sessions_)
+    if (asksLocked(enrolled)) session->bell().ring();
+  finishIfDoneLocked();
+  changed_.notify_all();
+  return true;
+}
+
+void BlockingMigration::answered(Poco::JSON::Object::Ptr answer) {
+  std::lock_guard lock(mutex_);
+  if (!away_) return;
+  if (!answer) {  // what it took stays here, as do those not sent yet
+    for (auto &[id, outcome] : away_->answers)
+      if (!outcome) outcome.emplace(false, "the new worker has gone");
+    away_->round.linkGone();
+    finishIfDoneLocked();
+  } else {
+    auto sent = away_->answers.find(answer->optValue<uint64_t>("id", 0));
+    if (sent == away_->answers.end() || sent->second) return;
+    sent->second.emplace(answer->optValue<std::string>("outcome", "") == "moved",
+                         answer->optValue<std::string>("why", "by the new worker"));
+  }
+  changed_.notify_all();
+}
+
 void BlockingMigration::enroll(session::StreamSession &session, uint64_t generation) {
   std::lock_guard lock(mutex_);
   Enrolled enrolled{generation};
   sessions_.emplace(&session, enrolled);
-  // Admitted under the generation before a reload, started after it.
+  // Admitted before a reload or a retirement, started after it.
   if (asksLocked(enrolled)) session.bell().ring();
 }
 
@@ -57,7 +96,7 @@ std::optional<session::SessionCarrier::Destination> BlockingMigration::destinati
     session::StreamSession &session) {
   std::lock_guard lock(mutex_);
   auto enrolled = sessions_.find(&session);
-  if (enrolled == sessions_.end() || !asksLocked(enrolled->second) ||
+  if (away_ || enrolled == sessions_.end() || !asksLocked(enrolled->second) ||
       round_->overdue(std::chrono::steady_clock::now()))
     return std::nullopt;
   const listener::GenerationPtr &target = round_->target();
@@ -85,33 +124,91 @@ void BlockingMigration::refused(session::StreamSession &session, session::Migrat
   finishIfDoneLocked();
 }
 
-void BlockingMigration::finishIfDoneLocked() {
+std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
+                                                std::span<const uint8_t> state) {
+  std::unique_lock lock(mutex_);
+  if (!away_) return retired_ ? std::optional(false) : std::nullopt;
+  auto since = std::chrono::steady_clock::now();
+  auto enrolled = sessions_.find(&session);
+  if (enrolled == sessions_.end() || enrolled->second.goneAway || !away_->round.link() ||
+      away_->round.overdue(since))
+    return false;
+  Enrolled &asked = enrolled->second;
+  asked.goneAway = true;  // asked once: whatever comes of it, it is not asked again
+  auto stay = [&](const std::string &why) {
+    away_->round.refused(why);
+    finishIfDoneLocked();
+    return false;
+  };
+  if (session.tls() != nullptr) {  // OpenSSL cannot export a connection
+    away_->round.stays();
+    finishIfDoneLocked();
+    return false;
+  }
+  if (state.size() > kMaxStateToSend) return stay("its state is over 256 KiB, too big to send");
+  net::FileDescriptor copy(::fcntl(session.carrier(), F_DUPFD_CLOEXEC, 0));
+  if (!copy.valid()) return stay("no descriptor to send it with");
+  uint64_t id = away_->round.nextId();
+  away_->answers[id];
+  away_->round.link()->send(packSession(listener_, id, session, state), std::move(copy));
+  // The round ends only once every answer is in: away_ outlives this wait.
+  changed_.wait(lock, [&] { return away_->answers[id].has_value(); });
+  auto [moved, why] = *away_->answers[id];
+  away_->answers.erase(id);
+  if (!moved) return stay(why);
+  away_->round.moved(std::chrono::steady_clock::now() - since);
+  finishIfDoneLocked();
+  return true;
+}
+
+void BlockingMigration::finishIfDoneLocked(bool overdue) {
+  if (away_) {
+    if (!away_->answers.empty()) return;  // their sessions wait on them
+    if (away_->round.link() && !overdue)
+      for (const auto &[session, enrolled] : sessions_)
+        if (asksLocked(enrolled)) return;
+    return finishLocked(false);
+  }
   if (!round_) return;
-  for (const auto &[session, enrolled] : sessions_)
-    if (asksLocked(enrolled)) return;
+  if (!overdue)
+    for (const auto &[session, enrolled] : sessions_)
+      if (asksLocked(enrolled)) return;
   finishLocked(false);
 }
 
 void BlockingMigration::finishLocked(bool superseded) {
   size_t left = 0;
-  for (const auto &[session, enrolled] : sessions_)
+  for (auto &[session, enrolled] : sessions_)
     if (asksLocked(enrolled)) {
-      ++left;
       session->bell().silence();
+      if (away_ && !away_->round.link()) {  // not sent when it went: stays for the same reason
+        away_->round.refused("the new worker has gone");
+        enrolled.goneAway = true;
+      } else {
+        ++left;
+      }
     }
-  logger_.notice(round_->finish(left, superseded, traffic_));
-  round_.reset();
+  if (away_) {
+    logger_.notice(away_->round.finish(left, traffic_));
+    away_.reset();
+    retired_ = true;
+  } else {
+    logger_.notice(round_->finish(left, superseded, traffic_));
+    round_.reset();
+  }
+  changed_.notify_all();
 }
 
 void BlockingMigration::watch() noexcept {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    if (!round_) {
-      changed_.wait(lock);
-    } else if (changed_.wait_until(lock, deadline_) == std::cv_status::timeout && round_ &&
-               round_->overdue(std::chrono::steady_clock::now())) {
-      finishLocked(false);
-    }
+    bool open = round_ || away_;
+    if (!open || std::chrono::steady_clock::now() >= deadline_)
+      changed_.wait(lock);  // past the deadline: for the answers it waits on
+    else
+      changed_.wait_until(lock, deadline_);
+    if ((round_ || away_) && std::chrono::steady_clock::now() >= deadline_)
+      finishIfDoneLocked(true);
   }
 }
 

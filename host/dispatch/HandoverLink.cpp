@@ -28,12 +28,19 @@ HandoverLink::~HandoverLink() {
 }
 
 void HandoverLink::send(Poco::JSON::Object::Ptr body, net::FileDescriptor attached) {
+  std::vector<Outgoing> one;
+  one.push_back({std::move(body), std::move(attached)});
+  send(std::move(one));
+}
+
+void HandoverLink::send(std::vector<Outgoing> batch) {
+  if (batch.empty()) return;
   bool first;
   {
     std::lock_guard lock(mutex_);
     if (closing_) return;
     first = outgoing_.empty();
-    outgoing_.push_back({std::move(body), std::move(attached)});
+    for (Outgoing &message : batch) outgoing_.push_back(std::move(message));
   }
   if (first) queued_.notify_one();  // else the sender has yet to empty the queue
 }

@@ -15,6 +15,7 @@
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "net/FileDescriptor.h"
 #include "process/Channel.h"
@@ -35,19 +36,21 @@ class HandoverLink {
   HandoverLink(const HandoverLink &) = delete;
   HandoverLink &operator=(const HandoverLink &) = delete;
 
-  // THREAD: any. Queues `body` (with `attached`, if valid, closed here once
-  // sent); never waits for the other end.
+  // A message and the descriptor to attach to it (if valid; closed here once sent).
+  struct Outgoing {
+    Poco::JSON::Object::Ptr body;
+    net::FileDescriptor attached;
+  };
+  // THREAD: any. Queues `body` (with `attached`); never waits for the other end.
   void send(Poco::JSON::Object::Ptr body, net::FileDescriptor attached = {});
+  // Queues them all at once: the sending thread wakes once for the batch, not
+  // amid it (on a busy core, each wake-up can take the core from the caller).
+  void send(std::vector<Outgoing> batch);
   // THREAD: any. Sends `body` now, past the queue: true once the other end's
   // buffer holds it (what the other end then reads even if this one dies).
   bool sendNow(const Poco::JSON::Object &body);
 
  private:
-  struct Outgoing {
-    Poco::JSON::Object::Ptr body;
-    net::FileDescriptor attached;
-  };
-
   void sendQueued();
   void receiveAll(const Receiver &receiver);
 

@@ -13,7 +13,7 @@ std::string HandoverRound::finish(size_t left, session::Traffic &traffic) {
   if (refused_ > 0) line += " (" + refusedWhy_ + ")";
   line += ", " + std::to_string(left) + " left (not quiescent within migrate_timeout)";
   if (stays_ > 0) line += ", " + std::to_string(stays_) + " stay (TLS, or no session_export)";
-  return line + "; longest loop turn " + milliseconds(longestTurn_) + ", round " +
+  return line + "; longest pause " + milliseconds(longestPause_) + ", round " +
          milliseconds(std::chrono::steady_clock::now() - started_);
 }
 

@@ -1,10 +1,11 @@
-// Internal. A retiring worker's live migration of one reactor listener's
-// sessions to the worker that replaces it (migrate = on): the link to that
-// worker, until when a busy session is tried again, and what became of
-// them. A session is tried once per loop tick until it is sent; one sent
-// waits, frozen, for the other worker's answer; one refused, or that stays
-// (TLS, no session_export), is not tried again.
-// THREAD: the loop's.
+// Internal. A retiring worker's live migration of one listener's sessions to
+// the worker that replaces it (migrate = on): the link to that worker, until
+// when a busy session is tried again, and what became of them. On a reactor
+// a session is tried once per loop tick until it is sent; a blocking-style
+// one when its plugin hands it over. One sent waits, frozen, for the other
+// worker's answer; one refused, or that stays (TLS, no session_export), is
+// not tried again. THREAD: one at a time (the loop's, or under
+// BlockingMigration's lock).
 #pragma once
 
 #include <sys/types.h>
@@ -31,13 +32,17 @@ class HandoverRound {
   bool overdue(std::chrono::steady_clock::time_point now) const { return now >= deadline_; }
   uint64_t nextId() { return ++lastId_; }
 
-  void moved() { ++moved_; }
+  // One moved after `paused`: frozen here from its export to the other
+  // worker's answer, which that worker sends just before it serves it.
+  void moved(std::chrono::nanoseconds paused) {
+    ++moved_;
+    longestPause_ = std::max(longestPause_, paused);
+  }
   // `why` of the first refusal goes to the log line.
   void refused(const std::string &why) {
     if (refused_++ == 0) refusedWhy_ = why;
   }
   void stays() { ++stays_; }
-  void noteTurn(std::chrono::nanoseconds held) { longestTurn_ = std::max(longestTurn_, held); }
   // Counts the `left` sessions still busy at the end, adds the round to
   // `traffic` and says what it did (for the log).
   std::string finish(size_t left, session::Traffic &traffic);
@@ -47,7 +52,7 @@ class HandoverRound {
   pid_t to_;
   std::chrono::steady_clock::time_point deadline_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::chrono::nanoseconds longestTurn_{0};
+  std::chrono::nanoseconds longestPause_{0};
   uint64_t lastId_ = 0;
   size_t moved_ = 0;
   size_t refused_ = 0;

@@ -12,6 +12,7 @@
 #include "listener/Generation.h"
 #include "net/FileDescriptor.h"
 #include "net/SocketAddress.h"
+#include "session/SessionRunner.h"
 
 namespace wharf::dispatch {
 
@@ -24,6 +25,8 @@ struct PendingSession {
   // Waiting for its PROXY header (proxy_protocol), until this; not yet admitted.
   std::optional<std::chrono::steady_clock::time_point> headerDeadline;
   std::vector<uint8_t> headerSoFar;  // what came of the header already
+  // Handed over by a retiring worker (migrate = on): imported before it is served.
+  std::shared_ptr<const session::Arrival> arrival;
 };
 
 using PendingSessionPtr = std::shared_ptr<PendingSession>;

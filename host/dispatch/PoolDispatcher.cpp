@@ -20,6 +20,9 @@ bool PoolDispatcher::schedule(PendingSessionPtr session) {
   std::lock_guard lock(mutex_);
   // Bounded by count, not by which threads happen to be scheduled right now.
   if (busy_ + queue_.size() >= workerCount_ + queueLimit_) return false;
+  // Another worker's session waits for nothing: its old worker holds it
+  // frozen until this one imports it, which only a free thread does now.
+  if (session->arrival && busy_ + queue_.size() >= workerCount_) return false;
   queue_.push_back(std::move(session));
   ready_.notify_one();
   return true;

@@ -9,9 +9,9 @@
 #include <cerrno>
 #include <cstring>
 
+#include "dispatch/HandoverPackage.h"
 #include "dispatch/Intake.h"
 #include "dispatch/ProxyGate.h"
-#include "process/Base64.h"
 #include "session/FailureLog.h"
 #include "session/LiveSessions.h"
 #include "session/SessionRunner.h"
@@ -26,10 +26,6 @@ constexpr auto kTick = std::chrono::milliseconds(250);
 // batches, so no loop turn exports a thousand sessions (the others' pause)
 // and a moved session waits only for its batch's answers.
 constexpr size_t kHandOutsInFlight = 16;
-// The most state a session takes to another worker: its package (base64,
-// a third more) must fit one message of the pair, whose send buffer is
-// net.core.wmem_max's double (425,984 bytes by default). A bigger one stays.
-constexpr size_t kMaxStateToSend = 256 * 1024;
 // A peer that has taken none of its output for this long has stopped reading
 // (output_budget cuts only such peers). Long enough that a reader starved of
 // CPU for a moment (a busy machine) is not taken for one: at 1 s, a slow
@@ -585,6 +581,7 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
       if (connection->awaitsHandOut()) candidates.push_back(raw);
     using HandOut = session::ReactorSession::HandOut;
     std::vector<uint8_t> state;
+    std::vector<HandoverLink::Outgoing> batch;
     for (Connection *connection : candidates) {
       if (handedOut_.size() >= kHandOutsInFlight) break;  // the rest once these are answered
       switch (connection->handOut(state)) {
@@ -609,29 +606,17 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
             handover_->refused("no descriptor to send it with");
             break;
           }
-          session::ReactorSession &session = connection->session();
           uint64_t id = handover_->nextId();
-          Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
-          package->set("listener", context_.config.name);
-          package->set("id", id);
-          package->set("from_version", session.instance().plugin().version());
-          package->set("state", process::encodeBase64(state.data(), state.size()));
-          const net::SocketAddress &peer = session.peerAddress();
-          package->set("peer", process::encodeBase64(peer.get(), peer.length()));
-          package->set("bytes_in", session.bytesSoFar().in);
-          package->set("bytes_out", session.bytesSoFar().out);
-          package->set("started_ns",
-                       static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                session.started().time_since_epoch())
-                                                .count()));
-          handedOut_[id] = connection;
-          handover_->link()->send(package, std::move(copy));
+          Poco::JSON::Object::Ptr package =
+              packSession(context_.config.name, id, connection->session(), state);
+          handedOut_[id] = {connection, now};
+          batch.push_back({package, std::move(copy)});
           break;
         }
       }
     }
+    handover_->link()->send(std::move(batch));
   }
-  handover_->noteTurn(std::chrono::steady_clock::now() - now);
   if (handedOut_.empty() && (!busy || handover_->overdue(now) || !handover_->link()))
     finishHandOver();
 }
@@ -643,7 +628,8 @@ void ReactorDispatcher::handOverAnswered(Poco::JSON::Object::Ptr answer) {
 void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
   if (!handover_) return;
   if (answer == nullptr) {  // the link has gone: what it took stays here
-    for (auto [id, connection] : std::exchange(handedOut_, {})) {
+    for (auto [id, sent] : std::exchange(handedOut_, {})) {
+      Connection *connection = sent.first;
       connection->stay();
       handover_->refused("the new worker has gone");
     }
@@ -651,11 +637,11 @@ void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
   } else {
     auto sent = handedOut_.find(answer->optValue<uint64_t>("id", 0));
     if (sent == handedOut_.end()) return;
-    Connection *connection = sent->second;
+    auto [connection, frozenSince] = sent->second;
     handedOut_.erase(sent);
     if (answer->optValue<std::string>("outcome", "") == "moved") {
       connection->leave();  // retires it
-      handover_->moved();
+      handover_->moved(std::chrono::steady_clock::now() - frozenSince);
     } else {
       connection->stay();
       handover_->refused(answer->optValue<std::string>("why", "by the new worker"));
@@ -692,26 +678,22 @@ bool ReactorDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
 
 void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
                                         net::FileDescriptor socket, HandoverLink &link) {
-  Poco::JSON::Object::Ptr answer = new Poco::JSON::Object;
-  answer->set("listener", context_.config.name);
-  answer->set("id", package.optValue<uint64_t>("id", 0));
+  uint64_t id = package.optValue<uint64_t>("id", 0);
   auto refuse = [&](const std::string &why) {
-    answer->set("outcome", std::string("refused"));
-    answer->set("why", why);
-    link.send(answer);
+    link.send(answerFor(context_.config.name, id, false, why));
   };  // `socket` is closed, never shut down: the connection stays the old worker's
   if (stopAccepting_) return refuse("the new worker is stopping");
-  // A plaintext connection cannot become a TLS one (tls = on since).
-  if (!socket.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
-  std::string peerBytes, state;
+  // A plaintext connection cannot become a TLS one (tls = on since), nor a
+  // blocking mode's (blocking) connection one the loop waits on.
+  if (!socket.valid() || context_.tlsContext() || (::fcntl(socket.fd(), F_GETFL) & O_NONBLOCK) == 0)
+    return refuse("not a plaintext reactor listener here");
+  UnpackedSession unpacked;
   try {
-    peerBytes = process::decodeBase64(package.optValue<std::string>("peer", ""));
-    state = process::decodeBase64(package.optValue<std::string>("state", ""));
+    unpacked = unpackSession(package);
   } catch (const std::exception &error) {
     return refuse(std::string("a garbled package: ") + error.what());
   }
-  net::SocketAddress peer(reinterpret_cast<const sockaddr *>(peerBytes.data()),
-                          static_cast<socklen_t>(peerBytes.size()));
+  const net::SocketAddress &peer = unpacked.peer;
   listener::Refusal refusal{};
   auto ticket = context_.admission.admit(peer, refusal);
   if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");
@@ -720,16 +702,13 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
   Connection *raw = adopted.get();
   connections_.emplace(raw, std::move(adopted));
   session::ReactorSession &session = raw->session();
-  session.carryOver(
-      {package.optValue<uint64_t>("bytes_in", 0), package.optValue<uint64_t>("bytes_out", 0)},
-      std::chrono::steady_clock::time_point(
-          std::chrono::nanoseconds(package.optValue<int64_t>("started_ns", 0))));
-  if (!raw->adopt(package.optValue<std::string>("from_version", ""),
-                  std::vector<uint8_t>(state.begin(), state.end()))) {
+  session.carryOver(unpacked.bytes, unpacked.started);
+  if (!raw->adopt(unpacked.fromVersion,
+                  std::vector<uint8_t>(unpacked.state.begin(), unpacked.state.end()))) {
     remove(raw);
     return refuse("refused by session_import");
   }
-  answer->set("outcome", std::string("moved"));
+  Poco::JSON::Object::Ptr answer = answerFor(context_.config.name, id, true);
   // Served only once the answer is in the other end's buffer: were this
   // worker to die after reading the client, the other would otherwise serve
   // the session on from the state it exported, and the client would hear both.

@@ -94,7 +94,8 @@ class ReactorDispatcher : public Dispatcher, private net::IoHandler {
   std::atomic<int64_t> migrationAsked_{0};
   std::optional<MigrationRound> migration_;
   std::optional<HandoverRound> handover_;
-  std::map<uint64_t, Connection *> handedOut_;  // sent, waiting for the answer, by id
+  // Sent, waiting for the answer, by id: the session, frozen since.
+  std::map<uint64_t, std::pair<Connection *, std::chrono::steady_clock::time_point>> handedOut_;
   std::mutex postedMutex_;
   std::vector<std::function<void()>> posted_;  // under postedMutex_
   std::thread thread_;

@@ -21,6 +21,15 @@ class SyncDispatcher : public BlockingDispatcher {
     return true;
   }
   void waitForSessions() override {}  // the loop thread has served them all
+  // Served on the loop thread, another worker's session would hold up the
+  // link's: sync sessions move only at reloads, never across workers.
+  bool handOverSessions(std::shared_ptr<HandoverLink>, pid_t, std::chrono::milliseconds) override {
+    return false;
+  }
+  bool adoptSession(Poco::JSON::Object::Ptr, net::FileDescriptor &,
+                    std::shared_ptr<HandoverLink>) override {
+    return false;
+  }
 
  private:
   net::LoopActivity loop_;

@@ -463,7 +463,7 @@ std::optional<WorkerSet::Clock::time_point> WorkerSet::replaceDue() {
 
 bool WorkerSet::migratesSessions(const WorkerGroup &group) const {
   for (const auto &listener : config_.listeners)
-    if (listener.mode == "reactor" && listener.migration.enabled &&
+    if (listener.migration.enabled &&  // a key of the modes whose sessions migrate
         net::isStream(listener.endpoint.transport) &&
         std::find(group.listeners.begin(), group.listeners.end(), listener.name) !=
             group.listeners.end())

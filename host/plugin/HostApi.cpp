@@ -429,8 +429,8 @@ int sessionHandoverFd(const wharf_session *session) {
   return self == nullptr ? -1 : self->handoverFd();
 }
 
-// A state the size session_export may have, and sent across workers whole.
-constexpr size_t kMaxHandedOverState = 256 * 1024;
+// As much as session_export may write (across workers, 256 KiB: more stays).
+constexpr size_t kMaxHandedOverState = 1 << 20;
 
 wharf_status sessionHandOver(wharf_session *session, const uint8_t *state, size_t len) {
   return guarded([&] {

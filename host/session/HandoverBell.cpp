@@ -1,21 +1,34 @@
 #include "session/HandoverBell.h"
 
-#include <sys/eventfd.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-#include <cstdint>
-
 namespace wharf::session {
+namespace {
+
+ino_t inodeOf(int fd) {
+  struct stat status {};
+  return ::fstat(fd, &status) == 0 ? status.st_ino : 0;
+}
+
+}  // namespace
+
+bool HandoverBell::End::intact() const {
+  return descriptor.valid() && inodeOf(descriptor.fd()) == inode;
+}
 
 int HandoverBell::fd() {
   std::lock_guard lock(mutex_);
-  if (!event_.valid()) {
-    int made = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (made < 0) return -1;
-    event_ = net::HostDescriptor(made);
+  if (!read_.descriptor.valid()) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+    read_.descriptor = net::HostDescriptor(ends[0]);
+    write_.descriptor = net::HostDescriptor(ends[1]);
+    read_.inode = write_.inode = inodeOf(ends[0]);  // one pipe: one inode
     signal();
   }
-  return event_.fd();
+  return read_.descriptor.fd();
 }
 
 void HandoverBell::ring() {
@@ -31,14 +44,10 @@ void HandoverBell::silence() {
 }
 
 void HandoverBell::signal() {
-  if (!event_.valid()) return;
-  uint64_t count = 0;
-  if (ringing_) {
-    count = 1;
-    [[maybe_unused]] ssize_t written = ::write(event_.fd(), &count, sizeof count);
-  } else {
-    [[maybe_unused]] ssize_t read = ::read(event_.fd(), &count, sizeof count);  // drains it
-  }
+  if (ringing_ == rung_ || !read_.descriptor.valid()) return;
+  char byte = 1;
+  if (ringing_ && write_.intact() && ::write(write_.descriptor.fd(), &byte, 1) == 1) rung_ = true;
+  if (!ringing_ && read_.intact() && ::read(read_.descriptor.fd(), &byte, 1) == 1) rung_ = false;
 }
 
 }  // namespace wharf::session

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 
 #include "plugin/PluginInstance.h"
 #include "session/LiveSessions.h"
@@ -44,6 +45,11 @@ class SessionCarrier {
   // how long neither code served it.
   virtual void moved(StreamSession &session, uint64_t generation,
                      std::chrono::nanoseconds pause) = 0;
+  // A retiring worker (migrate = on across workers): sends `session` with
+  // `state` to the worker that replaces this one, and waits for its answer.
+  // nullopt: this worker is not retiring (the move stays in the process);
+  // true: that worker serves the session from now on; false: it stays here.
+  virtual std::optional<bool> sendAway(StreamSession &session, std::span<const uint8_t> state) = 0;
   // A hand-over failed (NotCarried, ImportRefused): the session stays, and
   // this reload asks it no more.
   virtual void refused(StreamSession &session, Migration outcome) = 0;

@@ -98,14 +98,49 @@ class Enrollment {
   StreamSession &session_;
 };
 
-// serve(), then, each time the plugin handed the session over, the newer
-// code's resume(), on the same thread and connection.
+// A session another worker handed over: imported into this worker's
+// generation, answered, and only then served. False: it is not served here
+// (its connection closes, never shut down: the other worker's copy goes on).
+bool arrive(StreamSession &session, const Arrival &arrival, void *&imported) {
+  session.carryOver(arrival.bytes, arrival.started);
+  const wharf_plugin &hooks = session.instance().hooks();
+  bool taken = hooks.session_import != nullptr && hooks.resume != nullptr &&
+               session.importState(
+                   arrival.fromVersion,
+                   {reinterpret_cast<const uint8_t *>(arrival.state.data()), arrival.state.size()},
+                   imported);
+  if (!taken || !arrival.answer(true, {})) {
+    session.handOff();
+    if (!taken) {
+      session.withdrawClose();
+      arrival.answer(false, hooks.resume == nullptr ? "the new code cannot resume it"
+                                                    : "refused by session_import");
+      return false;
+    }
+    // Unanswered, it may yet be served there: the new code frees what it
+    // imported in a resume that finds the session ended.
+    session.setHandover(Session::Handover::Leaving);
+    session.runHook("resume", [&] {
+      return hooks.resume(session.instance().state(), imported, session.handle());
+    });
+    return false;
+  }
+  return true;
+}
+
+// serve() (or, for a session another worker handed over, resume() from the
+// state its import made), then, each time the plugin handed the session
+// over, the newer code's resume(), on the same thread and connection.
 void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &registered,
-                   std::shared_ptr<const void> &pin) {
+                   std::shared_ptr<const void> &pin, void *imported) {
   // serve() waits for its peer inside the hook: that is not a loop stuck.
   net::HooksCountAgainst uncounted(nullptr);
   plugin::PluginInstance &first = session.instance();
-  session.runHook("serve", [&] { return first.hooks().serve(first.state(), session.handle()); });
+  if (imported != nullptr)
+    session.runHook(
+        "resume", [&] { return first.hooks().resume(first.state(), imported, session.handle()); });
+  else
+    session.runHook("serve", [&] { return first.hooks().serve(first.state(), session.handle()); });
   while (std::optional<StreamSession::Carried> carried = session.takeCarried()) {
     registered.reset();
     registered.emplace(*carried->destination.live, session);
@@ -123,14 +158,17 @@ void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &r
 void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSessions &live,
                       net::FileDescriptor connection, const net::SocketAddress &peer,
                       const Ledger &ledger, const std::shared_ptr<const tls::ServerContext> &tls,
-                      SessionCarrier *carrier, std::shared_ptr<const void> pin) noexcept {
+                      SessionCarrier *carrier, std::shared_ptr<const void> pin,
+                      const Arrival *arrival) noexcept {
   guarded(instance.logger(), [&] {
     StreamSession session(instance, std::move(connection), peer, style, ledger);
     std::optional<LiveSessions::Entry> registered(std::in_place, live, session);
+    void *imported = nullptr;
+    if (arrival != nullptr && !arrive(session, *arrival, imported)) return;
     if (tls && !session.startTls(tls)) return;
     if (style == Style::Event) return driveEvents(session);
     Enrollment enrolled(carrier, session);
-    serveBlocking(session, registered, pin);
+    serveBlocking(session, registered, pin, imported);
   });
 }
 

@@ -94,6 +94,12 @@ wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
   if (style_ != Style::Blocking || carrier_ == nullptr || frozen()) return WHARF_UNSUPPORTED;
   auto since = std::chrono::steady_clock::now();
   bell_.silence();  // asked once per reload: refused, it stays
+  if (std::optional<bool> away = carrier_->sendAway(*this, state)) {
+    if (!*away) return WHARF_UNSUPPORTED;
+    setHandover(Handover::Leaving);  // the other worker serves it: it ends here unwritten
+    handOff();
+    return WHARF_OK;
+  }
   std::optional<SessionCarrier::Destination> destination = carrier_->destination(*this);
   if (!destination) return WHARF_UNSUPPORTED;
   const wharf_plugin &next = destination->instance->hooks();

@@ -284,7 +284,7 @@ void Worker::adoptSessions(net::FileDescriptor end) {
     answer->set("listener", name);
     answer->set("id", package->optValue<uint64_t>("id", 0));
     answer->set("outcome", std::string("refused"));
-    answer->set("why", "no reactor listener '" + name + "' with migrate = on here");
+    answer->set("why", "no listener '" + name + "' with migrate = on that takes sessions here");
     self->send(answer);
   });
   std::lock_guard lock(mutex_);

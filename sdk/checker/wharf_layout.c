@@ -142,6 +142,8 @@ int main(void) {
   FIELD(wharf_host_api, zone_root);
   FIELD(wharf_host_api, session_count_bytes);
   FIELD(wharf_host_api, session_tls);
+  FIELD(wharf_host_api, session_handover_fd);
+  FIELD(wharf_host_api, session_hand_over);
   END(wharf_host_api);
 
   BEGIN(wharf_host);
@@ -169,6 +171,7 @@ int main(void) {
   FIELD(wharf_plugin, serve);
   FIELD(wharf_plugin, session_export);
   FIELD(wharf_plugin, session_import);
+  FIELD(wharf_plugin, resume);
   END(wharf_plugin);
 
   /* wharf_kv.h: what lives in the zone, which every user of the layout shares. */

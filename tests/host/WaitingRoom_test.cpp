@@ -25,8 +25,8 @@ Pair connectedPair() {
 }
 
 dispatch::PendingSessionPtr sessionOn(net::FileDescriptor socket) {
-  return std::make_shared<PendingSession>(
-      PendingSession{nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt, {}, {}});
+  return std::make_shared<PendingSession>(PendingSession{
+      nullptr, net::SocketAddress(), std::move(socket), {}, std::nullopt, {}, {}, nullptr});
 }
 
 const WaitingRoom::Clock::time_point kStart{};

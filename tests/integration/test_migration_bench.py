@@ -1,6 +1,8 @@
 """bench/migration, run briefly so it cannot rot between bench runs: with
 migrate = on reloads move sessions and leave none on old code; with
-migrate = off (draining) they stay on the generation they began on."""
+migrate = off (draining) they stay on the generation they began on; a
+reload that replaces the workers and an upgrade move every session to the
+new workers, none cut."""
 
 import os
 import re
@@ -32,3 +34,7 @@ class MigrationBench(WharfTestCase):
         self.assertEqual((moved, cut), ("0", "0"), result.stdout)
         self.assertGreater(int(old_code), 0, result.stdout)
         self.assertIn("longest pause of a moved session", result.stdout)
+        for label in ("reload, 1 <-> 2 workers", "binary upgrade"):
+            moved, refused, left, cut = rows[label][:4]
+            self.assertEqual((moved, refused, left, cut), (str(SESSIONS), "0", "0", "0"),
+                             result.stdout)

@@ -1,4 +1,5 @@
-"""Live session migration across worker processes (migrate = on): when the
+"""Live session migration across worker processes (migrate = on; reactor, and
+SDK 1.6 thread mode): when the
 master replaces its workers (a reload that changes [host] workers, a binary
 upgrade), each old worker sends its quiescent sessions, state and connection,
 straight to a new worker of the same group, which imports them into its
@@ -29,11 +30,13 @@ SESSIONS = 150
 
 
 class AcrossWorkers(WharfTestCase):
+    mode = "reactor"
+
     def start(self, migrate="on", workers=1, keys=None, binary=None):
         self.port = free_port()
         self.sessions = []
         listener = dict({"transport": "tcp", "listen": f"127.0.0.1:{self.port}",
-                         "mode": "reactor", "plugin": test_plugin("tally_v1"),
+                         "mode": self.mode, "plugin": test_plugin("tally_v1"),
                          "migrate": migrate, "max_connections": str(SESSIONS + 10),
                          "max_per_source": str(SESSIONS + 10)}, **(keys or {}))
         self.server = Wharfd(self, {"t": listener},
@@ -232,3 +235,34 @@ class Staying(AcrossWorkers):
         self.assertFalse(gone(old))
         self.stop()
 
+
+class ThreadsMoving(Moving):
+    """SDK 1.6: blocking-style sessions (tally's serve) move too, each handed
+    over by its plugin between lines and resumed on a thread of the new worker."""
+    mode = "thread"
+
+
+class ThreadsStaying(Staying):
+    mode = "thread"
+    # tally's serve() polls its socket for the bell, which a tls = on session
+    # does not lend it: such a session never offers itself (it drains).
+    test_tls_sessions_stay_on_the_old_worker = None
+
+
+class PoolAcrossWorkers(AcrossWorkers):
+    mode = "pool"
+
+    def test_sessions_beyond_the_new_workers_free_threads_stay(self):
+        """A session waits frozen until the new worker imports it: one that
+        would wait in the new pool's queue for a thread stays instead."""
+        self.start(keys={"pool_threads": "4"})
+        old = self.server.worker_pid()
+        sessions = self.open_sessions(3)
+        self.server.listeners["t"]["pool_threads"] = "2"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], r"^migrate: to worker \d+: 2 sessions moved, 1 refused "
+                                     r"\(the new worker has no thread for it\), 0 left")
+        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        self.assertEqual(sorted(self.finish_lines(sessions)), sorted({old, to}))
+        self.stop()

@@ -535,7 +535,8 @@ typedef struct wharf_host_api {
    * (nobody asked, the asking ended, the newer code refused the state or
    * cannot resume, or the session is over TLS and this move crosses
    * processes); the descriptor is no longer readable. OWNERSHIP: `state` is
-   * borrowed for the call; at most 256 KiB (WHARF_INVALID above).
+   * borrowed for the call; at most 1 MiB (WHARF_INVALID above; a move to
+   * another worker takes at most 256 KiB: a bigger state stays).
    * THREAD: the session's. */
   wharf_status (*session_hand_over)(wharf_session *session, const uint8_t *state, size_t len);
 } wharf_host_api;

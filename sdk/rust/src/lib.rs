@@ -1249,7 +1249,9 @@ pub trait Plugin: Sized + 'static {
     /// Whether the host gets [`Plugin::export`] and [`Plugin::import`]: live
     /// session migration (1.5; an event-style stream on a reactor listener
     /// with `migrate = on`). Without it a reload leaves each session on the
-    /// code it started with, as before.
+    /// code it started with, as before. Blocking-style sessions
+    /// ([`Plugin::serve`]) do not move with this crate: it does not offer
+    /// 1.6's `session_hand_over` and `resume` (`wharf.hpp` does).
     const MIGRATE: bool = false;
 
     /// After the handshake, before any instance (the host's main thread).
@@ -1720,6 +1722,7 @@ pub const fn __descriptor<P: Plugin>(
         serve: if blocking { Some(t::serve::<P> as Serve) } else { None },
         session_export: if migrate { Some(t::session_export::<P> as Export) } else { None },
         session_import: if migrate { Some(t::session_import::<P> as Import) } else { None },
+        resume: None,
     }
 }
 

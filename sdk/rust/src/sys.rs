@@ -14,8 +14,8 @@ use std::os::raw::{c_char, c_int, c_void};
 // --- versions and identity ------------------------------------------------
 
 pub const WHARF_ABI_MAJOR: u16 = 1;
-pub const WHARF_ABI_MINOR: u16 = 5;
-pub const WHARF_SDK_VERSION: &str = "1.5.0";
+pub const WHARF_ABI_MINOR: u16 = 6;
+pub const WHARF_SDK_VERSION: &str = "1.6.0";
 pub const WHARF_HOST_MAGIC: u32 = 0x5748_4f53; // "WHOS"
 pub const WHARF_PLUGIN_MAGIC: u32 = 0x5750_4c47; // "WPLG"
 pub const WHARF_PLUGIN_ENTRY_SYMBOL: &str = "wharf_plugin_entry";
@@ -395,6 +395,16 @@ pub struct wharf_host_api {
             len: *mut usize,
         ) -> wharf_status,
     >,
+
+    // --- 1.6: live migration of blocking-style sessions
+    pub session_handover_fd: Option<unsafe extern "C" fn(session: *const wharf_session) -> c_int>,
+    pub session_hand_over: Option<
+        unsafe extern "C" fn(
+            session: *mut wharf_session,
+            state: *const u8,
+            len: usize,
+        ) -> wharf_status,
+    >,
 }
 
 /// What the host hands to `wharf_plugin_entry`.
@@ -501,6 +511,15 @@ pub struct wharf_plugin {
             data: *const u8,
             len: usize,
             session_state: *mut *mut c_void,
+        ) -> wharf_status,
+    >,
+
+    // added in 1.6: live migration, blocking style (session_hand_over)
+    pub resume: Option<
+        unsafe extern "C" fn(
+            instance_state: *mut c_void,
+            session_state: *mut c_void,
+            session: *mut wharf_session,
         ) -> wharf_status,
     >,
 }

@@ -118,6 +118,8 @@ fn rust_layout() -> BTreeMap<String, String> {
         zone_root,
         session_count_bytes,
         session_tls,
+        session_handover_fd,
+        session_hand_over,
     });
     fields!(wharf_host { header, host_version, api });
     fields!(wharf_plugin {
@@ -139,6 +141,7 @@ fn rust_layout() -> BTreeMap<String, String> {
         serve,
         session_export,
         session_import,
+        resume,
     });
     fields!(wharf_kv_table { magic, reserved, bucket_count, buckets, count });
     fields!(wharf_kv_entry { next, hash, key_len, value_len });
