@@ -258,7 +258,7 @@ class Served {
   std::thread thread_;
 };
 
-class Handover : public ::testing::Test {
+class FtpHandover : public ::testing::Test {
  protected:
   void SetUp() override {
     int listener = listening();
@@ -315,7 +315,7 @@ std::string readAll(int socket) {
 
 }  // namespace
 
-TEST_F(Handover, TheLoginFolderAndParametersGoOnInTheNewerCode) {
+TEST_F(FtpHandover, TheLoginFolderAndParametersGoOnInTheNewerCode) {
   Code older(site_), newer(site_);
   Served old(older, control_);
   ASSERT_EQ(client().reply().substr(0, 3), "220");
@@ -347,7 +347,7 @@ TEST_F(Handover, TheLoginFolderAndParametersGoOnInTheNewerCode) {
   EXPECT_TRUE(now->ended());
 }
 
-TEST_F(Handover, APendingRenameAndTheTypeMove) {
+TEST_F(FtpHandover, APendingRenameAndTheTypeMove) {
   Code older(site_), newer(site_);
   Served old(older, control_);
   client().reply();
@@ -363,7 +363,7 @@ TEST_F(Handover, APendingRenameAndTheTypeMove) {
   client().ask("QUIT");
 }
 
-TEST_F(Handover, APendingUserAndTheFailedLoginsMove) {
+TEST_F(FtpHandover, APendingUserAndTheFailedLoginsMove) {
   Code older(site_), newer(site_);
   Served old(older, control_);
   client().reply();
@@ -379,7 +379,7 @@ TEST_F(Handover, APendingUserAndTheFailedLoginsMove) {
   EXPECT_TRUE(now->ended());
 }
 
-TEST_F(Handover, ARefusedOfferLeavesTheSessionServedWhereItIs) {
+TEST_F(FtpHandover, ARefusedOfferLeavesTheSessionServedWhereItIs) {
   Code code(site_);
   Served old(code, control_);
   client().reply();
@@ -394,7 +394,7 @@ TEST_F(Handover, ARefusedOfferLeavesTheSessionServedWhereItIs) {
   EXPECT_TRUE(old.ended());
 }
 
-TEST_F(Handover, APassivePortKeepsTheSessionUntilItsTransferIsDone) {
+TEST_F(FtpHandover, APassivePortKeepsTheSessionUntilItsTransferIsDone) {
   Code older(site_), newer(site_);
   Served old(older, control_);
   client().reply();
@@ -415,7 +415,7 @@ TEST_F(Handover, APassivePortKeepsTheSessionUntilItsTransferIsDone) {
   client().ask("QUIT");
 }
 
-TEST_F(Handover, AnActiveTargetKeepsTheSessionUntilItsTransferIsDone) {
+TEST_F(FtpHandover, AnActiveTargetKeepsTheSessionUntilItsTransferIsDone) {
   Code older(site_), newer(site_);
   Served old(older, control_);
   client().reply();
@@ -441,7 +441,7 @@ TEST_F(Handover, AnActiveTargetKeepsTheSessionUntilItsTransferIsDone) {
   client().ask("QUIT");
 }
 
-TEST_F(Handover, ATlsSessionIsNeverOffered) {
+TEST_F(FtpHandover, ATlsSessionIsNeverOffered) {
   auto [cert, key] = site_.certificate();
   Code code(site_, [&, cert = cert, key = key](ftp::FtpOptions &options) {
     options.tls = ftp::TlsMode::Allow;
@@ -461,7 +461,7 @@ TEST_F(Handover, ATlsSessionIsNeverOffered) {
   EXPECT_EQ(old.offers(), 0);
 }
 
-class Restore : public ::testing::Test {
+class FtpRestore : public ::testing::Test {
  protected:
   static CarriedSession aliceIn(const std::string &folder) {
     CarriedSession state;
@@ -479,7 +479,7 @@ class Restore : public ::testing::Test {
   Site site_;
 };
 
-TEST_F(Restore, AnAccountOfTheNewerUsersTableIsTakenWithItsHome) {
+TEST_F(FtpRestore, AnAccountOfTheNewerUsersTableIsTakenWithItsHome) {
   Code code(site_);
   std::string why;
   auto restored = FtpSession::restore(code.context, aliceIn("/docs"), why);
@@ -490,20 +490,20 @@ TEST_F(Restore, AnAccountOfTheNewerUsersTableIsTakenWithItsHome) {
   EXPECT_TRUE(restored->jail.stat("/docs/notes.txt", status));
 }
 
-TEST_F(Restore, AnAccountGoneFromTheUsersTableIsRefused) {
+TEST_F(FtpRestore, AnAccountGoneFromTheUsersTableIsRefused) {
   site_.writeUsers("bob:" + kPwHash + ":pub:ro\n");
   Code code(site_);
   EXPECT_EQ(refusal(code, aliceIn("/")), "the account alice is no longer in option.users");
 }
 
-TEST_F(Restore, AnonymousIsRefusedOnceAnonymousLoginsAreOff) {
+TEST_F(FtpRestore, AnonymousIsRefusedOnceAnonymousLoginsAreOff) {
   Code code(site_, [](ftp::FtpOptions &options) { options.anonymous = ftp::Anonymous::Off; });
   CarriedSession state;
   state.login = CarriedSession::Login::Anonymous;
   EXPECT_EQ(refusal(code, state), "anonymous logins are off");
 }
 
-TEST_F(Restore, AFolderThatIsGoneIsRefused) {
+TEST_F(FtpRestore, AFolderThatIsGoneIsRefused) {
   Code code(site_);
   EXPECT_NE(refusal(code, aliceIn("/gone")).find("folder /gone"), std::string::npos);
   // A home that is gone too.
@@ -511,7 +511,7 @@ TEST_F(Restore, AFolderThatIsGoneIsRefused) {
   EXPECT_NE(refusal(code, aliceIn("/")).find("user alice"), std::string::npos);
 }
 
-TEST_F(Restore, ASessionInTheClearIsRefusedWhereTlsIsRequired) {
+TEST_F(FtpRestore, ASessionInTheClearIsRefusedWhereTlsIsRequired) {
   auto [cert, key] = site_.certificate();
   Code code(site_, [&, cert = cert, key = key](ftp::FtpOptions &options) {
     options.tls = ftp::TlsMode::Require;
@@ -527,7 +527,7 @@ TEST_F(Restore, ASessionInTheClearIsRefusedWhereTlsIsRequired) {
       << "no login, nothing pending: it may still AUTH TLS";
 }
 
-TEST_F(Restore, ProtectionWithoutTlsIsRefused) {
+TEST_F(FtpRestore, ProtectionWithoutTlsIsRefused) {
   Code code(site_);
   CarriedSession state = aliceIn("/");
   state.pbszGiven = true;
