@@ -415,14 +415,20 @@ class BlockingSessions(Migrating):
         self.assertEqual(ask(session, "b"), "one 2")
         self.stop()
 
-    def test_a_plugin_without_resume_keeps_its_sessions(self):
+    def test_an_event_style_plugin_in_a_blocking_mode_is_refused_with_migrate(self):
+        """Event hooks driven by a thread keep no point to move at: a reload
+        to such a plugin with migrate = on is refused, and nothing changes."""
         self.mode = "sync"  # tally_cpp runs one session at a time
         self.start(release="tally_v1")
         session = self.connect()
         self.assertEqual(ask(session, "a"), "one 1")
-        self.install("tally_cpp_v2")  # imports event-style sessions only
-        self.assertIn("1 not carried (generation 2 (tally 2.0.0) has no session_import or "
-                      "resume)", self.round_logged(2))
+        staging = self.plugin + ".new"
+        shutil.copy(self.release_file("tally_cpp_v2"), staging)  # event style only
+        os.rename(staging, self.plugin)
+        result = self.server.ctl("reload")
+        self.assertNotEqual(result.returncode, 0, self.server.log())
+        self.assertIn("migrate = on, and in mode = sync the plugin runs event-style sessions, "
+                      "which move only in mode = reactor", result.stderr)
         self.assertEqual(ask(session, "b"), "one 2")
         self.stop()
 

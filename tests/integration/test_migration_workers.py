@@ -210,6 +210,22 @@ class Staying(AcrossWorkers):
         self.assertAllStayWhenImportIs("crash", "the new worker has gone")
         self.stop()
 
+    def test_sessions_of_another_mode_stay(self):
+        """A reload that also changes the mode: the new worker's code would
+        get state written for the other style's hooks, so it takes none."""
+        if self.mode != "reactor":
+            self.skipTest("one direction is enough: reactor to thread")
+        self.start()
+        old = self.server.worker_pid()
+        sessions = self.open_sessions(5)
+        self.server.listeners["t"]["mode"] = "thread"
+        self.reload_with(workers="2")
+        summary = self.round_logged(old)
+        self.assertRegex(summary[0], r"^migrate: to worker \d+: 0 sessions moved, 5 refused "
+                                     r"\(a session of another mode\)")
+        self.assertEqual(self.finish_lines(sessions), {old})
+        self.stop()
+
     def test_without_migrate_sessions_drain_on_the_old_worker(self):
         self.start(migrate="off")
         old = self.server.worker_pid()
