@@ -82,6 +82,15 @@ class AcrossWorkers(WharfTestCase):
         self.assertEqual(result.returncode, 0, result.stderr + self.server.log())
         return result.stdout
 
+    def reload_to_two_changing(self, count=SESSIONS, **keys):
+        """`count` sessions, then a reload to two workers that also changes the
+        listener's `keys`: the old worker, its round's line, the sessions."""
+        old = self.server.worker_pid()
+        sessions = self.open_sessions(count)
+        self.server.listeners["t"].update(keys)
+        self.reload_with(workers="2")
+        return old, self.round_logged(old)[0], sessions
+
     def status(self):
         result = self.server.ctl("status", "--json")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -167,13 +176,9 @@ class Staying(AcrossWorkers):
         """With the new code's tally option.import = `option`, a reload to two
         workers moves no session: each is refused for `why` and answers on."""
         self.start()
-        old = self.server.worker_pid()
-        sessions = self.open_sessions()
-        self.server.listeners["t"]["option.import"] = option
-        self.reload_with(workers="2")
-        summary = self.round_logged(old)
-        self.assertRegex(summary[0], rf"^migrate: to worker \d+: 0 sessions moved, "
-                                     rf"{SESSIONS} refused \({why}\), 0 left")
+        old, summary, sessions = self.reload_to_two_changing(**{"option.import": option})
+        self.assertRegex(summary, rf"^migrate: to worker \d+: 0 sessions moved, "
+                                  rf"{SESSIONS} refused \({why}\), 0 left")
         self.assertEqual(self.finish_lines(sessions), {old})
         self.assertFalse(gone(old))
 
@@ -216,12 +221,8 @@ class Staying(AcrossWorkers):
         if self.mode != "reactor":
             self.skipTest("one direction is enough: reactor to thread")
         self.start()
-        old = self.server.worker_pid()
-        sessions = self.open_sessions(5)
-        self.server.listeners["t"]["mode"] = "thread"
-        self.reload_with(workers="2")
-        summary = self.round_logged(old)
-        self.assertRegex(summary[0], r"^migrate: to worker \d+: 0 sessions moved, 5 refused "
+        old, summary, sessions = self.reload_to_two_changing(5, mode="thread")
+        self.assertRegex(summary, r"^migrate: to worker \d+: 0 sessions moved, 5 refused "
                                      r"\(a session of another mode\)")
         self.assertEqual(self.finish_lines(sessions), {old})
         self.stop()
@@ -272,13 +273,9 @@ class PoolAcrossWorkers(AcrossWorkers):
         """A session waits frozen until the new worker imports it: one that
         would wait in the new pool's queue for a thread stays instead."""
         self.start(keys={"pool_threads": "4"})
-        old = self.server.worker_pid()
-        sessions = self.open_sessions(3)
-        self.server.listeners["t"]["pool_threads"] = "2"
-        self.reload_with(workers="2")
-        summary = self.round_logged(old)
-        self.assertRegex(summary[0], r"^migrate: to worker \d+: 2 sessions moved, 1 refused "
-                                     r"\(the new worker has no thread for it\), 0 left")
-        to = int(re.match(r"migrate: to worker (\d+)", summary[0]).group(1))
+        old, summary, sessions = self.reload_to_two_changing(3, pool_threads="2")
+        self.assertRegex(summary, r"^migrate: to worker \d+: 2 sessions moved, 1 refused "
+                                  r"\(the new worker has no thread for it\), 0 left")
+        to = int(re.match(r"migrate: to worker (\d+)", summary).group(1))
         self.assertEqual(sorted(self.finish_lines(sessions)), sorted({old, to}))
         self.stop()
