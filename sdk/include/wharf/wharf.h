@@ -673,8 +673,11 @@ typedef struct wharf_plugin {
 
   /* THREAD: the session's own. Serves to its end, as serve() does, a session
    * session_import took from older code, starting from the *session_state it
-   * made: free that here. Optional: without it no blocking-style session
-   * moves onto this plugin. */
+   * made: free that here. Rarely (a new worker that could not confirm the
+   * move to the old one) the session has already ended for this code:
+   * session_end_reason says WHARF_END_MIGRATED, reads and writes answer
+   * WHARF_ENDED and session_socket -1; free the state and return. Optional:
+   * without it no blocking-style session moves onto this plugin. */
   wharf_status (*resume)(void *instance_state, void *session_state, wharf_session *session);
 } wharf_plugin;
 
