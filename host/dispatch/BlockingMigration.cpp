@@ -107,16 +107,18 @@ void BlockingMigration::moved(session::StreamSession &session, uint64_t generati
                               std::chrono::nanoseconds pause) {
   std::lock_guard lock(mutex_);
   sessions_[&session] = {generation};
-  if (!round_ || round_->target()->number() != generation) return;  // superseded meanwhile
-  round_->count(session::Migration::Moved);
+  if (!round_ || round_->target()->number() != generation) return;
   round_->noteTurn(pause);
   finishIfDoneLocked();
 }
 
-void BlockingMigration::refused(session::StreamSession &session, session::Migration outcome) {
+void BlockingMigration::decided(session::StreamSession &session, uint64_t target,
+                                session::Migration outcome) {
   std::lock_guard lock(mutex_);
-  if (!round_) return;
-  sessions_[&session].refusedBy = round_->target()->number();
+  Enrolled &enrolled = sessions_[&session];
+  enrolled.decidedBy = target;
+  enrolled.taken = outcome == session::Migration::Moved;
+  if (!round_ || round_->target()->number() != target) return;  // an older round's answer
   if (outcome == session::Migration::NotCarried)
     round_->notCarried(round_->target()->describe() + " has no session_import or resume");
   else
@@ -176,9 +178,9 @@ void BlockingMigration::finishIfDoneLocked() {
     return finishLocked(false);
   }
   if (!round_) return;
-  if (!overdue)
+  if (!overdue)  // nor one taken and on its way: its pause is the round's to log
     for (const auto &[session, enrolled] : sessions_)
-      if (asksLocked(enrolled)) return;
+      if (asksLocked(enrolled) || enrolled.taken) return;
   finishLocked(false);
 }
 

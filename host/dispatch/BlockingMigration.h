@@ -9,7 +9,8 @@
 // on a reactor (MigrationRound, HandoverRound): it ends when no session it
 // asks is left, at migrate_timeout (the rest stay, their bells quiet), or
 // when a newer reload supersedes it; each round logs one line. A session
-// whose move was refused stays, and that round asks it no more.
+// whose move was refused stays, and that round asks it no more; one taken
+// counts as moved even if its old code returns after the round ended.
 // THREAD: any; internally locked.
 #pragma once
 
@@ -55,14 +56,16 @@ class BlockingMigration final : public session::SessionCarrier {
   std::optional<Destination> destination(session::StreamSession &session) override;
   void moved(session::StreamSession &session, uint64_t generation,
              std::chrono::nanoseconds pause) override;
-  void refused(session::StreamSession &session, session::Migration outcome) override;
+  void decided(session::StreamSession &session, uint64_t target,
+               session::Migration outcome) override;
   std::optional<bool> sendAway(session::StreamSession &session,
                                std::span<const uint8_t> state) override;
 
  private:
   struct Enrolled {
     uint64_t generation;
-    uint64_t refusedBy = 0;  // the target of the round that could not move it
+    uint64_t decidedBy = 0;  // the target of the round whose code took or refused it
+    bool taken = false;      // by newer code, its old code not yet returned (counted moved)
     bool goneAway = false;   // sent to the other worker, or refused by the retirement
   };
   // A retirement's round: what it sent and the answers, by package id.
@@ -75,7 +78,7 @@ class BlockingMigration final : public session::SessionCarrier {
   bool asksLocked(const Enrolled &session) const {
     if (away_) return !session.goneAway;
     return round_ && session.generation < round_->target()->number() &&
-           session.refusedBy != round_->target()->number();
+           session.decidedBy != round_->target()->number();
   }
   // Starts the watcher, which ends rounds at their deadline; false if no thread.
   bool watchLocked();

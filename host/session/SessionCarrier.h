@@ -41,8 +41,12 @@ class SessionCarrier {
   // migrate_timeout has passed, it is on the newest code, or this reload's
   // newer code refused it already).
   virtual std::optional<Destination> destination(StreamSession &session) = 0;
-  // The newer code of `generation` serves the session from now on; `pause`:
-  // how long neither code served it.
+  // What the newer code of generation `target` made of the session handed
+  // over: Moved (it took it), NotCarried or ImportRefused (it stays, and
+  // that reload asks it no more); counted by the round that asked.
+  virtual void decided(StreamSession &session, uint64_t target, Migration outcome) = 0;
+  // A session taken runs on the newer code of `generation` from now on;
+  // `pause`: how long neither code served it.
   virtual void moved(StreamSession &session, uint64_t generation,
                      std::chrono::nanoseconds pause) = 0;
   // A retiring worker (migrate = on across workers): sends `session` with
@@ -50,9 +54,6 @@ class SessionCarrier {
   // nullopt: this worker is not retiring (the move stays in the process);
   // true: that worker serves the session from now on; false: it stays here.
   virtual std::optional<bool> sendAway(StreamSession &session, std::span<const uint8_t> state) = 0;
-  // A hand-over failed (NotCarried, ImportRefused): the session stays, and
-  // this reload asks it no more.
-  virtual void refused(StreamSession &session, Migration outcome) = 0;
 };
 
 }  // namespace wharf::session

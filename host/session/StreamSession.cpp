@@ -105,7 +105,7 @@ wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
   if (!destination) return WHARF_UNSUPPORTED;
   const wharf_plugin &next = destination->instance->hooks();
   if (next.session_import == nullptr || next.resume == nullptr) {
-    carrier_->refused(*this, Migration::NotCarried);
+    carrier_->decided(*this, destination->generation, Migration::NotCarried);
     return WHARF_UNSUPPORTED;
   }
   plugin::PluginInstance &from = instance();
@@ -116,9 +116,10 @@ wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
   moveTo(from, fromGeneration);
   if (!taken) {
     withdrawClose();
-    carrier_->refused(*this, Migration::ImportRefused);
+    carrier_->decided(*this, destination->generation, Migration::ImportRefused);
     return WHARF_UNSUPPORTED;
   }
+  carrier_->decided(*this, destination->generation, Migration::Moved);
   setHandover(Handover::Leaving);  // the old code returns from serve() now
   carried_ = Carried{std::move(*destination), imported, since};
   return WHARF_OK;
