@@ -235,25 +235,16 @@ bool BlockingDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
     link->send(answerFor(listener, id, false, why));
     return true;
   };  // `connection` is closed, never shut down: it stays the old worker's
-  if (stopSignal_.requested()) return refuse("the new worker is stopping");
-  // A plaintext connection cannot become a TLS one (tls = on since).
-  if (!connection.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
-  UnpackedSession unpacked;
-  try {
-    unpacked = unpackSession(*package);
-  } catch (const std::exception &error) {
-    return refuse(std::string("a garbled package: ") + error.what());
-  }
-  // resume cannot go on from what event hooks exported (the mode changed).
-  if (unpacked.style != "blocking") return refuse("a session of another mode");
-  listener::Refusal refusal{};
-  auto ticket = context_.admission.admit(unpacked.peer, refusal);
-  if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");
+  std::string why;
+  std::optional<HandedOver> handed =
+      admitHandedOver(context_, *package, connection, stopSignal_.requested(), "blocking", why);
+  if (!handed) return refuse(why);
+  UnpackedSession &unpacked = handed->session;
   auto session = std::make_shared<PendingSession>();
   session->generation = context_.generations.current();
   session->peer = unpacked.peer;
   session->connection = std::move(connection);
-  session->ticket.emplace(std::move(*ticket));
+  session->ticket.emplace(std::move(handed->ticket));
   limitIdleTime(session->connection.fd());
   session->arrival = std::make_shared<session::Arrival>(session::Arrival{
       std::move(unpacked.fromVersion), std::move(unpacked.state), unpacked.bytes, unpacked.started,

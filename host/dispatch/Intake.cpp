@@ -96,4 +96,30 @@ bool datagramFits(const DispatchContext &context, size_t length, const net::Sock
   return true;
 }
 
+std::optional<HandedOver> admitHandedOver(const DispatchContext &context,
+                                          const Poco::JSON::Object &package,
+                                          const net::FileDescriptor &connection, bool stopping,
+                                          std::string_view style, std::string &why) {
+  auto refused = [&why](std::string reason) {
+    why = std::move(reason);
+    return std::nullopt;
+  };
+  if (stopping) return refused("the new worker is stopping");
+  // A plaintext connection cannot become a TLS one (tls = on since).
+  if (!connection.valid() || context.tlsContext()) return refused("not a plaintext listener here");
+  UnpackedSession unpacked;
+  try {
+    unpacked = unpackSession(package);
+  } catch (const std::exception &error) {
+    return refused(std::string("a garbled package: ") + error.what());
+  }
+  // Event hooks cannot go on from what blocking code handed over, nor resume
+  // from what event hooks exported.
+  if (unpacked.style != style) return refused("a session of another mode");
+  listener::Refusal refusal{};
+  auto ticket = context.admission.admit(unpacked.peer, refusal);
+  if (!ticket) return refused("over the new worker's limits (max_sessions, max_per_source)");
+  return HandedOver{std::move(unpacked), std::move(*ticket)};
+}
+
 }  // namespace wharf::dispatch

@@ -1,12 +1,13 @@
 // Internal. The checks every dispatcher makes on what it takes off the
-// listening socket, in one place: accepting, admission (logged when refused)
-// and the datagram size bound.
+// listening socket, in one place: accepting, admission (logged when refused),
+// the datagram size bound, and a session another worker handed over.
 #pragma once
 
 #include <optional>
 #include <string_view>
 
 #include "dispatch/DispatchMode.h"
+#include "dispatch/HandoverPackage.h"
 
 namespace wharf::dispatch {
 
@@ -45,5 +46,20 @@ std::optional<listener::Admission::Ticket> admitPeer(const DispatchContext &cont
 // datagram_rate. Counts and logs
 // (throttled) the drop when not.
 bool datagramFits(const DispatchContext &context, size_t length, const net::SocketAddress &peer);
+
+// A session a retiring worker sent (migrate = on), unpacked and admitted.
+struct HandedOver {
+  UnpackedSession session;
+  listener::Admission::Ticket ticket;
+};
+// Takes `package` (its connection: `connection`) if this listener can: not
+// `stopping`, plaintext, the package whole, its state written by hooks of
+// `style` ("event" or "blocking": the mode may have changed), and the peer
+// within max_sessions and max_per_source (no accept token). Else nullopt,
+// and `why` for the refusal's answer.
+std::optional<HandedOver> admitHandedOver(const DispatchContext &context,
+                                          const Poco::JSON::Object &package,
+                                          const net::FileDescriptor &connection, bool stopping,
+                                          std::string_view style, std::string &why);
 
 }  // namespace wharf::dispatch

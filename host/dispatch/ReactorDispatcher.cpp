@@ -682,23 +682,14 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
   auto refuse = [&](const std::string &why) {
     link.send(answerFor(context_.config.name, id, false, why));
   };  // `socket` is closed, never shut down: the connection stays the old worker's
-  if (stopAccepting_) return refuse("the new worker is stopping");
-  // A plaintext connection cannot become a TLS one (tls = on since).
-  if (!socket.valid() || context_.tlsContext()) return refuse("not a plaintext listener here");
-  UnpackedSession unpacked;
-  try {
-    unpacked = unpackSession(package);
-  } catch (const std::exception &error) {
-    return refuse(std::string("a garbled package: ") + error.what());
-  }
-  // Event hooks cannot go on from what blocking code handed over (the mode changed).
-  if (unpacked.style != "event") return refuse("a session of another mode");
-  const net::SocketAddress &peer = unpacked.peer;
-  listener::Refusal refusal{};
-  auto ticket = context_.admission.admit(peer, refusal);
-  if (!ticket) return refuse("over the new worker's limits (max_sessions, max_per_source)");
-  auto adopted = std::make_unique<Connection>(
-      *this, std::move(*ticket), context_.generations.current(), std::move(socket), peer);
+  std::string why;
+  std::optional<HandedOver> handed =
+      admitHandedOver(context_, package, socket, stopAccepting_, "event", why);
+  if (!handed) return refuse(why);
+  UnpackedSession &unpacked = handed->session;
+  auto adopted =
+      std::make_unique<Connection>(*this, std::move(handed->ticket), context_.generations.current(),
+                                   std::move(socket), unpacked.peer);
   Connection *raw = adopted.get();
   connections_.emplace(raw, std::move(adopted));
   session::ReactorSession &session = raw->session();
