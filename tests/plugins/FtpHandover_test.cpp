@@ -89,13 +89,18 @@ class Site {
   fs::path root() const { return folder_ / "root"; }
   fs::path usersFile() const { return folder_ / "users"; }
   void writeUsers(const std::string &text) const { std::ofstream(usersFile()) << text; }
-  // A self-signed certificate and its key, made once per test that wants TLS.
-  std::pair<std::string, std::string> certificate() const {
+  // The options of FTPS in `mode`, with a self-signed certificate and its
+  // key, made once per test that wants TLS.
+  std::function<void(ftp::FtpOptions &)> withTls(ftp::TlsMode mode) const {
     std::string cert = folder_ / "cert.pem", key = folder_ / "key.pem";
     std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + key + " -out " +
                           cert + " -days 2 -subj /CN=localhost 2>/dev/null";
     EXPECT_EQ(std::system(command.c_str()), 0);
-    return {cert, key};
+    return [mode, cert, key](ftp::FtpOptions &options) {
+      options.tls = mode;
+      options.tlsCert = cert;
+      options.tlsKey = key;
+    };
   }
 
  private:
@@ -442,12 +447,7 @@ TEST_F(FtpHandover, AnActiveTargetKeepsTheSessionUntilItsTransferIsDone) {
 }
 
 TEST_F(FtpHandover, ATlsSessionIsNeverOffered) {
-  auto [cert, key] = site_.certificate();
-  Code code(site_, [&, cert = cert, key = key](ftp::FtpOptions &options) {
-    options.tls = ftp::TlsMode::Allow;
-    options.tlsCert = cert;
-    options.tlsKey = key;
-  });
+  Code code(site_, site_.withTls(ftp::TlsMode::Allow));
   Served old(code, control_);
   client().reply();
   ASSERT_EQ(client().ask("AUTH TLS").substr(0, 3), "234");
@@ -512,12 +512,7 @@ TEST_F(FtpRestore, AFolderThatIsGoneIsRefused) {
 }
 
 TEST_F(FtpRestore, ASessionInTheClearIsRefusedWhereTlsIsRequired) {
-  auto [cert, key] = site_.certificate();
-  Code code(site_, [&, cert = cert, key = key](ftp::FtpOptions &options) {
-    options.tls = ftp::TlsMode::Require;
-    options.tlsCert = cert;
-    options.tlsKey = key;
-  });
+  Code code(site_, site_.withTls(ftp::TlsMode::Require));
   EXPECT_EQ(refusal(code, aliceIn("/")), "tls = require, and the session is in the clear");
   CarriedSession pending;
   pending.pendingUser = "alice";
