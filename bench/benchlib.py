@@ -178,6 +178,32 @@ def loadgen(build, *arguments):
     return dict(line.split() for line in result.stdout.splitlines())
 
 
+class LoadgenRunning:
+    """`loadgen pingpong` started in the background, every client connected once
+    this returns; stop() ends it (SIGINT) and gives its figures. For a bench that
+    must keep load on while a change of unknown length finishes."""
+
+    def __init__(self, build, port, clients, size):
+        self.process = subprocess.Popen(
+            [os.path.join(build, "bin", "loadgen"), "pingpong", str(port), str(clients), str(size),
+             "3600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=placed("load"))
+        if not self.process.stdout.readline().startswith("connected"):
+            self.process.kill()
+            raise RuntimeError(f"loadgen did not connect: {self.process.communicate()[1]}")
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+        output, errors = self.process.communicate(timeout=60)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"loadgen: {errors}")
+        return dict(line.split() for line in output.splitlines())
+
+    def kill(self):
+        self.process.kill()
+        self.process.communicate()
+
+
 def print_table(headers, rows):
     widths = [max(len(str(row[i])) for row in rows + [headers]) for i in range(len(headers))]
     for row in [headers] + rows:

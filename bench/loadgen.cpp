@@ -1,6 +1,8 @@
 // The load generator of bench/run: one epoll thread driving many clients
 // against 127.0.0.1:PORT, counting completed exchanges.
 //   loadgen pingpong PORT CONNECTIONS SIZE SECONDS   TCP ping-pong, SIZE-byte messages
+//                                                    (ends early on SIGINT; prints
+//                                                    "connected N" once all are)
 //   loadgen udp      PORT CLIENTS     SIZE SECONDS   UDP ping-pong, one datagram in flight each
 //   loadgen connrate PORT CONCURRENCY SIZE SECONDS   connect, one SIZE-byte echo, close
 //   loadgen idle     PORT CONNECTIONS PID            hold idle connections, print PID's VmRSS
@@ -18,6 +20,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -28,6 +31,10 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A bench that changes the server while load runs (bench/migration) cannot
+// know beforehand how long its change takes: it stops the run with SIGINT.
+volatile std::sig_atomic_t interrupted = 0;
 
 sockaddr_in target(int port) {
   sockaddr_in address{};
@@ -89,6 +96,9 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
     if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
       die("send");
   }
+  std::printf("connected %d\n", clients);
+  std::fflush(stdout);
+  std::signal(SIGINT, [](int) { interrupted = 1; });
   std::vector<char> buffer(65536);
   epoll_event events[256];
   long long exchanges = 0;
@@ -96,7 +106,7 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
   latencies.reserve(1 << 20);
   auto start = Clock::now();
   auto end = start + std::chrono::duration<double>(seconds);
-  while (Clock::now() < end) {
+  while (Clock::now() < end && !interrupted) {
     int ready = ::epoll_wait(epoll, events, 256, 100);
     for (int i = 0; i < ready; ++i) {
       Client &client = *static_cast<Client *>(events[i].data.ptr);
