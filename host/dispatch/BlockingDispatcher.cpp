@@ -232,7 +232,7 @@ bool BlockingDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
   std::string listener = context_.config.name;
   uint64_t id = package->optValue<uint64_t>("id", 0);
   auto refuse = [&](const std::string &why) {
-    link->send(answerFor(listener, id, false, why));
+    link->send(refusedAnswer(listener, id, why));
     return true;
   };  // `connection` is closed, never shut down: it stays the old worker's
   std::string why;
@@ -251,9 +251,9 @@ bool BlockingDispatcher::adoptSession(Poco::JSON::Object::Ptr package,
       // Moved is answered past the queue, before the session is served: were
       // this worker to die after reading the client, the other would serve
       // the session on from the state it sent, and the client would hear both.
-      [link, listener, id](bool moved, const std::string &why) {
-        if (moved) return link->sendNow(*answerFor(listener, id, true));
-        link->send(answerFor(listener, id, false, why));
+      [link, listener, id, frozenSince = unpacked.frozenSince](bool moved, const std::string &why) {
+        if (moved) return link->sendNow(*movedAnswer(listener, id, frozenSince));
+        link->send(refusedAnswer(listener, id, why));
         return true;
       }});
   try {

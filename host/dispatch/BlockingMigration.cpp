@@ -66,14 +66,13 @@ void BlockingMigration::answered(Poco::JSON::Object::Ptr answer) {
   if (!away_) return;
   if (!answer) {  // what it took stays here, as do those not sent yet
     for (auto &[id, outcome] : away_->answers)
-      if (!outcome) outcome.emplace(false, "the new worker has gone");
+      if (outcome.isNull()) outcome = refusedAnswer(listener_, id, "the new worker has gone");
     away_->round.linkGone();
     finishIfDoneLocked();
   } else {
     auto sent = away_->answers.find(answer->optValue<uint64_t>("id", 0));
-    if (sent == away_->answers.end() || sent->second) return;
-    sent->second.emplace(answer->optValue<std::string>("outcome", "") == "moved",
-                         answer->optValue<std::string>("why", "by the new worker"));
+    if (sent == away_->answers.end() || !sent->second.isNull()) return;
+    sent->second = answer;
   }
   changed_.notify_all();
 }
@@ -152,18 +151,19 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   if (!copy.valid()) return stay("no descriptor to send it with");
   uint64_t id = away_->round.nextId();
   try {
-    away_->round.link()->send(packSession(listener_, id, session, "blocking", state),
+    away_->round.link()->send(packSession(listener_, id, session, "blocking", state, since),
                               std::move(copy));
   } catch (const std::exception &error) {  // out of memory
     return stay(std::string("it could not be sent: ") + error.what());
   }
   away_->answers[id];
   // The round ends only once every answer is in: away_ outlives this wait.
-  changed_.wait(lock, [&] { return away_->answers[id].has_value(); });
-  auto [moved, why] = *away_->answers[id];
+  changed_.wait(lock, [&] { return !away_->answers[id].isNull(); });
+  Poco::JSON::Object::Ptr answer = away_->answers[id];
   away_->answers.erase(id);
-  if (!moved) return stay(why);
-  away_->round.moved(std::chrono::steady_clock::now() - since);
+  if (answer->optValue<std::string>("outcome", "") != "moved")
+    return stay(answer->optValue<std::string>("why", "by the new worker"));
+  away_->round.moved(pauseReported(*answer, std::chrono::steady_clock::now() - since));
   finishIfDoneLocked();
   return true;
 }

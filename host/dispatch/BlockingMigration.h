@@ -71,7 +71,7 @@ class BlockingMigration final : public session::SessionCarrier {
   // A retirement's round: what it sent and the answers, by package id.
   struct Away {
     HandoverRound round;
-    std::map<uint64_t, std::optional<std::pair<bool, std::string>>> answers;
+    std::map<uint64_t, Poco::JSON::Object::Ptr> answers;  // null: none yet
   };
 
   // Whether the round in progress still asks `session` to move.

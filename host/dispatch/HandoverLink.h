@@ -41,10 +41,12 @@ class HandoverLink {
     Poco::JSON::Object::Ptr body;
     net::FileDescriptor attached;
   };
-  // THREAD: any. Queues `body` (with `attached`); never waits for the other end.
+  // THREAD: any. Sends `body` (with `attached`) if the other end's buffer has
+  // room, else queues it for the sending thread; never waits for the other end.
   void send(Poco::JSON::Object::Ptr body, net::FileDescriptor attached = {});
-  // Queues them all at once: the sending thread wakes once for the batch, not
-  // amid it (on a busy core, each wake-up can take the core from the caller).
+  // The same for a batch, in order: what is queued is queued at once, so the
+  // sending thread wakes once for it, not amid it (on a busy core, each
+  // wake-up can take the core from the caller).
   void send(std::vector<Outgoing> batch);
   // THREAD: any. Sends `body` now, past the queue: true once the other end's
   // buffer holds it (what the other end then reads even if this one dies).
@@ -52,6 +54,7 @@ class HandoverLink {
 
  private:
   void sendQueued();
+  void endLocked();
   void receiveAll(const Receiver &receiver);
 
   process::Channel channel_;
@@ -59,6 +62,7 @@ class HandoverLink {
   std::condition_variable queued_;
   std::deque<Outgoing> outgoing_;  // under mutex_
   bool closing_ = false;           // under mutex_
+  bool sending_ = false;           // the sending thread holds a message; under mutex_
   std::thread sender_;
   std::thread receiver_;
 };

@@ -1,12 +1,23 @@
 #include "dispatch/HandoverPackage.h"
 
+#include <algorithm>
+
 #include "process/Base64.h"
 
 namespace wharf::dispatch {
 
+namespace {
+
+int64_t nanosecondsOf(std::chrono::steady_clock::time_point time) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(time.time_since_epoch()).count();
+}
+
+}  // namespace
+
 Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
                                     const session::Session &session, const std::string &style,
-                                    std::span<const uint8_t> state) {
+                                    std::span<const uint8_t> state,
+                                    std::chrono::steady_clock::time_point frozenSince) {
   Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
   package->set("listener", listener);
   package->set("id", id);
@@ -17,33 +28,65 @@ Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
   package->set("peer", process::encodeBase64(peer.get(), peer.length()));
   package->set("bytes_in", session.bytesSoFar().in);
   package->set("bytes_out", session.bytesSoFar().out);
-  package->set("started_ns",
-               static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        session.started().time_since_epoch())
-                                        .count()));
+  package->set("started_ns", nanosecondsOf(session.started()));
+  package->set("frozen_ns", nanosecondsOf(frozenSince));
   return package;
 }
 
 UnpackedSession unpackSession(const Poco::JSON::Object &package) {
+  using TimePoint = std::chrono::steady_clock::time_point;
   std::string peer = process::decodeBase64(package.optValue<std::string>("peer", ""));
+  std::optional<TimePoint> frozenSince;
+  if (package.has("frozen_ns"))
+    frozenSince = TimePoint(std::chrono::nanoseconds(package.getValue<int64_t>("frozen_ns")));
   return {package.optValue<std::string>("style", "event"),  // as sent before styles were named
           package.optValue<std::string>("from_version", ""),
           process::decodeBase64(package.optValue<std::string>("state", "")),
           net::SocketAddress(reinterpret_cast<const sockaddr *>(peer.data()),
                              static_cast<socklen_t>(peer.size())),
           {package.optValue<uint64_t>("bytes_in", 0), package.optValue<uint64_t>("bytes_out", 0)},
-          std::chrono::steady_clock::time_point(
-              std::chrono::nanoseconds(package.optValue<int64_t>("started_ns", 0)))};
+          TimePoint(std::chrono::nanoseconds(package.optValue<int64_t>("started_ns", 0))),
+          frozenSince};
 }
 
-Poco::JSON::Object::Ptr answerFor(const std::string &listener, uint64_t id, bool moved,
-                                  const std::string &why) {
+namespace {
+
+Poco::JSON::Object::Ptr answerFor(const std::string &listener, uint64_t id,
+                                  const std::string &outcome) {
   Poco::JSON::Object::Ptr answer = new Poco::JSON::Object;
   answer->set("listener", listener);
   answer->set("id", id);
-  answer->set("outcome", std::string(moved ? "moved" : "refused"));
-  if (!moved) answer->set("why", why);
+  answer->set("outcome", outcome);
   return answer;
+}
+
+}  // namespace
+
+Poco::JSON::Object::Ptr movedAnswer(
+    const std::string &listener, uint64_t id,
+    std::optional<std::chrono::steady_clock::time_point> frozenSince) {
+  Poco::JSON::Object::Ptr answer = answerFor(listener, id, "moved");
+  if (frozenSince) {
+    auto paused = std::chrono::steady_clock::now() - *frozenSince;
+    answer->set("paused_ns", std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::max(paused, decltype(paused)::zero()))
+                                 .count());
+  }
+  return answer;
+}
+
+Poco::JSON::Object::Ptr refusedAnswer(const std::string &listener, uint64_t id,
+                                      const std::string &why) {
+  Poco::JSON::Object::Ptr answer = answerFor(listener, id, "refused");
+  answer->set("why", why);
+  return answer;
+}
+
+std::chrono::nanoseconds pauseReported(const Poco::JSON::Object &answer,
+                                       std::chrono::nanoseconds measuredHere) {
+  int64_t reported = answer.optValue<int64_t>("paused_ns", -1);
+  if (reported < 0 || std::chrono::nanoseconds(reported) > measuredHere) return measuredHere;
+  return std::chrono::nanoseconds(reported);
 }
 
 }  // namespace wharf::dispatch

@@ -1,14 +1,15 @@
 // Internal. One session as a retiring worker sends it to the worker that
 // replaces it (HandoverLink, migrate = on): the listener, the package's id
 // (which the answer names), the plugin version that wrote the state, the
-// state, the peer, the bytes so far and the start. The connection itself
-// rides with it as an attached descriptor.
+// state, the peer, the bytes so far, the start and when it stopped being
+// served here. The connection itself rides with it as an attached descriptor.
 #pragma once
 
 #include <Poco/JSON/Object.h>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 
@@ -23,10 +24,12 @@ namespace wharf::dispatch {
 constexpr size_t kMaxStateToSend = 256 * 1024;
 
 // `style`: "event" or "blocking", the hooks whose state it is (a new worker
-// of another mode cannot take it).
+// of another mode cannot take it). `frozenSince`: when this worker stopped
+// serving it.
 Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
                                     const session::Session &session, const std::string &style,
-                                    std::span<const uint8_t> state);
+                                    std::span<const uint8_t> state,
+                                    std::chrono::steady_clock::time_point frozenSince);
 
 struct UnpackedSession {
   std::string style;
@@ -35,12 +38,24 @@ struct UnpackedSession {
   net::SocketAddress peer;
   session::ByteCount bytes;
   std::chrono::steady_clock::time_point started;
+  // Not sent by a worker of an older binary (an upgrade from it).
+  std::optional<std::chrono::steady_clock::time_point> frozenSince;
 };
 // Throws std::exception for a garbled package.
 UnpackedSession unpackSession(const Poco::JSON::Object &package);
 
-// The answer to package `id` of `listener`: moved, or refused and why.
-Poco::JSON::Object::Ptr answerFor(const std::string &listener, uint64_t id, bool moved,
-                                  const std::string &why = {});
+// The answers to package `id` of `listener`. Moved, sent as the new worker
+// is about to serve the session, says how long it was not served (the pause
+// its client saw), where the package said since when: the steady clock is
+// the host's, one for every process.
+Poco::JSON::Object::Ptr movedAnswer(
+    const std::string &listener, uint64_t id,
+    std::optional<std::chrono::steady_clock::time_point> frozenSince);
+Poco::JSON::Object::Ptr refusedAnswer(const std::string &listener, uint64_t id,
+                                      const std::string &why);
+// The pause a moved answer reports, or `measuredHere` (export to answer, the
+// longer) from a new worker that does not say.
+std::chrono::nanoseconds pauseReported(const Poco::JSON::Object &answer,
+                                       std::chrono::nanoseconds measuredHere);
 
 }  // namespace wharf::dispatch

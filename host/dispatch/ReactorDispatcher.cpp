@@ -606,10 +606,14 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
             handover_->refused("no descriptor to send it with");
             break;
           }
+          // Its pause begins now, not with the turn: the turn may have waited
+          // for the core before this session stopped being served.
+          auto frozenSince = std::chrono::steady_clock::now();
           uint64_t id = handover_->nextId();
-          Poco::JSON::Object::Ptr package =
-              packSession(context_.config.name, id, connection->session(), "event", state);
-          handedOut_[id] = {connection, now};
+          Poco::JSON::Object::Ptr package = packSession(context_.config.name, id,
+                                                        connection->session(), "event", state,
+                                                        frozenSince);
+          handedOut_[id] = {connection, frozenSince};
           batch.push_back({package, std::move(copy)});
           break;
         }
@@ -641,7 +645,7 @@ void ReactorDispatcher::settleHandOver(const Poco::JSON::Object *answer) {
     handedOut_.erase(sent);
     if (answer->optValue<std::string>("outcome", "") == "moved") {
       connection->leave();  // retires it
-      handover_->moved(std::chrono::steady_clock::now() - frozenSince);
+      handover_->moved(pauseReported(*answer, std::chrono::steady_clock::now() - frozenSince));
     } else {
       connection->stay();
       handover_->refused(answer->optValue<std::string>("why", "by the new worker"));
@@ -680,7 +684,7 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
                                         net::FileDescriptor socket, HandoverLink &link) {
   uint64_t id = package.optValue<uint64_t>("id", 0);
   auto refuse = [&](const std::string &why) {
-    link.send(answerFor(context_.config.name, id, false, why));
+    link.send(refusedAnswer(context_.config.name, id, why));
   };  // `socket` is closed, never shut down: the connection stays the old worker's
   std::string why;
   std::optional<HandedOver> handed =
@@ -699,7 +703,7 @@ void ReactorDispatcher::adoptHandedOver(const Poco::JSON::Object &package,
     remove(raw);
     return refuse("refused by session_import");
   }
-  Poco::JSON::Object::Ptr answer = answerFor(context_.config.name, id, true);
+  Poco::JSON::Object::Ptr answer = movedAnswer(context_.config.name, id, unpacked.frozenSince);
   // Served only once the answer is in the other end's buffer: were this
   // worker to die after reading the client, the other would otherwise serve
   // the session on from the state it exported, and the client would hear both.

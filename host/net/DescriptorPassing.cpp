@@ -5,7 +5,7 @@
 
 namespace wharf::net {
 
-ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descriptor) {
+ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descriptor, int flags) {
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr message{};
   message.msg_iov = parts;
@@ -21,7 +21,7 @@ ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descript
   }
   ssize_t sent;
   do {
-    sent = ::sendmsg(channel, &message, MSG_NOSIGNAL);
+    sent = ::sendmsg(channel, &message, MSG_NOSIGNAL | flags);
   } while (sent < 0 && errno == EINTR);
   return sent;
 }

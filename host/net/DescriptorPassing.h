@@ -10,9 +10,9 @@
 
 namespace wharf::net {
 
-// Sends `parts` as one message, with `descriptor` (if >= 0) passed along.
-// Returns sendmsg's result; EINTR is retried.
-ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descriptor);
+// Sends `parts` as one message, with `descriptor` (if >= 0) passed along;
+// `flags` adds to MSG_NOSIGNAL. Returns sendmsg's result; EINTR is retried.
+ssize_t sendWithDescriptor(int channel, iovec *parts, size_t count, int descriptor, int flags = 0);
 // Receives one message into `parts`; a descriptor passed along lands in
 // `descriptor` (close-on-exec). Returns recvmsg's result; EINTR is retried.
 ssize_t receiveWithDescriptor(int channel, iovec *parts, size_t count, FileDescriptor &descriptor);

@@ -31,12 +31,28 @@ std::pair<Channel, Channel> Channel::pair() {
   return {Channel(net::FileDescriptor(ends[0])), Channel(net::FileDescriptor(ends[1]))};
 }
 
-bool Channel::send(const Poco::JSON::Object &body, int socket) const {
+namespace {
+
+// sendmsg's errno, taken before the text's buffers are freed.
+Channel::Sent sendJson(int end, const Poco::JSON::Object &body, int socket, int flags) {
   std::ostringstream text;
   body.stringify(text);
   std::string bytes = text.str();
   iovec part{bytes.data(), bytes.size()};
-  return net::sendWithDescriptor(end_.fd(), &part, 1, socket) == static_cast<ssize_t>(bytes.size());
+  ssize_t sent = net::sendWithDescriptor(end, &part, 1, socket, flags);
+  if (sent == static_cast<ssize_t>(bytes.size())) return Channel::Sent::Whole;
+  return sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? Channel::Sent::WouldWait
+                                                               : Channel::Sent::Failed;
+}
+
+}  // namespace
+
+bool Channel::send(const Poco::JSON::Object &body, int socket) const {
+  return sendJson(end_.fd(), body, socket, 0) == Sent::Whole;
+}
+
+Channel::Sent Channel::trySend(const Poco::JSON::Object &body, int socket) const {
+  return sendJson(end_.fd(), body, socket, MSG_DONTWAIT);
 }
 
 std::optional<Message> Channel::receive(std::optional<std::chrono::milliseconds> timeout) const {

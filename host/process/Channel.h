@@ -29,8 +29,11 @@ class Channel {
   Channel() = default;
   explicit Channel(net::FileDescriptor end) : end_(std::move(end)) {}
 
-  // THREAD: any, one sender at a time. False if the other end has gone.
+  // THREAD: any (each message goes whole). False if the other end has gone.
   bool send(const Poco::JSON::Object &body, int socket = -1) const;
+  enum class Sent { Whole, WouldWait, Failed };
+  // As send, but never waits for room in the other end's buffer.
+  Sent trySend(const Poco::JSON::Object &body, int socket = -1) const;
   // THREAD: any, one receiver at a time. nullopt when the other end has gone,
   // the message is not a JSON object, or `timeout` passes first.
   std::optional<Message> receive(

@@ -14,6 +14,7 @@
 #include "app/ProcessLimits.h"
 #include "app/Signals.h"
 #include "control/StatusReport.h"
+#include "dispatch/HandoverPackage.h"
 #include "logging/LineSink.h"
 #include "net/BusyLoops.h"
 #include "net/ReflectorPorts.h"
@@ -280,12 +281,9 @@ void Worker::adoptSessions(net::FileDescriptor end) {
           return;
     }
     // `connection` is closed, not shut down: it stays the retiring worker's.
-    Poco::JSON::Object::Ptr answer = new Poco::JSON::Object;
-    answer->set("listener", name);
-    answer->set("id", package->optValue<uint64_t>("id", 0));
-    answer->set("outcome", std::string("refused"));
-    answer->set("why", "no listener '" + name + "' with migrate = on that takes sessions here");
-    self->send(answer);
+    self->send(dispatch::refusedAnswer(
+        name, package->optValue<uint64_t>("id", 0),
+        "no listener '" + name + "' with migrate = on that takes sessions here"));
   });
   std::lock_guard lock(mutex_);
   handoverLinks_.push_back(std::move(link));
