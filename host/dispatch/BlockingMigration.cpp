@@ -65,16 +65,19 @@ void BlockingMigration::answered(Poco::JSON::Object::Ptr answer) {
   std::lock_guard lock(mutex_);
   if (!away_) return;
   if (!answer) {  // what it took stays here, as do those not sent yet
-    for (auto &[id, outcome] : away_->answers)
-      if (outcome.isNull()) outcome = refusedAnswer(listener_, id, "the new worker has gone");
+    for (auto &[id, awaited] : away_->answers)
+      if (awaited.answer.isNull()) {
+        awaited.answer = refusedAnswer(listener_, id, "the new worker has gone");
+        awaited.came.notify_one();
+      }
     away_->round.linkGone();
     finishIfDoneLocked();
-  } else {
-    auto sent = away_->answers.find(answer->optValue<uint64_t>("id", 0));
-    if (sent == away_->answers.end() || !sent->second.isNull()) return;
-    sent->second = answer;
+    return;
   }
-  changed_.notify_all();
+  auto sent = away_->answers.find(answer->optValue<uint64_t>("id", 0));
+  if (sent == away_->answers.end() || !sent->second.answer.isNull()) return;
+  sent->second.answer = answer;
+  sent->second.came.notify_one();
 }
 
 void BlockingMigration::enroll(session::StreamSession &session, uint64_t generation) {
@@ -156,10 +159,11 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   } catch (const std::exception &error) {  // out of memory
     return stay(std::string("it could not be sent: ") + error.what());
   }
-  away_->answers[id];
-  // The round ends only once every answer is in: away_ outlives this wait.
-  changed_.wait(lock, [&] { return !away_->answers[id].isNull(); });
-  Poco::JSON::Object::Ptr answer = away_->answers[id];
+  // The round ends only once every answer is in: away_, and this entry,
+  // outlive the wait.
+  Awaited &awaited = away_->answers[id];
+  awaited.came.wait(lock, [&] { return !awaited.answer.isNull(); });
+  Poco::JSON::Object::Ptr answer = awaited.answer;
   away_->answers.erase(id);
   if (answer->optValue<std::string>("outcome", "") != "moved")
     return stay(answer->optValue<std::string>("why", "by the new worker"));
@@ -212,7 +216,7 @@ void BlockingMigration::watch() noexcept {
   while (!stopping_) {
     bool open = round_ || away_;
     if (!open || std::chrono::steady_clock::now() >= deadline_)
-      changed_.wait(lock);  // past the deadline: for the answers it waits on
+      changed_.wait(lock);  // past the deadline: it ends with its last answer
     else
       changed_.wait_until(lock, deadline_);
     if ((round_ || away_) && std::chrono::steady_clock::now() >= deadline_) finishIfDoneLocked();

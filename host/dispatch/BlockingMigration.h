@@ -68,10 +68,17 @@ class BlockingMigration final : public session::SessionCarrier {
     bool taken = false;      // by newer code, its old code not yet returned (counted moved)
     bool goneAway = false;   // sent to the other worker, or refused by the retirement
   };
+  // The answer one session's thread waits for: woken alone when it comes
+  // (with a thousand waiting, waking all at each answer cost a million
+  // wake-ups a round).
+  struct Awaited {
+    Poco::JSON::Object::Ptr answer;  // null: none yet
+    std::condition_variable came;
+  };
   // A retirement's round: what it sent and the answers, by package id.
   struct Away {
     HandoverRound round;
-    std::map<uint64_t, Poco::JSON::Object::Ptr> answers;  // null: none yet
+    std::map<uint64_t, Awaited> answers;
   };
 
   // Whether the round in progress still asks `session` to move.
@@ -94,7 +101,7 @@ class BlockingMigration final : public session::SessionCarrier {
   session::Traffic &traffic_;
   Poco::Logger &logger_;
   std::mutex mutex_;
-  std::condition_variable changed_;  // a round began or ended, an answer came, or stopping
+  std::condition_variable changed_;  // a round began or ended, or stopping
   std::map<session::StreamSession *, Enrolled> sessions_;
   std::optional<MigrationRound> round_;  // a reload's
   std::optional<Away> away_;             // a retirement's
