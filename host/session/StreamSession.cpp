@@ -91,6 +91,7 @@ int StreamSession::handoverFd() {
 }
 
 wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
+  if (std::this_thread::get_id() != servingThread_) return WHARF_INVALID;
   // Not from inside a hand-over (an import handing over again would recurse).
   if (style_ != Style::Blocking || carrier_ == nullptr || handingOver()) return WHARF_UNSUPPORTED;
   auto since = std::chrono::steady_clock::now();

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "net/FileDescriptor.h"
 #include "session/Agenda.h"
@@ -101,6 +102,9 @@ class StreamSession : public Session {
   mutable std::atomic<bool> socketLent_ = false;
   std::atomic<int> cuts_ = 0;
   SessionCarrier *carrier_ = nullptr;
+  // The thread serving it (made there): a hand-over from any other would
+  // race serve() for the session while the newer code imports it.
+  std::thread::id servingThread_ = std::this_thread::get_id();
   HandoverBell bell_;
   std::optional<Carried> carried_;
   // tls = on: what goes through the socket is TLS records; the plugin never has the socket.

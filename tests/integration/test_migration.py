@@ -368,6 +368,20 @@ class BlockingSessions(Migrating):
         self.mode = "sync"
         self.moved_through(1, 2)
 
+    def test_a_hand_over_from_another_thread_is_refused(self):
+        """A plugin thread that is not the session's would race serve() for
+        the session while the newer code imports it: WHARF_INVALID (-4),
+        nothing changes, and the session's own hand-over then moves it."""
+        self.start(keys={"option.meddle": "thread"})
+        session = self.connect()
+        self.assertEqual(ask(session, "a"), "one 1")
+        self.install("tally_v2")
+        self.assertEqual(lines(session, 1), ["elsewhere -4"])
+        self.assertIn("1 sessions moved", self.round_logged(2))
+        self.assertEqual(ask(session, "b"), "two 2")
+        self.assertEqual(ask(session, "from"), "1.0.0")
+        self.stop()
+
     def test_a_busy_session_moves_once_it_hands_itself_over(self):
         self.start(keys={"migrate_timeout": "30s"})
         session = self.connect()

@@ -538,7 +538,8 @@ typedef struct wharf_host_api {
    * processes); the descriptor is no longer readable. OWNERSHIP: `state` is
    * borrowed for the call; at most 1 MiB (WHARF_INVALID above; a move to
    * another worker takes at most 256 KiB: a bigger state stays).
-   * THREAD: the session's. */
+   * THREAD: the session's (the one running its serve or resume); from any
+   * other, WHARF_INVALID and nothing changes. */
   wharf_status (*session_hand_over)(wharf_session *session, const uint8_t *state, size_t len);
 } wharf_host_api;
 
