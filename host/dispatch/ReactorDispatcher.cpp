@@ -610,9 +610,8 @@ void ReactorDispatcher::continueHandOver(std::chrono::steady_clock::time_point n
           // for the core before this session stopped being served.
           auto frozenSince = std::chrono::steady_clock::now();
           uint64_t id = handover_->nextId();
-          Poco::JSON::Object::Ptr package = packSession(context_.config.name, id,
-                                                        connection->session(), "event", state,
-                                                        frozenSince);
+          Poco::JSON::Object::Ptr package = packSession(
+              context_.config.name, id, connection->session(), "event", state, frozenSince);
           handedOut_[id] = {connection, frozenSince};
           batch.push_back({package, std::move(copy)});
           break;
