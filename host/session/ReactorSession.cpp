@@ -162,7 +162,10 @@ wharf_status ReactorSession::write(const void *data, size_t len) {
   if (frozen()) return WHARF_UNSUPPORTED;  // exporting or freeing a migrated state
   if (closeRequested() || finished_) return WHARF_CLOSED;
   const char *bytes = static_cast<const char *>(data);
-  if (pendingOutput() == 0) {
+  // An import's writes wait in the queue until the session is the newer
+  // code's: refused, or unanswered across workers, the client must not have
+  // heard them.
+  if (pendingOutput() == 0 && !importing()) {
     ssize_t sent = sendSome(bytes, len);
     if (sent < 0 && errno != EAGAIN && errno != EINTR) {
       endByPeer(errno);
@@ -286,6 +289,7 @@ ReactorSession::Migration ReactorSession::migrateTo(plugin::PluginInstance &next
 }
 
 void ReactorSession::undoImport() {
+  output_.discard();  // what the import wrote: quiescent, nothing waited before it
   agenda_.clear();
   paused_ = false;
   withdrawClose();

@@ -114,6 +114,7 @@ class Session : public Cuttable {
   void setHandover(Handover phase) { handover_ = phase; }
   bool frozen() const { return handover_ == Handover::Exporting || handover_ == Handover::Leaving; }
   bool handingOver() const { return handover_ != Handover::None; }
+  bool importing() const { return handover_ == Handover::Importing; }
   // Live migration across workers: the session's bytes and start as the
   // worker that served it before had them (its ledger has what it counted).
   ByteCount bytesSoFar() const { return {tally_.bytesIn, tally_.bytesOut}; }

@@ -69,7 +69,9 @@ int StreamSession::socket() const {
 wharf_status StreamSession::write(const void *data, size_t len) {
   if (frozen()) return WHARF_ENDED;  // handed over: the newer code has it
   if (closeRequested()) return WHARF_CLOSED;
-  if (style_ == Style::Event) {
+  // An import's writes wait until the session is the newer code's: refused,
+  // or unanswered across workers, the client must not have heard them.
+  if (style_ == Style::Event || importing()) {
     output_.append(static_cast<const char *>(data), len);
     return WHARF_OK;
   }
@@ -117,6 +119,7 @@ wharf_status StreamSession::handOver(std::span<const uint8_t> state) {
   moveTo(from, fromGeneration);
   if (!taken) {
     withdrawClose();
+    output_.clear();  // what the import wrote
     carrier_->decided(*this, destination->generation, Migration::ImportRefused);
     return WHARF_UNSUPPORTED;
   }

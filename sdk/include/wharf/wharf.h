@@ -663,7 +663,8 @@ typedef struct wharf_plugin {
    * style: what resume gets; it writes, it does not read, here). On a
    * failure it stays on its old generation, and what this call began is
    * undone: its timers released, its wakers find a closed mailbox, a pause
-   * or a close withdrawn; only bytes it wrote are sent. Optional. */
+   * or a close withdrawn, the bytes it wrote dropped (they are sent only once
+   * the session is this instance's). Optional. */
   wharf_status (*session_import)(void *instance_state, wharf_session *session,
                                  const char *from_version, const uint8_t *data, size_t len,
                                  void **session_state);
