@@ -194,10 +194,16 @@ class LoadgenRunning:
 
     def stop(self):
         self.process.send_signal(signal.SIGINT)
-        output, errors = self.process.communicate(timeout=60)
-        if self.process.returncode != 0:
-            raise RuntimeError(f"loadgen: {errors}")
-        return dict(line.split() for line in output.splitlines())
+        try:
+            output, errors = self.process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise
+        figures = dict(line.split() for line in output.splitlines())
+        if self.process.returncode != 0 or "p99_us" not in figures:
+            raise RuntimeError(f"loadgen ended {self.process.returncode}, no exchange counted "
+                               f"or failed: {errors}")
+        return figures
 
     def kill(self):
         self.process.kill()

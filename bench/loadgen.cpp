@@ -96,9 +96,9 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
     if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
       die("send");
   }
+  std::signal(SIGINT, [](int) { interrupted = 1; });  // before the bench may send it
   std::printf("connected %d\n", clients);
   std::fflush(stdout);
-  std::signal(SIGINT, [](int) { interrupted = 1; });
   std::vector<char> buffer(65536);
   epoll_event events[256];
   long long exchanges = 0;

@@ -153,15 +153,24 @@ std::optional<bool> BlockingMigration::sendAway(session::StreamSession &session,
   net::FileDescriptor copy(::fcntl(session.carrier(), F_DUPFD_CLOEXEC, 0));
   if (!copy.valid()) return stay("no descriptor to send it with");
   uint64_t id = away_->round.nextId();
-  try {
-    away_->round.link()->send(packSession(listener_, id, session, "blocking", state, since),
-                              std::move(copy));
-  } catch (const std::exception &error) {  // out of memory
-    return stay(std::string("it could not be sent: ") + error.what());
-  }
-  // The round ends only once every answer is in: away_, and this entry,
-  // outlive the wait.
+  // Awaited before it goes, so no answer can miss it; sent unlocked, so
+  // sessions handing over at once do not queue behind one another's
+  // serializing and copying. The round ends only once every answer is in:
+  // away_, and this entry, outlive the wait.
   Awaited &awaited = away_->answers[id];
+  std::shared_ptr<HandoverLink> link = away_->round.link();
+  lock.unlock();
+  std::optional<std::string> failed;
+  try {
+    link->send(packSession(listener_, id, session, "blocking", state, since), std::move(copy));
+  } catch (const std::exception &error) {  // out of memory
+    failed = error.what();
+  }
+  lock.lock();
+  if (failed && awaited.answer.isNull()) {
+    away_->answers.erase(id);
+    return stay("it could not be sent: " + *failed);
+  }
   awaited.came.wait(lock, [&] { return !awaited.answer.isNull(); });
   Poco::JSON::Object::Ptr answer = awaited.answer;
   away_->answers.erase(id);

@@ -36,9 +36,17 @@ Poco::JSON::Object::Ptr packSession(const std::string &listener, uint64_t id,
 UnpackedSession unpackSession(const Poco::JSON::Object &package) {
   using TimePoint = std::chrono::steady_clock::time_point;
   std::string peer = process::decodeBase64(package.optValue<std::string>("peer", ""));
+  // Only a statistic: one that is missing, not a number, or not in the last
+  // hour is not sent, and never makes the session garbled.
   std::optional<TimePoint> frozenSince;
-  if (package.has("frozen_ns"))
-    frozenSince = TimePoint(std::chrono::nanoseconds(package.getValue<int64_t>("frozen_ns")));
+  try {
+    if (package.has("frozen_ns")) {
+      TimePoint frozen(std::chrono::nanoseconds(package.getValue<int64_t>("frozen_ns")));
+      auto now = std::chrono::steady_clock::now();
+      if (frozen >= now - std::chrono::hours(1) && frozen <= now) frozenSince = frozen;
+    }
+  } catch (const std::exception &) {  // Poco's conversions and ranges
+  }
   return {package.optValue<std::string>("style", "event"),  // as sent before styles were named
           package.optValue<std::string>("from_version", ""),
           process::decodeBase64(package.optValue<std::string>("state", "")),

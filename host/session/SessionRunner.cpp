@@ -132,14 +132,14 @@ bool arrive(StreamSession &session, const Arrival &arrival, void *&imported) {
 // state its import made), then, each time the plugin handed the session
 // over, the newer code's resume(), on the same thread and connection.
 void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &registered,
-                   std::shared_ptr<const void> &pin, void *imported) {
+                   std::shared_ptr<const void> &pin, std::optional<void *> arrived) {
   // serve() waits for its peer inside the hook: that is not a loop stuck.
   net::HooksCountAgainst uncounted(nullptr);
   plugin::PluginInstance &first = session.instance();
-  if (imported != nullptr) {
+  if (arrived) {
     session.flush();  // what the import wrote (a peer gone shows in resume's first read)
     session.runHook(
-        "resume", [&] { return first.hooks().resume(first.state(), imported, session.handle()); });
+        "resume", [&] { return first.hooks().resume(first.state(), *arrived, session.handle()); });
   } else
     session.runHook("serve", [&] { return first.hooks().serve(first.state(), session.handle()); });
   while (std::optional<StreamSession::Carried> carried = session.takeCarried()) {
@@ -165,12 +165,16 @@ void runStreamSession(plugin::PluginInstance &instance, Style style, LiveSession
   guarded(instance.logger(), [&] {
     StreamSession session(instance, std::move(connection), peer, style, ledger);
     std::optional<LiveSessions::Entry> registered(std::in_place, live, session);
-    void *imported = nullptr;
-    if (arrival != nullptr && !arrive(session, *arrival, imported)) return;
+    std::optional<void *> arrived;  // the state its import made (which may be null)
+    if (arrival != nullptr) {
+      void *imported = nullptr;
+      if (!arrive(session, *arrival, imported)) return;
+      arrived = imported;
+    }
     if (tls && !session.startTls(tls)) return;
     if (style == Style::Event) return driveEvents(session);
     Enrollment enrolled(carrier, session);
-    serveBlocking(session, registered, pin, imported);
+    serveBlocking(session, registered, pin, arrived);
   });
 }
 

@@ -72,6 +72,7 @@ wharf_status StreamSession::write(const void *data, size_t len) {
   // An import's writes wait until the session is the newer code's: refused,
   // or unanswered across workers, the client must not have heard them.
   if (style_ == Style::Event || importing()) {
+    if (importing() && output_.size() + len > kMaxImportOutput) return WHARF_BUFFER_TOO_SMALL;
     output_.append(static_cast<const char *>(data), len);
     return WHARF_OK;
   }

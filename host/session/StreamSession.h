@@ -39,6 +39,9 @@ class StreamSession : public Session {
   // where a hand-over goes; without one (fork mode) the session never moves.
   void carryWith(SessionCarrier *carrier) { carrier_ = carrier; }
   int handoverFd() override;
+  // The most a blocking session's import may write: it waits in memory
+  // until the session is the newer code's (a thousand arrive at once).
+  static constexpr size_t kMaxImportOutput = 1 << 20;
   // Runs the newer code's session_import; on success the session is frozen
   // (Handover::Leaving) until serve() returns, and takeCarried() has it.
   wharf_status handOver(std::span<const uint8_t> state) override;

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <limits>
+#include <vector>
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
@@ -54,4 +56,23 @@ TEST(HandoverPackage, ARefusalSaysWhy) {
   EXPECT_EQ(answer->getValue<std::string>("listener"), "ftp");
   EXPECT_EQ(answer->getValue<std::string>("outcome"), "refused");
   EXPECT_EQ(answer->getValue<std::string>("why"), "refused by session_import");
+}
+
+TEST(HandoverPackage, AFreezeTimeThatIsNoTimeIsNotSentAndTheSessionStillUnpacks) {
+  // A statistic: whatever it holds (another binary's, or garbage on the
+  // link), the session is not refused as garbled for it.
+  for (const auto &odd : std::vector<Poco::Dynamic::Var>{
+           Poco::Dynamic::Var(), Poco::Dynamic::Var(std::string("soon")),
+           Poco::Dynamic::Var(std::numeric_limits<int64_t>::min()),
+           Poco::Dynamic::Var(std::numeric_limits<uint64_t>::max()),
+           Poco::Dynamic::Var(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                  (Clock::now() + 1h).time_since_epoch())
+                                  .count())}) {
+    Poco::JSON::Object::Ptr package = new Poco::JSON::Object;
+    package->set("frozen_ns", odd);
+    package->set("from_version", std::string("1.0.0"));
+    auto unpacked = unpackSession(*package);
+    EXPECT_FALSE(unpacked.frozenSince.has_value()) << odd.toString();
+    EXPECT_EQ(unpacked.fromVersion, "1.0.0");
+  }
 }

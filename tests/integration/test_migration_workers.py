@@ -258,6 +258,18 @@ class ThreadsMoving(Moving):
     over by its plugin between lines and resumed on a thread of the new worker."""
     mode = "thread"
 
+    def test_a_session_imported_with_a_null_state_is_resumed_with_what_it_wrote(self):
+        """session_import may take a session with a null state: the new worker
+        still resumes it (not serve() anew) and first sends what it wrote."""
+        self.start()
+        _, summary, sessions = self.reload_to_two_changing(1, **{"option.import": "stateless"})
+        self.assertRegex(summary, r"^migrate: to worker \d+: 1 sessions moved")
+        session = sessions[0]
+        self.assertEqual(lines(session, 1), ["arrived"])
+        session.sendall(b"\nfrom\n")  # the half line "pi" went with the old state
+        self.assertEqual(lines(session, 2), ["one 1", "stateless"])
+        self.stop()
+
 
 class ThreadsStaying(Staying):
     mode = "thread"

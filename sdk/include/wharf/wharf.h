@@ -664,7 +664,8 @@ typedef struct wharf_plugin {
    * failure it stays on its old generation, and what this call began is
    * undone: its timers released, its wakers find a closed mailbox, a pause
    * or a close withdrawn, the bytes it wrote dropped (they are sent only once
-   * the session is this instance's). Optional. */
+   * the session is this instance's; BLOCKING style: at most 1 MiB, a write
+   * past it answers WHARF_BUFFER_TOO_SMALL). Optional. */
   wharf_status (*session_import)(void *instance_state, wharf_session *session,
                                  const char *from_version, const uint8_t *data, size_t len,
                                  void **session_state);
