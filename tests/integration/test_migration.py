@@ -382,6 +382,24 @@ class BlockingSessions(Migrating):
         self.assertEqual(ask(session, "from"), "1.0.0")
         self.stop()
 
+    def test_what_an_import_writes_is_held_up_to_1_mib(self):
+        """An import's writes wait in memory until the session is the newer
+        code's: a blocking session's at most 1 MiB, then WHARF_BUFFER_TOO_SMALL
+        (-6); the client gets them, then the session goes on."""
+        self.start()
+        session = self.connect()
+        self.assertEqual(ask(session, "a"), "one 1")
+        self.install("tally_v2", **{"import": "flood"})
+        session.sendall(b"from\n")
+        received = b""
+        while not received.endswith(b"\n"):
+            chunk = session.recv(1 << 20)
+            self.assertTrue(chunk, received[-100:])
+            received += chunk
+        self.assertEqual(received, b"." * (1 << 20) + b"flood 1048576 -6\n")
+        self.assertEqual(ask(session, "b"), "two 2")
+        self.stop()
+
     def test_a_busy_session_moves_once_it_hands_itself_over(self):
         self.start(keys={"migrate_timeout": "30s"})
         session = self.connect()
