@@ -128,12 +128,15 @@ class Server:
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, text=True,
                                         preexec_fn=prepare, start_new_session=True)
+        said = []
         for line in self.process.stdout:
             if ready_text in line:
                 # Keep reading, so a chatty server never blocks on a full pipe.
                 threading.Thread(target=self.process.stdout.read, daemon=True).start()
                 return
-        raise RuntimeError(f"{command[0]} did not start")
+            said.append(line)
+        raise RuntimeError(f"{command[0]} did not start (exit {self.process.wait()}); it said:\n"
+                           + "".join(said[-30:]))
 
     def children(self):
         """The server's child processes (wharfd's workers)."""
