@@ -11,7 +11,7 @@
 namespace wharf::net {
 namespace {
 
-constexpr int kBatch = 64;
+constexpr int kBatch = 256;
 
 void control(int epoll, int operation, int fd, uint32_t events, IoHandler *handler) {
   epoll_event event{};
