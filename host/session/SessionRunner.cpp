@@ -125,6 +125,7 @@ bool arrive(StreamSession &session, const Arrival &arrival, void *&imported) {
     });
     return false;
   }
+  session.flush();  // what the import wrote, now that the session is this worker's
   return true;
 }
 
@@ -136,11 +137,10 @@ void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &r
   // serve() waits for its peer inside the hook: that is not a loop stuck.
   net::HooksCountAgainst uncounted(nullptr);
   plugin::PluginInstance &first = session.instance();
-  if (arrived) {
-    session.flush();  // what the import wrote (a peer gone shows in resume's first read)
+  if (arrived)
     session.runHook(
         "resume", [&] { return first.hooks().resume(first.state(), *arrived, session.handle()); });
-  } else
+  else
     session.runHook("serve", [&] { return first.hooks().serve(first.state(), session.handle()); });
   while (std::optional<StreamSession::Carried> carried = session.takeCarried()) {
     registered.reset();
@@ -148,7 +148,6 @@ void serveBlocking(StreamSession &session, std::optional<LiveSessions::Entry> &r
     session.settle(*carried);
     pin = std::move(carried->destination.pin);  // the old generation may be unloaded now
     plugin::PluginInstance &next = session.instance();
-    session.flush();
     session.runHook("resume", [&] {
       return next.hooks().resume(next.state(), carried->state, session.handle());
     });

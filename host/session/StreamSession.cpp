@@ -137,6 +137,7 @@ std::optional<StreamSession::Carried> StreamSession::takeCarried() {
 void StreamSession::settle(const Carried &carried) {
   moveTo(*carried.destination.instance, carried.destination.generation);
   setHandover(Handover::None);
+  flush();  // what the import wrote (a peer gone shows in resume's first read)
   carrier_->moved(*this, carried.destination.generation,
                   std::chrono::steady_clock::now() - carried.since);
 }

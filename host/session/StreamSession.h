@@ -53,7 +53,8 @@ class StreamSession : public Session {
     std::chrono::steady_clock::time_point since;  // when the plugin handed it over
   };
   std::optional<Carried> takeCarried();
-  // The session is the destination's from now on (the old generation may go).
+  // The session is the destination's from now on (the old generation may
+  // go), and what its import wrote goes to the client.
   void settle(const Carried &carried);
   HandoverBell &bell() { return bell_; }
 
