@@ -21,6 +21,7 @@
 #include "plugin/CrashRecorder.h"
 #include "plugin/HostApi.h"
 #include "process/CrashPage.h"
+#include "process/DescriptorTable.h"
 #include "process/Identity.h"
 #include "process/ProcessSample.h"
 #include "session/CutProgress.h"
@@ -53,6 +54,23 @@ std::map<std::string, std::chrono::milliseconds> pausesIn(const Poco::JSON::Obje
     for (const auto &[name, delay] : *paused)
       pauses[name] = std::chrono::milliseconds(delay.convert<int64_t>());
   return pauses;
+}
+
+// Descriptor slots a worker makes room for before it serves: a few for its
+// own files and links, two per session its listeners admit (a connection and
+// what its session may open: an FTP data socket, a blocking session's bell),
+// at most 65,536 (about half a megabyte of table); past that the table grows
+// as it must.
+constexpr size_t kDescriptorsOfItsOwn = 256;
+constexpr size_t kDescriptorsPerSession = 2;
+constexpr size_t kMostDescriptorsReserved = 65536;
+
+size_t descriptorsToReserve(const config::Config &config) {
+  size_t slots = kDescriptorsOfItsOwn;
+  for (const auto &listener : config.listeners)
+    slots +=
+        kDescriptorsPerSession * std::min(listener.limits.maxConnections, kMostDescriptorsReserved);
+  return std::min(slots, kMostDescriptorsReserved);
 }
 
 }  // namespace
@@ -121,6 +139,9 @@ void Worker::prepare(const Poco::JSON::Object &request) {
                                  : config_.workersUserOf(config_.listeners.front());
   dropPrivileges(user.user, user.group);
   setDumpable(config_.host.coreDumps);
+  // Grown later, with threads running, each doubling of the table would stall
+  // an accept or a moved session's arrival 10 to 20 ms (DescriptorTable.h).
+  process::reserveDescriptorSlots(descriptorsToReserve(config_));
   // mode = fork's helpers are forked in bind(), before any plugin code runs
   // here: a plugin may start threads, and a lock one of them held at the
   // fork would stay held in the helper for good.

@@ -447,6 +447,34 @@ class Spread(Workers):
         self.assertStops(server)
 
 
+def descriptor_table_size(pid):
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("FDSize:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no FDSize line for {pid}")
+
+
+class DescriptorRoom(Workers):
+    def test_each_worker_makes_room_for_its_sessions_descriptors_before_it_serves(self):
+        # Grown while serving, each doubling of the table stalls the call that
+        # needed the slot 10 to 20 ms (an RCU grace period): 256 slots of its
+        # own and two per admitted session are made before the threads start.
+        address = f"127.0.0.1:{free_port()}"
+        server = self.start({"e": {"transport": "tcp", "listen": address, "mode": "reactor",
+                                   "plugin": "echo", "max_connections": "1500"}},
+                            host={"workers": "2"})
+        pids = server.worker_pids()
+        self.assertEqual(len(pids), 2)
+        for pid in pids:
+            self.assertGreaterEqual(descriptor_table_size(pid), 256 + 2 * 1500)
+            self.assertLess(len(os.listdir(f"/proc/{pid}/fd")), 100)  # room, not descriptors
+        with stream_connect("tcp", address) as session:
+            session.sendall(b"still echoes")
+            self.assertEqual(receive_exactly(session, 12), b"still echoes")
+        self.assertStops(server)
+
+
 class BinaryUpgrade(Workers):
     def install(self, source):
         """Replaces the binary at the running master's path, as a package would."""
