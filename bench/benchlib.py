@@ -186,10 +186,10 @@ class LoadgenRunning:
     this returns; stop() ends it (SIGINT) and gives its figures. For a bench that
     must keep load on while a change of unknown length finishes."""
 
-    def __init__(self, build, port, clients, size):
+    def __init__(self, build, port, clients, size, think_ms=0):
         self.process = subprocess.Popen(
             [os.path.join(build, "bin", "loadgen"), "pingpong", str(port), str(clients), str(size),
-             "3600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+             "3600", str(think_ms)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             preexec_fn=placed("load"))
         if not self.process.stdout.readline().startswith("connected"):
             self.process.kill()

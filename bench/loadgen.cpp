@@ -1,8 +1,12 @@
 // The load generator of bench/run: one epoll thread driving many clients
 // against 127.0.0.1:PORT, counting completed exchanges.
-//   loadgen pingpong PORT CONNECTIONS SIZE SECONDS   TCP ping-pong, SIZE-byte messages
+//   loadgen pingpong PORT CONNECTIONS SIZE SECONDS [THINK_MS]
+//                                                    TCP ping-pong, SIZE-byte messages
 //                                                    (ends early on SIGINT; prints
-//                                                    "connected N" once all are)
+//                                                    "connected N" once all are); with
+//                                                    THINK_MS, each client waits that
+//                                                    long after a reply before its next
+//                                                    message: a load below saturation
 //   loadgen udp      PORT CLIENTS     SIZE SECONDS   UDP ping-pong, one datagram in flight each
 //   loadgen connrate PORT CONCURRENCY SIZE SECONDS   connect, one SIZE-byte echo, close
 //   loadgen idle     PORT CONNECTIONS PID            hold idle connections, print PID's VmRSS
@@ -24,6 +28,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -77,8 +82,10 @@ int connectTo(const sockaddr_in &address, bool nonblocking) {
   return fd;
 }
 
-// TCP or UDP ping-pong: every client keeps one SIZE-byte message in flight.
-int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
+// TCP or UDP ping-pong: every client keeps one SIZE-byte message in flight,
+// or, with a think time, sends the next that long after each reply.
+int pingpong(int port, int clients, size_t size, double seconds, bool udp,
+             std::chrono::microseconds think = {}) {
   sockaddr_in address = target(port);
   int epoll = ::epoll_create1(0);
   std::vector<Client> all(static_cast<size_t>(clients));
@@ -106,8 +113,24 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
   latencies.reserve(1 << 20);
   auto start = Clock::now();
   auto end = start + std::chrono::duration<double>(seconds);
+  auto sendNext = [&](Client &client, Clock::time_point now) {
+    client.sent = now;
+    if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
+      die("send");
+  };
+  // Every client thinks as long, so the queue stays in order of time due.
+  std::deque<std::pair<Clock::time_point, Client *>> thinking;
   while (Clock::now() < end && !interrupted) {
-    int ready = ::epoll_wait(epoll, events, 256, 100);
+    int timeout = 100;
+    if (!thinking.empty())
+      timeout = static_cast<int>(std::clamp<int64_t>(
+          std::chrono::ceil<std::chrono::milliseconds>(thinking.front().first - Clock::now())
+              .count(),
+          0, timeout));
+    int ready = ::epoll_wait(epoll, events, 256, timeout);
+    for (auto now = Clock::now(); !thinking.empty() && thinking.front().first <= now;
+         thinking.pop_front())
+      sendNext(*thinking.front().second, now);
     for (int i = 0; i < ready; ++i) {
       Client &client = *static_cast<Client *>(events[i].data.ptr);
       ssize_t got = ::recv(client.fd, buffer.data(), buffer.size(), 0);
@@ -120,9 +143,10 @@ int pingpong(int port, int clients, size_t size, double seconds, bool udp) {
       auto now = Clock::now();
       latencies.push_back(
           std::chrono::duration_cast<std::chrono::microseconds>(now - client.sent).count());
-      client.sent = now;
-      if (::send(client.fd, message.data(), size, MSG_NOSIGNAL) != static_cast<ssize_t>(size))
-        die("send");
+      if (think.count() > 0)
+        thinking.emplace_back(now + think, &client);
+      else
+        sendNext(client, now);
     }
   }
   double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
@@ -215,7 +239,9 @@ int main(int argc, char **argv) {
   if (argc < 6) return 2;
   size_t size = std::strtoul(argv[4], nullptr, 10);
   double seconds = std::atof(argv[5]);
-  if (test == "pingpong") return pingpong(port, count, size, seconds, false);
+  if (test == "pingpong")
+    return pingpong(port, count, size, seconds, false,
+                    std::chrono::milliseconds(argc > 6 ? std::atoi(argv[6]) : 0));
   if (test == "udp") return pingpong(port, count, size, seconds, true);
   if (test == "connrate") return connrate(port, count, size, seconds);
   return 2;

@@ -2,7 +2,7 @@
 migrate = on reloads move sessions and leave none on old code; with
 migrate = off (draining) they stay on the generation they began on; a
 reload that replaces the workers and an upgrade move every session to the
-new workers, none cut."""
+new workers, none cut, under a saturating load and a paced one."""
 
 import os
 import re
@@ -34,7 +34,13 @@ class MigrationBench(WharfTestCase):
         self.assertEqual((moved, cut), ("0", "0"), result.stdout)
         self.assertGreater(int(old_code), 0, result.stdout)
         self.assertIn("longest pause of a moved session", result.stdout)
-        for label in ("reload, 1 <-> 2 workers", "binary upgrade"):
-            moved, refused, left, cut = rows[label][:4]
-            self.assertEqual((moved, refused, left, cut), (str(SESSIONS), "0", "0", "0"),
-                             result.stdout)
+        # One table per load (saturated, then paced): each moves every session.
+        loads = result.stdout.split("\nacross workers, ")[1:]
+        self.assertEqual(len(loads), 2, result.stdout)
+        for load in loads:
+            rows = {cells[0]: cells[1:] for cells in
+                    (re.split(r"\s{2,}", line) for line in load.splitlines())}
+            for label in ("reload, 1 <-> 2 workers", "binary upgrade"):
+                moved, refused, left, cut = rows[label][:4]
+                self.assertEqual((moved, refused, left, cut), (str(SESSIONS), "0", "0", "0"),
+                                 result.stdout)
