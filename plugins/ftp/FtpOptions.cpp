@@ -97,6 +97,9 @@ FtpOptions FtpOptions::parse(
   }
   if (auto value = option("max_list_entries"))
     options.maxListEntries = optionNumber("max_list_entries", *value, 100000000);
+  if (auto value = option("zero_copy"))
+    options.downloads = optionChoice<Downloads>(
+        "zero_copy", *value, {{"off", Downloads::Copy}, {"on", Downloads::ZeroCopy}});
   return options;
 }
 

@@ -147,7 +147,7 @@ void FtpSession::retr(const std::string &argument) {
   auto transfer =
       beginTransfer(opening(target + " (" + std::to_string(status.st_size - offset) + " bytes)"));
   if (!transfer) return;
-  Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_);
+  Transfer::Outcome outcome = transfer->sendFile(file.get(), offset, ascii_, options_.downloads);
   transfer->finish();
   logTransfer("RETR", target, transfer->bytes(), outcome);
   endTransfer(outcome);

@@ -169,9 +169,9 @@ Transfer::Outcome Transfer::sendAll(const char *data, size_t length) {
   return Outcome::Done;
 }
 
-Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii) {
+Transfer::Outcome Transfer::sendFile(int file, off_t offset, bool ascii, Downloads how) {
   std::optional<FilePipe> pipe;
-  if (!ascii && !stream_->encrypted()) pipe = FilePipe::make();
+  if (how == Downloads::ZeroCopy && !ascii && !stream_->encrypted()) pipe = FilePipe::make();
   if (pipe) {
     struct stat status {};
     if (::fstat(file, &status) != 0) return Outcome::LocalError;

@@ -3,8 +3,9 @@
 // and every other command is answered at once, in order (as pyftpdlib does:
 // a client that waits for a reply before it reads or sends more data would
 // otherwise wait for good). A stalled peer times out after data_timeout.
-// Binary downloads splice the file through a pipe (FilePipe); ASCII mode converts line ends; TLS
-// goes through the stream.
+// Binary downloads copy the file through a buffer, or with zero_copy splice it
+// through a pipe (FilePipe); ASCII mode converts line ends; TLS goes through the
+// stream.
 #pragma once
 
 #include <sys/types.h>
@@ -17,6 +18,7 @@
 
 #include "Control.h"
 #include "Fd.h"
+#include "FtpOptions.h"
 #include "Stream.h"
 
 namespace ftp {
@@ -43,8 +45,8 @@ class Transfer {
            std::chrono::milliseconds dataTimeout, CountBytes countBytes, Answer answer);
   Transfer(Transfer &&) = default;
 
-  // From `file` at `offset` to the end.
-  Outcome sendFile(int file, off_t offset, bool ascii);
+  // From `file` at `offset` to the end (`how`: binary and plain only).
+  Outcome sendFile(int file, off_t offset, bool ascii, Downloads how);
   // Until the peer closes; writes at the file's current offset.
   Outcome receiveFile(int file, bool ascii);
   // Buffered text (listings); flush() sends what is buffered.

@@ -37,6 +37,7 @@ class FtpConfig(WharfTestCase):
             ({"umask": "999"}, "option.umask: '999' is not an octal mask"),
             ({"users": "/nonexistent/users"}, "option.users: cannot read /nonexistent/users"),
             ({"idle_timeout": "soon"}, "option.idle_timeout: 'soon' is not a whole number"),
+            ({"zero_copy": "yes"}, "option.zero_copy: 'yes' (expected one of off, on)"),
         ]
         for options, message in cases:
             with self.subTest(options=options):

@@ -623,6 +623,27 @@ class FtpInEveryBlockingMode(WharfTestCase):
                 self.assertStops(server.server)
 
 
+class FtpZeroCopyDownloads(WharfTestCase):
+    def test_spliced_downloads_arrive_whole_resume_and_leave_ascii_converted(self):
+        # option.zero_copy = on: binary downloads go through a pipe (FilePipe),
+        # never the session's buffer; ASCII ones still convert their line ends.
+        server = FtpServer(self, options={"zero_copy": "on"}).start()
+        big = os.urandom(3 * 1024 * 1024 + 17)
+        server.put("pub/big.bin", big)
+        server.put("pub/lines.txt", b"one\ntwo\n")
+        ftp = server.client("anonymous")
+        whole, tail = bytearray(), bytearray()
+        ftp.retrbinary("RETR pub/big.bin", whole.extend)
+        ftp.retrbinary("RETR pub/big.bin", tail.extend, rest=1000000)
+        self.assertEqual(sha256(whole), sha256(big))
+        self.assertEqual(sha256(big[:1000000] + tail), sha256(big))
+        lines = []
+        ftp.retrlines("RETR pub/lines.txt", lines.append)  # TYPE A: CRLF on the wire
+        self.assertEqual(lines, ["one", "two"])
+        ftp.quit()
+        self.assertStops(server.server)
+
+
 class FtpWhenWharfdStops(WharfTestCase):
     """A transfer cut by shutdown_timeout ends with 426 and 421 on the control
     connection, not a bare close (thread and pool modes: the session gets the
