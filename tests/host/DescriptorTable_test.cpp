@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <string>
+
+#include "ForkedChild.h"
 
 using wharf::process::reserveDescriptorSlots;
 
@@ -26,16 +25,6 @@ size_t tableSize() {
 size_t openDescriptors() {
   auto entries = std::filesystem::directory_iterator("/proc/self/fd");
   return static_cast<size_t>(std::distance(begin(entries), end(entries)));
-}
-
-// Runs `check` in a forked child, whose table is as small as its open
-// descriptors allow: true if it held.
-bool inForkedChild(const std::function<bool()> &check) {
-  pid_t child = ::fork();
-  if (child == 0) ::_exit(check() ? 0 : 1);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace

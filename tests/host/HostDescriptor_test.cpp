@@ -3,12 +3,12 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <functional>
 #include <thread>
+
+#include "ForkedChild.h"
 
 using wharf::net::FileDescriptor;
 using wharf::net::HostDescriptor;
@@ -21,16 +21,6 @@ int anEventFd() {
 
 bool isOpen(int fd) {
   return ::fcntl(fd, F_GETFD) != -1;
-}
-
-// Runs `check` in a forked child (as a fork helper is): its result, or false
-// if the child did not exit normally.
-bool inForkedChild(const std::function<bool()> &check) {
-  pid_t child = ::fork();
-  if (child == 0) ::_exit(check() ? 0 : 1);
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 }  // namespace
